@@ -1,0 +1,62 @@
+// jsonio: the one place where JSON values become text and text becomes JSON values.
+//
+// Every component writes JSON through these functions so that what we measure is exactly
+// what we send: compact (no spaces), UTF-8 passed through unescaped, control characters
+// escaped, and doubles in the shortest form that reads back to the same value, written the
+// way Python's repr writes them ("1.0", "61.5", "1e+20", "1.5e-07"). Boost.JSON's own
+// serializer writes 61.5 as "6.15E1", which agents and the Python reference would both find
+// surprising. Non-finite doubles (which JSON cannot carry) are written as null.
+//
+// Thread-safety: all functions are pure and may be called from any thread.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace jsonio {
+
+// Appends the compact JSON text of `v` to `out`.
+void write(const boost::json::value& v, std::string& out);
+
+// Returns the compact JSON text of `v`.
+std::string to_string(const boost::json::value& v);
+
+// Returns the canonical JSON text of `v`: compact, with object members sorted by key
+// (bytewise). Two values that are equal as JSON have the same canonical text, whatever the
+// insertion order of their members. Used for cache keys of cached calls.
+std::string to_canonical_string(const boost::json::value& v);
+
+// Size of the compact JSON text of a value, computed without building the text.
+struct TextSize {
+  std::size_t bytes = 0;        // UTF-8 bytes
+  std::size_t code_points = 0;  // Unicode code points ("characters")
+};
+
+TextSize measure(const boost::json::value& v);
+
+// Size of a JSON string literal (with quotes and escapes) holding `s`.
+TextSize measure_string_literal(std::string_view s);
+
+// Appends `s` as a JSON string literal (quoted and escaped).
+void write_string_literal(std::string_view s, std::string& out);
+
+// Appends a double the way write() does.
+void write_double(double d, std::string& out);
+
+// Limits applied when parsing untrusted text.
+struct ParseLimits {
+  std::size_t max_depth = 64;   // nesting of arrays/objects; deeper input is rejected
+  std::size_t max_bytes = 0;    // 0 = unlimited; larger input is rejected before parsing
+};
+
+// Parses `text`. On failure returns null and sets `ec` (never throws).
+boost::json::value parse(std::string_view text, std::error_code& ec,
+                         const ParseLimits& limits = {});
+
+// Parses `text`; throws std::system_error on failure.
+boost::json::value parse_or_throw(std::string_view text, const ParseLimits& limits = {});
+
+}  // namespace jsonio

@@ -1,0 +1,49 @@
+// AccessPolicy: who may do what with one cached value.
+//
+// Fields, defaults and JSON form are those of mcp-refcache 0.2.1, so the policy_json column
+// (SQLite) and the "policy" field (Redis) written by Python servers read back unchanged:
+//   {"user_permissions":31,"agent_permissions":17,"owner":null,"owner_permissions":31,
+//    "allowed_actors":null,"denied_actors":null,"bound_session":null}
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "refcache/permission.hpp"
+
+namespace refcache {
+
+struct AccessPolicy {
+  Permission user_permissions = Permission::kFull;
+  Permission agent_permissions = Permission::kRead | Permission::kExecute;
+  std::optional<std::string> owner;  // "user:alice", "agent:claude-1"
+  Permission owner_permissions = Permission::kFull;
+  std::optional<std::vector<std::string>> allowed_actors;  // patterns, e.g. "user:alice-*"
+  std::optional<std::vector<std::string>> denied_actors;
+  std::optional<std::string> bound_session;
+
+  bool operator==(const AccessPolicy&) const = default;
+
+  // Presets of the reference.
+  static AccessPolicy public_policy();        // user FULL, agent FULL
+  static AccessPolicy user_only();            // user FULL, agent NONE
+  static AccessPolicy execute_only();         // user FULL, agent EXECUTE
+  static AccessPolicy read_only();            // user READ, agent READ
+};
+
+// JSON form of the reference (permissions as integers, actor sets as lists or null).
+boost::json::object to_json(const AccessPolicy& p);
+
+// Parses the JSON form. Missing fields take their defaults; a field of the wrong type throws
+// std::invalid_argument naming the field.
+AccessPolicy policy_from_json(const boost::json::value& v);
+
+// The stricter of two policies: every permission mask intersected, deny lists united, allow
+// lists intersected (absent = no allow list), owner and bound session kept when they agree
+// (a conflict keeps `a`'s, and a bound session is never dropped). Used so that a result
+// computed from a private input is stored at least as strictly as that input.
+AccessPolicy stricter_of(const AccessPolicy& a, const AccessPolicy& b);
+
+}  // namespace refcache

@@ -1,0 +1,283 @@
+#include "jsonio/json_text.hpp"
+
+#include <algorithm>
+#include <array>
+#include <boost/json/parse.hpp>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace jsonio {
+namespace json = boost::json;
+
+namespace {
+
+// Escape class per byte: 0 = copy as is, otherwise the length of its escape sequence.
+constexpr std::array<std::uint8_t, 256> make_escape_len() {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = 6;  // \u00XX
+  t['\b'] = t['\f'] = t['\n'] = t['\r'] = t['\t'] = 2;
+  t['"'] = t['\\'] = 2;
+  return t;
+}
+constexpr auto kEscapeLen = make_escape_len();
+
+inline bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+void append_escape(unsigned char c, std::string& out) {
+  switch (c) {
+    case '"': out += "\\\""; return;
+    case '\\': out += "\\\\"; return;
+    case '\b': out += "\\b"; return;
+    case '\f': out += "\\f"; return;
+    case '\n': out += "\\n"; return;
+    case '\r': out += "\\r"; return;
+    case '\t': out += "\\t"; return;
+    default: {
+      static constexpr char kHex[] = "0123456789abcdef";
+      char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+      out.append(buf, 6);
+    }
+  }
+}
+
+std::size_t format_double(double d, char* buf, std::size_t cap) {
+  if (!std::isfinite(d)) {
+    std::memcpy(buf, "null", 4);
+    return 4;
+  }
+  auto res = std::to_chars(buf, buf + cap, d);
+  std::size_t n = static_cast<std::size_t>(res.ptr - buf);
+  // Keep doubles recognisable as doubles ("1.0", not "1"), as Python does, so a value that
+  // went in as a float comes back as a float.
+  bool has_marker = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    char c = buf[i];
+    if (c == '.' || c == 'e' || c == 'E') {
+      has_marker = true;
+      break;
+    }
+  }
+  if (!has_marker) {
+    buf[n++] = '.';
+    buf[n++] = '0';
+  }
+  return n;
+}
+
+template <class Int>
+std::size_t int_len(Int v) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  return static_cast<std::size_t>(res.ptr - buf);
+}
+
+void write_impl(const json::value& v, std::string& out, bool canonical);
+
+void write_object(const json::object& o, std::string& out, bool canonical) {
+  out.push_back('{');
+  if (!canonical) {
+    bool first = true;
+    for (const auto& kv : o) {
+      if (!first) out.push_back(',');
+      first = false;
+      write_string_literal(kv.key(), out);
+      out.push_back(':');
+      write_impl(kv.value(), out, false);
+    }
+  } else {
+    std::vector<const json::key_value_pair*> members;
+    members.reserve(o.size());
+    for (const auto& kv : o) members.push_back(&kv);
+    std::sort(members.begin(), members.end(),
+              [](auto* a, auto* b) { return a->key() < b->key(); });
+    bool first = true;
+    for (auto* kv : members) {
+      if (!first) out.push_back(',');
+      first = false;
+      write_string_literal(kv->key(), out);
+      out.push_back(':');
+      write_impl(kv->value(), out, true);
+    }
+  }
+  out.push_back('}');
+}
+
+void write_impl(const json::value& v, std::string& out, bool canonical) {
+  switch (v.kind()) {
+    case json::kind::null: out += "null"; return;
+    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
+    case json::kind::int64: {
+      char buf[24];
+      auto res = std::to_chars(buf, buf + sizeof buf, v.get_int64());
+      out.append(buf, res.ptr);
+      return;
+    }
+    case json::kind::uint64: {
+      char buf[24];
+      auto res = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
+      out.append(buf, res.ptr);
+      return;
+    }
+    case json::kind::double_: write_double(v.get_double(), out); return;
+    case json::kind::string: write_string_literal(v.get_string(), out); return;
+    case json::kind::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        write_impl(e, out, canonical);
+      }
+      out.push_back(']');
+      return;
+    }
+    case json::kind::object: write_object(v.get_object(), out, canonical); return;
+  }
+}
+
+void measure_impl(const json::value& v, TextSize& s) {
+  switch (v.kind()) {
+    case json::kind::null: s.bytes += 4; s.code_points += 4; return;
+    case json::kind::bool_: {
+      std::size_t n = v.get_bool() ? 4 : 5;
+      s.bytes += n;
+      s.code_points += n;
+      return;
+    }
+    case json::kind::int64: {
+      std::size_t n = int_len(v.get_int64());
+      s.bytes += n;
+      s.code_points += n;
+      return;
+    }
+    case json::kind::uint64: {
+      std::size_t n = int_len(v.get_uint64());
+      s.bytes += n;
+      s.code_points += n;
+      return;
+    }
+    case json::kind::double_: {
+      char buf[40];
+      std::size_t n = format_double(v.get_double(), buf, sizeof buf - 2);
+      s.bytes += n;
+      s.code_points += n;
+      return;
+    }
+    case json::kind::string: {
+      TextSize t = measure_string_literal(v.get_string());
+      s.bytes += t.bytes;
+      s.code_points += t.code_points;
+      return;
+    }
+    case json::kind::array: {
+      const auto& a = v.get_array();
+      std::size_t punct = 2 + (a.empty() ? 0 : a.size() - 1);
+      s.bytes += punct;
+      s.code_points += punct;
+      for (const auto& e : a) measure_impl(e, s);
+      return;
+    }
+    case json::kind::object: {
+      const auto& o = v.get_object();
+      std::size_t punct = 2 + (o.empty() ? 0 : o.size() - 1) + o.size();  // braces, commas, colons
+      s.bytes += punct;
+      s.code_points += punct;
+      for (const auto& kv : o) {
+        TextSize k = measure_string_literal(kv.key());
+        s.bytes += k.bytes;
+        s.code_points += k.code_points;
+        measure_impl(kv.value(), s);
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void write_string_literal(std::string_view s, std::string& out) {
+  out.push_back('"');
+  const char* p = s.data();
+  const char* end = p + s.size();
+  const char* run = p;
+  for (; p != end; ++p) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    if (kEscapeLen[c] != 0) {
+      out.append(run, p);
+      append_escape(c, out);
+      run = p + 1;
+    }
+  }
+  out.append(run, end);
+  out.push_back('"');
+}
+
+TextSize measure_string_literal(std::string_view s) {
+  TextSize t{2, 2};
+  for (unsigned char c : s) {
+    std::size_t e = kEscapeLen[c];
+    if (e != 0) {
+      t.bytes += e;
+      t.code_points += e;
+    } else {
+      t.bytes += 1;
+      t.code_points += is_continuation(c) ? 0 : 1;
+    }
+  }
+  return t;
+}
+
+void write_double(double d, std::string& out) {
+  char buf[40];
+  std::size_t n = format_double(d, buf, sizeof buf - 2);
+  out.append(buf, n);
+}
+
+void write(const json::value& v, std::string& out) { write_impl(v, out, false); }
+
+std::string to_string(const json::value& v) {
+  std::string out;
+  write_impl(v, out, false);
+  return out;
+}
+
+std::string to_canonical_string(const json::value& v) {
+  std::string out;
+  write_impl(v, out, true);
+  return out;
+}
+
+TextSize measure(const json::value& v) {
+  TextSize s;
+  measure_impl(v, s);
+  return s;
+}
+
+json::value parse(std::string_view text, std::error_code& ec, const ParseLimits& limits) {
+  ec.clear();
+  if (limits.max_bytes != 0 && text.size() > limits.max_bytes) {
+    ec = std::make_error_code(std::errc::message_size);
+    return nullptr;
+  }
+  json::parse_options opts;
+  opts.max_depth = limits.max_depth;
+  boost::system::error_code bec;
+  json::value v = json::parse(text, bec, {}, opts);
+  if (bec) {
+    ec = bec;  // boost::system::error_code converts to std::error_code
+    return nullptr;
+  }
+  return v;
+}
+
+json::value parse_or_throw(std::string_view text, const ParseLimits& limits) {
+  std::error_code ec;
+  json::value v = parse(text, ec, limits);
+  if (ec) throw std::system_error(ec, "invalid JSON");
+  return v;
+}
+
+}  // namespace jsonio
