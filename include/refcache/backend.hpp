@@ -120,6 +120,13 @@ class Backend {
                          std::chrono::milliseconds ttl) = 0;
   // Releases `name` if `owner` holds it.
   virtual void release_claim(std::string_view name, std::string_view owner) = 0;
+  // The current holder of claim `name`, if any and unexpired. Cached calls use the holder
+  // (the ref id of the task computing the call) to answer a second caller with the task's
+  // status. The default says "unknown", which only costs that second caller a recompute.
+  virtual std::optional<std::string> claim_holder(std::string_view name) {
+    (void)name;
+    return std::nullopt;
+  }
 
   // --- task records --------------------------------------------------------------------
   virtual void put_task(const TaskRecord& task) = 0;

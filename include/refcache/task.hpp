@@ -3,6 +3,8 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+
+#include "refcache/access_policy.hpp"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,6 +38,8 @@ struct TaskRecord {
   bool cancel_requested = false;
   std::string worker;                 // "<host>:<pid>" of the process running it
   std::optional<double> expires_at;   // the record disappears after this
+  std::string ns = "public";          // namespace and policy the result will be stored under;
+  AccessPolicy policy;                // polling a task is checked against them
 
   bool is_terminal() const {
     return status == TaskStatus::kComplete || status == TaskStatus::kFailed ||

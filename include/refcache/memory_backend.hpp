@@ -1,0 +1,68 @@
+// MemoryBackend: entries in this process's memory.
+//
+// For tests, single-process servers and as the fastest store. Entries are shared immutable
+// objects (a reader holds its EntryPtr as long as it likes; nothing mutates it). Expiry is
+// honoured on every read path (expired entries are invisible and removed lazily). Unlike the
+// reference, the store can be bounded: when max_entries or max_bytes would be exceeded, the
+// least recently used entries are evicted (reported as kExpired events and counted as
+// evictions).
+//
+// Thread-safety: all methods are safe to call concurrently (one internal mutex; readers of an
+// unbounded store do not touch the LRU list).
+#pragma once
+
+#include <cstddef>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "refcache/backend.hpp"
+
+namespace refcache {
+
+struct MemoryBackendOptions {
+  std::size_t max_entries = 0;  // 0 = unbounded; otherwise LRU-evict beyond this many entries
+  std::size_t max_bytes = 0;    // 0 = unbounded; bound on the compact-JSON bytes of values
+  ClockFn clock = &unix_now;    // source of "now" (tests substitute a fake clock)
+};
+
+class MemoryBackend final : public Backend {
+ public:
+  explicit MemoryBackend(MemoryBackendOptions options = {});
+  ~MemoryBackend() override;
+
+  std::string_view kind() const override { return "memory"; }
+
+  EntryPtr get(std::string_view ref_id) override;
+  std::optional<std::string> set(std::string_view ref_id, EntryPtr entry,
+                                 const KeyBinding* binding = nullptr) override;
+  bool remove(std::string_view ref_id) override;
+  bool exists(std::string_view ref_id) override;
+  std::size_t clear(std::optional<std::string_view> ns) override;
+  ListPage list(std::optional<std::string_view> ns, std::string_view cursor,
+                std::size_t limit) override;
+
+  std::optional<std::string> find_by_key(std::string_view ns, std::string_view key) override;
+
+  bool try_claim(std::string_view name, std::string_view owner,
+                 std::chrono::milliseconds ttl) override;
+  void release_claim(std::string_view name, std::string_view owner) override;
+  std::optional<std::string> claim_holder(std::string_view name) override;
+
+  void put_task(const TaskRecord& task) override;
+  std::optional<TaskRecord> get_task(std::string_view ref_id) override;
+  bool remove_task(std::string_view ref_id) override;
+
+  Health health() override { return {true, "ok"}; }
+  BackendStats stats() const override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  MemoryBackendOptions options_;
+};
+
+}  // namespace refcache

@@ -1,0 +1,99 @@
+// SQLiteBackend: entries in one SQLite file, shared by every process on the machine.
+//
+// The storage is that of mcp-refcache 0.2.1, so Python and C++ servers can share one file:
+//   cache_entries(key TEXT PRIMARY KEY, value_json TEXT NOT NULL, namespace TEXT NOT NULL,
+//                 policy_json TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL,
+//                 metadata_json TEXT NOT NULL)  with indexes idx_namespace, idx_expires_at.
+// What the reference does not have lives in tables of our own, which Python ignores:
+//   refcache_key_bindings (namespace, key -> ref id), refcache_claims, refcache_tasks.
+//
+// Files use WAL, a busy timeout and one connection per thread with prepared statements;
+// a write that still finds the database locked is retried with backoff (up to
+// SQLiteOptions::lock_retry_budget), so "database is locked" never reaches a caller.
+// ":memory:" gives a private in-memory database per SQLiteBackend object (one connection,
+// serialized). Expired rows are invisible to every read and deleted lazily and periodically.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "refcache/backend.hpp"
+
+namespace refcache {
+
+struct SQLiteOptions {
+  // Database path. Empty: MCP_REFCACHE_DB_PATH, else $XDG_CACHE_HOME/mcp-refcache/cache.db,
+  // else ~/.cache/mcp-refcache/cache.db. ":memory:" for a private in-memory database.
+  // Parent folders are created. Default: empty.
+  std::string path;
+
+  // sqlite3_busy_timeout of every connection. Default: 5000 ms.
+  std::chrono::milliseconds busy_timeout{5000};
+
+  // Total time an operation keeps retrying while SQLite reports the database busy or
+  // locked, after which it throws BackendUnavailable. Default: 60000 ms.
+  std::chrono::milliseconds lock_retry_budget{60000};
+
+  // PRAGMA synchronous for file databases: "OFF", "NORMAL" (default; durable in WAL mode
+  // except for the last transactions on power loss) or "FULL".
+  std::string synchronous = "NORMAL";
+
+  // Expired rows are purged (with "expired" events) at most this often, on a write.
+  // Default: 30 s. Reads never return expired rows whatever this is.
+  std::chrono::milliseconds purge_interval{30000};
+
+  // Source of "now" (Unix seconds); null = unix_now. For tests.
+  ClockFn clock = nullptr;
+};
+
+// The path an empty SQLiteOptions::path resolves to (environment as documented above).
+std::string default_sqlite_path();
+
+class SQLiteBackend final : public Backend {
+ public:
+  // Opens (creating when needed) the database and its schema. Throws BackendUnavailable
+  // naming the path when the file or its folder cannot be created or opened.
+  explicit SQLiteBackend(SQLiteOptions options = {});
+  ~SQLiteBackend() override;
+
+  // The resolved database path (":memory:" for an in-memory database).
+  const std::string& path() const { return path_; }
+
+  std::string_view kind() const override { return "sqlite"; }
+  EntryPtr get(std::string_view ref_id) override;
+  std::optional<std::string> set(std::string_view ref_id, EntryPtr entry,
+                                 const KeyBinding* binding = nullptr) override;
+  bool remove(std::string_view ref_id) override;
+  bool exists(std::string_view ref_id) override;
+  std::size_t clear(std::optional<std::string_view> ns) override;
+  ListPage list(std::optional<std::string_view> ns, std::string_view cursor,
+                std::size_t limit) override;
+  std::optional<std::string> find_by_key(std::string_view ns, std::string_view key) override;
+  bool try_claim(std::string_view name, std::string_view owner,
+                 std::chrono::milliseconds ttl) override;
+  void release_claim(std::string_view name, std::string_view owner) override;
+  void put_task(const TaskRecord& task) override;
+  std::optional<TaskRecord> get_task(std::string_view ref_id) override;
+  bool remove_task(std::string_view ref_id) override;
+  Health health() override;
+  BackendStats stats() const override;
+  void close() override;
+
+  // Deletes every expired row now (entries, bindings, claims, tasks); returns how many
+  // entries were deleted. Also runs by itself every purge_interval.
+  std::size_t purge_expired();
+
+  class Impl;
+
+ private:
+  std::string path_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace refcache

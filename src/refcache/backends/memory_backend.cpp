@@ -1,0 +1,357 @@
+#include "refcache/memory_backend.hpp"
+
+#include <boost/json.hpp>
+
+#include "jsonio/json_text.hpp"
+
+namespace refcache {
+
+namespace {
+
+// Heterogeneous lookup so that string_view keys need no allocation.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using StringEq = std::equal_to<>;
+
+std::string binding_key(std::string_view ns, std::string_view key) {
+  std::string k;
+  k.reserve(ns.size() + key.size() + 1);
+  k.append(ns);
+  k.push_back('\0');  // cannot occur in a namespace given by a caller as text
+  k.append(key);
+  return k;
+}
+
+std::size_t value_bytes(const CacheEntry& e) {
+  auto it = e.metadata.find("total_size");
+  if (it != e.metadata.end() && it->value().is_int64() && it->value().get_int64() >= 0)
+    return static_cast<std::size_t>(it->value().get_int64());
+  return jsonio::measure(e.value).bytes;
+}
+
+}  // namespace
+
+struct MemoryBackend::State {
+  struct Node {
+    EntryPtr entry;
+    std::size_t bytes = 0;
+    std::string binding;  // binding_key() of the (ns, key) bound to this ref, if any
+    std::list<const std::string*>::iterator lru;
+  };
+  using EntryMap = std::unordered_map<std::string, Node, StringHash, StringEq>;
+
+  mutable std::mutex mu;
+  EntryMap entries;
+  // Namespace index: ordered ref ids per namespace (views of the keys of `entries`, which are
+  // stable while the node lives), so list(ns) is O(page) and paging is by last id.
+  std::unordered_map<std::string, std::set<std::string_view>, StringHash, StringEq> by_ns;
+  std::unordered_map<std::string, std::string, StringHash, StringEq> bindings;
+  struct Claim {
+    std::string owner;
+    double expires_at;
+  };
+  std::unordered_map<std::string, Claim, StringHash, StringEq> claims;
+  std::unordered_map<std::string, TaskRecord, StringHash, StringEq> tasks;
+  std::list<const std::string*> lru;  // front = most recently used
+  std::size_t bytes = 0;
+  bool bounded = false;
+  BackendStats stats;
+
+  // Removes one entry (lock held). Returns its namespace for the event.
+  std::string erase(EntryMap::iterator it) {
+    std::string ns = it->second.entry->ns;
+    auto nsit = by_ns.find(ns);
+    if (nsit != by_ns.end()) {
+      nsit->second.erase(std::string_view(it->first));
+      if (nsit->second.empty()) by_ns.erase(nsit);
+    }
+    if (!it->second.binding.empty()) {
+      auto b = bindings.find(it->second.binding);
+      if (b != bindings.end() && b->second == it->first) bindings.erase(b);
+    }
+    if (bounded) lru.erase(it->second.lru);
+    bytes -= it->second.bytes;
+    entries.erase(it);
+    return ns;
+  }
+};
+
+MemoryBackend::MemoryBackend(MemoryBackendOptions options)
+    : state_(std::make_unique<State>()), options_(options) {
+  state_->bounded = options_.max_entries != 0 || options_.max_bytes != 0;
+}
+
+MemoryBackend::~MemoryBackend() = default;
+
+EntryPtr MemoryBackend::get(std::string_view ref_id) {
+  std::unique_lock lock(state_->mu);
+  auto& s = *state_;
+  ++s.stats.gets;
+  auto it = s.entries.find(ref_id);
+  if (it == s.entries.end()) {
+    ++s.stats.misses;
+    return nullptr;
+  }
+  if (it->second.entry->is_expired(options_.clock())) {
+    std::string id = it->first;
+    std::string ns = s.erase(it);
+    ++s.stats.misses;
+    ++s.stats.expirations;
+    lock.unlock();
+    emit({ChangeKind::kExpired, std::move(id), std::move(ns)});
+    return nullptr;
+  }
+  if (s.bounded) s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
+  ++s.stats.hits;
+  return it->second.entry;
+}
+
+std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr entry,
+                                              const KeyBinding* binding) {
+  if (!entry) throw InvalidArgument("MemoryBackend::set: null entry");
+  std::vector<ChangeEvent> events;
+  std::optional<std::string> replaced;
+  std::size_t nbytes = value_bytes(*entry);
+  {
+    std::lock_guard lock(state_->mu);
+    auto& s = *state_;
+    ++s.stats.sets;
+    auto [it, inserted] = s.entries.try_emplace(std::string(ref_id));
+    if (!inserted) {
+      // Overwrite in place: fix the namespace index if the namespace changed.
+      if (it->second.entry->ns != entry->ns) {
+        auto nsit = s.by_ns.find(it->second.entry->ns);
+        if (nsit != s.by_ns.end()) {
+          nsit->second.erase(std::string_view(it->first));
+          if (nsit->second.empty()) s.by_ns.erase(nsit);
+        }
+        s.by_ns[entry->ns].insert(std::string_view(it->first));
+      }
+      s.bytes -= it->second.bytes;
+      if (s.bounded) s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
+      events.push_back({ChangeKind::kUpdated, it->first, entry->ns});
+    } else {
+      s.by_ns[entry->ns].insert(std::string_view(it->first));
+      if (s.bounded) {
+        s.lru.push_front(&it->first);
+        it->second.lru = s.lru.begin();
+      }
+    }
+    it->second.entry = std::move(entry);
+    it->second.bytes = nbytes;
+    s.bytes += nbytes;
+
+    if (binding) {
+      std::string bkey = binding_key(binding->ns, binding->key);
+      auto [b, fresh] = s.bindings.try_emplace(bkey, it->first);
+      if (!fresh && b->second != it->first) {
+        std::string old = b->second;
+        b->second = it->first;
+        auto oit = s.entries.find(old);
+        if (oit != s.entries.end()) {
+          oit->second.binding.clear();  // the binding now belongs to the new ref
+          std::string ns = s.erase(oit);
+          events.push_back({ChangeKind::kDeleted, old, std::move(ns)});
+          replaced = std::move(old);
+        }
+      }
+      // unordered_map::erase leaves iterators to other elements valid, so `it` still holds.
+      if (!it->second.binding.empty() && it->second.binding != bkey) {
+        auto stale = s.bindings.find(it->second.binding);
+        if (stale != s.bindings.end() && stale->second == it->first) s.bindings.erase(stale);
+      }
+      it->second.binding = std::move(bkey);
+    }
+
+    // Evict least recently used entries beyond the bounds (never the one just written).
+    if (s.bounded) {
+      while ((options_.max_entries && s.entries.size() > options_.max_entries) ||
+             (options_.max_bytes && s.bytes > options_.max_bytes && s.entries.size() > 1)) {
+        const std::string* victim = s.lru.back();
+        if (*victim == ref_id) break;
+        auto vit = s.entries.find(*victim);
+        std::string id = vit->first;
+        std::string ns = s.erase(vit);
+        ++s.stats.evictions;
+        events.push_back({ChangeKind::kExpired, std::move(id), std::move(ns)});
+      }
+    }
+  }
+  for (const auto& e : events) emit(e);
+  return replaced;
+}
+
+bool MemoryBackend::remove(std::string_view ref_id) {
+  std::string ns;
+  {
+    std::lock_guard lock(state_->mu);
+    auto it = state_->entries.find(ref_id);
+    if (it == state_->entries.end()) return false;
+    ++state_->stats.deletes;
+    ns = state_->erase(it);
+  }
+  emit({ChangeKind::kDeleted, std::string(ref_id), std::move(ns)});
+  return true;
+}
+
+bool MemoryBackend::exists(std::string_view ref_id) { return get(ref_id) != nullptr; }
+
+std::size_t MemoryBackend::clear(std::optional<std::string_view> ns) {
+  std::size_t n = 0;
+  {
+    std::lock_guard lock(state_->mu);
+    auto& s = *state_;
+    if (!ns) {
+      n = s.entries.size();
+      s.entries.clear();
+      s.by_ns.clear();
+      s.bindings.clear();
+      s.lru.clear();
+      s.bytes = 0;
+    } else {
+      auto nsit = s.by_ns.find(*ns);
+      if (nsit != s.by_ns.end()) {
+        std::vector<std::string> ids(nsit->second.begin(), nsit->second.end());
+        for (const auto& id : ids) {
+          auto it = s.entries.find(id);
+          if (it != s.entries.end()) {
+            s.erase(it);
+            ++n;
+          }
+        }
+      }
+    }
+    s.stats.deletes += n;
+  }
+  emit({ChangeKind::kCleared, "", ns ? std::string(*ns) : std::string()});
+  return n;
+}
+
+ListPage MemoryBackend::list(std::optional<std::string_view> ns, std::string_view cursor,
+                             std::size_t limit) {
+  if (limit == 0) limit = 1;
+  ListPage page;
+  std::vector<ChangeEvent> events;
+  {
+    std::lock_guard lock(state_->mu);
+    auto& s = *state_;
+    double now = options_.clock();
+    std::vector<std::string> expired;
+    if (ns) {
+      auto nsit = s.by_ns.find(*ns);
+      if (nsit != s.by_ns.end()) {
+        auto& ids = nsit->second;
+        auto it = cursor.empty() ? ids.begin() : ids.upper_bound(cursor);
+        for (; it != ids.end() && page.ref_ids.size() < limit; ++it) {
+          auto e = s.entries.find(*it);
+          if (e->second.entry->is_expired(now))
+            expired.emplace_back(*it);
+          else
+            page.ref_ids.emplace_back(*it);
+        }
+        if (it != ids.end() && !page.ref_ids.empty()) page.next_cursor = page.ref_ids.back();
+      }
+    } else {
+      // All namespaces: the unordered map has no stable order, so page by sorted ids. Cost
+      // follows the whole store, as listing the whole store must.
+      std::vector<std::string_view> all;
+      all.reserve(s.entries.size());
+      for (const auto& [id, node] : s.entries)
+        if (cursor.empty() || std::string_view(id) > cursor) all.push_back(id);
+      std::sort(all.begin(), all.end());
+      std::size_t i = 0;
+      for (; i < all.size() && page.ref_ids.size() < limit; ++i) {
+        auto e = s.entries.find(all[i]);
+        if (e->second.entry->is_expired(now))
+          expired.emplace_back(all[i]);
+        else
+          page.ref_ids.emplace_back(all[i]);
+      }
+      if (i < all.size() && !page.ref_ids.empty()) page.next_cursor = page.ref_ids.back();
+    }
+    for (const auto& id : expired) {
+      auto it = s.entries.find(id);
+      if (it == s.entries.end()) continue;
+      std::string ens = s.erase(it);
+      ++s.stats.expirations;
+      events.push_back({ChangeKind::kExpired, id, std::move(ens)});
+    }
+  }
+  for (const auto& e : events) emit(e);
+  return page;
+}
+
+std::optional<std::string> MemoryBackend::find_by_key(std::string_view ns, std::string_view key) {
+  std::string ref;
+  {
+    std::lock_guard lock(state_->mu);
+    auto b = state_->bindings.find(binding_key(ns, key));
+    if (b == state_->bindings.end()) return std::nullopt;
+    ref = b->second;
+  }
+  if (!get(ref)) return std::nullopt;  // expired entries take their binding with them
+  return ref;
+}
+
+bool MemoryBackend::try_claim(std::string_view name, std::string_view owner,
+                              std::chrono::milliseconds ttl) {
+  std::lock_guard lock(state_->mu);
+  double now = options_.clock();
+  double until = now + static_cast<double>(ttl.count()) / 1000.0;
+  auto [it, fresh] = state_->claims.try_emplace(std::string(name), State::Claim{std::string(owner), until});
+  if (fresh) return true;
+  if (it->second.owner == owner || it->second.expires_at <= now) {
+    it->second = State::Claim{std::string(owner), until};
+    return true;
+  }
+  return false;
+}
+
+void MemoryBackend::release_claim(std::string_view name, std::string_view owner) {
+  std::lock_guard lock(state_->mu);
+  auto it = state_->claims.find(name);
+  if (it != state_->claims.end() && it->second.owner == owner) state_->claims.erase(it);
+}
+
+std::optional<std::string> MemoryBackend::claim_holder(std::string_view name) {
+  std::lock_guard lock(state_->mu);
+  auto it = state_->claims.find(name);
+  if (it == state_->claims.end() || it->second.expires_at <= options_.clock()) return std::nullopt;
+  return it->second.owner;
+}
+
+void MemoryBackend::put_task(const TaskRecord& task) {
+  std::lock_guard lock(state_->mu);
+  state_->tasks.insert_or_assign(task.ref_id, task);
+}
+
+std::optional<TaskRecord> MemoryBackend::get_task(std::string_view ref_id) {
+  std::lock_guard lock(state_->mu);
+  auto it = state_->tasks.find(ref_id);
+  if (it == state_->tasks.end()) return std::nullopt;
+  if (it->second.expires_at && options_.clock() >= *it->second.expires_at) {
+    state_->tasks.erase(it);
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+bool MemoryBackend::remove_task(std::string_view ref_id) {
+  std::lock_guard lock(state_->mu);
+  auto it = state_->tasks.find(ref_id);
+  if (it == state_->tasks.end()) return false;
+  state_->tasks.erase(it);
+  return true;
+}
+
+BackendStats MemoryBackend::stats() const {
+  std::lock_guard lock(state_->mu);
+  BackendStats st = state_->stats;
+  st.entries = static_cast<std::int64_t>(state_->entries.size());
+  st.bytes = static_cast<std::int64_t>(state_->bytes);
+  return st;
+}
+
+}  // namespace refcache
