@@ -1,0 +1,810 @@
+// SQLiteBackend (see include/refcache/sqlite_backend.hpp).
+#include "refcache/sqlite_backend.hpp"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "jsonio/json_text.hpp"
+#include "refcache/entry_codec.hpp"
+#include "refcache/errors.hpp"
+
+namespace refcache {
+
+namespace {
+
+// Raised inside an operation when SQLite reports BUSY/LOCKED; the operation is retried.
+struct Busy {};
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS cache_entries (
+    key TEXT PRIMARY KEY,
+    value_json TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    policy_json TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL,
+    metadata_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_namespace ON cache_entries(namespace);
+CREATE INDEX IF NOT EXISTS idx_expires_at ON cache_entries(expires_at);
+CREATE TABLE IF NOT EXISTS refcache_key_bindings (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    ref_id TEXT NOT NULL,
+    expires_at REAL,
+    PRIMARY KEY (namespace, key)
+);
+CREATE INDEX IF NOT EXISTS idx_refcache_key_bindings_ref ON refcache_key_bindings(ref_id);
+CREATE TABLE IF NOT EXISTS refcache_claims (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refcache_tasks (
+    ref_id TEXT PRIMARY KEY,
+    record_json TEXT NOT NULL,
+    expires_at REAL
+);
+)sql";
+
+// Statements (their addresses key the per-connection statement cache).
+constexpr const char* kGet =
+    "SELECT value_json, namespace, policy_json, created_at, expires_at, metadata_json "
+    "FROM cache_entries WHERE key = ?1";
+constexpr const char* kNsOf = "SELECT namespace FROM cache_entries WHERE key = ?1";
+constexpr const char* kUpsert =
+    "INSERT OR REPLACE INTO cache_entries (key, value_json, namespace, policy_json, created_at, "
+    "expires_at, metadata_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr const char* kDeleteEntry = "DELETE FROM cache_entries WHERE key = ?1";
+constexpr const char* kDeleteExpiredEntry =
+    "DELETE FROM cache_entries WHERE key = ?1 AND expires_at IS NOT NULL AND expires_at <= ?2";
+constexpr const char* kDeleteBindingsOf = "DELETE FROM refcache_key_bindings WHERE ref_id = ?1";
+constexpr const char* kBindingOf =
+    "SELECT ref_id FROM refcache_key_bindings WHERE namespace = ?1 AND key = ?2";
+constexpr const char* kUpsertBinding =
+    "INSERT OR REPLACE INTO refcache_key_bindings (namespace, key, ref_id, expires_at) "
+    "VALUES (?1, ?2, ?3, ?4)";
+constexpr const char* kDeleteOtherBindings =
+    "DELETE FROM refcache_key_bindings WHERE ref_id = ?1 AND NOT (namespace = ?2 AND key = ?3)";
+constexpr const char* kFindByKey =
+    "SELECT b.ref_id FROM refcache_key_bindings b JOIN cache_entries e ON e.key = b.ref_id "
+    "WHERE b.namespace = ?1 AND b.key = ?2 AND (b.expires_at IS NULL OR b.expires_at > ?3) "
+    "AND (e.expires_at IS NULL OR e.expires_at > ?3)";
+constexpr const char* kExists =
+    "SELECT 1 FROM cache_entries WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)";
+constexpr const char* kListNs =
+    "SELECT key FROM cache_entries WHERE namespace = ?1 AND key > ?2 "
+    "AND (expires_at IS NULL OR expires_at > ?3) ORDER BY key LIMIT ?4";
+constexpr const char* kListAll =
+    "SELECT key FROM cache_entries WHERE key > ?1 AND (expires_at IS NULL OR expires_at > ?2) "
+    "ORDER BY key LIMIT ?3";
+constexpr const char* kClearNsBindings =
+    "DELETE FROM refcache_key_bindings WHERE ref_id IN "
+    "(SELECT key FROM cache_entries WHERE namespace = ?1)";
+constexpr const char* kClearNs = "DELETE FROM cache_entries WHERE namespace = ?1";
+constexpr const char* kClearAllBindings = "DELETE FROM refcache_key_bindings";
+constexpr const char* kClearAll = "DELETE FROM cache_entries";
+constexpr const char* kPurgeEntries =
+    "DELETE FROM cache_entries WHERE expires_at IS NOT NULL AND expires_at <= ?1 "
+    "RETURNING key, namespace";
+constexpr const char* kPurgeBindings =
+    "DELETE FROM refcache_key_bindings WHERE (expires_at IS NOT NULL AND expires_at <= ?1) "
+    "OR ref_id NOT IN (SELECT key FROM cache_entries)";
+constexpr const char* kPurgeClaims = "DELETE FROM refcache_claims WHERE expires_at <= ?1";
+constexpr const char* kPurgeTasks =
+    "DELETE FROM refcache_tasks WHERE expires_at IS NOT NULL AND expires_at <= ?1";
+constexpr const char* kClaimOf = "SELECT owner, expires_at FROM refcache_claims WHERE name = ?1";
+constexpr const char* kUpsertClaim =
+    "INSERT OR REPLACE INTO refcache_claims (name, owner, expires_at) VALUES (?1, ?2, ?3)";
+constexpr const char* kReleaseClaim = "DELETE FROM refcache_claims WHERE name = ?1 AND owner = ?2";
+constexpr const char* kPutTask =
+    "INSERT OR REPLACE INTO refcache_tasks (ref_id, record_json, expires_at) VALUES (?1, ?2, ?3)";
+constexpr const char* kGetTask =
+    "SELECT record_json, expires_at FROM refcache_tasks WHERE ref_id = ?1";
+constexpr const char* kDeleteTask = "DELETE FROM refcache_tasks WHERE ref_id = ?1";
+constexpr const char* kCount = "SELECT COUNT(*) FROM cache_entries";
+constexpr const char* kBegin = "BEGIN IMMEDIATE";
+constexpr const char* kCommit = "COMMIT";
+
+std::string getenv_str(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+std::string column_text(sqlite3_stmt* s, int i) {
+  const unsigned char* t = sqlite3_column_text(s, i);
+  if (t == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(t),
+                     static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
+}
+
+std::optional<double> column_optional_double(sqlite3_stmt* s, int i) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_double(s, i);
+}
+
+}  // namespace
+
+std::string default_sqlite_path() {
+  std::string p = getenv_str("MCP_REFCACHE_DB_PATH");
+  if (!p.empty()) return p;
+  std::string xdg = getenv_str("XDG_CACHE_HOME");
+  if (!xdg.empty()) return (std::filesystem::path(xdg) / "mcp-refcache" / "cache.db").string();
+  std::string home = getenv_str("HOME");
+  if (home.empty()) home = ".";
+  return (std::filesystem::path(home) / ".cache" / "mcp-refcache" / "cache.db").string();
+}
+
+// One SQLite connection with its prepared statements. Used by one thread at a time.
+struct Connection {
+  sqlite3* db = nullptr;
+  std::unordered_map<const char*, sqlite3_stmt*> stmts;
+  const std::string* path = nullptr;
+
+  ~Connection() {
+    for (auto& [sql, st] : stmts) sqlite3_finalize(st);
+    if (db) sqlite3_close_v2(db);
+  }
+
+  [[noreturn]] void fail(int rc, std::string_view what) const {
+    int ext = db ? sqlite3_extended_errcode(db) : rc;
+    std::string msg = "sqlite " + *path + ": " + std::string(what) + ": " +
+                      (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    (void)ext;
+    int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw Busy{};
+    if (primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR || primary == SQLITE_FULL ||
+        primary == SQLITE_READONLY || primary == SQLITE_PERM)
+      throw BackendUnavailable(msg);
+    throw BackendError(msg);
+  }
+
+  void exec(const char* sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+    if (err) sqlite3_free(err);
+    if (rc != SQLITE_OK) fail(rc, "exec");
+  }
+
+  // A prepared statement, reset and with bindings cleared.
+  sqlite3_stmt* prepare(const char* sql) {
+    auto it = stmts.find(sql);
+    if (it != stmts.end()) {
+      sqlite3_reset(it->second);
+      sqlite3_clear_bindings(it->second);
+      return it->second;
+    }
+    sqlite3_stmt* st = nullptr;
+    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr);
+    if (rc != SQLITE_OK) fail(rc, "prepare");
+    stmts.emplace(sql, st);
+    return st;
+  }
+
+  // Steps once: true on a row, false when done.
+  bool step(sqlite3_stmt* st) {
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    sqlite3_reset(st);
+    fail(rc, "step");
+  }
+
+  void run(sqlite3_stmt* st) {
+    while (step(st)) {
+    }
+    sqlite3_reset(st);
+  }
+
+  void reset_all() {
+    for (auto& [sql, st] : stmts) sqlite3_reset(st);
+  }
+};
+
+namespace {
+
+void bind_text(sqlite3_stmt* st, int i, std::string_view s) {
+  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+}
+void bind_opt_double(sqlite3_stmt* st, int i, const std::optional<double>& d) {
+  if (d)
+    sqlite3_bind_double(st, i, *d);
+  else
+    sqlite3_bind_null(st, i);
+}
+
+std::atomic<std::uint64_t> g_next_instance{1};
+
+struct ThreadSlot {
+  std::uint64_t instance = 0;
+  Connection* conn = nullptr;
+};
+thread_local ThreadSlot t_slot;
+
+}  // namespace
+
+class SQLiteBackend::Impl {
+ public:
+  Impl(SQLiteBackend& owner, SQLiteOptions opts, std::string path)
+      : owner_(owner), opts_(std::move(opts)), path_(std::move(path)) {
+    memory_ = path_ == ":memory:";
+    clock_ = opts_.clock ? opts_.clock : &unix_now;
+    if (!memory_) {
+      std::error_code ec;
+      auto parent = std::filesystem::path(path_).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+      if (ec)
+        throw BackendUnavailable("sqlite " + path_ + ": cannot create folder " + parent.string() +
+                                 ": " + ec.message());
+    }
+    // Open the first connection and create the schema (retrying while another process does).
+    with_retry([&] {
+      Connection& c = connection();
+      c.exec(kBegin);
+      try {
+        c.exec(kSchema);
+        c.exec(kCommit);
+      } catch (...) {
+        sqlite3_exec(c.db, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+      }
+      return 0;
+    });
+    last_purge_ = clock_();
+  }
+
+  double now() const { return clock_(); }
+
+  std::unique_ptr<Connection> open_connection() {
+    auto c = std::make_unique<Connection>();
+    c->path = &path_;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path_.c_str(), &c->db, flags, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string msg = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
+      throw BackendUnavailable("sqlite " + path_ + ": cannot open database: " + msg);
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, static_cast<int>(opts_.busy_timeout.count()));
+    if (!memory_) {
+      // journal_mode=WAL needs a lock once per file; retried by the caller on BUSY.
+      c->exec("PRAGMA journal_mode=WAL");
+      std::string sync = "PRAGMA synchronous=" + opts_.synchronous;
+      c->exec(sync.c_str());
+    }
+    return c;
+  }
+
+  // This thread's connection (file databases) or the shared one (":memory:", whose mutex
+  // the caller holds).
+  Connection& connection() {
+    if (memory_) {
+      if (!mem_conn_) mem_conn_ = open_connection();
+      return *mem_conn_;
+    }
+    if (t_slot.instance == instance_ && t_slot.conn) return *t_slot.conn;
+    std::lock_guard lock(conns_mu_);
+    auto& slot = conns_[std::this_thread::get_id()];
+    if (!slot) slot = open_connection();
+    t_slot.instance = instance_;
+    t_slot.conn = slot.get();
+    return *slot;
+  }
+
+  // Runs `f(connection)` retrying on BUSY/LOCKED with backoff until lock_retry_budget.
+  template <class F>
+  auto with_retry(F&& f) -> decltype(f()) {
+    std::shared_lock closing(close_mu_);
+    if (closed_) throw BackendUnavailable("sqlite " + path_ + ": backend is closed");
+    std::unique_lock<std::mutex> mem_lock;
+    if (memory_) mem_lock = std::unique_lock(mem_mu_);
+    auto deadline = std::chrono::steady_clock::now() + opts_.lock_retry_budget;
+    std::chrono::microseconds backoff{500};
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    for (;;) {
+      try {
+        return f();
+      } catch (const Busy&) {
+        if (Connection* c = current_connection()) {
+          c->reset_all();
+          if (!sqlite3_get_autocommit(c->db))
+            sqlite3_exec(c->db, "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+          ++errors_;
+          throw BackendUnavailable("sqlite " + path_ + ": database stayed locked for " +
+                                   std::to_string(opts_.lock_retry_budget.count()) + " ms");
+        }
+        ++busy_retries_;
+        std::this_thread::sleep_for(backoff + std::chrono::microseconds(rng() % 500));
+        backoff = std::min(backoff * 2, std::chrono::microseconds(50000));
+      } catch (const CorruptEntry&) {
+        ++errors_;
+        throw;
+      } catch (const BackendError&) {
+        ++errors_;
+        if (Connection* c = current_connection()) {
+          c->reset_all();
+          if (!sqlite3_get_autocommit(c->db))
+            sqlite3_exec(c->db, "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+        throw;
+      }
+    }
+  }
+
+  Connection* current_connection() {
+    if (memory_) return mem_conn_.get();
+    if (t_slot.instance == instance_) return t_slot.conn;
+    return nullptr;
+  }
+
+  // Runs `f(connection)` inside BEGIN IMMEDIATE ... COMMIT, with retries.
+  template <class F>
+  auto write(F&& f) -> decltype(f(std::declval<Connection&>())) {
+    return with_retry([&]() -> decltype(f(std::declval<Connection&>())) {
+      Connection& c = connection();
+      c.exec(kBegin);
+      try {
+        if constexpr (std::is_void_v<decltype(f(c))>) {
+          f(c);
+          c.exec(kCommit);
+        } else {
+          auto r = f(c);
+          c.exec(kCommit);
+          return r;
+        }
+      } catch (...) {
+        c.reset_all();
+        if (!sqlite3_get_autocommit(c.db))
+          sqlite3_exec(c.db, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+      }
+    });
+  }
+
+  template <class F>
+  auto read(F&& f) -> decltype(f(std::declval<Connection&>())) {
+    return with_retry([&]() -> decltype(f(std::declval<Connection&>())) {
+      Connection& c = connection();
+      return f(c);
+    });
+  }
+
+  // Deletes bindings and the entry `ref` (in a transaction). Returns the namespace if a row
+  // was deleted.
+  static std::optional<std::string> delete_entry(Connection& c, std::string_view ref) {
+    std::optional<std::string> ns;
+    sqlite3_stmt* q = c.prepare(kNsOf);
+    bind_text(q, 1, ref);
+    if (c.step(q)) ns = column_text(q, 0);
+    sqlite3_reset(q);
+    sqlite3_stmt* d = c.prepare(kDeleteBindingsOf);
+    bind_text(d, 1, ref);
+    c.run(d);
+    sqlite3_stmt* e = c.prepare(kDeleteEntry);
+    bind_text(e, 1, ref);
+    c.run(e);
+    return ns;
+  }
+
+  void maybe_purge() {
+    double t = now();
+    double interval = static_cast<double>(opts_.purge_interval.count()) / 1000.0;
+    {
+      std::lock_guard lock(purge_mu_);
+      if (t - last_purge_ < interval) return;
+      last_purge_ = t;
+    }
+    purge();
+  }
+
+  std::size_t purge() {
+    double t = now();
+    auto gone = write([&](Connection& c) {
+      std::vector<std::pair<std::string, std::string>> removed;
+      sqlite3_stmt* p = c.prepare(kPurgeEntries);
+      sqlite3_bind_double(p, 1, t);
+      while (c.step(p)) removed.emplace_back(column_text(p, 0), column_text(p, 1));
+      sqlite3_reset(p);
+      for (const char* sql : {kPurgeBindings, kPurgeClaims, kPurgeTasks}) {
+        sqlite3_stmt* s = c.prepare(sql);
+        sqlite3_bind_double(s, 1, t);
+        c.run(s);
+      }
+      return removed;
+    });
+    expirations_ += gone.size();
+    for (auto& [ref, ns] : gone) owner_.emit({ChangeKind::kExpired, ref, ns});
+    return gone.size();
+  }
+
+  void close() {
+    std::unique_lock lock(close_mu_);
+    if (closed_) return;
+    closed_ = true;
+    std::lock_guard c(conns_mu_);
+    conns_.clear();
+    mem_conn_.reset();
+  }
+
+  SQLiteBackend& owner_;
+  SQLiteOptions opts_;
+  std::string path_;
+  bool memory_ = false;
+  ClockFn clock_ = nullptr;
+  const std::uint64_t instance_ = g_next_instance.fetch_add(1);
+
+  std::shared_mutex close_mu_;
+  bool closed_ = false;
+  std::mutex conns_mu_;
+  std::unordered_map<std::thread::id, std::unique_ptr<Connection>> conns_;
+  std::mutex mem_mu_;
+  std::unique_ptr<Connection> mem_conn_;
+  std::mutex purge_mu_;
+  double last_purge_ = 0;
+
+  std::atomic<std::uint64_t> gets_{0}, hits_{0}, misses_{0}, sets_{0}, deletes_{0};
+  std::atomic<std::uint64_t> expirations_{0}, errors_{0}, busy_retries_{0};
+};
+
+SQLiteBackend::SQLiteBackend(SQLiteOptions options) {
+  path_ = options.path.empty() ? default_sqlite_path() : options.path;
+  impl_ = std::make_unique<Impl>(*this, std::move(options), path_);
+}
+
+SQLiteBackend::~SQLiteBackend() {
+  if (impl_) impl_->close();
+}
+
+EntryPtr SQLiteBackend::get(std::string_view ref_id) {
+  auto& im = *impl_;
+  ++im.gets_;
+  double t = im.now();
+  struct Found {
+    bool present = false;
+    bool expired = false;
+    std::string ns;
+    EntryPtr entry;
+  };
+  Found f = im.read([&](Connection& c) {
+    Found r;
+    sqlite3_stmt* q = c.prepare(kGet);
+    bind_text(q, 1, ref_id);
+    if (!c.step(q)) return r;
+    r.present = true;
+    EntryRow row;
+    row.value_json = column_text(q, 0);
+    row.ns = column_text(q, 1);
+    row.policy_json = column_text(q, 2);
+    row.created_at = sqlite3_column_double(q, 3);
+    row.expires_at = column_optional_double(q, 4);
+    row.metadata_json = column_text(q, 5);
+    sqlite3_reset(q);
+    r.ns = row.ns;
+    if (row.expires_at && t >= *row.expires_at) {
+      r.expired = true;
+      return r;
+    }
+    r.entry = std::make_shared<const CacheEntry>(decode_entry_row(ref_id, row));
+    return r;
+  });
+  if (!f.present) {
+    ++im.misses_;
+    return nullptr;
+  }
+  if (f.expired) {
+    ++im.misses_;
+    bool deleted = im.write([&](Connection& c) {
+      sqlite3_stmt* d = c.prepare(kDeleteExpiredEntry);
+      bind_text(d, 1, ref_id);
+      sqlite3_bind_double(d, 2, t);
+      c.run(d);
+      bool gone = sqlite3_changes(c.db) > 0;
+      if (gone) {
+        sqlite3_stmt* b = c.prepare(kDeleteBindingsOf);
+        bind_text(b, 1, ref_id);
+        c.run(b);
+      }
+      return gone;
+    });
+    if (deleted) {
+      ++im.expirations_;
+      emit({ChangeKind::kExpired, std::string(ref_id), f.ns});
+    }
+    return nullptr;
+  }
+  ++im.hits_;
+  return f.entry;
+}
+
+std::optional<std::string> SQLiteBackend::set(std::string_view ref_id, EntryPtr entry,
+                                              const KeyBinding* binding) {
+  if (!entry) throw InvalidArgument("SQLiteBackend::set: null entry");
+  auto& im = *impl_;
+  EntryRow row = encode_entry_row(*entry);
+  bool want_events = has_listeners();
+  struct Outcome {
+    bool overwrote = false;
+    std::optional<std::string> displaced;
+    std::string displaced_ns;
+  };
+  Outcome out = im.write([&](Connection& c) {
+    Outcome o;
+    if (want_events) {
+      sqlite3_stmt* q = c.prepare(kNsOf);
+      bind_text(q, 1, ref_id);
+      o.overwrote = c.step(q);
+      sqlite3_reset(q);
+    }
+    if (binding) {
+      sqlite3_stmt* q = c.prepare(kBindingOf);
+      bind_text(q, 1, binding->ns);
+      bind_text(q, 2, binding->key);
+      std::optional<std::string> prev;
+      if (c.step(q)) prev = column_text(q, 0);
+      sqlite3_reset(q);
+      if (prev && *prev != ref_id) {
+        if (auto ns = Impl::delete_entry(c, *prev)) {
+          o.displaced = *prev;
+          o.displaced_ns = *ns;
+        }
+      }
+    }
+    sqlite3_stmt* u = c.prepare(kUpsert);
+    bind_text(u, 1, ref_id);
+    bind_text(u, 2, row.value_json);
+    bind_text(u, 3, row.ns);
+    bind_text(u, 4, row.policy_json);
+    sqlite3_bind_double(u, 5, row.created_at);
+    bind_opt_double(u, 6, row.expires_at);
+    bind_text(u, 7, row.metadata_json);
+    c.run(u);
+    if (binding) {
+      sqlite3_stmt* b = c.prepare(kUpsertBinding);
+      bind_text(b, 1, binding->ns);
+      bind_text(b, 2, binding->key);
+      bind_text(b, 3, ref_id);
+      bind_opt_double(b, 4, row.expires_at);
+      c.run(b);
+      sqlite3_stmt* d = c.prepare(kDeleteOtherBindings);
+      bind_text(d, 1, ref_id);
+      bind_text(d, 2, binding->ns);
+      bind_text(d, 3, binding->key);
+      c.run(d);
+    }
+    return o;
+  });
+  ++im.sets_;
+  if (out.overwrote) emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
+  if (out.displaced) {
+    ++im.deletes_;
+    emit({ChangeKind::kDeleted, *out.displaced, out.displaced_ns});
+  }
+  im.maybe_purge();
+  return out.displaced;
+}
+
+bool SQLiteBackend::remove(std::string_view ref_id) {
+  auto& im = *impl_;
+  auto ns = im.write([&](Connection& c) { return Impl::delete_entry(c, ref_id); });
+  if (!ns) return false;
+  ++im.deletes_;
+  emit({ChangeKind::kDeleted, std::string(ref_id), *ns});
+  return true;
+}
+
+bool SQLiteBackend::exists(std::string_view ref_id) {
+  auto& im = *impl_;
+  double t = im.now();
+  return im.read([&](Connection& c) {
+    sqlite3_stmt* q = c.prepare(kExists);
+    bind_text(q, 1, ref_id);
+    sqlite3_bind_double(q, 2, t);
+    bool found = c.step(q);
+    sqlite3_reset(q);
+    return found;
+  });
+}
+
+std::size_t SQLiteBackend::clear(std::optional<std::string_view> ns) {
+  auto& im = *impl_;
+  std::size_t n = im.write([&](Connection& c) {
+    if (ns) {
+      sqlite3_stmt* b = c.prepare(kClearNsBindings);
+      bind_text(b, 1, *ns);
+      c.run(b);
+      sqlite3_stmt* d = c.prepare(kClearNs);
+      bind_text(d, 1, *ns);
+      c.run(d);
+    } else {
+      c.run(c.prepare(kClearAllBindings));
+      c.run(c.prepare(kClearAll));
+    }
+    return static_cast<std::size_t>(sqlite3_changes(c.db));
+  });
+  im.deletes_ += n;
+  emit({ChangeKind::kCleared, "", ns ? std::string(*ns) : std::string()});
+  return n;
+}
+
+ListPage SQLiteBackend::list(std::optional<std::string_view> ns, std::string_view cursor,
+                             std::size_t limit) {
+  auto& im = *impl_;
+  if (limit == 0) limit = 1;
+  double t = im.now();
+  ListPage page = im.read([&](Connection& c) {
+    ListPage p;
+    sqlite3_stmt* q;
+    if (ns) {
+      q = c.prepare(kListNs);
+      bind_text(q, 1, *ns);
+      bind_text(q, 2, cursor);
+      sqlite3_bind_double(q, 3, t);
+      sqlite3_bind_int64(q, 4, static_cast<sqlite3_int64>(limit) + 1);
+    } else {
+      q = c.prepare(kListAll);
+      bind_text(q, 1, cursor);
+      sqlite3_bind_double(q, 2, t);
+      sqlite3_bind_int64(q, 3, static_cast<sqlite3_int64>(limit) + 1);
+    }
+    while (c.step(q)) p.ref_ids.push_back(column_text(q, 0));
+    sqlite3_reset(q);
+    if (p.ref_ids.size() > limit) {
+      p.ref_ids.pop_back();
+      p.next_cursor = p.ref_ids.back();
+    }
+    return p;
+  });
+  return page;
+}
+
+std::optional<std::string> SQLiteBackend::find_by_key(std::string_view ns, std::string_view key) {
+  auto& im = *impl_;
+  double t = im.now();
+  return im.read([&](Connection& c) -> std::optional<std::string> {
+    sqlite3_stmt* q = c.prepare(kFindByKey);
+    bind_text(q, 1, ns);
+    bind_text(q, 2, key);
+    sqlite3_bind_double(q, 3, t);
+    std::optional<std::string> r;
+    if (c.step(q)) r = column_text(q, 0);
+    sqlite3_reset(q);
+    return r;
+  });
+}
+
+bool SQLiteBackend::try_claim(std::string_view name, std::string_view owner,
+                              std::chrono::milliseconds ttl) {
+  auto& im = *impl_;
+  double t = im.now();
+  double until = t + static_cast<double>(ttl.count()) / 1000.0;
+  return im.write([&](Connection& c) {
+    sqlite3_stmt* q = c.prepare(kClaimOf);
+    bind_text(q, 1, name);
+    bool free = true;
+    if (c.step(q)) {
+      std::string holder = column_text(q, 0);
+      double exp = sqlite3_column_double(q, 1);
+      free = holder == owner || exp <= t;
+    }
+    sqlite3_reset(q);
+    if (!free) return false;
+    sqlite3_stmt* u = c.prepare(kUpsertClaim);
+    bind_text(u, 1, name);
+    bind_text(u, 2, owner);
+    sqlite3_bind_double(u, 3, until);
+    c.run(u);
+    return true;
+  });
+}
+
+void SQLiteBackend::release_claim(std::string_view name, std::string_view owner) {
+  impl_->write([&](Connection& c) {
+    sqlite3_stmt* d = c.prepare(kReleaseClaim);
+    bind_text(d, 1, name);
+    bind_text(d, 2, owner);
+    c.run(d);
+  });
+}
+
+void SQLiteBackend::put_task(const TaskRecord& task) {
+  std::string text = jsonio::to_string(to_json(task));
+  impl_->write([&](Connection& c) {
+    sqlite3_stmt* u = c.prepare(kPutTask);
+    bind_text(u, 1, task.ref_id);
+    bind_text(u, 2, text);
+    bind_opt_double(u, 3, task.expires_at);
+    c.run(u);
+  });
+}
+
+std::optional<TaskRecord> SQLiteBackend::get_task(std::string_view ref_id) {
+  auto& im = *impl_;
+  double t = im.now();
+  auto text = im.read([&](Connection& c) -> std::optional<std::string> {
+    sqlite3_stmt* q = c.prepare(kGetTask);
+    bind_text(q, 1, ref_id);
+    std::optional<std::string> r;
+    if (c.step(q)) {
+      auto exp = column_optional_double(q, 1);
+      if (!exp || t < *exp) r = column_text(q, 0);
+    }
+    sqlite3_reset(q);
+    return r;
+  });
+  if (!text) return std::nullopt;
+  std::error_code ec;
+  jsonio::ParseLimits limits;
+  limits.max_depth = kMaxStoredJsonDepth;
+  auto v = jsonio::parse(*text, ec, limits);
+  if (ec) throw CorruptEntry("corrupt task record '" + std::string(ref_id) + "': not JSON");
+  try {
+    return task_from_json(v);
+  } catch (const std::exception& e) {
+    throw CorruptEntry("corrupt task record '" + std::string(ref_id) + "': " + e.what());
+  }
+}
+
+bool SQLiteBackend::remove_task(std::string_view ref_id) {
+  return impl_->write([&](Connection& c) {
+    sqlite3_stmt* d = c.prepare(kDeleteTask);
+    bind_text(d, 1, ref_id);
+    c.run(d);
+    return sqlite3_changes(c.db) > 0;
+  });
+}
+
+Health SQLiteBackend::health() {
+  try {
+    impl_->read([&](Connection& c) {
+      c.exec("SELECT 1");
+      return 0;
+    });
+    return {true, "ok"};
+  } catch (const std::exception& e) {
+    return {false, e.what()};
+  }
+}
+
+BackendStats SQLiteBackend::stats() const {
+  auto& im = *impl_;
+  BackendStats s;
+  s.gets = im.gets_;
+  s.hits = im.hits_;
+  s.misses = im.misses_;
+  s.sets = im.sets_;
+  s.deletes = im.deletes_;
+  s.expirations = im.expirations_;
+  s.errors = im.errors_;
+  try {
+    s.entries = im.read([&](Connection& c) {
+      sqlite3_stmt* q = c.prepare(kCount);
+      std::int64_t n = c.step(q) ? sqlite3_column_int64(q, 0) : -1;
+      sqlite3_reset(q);
+      return n;
+    });
+  } catch (const Error&) {
+    s.entries = -1;
+  }
+  return s;
+}
+
+void SQLiteBackend::close() {
+  impl_->close();
+}
+
+std::size_t SQLiteBackend::purge_expired() {
+  return impl_->purge();
+}
+
+}  // namespace refcache
