@@ -1,0 +1,154 @@
+// RefCache: stores values, hands out ref ids, and answers with size-bounded previews.
+//
+// A tool that produces a large value calls set() (or is wrapped by CachedCall) and returns
+// the ref id plus a preview instead of the value. Agents page through it with get(), fetch it
+// in full with resolve() when they may READ it, or pass the ref id to another tool, which
+// resolves it as the calling actor (READ or EXECUTE). Every read path checks the entry's
+// AccessPolicy and namespace against the actor.
+//
+// ref ids are "{name}:{16 lowercase hex}" with 64 bits from a CSPRNG. Lookup by key goes
+// through the Backend's key bindings, so a second process sharing the backend finds refs by
+// key too.
+//
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <functional>
+#include <mutex>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "refcache/access_policy.hpp"
+#include "refcache/actor.hpp"
+#include "refcache/backend.hpp"
+#include "refcache/errors.hpp"
+#include "refcache/permission_checker.hpp"
+#include "refcache/preview.hpp"
+#include "refcache/responses.hpp"
+
+namespace refcache {
+
+// TTLs are seconds. kNeverExpire as a TTL means "no expiry".
+inline constexpr double kNeverExpire = -1.0;
+
+struct RefCacheOptions {
+  std::string name = "default";             // ref id prefix; must match [a-zA-Z][a-zA-Z0-9_-]*
+  std::shared_ptr<Backend> backend;         // null: a MemoryBackend
+  AccessPolicy default_policy;              // used when set() is given no policy
+  double default_ttl = 3600;                // seconds, or kNeverExpire
+  // Per-namespace TTLs: the first pattern (glob, e.g. "session:*") matching the namespace
+  // decides; otherwise default_ttl.
+  std::vector<std::pair<std::string, double>> namespace_ttls;
+  PreviewConfig preview;                    // size mode, default max_size, strategy
+  ClockFn clock = &unix_now;
+  std::size_t task_workers = 4;             // threads running async cached calls
+  double task_record_ttl = 86400;           // seconds a finished task record is kept
+};
+
+struct SetOptions {
+  std::string ns = "public";
+  std::optional<AccessPolicy> policy;       // default: the cache's default_policy
+  std::optional<double> ttl;                // seconds or kNeverExpire; default: per namespace
+  std::optional<std::string> tool_name;
+  boost::json::object metadata;             // extra metadata stored with the entry
+  // Ref id to store under (async tasks pre-allocate theirs); default: a fresh one.
+  std::optional<std::string> ref_id;
+};
+
+struct GetOptions {
+  std::optional<std::int64_t> page;         // REQUIRES >= 1; switches sample to paginate
+  std::optional<std::int64_t> page_size;    // REQUIRES >= 1
+  std::optional<std::size_t> max_size;      // call > tool > cache default
+  std::optional<PreviewStrategy> strategy;  // default: the cache's
+  std::string ns = "public";                // namespace for lookup by key
+};
+
+using GetResult = std::variant<CacheResponse, AsyncTaskResponse>;
+
+// A resolved value, shared with the store (never copied, never mutated).
+using ValuePtr = std::shared_ptr<const boost::json::value>;
+
+class RefCache {
+ public:
+  explicit RefCache(RefCacheOptions options = {});
+  ~RefCache();
+  RefCache(const RefCache&) = delete;
+  RefCache& operator=(const RefCache&) = delete;
+
+  const std::string& name() const { return options_.name; }
+  const RefCacheOptions& options() const { return options_; }
+  Backend& backend() const { return *backend_; }
+  const std::shared_ptr<Backend>& backend_ptr() const { return backend_; }
+  const PermissionChecker& checker() const { return checker_; }
+  double now() const { return options_.clock(); }
+
+  // Stores `value` under a fresh ref id, bound to (opts.ns, key) when `key` is non-empty
+  // (re-setting a key replaces and deletes the previous entry). No permission check: the
+  // caller decides who may write.
+  CacheReference set(std::string_view key, boost::json::value value, const SetOptions& opts = {});
+
+  // The preview of an entry as `actor` sees it (READ required), or the task status while an
+  // async call is running (READ or EXECUTE on the task's policy required).
+  // Throws NotFound, PermissionDenied, InvalidArgument (bad page/page_size/max_size).
+  GetResult get(std::string_view ref_or_key, const Actor& actor, const GetOptions& opts = {});
+
+  // The full value (READ required). Throws NotFound or PermissionDenied.
+  ValuePtr resolve(std::string_view ref_or_key, const Actor& actor,
+                   std::string_view ns = "public");
+
+  // The entry, checked for `required` (e.g. READ, or EXECUTE for a computation).
+  EntryPtr entry_for(std::string_view ref_or_key, const Actor& actor, Permission required,
+                     std::string_view ns = "public");
+
+  // Deletes an entry (DELETE required). False if it does not exist; throws PermissionDenied.
+  bool remove(std::string_view ref_or_key, const Actor& actor, std::string_view ns = "public");
+
+  // True if the entry exists and `actor` holds any permission on it (so existence is not
+  // revealed to actors who may do nothing with it).
+  bool exists(std::string_view ref_or_key, const Actor& actor, std::string_view ns = "public");
+
+  // Removes every entry of exactly `ns` (all when nullopt). An administrative operation: no
+  // permission check (gate it in the caller).
+  std::size_t clear(std::optional<std::string_view> ns = std::nullopt);
+
+  // One page of ref ids of `ns` that `actor` holds any permission on.
+  ListPage list(std::optional<std::string_view> ns, const Actor& actor, std::string_view cursor = {},
+                std::size_t limit = 100);
+
+  // Size of a value as a response would count it (units of the preview config).
+  std::size_t measure(const boost::json::value& v) const;
+
+  // The effective TTL for a namespace.
+  double ttl_for(std::string_view ns) const;
+
+  // Task helpers for async cached calls.
+  std::optional<TaskRecord> task(std::string_view ref_id);
+  // Requests cancellation of a running task (DELETE or owner rights not needed: READ or
+  // EXECUTE on the task's policy suffices, as for polling). False if no such running task.
+  bool cancel(std::string_view ref_id, const Actor& actor);
+
+  // Internal: the process-wide worker pool for async calls and the local cancel flags.
+  class TaskPool;
+  TaskPool& task_pool();
+  // "<hostname>:<pid>"
+  const std::string& worker_id() const { return worker_id_; }
+
+ private:
+  // The ref id an argument names: itself if an entry exists, else the key binding in `ns`.
+  std::pair<std::string, EntryPtr> lookup(std::string_view ref_or_key, std::string_view ns);
+
+  RefCacheOptions options_;
+  std::shared_ptr<Backend> backend_;
+  PermissionChecker checker_;
+  std::string worker_id_;
+  std::unique_ptr<TaskPool> pool_;
+  std::once_flag pool_once_;
+};
+
+}  // namespace refcache

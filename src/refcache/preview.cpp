@@ -1,0 +1,396 @@
+#include "refcache/preview.hpp"
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "jsonio/json_text.hpp"
+#include "refcache/errors.hpp"
+
+namespace refcache {
+namespace json = boost::json;
+
+std::string_view to_string(SizeMode m) { return m == SizeMode::kToken ? "token" : "character"; }
+
+std::string_view to_string(PreviewStrategy s) {
+  switch (s) {
+    case PreviewStrategy::kSample: return "sample";
+    case PreviewStrategy::kPaginate: return "paginate";
+    case PreviewStrategy::kTruncate: return "truncate";
+  }
+  return "sample";
+}
+
+std::optional<SizeMode> size_mode_from_string(std::string_view s) {
+  if (s == "token") return SizeMode::kToken;
+  if (s == "character") return SizeMode::kCharacter;
+  return std::nullopt;
+}
+
+std::optional<PreviewStrategy> preview_strategy_from_string(std::string_view s) {
+  if (s == "sample") return PreviewStrategy::kSample;
+  if (s == "paginate") return PreviewStrategy::kPaginate;
+  if (s == "truncate") return PreviewStrategy::kTruncate;
+  return std::nullopt;
+}
+
+namespace {
+
+std::size_t chars_of(const json::value& v) { return jsonio::measure(v).code_points; }
+
+// Evenly spaced indices, first and last included; Python's round() (half to even) on the
+// same double arithmetic as the reference, so the same items are chosen.
+void sample_indices(std::size_t n, std::size_t count, std::vector<std::size_t>& out) {
+  out.clear();
+  if (count >= n) {
+    for (std::size_t i = 0; i < n; ++i) out.push_back(i);
+    return;
+  }
+  if (count == 0) return;
+  if (count == 1) {
+    out.push_back(0);
+    return;
+  }
+  double step = static_cast<double>(n - 1) / static_cast<double>(count - 1);
+  for (std::size_t i = 0; i < count; ++i)
+    out.push_back(static_cast<std::size_t>(std::nearbyint(static_cast<double>(i) * step)));
+}
+
+// Per-code-point escaped sizes of a string, used to cut it at a code point boundary.
+struct StringCut {
+  std::size_t code_points = 0;     // of the whole string
+  std::size_t keep_cp = 0;         // code points kept
+  std::size_t keep_bytes = 0;      // bytes kept
+};
+
+// Largest prefix of `s` such that the literal of prefix + suffix fits `budget` chars.
+StringCut cut_string(std::string_view s, std::size_t budget, std::size_t suffix_chars) {
+  StringCut r;
+  std::size_t used = 2 + suffix_chars;  // quotes + suffix
+  bool fits = used <= budget;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    if (i + len > s.size()) len = s.size() - i;
+    std::size_t cost = jsonio::measure_string_literal(s.substr(i, len)).code_points - 2;
+    if (fits && used + cost <= budget) {
+      used += cost;
+      r.keep_cp++;
+      r.keep_bytes = i + len;
+    } else {
+      fits = false;
+    }
+    r.code_points++;
+    i += len;
+  }
+  return r;
+}
+
+std::size_t code_points(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+struct Shrunk {
+  json::value value;
+  PreviewStrategy strategy = PreviewStrategy::kSample;
+  std::optional<std::size_t> total_items;
+  std::optional<std::size_t> sampled_items;
+};
+
+Shrunk truncate_text(std::string_view text, std::size_t budget) {
+  Shrunk r;
+  r.strategy = PreviewStrategy::kTruncate;
+  StringCut cut = cut_string(text, budget, 3);
+  std::string out(text.substr(0, cut.keep_bytes));
+  out += "...";
+  r.value = json::string(out);
+  r.total_items = cut.code_points;
+  r.sampled_items = cut.keep_cp;
+  return r;
+}
+
+Shrunk sample_value(const json::value& v, std::size_t budget, std::optional<std::size_t> known);
+
+Shrunk sample_array(const json::array& a, std::size_t budget) {
+  Shrunk r;
+  const std::size_t n = a.size();
+  r.total_items = n;
+  std::vector<std::int64_t> sz(n, -1);
+  auto elem = [&](std::size_t i) -> std::size_t {
+    if (sz[i] < 0) sz[i] = static_cast<std::int64_t>(chars_of(a[i]));
+    return static_cast<std::size_t>(sz[i]);
+  };
+  std::vector<std::size_t> idx;
+  auto fits = [&](std::size_t count) {
+    sample_indices(n, count, idx);
+    std::size_t total = 2 + (idx.empty() ? 0 : idx.size() - 1);
+    for (std::size_t i : idx) {
+      total += elem(i);
+      if (total > budget) return false;
+    }
+    return true;
+  };
+  // Every item costs at least one character plus a comma, which bounds the search.
+  std::size_t hi = std::max<std::size_t>(1, std::min(n, budget > 1 ? (budget - 1) / 2 : 1));
+  std::size_t lo = 1;
+  while (lo < hi) {
+    std::size_t mid = lo + (hi - lo + 1) / 2;
+    if (fits(mid))
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  json::array out;
+  if (lo == 1 && !fits(1)) {
+    // Even one item is too large: shrink it instead of returning it whole.
+    out.push_back(sample_value(a[0], budget > 2 ? budget - 2 : 1, std::nullopt).value);
+  } else {
+    sample_indices(n, lo, idx);
+    out.reserve(idx.size());
+    for (std::size_t i : idx) out.push_back(a[i]);
+  }
+  r.sampled_items = out.size();
+  r.value = std::move(out);
+  return r;
+}
+
+Shrunk sample_object(const json::object& o, std::size_t budget) {
+  Shrunk r;
+  const std::size_t n = o.size();
+  r.total_items = n;
+  const json::key_value_pair* members = n ? &*o.begin() : nullptr;
+  std::vector<std::int64_t> sz(n, -1);
+  auto elem = [&](std::size_t i) -> std::size_t {
+    if (sz[i] < 0)
+      sz[i] = static_cast<std::int64_t>(
+          jsonio::measure_string_literal(members[i].key()).code_points + 1 +
+          chars_of(members[i].value()));
+    return static_cast<std::size_t>(sz[i]);
+  };
+  std::vector<std::size_t> idx;
+  auto fits = [&](std::size_t count) {
+    sample_indices(n, count, idx);
+    std::size_t total = 2 + (idx.empty() ? 0 : idx.size() - 1);
+    for (std::size_t i : idx) {
+      total += elem(i);
+      if (total > budget) return false;
+    }
+    return true;
+  };
+  std::size_t hi = std::max<std::size_t>(1, std::min(n, budget > 1 ? (budget - 1) / 4 : 1));
+  std::size_t lo = 1;
+  while (lo < hi) {
+    std::size_t mid = lo + (hi - lo + 1) / 2;
+    if (fits(mid))
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  json::object out;
+  if (lo == 1 && !fits(1)) {
+    std::size_t key_cost = jsonio::measure_string_literal(members[0].key()).code_points + 1;
+    std::size_t inner = budget > 2 + key_cost ? budget - 2 - key_cost : 1;
+    out.emplace(members[0].key(), sample_value(members[0].value(), inner, std::nullopt).value);
+  } else {
+    sample_indices(n, lo, idx);
+    out.reserve(idx.size());
+    for (std::size_t i : idx) out.emplace(members[i].key(), members[i].value());
+  }
+  r.sampled_items = out.size();
+  r.value = std::move(out);
+  return r;
+}
+
+Shrunk sample_value(const json::value& v, std::size_t budget, std::optional<std::size_t> known) {
+  std::size_t total = known ? *known : chars_of(v);
+  if (total <= budget) {
+    Shrunk r;
+    r.value = v;
+    if (v.is_array()) r.total_items = r.sampled_items = v.get_array().size();
+    if (v.is_object()) r.total_items = r.sampled_items = v.get_object().size();
+    if (v.is_string()) {
+      r.strategy = PreviewStrategy::kTruncate;
+      r.total_items = r.sampled_items = code_points(v.get_string());
+    }
+    return r;
+  }
+  switch (v.kind()) {
+    case json::kind::array:
+      if (v.get_array().empty()) break;
+      return sample_array(v.get_array(), budget);
+    case json::kind::object:
+      if (v.get_object().empty()) break;
+      return sample_object(v.get_object(), budget);
+    case json::kind::string: return truncate_text(v.get_string(), budget);
+    default: return truncate_text(jsonio::to_string(v), budget);
+  }
+  Shrunk r;
+  r.value = v;
+  r.total_items = r.sampled_items = 0;
+  return r;
+}
+
+std::size_t budget_chars(const PreviewRequest& req, const PreviewConfig& cfg) {
+  if (req.max_size == 0) throw InvalidArgument("max_size must be at least 1");
+  if (cfg.size_mode == SizeMode::kCharacter) return req.max_size;
+  std::size_t cpt = cfg.chars_per_token ? cfg.chars_per_token : 4;
+  if (req.max_size > std::numeric_limits<std::size_t>::max() / cpt)
+    return std::numeric_limits<std::size_t>::max();
+  return req.max_size * cpt;
+}
+
+// Largest prefix [begin, begin+k) of items that fits, given per-item costs.
+template <class CostFn>
+std::size_t fitting_prefix(std::size_t count, std::size_t budget, CostFn cost) {
+  std::size_t total = 2;
+  for (std::size_t k = 0; k < count; ++k) {
+    std::size_t add = cost(k) + (k ? 1 : 0);
+    if (total + add > budget) return k;
+    total += add;
+  }
+  return count;
+}
+
+PreviewResult paginate(const json::value& v, const PreviewRequest& req, std::size_t budget) {
+  PreviewResult r;
+  r.strategy = PreviewStrategy::kPaginate;
+  const std::int64_t page = req.page.value_or(1);
+  const bool is_string = v.is_string();
+  std::size_t n = 0;
+  if (v.is_array())
+    n = v.get_array().size();
+  else if (v.is_object())
+    n = v.get_object().size();
+  else if (is_string)
+    n = code_points(v.get_string());
+  else
+    n = 1;
+  std::int64_t ps = req.page_size.value_or(
+      is_string ? static_cast<std::int64_t>(budget > 5 ? budget - 5 : 1) : kDefaultPageSize);
+  if (!v.is_array() && !v.is_object() && !is_string) ps = 1;
+  r.page = page;
+  r.page_size = ps;
+  r.total_items = n;
+  std::size_t ups = static_cast<std::size_t>(ps);
+  r.total_pages = static_cast<std::int64_t>(n / ups + (n % ups ? 1 : 0));
+  // Start index without overflow: a page beyond the end is simply empty.
+  std::size_t start = 0;
+  bool beyond = static_cast<std::size_t>(page - 1) > n / ups;
+  if (!beyond) {
+    start = static_cast<std::size_t>(page - 1) * ups;
+    beyond = start >= n;
+  }
+  std::size_t end = beyond ? start : std::min(n, start + ups);
+
+  if (v.is_array()) {
+    const auto& a = v.get_array();
+    json::array out;
+    if (!beyond) {
+      std::size_t k = fitting_prefix(end - start, budget,
+                                     [&](std::size_t i) { return chars_of(a[start + i]); });
+      if (k == 0 && end > start) {
+        out.push_back(sample_value(a[start], budget > 2 ? budget - 2 : 1, std::nullopt).value);
+      } else {
+        for (std::size_t i = 0; i < k; ++i) out.push_back(a[start + i]);
+      }
+    }
+    r.sampled_items = out.size();
+    r.preview = std::move(out);
+  } else if (v.is_object()) {
+    const auto& o = v.get_object();
+    const json::key_value_pair* m = n ? &*o.begin() : nullptr;
+    json::object out;
+    if (!beyond) {
+      std::size_t k = fitting_prefix(end - start, budget, [&](std::size_t i) {
+        return jsonio::measure_string_literal(m[start + i].key()).code_points + 1 +
+               chars_of(m[start + i].value());
+      });
+      for (std::size_t i = 0; i < k; ++i) out.emplace(m[start + i].key(), m[start + i].value());
+    }
+    r.sampled_items = out.size();
+    r.preview = std::move(out);
+  } else if (is_string) {
+    std::string_view s = v.get_string();
+    // Byte offsets of code points start..end.
+    std::size_t cp = 0, b0 = s.size(), b1 = s.size();
+    for (std::size_t i = 0; i <= s.size(); ++i) {
+      if (i == s.size() || (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
+        if (cp == start && b0 == s.size()) b0 = i;
+        if (cp == end) {
+          b1 = i;
+          break;
+        }
+        ++cp;
+      }
+    }
+    std::string_view chunk = beyond ? std::string_view() : s.substr(b0, b1 - b0);
+    if (jsonio::measure_string_literal(chunk).code_points <= budget) {
+      r.preview = json::string(chunk);
+      r.sampled_items = code_points(chunk);
+    } else {
+      Shrunk t = truncate_text(chunk, budget);
+      r.preview = std::move(t.value);
+      r.sampled_items = t.sampled_items;
+    }
+  } else {
+    if (beyond) {
+      r.preview = nullptr;
+      r.sampled_items = 0;
+    } else {
+      Shrunk s = sample_value(v, budget, std::nullopt);
+      r.preview = std::move(s.value);
+      r.sampled_items = 1;
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+PreviewResult generate_preview(const json::value& value, const PreviewRequest& req,
+                               const PreviewConfig& cfg) {
+  if (req.page && *req.page < 1) throw InvalidArgument("page must be at least 1");
+  if (req.page_size && *req.page_size < 1) throw InvalidArgument("page_size must be at least 1");
+  const std::size_t budget = budget_chars(req, cfg);
+  const std::size_t total_chars = req.known_total_chars ? *req.known_total_chars : chars_of(value);
+
+  PreviewResult r;
+  switch (req.strategy) {
+    case PreviewStrategy::kSample: {
+      Shrunk s = sample_value(value, budget, total_chars);
+      r.preview = std::move(s.value);
+      r.strategy = s.strategy;
+      r.total_items = s.total_items;
+      r.sampled_items = s.sampled_items;
+      break;
+    }
+    case PreviewStrategy::kPaginate: r = paginate(value, req, budget); break;
+    case PreviewStrategy::kTruncate: {
+      r.strategy = PreviewStrategy::kTruncate;
+      if (value.is_array()) r.total_items = value.get_array().size();
+      if (value.is_object()) r.total_items = value.get_object().size();
+      if (total_chars <= budget) {
+        r.preview = value;
+        r.sampled_items = r.total_items;
+        if (value.is_string()) r.total_items = r.sampled_items = code_points(value.get_string());
+      } else {
+        Shrunk t = value.is_string() ? truncate_text(value.get_string(), budget)
+                                     : truncate_text(jsonio::to_string(value), budget);
+        r.preview = std::move(t.value);
+        r.sampled_items = t.sampled_items;
+        if (value.is_string()) r.total_items = t.total_items;
+      }
+      break;
+    }
+  }
+  r.original_size = to_units(total_chars, cfg);
+  r.preview_size = to_units(chars_of(r.preview), cfg);
+  return r;
+}
+
+}  // namespace refcache

@@ -1,0 +1,252 @@
+#include "refcache/ref_cache.hpp"
+
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <thread>
+
+#include "jsonio/json_text.hpp"
+#include "refcache/memory_backend.hpp"
+#include "refcache/random.hpp"
+#include "refcache/resolution.hpp"
+#include "refcache/task_pool.hpp"
+
+namespace refcache {
+namespace json = boost::json;
+
+namespace {
+
+bool valid_cache_name(std::string_view n) {
+  if (n.empty()) return false;
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (!alpha(n[0])) return false;
+  for (char c : n)
+    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '_' && c != '-') return false;
+  return true;
+}
+
+std::string make_worker_id() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + random_hex(4);
+}
+
+std::optional<std::size_t> count_items(const json::value& v) {
+  if (v.is_array()) return v.get_array().size();
+  if (v.is_object()) return v.get_object().size();
+  return std::nullopt;
+}
+
+std::optional<std::size_t> metadata_size(const CacheEntry& e, std::string_view field) {
+  auto it = e.metadata.find(field);
+  if (it == e.metadata.end()) return std::nullopt;
+  if (it->value().is_int64() && it->value().get_int64() >= 0)
+    return static_cast<std::size_t>(it->value().get_int64());
+  if (it->value().is_uint64()) return static_cast<std::size_t>(it->value().get_uint64());
+  return std::nullopt;
+}
+
+std::vector<std::string> actions_for(Permission eff) {
+  std::vector<std::string> a;
+  if (has_all(eff, Permission::kRead)) {
+    a.emplace_back("get_page");
+    a.emplace_back("resolve_full");
+  }
+  if (has_all(eff, Permission::kRead) || has_all(eff, Permission::kExecute))
+    a.emplace_back("pass_to_tool");
+  if (has_all(eff, Permission::kDelete)) a.emplace_back("delete");
+  return a;
+}
+
+}  // namespace
+
+RefCache::RefCache(RefCacheOptions options)
+    : options_(std::move(options)), backend_(options_.backend), worker_id_(make_worker_id()) {
+  if (!valid_cache_name(options_.name))
+    throw InvalidArgument("cache name '" + options_.name +
+                          "' must match [a-zA-Z][a-zA-Z0-9_-]* so its ref ids are recognised");
+  if (options_.preview.max_size == 0) throw InvalidArgument("preview max_size must be at least 1");
+  if (!backend_) {
+    MemoryBackendOptions mo;
+    mo.clock = options_.clock;
+    backend_ = std::make_shared<MemoryBackend>(mo);
+  }
+}
+
+RefCache::~RefCache() = default;
+
+double RefCache::ttl_for(std::string_view ns) const {
+  for (const auto& [pattern, ttl] : options_.namespace_ttls)
+    if (glob_match(pattern, ns)) return ttl;
+  return options_.default_ttl;
+}
+
+std::size_t RefCache::measure(const json::value& v) const {
+  return to_units(jsonio::measure(v).code_points, options_.preview);
+}
+
+CacheReference RefCache::set(std::string_view key, json::value value, const SetOptions& opts) {
+  auto entry = std::make_shared<CacheEntry>();
+  const double now = options_.clock();
+  const double ttl = opts.ttl ? *opts.ttl : ttl_for(opts.ns);
+  if (ttl != kNeverExpire && ttl < 0) throw InvalidArgument("ttl must be >= 0 or kNeverExpire");
+
+  CacheReference ref;
+  ref.ref_id = opts.ref_id ? *opts.ref_id : make_ref_id(options_.name);
+  ref.cache_name = options_.name;
+  ref.ns = opts.ns;
+  ref.tool_name = opts.tool_name;
+  ref.created_at = now;
+  if (ttl != kNeverExpire) ref.expires_at = now + ttl;
+  ref.total_items = count_items(value);
+  const jsonio::TextSize size = jsonio::measure(value);
+  ref.total_size = size.bytes;
+
+  entry->value = std::move(value);
+  entry->ns = opts.ns;
+  entry->policy = opts.policy ? *opts.policy : options_.default_policy;
+  entry->created_at = now;
+  entry->expires_at = ref.expires_at;
+  entry->metadata = opts.metadata;
+  if (opts.tool_name)
+    entry->metadata["tool_name"] = *opts.tool_name;
+  else if (!entry->metadata.contains("tool_name"))
+    entry->metadata["tool_name"] = nullptr;
+  entry->metadata["total_items"] =
+      ref.total_items ? json::value(*ref.total_items) : json::value(nullptr);
+  entry->metadata["total_size"] = size.bytes;
+  // Ours (the Python reader ignores it): the character count, so previews of huge values
+  // need not measure every item again.
+  entry->metadata["total_chars"] = size.code_points;
+
+  if (key.empty()) {
+    backend_->set(ref.ref_id, std::move(entry));
+  } else {
+    KeyBinding binding{opts.ns, std::string(key)};
+    backend_->set(ref.ref_id, std::move(entry), &binding);
+  }
+  return ref;
+}
+
+std::pair<std::string, EntryPtr> RefCache::lookup(std::string_view x, std::string_view ns) {
+  const bool ref_shaped = is_ref_id(x);
+  if (ref_shaped) {
+    if (EntryPtr e = backend_->get(x)) return {std::string(x), std::move(e)};
+  }
+  if (auto ref = backend_->find_by_key(ns, x)) {
+    EntryPtr e = backend_->get(*ref);
+    return {*ref, std::move(e)};
+  }
+  return {ref_shaped ? std::string(x) : std::string(), nullptr};
+}
+
+EntryPtr RefCache::entry_for(std::string_view x, const Actor& actor, Permission required,
+                             std::string_view ns) {
+  auto [ref, entry] = lookup(x, ns);
+  if (!entry) throw NotFound("Reference '" + std::string(x) + "' not found");
+  checker_.check(entry->policy, required, actor, entry->ns);
+  return entry;
+}
+
+ValuePtr RefCache::resolve(std::string_view x, const Actor& actor, std::string_view ns) {
+  EntryPtr e = entry_for(x, actor, Permission::kRead, ns);
+  const json::value* v = &e->value;
+  return ValuePtr(std::move(e), v);  // shares ownership with the entry; no copy
+}
+
+GetResult RefCache::get(std::string_view x, const Actor& actor, const GetOptions& opts) {
+  auto [ref, entry] = lookup(x, opts.ns);
+  if (!entry) {
+    if (!ref.empty()) {
+      if (auto t = backend_->get_task(ref); t && t->status != TaskStatus::kComplete) {
+        Permission eff = checker_.effective(t->policy, actor, t->ns);
+        if (!has_all(eff, Permission::kRead) && !has_all(eff, Permission::kExecute))
+          checker_.check(t->policy, Permission::kRead, actor, t->ns);  // throws with the reason
+        return AsyncTaskResponse::from_task(*t, options_.clock());
+      }
+    }
+    throw NotFound("Reference '" + std::string(x) + "' not found");
+  }
+  checker_.check(entry->policy, Permission::kRead, actor, entry->ns);
+
+  PreviewRequest req;
+  req.max_size = opts.max_size ? *opts.max_size : options_.preview.max_size;
+  req.strategy = opts.strategy ? *opts.strategy : options_.preview.default_strategy;
+  // The reference switches sample to paginate when a page is asked for; truncate stays.
+  if ((opts.page || opts.page_size) && req.strategy == PreviewStrategy::kSample)
+    req.strategy = PreviewStrategy::kPaginate;
+  req.page = opts.page;
+  req.page_size = opts.page_size;
+  req.known_total_chars = metadata_size(*entry, "total_chars");
+  PreviewResult pr = generate_preview(entry->value, req, options_.preview);
+
+  CacheResponse resp;
+  resp.ref_id = ref;
+  resp.cache_name = options_.name;
+  resp.ns = entry->ns;
+  resp.total_items = pr.total_items;
+  resp.original_size = pr.original_size;
+  resp.preview_size = pr.preview_size;
+  resp.preview = std::move(pr.preview);
+  resp.preview_strategy = pr.strategy;
+  resp.page = pr.page;
+  resp.total_pages = pr.total_pages;
+  resp.page_size = pr.page_size;
+  resp.available_actions = actions_for(checker_.effective(entry->policy, actor, entry->ns));
+  return resp;
+}
+
+bool RefCache::remove(std::string_view x, const Actor& actor, std::string_view ns) {
+  auto [ref, entry] = lookup(x, ns);
+  if (!entry) return false;
+  checker_.check(entry->policy, Permission::kDelete, actor, entry->ns);
+  return backend_->remove(ref);
+}
+
+bool RefCache::exists(std::string_view x, const Actor& actor, std::string_view ns) {
+  auto [ref, entry] = lookup(x, ns);
+  if (!entry) return false;
+  return checker_.effective(entry->policy, actor, entry->ns) != Permission::kNone;
+}
+
+std::size_t RefCache::clear(std::optional<std::string_view> ns) { return backend_->clear(ns); }
+
+ListPage RefCache::list(std::optional<std::string_view> ns, const Actor& actor,
+                        std::string_view cursor, std::size_t limit) {
+  ListPage raw = backend_->list(ns, cursor, limit);
+  ListPage out;
+  out.next_cursor = std::move(raw.next_cursor);
+  for (auto& id : raw.ref_ids) {
+    EntryPtr e = backend_->get(id);
+    if (e && checker_.effective(e->policy, actor, e->ns) != Permission::kNone)
+      out.ref_ids.push_back(std::move(id));
+  }
+  return out;
+}
+
+std::optional<TaskRecord> RefCache::task(std::string_view ref_id) {
+  return backend_->get_task(ref_id);
+}
+
+bool RefCache::cancel(std::string_view ref_id, const Actor& actor) {
+  auto t = backend_->get_task(ref_id);
+  if (!t || t->is_terminal()) return false;
+  Permission eff = checker_.effective(t->policy, actor, t->ns);
+  if (!has_all(eff, Permission::kRead) && !has_all(eff, Permission::kExecute))
+    checker_.check(t->policy, Permission::kRead, actor, t->ns);
+  t->cancel_requested = true;
+  t->updated_at = options_.clock();
+  backend_->put_task(*t);
+  task_pool().request_cancel(ref_id);
+  return true;
+}
+
+RefCache::TaskPool& RefCache::task_pool() {
+  std::call_once(pool_once_, [this] { pool_ = std::make_unique<TaskPool>(options_.task_workers); });
+  return *pool_;
+}
+
+}  // namespace refcache
