@@ -1,0 +1,83 @@
+// RedisBackend: entries in a Redis (or Valkey) server shared by servers on many machines.
+//
+// Storage shared with mcp-refcache 0.2.1 (DESIGN.md section 4): each entry is one JSON blob
+// at "mcp-refcache:entry:<ref_id>" with a native TTL in milliseconds (the reference rounds
+// down to whole seconds). What the reference lacks lives under other keys, which Python
+// servers never read:
+//   mcp-refcache:ns:<namespace>       sorted set of the namespace's ref ids (score 0, in
+//                                     lexicographic order, for paging by last id)
+//   mcp-refcache:nsexp:<namespace>    sorted set of the same ids scored by expiry (ms), so
+//                                     expired members are pruned without reading entries
+//   mcp-refcache:namespaces           set of namespaces that have an index
+//   mcp-refcache:bind:<n>:<ns>:<key>  ref id bound to (ns, key); n = byte length of ns
+//   mcp-refcache:refbind:<ref_id>     set of the binding keys pointing at ref_id
+//   mcp-refcache:claim:<name>         claim owner (SET NX PX semantics)
+//   mcp-refcache:task:<ref_id>        task record JSON
+// Every write that touches an entry and its index runs as one Lua script, so the index and
+// the entries never disagree; listing and clearing a namespace cost O(namespace), not
+// O(instance). Entries written by Python servers carry no index: reindex() adds them.
+//
+// Connections come from a pool (RedisOptions::pool_size, pool_wait_timeout). When Redis
+// goes away, each call fails within socket_timeout with BackendUnavailable; reconnects are
+// attempted with exponential backoff and calls succeed again once Redis is back.
+// The process ignores SIGPIPE from the moment a RedisBackend is created (a write to a
+// closed socket must be an error, not the end of the process).
+//
+// Single node only (Lua scripts touch keys they compute, which Redis Cluster forbids).
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "refcache/backend.hpp"
+#include "refcache/redis_config.hpp"
+
+namespace refcache {
+
+class RedisBackend final : public Backend {
+ public:
+  // REQUIRES: options.tls is false (TLS throws InvalidArgument "not supported yet").
+  // With connect_on_start, throws BackendUnavailable naming host:port when Redis cannot be
+  // reached or refuses the credentials.
+  explicit RedisBackend(RedisOptions options);
+  ~RedisBackend() override;
+
+  // "redis://user:***@host:port/db".
+  const std::string& address() const;
+
+  std::string_view kind() const override { return "redis"; }
+  EntryPtr get(std::string_view ref_id) override;
+  std::optional<std::string> set(std::string_view ref_id, EntryPtr entry,
+                                 const KeyBinding* binding = nullptr) override;
+  bool remove(std::string_view ref_id) override;
+  bool exists(std::string_view ref_id) override;
+  std::size_t clear(std::optional<std::string_view> ns) override;
+  ListPage list(std::optional<std::string_view> ns, std::string_view cursor,
+                std::size_t limit) override;
+  std::optional<std::string> find_by_key(std::string_view ns, std::string_view key) override;
+  bool try_claim(std::string_view name, std::string_view owner,
+                 std::chrono::milliseconds ttl) override;
+  void release_claim(std::string_view name, std::string_view owner) override;
+  void put_task(const TaskRecord& task) override;
+  std::optional<TaskRecord> get_task(std::string_view ref_id) override;
+  bool remove_task(std::string_view ref_id) override;
+  Health health() override;
+  BackendStats stats() const override;
+  void close() override;
+
+  // Adds every entry that has no index membership (e.g. written by a Python server) to its
+  // namespace index, by one SCAN over the entry keys. Returns how many were added.
+  std::size_t reindex();
+
+  // Commands sent to Redis so far by this object (a script counts as one). For tests.
+  std::uint64_t commands_sent() const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace refcache

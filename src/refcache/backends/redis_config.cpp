@@ -1,0 +1,136 @@
+// RedisOptions resolution (see include/refcache/redis_config.hpp).
+#include "refcache/redis_config.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+
+#include "refcache/errors.hpp"
+
+namespace refcache {
+
+namespace {
+
+int parse_int(std::string_view s, std::string_view what, int lo, int hi) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi)
+    throw InvalidArgument("invalid Redis " + std::string(what) + ": '" + std::string(s) + "'");
+  return v;
+}
+
+bool truthy(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s == "true" || s == "1" || s == "yes";
+}
+
+}  // namespace
+
+std::string RedisOptions::redacted_address() const {
+  std::string out = tls ? "rediss://" : "redis://";
+  if (!user.empty() || !password.empty()) {
+    out += user;
+    if (!password.empty()) out += ":***";
+    out += "@";
+  }
+  bool v6 = host.find(':') != std::string::npos;
+  if (v6) out.push_back('[');
+  out.append(host);
+  if (v6) out.push_back(']');
+  out.push_back(':');
+  out.append(std::to_string(port));
+  out.push_back('/');
+  out.append(std::to_string(db));
+  return out;
+}
+
+RedisOptions parse_redis_url(std::string_view url, RedisOptions base) {
+  auto r = boost::urls::parse_uri(url);
+  if (!r)
+    throw InvalidArgument("malformed Redis URL (expected redis://[user:password@]host:port/db)");
+  boost::urls::url_view u = *r;
+  std::string scheme = u.scheme();
+  if (scheme == "redis") {
+    base.tls = false;
+  } else if (scheme == "rediss") {
+    base.tls = true;
+  } else {
+    throw InvalidArgument("not a Redis URL (scheme '" + scheme + "', expected redis or rediss)");
+  }
+  if (u.has_userinfo()) {
+    base.user = u.user();
+    base.password = u.has_password() ? std::string(u.password()) : std::string();
+    // "redis://secret@host" is read as a password (as redis-py does when there is no ':').
+    if (!u.has_password() && !base.user.empty()) {
+      base.password = base.user;
+      base.user.clear();
+    }
+  }
+  std::string host = u.host_address();
+  if (!host.empty()) base.host = host;
+  if (u.has_port()) base.port = parse_int(u.port(), "port", 1, 65535);
+  std::string path = u.path();
+  if (!path.empty() && path != "/") {
+    std::string_view db = path;
+    if (db.front() == '/') db.remove_prefix(1);
+    base.db = parse_int(db, "database number", 0, 1 << 20);
+  }
+  for (auto param : u.params()) {
+    if (param.key == "db") base.db = parse_int(param.value, "database number", 0, 1 << 20);
+  }
+  return base;
+}
+
+std::optional<std::string> process_env(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+RedisOptions resolve_redis_options(const RedisSettings& s, const EnvLookup& env) {
+  RedisOptions base = s.base;
+  std::optional<std::string> url = s.url;
+  if (!url || url->empty()) {
+    auto e = env("REDIS_URL");
+    if (e && !e->empty()) url = e;
+  }
+  if (url && !url->empty()) return parse_redis_url(*url, base);
+
+  RedisOptions d;  // defaults for connection fields
+  auto pick = [&](const std::optional<std::string>& explicit_v, const char* var,
+                  const std::string& def) -> std::string {
+    if (explicit_v && !explicit_v->empty()) return *explicit_v;
+    auto e = env(var);
+    if (e && !e->empty()) return *e;
+    return def;
+  };
+  base.host = pick(s.host, "REDIS_HOST", d.host);
+  if (s.port) {
+    base.port = *s.port;
+  } else if (auto e = env("REDIS_PORT"); e && !e->empty()) {
+    base.port = parse_int(*e, "port (REDIS_PORT)", 1, 65535);
+  } else {
+    base.port = d.port;
+  }
+  if (s.db) {
+    base.db = *s.db;
+  } else if (auto e = env("REDIS_DB"); e && !e->empty()) {
+    base.db = parse_int(*e, "database number (REDIS_DB)", 0, 1 << 20);
+  } else {
+    base.db = d.db;
+  }
+  base.user = s.user ? *s.user : std::string();
+  base.password = pick(s.password, "REDIS_PASSWORD", "");
+  if (s.tls) {
+    base.tls = *s.tls;
+  } else if (auto e = env("REDIS_SSL"); e && !e->empty()) {
+    base.tls = truthy(*e);
+  } else {
+    base.tls = false;
+  }
+  return base;
+}
+
+}  // namespace refcache
