@@ -1,0 +1,163 @@
+// CachedCall: wraps a function from JSON arguments to a JSON result so that its results are
+// cached and answered by reference. Framework-agnostic; refcache_mcp binds it to MCP tools.
+//
+// On every call:
+//   1. namespace, policy and actor follow from the caller's identity (templates such as
+//      "user:{user_id}", owner templates, session binding -- the reference's context-scoped
+//      options);
+//   2. ref ids inside the arguments are resolved as the calling actor, who needs READ or
+//      EXECUTE on each (EXECUTE: the value reaches the function, never the caller);
+//   3. the call key is a hash of the function name and the canonical JSON of the named,
+//      resolved arguments (refs usable only through EXECUTE stay as ref ids in the key, so a
+//      literal guess cannot confirm a private value through a cache hit);
+//   4. a cached result for that key is answered with the same ref id, after the same
+//      permission and session checks as any read;
+//   5. otherwise the function runs (once: a claim in the backend keeps other processes from
+//      running the same call at the same time), and its result is stored and answered: the
+//      value when small, a preview when large, the ref id alone when the caller may not READ
+//      it -- which is the case for results computed from EXECUTE-only inputs, stored under a
+//      policy at least as strict as those inputs' unless the call releases such results.
+//   With an async timeout, a call still running after the timeout is answered at once with a
+//   task status; it finishes in the background (exactly once), retrying failures with
+//   exponential backoff, and its status can be polled (RefCache::get) from any process.
+//
+// Thread-safety: call() may be invoked concurrently.
+#pragma once
+
+#include <atomic>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "refcache/ref_cache.hpp"
+
+namespace refcache {
+
+// Who is calling, and the values for namespace/owner templates.
+struct CallIdentity {
+  // Context values: user_id, agent_id, session_id, org_id, tenant_id, client_id, request_id...
+  std::map<std::string, std::string> values;
+  // The actor when no user_id/agent_id is given (its session is replaced by session_id).
+  Actor default_actor = Actor::agent();
+};
+
+// The actor a call acts as: user_id (unless "anonymous") wins over agent_id; otherwise the
+// default actor. The session is session_id (unless absent or "nosession"), for every case --
+// unlike the reference, which drops it for the default actor.
+Actor derive_actor(const CallIdentity& who);
+
+// Expands {placeholders} from `values`; missing ones use the reference's fallbacks
+// (user_id/agent_id "anonymous", org_id/tenant_id "default", session_id "nosession",
+// client_id/request_id "unknown"), else "unknown".
+std::string expand_template(std::string_view tpl, const std::map<std::string, std::string>& values);
+
+// What a running function can see and do.
+class CallContext {
+ public:
+  // Reports progress; returns false once the call has been cancelled.
+  bool report_progress(std::int64_t current, std::optional<std::int64_t> total = std::nullopt,
+                       std::optional<std::string> message = std::nullopt);
+  // True once cancellation was requested (locally, by RefCache::cancel from any process, or by
+  // the caller's own cancel flag).
+  bool cancelled();
+  const Actor& actor() const { return actor_; }
+  // The ref id the result will be stored under (async calls), else empty.
+  const std::string& ref_id() const { return ref_id_; }
+  int attempt() const { return attempt_; }
+
+ private:
+  friend class CachedCall;
+  Actor actor_;
+  std::string ref_id_;
+  int attempt_ = 1;
+  std::function<void(const TaskProgress&)> on_progress_;
+  std::shared_ptr<std::atomic<bool>> local_cancel_;
+  std::shared_ptr<std::atomic<bool>> caller_cancel_;
+  std::function<bool()> remote_cancel_;  // polls the task record
+  std::function<void(const TaskProgress&)> record_progress_;
+  std::chrono::steady_clock::time_point last_remote_check_{};
+  std::optional<std::int64_t> last_current_;
+};
+
+using CallFn = std::function<boost::json::value(const boost::json::object& args, CallContext& ctx)>;
+
+struct CachedCallOptions {
+  std::string ns = "public";
+  std::optional<std::string> namespace_template;  // e.g. "org:{org_id}:user:{user_id}"
+  std::optional<std::string> owner_template;      // e.g. "user:{user_id}" -> policy.owner
+  bool session_scoped = false;                    // bind the result to the caller's session
+  std::optional<AccessPolicy> policy;             // default: the cache's default policy
+  std::optional<double> ttl;                      // seconds / kNeverExpire; default per ns
+  std::optional<std::size_t> max_size;            // small/large threshold and preview size
+  bool resolve_refs = true;
+  // Results computed from EXECUTE-only inputs are normally withheld from the caller (stored
+  // strictly, answered by ref id). true declares the result safe to release (e.g. aggregate
+  // statistics) under the call's own policy.
+  bool release_private_results = false;
+  std::optional<double> async_timeout;            // seconds; none = run inline
+  int max_attempts = 1;                           // async: 1 + retries
+  double retry_base_delay = 1.0;                  // seconds; doubles each retry
+  double retry_max_delay = 30.0;
+  AsyncResponseFormat async_format = AsyncResponseFormat::kStandard;
+  // How long a caller waits for another process that holds the claim on the same call
+  // before computing it itself (seconds).
+  double claim_wait = 10.0;
+};
+
+// Per-call extras from the caller.
+struct CallOverrides {
+  std::optional<std::size_t> max_size;                       // beats the tool's
+  std::optional<AsyncResponseFormat> async_format;
+  std::function<void(const TaskProgress&)> on_progress;      // e.g. MCP progress notifications
+  std::shared_ptr<std::atomic<bool>> cancel;                 // e.g. MCP notifications/cancelled
+};
+
+// A failure of the wrapped function, carried to the caller as a tool error.
+class CallFailed : public Error {
+ public:
+  using Error::Error;
+};
+
+class CachedCall {
+ public:
+  CachedCall(RefCache& cache, std::string name, CallFn fn, CachedCallOptions options = {});
+
+  const std::string& name() const { return name_; }
+  const CachedCallOptions& options() const { return options_; }
+
+  // Runs or answers the call (see the header comment). Response shapes: DESIGN.md section 4.
+  // Throws InvalidReference / CircularReference for bad input refs, CallFailed when the
+  // function fails (inline calls, or an async call that failed within its timeout).
+  boost::json::object call(const boost::json::object& args, const CallIdentity& who = {},
+                           const CallOverrides& overrides = {});
+
+  // The key of a call with these (already resolved) arguments.
+  std::string call_key(const boost::json::object& args) const;
+
+ private:
+  struct Scope {
+    std::string ns;
+    AccessPolicy policy;
+    Actor actor;
+  };
+  Scope scope_for(const CallIdentity& who) const;
+  boost::json::object respond(const std::string& ref_id, const EntryPtr& entry, const Actor& actor,
+                              std::size_t max_size);
+  boost::json::object run_async(const std::string& key, const std::string& ref_id,
+                                const std::string& ns,
+                                const AccessPolicy& policy, const Actor& actor,
+                                const boost::json::object& args, const CallOverrides& ov,
+                                std::size_t max_size, bool bind_key);
+
+  RefCache& cache_;
+  std::string name_;
+  CallFn fn_;
+  CachedCallOptions options_;
+};
+
+}  // namespace refcache

@@ -1,0 +1,524 @@
+#include "refcache/cached_call.hpp"
+
+#include <openssl/evp.h>
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "jsonio/json_text.hpp"
+#include "refcache/namespace.hpp"
+#include "refcache/random.hpp"
+#include "refcache/resolution.hpp"
+#include "refcache/task_pool.hpp"
+
+namespace refcache {
+namespace json = boost::json;
+
+namespace {
+
+const std::map<std::string, std::string>& fallbacks() {
+  static const std::map<std::string, std::string> f = {
+      {"user_id", "anonymous"},  {"org_id", "default"},     {"tenant_id", "default"},
+      {"session_id", "nosession"}, {"client_id", "unknown"}, {"request_id", "unknown"},
+      {"agent_id", "anonymous"}};
+  return f;
+}
+
+std::string sha256_hex(std::string_view data, std::size_t hex_chars) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1)
+    throw Error("SHA-256 failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len && out.size() < hex_chars; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 0xF]);
+  }
+  return out;
+}
+
+std::optional<std::string> value_of(const std::map<std::string, std::string>& m,
+                                    const std::string& k) {
+  auto it = m.find(k);
+  if (it == m.end() || it->second.empty()) return std::nullopt;
+  return it->second;
+}
+
+bool is_scoped_namespace(std::string_view ns) {
+  // Any session/user/agent pair makes a namespace restrictive.
+  return !namespace_allows(ns, Actor::user("\x01probe")) ||
+         !namespace_allows(ns, Actor::agent("\x01probe"));
+}
+
+// Waits on a shared result of a background run.
+struct AsyncState {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  bool ok = false;
+  std::string error;
+  std::string ref_id;
+};
+
+struct ClaimGuard {
+  Backend& backend;
+  std::string name;
+  std::string owner;
+  bool held = false;
+  ~ClaimGuard() {
+    if (held) {
+      try {
+        backend.release_claim(name, owner);
+      } catch (...) {
+      }
+    }
+  }
+};
+
+}  // namespace
+
+std::string expand_template(std::string_view tpl, const std::map<std::string, std::string>& values) {
+  std::string out;
+  out.reserve(tpl.size() + 16);
+  std::size_t i = 0;
+  while (i < tpl.size()) {
+    if (tpl[i] == '{') {
+      std::size_t j = i + 1;
+      auto ident_start = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+      auto ident = [&](char c) { return ident_start(c) || (c >= '0' && c <= '9'); };
+      if (j < tpl.size() && ident_start(tpl[j])) {
+        while (j < tpl.size() && ident(tpl[j])) ++j;
+        if (j < tpl.size() && tpl[j] == '}') {
+          std::string name(tpl.substr(i + 1, j - i - 1));
+          if (auto v = value_of(values, name))
+            out += *v;
+          else if (auto f = fallbacks().find(name); f != fallbacks().end())
+            out += f->second;
+          else
+            out += "unknown";
+          i = j + 1;
+          continue;
+        }
+      }
+    }
+    out.push_back(tpl[i++]);
+  }
+  return out;
+}
+
+Actor derive_actor(const CallIdentity& who) {
+  std::optional<std::string> session = value_of(who.values, "session_id");
+  if (session && *session == "nosession") session.reset();
+  if (auto u = value_of(who.values, "user_id"); u && *u != "anonymous")
+    return Actor::user(*u, session);
+  if (auto a = value_of(who.values, "agent_id"); a && *a != "anonymous")
+    return Actor::agent(*a, session);
+  Actor actor = who.default_actor;
+  if (session) actor.session_id = session;
+  return actor;
+}
+
+// --- CallContext -------------------------------------------------------------------------
+
+bool CallContext::report_progress(std::int64_t current, std::optional<std::int64_t> total,
+                                  std::optional<std::string> message) {
+  if (cancelled()) return false;
+  // MCP requires progress to increase; drop reports that go backwards.
+  if (last_current_ && current <= *last_current_) return true;
+  last_current_ = current;
+  TaskProgress p{current, total, std::move(message)};
+  if (record_progress_) record_progress_(p);
+  if (on_progress_) on_progress_(p);
+  return !cancelled();
+}
+
+bool CallContext::cancelled() {
+  if (local_cancel_ && local_cancel_->load()) return true;
+  if (caller_cancel_ && caller_cancel_->load()) return true;
+  if (remote_cancel_) {
+    // Polling the store costs a round trip; do it at most every 200 ms.
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_remote_check_ > std::chrono::milliseconds(200)) {
+      last_remote_check_ = now;
+      if (remote_cancel_()) {
+        if (local_cancel_) local_cancel_->store(true);
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// --- CachedCall --------------------------------------------------------------------------
+
+CachedCall::CachedCall(RefCache& cache, std::string name, CallFn fn, CachedCallOptions options)
+    : cache_(cache), name_(std::move(name)), fn_(std::move(fn)), options_(std::move(options)) {
+  if (!fn_) throw InvalidArgument("CachedCall '" + name_ + "' has no function");
+  if (options_.max_size && *options_.max_size == 0)
+    throw InvalidArgument("CachedCall '" + name_ + "': max_size must be at least 1");
+  if (options_.max_attempts < 1) options_.max_attempts = 1;
+}
+
+std::string CachedCall::call_key(const json::object& args) const {
+  std::string material = name_;
+  material.push_back('\0');
+  material += jsonio::to_canonical_string(args);
+  return sha256_hex(material, 32);
+}
+
+CachedCall::Scope CachedCall::scope_for(const CallIdentity& who) const {
+  Scope s;
+  s.actor = derive_actor(who);
+  s.ns = options_.namespace_template ? expand_template(*options_.namespace_template, who.values)
+                                     : options_.ns;
+  s.policy = options_.policy ? *options_.policy : cache_.options().default_policy;
+  if (options_.owner_template) s.policy.owner = expand_template(*options_.owner_template, who.values);
+  if (options_.session_scoped) {
+    auto sess = value_of(who.values, "session_id");
+    if (sess && *sess != "nosession") s.policy.bound_session = *sess;
+  }
+  return s;
+}
+
+json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entry,
+                                 const Actor& actor, std::size_t max_size) {
+  json::object out;
+  out["ref_id"] = ref_id;
+  const json::value& v = entry->value;
+  std::optional<std::size_t> items;
+  if (v.is_array()) items = v.get_array().size();
+  if (v.is_object()) items = v.get_object().size();
+
+  Permission eff = cache_.checker().effective(entry->policy, actor, entry->ns);
+  if (!has_all(eff, Permission::kRead)) {
+    // The caller may use the result (EXECUTE) but not see it: the ref id is all it gets.
+    out["is_complete"] = false;
+    out["is_async"] = false;
+    out["value_withheld"] = true;
+    out["total_items"] = items ? json::value(*items) : json::value(nullptr);
+    out["message"] =
+        "The result is computed from values you may use but not read, so it is not shown. "
+        "Pass ref_id='" + ref_id + "' to other tools to use it.";
+    return out;
+  }
+  std::size_t size = cache_.measure(v);
+  if (size <= max_size) {
+    out["value"] = v;
+    out["is_complete"] = true;
+    out["is_async"] = false;
+    out["size"] = size;
+    out["total_items"] = items ? json::value(*items) : json::value(nullptr);
+    return out;
+  }
+  GetOptions go;
+  go.max_size = max_size;
+  GetResult g = cache_.get(ref_id, actor, go);
+  auto& r = std::get<CacheResponse>(g);
+  out["preview"] = std::move(r.preview);
+  out["is_complete"] = false;
+  out["is_async"] = false;
+  out["preview_strategy"] = to_string(r.preview_strategy);
+  out["total_items"] = r.total_items ? json::value(*r.total_items) : json::value(nullptr);
+  out["original_size"] = r.original_size;
+  out["preview_size"] = r.preview_size;
+  if (r.page) {
+    out["page"] = *r.page;
+    out["total_pages"] = r.total_pages ? json::value(*r.total_pages) : json::value(nullptr);
+  }
+  out["message"] = "Use get_cached_result(ref_id='" + ref_id + "') to paginate.";
+  return out;
+}
+
+json::object CachedCall::call(const json::object& args, const CallIdentity& who,
+                              const CallOverrides& ov) {
+  Scope scope = scope_for(who);
+  const std::size_t max_size =
+      ov.max_size ? *ov.max_size
+                  : (options_.max_size ? *options_.max_size : cache_.options().preview.max_size);
+  if (max_size == 0) throw InvalidArgument("max_size must be at least 1");
+
+  // 1. Resolve input refs as the calling actor.
+  json::object resolved = args;
+  json::object key_args = args;
+  bool private_inputs = false;
+  ResolutionResult res;
+  if (options_.resolve_refs) {
+    res = resolve_refs(cache_, json::value(args), scope.actor);
+    resolved = std::move(res.value.as_object());
+    private_inputs = res.used_execute_only;
+    if (private_inputs) {
+      // Keep EXECUTE-only refs as ref ids in the key (see header).
+      ResolutionOptions ro;
+      ro.allow_execute = false;
+      ro.fail_on_missing = false;
+      key_args = std::move(resolve_refs(cache_, json::value(args), scope.actor, ro).value.as_object());
+    } else {
+      key_args = resolved;
+    }
+  }
+
+  // Results from private inputs are stored at least as strictly as those inputs.
+  if (private_inputs && !options_.release_private_results) {
+    for (const auto& p : res.input_policies) scope.policy = stricter_of(scope.policy, p);
+    if (scope.ns == "public" || !is_scoped_namespace(scope.ns)) {
+      for (const auto& ns : res.input_namespaces)
+        if (is_scoped_namespace(ns)) {
+          scope.ns = ns;
+          break;
+        }
+    }
+  }
+
+  const std::string key = call_key(key_args);
+  Backend& backend = cache_.backend();
+
+  // 2. Cache hit (with the same checks as any read).
+  bool bind_key = true;
+  auto hit = [&]() -> std::optional<json::object> {
+    auto ref = backend.find_by_key(scope.ns, key);
+    if (!ref) return std::nullopt;
+    EntryPtr entry = backend.get(*ref);
+    if (!entry) return std::nullopt;
+    if (cache_.checker().effective(entry->policy, scope.actor, entry->ns) == Permission::kNone) {
+      // Someone else's result the caller may not touch: compute afresh, unbound, so the
+      // other result is neither revealed nor replaced.
+      bind_key = false;
+      return std::nullopt;
+    }
+    return respond(*ref, entry, scope.actor, max_size);
+  };
+  if (auto r = hit()) return *r;
+
+  // 3. Claim the call so that other processes wait for us instead of computing it again.
+  const std::string claim_name = "call:" + scope.ns + ":" + key;
+  const std::string owner = make_ref_id(cache_.name());  // doubles as the async task's ref id
+  ClaimGuard claim{backend, claim_name, owner};
+  if (bind_key) {
+    const auto claim_ttl = std::chrono::milliseconds(static_cast<long long>(
+        1000 * std::max(60.0, options_.async_timeout ? 600.0 : options_.claim_wait * 6)));
+    claim.held = backend.try_claim(claim_name, owner, claim_ttl);
+    if (!claim.held) {
+      // Another caller is computing it. Answer with its task if it is an async one.
+      if (auto holder = backend.claim_holder(claim_name)) {
+        if (auto t = backend.get_task(*holder); t && !t->is_terminal()) {
+          if (cache_.checker().effective(t->policy, scope.actor, t->ns) != Permission::kNone) {
+            auto fmt = ov.async_format ? *ov.async_format : options_.async_format;
+            return AsyncTaskResponse::from_task(*t, cache_.now()).to_json(fmt);
+          }
+        }
+      }
+      // A synchronous computation elsewhere: wait for its result, boundedly.
+      const auto deadline = std::chrono::steady_clock::now() +
+                            std::chrono::milliseconds(static_cast<long long>(options_.claim_wait * 1000));
+      while (std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (auto r = hit()) return *r;
+        if (backend.try_claim(claim_name, owner, claim_ttl)) {
+          claim.held = true;
+          break;
+        }
+      }
+    }
+  }
+
+  // 4. Run.
+  if (options_.async_timeout) {
+    // The claim (owned by `owner`, which becomes the task's ref id) passes to the background
+    // run, which releases it when it ends.
+    claim.held = false;
+    return run_async(key, owner, scope.ns, scope.policy, scope.actor, resolved, ov, max_size,
+                     bind_key);
+  }
+
+  CallContext ctx;
+  ctx.actor_ = scope.actor;
+  ctx.on_progress_ = ov.on_progress;
+  ctx.caller_cancel_ = ov.cancel;
+  json::value result;
+  try {
+    result = fn_(resolved, ctx);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CallFailed(e.what());
+  }
+  SetOptions so;
+  so.ns = scope.ns;
+  so.policy = scope.policy;
+  so.ttl = options_.ttl;
+  so.tool_name = name_;
+  CacheReference ref = cache_.set(bind_key ? std::string_view(key) : std::string_view(),
+                                  std::move(result), so);
+  EntryPtr entry = backend.get(ref.ref_id);
+  if (!entry) throw BackendError("the result was stored but cannot be read back");
+  return respond(ref.ref_id, entry, scope.actor, max_size);
+}
+
+json::object CachedCall::run_async(const std::string& key, const std::string& ref_id,
+                                   const std::string& ns,
+                                   const AccessPolicy& policy, const Actor& actor,
+                                   const json::object& args, const CallOverrides& ov,
+                                   std::size_t max_size, bool bind_key) {
+  Backend& backend = cache_.backend();
+  auto& pool = cache_.task_pool();
+  const double now = cache_.now();
+
+  TaskRecord rec;
+  rec.ref_id = ref_id;
+  rec.status = TaskStatus::kProcessing;
+  rec.started_at = now;
+  rec.updated_at = now;
+  rec.attempt = 0;
+  rec.max_attempts = options_.max_attempts;
+  rec.worker = cache_.worker_id();
+  rec.expires_at = now + cache_.options().task_record_ttl;
+  rec.ns = ns;
+  rec.policy = policy;
+  backend.put_task(rec);
+
+  // Extend the claim for the length of a background run.
+  if (bind_key) backend.try_claim("call:" + ns + ":" + key, ref_id, std::chrono::hours(1));
+
+  auto state = std::make_shared<AsyncState>();
+  state->ref_id = ref_id;
+  auto cancel_flag = pool.cancel_flag(ref_id);
+  RefCache* cache = &cache_;
+  CallFn fn = fn_;
+  CachedCallOptions opts = options_;
+  std::string tool = name_;
+  CallOverrides overrides = ov;
+
+  pool.submit([=]() mutable {
+    Backend& be = cache->backend();
+    auto record = std::make_shared<std::mutex>();
+    TaskRecord t = rec;
+    auto save = [&](const TaskRecord& r) {
+      try {
+        be.put_task(r);
+      } catch (...) {
+        // The store being away must not kill the run; the next save retries.
+      }
+    };
+    std::string last_error;
+    bool ok = false, was_cancelled = false;
+    for (int attempt = 1; attempt <= opts.max_attempts; ++attempt) {
+      t.attempt = attempt;
+      t.status = TaskStatus::kProcessing;
+      t.updated_at = cache->now();
+      save(t);
+      CallContext ctx;
+      ctx.actor_ = actor;
+      ctx.ref_id_ = ref_id;
+      ctx.attempt_ = attempt;
+      ctx.local_cancel_ = cancel_flag;
+      ctx.caller_cancel_ = overrides.cancel;
+      ctx.on_progress_ = overrides.on_progress;
+      ctx.remote_cancel_ = [&be, ref_id] {
+        try {
+          auto r = be.get_task(ref_id);
+          return r && r->cancel_requested;
+        } catch (...) {
+          return false;
+        }
+      };
+      ctx.record_progress_ = [&](const TaskProgress& p) {
+        std::lock_guard lock(*record);
+        t.progress = p;
+        t.updated_at = cache->now();
+        save(t);
+      };
+      try {
+        json::value result = fn(args, ctx);
+        if (ctx.cancelled()) {
+          was_cancelled = true;
+          break;
+        }
+        SetOptions so;
+        so.ns = ns;
+        so.policy = policy;
+        so.ttl = opts.ttl;
+        so.tool_name = tool;
+        so.ref_id = ref_id;
+        so.metadata["async_completed"] = true;
+        cache->set(bind_key ? std::string_view(key) : std::string_view(), std::move(result), so);
+        ok = true;
+        break;
+      } catch (const std::exception& e) {
+        last_error = e.what();
+      } catch (...) {
+        last_error = "unknown error";
+      }
+      if (ctx.cancelled()) {
+        was_cancelled = true;
+        break;
+      }
+      if (attempt < opts.max_attempts) {
+        // Exponential backoff, interruptible by cancellation.
+        double delay = std::min(opts.retry_max_delay,
+                                opts.retry_base_delay * std::pow(2.0, attempt - 1));
+        auto until = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(static_cast<long long>(delay * 1000));
+        while (std::chrono::steady_clock::now() < until && !ctx.cancelled())
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (ctx.cancelled()) {
+          was_cancelled = true;
+          break;
+        }
+        t.error = last_error;
+      }
+    }
+    const double end = cache->now();
+    t.completed_at = end;
+    t.updated_at = end;
+    t.expires_at = end + cache->options().task_record_ttl;
+    if (ok) {
+      t.status = TaskStatus::kComplete;
+      t.error.reset();
+    } else if (was_cancelled) {
+      t.status = TaskStatus::kCancelled;
+    } else {
+      t.status = TaskStatus::kFailed;
+      t.error = last_error;
+    }
+    save(t);
+    if (bind_key) {
+      try {
+        be.release_claim("call:" + ns + ":" + key, ref_id);
+      } catch (...) {
+      }
+    }
+    cache->task_pool().forget(ref_id);
+    {
+      std::lock_guard lock(state->mu);
+      state->done = true;
+      state->ok = ok;
+      state->error = was_cancelled ? "cancelled" : last_error;
+    }
+    state->cv.notify_all();
+  });
+
+  // Wait up to the timeout; the run continues in the background either way.
+  std::unique_lock lock(state->mu);
+  const auto timeout = std::chrono::milliseconds(static_cast<long long>(*options_.async_timeout * 1000));
+  bool finished = state->cv.wait_for(lock, timeout, [&] { return state->done; });
+  if (finished) {
+    bool ok = state->ok;
+    std::string err = state->error;
+    lock.unlock();
+    if (!ok) throw CallFailed(err);
+    EntryPtr entry = backend.get(ref_id);
+    if (!entry) throw BackendError("the result was stored but cannot be read back");
+    return respond(ref_id, entry, actor, max_size);
+  }
+  lock.unlock();
+  auto t = backend.get_task(ref_id);
+  TaskRecord snapshot = t ? *t : rec;
+  auto fmt = ov.async_format ? *ov.async_format : options_.async_format;
+  return AsyncTaskResponse::from_task(snapshot, cache_.now()).to_json(fmt);
+}
+
+}  // namespace refcache
