@@ -1,0 +1,172 @@
+// mcp::Server: the registry of tools, resources, resource templates and prompts of one MCP
+// server, and the protocol engine that answers JSON-RPC messages for both protocol eras
+// (2025-11-25 and older with an initialize handshake; 2026-07-28 stateless, chosen per message
+// by params._meta["io.modelcontextprotocol/protocolVersion"]).
+//
+// Transports (serve_stdio, HttpServer) feed it messages; handlers run on a bounded worker pool
+// owned by the server, so a slow tool never blocks a transport or other requests.
+//
+// Thread-safety: all methods are thread-safe. Registering or removing tools/resources/prompts
+// while serving is allowed; call notify_*_list_changed() afterwards to tell clients.
+//
+//   struct EchoArgs { std::string text; int times = 1; };
+//   BOOST_DESCRIBE_STRUCT(EchoArgs, (), (text, times))
+//   mcp::Server server({.info = {.name = "demo", .version = "1.0"}});
+//   server.tool<EchoArgs>({.name = "echo", .description = "Echo text"},
+//       [](const EchoArgs& a, mcp::ToolContext&) { return a.text; });
+//   mcp::serve_stdio(server);
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "mcp/context.hpp"
+#include "mcp/errors.hpp"
+#include "mcp/schema.hpp"
+#include "mcp/session.hpp"
+#include "mcp/types.hpp"
+
+namespace mcp {
+
+struct ServerOptions {
+  Implementation info;
+  std::string instructions;             // optional; sent in initialize / server/discover
+  std::size_t worker_threads = 0;       // handler threads; 0 = max(2, hardware threads)
+  std::size_t max_queued_calls = 4096;  // calls waiting for a worker; beyond -> -32603 "busy"
+  std::size_t page_size = 0;            // items per */list page; 0 = everything in one page
+  // Modern-era caching hints on the six cacheable results (ttlMs, cacheScope).
+  std::int64_t cache_ttl_ms = 0;
+  std::string cache_scope = "public";  // "public" | "private"
+  // Lifetime of MRTR requestState tokens.
+  std::chrono::seconds request_state_ttl{600};
+  // Capabilities advertised (the registries decide tools/resources/prompts; these toggle the rest).
+  bool logging = true;
+  bool completions = true;
+  bool resource_subscriptions = true;
+  bool list_changed = true;
+};
+
+using ToolHandler = std::function<CallToolResult(const json& arguments, ToolContext&)>;
+using ResourceHandler = std::function<ReadResourceResult(const std::string& uri, RequestContext&)>;
+using TemplateHandler = std::function<ReadResourceResult(
+    const std::string& uri, const std::map<std::string, std::string>& vars, RequestContext&)>;
+using PromptHandler = std::function<GetPromptResult(
+    const std::map<std::string, std::string>& arguments, RequestContext&)>;
+// ref is {"type":"ref/prompt","name"} or {"type":"ref/resource","uri"}; context_args are the
+// already-resolved arguments (may be empty).
+using CompletionHandler = std::function<Completion(
+    const boost::json::object& ref, const std::string& argument_name, const std::string& value,
+    const std::map<std::string, std::string>& context_args, RequestContext&)>;
+
+namespace detail {
+template <class R>
+CallToolResult to_call_result(R&& r) {
+  using T = std::remove_cvref_t<R>;
+  if constexpr (std::is_same_v<T, CallToolResult>) {
+    return std::forward<R>(r);
+  } else if constexpr (std::is_convertible_v<T, std::string>) {
+    return CallToolResult::text(std::string(std::forward<R>(r)));
+  } else if constexpr (std::is_same_v<T, json>) {
+    return CallToolResult::structured(std::forward<R>(r));
+  } else {
+    return CallToolResult::structured(mcp::to_json(r));
+  }
+}
+template <class T>
+inline constexpr bool has_output_schema =
+    schema_detail::Described<T> && !std::is_same_v<T, CallToolResult>;
+}  // namespace detail
+
+class Server {
+ public:
+  explicit Server(ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  const ServerOptions& options() const { return options_; }
+
+  // --- tools ------------------------------------------------------------------------------
+  // Typed tool: the input schema comes from Args (see schema.hpp); arguments are validated and
+  // converted before `fn` runs, and a mismatch is answered as an isError result naming the
+  // field. `fn(const Args&, ToolContext&)` may return CallToolResult, a string (one text block),
+  // boost::json::value (structuredContent + text mirror) or a described struct (same, and its
+  // schema becomes the tool's outputSchema). Replaces a tool of the same name.
+  template <class Args, class Fn>
+  void tool(ToolSpec spec, Fn fn) {
+    using R = std::invoke_result_t<Fn&, const Args&, ToolContext&>;
+    spec.input_schema = schema_of<Args>();
+    if constexpr (detail::has_output_schema<std::remove_cvref_t<R>>) {
+      if (spec.output_schema.is_null()) spec.output_schema = schema_of<std::remove_cvref_t<R>>();
+    }
+    add_tool(
+        std::move(spec),
+        [fn = std::move(fn)](const json& args, ToolContext& ctx) mutable -> CallToolResult {
+          Args a{};
+          std::string err;
+          static const json empty_object = boost::json::object{};
+          if (!from_json(args.is_null() ? empty_object : args, a, err))
+            return CallToolResult::error("Invalid arguments: " + err);
+          return detail::to_call_result(fn(a, ctx));
+        },
+        /*validate_with_schema=*/false);
+  }
+  // Raw tool: `spec.input_schema` is used as given (null = any object) and arguments are
+  // validated against it (failures become isError results) before `fn` runs.
+  void tool_raw(ToolSpec spec, ToolHandler fn) { add_tool(std::move(spec), std::move(fn), true); }
+  // Removes a tool; returns whether it existed.
+  bool remove_tool(const std::string& name);
+
+  // --- resources ----------------------------------------------------------------------------
+  void resource(Resource spec, ResourceHandler fn);
+  bool remove_resource(const std::string& uri);
+  // Template handler receives the URI and the variables matched from `spec.uri_template`, e.g.
+  // "refcache://{ref_id}". Throw ResourceNotFound when the URI names nothing.
+  void resource_template(ResourceTemplate spec, TemplateHandler fn);
+
+  // --- prompts, completion --------------------------------------------------------------------
+  void prompt(PromptSpec spec, PromptHandler fn);
+  bool remove_prompt(const std::string& name);
+  void completion(CompletionHandler fn);
+
+  // --- notifications pushed by the host -------------------------------------------------------
+  void notify_tools_list_changed();
+  void notify_resources_list_changed();
+  void notify_prompts_list_changed();
+  // Sends notifications/resources/updated to sessions subscribed to `uri` (legacy) and to
+  // subscriptions/listen streams that asked for it (modern).
+  void notify_resource_updated(const std::string& uri);
+
+  // --- transport interface --------------------------------------------------------------------
+  // Handles one parsed JSON-RPC message from `session`. The response (if any) and related
+  // notifications go to `out`. Returns immediately; work runs on the worker pool.
+  void handle(const std::shared_ptr<Session>& session, json message,
+              const std::shared_ptr<Outbound>& out, const MessageInfo& info = {});
+  // Sessions receive broadcast notifications while attached.
+  void attach(const std::shared_ptr<Session>& session);
+  void detach(const std::shared_ptr<Session>& session);
+  // True when `message` is to be served in the modern era (per-message _meta version).
+  static bool is_modern_message(const json& message);
+  // Error response text for transports (-32700 etc.).
+  static std::string error_response(const json& id, int code, std::string_view message,
+                                    const json& data = nullptr);
+  // Blocks until no call is running or queued, or `timeout` passes. Returns true if idle.
+  bool wait_idle(std::chrono::milliseconds timeout);
+  // Stops the worker pool (pending calls are cancelled). Called by the destructor.
+  void shutdown();
+
+  struct Impl;
+
+ private:
+  void add_tool(ToolSpec spec, ToolHandler fn, bool validate_with_schema);
+  ServerOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mcp

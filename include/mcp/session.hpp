@@ -1,0 +1,99 @@
+// Transport-facing plumbing: a Session is the protocol state of one client connection (stdio
+// process, HTTP session or legacy SSE stream); an Outbound is where the messages belonging to one
+// request go (the response and any related notifications). Transports create both and feed
+// parsed messages to Server::handle. Application code normally does not touch these.
+//
+// Thread-safety: Session is internally synchronized. Outbound implementations must accept
+// calls from any thread.
+#pragma once
+
+#include <atomic>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "mcp/context.hpp"
+#include "mcp/types.hpp"
+
+namespace mcp {
+
+class Outbound {
+ public:
+  virtual ~Outbound() = default;
+  // Sends a notification or server->client request (compact JSON text, no newline). Returns
+  // false if the peer is gone.
+  virtual bool send(std::string text) = 0;
+  // Sends the final response. `http_status` is the status an HTTP transport should use.
+  virtual void respond(std::string text, int http_status) = 0;
+  // The message needed no response (notification, or a client's response to our request).
+  virtual void accepted() {}
+  // The request ends without a response (it was cancelled); close whatever is open for it.
+  virtual void abandon() {}
+  // False once the peer has gone away.
+  virtual bool is_open() const { return true; }
+};
+
+enum class TransportKind { kStdio, kStreamableHttp, kLegacySse, kInMemory };
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::string id, TransportKind kind, bool stateless = false);
+
+  const std::string& id() const { return id_; }
+  TransportKind kind() const { return kind_; }
+  // A stateless session (modern HTTP) keeps no per-client state and no in-flight table.
+  bool stateless() const { return stateless_; }
+
+  // Channel for messages not tied to a request (list_changed, resources/updated). May be null.
+  void set_standalone(std::shared_ptr<Outbound> out);
+  std::shared_ptr<Outbound> standalone() const;
+
+  bool initialized() const { return initialized_.load(); }
+  std::string protocol_version() const;
+  boost::json::object client_capabilities() const;
+  // -1 = no logging/setLevel seen (everything is sent).
+  int log_level() const { return log_level_.load(); }
+  bool subscribed(const std::string& uri) const;
+  std::optional<std::string> principal_subject() const;
+  void set_principal_subject(std::string s);
+
+  // Cancels every in-flight request (transport closed).
+  void cancel_all();
+  std::size_t in_flight() const;
+
+ private:
+  friend class Server;
+  friend class ToolContext;
+  std::string id_;
+  TransportKind kind_;
+  bool stateless_;
+  mutable std::mutex mu_;
+  std::shared_ptr<Outbound> standalone_;
+  std::atomic<bool> initialized_{false};
+  std::string protocol_version_;
+  boost::json::object client_capabilities_;
+  boost::json::object client_info_;
+  std::atomic<int> log_level_{-1};
+  std::set<std::string> subscriptions_;
+  std::optional<std::string> principal_subject_;
+  std::unordered_map<std::string, std::weak_ptr<detail::CallState>> in_flight_;
+  std::unordered_map<std::string, std::shared_ptr<std::promise<boost::json::value>>> pending_;
+  std::atomic<std::uint64_t> next_request_id_{0};
+};
+
+// What the transport knows about a message beyond its JSON text.
+struct MessageInfo {
+  // HTTP: the MCP-Protocol-Version header, if present.
+  std::optional<std::string> protocol_version_header;
+  // HTTP: true when the header selects the modern era for this message.
+  bool modern_http = false;
+  std::optional<Principal> principal;
+};
+
+}  // namespace mcp

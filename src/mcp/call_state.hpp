@@ -1,0 +1,44 @@
+// Internal: the state of one request being served, shared by the dispatcher and ToolContext.
+#pragma once
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "mcp/context.hpp"
+#include "mcp/session.hpp"
+
+namespace mcp {
+class Server;
+namespace detail {
+
+struct CallState {
+  Server::Impl* server = nullptr;
+  std::shared_ptr<Session> session;
+  std::shared_ptr<Outbound> out;
+  boost::json::value id;
+  std::string id_key;  // compact JSON of id, for the in-flight table
+  std::string method;
+  Era era = Era::kLegacy;
+  std::string version;
+  boost::json::object params;
+  boost::json::object meta;
+  boost::json::object client_caps;
+  std::optional<Principal> principal;
+  boost::json::value progress_token;  // null = none
+  std::mutex progress_mu;
+  double last_progress = -std::numeric_limits<double>::infinity();
+  int log_threshold = -1;  // -1 = send all levels, 100 = send none
+  CancellationToken token;
+  std::atomic<bool> done{false};                         // response sent (or abandoned)
+  std::atomic<bool> suppressed{false};                   // cancelled by the client: do not respond
+  const boost::json::object* input_responses = nullptr;  // points into params
+  std::string request_state;
+};
+
+}  // namespace detail
+}  // namespace mcp
