@@ -1,0 +1,239 @@
+// RedisServer: a real redis-server on a free loopback port, for tests and benchmarks.
+//
+// Started with a password, no RDB snapshots (--save ''), its own temporary directory, and
+// optionally AOF persistence; stopped (SIGTERM, then SIGKILL after a bounded wait) by
+// stop() or the destructor. RawRedis is a minimal hiredis client for checking what the
+// backend stored.
+#pragma once
+
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "refcache/redis_config.hpp"
+
+namespace refcache::testing {
+
+inline int free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot bind a loopback port");
+  }
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+inline std::filesystem::path make_temp_dir(const std::string& tag) {
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / ("refcache-" + tag + "-XXXXXX")).string();
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (::mkdtemp(buf.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return std::filesystem::path(buf.data());
+}
+
+// One reply of RawRedis, flattened to text: strings and status as is, integers in decimal,
+// nil as "(nil)", errors as "ERR:<text>", arrays as their elements joined by '\n'.
+class RawRedis {
+ public:
+  RawRedis(int port, const std::string& password, int db = 0) {
+    timeval tv{2, 0};
+    ctx_ = redisConnectWithTimeout("127.0.0.1", port, tv);
+    if (ctx_ == nullptr || ctx_->err)
+      throw std::runtime_error("RawRedis: cannot connect to port " + std::to_string(port));
+    redisSetTimeout(ctx_, timeval{30, 0});
+    if (!password.empty()) cmd({"AUTH", password});
+    if (db != 0) cmd({"SELECT", std::to_string(db)});
+  }
+  ~RawRedis() {
+    if (ctx_) redisFree(ctx_);
+  }
+  RawRedis(const RawRedis&) = delete;
+  RawRedis& operator=(const RawRedis&) = delete;
+
+  std::string cmd(const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (r == nullptr) throw std::runtime_error(std::string("RawRedis: ") + ctx_->errstr);
+    std::string out = flatten(r);
+    freeReplyObject(r);
+    return out;
+  }
+
+  long long integer(const std::vector<std::string>& args) { return std::stoll(cmd(args)); }
+
+ private:
+  static std::string flatten(const redisReply* r) {
+    switch (r->type) {
+      case REDIS_REPLY_STRING:
+      case REDIS_REPLY_STATUS:
+        return std::string(r->str, r->len);
+      case REDIS_REPLY_ERROR:
+        return "ERR:" + std::string(r->str, r->len);
+      case REDIS_REPLY_INTEGER:
+        return std::to_string(r->integer);
+      case REDIS_REPLY_NIL:
+        return "(nil)";
+      case REDIS_REPLY_ARRAY: {
+        std::string s;
+        for (size_t i = 0; i < r->elements; ++i) {
+          if (i) s += '\n';
+          s += flatten(r->element[i]);
+        }
+        return s;
+      }
+      default:
+        return {};
+    }
+  }
+  redisContext* ctx_ = nullptr;
+};
+
+class RedisServer {
+ public:
+  struct Options {
+    std::string password = "refcache-test-pass";
+    bool aof = false;
+  };
+
+  explicit RedisServer(Options o) : opts_(std::move(o)) {
+    dir_ = make_temp_dir("redis");
+    port_ = free_loopback_port();
+    start();
+  }
+  RedisServer() : RedisServer(Options{}) {}
+  ~RedisServer() {
+    stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  int port() const { return port_; }
+  const std::string& password() const { return opts_.password; }
+  bool running() const { return pid_ > 0; }
+  std::string url() const {
+    return "redis://:" + opts_.password + "@127.0.0.1:" + std::to_string(port_) + "/0";
+  }
+  RedisOptions options() const {
+    RedisOptions o;
+    o.host = "127.0.0.1";
+    o.port = port_;
+    o.password = opts_.password;
+    return o;
+  }
+
+  // Starts redis-server (again, on the same port and directory) and waits until it answers.
+  void start() {
+    if (pid_ > 0) return;
+    std::vector<std::string> args = {"/usr/bin/redis-server",
+                                     "--port",
+                                     std::to_string(port_),
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--requirepass",
+                                     opts_.password,
+                                     "--save",
+                                     "",
+                                     "--appendonly",
+                                     opts_.aof ? "yes" : "no",
+                                     "--appendfsync",
+                                     "always",
+                                     "--dir",
+                                     dir_.string(),
+                                     "--logfile",
+                                     (dir_ / "redis.log").string(),
+                                     "--daemonize",
+                                     "no"};
+    pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    pid_ = pid;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        throw std::runtime_error("redis-server exited at start-up: " + log_tail());
+      }
+      try {
+        RawRedis r(port_, opts_.password);
+        if (r.cmd({"PING"}) == "PONG") return;
+      } catch (const std::exception&) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    stop();
+    throw std::runtime_error("redis-server did not answer within 10 s: " + log_tail());
+  }
+
+  // SIGTERM (redis flushes the AOF and exits), SIGKILL after 10 s.
+  void stop() { signal_and_wait(SIGTERM); }
+  void kill9() { signal_and_wait(SIGKILL); }
+
+  std::string log_tail() const {
+    std::ifstream in(dir_ / "redis.log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string s = ss.str();
+    return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
+  }
+
+ private:
+  void signal_and_wait(int sig) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, sig);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      int status = 0;
+      pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_ || r < 0) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    pid_ = -1;
+  }
+
+  Options opts_;
+  std::filesystem::path dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace refcache::testing
