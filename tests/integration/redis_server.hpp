@@ -138,6 +138,7 @@ class RedisServer {
   int port() const { return port_; }
   const std::string& password() const { return opts_.password; }
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   std::string url() const {
     return "redis://:" + opts_.password + "@127.0.0.1:" + std::to_string(port_) + "/0";
   }
