@@ -10,6 +10,7 @@
 #include <atomic>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,9 @@ class Outbound {
   virtual void abandon() {}
   // False once the peer has gone away.
   virtual bool is_open() const { return true; }
+  // Runs `fn` when the peer goes away (HTTP: the response stream closed), which cancels the
+  // request. Transports without that notion ignore it.
+  virtual void on_peer_closed(std::function<void()> fn) { (void)fn; }
 };
 
 enum class TransportKind { kStdio, kStreamableHttp, kLegacySse, kInMemory };

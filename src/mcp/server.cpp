@@ -981,6 +981,15 @@ void Server::handle(const std::shared_ptr<Session>& session, json message,
   }
 
   c->id_key = id_key(id);
+  {
+    std::weak_ptr<CallState> wc = c;
+    out->on_peer_closed([wc] {
+      if (auto call = wc.lock()) {
+        call->suppressed.store(true);
+        call->token.cancel();
+      }
+    });
+  }
   if (!session->stateless()) {
     std::lock_guard lk(session->mu_);
     session->in_flight_[c->id_key] = c;

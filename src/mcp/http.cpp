@@ -1,0 +1,906 @@
+// Streamable HTTP + legacy HTTP+SSE transport on Boost.Beast with C++20 coroutines.
+//
+// One coroutine per connection reads requests and writes responses. A POST's answer comes from
+// the worker pool through an HttpStream: if the response is ready before anything else was
+// sent, it goes out as one application/json response (one gather write); if a notification or
+// server->client request comes first, the answer switches to an SSE stream. While a request is
+// pending, the socket is watched so that a client that goes away cancels its request.
+#include "mcp/http.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "crypto.hpp"
+#include "jsonio/json_text.hpp"
+
+namespace mcp {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace bj = boost::json;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string lower(std::string_view s) {
+  std::string o(s);
+  for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return o;
+}
+
+bool is_loopback_name(std::string_view h) {
+  std::string l = lower(h);
+  return l == "localhost" || l == "127.0.0.1" || l == "[::1]" || l == "::1";
+}
+
+// "host:port" / "[v6]:port" -> host
+std::string_view host_part(std::string_view hostport) {
+  if (!hostport.empty() && hostport.front() == '[') {
+    auto e = hostport.find(']');
+    return e == std::string_view::npos ? hostport : hostport.substr(0, e + 1);
+  }
+  auto c = hostport.rfind(':');
+  return c == std::string_view::npos ? hostport : hostport.substr(0, c);
+}
+
+std::string header(const Request& req, std::string_view name) {
+  auto it = req.find(name);
+  return it == req.end() ? std::string() : std::string(it->value());
+}
+
+bool has_header(const Request& req, std::string_view name) {
+  return req.find(name) != req.end();
+}
+
+std::string error_body(const bj::value& id, int code, std::string_view msg) {
+  return Server::error_response(id, code, msg);
+}
+
+// Decodes an Mcp-Name / Mcp-Param value: "=?base64?...?=" is base64 (strict), else literal.
+bool decode_header_value(std::string_view v, std::string& out) {
+  v = trim(v);
+  constexpr std::string_view pre = "=?base64?", post = "?=";
+  if (v.size() >= pre.size() + post.size() && lower(v.substr(0, pre.size())) == pre &&
+      v.substr(v.size() - post.size()) == post) {
+    return crypto::base64_decode(v.substr(pre.size(), v.size() - pre.size() - post.size()), out);
+  }
+  out.assign(v);
+  return true;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// HttpStream: the Outbound of one POST (lazy JSON/SSE) or one SSE stream (GET /mcp, GET /sse).
+
+class HttpStream : public Outbound, public std::enable_shared_from_this<HttpStream> {
+ public:
+  enum class Kind { kPost, kStandalone, kLegacySse };
+  HttpStream(asio::any_io_executor ex, Kind kind) : kind_(kind), timer_(ex) {}
+
+  bool send(std::string text) override {
+    {
+      std::lock_guard lk(mu_);
+      if (closed_) return false;
+      events_.push_back(std::move(text));
+    }
+    wake();
+    return true;
+  }
+  void respond(std::string text, int status) override {
+    if (kind_ != Kind::kPost) {  // persistent streams carry responses as ordinary events
+      send(std::move(text));
+      return;
+    }
+    {
+      std::lock_guard lk(mu_);
+      if (closed_ || has_final_) return;
+      final_ = std::move(text);
+      status_ = status;
+      has_final_ = true;
+    }
+    wake();
+  }
+  void accepted() override {
+    {
+      std::lock_guard lk(mu_);
+      accepted_ = true;
+    }
+    wake();
+  }
+  void abandon() override {
+    {
+      std::lock_guard lk(mu_);
+      abandoned_ = true;
+    }
+    wake();
+  }
+  bool is_open() const override {
+    std::lock_guard lk(mu_);
+    return !closed_;
+  }
+  void on_peer_closed(std::function<void()> fn) override {
+    {
+      std::lock_guard lk(mu_);
+      if (!closed_) {
+        close_cbs_.push_back(std::move(fn));
+        return;
+      }
+    }
+    fn();
+  }
+  void peer_closed() {
+    std::vector<std::function<void()>> cbs;
+    {
+      std::lock_guard lk(mu_);
+      if (closed_) return;
+      closed_ = true;
+      cbs.swap(close_cbs_);
+    }
+    for (auto& f : cbs) f();
+    wake();
+  }
+  void wake() {
+    auto self = shared_from_this();
+    asio::post(timer_.get_executor(), [self] { self->timer_.cancel(); });
+  }
+
+  Kind kind_;
+  asio::steady_timer timer_;
+  mutable std::mutex mu_;
+  std::deque<std::string> events_;
+  std::string final_;
+  int status_ = 200;
+  bool has_final_ = false, accepted_ = false, abandoned_ = false, closed_ = false;
+  std::vector<std::function<void()>> close_cbs_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+struct HttpSessionEntry {
+  std::shared_ptr<Session> session;
+  std::chrono::steady_clock::time_point last_used;
+};
+
+struct HttpServer::Impl {
+  Server& server;
+  HttpOptions opt;
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::uint16_t bound_port = 0;
+  std::mutex mu;
+  std::condition_variable stopped_cv;
+  bool stopped = false;
+  std::unordered_map<std::string, HttpSessionEntry> sessions;              // legacy Streamable HTTP
+  std::unordered_map<std::string, std::shared_ptr<Session>> sse_sessions;  // legacy HTTP+SSE
+  std::shared_ptr<Session> stateless =
+      std::make_shared<Session>("", TransportKind::kStreamableHttp, true);
+
+  Impl(Server& s, HttpOptions o) : server(s), opt(std::move(o)) {}
+
+  // --- policy checks ----------------------------------------------------------------------------
+  bool host_allowed(const Request& req) const {
+    if (!opt.validate_host_origin) return true;
+    std::string host = header(req, "Host");
+    if (host.empty()) return false;
+    std::string_view h = host_part(host);
+    if (is_loopback_name(h)) return true;
+    for (const auto& a : opt.allowed_hosts)
+      if (a == "*" || lower(a) == lower(h)) return true;
+    return false;
+  }
+
+  bool origin_allowed(const Request& req) const {
+    if (!opt.validate_host_origin || !has_header(req, "Origin")) return true;
+    std::string origin = header(req, "Origin");
+    for (const auto& a : opt.allowed_origins)
+      if (a == "*" || lower(a) == lower(origin)) return true;
+    auto p = origin.find("://");
+    if (p == std::string::npos) return false;
+    std::string_view hp = std::string_view(origin).substr(p + 3);
+    if (auto slash = hp.find('/'); slash != std::string_view::npos) hp = hp.substr(0, slash);
+    std::string_view h = host_part(hp);
+    if (is_loopback_name(h)) return true;
+    for (const auto& a : opt.allowed_hosts)
+      if (a == "*" || lower(a) == lower(h)) return true;
+    return false;
+  }
+
+  std::string base_url(const Request& req) const {
+    std::string host = header(req, "Host");
+    return "http://" + (host.empty() ? opt.host + ":" + std::to_string(bound_port) : host);
+  }
+
+  std::string resource_url(const Request& req) const {
+    return opt.auth && !opt.auth->resource.empty() ? opt.auth->resource : base_url(req) + opt.path;
+  }
+
+  std::string metadata_url(const Request& req) const {
+    // RFC 9728: /.well-known/oauth-protected-resource + path of the resource.
+    std::string res = resource_url(req);
+    auto u = boost::urls::parse_uri(res);
+    if (!u) return base_url(req) + "/.well-known/oauth-protected-resource" + opt.path;
+    std::string origin = std::string(u->scheme()) + "://" + std::string(u->encoded_authority());
+    std::string path(u->encoded_path());
+    if (path == "/") path.clear();
+    return origin + "/.well-known/oauth-protected-resource" + path;
+  }
+
+  void add_cors(const Request& req, Response& res) const {
+    if (!has_header(req, "Origin")) return;
+    res.set(http::field::access_control_allow_origin, header(req, "Origin"));
+    res.set(http::field::vary, "Origin");
+    res.set(http::field::access_control_expose_headers,
+            "Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate");
+  }
+
+  Response make(const Request& req, http::status st, std::string body,
+                std::string_view ctype = "application/json") {
+    Response res{st, req.version()};
+    res.set(http::field::server, "mcp-cpp");
+    if (!body.empty()) res.set(http::field::content_type, ctype);
+    res.body() = std::move(body);
+    res.keep_alive(req.keep_alive());
+    add_cors(req, res);
+    res.prepare_payload();
+    return res;
+  }
+
+  // Returns the principal, or fills `deny` with a 401/403 answer.
+  std::optional<Principal> authenticate(const Request& req, std::optional<Response>& deny) {
+    if (!opt.auth || !opt.auth->verify) return std::nullopt;
+    std::string meta = metadata_url(req);
+    std::string scope;
+    for (const auto& s : opt.auth->required_scopes) scope += (scope.empty() ? "" : " ") + s;
+    std::string authz = header(req, "Authorization");
+    std::optional<Principal> p;
+    if (authz.size() > 7 && lower(authz.substr(0, 7)) == "bearer ")
+      p = opt.auth->verify(trim(std::string_view(authz).substr(7)));
+    if (!p) {
+      Response r = make(req, http::status::unauthorized,
+                        error_body(nullptr, error_code::kInvalidRequest,
+                                   "Unauthorized: a valid bearer token is required"));
+      std::string www = "Bearer resource_metadata=\"" + meta + "\"";
+      if (!scope.empty()) www += ", scope=\"" + scope + "\"";
+      if (!authz.empty()) www += ", error=\"invalid_token\"";
+      r.set(http::field::www_authenticate, www);
+      deny = std::move(r);
+      return std::nullopt;
+    }
+    for (const auto& need : opt.auth->required_scopes)
+      if (std::find(p->scopes.begin(), p->scopes.end(), need) == p->scopes.end()) {
+        Response r =
+            make(req, http::status::forbidden,
+                 error_body(nullptr, error_code::kInvalidRequest, "Forbidden: insufficient scope"));
+        r.set(http::field::www_authenticate, "Bearer error=\"insufficient_scope\", scope=\"" +
+                                                 scope + "\", resource_metadata=\"" + meta + "\"");
+        deny = std::move(r);
+        return std::nullopt;
+      }
+    return p;
+  }
+
+  // --- sessions
+  // ------------------------------------------------------------------------------------
+  std::shared_ptr<Session> find_session(const std::string& id) {
+    std::lock_guard lk(mu);
+    auto it = sessions.find(id);
+    if (it == sessions.end()) return nullptr;
+    auto now = std::chrono::steady_clock::now();
+    if (now - it->second.last_used > opt.session_ttl) {
+      server.detach(it->second.session);
+      sessions.erase(it);
+      return nullptr;
+    }
+    it->second.last_used = now;
+    return it->second.session;
+  }
+
+  std::shared_ptr<Session> create_session() {
+    std::lock_guard lk(mu);
+    auto now = std::chrono::steady_clock::now();
+    if (sessions.size() >= opt.max_sessions) {
+      for (auto it = sessions.begin(); it != sessions.end();) {
+        if (now - it->second.last_used > opt.session_ttl) {
+          server.detach(it->second.session);
+          it = sessions.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (sessions.size() >= opt.max_sessions) return nullptr;
+    }
+    auto s = std::make_shared<Session>(crypto::random_hex(16), TransportKind::kStreamableHttp);
+    sessions.emplace(s->id(), HttpSessionEntry{s, now});
+    server.attach(s);
+    return s;
+  }
+
+  void end_session(const std::string& id) {
+    std::shared_ptr<Session> s;
+    {
+      std::lock_guard lk(mu);
+      auto it = sessions.find(id);
+      if (it == sessions.end()) return;
+      s = it->second.session;
+      sessions.erase(it);
+    }
+    server.detach(s);
+    if (auto out = s->standalone()) static_cast<HttpStream*>(out.get())->peer_closed();
+  }
+
+  // --- writing
+  // -------------------------------------------------------------------------------------
+  static awaitable<bool> write(beast::tcp_stream& stream, Response res) {
+    bool keep = res.keep_alive();
+    auto [ec, n] = co_await http::async_write(stream, res, tuple_awaitable);
+    (void)n;
+    co_return !ec && keep;
+  }
+
+  static awaitable<bool> write_raw(beast::tcp_stream& stream, const std::string& data) {
+    auto [ec, n] = co_await asio::async_write(stream.socket(), asio::buffer(data), tuple_awaitable);
+    (void)n;
+    co_return !ec;
+  }
+
+  static void start_monitor(beast::tcp_stream& stream, const std::shared_ptr<HttpStream>& hs) {
+    // Readable with nothing to read = the peer closed its side: cancel the request.
+    stream.socket().async_wait(tcp::socket::wait_read, [&stream, hs](boost::system::error_code ec) {
+      if (ec) return;
+      boost::system::error_code ec2;
+      if (stream.socket().available(ec2) == 0 || ec2) hs->peer_closed();
+    });
+  }
+
+  std::string sse_headers(const Request& req,
+                          const std::vector<std::pair<std::string, std::string>>& extra) {
+    std::string h =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "X-Accel-Buffering: no\r\nConnection: close\r\n";
+    if (has_header(req, "Origin")) {
+      h += "Access-Control-Allow-Origin: " + header(req, "Origin") +
+           "\r\nVary: Origin\r\nAccess-Control-Expose-Headers: Mcp-Session-Id, "
+           "MCP-Protocol-Version\r\n";
+    }
+    for (auto& [k, v] : extra) h += k + ": " + v + "\r\n";
+    h += "\r\n";
+    return h;
+  }
+
+  // Serves the answer to one POST. Returns whether the connection stays open.
+  awaitable<bool> serve_post(beast::tcp_stream& stream, const Request& req,
+                             std::shared_ptr<HttpStream> hs,
+                             std::vector<std::pair<std::string, std::string>> extra, bool priming) {
+    bool monitoring = false;
+    for (;;) {
+      {
+        std::lock_guard lk(hs->mu_);
+        if (hs->has_final_ || !hs->events_.empty() || hs->accepted_ || hs->abandoned_ ||
+            hs->closed_)
+          break;
+      }
+      hs->timer_.expires_after(monitoring ? std::chrono::seconds(3600)
+                                          : std::chrono::milliseconds(20));
+      co_await hs->timer_.async_wait(tuple_awaitable);
+      if (!monitoring) {
+        monitoring = true;
+        start_monitor(stream, hs);
+      }
+    }
+    std::unique_lock lk(hs->mu_);
+    if (hs->closed_) co_return false;
+    if (hs->abandoned_ && hs->events_.empty() && !hs->has_final_) co_return false;
+    if (hs->accepted_ && hs->events_.empty() && !hs->has_final_) {
+      lk.unlock();
+      if (monitoring) stream.socket().cancel();
+      Response r = make(req, http::status::accepted, "");
+      for (auto& [k, v] : extra) r.set(k, v);
+      co_return co_await write(stream, std::move(r));
+    }
+    if (hs->has_final_ && hs->events_.empty()) {
+      std::string body = std::move(hs->final_);
+      int st = hs->status_;
+      lk.unlock();
+      if (monitoring) stream.socket().cancel();
+      Response r = make(req, static_cast<http::status>(st), std::move(body));
+      for (auto& [k, v] : extra) r.set(k, v);
+      co_return co_await write(stream, std::move(r));
+    }
+    lk.unlock();
+    // SSE: related messages first, then the response; the stream ends after it.
+    std::string out = sse_headers(req, extra);
+    std::uint64_t seq = 0;
+    std::string stream_id = crypto::random_hex(6);
+    if (priming) out += "id: " + stream_id + "-" + std::to_string(seq++) + "\ndata: \n\n";
+    if (!monitoring) {
+      monitoring = true;
+      start_monitor(stream, hs);
+    }
+    for (;;) {
+      bool finished = false;
+      {
+        std::lock_guard g(hs->mu_);
+        for (auto& e : hs->events_)
+          out += "id: " + stream_id + "-" + std::to_string(seq++) + "\ndata: " + e + "\n\n";
+        hs->events_.clear();
+        if (hs->has_final_) {
+          out +=
+              "id: " + stream_id + "-" + std::to_string(seq++) + "\ndata: " + hs->final_ + "\n\n";
+          finished = true;
+        }
+        if (hs->abandoned_ || hs->closed_) finished = true;
+      }
+      if (!out.empty() && !co_await write_raw(stream, out)) {
+        hs->peer_closed();
+        co_return false;
+      }
+      out.clear();
+      if (finished) co_return false;
+      hs->timer_.expires_after(opt.sse_keepalive);
+      auto [ec] = co_await hs->timer_.async_wait(tuple_awaitable);
+      if (!ec) out = ": keepalive\n\n";
+    }
+  }
+
+  // A long-lived SSE stream (GET /mcp, GET /sse): events until the peer goes away.
+  awaitable<bool> serve_sse(beast::tcp_stream& stream, const Request& req,
+                            std::shared_ptr<HttpStream> hs, std::string first) {
+    std::string out = sse_headers(req, {}) + first;
+    start_monitor(stream, hs);
+    for (;;) {
+      {
+        std::lock_guard g(hs->mu_);
+        for (auto& e : hs->events_)
+          out += hs->kind_ == HttpStream::Kind::kLegacySse ? "event: message\ndata: " + e + "\n\n"
+                                                           : "data: " + e + "\n\n";
+        hs->events_.clear();
+        if (hs->closed_) co_return false;
+      }
+      if (!out.empty() && !co_await write_raw(stream, out)) {
+        hs->peer_closed();
+        co_return false;
+      }
+      out.clear();
+      hs->timer_.expires_after(opt.sse_keepalive);
+      auto [ec] = co_await hs->timer_.async_wait(tuple_awaitable);
+      if (!ec) out = ": keepalive\n\n";
+    }
+  }
+
+  // --- routing
+  // -------------------------------------------------------------------------------------
+  awaitable<bool> route(beast::tcp_stream& stream, Request& req) {
+    auto target = std::string_view(req.target().data(), req.target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    std::string_view query = target.find('?') == std::string_view::npos
+                                 ? std::string_view()
+                                 : target.substr(target.find('?') + 1);
+
+    if (!host_allowed(req) || !origin_allowed(req)) {
+      co_return co_await write(stream, make(req, http::status::forbidden,
+                                            error_body(nullptr, error_code::kInvalidRequest,
+                                                       "Forbidden: Host or Origin not allowed")));
+    }
+    if (req.method() == http::verb::options) {
+      Response r = make(req, http::status::no_content, "");
+      r.set(http::field::access_control_allow_methods, "GET, POST, DELETE, OPTIONS");
+      std::string allow =
+          "Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, "
+          "Last-Event-ID, Mcp-Method, Mcp-Name";
+      if (auto rh = header(req, "Access-Control-Request-Headers"); !rh.empty()) allow += ", " + rh;
+      r.set(http::field::access_control_allow_headers, allow);
+      r.set(http::field::access_control_max_age, "86400");
+      co_return co_await write(stream, std::move(r));
+    }
+    if (path.substr(0, 13) == "/.well-known/") {
+      if (opt.auth && req.method() == http::verb::get &&
+          (path == "/.well-known/oauth-protected-resource" ||
+           path == "/.well-known/oauth-protected-resource" + opt.path)) {
+        bj::object prm{{"resource", resource_url(req)}};
+        bj::array as, sc;
+        for (auto& a : opt.auth->authorization_servers) as.emplace_back(a);
+        for (auto& s : opt.auth->scopes_supported) sc.emplace_back(s);
+        prm["authorization_servers"] = std::move(as);
+        if (!sc.empty()) prm["scopes_supported"] = std::move(sc);
+        prm["bearer_methods_supported"] = bj::array{"header"};
+        co_return co_await write(stream, make(req, http::status::ok, jsonio::to_string(prm)));
+      }
+      co_return co_await write(stream,
+                               make(req, http::status::not_found, "{\"error\":\"not_found\"}"));
+    }
+    bool is_mcp = path == opt.path;
+    bool is_sse = opt.legacy_sse && path == opt.sse_path;
+    bool is_msg = opt.legacy_sse && path == opt.messages_path;
+    if (!is_mcp && !is_sse && !is_msg)
+      co_return co_await write(stream,
+                               make(req, http::status::not_found,
+                                    error_body(nullptr, error_code::kInvalidRequest, "Not found")));
+
+    std::optional<Response> deny;
+    std::optional<Principal> principal = authenticate(req, deny);
+    if (deny) co_return co_await write(stream, std::move(*deny));
+
+    if (is_sse) {
+      if (req.method() != http::verb::get)
+        co_return co_await write(stream, method_not_allowed(req, "GET"));
+      co_return co_await legacy_sse_stream(stream, req, principal);
+    }
+    if (is_msg) {
+      if (req.method() != http::verb::post)
+        co_return co_await write(stream, method_not_allowed(req, "POST"));
+      co_return co_await legacy_sse_post(stream, req, query, principal);
+    }
+    if (req.method() == http::verb::post) co_return co_await mcp_post(stream, req, principal);
+    if (req.method() == http::verb::get) co_return co_await mcp_get(stream, req, principal);
+    if (req.method() == http::verb::delete_) co_return co_await mcp_delete(stream, req);
+    co_return co_await write(stream, method_not_allowed(req, "GET, POST, DELETE, OPTIONS"));
+  }
+
+  Response method_not_allowed(const Request& req, const char* allow) {
+    Response r = make(req, http::status::method_not_allowed,
+                      error_body(nullptr, error_code::kInvalidRequest, "Method not allowed"));
+    r.set(http::field::allow, allow);
+    return r;
+  }
+
+  // Modern-era requests select themselves by header or _meta; legacy ones carry a session.
+  bool modern_request(const Request& req, const bj::value& msg) const {
+    std::string v(trim(header(req, "MCP-Protocol-Version")));
+    if (!v.empty()) return !is_legacy_version(v);
+    return Server::is_modern_message(msg);
+  }
+
+  awaitable<bool> mcp_post(beast::tcp_stream& stream, Request& req,
+                           const std::optional<Principal>& principal) {
+    std::string ctype = lower(header(req, "Content-Type"));
+    if (ctype.find("application/json") == std::string::npos)
+      co_return co_await write(stream, make(req, http::status::unsupported_media_type,
+                                            error_body(nullptr, error_code::kInvalidRequest,
+                                                       "Content-Type must be application/json")));
+    std::error_code ec;
+    bj::value msg = jsonio::parse(
+        req.body(), ec, {.max_depth = opt.max_json_depth, .max_bytes = opt.max_body_bytes});
+    if (ec)
+      co_return co_await write(stream, make(req, http::status::bad_request,
+                                            error_body(nullptr, error_code::kParseError,
+                                                       "Parse error: " + ec.message())));
+    bj::object* obj = msg.if_object();
+    bj::value id = nullptr;
+    std::string method;
+    bool is_request = false;
+    if (obj) {
+      if (auto it = obj->find("id");
+          it != obj->end() && (it->value().is_string() || it->value().is_number()))
+        id = it->value();
+      if (auto it = obj->find("method"); it != obj->end() && it->value().is_string()) {
+        method = std::string(it->value().get_string());
+        is_request = obj->contains("id");
+      }
+    }
+    std::vector<std::pair<std::string, std::string>> extra;
+    MessageInfo info;
+    info.principal = principal;
+
+    if (modern_request(req, msg)) {
+      // SEP-2243: the routing headers must agree with the body.
+      std::string hv(trim(header(req, "MCP-Protocol-Version")));
+      if (!hv.empty()) info.protocol_version_header = hv;
+      info.modern_http = true;
+      auto mismatch = [&](std::string why) -> Response {
+        return make(req, http::status::bad_request,
+                    error_body(id, error_code::kHeaderMismatch, "Header mismatch: " + why));
+      };
+      if (obj && !method.empty()) {
+        if (hv.empty())
+          co_return co_await write(stream, mismatch("MCP-Protocol-Version header is required"));
+        if (!has_header(req, "Mcp-Method"))
+          co_return co_await write(stream, mismatch("Mcp-Method header is required"));
+        if (trim(header(req, "Mcp-Method")) != method)
+          co_return co_await write(stream, mismatch("Mcp-Method does not match the body"));
+        const char* name_key = (method == "tools/call" || method == "prompts/get") ? "name"
+                               : method == "resources/read"                        ? "uri"
+                                                                                   : nullptr;
+        if (name_key) {
+          std::string body_name;
+          if (auto* p = obj->contains("params") ? obj->at("params").if_object() : nullptr)
+            if (auto it = p->find(name_key); it != p->end() && it->value().is_string())
+              body_name = std::string(it->value().get_string());
+          std::string hname;
+          if (!has_header(req, "Mcp-Name"))
+            co_return co_await write(stream, mismatch("Mcp-Name header is required"));
+          if (!decode_header_value(header(req, "Mcp-Name"), hname) || hname != body_name)
+            co_return co_await write(stream, mismatch("Mcp-Name does not match the body"));
+        }
+      }
+      if (!is_request) {
+        auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kPost);
+        server.handle(stateless, std::move(msg), hs, info);
+        co_return co_await serve_post(stream, req, hs, extra, false);
+      }
+      auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kPost);
+      server.handle(stateless, std::move(msg), hs, info);
+      co_return co_await serve_post(stream, req, hs, extra, false);
+    }
+
+    // Legacy era.
+    std::shared_ptr<Session> session;
+    std::string sid(trim(header(req, "Mcp-Session-Id")));
+    if (is_request && method == "initialize") {
+      if (!sid.empty() && find_session(sid))
+        co_return co_await write(stream, make(req, http::status::bad_request,
+                                              error_body(id, error_code::kInvalidRequest,
+                                                         "Session already initialized")));
+      session = create_session();
+      if (!session)
+        co_return co_await write(
+            stream, make(req, http::status::service_unavailable,
+                         error_body(id, error_code::kInternalError, "Too many sessions")));
+      if (principal) session->set_principal_subject(principal->subject);
+      extra.emplace_back("Mcp-Session-Id", session->id());
+    } else {
+      if (sid.empty())
+        co_return co_await write(
+            stream, make(req, http::status::bad_request,
+                         error_body(id, error_code::kInvalidRequest,
+                                    "Bad Request: Mcp-Session-Id header is required")));
+      session = find_session(sid);
+      if (!session)
+        co_return co_await write(
+            stream, make(req, http::status::not_found,
+                         error_body(id, error_code::kInvalidRequest, "Session not found")));
+      if (auto subj = session->principal_subject();
+          subj && (!principal || principal->subject != *subj))
+        co_return co_await write(stream, make(req, http::status::forbidden,
+                                              error_body(id, error_code::kInvalidRequest,
+                                                         "Session belongs to another principal")));
+      std::string hv(trim(header(req, "MCP-Protocol-Version")));
+      if (!hv.empty() && !is_legacy_version(hv))
+        co_return co_await write(stream,
+                                 make(req, http::status::bad_request,
+                                      error_body(id, error_code::kInvalidRequest,
+                                                 "Unsupported MCP-Protocol-Version: " + hv)));
+    }
+    bool priming = false;
+    if (is_request && method != "initialize")
+      priming = session->protocol_version() >= std::string("2025-11-25");
+    auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kPost);
+    server.handle(session, std::move(msg), hs, info);
+    co_return co_await serve_post(stream, req, hs, std::move(extra), priming && false);
+  }
+
+  awaitable<bool> mcp_get(beast::tcp_stream& stream, Request& req,
+                          const std::optional<Principal>&) {
+    std::string sid(trim(header(req, "Mcp-Session-Id")));
+    std::string accept = lower(header(req, "Accept"));
+    if (sid.empty())
+      co_return co_await write(stream, method_not_allowed(req, "POST"));  // modern: POST only
+    if (accept.find("text/event-stream") == std::string::npos)
+      co_return co_await write(stream, make(req, http::status::not_acceptable,
+                                            error_body(nullptr, error_code::kInvalidRequest,
+                                                       "Accept must include text/event-stream")));
+    auto session = find_session(sid);
+    if (!session)
+      co_return co_await write(
+          stream, make(req, http::status::not_found,
+                       error_body(nullptr, error_code::kInvalidRequest, "Session not found")));
+    auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kStandalone);
+    if (auto old = session->standalone()) static_cast<HttpStream*>(old.get())->peer_closed();
+    session->set_standalone(hs);
+    std::string first =
+        "id: " + crypto::random_hex(6) + "-0\ndata: \n\n";  // priming event (SEP-1699)
+    bool keep = co_await serve_sse(stream, req, hs, first);
+    if (session->standalone() == hs) session->set_standalone(nullptr);
+    co_return keep;
+  }
+
+  awaitable<bool> mcp_delete(beast::tcp_stream& stream, Request& req) {
+    std::string sid(trim(header(req, "Mcp-Session-Id")));
+    if (sid.empty()) co_return co_await write(stream, method_not_allowed(req, "POST"));
+    if (!find_session(sid))
+      co_return co_await write(
+          stream, make(req, http::status::not_found,
+                       error_body(nullptr, error_code::kInvalidRequest, "Session not found")));
+    end_session(sid);
+    co_return co_await write(stream, make(req, http::status::ok, ""));
+  }
+
+  awaitable<bool> legacy_sse_stream(beast::tcp_stream& stream, Request& req,
+                                    const std::optional<Principal>& principal) {
+    auto session = std::make_shared<Session>(crypto::random_hex(16), TransportKind::kLegacySse);
+    if (principal) session->set_principal_subject(principal->subject);
+    auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kLegacySse);
+    session->set_standalone(hs);
+    {
+      std::lock_guard lk(mu);
+      if (sse_sessions.size() >= opt.max_sessions)
+        co_return co_await write(
+            stream, make(req, http::status::service_unavailable,
+                         error_body(nullptr, error_code::kInternalError, "Too many sessions")));
+      sse_sessions[session->id()] = session;
+    }
+    server.attach(session);
+    std::string first =
+        "event: endpoint\ndata: " + opt.messages_path + "?sessionId=" + session->id() + "\n\n";
+    co_await serve_sse(stream, req, hs, first);
+    {
+      std::lock_guard lk(mu);
+      sse_sessions.erase(session->id());
+    }
+    server.detach(session);
+    co_return false;
+  }
+
+  awaitable<bool> legacy_sse_post(beast::tcp_stream& stream, Request& req, std::string_view query,
+                                  const std::optional<Principal>& principal) {
+    std::string sid;
+    for (std::string_view rest = query; !rest.empty();) {
+      auto amp = rest.find('&');
+      std::string_view kv = rest.substr(0, amp);
+      if (kv.substr(0, 10) == "sessionId=") sid = std::string(kv.substr(10));
+      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    }
+    std::shared_ptr<Session> session;
+    {
+      std::lock_guard lk(mu);
+      auto it = sse_sessions.find(sid);
+      if (it != sse_sessions.end()) session = it->second;
+    }
+    if (!session)
+      co_return co_await write(
+          stream, make(req, http::status::not_found,
+                       error_body(nullptr, error_code::kInvalidRequest, "Session not found")));
+    if (auto subj = session->principal_subject();
+        subj && (!principal || principal->subject != *subj))
+      co_return co_await write(stream,
+                               make(req, http::status::forbidden,
+                                    error_body(nullptr, error_code::kInvalidRequest, "Forbidden")));
+    std::error_code ec;
+    bj::value msg = jsonio::parse(
+        req.body(), ec, {.max_depth = opt.max_json_depth, .max_bytes = opt.max_body_bytes});
+    if (ec)
+      co_return co_await write(stream,
+                               make(req, http::status::bad_request,
+                                    error_body(nullptr, error_code::kParseError, "Parse error")));
+    MessageInfo info;
+    info.principal = principal;
+    server.handle(session, std::move(msg), session->standalone(), info);
+    co_return co_await write(stream, make(req, http::status::accepted, "Accepted", "text/plain"));
+  }
+
+  // --- connections
+  // -----------------------------------------------------------------------------------
+  awaitable<void> connection(tcp::socket socket) {
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(opt.max_body_bytes);
+      parser.header_limit(64 * 1024);
+      stream.expires_after(opt.idle_connection_timeout);
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+      (void)n;
+      if (ec == http::error::body_limit) {
+        Request r = parser.release();
+        Response res{http::status::payload_too_large, r.version()};
+        res.set(http::field::content_type, "application/json");
+        res.body() = error_body(nullptr, error_code::kInvalidRequest, "Payload too large");
+        res.keep_alive(false);
+        res.prepare_payload();
+        co_await write(stream, std::move(res));
+        break;
+      }
+      if (ec) break;
+      stream.expires_never();
+      Request req = parser.release();
+      bool keep = false;
+      try {
+        keep = co_await route(stream, req);
+      } catch (const std::exception& e) {
+        spdlog::warn("mcp http: request failed: {}", e.what());
+        keep = false;
+      }
+      if (!keep) break;
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream.close();
+  }
+
+  awaitable<void> accept_loop() {
+    for (;;) {
+      auto strand = asio::make_strand(ioc);
+      auto [ec, socket] = co_await acceptor.async_accept(strand, tuple_awaitable);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        continue;
+      }
+      asio::co_spawn(strand, connection(std::move(socket)), asio::detached);
+    }
+  }
+};
+
+HttpServer::HttpServer(Server& server, HttpOptions options)
+    : impl_(std::make_unique<Impl>(server, std::move(options))) {}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+void HttpServer::start() {
+  auto& I = *impl_;
+  tcp::endpoint ep(asio::ip::make_address(I.opt.host), I.opt.port);
+  I.acceptor.open(ep.protocol());
+  I.acceptor.set_option(asio::socket_base::reuse_address(true));
+  I.acceptor.bind(ep);
+  I.acceptor.listen(asio::socket_base::max_listen_connections);
+  I.bound_port = I.acceptor.local_endpoint().port();
+  I.work.emplace(I.ioc.get_executor());
+  asio::co_spawn(I.ioc, I.accept_loop(), asio::detached);
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, I.opt.io_threads); ++i)
+    I.threads.emplace_back([&I] { I.ioc.run(); });
+}
+
+std::uint16_t HttpServer::port() const {
+  return impl_->bound_port;
+}
+
+void HttpServer::wait() {
+  std::unique_lock lk(impl_->mu);
+  impl_->stopped_cv.wait(lk, [&] { return impl_->stopped; });
+}
+
+void HttpServer::stop() {
+  auto& I = *impl_;
+  {
+    std::lock_guard lk(I.mu);
+    if (I.stopped) return;
+    I.stopped = true;
+  }
+  I.stopped_cv.notify_all();
+  asio::post(I.ioc, [&I] {
+    boost::system::error_code ec;
+    I.acceptor.close(ec);
+  });
+  I.work.reset();
+  I.ioc.stop();
+  for (auto& t : I.threads)
+    if (t.joinable()) t.join();
+  I.threads.clear();
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::lock_guard lk(I.mu);
+    for (auto& [k, e] : I.sessions) all.push_back(e.session);
+    for (auto& [k, s] : I.sse_sessions) all.push_back(s);
+    I.sessions.clear();
+    I.sse_sessions.clear();
+  }
+  for (auto& s : all) I.server.detach(s);
+}
+
+}  // namespace mcp
