@@ -375,6 +375,32 @@ void register_fixture(mcp::Server& s) {
                "trusted");
          });
 
+  simple("test_input_required_result_capabilities", "MRTR: only what the client supports",
+         [](ToolContext& ctx) {
+           if (ctx.input_responses()) return CallToolResult::text("Inputs received");
+           bj::object reqs;
+           if (ctx.client_supports("sampling"))
+             reqs["capital_question"] = sampling_request("What is the capital of France?", 100);
+           if (ctx.client_supports("elicitation"))
+             reqs["user_name"] = elicit_request(
+                 "What is your name?", bj::object{{"name", bj::object{{"type", "string"}}}},
+                 bj::array{"name"});
+           if (ctx.client_supports("roots"))
+             reqs["client_roots"] = bj::object{{"method", "roots/list"}, {"params", bj::object{}}};
+           if (reqs.empty())
+             return CallToolResult::text("The client declared no capability to ask through");
+           ctx.require_input(std::move(reqs));
+         });
+  // A parameter mirrored into an HTTP header (x-mcp-header, 2026-07-28 SEP-2243).
+  s.tool_raw(
+      {.name = "test_custom_header",
+       .description = "Echoes a region routed by header",
+       .input_schema = jsonio::parse_or_throw(
+           R"({"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"}},"required":["region"]})")},
+      [](const bj::value& args, ToolContext&) {
+        return CallToolResult::text("region=" + text_of(args.as_object().at("region")));
+      });
+
   // --- a typed tool with structured output (SDK example) ------------------------------------
   s.tool<EchoArgs>({.name = "echo", .description = "Echoes text"},
                    [](const EchoArgs& a, ToolContext&) { return a.text; });

@@ -122,6 +122,10 @@ class Server {
   void tool_raw(ToolSpec spec, ToolHandler fn) { add_tool(std::move(spec), std::move(fn), true); }
   // Removes a tool; returns whether it existed.
   bool remove_tool(const std::string& name);
+  // Top-level input properties of tool `name` annotated with "x-mcp-header" (2026-07-28
+  // SEP-2243), as (property, header suffix) pairs; the HTTP transport checks Mcp-Param-* with it.
+  std::vector<std::pair<std::string, std::string>> tool_header_params(
+      const std::string& name) const;
 
   // --- resources ----------------------------------------------------------------------------
   void resource(Resource spec, ResourceHandler fn);

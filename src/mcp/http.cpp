@@ -636,6 +636,29 @@ struct HttpServer::Impl {
           if (!decode_header_value(header(req, "Mcp-Name"), hname) || hname != body_name)
             co_return co_await write(stream, mismatch("Mcp-Name does not match the body"));
         }
+        if (method == "tools/call") {
+          auto hp = server.tool_header_params(std::string(trim(header(req, "Mcp-Name"))));
+          const bj::object* args = nullptr;
+          if (auto* p = obj->contains("params") ? obj->at("params").if_object() : nullptr)
+            if (auto* a = p->if_contains("arguments")) args = a->if_object();
+          for (const auto& [prop, suffix] : hp) {
+            const bj::value* v = args ? args->if_contains(prop) : nullptr;
+            std::string hname = "Mcp-Param-" + suffix;
+            bool present = has_header(req, hname);
+            if (!v || v->is_null()) {
+              if (present)
+                co_return co_await write(stream,
+                                         mismatch(hname + " given but the argument is absent"));
+              continue;
+            }
+            if (!present) co_return co_await write(stream, mismatch(hname + " header is required"));
+            std::string decoded;
+            std::string expected =
+                v->is_string() ? std::string(v->get_string()) : jsonio::to_string(*v);
+            if (!decode_header_value(header(req, hname), decoded) || decoded != expected)
+              co_return co_await write(stream, mismatch(hname + " does not match the body"));
+          }
+        }
       }
       if (!is_request) {
         auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kPost);

@@ -156,7 +156,8 @@ struct ToolEntry {
   ToolSpec spec;
   ToolHandler fn;
   bool validate;
-  bj::value listed;  // spec.to_json(), computed once
+  bj::value listed;                                                // spec.to_json(), computed once
+  std::vector<std::pair<std::string, std::string>> header_params;  // x-mcp-header properties
 };
 struct ResourceEntry {
   Resource spec;
@@ -706,6 +707,12 @@ bool Server::wait_idle(std::chrono::milliseconds timeout) {
 void Server::add_tool(ToolSpec spec, ToolHandler fn, bool validate_with_schema) {
   auto e = std::make_shared<ToolEntry>();
   e->listed = spec.to_json();
+  if (auto* sch = spec.input_schema.if_object())
+    if (auto* props = sch->if_contains("properties"); props && props->is_object())
+      for (const auto& kv : props->get_object())
+        if (auto* po = kv.value().if_object())
+          if (auto* h = po->if_contains("x-mcp-header"); h && h->is_string())
+            e->header_params.emplace_back(std::string(kv.key()), std::string(h->get_string()));
   e->spec = std::move(spec);
   e->fn = std::move(fn);
   e->validate = validate_with_schema;
@@ -718,6 +725,14 @@ void Server::add_tool(ToolSpec spec, ToolHandler fn, bool validate_with_schema) 
     impl_->tools.push_back(e);
     impl_->tool_index.emplace(e->spec.name, e);
   }
+}
+
+std::vector<std::pair<std::string, std::string>> Server::tool_header_params(
+    const std::string& name) const {
+  std::shared_lock lk(impl_->reg_mu);
+  auto it = impl_->tool_index.find(name);
+  if (it == impl_->tool_index.end()) return {};
+  return it->second->header_params;
 }
 
 bool Server::remove_tool(const std::string& name) {
