@@ -234,16 +234,23 @@ const Script& index_script() {
 local P, ref = ARGV[1], ARGV[2]
 local blob = redis.call('GET', KEYS[1])
 if not blob then return 0 end
-local ns = ns_of(blob)
-if not ns then return 0 end
+local ok, d = pcall(cjson.decode, blob)
+if not ok or type(d) ~= 'table' or type(d['namespace']) ~= 'string' then return 0 end
+local ns = d['namespace']
 if redis.call('ZSCORE', P .. 'ns:' .. ns, ref) then return 0 end
-redis.call('ZADD', P .. 'ns:' .. ns, 0, ref)
-local pttl = redis.call('PTTL', KEYS[1])
-if pttl > 0 then
-  local t = redis.call('TIME')
-  local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  redis.call('ZADD', P .. 'nsexp:' .. ns, now_ms + pttl, ref)
+-- The expiry is the blob's expires_at (a Python writer's TTL may outlive it), else the TTL.
+local score = nil
+if type(d['expires_at']) == 'number' then
+  score = math.ceil(d['expires_at'] * 1000)
+else
+  local pttl = redis.call('PTTL', KEYS[1])
+  if pttl > 0 then
+    local t = redis.call('TIME')
+    score = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + pttl
+  end
 end
+redis.call('ZADD', P .. 'ns:' .. ns, 0, ref)
+if score then redis.call('ZADD', P .. 'nsexp:' .. ns, score, ref) end
 redis.call('SADD', P .. 'namespaces', ns)
 return 1
 )lua");
