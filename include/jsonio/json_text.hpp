@@ -48,8 +48,8 @@ void write_double(double d, std::string& out);
 
 // Limits applied when parsing untrusted text.
 struct ParseLimits {
-  std::size_t max_depth = 64;   // nesting of arrays/objects; deeper input is rejected
-  std::size_t max_bytes = 0;    // 0 = unlimited; larger input is rejected before parsing
+  std::size_t max_depth = 64;  // nesting of arrays/objects; deeper input is rejected
+  std::size_t max_bytes = 0;   // 0 = unlimited; larger input is rejected before parsing
 };
 
 // Parses `text`. On failure returns null and sets `ec` (never throws).

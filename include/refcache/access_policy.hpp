@@ -27,10 +27,10 @@ struct AccessPolicy {
   bool operator==(const AccessPolicy&) const = default;
 
   // Presets of the reference.
-  static AccessPolicy public_policy();        // user FULL, agent FULL
-  static AccessPolicy user_only();            // user FULL, agent NONE
-  static AccessPolicy execute_only();         // user FULL, agent EXECUTE
-  static AccessPolicy read_only();            // user READ, agent READ
+  static AccessPolicy public_policy();  // user FULL, agent FULL
+  static AccessPolicy user_only();      // user FULL, agent NONE
+  static AccessPolicy execute_only();   // user FULL, agent EXECUTE
+  static AccessPolicy read_only();      // user READ, agent READ
 };
 
 // JSON form of the reference (permissions as integers, actor sets as lists or null).

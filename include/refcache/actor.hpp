@@ -19,7 +19,7 @@ std::string_view to_string(ActorType t);
 
 struct Actor {
   ActorType type = ActorType::kAgent;
-  std::optional<std::string> id;          // nullopt = anonymous
+  std::optional<std::string> id;  // nullopt = anonymous
   std::optional<std::string> session_id;
 
   static Actor user(std::optional<std::string> id = std::nullopt,
@@ -32,7 +32,7 @@ struct Actor {
   static Actor from_literal(std::string_view literal,
                             std::optional<std::string> session = std::nullopt);
 
-  std::string to_string() const;           // "type:id" or "type:*"
+  std::string to_string() const;  // "type:id" or "type:*"
   bool matches(std::string_view pattern) const;
   bool is_anonymous() const { return !id.has_value(); }
 

@@ -99,9 +99,9 @@ struct CachedCallOptions {
   // strictly, answered by ref id). true declares the result safe to release (e.g. aggregate
   // statistics) under the call's own policy.
   bool release_private_results = false;
-  std::optional<double> async_timeout;            // seconds; none = run inline
-  int max_attempts = 1;                           // async: 1 + retries
-  double retry_base_delay = 1.0;                  // seconds; doubles each retry
+  std::optional<double> async_timeout;  // seconds; none = run inline
+  int max_attempts = 1;                 // async: 1 + retries
+  double retry_base_delay = 1.0;        // seconds; doubles each retry
   double retry_max_delay = 30.0;
   AsyncResponseFormat async_format = AsyncResponseFormat::kStandard;
   // How long a caller waits for another process that holds the claim on the same call
@@ -111,10 +111,10 @@ struct CachedCallOptions {
 
 // Per-call extras from the caller.
 struct CallOverrides {
-  std::optional<std::size_t> max_size;                       // beats the tool's
+  std::optional<std::size_t> max_size;  // beats the tool's
   std::optional<AsyncResponseFormat> async_format;
-  std::function<void(const TaskProgress&)> on_progress;      // e.g. MCP progress notifications
-  std::shared_ptr<std::atomic<bool>> cancel;                 // e.g. MCP notifications/cancelled
+  std::function<void(const TaskProgress&)> on_progress;  // e.g. MCP progress notifications
+  std::shared_ptr<std::atomic<bool>> cancel;             // e.g. MCP notifications/cancelled
 };
 
 // A failure of the wrapped function, carried to the caller as a tool error.
@@ -149,10 +149,9 @@ class CachedCall {
   boost::json::object respond(const std::string& ref_id, const EntryPtr& entry, const Actor& actor,
                               std::size_t max_size);
   boost::json::object run_async(const std::string& key, const std::string& ref_id,
-                                const std::string& ns,
-                                const AccessPolicy& policy, const Actor& actor,
-                                const boost::json::object& args, const CallOverrides& ov,
-                                std::size_t max_size, bool bind_key);
+                                const std::string& ns, const AccessPolicy& policy,
+                                const Actor& actor, const boost::json::object& args,
+                                const CallOverrides& ov, std::size_t max_size, bool bind_key);
 
   RefCache& cache_;
   std::string name_;

@@ -28,11 +28,11 @@ class Error : public std::runtime_error {
 
 // Reason codes of the reference's checker.
 enum class DenialReason {
-  kExplicitDeny,       // "explicit_deny"
-  kSessionMismatch,    // "session_mismatch"
-  kNamespaceOwnership, // "namespace_ownership"
-  kOwnerInsufficient,  // "owner_insufficient"
-  kRoleInsufficient,   // "role_insufficient"
+  kExplicitDeny,        // "explicit_deny"
+  kSessionMismatch,     // "session_mismatch"
+  kNamespaceOwnership,  // "namespace_ownership"
+  kOwnerInsufficient,   // "owner_insufficient"
+  kRoleInsufficient,    // "role_insufficient"
 };
 std::string_view to_string(DenialReason r);
 

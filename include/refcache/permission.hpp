@@ -30,7 +30,9 @@ constexpr Permission operator&(Permission a, Permission b) {
 constexpr Permission operator~(Permission a) {
   return static_cast<Permission>(~static_cast<std::uint8_t>(a) & 31);
 }
-constexpr std::uint8_t bits(Permission p) { return static_cast<std::uint8_t>(p); }
+constexpr std::uint8_t bits(Permission p) {
+  return static_cast<std::uint8_t>(p);
+}
 
 // True when every bit of `required` is granted (kNone is always granted).
 constexpr bool has_all(Permission granted, Permission required) {

@@ -23,16 +23,16 @@ namespace refcache {
 enum class SizeMode { kToken, kCharacter };
 enum class PreviewStrategy { kSample, kPaginate, kTruncate };
 
-std::string_view to_string(SizeMode m);          // "token", "character"
-std::string_view to_string(PreviewStrategy s);   // "sample", "paginate", "truncate"
+std::string_view to_string(SizeMode m);         // "token", "character"
+std::string_view to_string(PreviewStrategy s);  // "sample", "paginate", "truncate"
 std::optional<SizeMode> size_mode_from_string(std::string_view s);
 std::optional<PreviewStrategy> preview_strategy_from_string(std::string_view s);
 
 struct PreviewConfig {
-  SizeMode size_mode = SizeMode::kToken;               // the reference's default
-  std::size_t max_size = 1000;                          // in size_mode units; must be > 0
+  SizeMode size_mode = SizeMode::kToken;  // the reference's default
+  std::size_t max_size = 1000;            // in size_mode units; must be > 0
   PreviewStrategy default_strategy = PreviewStrategy::kSample;
-  std::size_t chars_per_token = 4;                      // token mode: ceil(chars / this)
+  std::size_t chars_per_token = 4;  // token mode: ceil(chars / this)
 };
 
 // Converts a character count to the configured unit.
@@ -42,10 +42,10 @@ inline std::size_t to_units(std::size_t chars, const PreviewConfig& c) {
 }
 
 struct PreviewRequest {
-  std::size_t max_size = 1000;                 // units of `config.size_mode`
+  std::size_t max_size = 1000;  // units of `config.size_mode`
   PreviewStrategy strategy = PreviewStrategy::kSample;
-  std::optional<std::int64_t> page;            // paginate: 1-based; REQUIRES >= 1
-  std::optional<std::int64_t> page_size;       // paginate: REQUIRES >= 1 (default 20)
+  std::optional<std::int64_t> page;       // paginate: 1-based; REQUIRES >= 1
+  std::optional<std::int64_t> page_size;  // paginate: REQUIRES >= 1 (default 20)
   // Character count of the whole value's compact JSON, if already known (RefCache stores it
   // at set time), so that previews of huge values need not measure every item.
   std::optional<std::size_t> known_total_chars;
@@ -54,8 +54,8 @@ struct PreviewRequest {
 struct PreviewResult {
   boost::json::value preview;
   PreviewStrategy strategy = PreviewStrategy::kSample;
-  std::size_t original_size = 0;               // units
-  std::size_t preview_size = 0;                // units
+  std::size_t original_size = 0;  // units
+  std::size_t preview_size = 0;   // units
   std::optional<std::size_t> total_items;
   std::optional<std::size_t> sampled_items;
   std::optional<std::int64_t> page;

@@ -15,8 +15,8 @@
 
 #include <boost/json/value.hpp>
 #include <functional>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,25 +38,25 @@ namespace refcache {
 inline constexpr double kNeverExpire = -1.0;
 
 struct RefCacheOptions {
-  std::string name = "default";             // ref id prefix; must match [a-zA-Z][a-zA-Z0-9_-]*
-  std::shared_ptr<Backend> backend;         // null: a MemoryBackend
-  AccessPolicy default_policy;              // used when set() is given no policy
-  double default_ttl = 3600;                // seconds, or kNeverExpire
+  std::string name = "default";      // ref id prefix; must match [a-zA-Z][a-zA-Z0-9_-]*
+  std::shared_ptr<Backend> backend;  // null: a MemoryBackend
+  AccessPolicy default_policy;       // used when set() is given no policy
+  double default_ttl = 3600;         // seconds, or kNeverExpire
   // Per-namespace TTLs: the first pattern (glob, e.g. "session:*") matching the namespace
   // decides; otherwise default_ttl.
   std::vector<std::pair<std::string, double>> namespace_ttls;
-  PreviewConfig preview;                    // size mode, default max_size, strategy
+  PreviewConfig preview;  // size mode, default max_size, strategy
   ClockFn clock = &unix_now;
-  std::size_t task_workers = 4;             // threads running async cached calls
-  double task_record_ttl = 86400;           // seconds a finished task record is kept
+  std::size_t task_workers = 4;    // threads running async cached calls
+  double task_record_ttl = 86400;  // seconds a finished task record is kept
 };
 
 struct SetOptions {
   std::string ns = "public";
-  std::optional<AccessPolicy> policy;       // default: the cache's default_policy
-  std::optional<double> ttl;                // seconds or kNeverExpire; default: per namespace
+  std::optional<AccessPolicy> policy;  // default: the cache's default_policy
+  std::optional<double> ttl;           // seconds or kNeverExpire; default: per namespace
   std::optional<std::string> tool_name;
-  boost::json::object metadata;             // extra metadata stored with the entry
+  boost::json::object metadata;  // extra metadata stored with the entry
   // Ref id to store under (async tasks pre-allocate theirs); default: a fresh one.
   std::optional<std::string> ref_id;
 };
@@ -99,8 +99,7 @@ class RefCache {
   GetResult get(std::string_view ref_or_key, const Actor& actor, const GetOptions& opts = {});
 
   // The full value (READ required). Throws NotFound or PermissionDenied.
-  ValuePtr resolve(std::string_view ref_or_key, const Actor& actor,
-                   std::string_view ns = "public");
+  ValuePtr resolve(std::string_view ref_or_key, const Actor& actor, std::string_view ns = "public");
 
   // The entry, checked for `required` (e.g. READ, or EXECUTE for a computation).
   EntryPtr entry_for(std::string_view ref_or_key, const Actor& actor, Permission required,
@@ -118,8 +117,8 @@ class RefCache {
   std::size_t clear(std::optional<std::string_view> ns = std::nullopt);
 
   // One page of ref ids of `ns` that `actor` holds any permission on.
-  ListPage list(std::optional<std::string_view> ns, const Actor& actor, std::string_view cursor = {},
-                std::size_t limit = 100);
+  ListPage list(std::optional<std::string_view> ns, const Actor& actor,
+                std::string_view cursor = {}, std::size_t limit = 100);
 
   // Size of a value as a response would count it (units of the preview config).
   std::size_t measure(const boost::json::value& v) const;

@@ -26,9 +26,9 @@ struct ResolutionOptions {
   // Resolution for a computation accepts READ or EXECUTE (EXECUTE = use without seeing).
   // Set false to require READ (the caller will see the value).
   bool allow_execute = true;
-  bool fail_on_missing = true;  // false: leave unresolvable refs in place and record them
-  std::size_t max_refs = 10000; // bound on refs resolved in one input
-  std::size_t max_depth = 32;   // bound on refs nested inside resolved values
+  bool fail_on_missing = true;   // false: leave unresolvable refs in place and record them
+  std::size_t max_refs = 10000;  // bound on refs resolved in one input
+  std::size_t max_depth = 32;    // bound on refs nested inside resolved values
 };
 
 struct ResolutionResult {

@@ -70,7 +70,8 @@ struct AsyncTaskResponse {
   boost::json::object to_json(AsyncResponseFormat format = AsyncResponseFormat::kStandard) const;
 };
 
-// ISO-8601 UTC with microseconds, as Python's datetime.isoformat(): 2026-11-25T17:07:37.018198+00:00
+// ISO-8601 UTC with microseconds, as Python's datetime.isoformat():
+// 2026-11-25T17:07:37.018198+00:00
 std::string iso8601(double unix_seconds);
 
 }  // namespace refcache

@@ -4,16 +4,16 @@
 
 #include <boost/json/value.hpp>
 
-#include "refcache/access_policy.hpp"
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include "refcache/access_policy.hpp"
 
 namespace refcache {
 
 enum class TaskStatus { kPending, kProcessing, kComplete, kFailed, kCancelled };
-std::string_view to_string(TaskStatus s);               // "pending", "processing", ...
+std::string_view to_string(TaskStatus s);  // "pending", "processing", ...
 std::optional<TaskStatus> task_status_from_string(std::string_view s);
 
 struct TaskProgress {
@@ -26,20 +26,20 @@ struct TaskProgress {
 };
 
 struct TaskRecord {
-  std::string ref_id;                 // the task id is the future ref id
+  std::string ref_id;  // the task id is the future ref id
   TaskStatus status = TaskStatus::kPending;
   std::optional<TaskProgress> progress;
-  double started_at = 0;              // Unix seconds
+  double started_at = 0;  // Unix seconds
   std::optional<double> completed_at;
-  double updated_at = 0;              // last change; workers refresh it as a heartbeat
+  double updated_at = 0;  // last change; workers refresh it as a heartbeat
   std::optional<std::string> error;
-  int attempt = 0;                    // attempts made so far (1 = first run)
+  int attempt = 0;  // attempts made so far (1 = first run)
   int max_attempts = 1;
   bool cancel_requested = false;
-  std::string worker;                 // "<host>:<pid>" of the process running it
-  std::optional<double> expires_at;   // the record disappears after this
-  std::string ns = "public";          // namespace and policy the result will be stored under;
-  AccessPolicy policy;                // polling a task is checked against them
+  std::string worker;                // "<host>:<pid>" of the process running it
+  std::optional<double> expires_at;  // the record disappears after this
+  std::string ns = "public";         // namespace and policy the result will be stored under;
+  AccessPolicy policy;               // polling a task is checked against them
 
   bool is_terminal() const {
     return status == TaskStatus::kComplete || status == TaskStatus::kFailed ||

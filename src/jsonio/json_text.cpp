@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <boost/json/parse.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/error.hpp>
+#include <boost/json/value_stack.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -24,17 +26,33 @@ constexpr std::array<std::uint8_t, 256> make_escape_len() {
 }
 constexpr auto kEscapeLen = make_escape_len();
 
-inline bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+inline bool is_continuation(unsigned char c) {
+  return (c & 0xC0) == 0x80;
+}
 
 void append_escape(unsigned char c, std::string& out) {
   switch (c) {
-    case '"': out += "\\\""; return;
-    case '\\': out += "\\\\"; return;
-    case '\b': out += "\\b"; return;
-    case '\f': out += "\\f"; return;
-    case '\n': out += "\\n"; return;
-    case '\r': out += "\\r"; return;
-    case '\t': out += "\\t"; return;
+    case '"':
+      out += "\\\"";
+      return;
+    case '\\':
+      out += "\\\\";
+      return;
+    case '\b':
+      out += "\\b";
+      return;
+    case '\f':
+      out += "\\f";
+      return;
+    case '\n':
+      out += "\\n";
+      return;
+    case '\r':
+      out += "\\r";
+      return;
+    case '\t':
+      out += "\\t";
+      return;
     default: {
       static constexpr char kHex[] = "0123456789abcdef";
       char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
@@ -91,8 +109,7 @@ void write_object(const json::object& o, std::string& out, bool canonical) {
     std::vector<const json::key_value_pair*> members;
     members.reserve(o.size());
     for (const auto& kv : o) members.push_back(&kv);
-    std::sort(members.begin(), members.end(),
-              [](auto* a, auto* b) { return a->key() < b->key(); });
+    std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
     bool first = true;
     for (auto* kv : members) {
       if (!first) out.push_back(',');
@@ -107,8 +124,12 @@ void write_object(const json::object& o, std::string& out, bool canonical) {
 
 void write_impl(const json::value& v, std::string& out, bool canonical) {
   switch (v.kind()) {
-    case json::kind::null: out += "null"; return;
-    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
+    case json::kind::null:
+      out += "null";
+      return;
+    case json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      return;
     case json::kind::int64: {
       char buf[24];
       auto res = std::to_chars(buf, buf + sizeof buf, v.get_int64());
@@ -121,8 +142,12 @@ void write_impl(const json::value& v, std::string& out, bool canonical) {
       out.append(buf, res.ptr);
       return;
     }
-    case json::kind::double_: write_double(v.get_double(), out); return;
-    case json::kind::string: write_string_literal(v.get_string(), out); return;
+    case json::kind::double_:
+      write_double(v.get_double(), out);
+      return;
+    case json::kind::string:
+      write_string_literal(v.get_string(), out);
+      return;
     case json::kind::array: {
       out.push_back('[');
       bool first = true;
@@ -134,13 +159,18 @@ void write_impl(const json::value& v, std::string& out, bool canonical) {
       out.push_back(']');
       return;
     }
-    case json::kind::object: write_object(v.get_object(), out, canonical); return;
+    case json::kind::object:
+      write_object(v.get_object(), out, canonical);
+      return;
   }
 }
 
 void measure_impl(const json::value& v, TextSize& s) {
   switch (v.kind()) {
-    case json::kind::null: s.bytes += 4; s.code_points += 4; return;
+    case json::kind::null:
+      s.bytes += 4;
+      s.code_points += 4;
+      return;
     case json::kind::bool_: {
       std::size_t n = v.get_bool() ? 4 : 5;
       s.bytes += n;
@@ -236,7 +266,9 @@ void write_double(double d, std::string& out) {
   out.append(buf, n);
 }
 
-void write(const json::value& v, std::string& out) { write_impl(v, out, false); }
+void write(const json::value& v, std::string& out) {
+  write_impl(v, out, false);
+}
 
 std::string to_string(const json::value& v) {
   std::string out;
@@ -256,6 +288,87 @@ TextSize measure(const json::value& v) {
   return s;
 }
 
+namespace {
+
+// A handler for Boost.JSON's basic_parser that builds a value exactly as json::parser does,
+// except that doubles are converted from their text with std::from_chars, which rounds
+// correctly. Boost 1.81's own conversion can be one unit in the last place off, so a value
+// stored as text by us (or by Python) and read back would drift.
+struct PreciseHandler {
+  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+
+  json::value_stack st;
+  std::string number;  // text of a number split across parts
+
+  using ec_t = boost::system::error_code;
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+  bool on_array_begin(ec_t&) { return true; }
+  bool on_array_end(std::size_t n, ec_t&) {
+    st.push_array(n);
+    return true;
+  }
+  bool on_object_begin(ec_t&) { return true; }
+  bool on_object_end(std::size_t n, ec_t&) {
+    st.push_object(n);
+    return true;
+  }
+  bool on_string_part(json::string_view s, std::size_t, ec_t&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, ec_t&) {
+    st.push_string(s);
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, ec_t&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, ec_t&) {
+    st.push_key(s);
+    return true;
+  }
+  bool on_number_part(json::string_view s, ec_t&) {
+    number.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(std::int64_t i, json::string_view, ec_t&) {
+    number.clear();
+    st.push_int64(i);
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, json::string_view, ec_t&) {
+    number.clear();
+    st.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, json::string_view s, ec_t&) {
+    number.append(s.data(), s.size());
+    double exact = d;
+    auto res = std::from_chars(number.data(), number.data() + number.size(), exact);
+    if (res.ec != std::errc()) exact = d;  // out of range: keep Boost's (infinite) value
+    number.clear();
+    st.push_double(exact);
+    return true;
+  }
+  bool on_bool(bool b, ec_t&) {
+    st.push_bool(b);
+    return true;
+  }
+  bool on_null(ec_t&) {
+    st.push_null();
+    return true;
+  }
+  bool on_comment_part(json::string_view, ec_t&) { return true; }
+  bool on_comment(json::string_view, ec_t&) { return true; }
+};
+
+}  // namespace
+
 json::value parse(std::string_view text, std::error_code& ec, const ParseLimits& limits) {
   ec.clear();
   if (limits.max_bytes != 0 && text.size() > limits.max_bytes) {
@@ -264,13 +377,17 @@ json::value parse(std::string_view text, std::error_code& ec, const ParseLimits&
   }
   json::parse_options opts;
   opts.max_depth = limits.max_depth;
+  json::basic_parser<PreciseHandler> p(opts);
+  p.handler().st.reset();
   boost::system::error_code bec;
-  json::value v = json::parse(text, bec, {}, opts);
+  std::size_t n = p.write_some(false, text.data(), text.size(), bec);
+  if (!bec && n < text.size()) bec = json::error::extra_data;
+  if (!bec && !p.done()) bec = json::error::incomplete;
   if (bec) {
     ec = bec;  // boost::system::error_code converts to std::error_code
     return nullptr;
   }
-  return v;
+  return p.handler().st.release();
 }
 
 json::value parse_or_throw(std::string_view text, const ParseLimits& limits) {

@@ -69,8 +69,7 @@ std::optional<std::vector<std::string>> read_list(const json::object& o, std::st
   std::vector<std::string> out;
   for (const auto& e : it->value().get_array()) {
     if (!e.is_string())
-      throw std::invalid_argument("policy field '" + std::string(field) +
-                                  "' must hold strings");
+      throw std::invalid_argument("policy field '" + std::string(field) + "' must hold strings");
     out.emplace_back(e.get_string());
   }
   return out;

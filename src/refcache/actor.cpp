@@ -4,9 +4,12 @@ namespace refcache {
 
 std::string_view to_string(ActorType t) {
   switch (t) {
-    case ActorType::kUser: return "user";
-    case ActorType::kAgent: return "agent";
-    case ActorType::kSystem: return "system";
+    case ActorType::kUser:
+      return "user";
+    case ActorType::kAgent:
+      return "agent";
+    case ActorType::kSystem:
+      return "system";
   }
   return "unknown";
 }
@@ -17,7 +20,9 @@ Actor Actor::user(std::optional<std::string> id, std::optional<std::string> sess
 Actor Actor::agent(std::optional<std::string> id, std::optional<std::string> session) {
   return Actor{ActorType::kAgent, std::move(id), std::move(session)};
 }
-Actor Actor::system() { return Actor{ActorType::kSystem, std::string("internal"), std::nullopt}; }
+Actor Actor::system() {
+  return Actor{ActorType::kSystem, std::string("internal"), std::nullopt};
+}
 
 Actor Actor::from_literal(std::string_view literal, std::optional<std::string> session) {
   return Actor{literal == "user" ? ActorType::kUser : ActorType::kAgent, std::nullopt,

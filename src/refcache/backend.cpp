@@ -12,10 +12,14 @@ double unix_now() {
 
 std::string_view to_string(ChangeKind k) {
   switch (k) {
-    case ChangeKind::kUpdated: return "updated";
-    case ChangeKind::kDeleted: return "deleted";
-    case ChangeKind::kCleared: return "cleared";
-    case ChangeKind::kExpired: return "expired";
+    case ChangeKind::kUpdated:
+      return "updated";
+    case ChangeKind::kDeleted:
+      return "deleted";
+    case ChangeKind::kCleared:
+      return "cleared";
+    case ChangeKind::kExpired:
+      return "expired";
   }
   return "updated";
 }

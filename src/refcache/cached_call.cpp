@@ -21,7 +21,7 @@ namespace {
 
 const std::map<std::string, std::string>& fallbacks() {
   static const std::map<std::string, std::string> f = {
-      {"user_id", "anonymous"},  {"org_id", "default"},     {"tenant_id", "default"},
+      {"user_id", "anonymous"},    {"org_id", "default"},    {"tenant_id", "default"},
       {"session_id", "nosession"}, {"client_id", "unknown"}, {"request_id", "unknown"},
       {"agent_id", "anonymous"}};
   return f;
@@ -81,14 +81,17 @@ struct ClaimGuard {
 
 }  // namespace
 
-std::string expand_template(std::string_view tpl, const std::map<std::string, std::string>& values) {
+std::string expand_template(std::string_view tpl,
+                            const std::map<std::string, std::string>& values) {
   std::string out;
   out.reserve(tpl.size() + 16);
   std::size_t i = 0;
   while (i < tpl.size()) {
     if (tpl[i] == '{') {
       std::size_t j = i + 1;
-      auto ident_start = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+      auto ident_start = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+      };
       auto ident = [&](char c) { return ident_start(c) || (c >= '0' && c <= '9'); };
       if (j < tpl.size() && ident_start(tpl[j])) {
         while (j < tpl.size() && ident(tpl[j])) ++j;
@@ -176,7 +179,8 @@ CachedCall::Scope CachedCall::scope_for(const CallIdentity& who) const {
   s.ns = options_.namespace_template ? expand_template(*options_.namespace_template, who.values)
                                      : options_.ns;
   s.policy = options_.policy ? *options_.policy : cache_.options().default_policy;
-  if (options_.owner_template) s.policy.owner = expand_template(*options_.owner_template, who.values);
+  if (options_.owner_template)
+    s.policy.owner = expand_template(*options_.owner_template, who.values);
   if (options_.session_scoped) {
     auto sess = value_of(who.values, "session_id");
     if (sess && *sess != "nosession") s.policy.bound_session = *sess;
@@ -202,7 +206,8 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
     out["total_items"] = items ? json::value(*items) : json::value(nullptr);
     out["message"] =
         "The result is computed from values you may use but not read, so it is not shown. "
-        "Pass ref_id='" + ref_id + "' to other tools to use it.";
+        "Pass ref_id='" +
+        ref_id + "' to other tools to use it.";
     return out;
   }
   std::size_t size = cache_.measure(v);
@@ -255,7 +260,8 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
       ResolutionOptions ro;
       ro.allow_execute = false;
       ro.fail_on_missing = false;
-      key_args = std::move(resolve_refs(cache_, json::value(args), scope.actor, ro).value.as_object());
+      key_args =
+          std::move(resolve_refs(cache_, json::value(args), scope.actor, ro).value.as_object());
     } else {
       key_args = resolved;
     }
@@ -312,8 +318,9 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
         }
       }
       // A synchronous computation elsewhere: wait for its result, boundedly.
-      const auto deadline = std::chrono::steady_clock::now() +
-                            std::chrono::milliseconds(static_cast<long long>(options_.claim_wait * 1000));
+      const auto deadline =
+          std::chrono::steady_clock::now() +
+          std::chrono::milliseconds(static_cast<long long>(options_.claim_wait * 1000));
       while (std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         if (auto r = hit()) return *r;
@@ -351,18 +358,17 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
   so.policy = scope.policy;
   so.ttl = options_.ttl;
   so.tool_name = name_;
-  CacheReference ref = cache_.set(bind_key ? std::string_view(key) : std::string_view(),
-                                  std::move(result), so);
+  CacheReference ref =
+      cache_.set(bind_key ? std::string_view(key) : std::string_view(), std::move(result), so);
   EntryPtr entry = backend.get(ref.ref_id);
   if (!entry) throw BackendError("the result was stored but cannot be read back");
   return respond(ref.ref_id, entry, scope.actor, max_size);
 }
 
 json::object CachedCall::run_async(const std::string& key, const std::string& ref_id,
-                                   const std::string& ns,
-                                   const AccessPolicy& policy, const Actor& actor,
-                                   const json::object& args, const CallOverrides& ov,
-                                   std::size_t max_size, bool bind_key) {
+                                   const std::string& ns, const AccessPolicy& policy,
+                                   const Actor& actor, const json::object& args,
+                                   const CallOverrides& ov, std::size_t max_size, bool bind_key) {
   Backend& backend = cache_.backend();
   auto& pool = cache_.task_pool();
   const double now = cache_.now();
@@ -458,8 +464,8 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
       }
       if (attempt < opts.max_attempts) {
         // Exponential backoff, interruptible by cancellation.
-        double delay = std::min(opts.retry_max_delay,
-                                opts.retry_base_delay * std::pow(2.0, attempt - 1));
+        double delay =
+            std::min(opts.retry_max_delay, opts.retry_base_delay * std::pow(2.0, attempt - 1));
         auto until = std::chrono::steady_clock::now() +
                      std::chrono::milliseconds(static_cast<long long>(delay * 1000));
         while (std::chrono::steady_clock::now() < until && !ctx.cancelled())
@@ -503,7 +509,8 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
 
   // Wait up to the timeout; the run continues in the background either way.
   std::unique_lock lock(state->mu);
-  const auto timeout = std::chrono::milliseconds(static_cast<long long>(*options_.async_timeout * 1000));
+  const auto timeout =
+      std::chrono::milliseconds(static_cast<long long>(*options_.async_timeout * 1000));
   bool finished = state->cv.wait_for(lock, timeout, [&] { return state->done; });
   if (finished) {
     bool ok = state->ok;

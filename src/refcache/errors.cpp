@@ -15,6 +15,8 @@ std::string circular_message(const std::string& ref_id, const std::vector<std::s
 }  // namespace
 
 CircularReference::CircularReference(std::string ref_id, std::vector<std::string> chain)
-    : Error(circular_message(ref_id, chain)), ref_id_(std::move(ref_id)), chain_(std::move(chain)) {}
+    : Error(circular_message(ref_id, chain)),
+      ref_id_(std::move(ref_id)),
+      chain_(std::move(chain)) {}
 
 }  // namespace refcache

@@ -5,10 +5,14 @@ namespace refcache {
 std::string permission_name(Permission p) {
   // Named members first (Python's Flag prefers an exact alias), then single bits ascending.
   switch (bits(p)) {
-    case 0: return "NONE";
-    case 15: return "CRUD";
-    case 31: return "FULL";
-    default: break;
+    case 0:
+      return "NONE";
+    case 15:
+      return "CRUD";
+    case 31:
+      return "FULL";
+    default:
+      break;
   }
   static constexpr const char* kNames[] = {"READ", "WRITE", "UPDATE", "DELETE", "EXECUTE"};
   std::string out;

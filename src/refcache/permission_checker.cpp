@@ -31,9 +31,12 @@ bool is_owner(const AccessPolicy& policy, const Actor& actor) {
 
 Permission role_mask(const AccessPolicy& policy, const Actor& actor) {
   switch (actor.type) {
-    case ActorType::kSystem: return Permission::kFull;
-    case ActorType::kUser: return policy.user_permissions;
-    case ActorType::kAgent: return policy.agent_permissions;
+    case ActorType::kSystem:
+      return Permission::kFull;
+    case ActorType::kUser:
+      return policy.user_permissions;
+    case ActorType::kAgent:
+      return policy.agent_permissions;
   }
   return Permission::kNone;
 }
@@ -48,11 +51,16 @@ std::string capitalized(std::string_view s) {
 
 std::string_view to_string(DenialReason r) {
   switch (r) {
-    case DenialReason::kExplicitDeny: return "explicit_deny";
-    case DenialReason::kSessionMismatch: return "session_mismatch";
-    case DenialReason::kNamespaceOwnership: return "namespace_ownership";
-    case DenialReason::kOwnerInsufficient: return "owner_insufficient";
-    case DenialReason::kRoleInsufficient: return "role_insufficient";
+    case DenialReason::kExplicitDeny:
+      return "explicit_deny";
+    case DenialReason::kSessionMismatch:
+      return "session_mismatch";
+    case DenialReason::kNamespaceOwnership:
+      return "namespace_ownership";
+    case DenialReason::kOwnerInsufficient:
+      return "owner_insufficient";
+    case DenialReason::kRoleInsufficient:
+      return "role_insufficient";
   }
   return "unknown";
 }
@@ -61,35 +69,35 @@ void PermissionChecker::check(const AccessPolicy& policy, Permission required, c
                               std::string_view ns) const {
   // 1. explicit deny
   if (in_list(policy.denied_actors, actor))
-    throw PermissionDenied("Actor " + actor.to_string() + " is explicitly denied", actor,
-                           required, DenialReason::kExplicitDeny, std::string(ns));
+    throw PermissionDenied("Actor " + actor.to_string() + " is explicitly denied", actor, required,
+                           DenialReason::kExplicitDeny, std::string(ns));
   // 2. session binding (applies to every actor type, as in the reference)
   if (policy.bound_session && actor.session_id != policy.bound_session)
     throw PermissionDenied("Actor " + actor.to_string() + " session does not match bound session",
                            actor, required, DenialReason::kSessionMismatch, std::string(ns));
   // 3. namespace rules
   if (!namespace_allows(ns, actor))
-    throw PermissionDenied("Actor " + actor.to_string() + " cannot access namespace " +
-                               std::string(ns),
-                           actor, required, DenialReason::kNamespaceOwnership, std::string(ns));
+    throw PermissionDenied(
+        "Actor " + actor.to_string() + " cannot access namespace " + std::string(ns), actor,
+        required, DenialReason::kNamespaceOwnership, std::string(ns));
   // 4. explicit allow grants any permission
   if (in_list(policy.allowed_actors, actor)) return;
   // 5. the owner's mask decides for the owner, without falling back to the role
   if (is_owner(policy, actor)) {
     if (has_all(policy.owner_permissions, required)) return;
-    throw PermissionDenied("Owner " + actor.to_string() + " lacks " + permission_name(required) +
-                               " permission",
-                           actor, required, DenialReason::kOwnerInsufficient, std::string(ns));
+    throw PermissionDenied(
+        "Owner " + actor.to_string() + " lacks " + permission_name(required) + " permission", actor,
+        required, DenialReason::kOwnerInsufficient, std::string(ns));
   }
   // 6. role mask
   if (has_all(role_mask(policy, actor), required)) return;
-  throw PermissionDenied(capitalized(to_string(actor.type)) + " lacks " +
-                             permission_name(required) + " permission",
-                         actor, required, DenialReason::kRoleInsufficient, std::string(ns));
+  throw PermissionDenied(
+      capitalized(to_string(actor.type)) + " lacks " + permission_name(required) + " permission",
+      actor, required, DenialReason::kRoleInsufficient, std::string(ns));
 }
 
-bool PermissionChecker::allows(const AccessPolicy& policy, Permission required,
-                               const Actor& actor, std::string_view ns) const {
+bool PermissionChecker::allows(const AccessPolicy& policy, Permission required, const Actor& actor,
+                               std::string_view ns) const {
   if (in_list(policy.denied_actors, actor)) return false;
   if (policy.bound_session && actor.session_id != policy.bound_session) return false;
   if (!namespace_allows(ns, actor)) return false;

@@ -12,13 +12,18 @@
 namespace refcache {
 namespace json = boost::json;
 
-std::string_view to_string(SizeMode m) { return m == SizeMode::kToken ? "token" : "character"; }
+std::string_view to_string(SizeMode m) {
+  return m == SizeMode::kToken ? "token" : "character";
+}
 
 std::string_view to_string(PreviewStrategy s) {
   switch (s) {
-    case PreviewStrategy::kSample: return "sample";
-    case PreviewStrategy::kPaginate: return "paginate";
-    case PreviewStrategy::kTruncate: return "truncate";
+    case PreviewStrategy::kSample:
+      return "sample";
+    case PreviewStrategy::kPaginate:
+      return "paginate";
+    case PreviewStrategy::kTruncate:
+      return "truncate";
   }
   return "sample";
 }
@@ -38,7 +43,9 @@ std::optional<PreviewStrategy> preview_strategy_from_string(std::string_view s) 
 
 namespace {
 
-std::size_t chars_of(const json::value& v) { return jsonio::measure(v).code_points; }
+std::size_t chars_of(const json::value& v) {
+  return jsonio::measure(v).code_points;
+}
 
 // Evenly spaced indices, first and last included; Python's round() (half to even) on the
 // same double arithmetic as the reference, so the same items are chosen.
@@ -60,9 +67,9 @@ void sample_indices(std::size_t n, std::size_t count, std::vector<std::size_t>& 
 
 // Per-code-point escaped sizes of a string, used to cut it at a code point boundary.
 struct StringCut {
-  std::size_t code_points = 0;     // of the whole string
-  std::size_t keep_cp = 0;         // code points kept
-  std::size_t keep_bytes = 0;      // bytes kept
+  std::size_t code_points = 0;  // of the whole string
+  std::size_t keep_cp = 0;      // code points kept
+  std::size_t keep_bytes = 0;   // bytes kept
 };
 
 // Largest prefix of `s` such that the literal of prefix + suffix fits `budget` chars.
@@ -73,7 +80,11 @@ StringCut cut_string(std::string_view s, std::size_t budget, std::size_t suffix_
   std::size_t i = 0;
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    std::size_t len = c < 0x80         ? 1
+                      : (c >> 5) == 6  ? 2
+                      : (c >> 4) == 14 ? 3
+                      : (c >> 3) == 30 ? 4
+                                       : 1;
     if (i + len > s.size()) len = s.size() - i;
     std::size_t cost = jsonio::measure_string_literal(s.substr(i, len)).code_points - 2;
     if (fits && used + cost <= budget) {
@@ -167,9 +178,9 @@ Shrunk sample_object(const json::object& o, std::size_t budget) {
   std::vector<std::int64_t> sz(n, -1);
   auto elem = [&](std::size_t i) -> std::size_t {
     if (sz[i] < 0)
-      sz[i] = static_cast<std::int64_t>(
-          jsonio::measure_string_literal(members[i].key()).code_points + 1 +
-          chars_of(members[i].value()));
+      sz[i] =
+          static_cast<std::int64_t>(jsonio::measure_string_literal(members[i].key()).code_points +
+                                    1 + chars_of(members[i].value()));
     return static_cast<std::size_t>(sz[i]);
   };
   std::vector<std::size_t> idx;
@@ -226,8 +237,10 @@ Shrunk sample_value(const json::value& v, std::size_t budget, std::optional<std:
     case json::kind::object:
       if (v.get_object().empty()) break;
       return sample_object(v.get_object(), budget);
-    case json::kind::string: return truncate_text(v.get_string(), budget);
-    default: return truncate_text(jsonio::to_string(v), budget);
+    case json::kind::string:
+      return truncate_text(v.get_string(), budget);
+    default:
+      return truncate_text(jsonio::to_string(v), budget);
   }
   Shrunk r;
   r.value = v;
@@ -369,7 +382,9 @@ PreviewResult generate_preview(const json::value& value, const PreviewRequest& r
       r.sampled_items = s.sampled_items;
       break;
     }
-    case PreviewStrategy::kPaginate: r = paginate(value, req, budget); break;
+    case PreviewStrategy::kPaginate:
+      r = paginate(value, req, budget);
+      break;
     case PreviewStrategy::kTruncate: {
       r.strategy = PreviewStrategy::kTruncate;
       if (value.is_array()) r.total_items = value.get_array().size();

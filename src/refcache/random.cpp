@@ -14,7 +14,9 @@ namespace {
 // Incremented in every forked child; a thread's buffer from an older generation is refilled.
 std::atomic<std::uint64_t> g_fork_generation{0};
 
-void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+void on_fork_child() {
+  g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+}
 
 struct ForkHook {
   ForkHook() { pthread_atfork(nullptr, nullptr, &on_fork_child); }
@@ -56,7 +58,9 @@ constexpr char kHex[] = "0123456789abcdef";
 
 }  // namespace
 
-void random_bytes(void* out, std::size_t n) { t_buffer.take(static_cast<unsigned char*>(out), n); }
+void random_bytes(void* out, std::size_t n) {
+  t_buffer.take(static_cast<unsigned char*>(out), n);
+}
 
 std::uint64_t random_u64() {
   std::uint64_t v;

@@ -212,7 +212,9 @@ bool RefCache::exists(std::string_view x, const Actor& actor, std::string_view n
   return checker_.effective(entry->policy, actor, entry->ns) != Permission::kNone;
 }
 
-std::size_t RefCache::clear(std::optional<std::string_view> ns) { return backend_->clear(ns); }
+std::size_t RefCache::clear(std::optional<std::string_view> ns) {
+  return backend_->clear(ns);
+}
 
 ListPage RefCache::list(std::optional<std::string_view> ns, const Actor& actor,
                         std::string_view cursor, std::size_t limit) {

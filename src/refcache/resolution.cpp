@@ -14,8 +14,8 @@ bool is_ref_id(std::string_view s) {
   auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
   if (!alpha(s[0])) return false;
   std::size_t i = 1;
-  while (i < s.size() && (alpha(s[i]) || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-                          s[i] == '-'))
+  while (i < s.size() &&
+         (alpha(s[i]) || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
     ++i;
   if (i >= s.size() || s[i] != ':') return false;
   ++i;
@@ -55,7 +55,8 @@ struct Resolver {
         for (const auto& kv : v.get_object()) out.emplace(kv.key(), walk(kv.value(), depth));
         return out;
       }
-      default: return v;
+      default:
+        return v;
     }
   }
 

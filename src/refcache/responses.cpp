@@ -81,10 +81,18 @@ AsyncTaskResponse AsyncTaskResponse::from_task(const TaskRecord& t, double now) 
                       ? *t.progress->message
                       : "Task is processing (ref_id=" + t.ref_id + ")";
       break;
-    case TaskStatus::kPending: r.message = "Task is queued and will start shortly"; break;
-    case TaskStatus::kFailed: r.message = "Task failed: " + t.error.value_or("unknown error"); break;
-    case TaskStatus::kCancelled: r.message = "Task was cancelled"; break;
-    case TaskStatus::kComplete: r.message = "Task completed successfully"; break;
+    case TaskStatus::kPending:
+      r.message = "Task is queued and will start shortly";
+      break;
+    case TaskStatus::kFailed:
+      r.message = "Task failed: " + t.error.value_or("unknown error");
+      break;
+    case TaskStatus::kCancelled:
+      r.message = "Task was cancelled";
+      break;
+    case TaskStatus::kComplete:
+      r.message = "Task completed successfully";
+      break;
   }
   return r;
 }

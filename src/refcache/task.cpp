@@ -8,11 +8,16 @@ namespace json = boost::json;
 
 std::string_view to_string(TaskStatus s) {
   switch (s) {
-    case TaskStatus::kPending: return "pending";
-    case TaskStatus::kProcessing: return "processing";
-    case TaskStatus::kComplete: return "complete";
-    case TaskStatus::kFailed: return "failed";
-    case TaskStatus::kCancelled: return "cancelled";
+    case TaskStatus::kPending:
+      return "pending";
+    case TaskStatus::kProcessing:
+      return "processing";
+    case TaskStatus::kComplete:
+      return "complete";
+    case TaskStatus::kFailed:
+      return "failed";
+    case TaskStatus::kCancelled:
+      return "cancelled";
   }
   return "pending";
 }

@@ -2,7 +2,10 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "jsonio/json_text.hpp"
+#include "refcache/errors.hpp"
 
 namespace refcache {
 
@@ -196,7 +199,9 @@ bool MemoryBackend::remove(std::string_view ref_id) {
   return true;
 }
 
-bool MemoryBackend::exists(std::string_view ref_id) { return get(ref_id) != nullptr; }
+bool MemoryBackend::exists(std::string_view ref_id) {
+  return get(ref_id) != nullptr;
+}
 
 std::size_t MemoryBackend::clear(std::optional<std::string_view> ns) {
   std::size_t n = 0;
@@ -300,7 +305,8 @@ bool MemoryBackend::try_claim(std::string_view name, std::string_view owner,
   std::lock_guard lock(state_->mu);
   double now = options_.clock();
   double until = now + static_cast<double>(ttl.count()) / 1000.0;
-  auto [it, fresh] = state_->claims.try_emplace(std::string(name), State::Claim{std::string(owner), until});
+  auto [it, fresh] =
+      state_->claims.try_emplace(std::string(name), State::Claim{std::string(owner), until});
   if (fresh) return true;
   if (it->second.owner == owner || it->second.expires_at <= now) {
     it->second = State::Claim{std::string(owner), until};

@@ -1,0 +1,418 @@
+// CachedCall: hits, keys, response shapes, private computation, identity, async tasks.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "refcache/cached_call.hpp"
+#include "refcache/memory_backend.hpp"
+#include "test_util.hpp"
+
+using namespace refcache;
+using refcache_test::J;
+using refcache_test::range;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+RefCacheOptions char_opts() {
+  RefCacheOptions o;
+  o.name = "calc";
+  o.preview.size_mode = SizeMode::kCharacter;
+  o.preview.max_size = 50;
+  return o;
+}
+
+// n -> [n, n + len)
+CallFn range_fn(std::atomic<int>& calls) {
+  return [&calls](const json::object& args, CallContext&) -> json::value {
+    ++calls;
+    std::int64_t n = args.at("n").as_int64();
+    std::int64_t len = args.contains("len") ? args.at("len").as_int64() : 5;
+    return range(static_cast<int>(len), static_cast<int>(n));
+  };
+}
+
+template <class Pred>
+bool eventually(Pred p, std::chrono::milliseconds limit = 5s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (p()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return p();
+}
+
+}  // namespace
+
+TEST(CachedCall, SmallResultShape) {
+  RefCache cache(char_opts());
+  std::atomic<int> calls{0};
+  CachedCall call(cache, "range", range_fn(calls));
+  auto r = call.call(json::object{{"n", 0}});
+  EXPECT_EQ(r.at("value"), J("[0,1,2,3,4]"));
+  EXPECT_EQ(r.at("is_complete"), true);
+  EXPECT_EQ(r.at("is_async"), false);
+  EXPECT_EQ(r.at("size"), 11);  // measured once, on the compact JSON
+  EXPECT_EQ(r.at("total_items"), 5);
+  EXPECT_TRUE(r.at("ref_id").as_string().starts_with("calc:"));
+}
+
+TEST(CachedCall, LargeResultShape) {
+  RefCache cache(char_opts());
+  std::atomic<int> calls{0};
+  CachedCall call(cache, "range", range_fn(calls));
+  auto r = call.call(json::object{{"n", 0}, {"len", 100}});
+  EXPECT_EQ(r.at("is_complete"), false);
+  EXPECT_EQ(r.at("preview_strategy"), "sample");
+  EXPECT_EQ(r.at("total_items"), 100);
+  EXPECT_EQ(r.at("original_size"), 291);
+  EXPECT_LE(r.at("preview_size").to_number<std::int64_t>(), 50);
+  EXPECT_EQ(std::string(r.at("message").as_string()), "Use get_cached_result(ref_id='" +
+                                                          std::string(r.at("ref_id").as_string()) +
+                                                          "') to paginate.");
+}
+
+TEST(CachedCall, ToolMaxSizeSizesThePreviewAndCallBeatsTool) {
+  RefCache cache(char_opts());
+  std::atomic<int> calls{0};
+  CachedCallOptions o;
+  o.max_size = 20;
+  CachedCall call(cache, "range", range_fn(calls), o);
+  auto r = call.call(json::object{{"n", 0}, {"len", 100}});
+  EXPECT_LE(r.at("preview_size").to_number<std::int64_t>(), 20);
+  CallOverrides ov;
+  ov.max_size = 1000;
+  auto whole = call.call(json::object{{"n", 0}, {"len", 100}}, {}, ov);
+  EXPECT_EQ(whole.at("is_complete"), true);
+  EXPECT_EQ(calls, 1);  // the second was a hit, only answered bigger
+}
+
+TEST(CachedCall, RunsOncePerDistinctArgumentsAndHitsReturnTheSameRef) {
+  RefCache cache(char_opts());
+  std::atomic<int> calls{0};
+  CachedCall call(cache, "range", range_fn(calls));
+  auto a = call.call(json::object{{"n", 1}, {"len", 3}});
+  auto b = call.call(json::object{{"len", 3}, {"n", 1}});  // member order does not matter
+  auto c = call.call(json::object{{"n", 2}, {"len", 3}});
+  EXPECT_EQ(a.at("ref_id"), b.at("ref_id"));
+  EXPECT_NE(a.at("ref_id"), c.at("ref_id"));
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(CachedCall, ARefAndItsLiteralValueHitTheSameEntry) {
+  RefCache cache(char_opts());
+  std::atomic<int> calls{0};
+  CachedCall sum(cache, "sum", [&](const json::object& args, CallContext&) -> json::value {
+    ++calls;
+    std::int64_t s = 0;
+    for (const auto& v : args.at("data").as_array()) s += v.as_int64();
+    return s;
+  });
+  auto data = cache.set("", J("[1,2,3]"));
+  auto via_ref = sum.call(json::object{{"data", data.ref_id}});
+  auto via_value = sum.call(json::object{{"data", J("[1,2,3]")}});
+  EXPECT_EQ(via_ref.at("value"), 6);
+  EXPECT_EQ(via_ref.at("ref_id"), via_value.at("ref_id"));
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(CachedCall, BadInputRefsAreOpaqueErrors) {
+  RefCache cache(char_opts());
+  std::atomic<int> calls{0};
+  CachedCall call(cache, "range", range_fn(calls));
+  EXPECT_THROW(call.call(json::object{{"n", "calc:0123456789abcdef"}}), InvalidReference);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(CachedCall, ResolveRefsOffPassesRefStringsThrough) {
+  RefCache cache(char_opts());
+  CachedCallOptions o;
+  o.resolve_refs = false;
+  CachedCall echo(
+      cache, "echo", [](const json::object& a, CallContext&) { return a.at("x"); }, o);
+  auto r = echo.call(json::object{{"x", "calc:0123456789abcdef"}});
+  EXPECT_EQ(r.at("value"), "calc:0123456789abcdef");
+}
+
+TEST(CachedCall, FunctionFailuresCacheNothing) {
+  RefCache cache(char_opts());
+  std::atomic<int> calls{0};
+  CachedCall boom(cache, "boom", [&](const json::object&, CallContext&) -> json::value {
+    ++calls;
+    throw std::runtime_error("Count must be between 1 and 10000");
+  });
+  try {
+    boom.call({});
+    FAIL();
+  } catch (const CallFailed& e) {
+    EXPECT_STREQ(e.what(), "Count must be between 1 and 10000");
+  }
+  EXPECT_THROW(boom.call({}), CallFailed);
+  EXPECT_EQ(calls, 2);
+  EXPECT_TRUE(cache.backend().keys().empty());
+}
+
+TEST(CachedCall, PrivateComputationWithholdsTheResult) {
+  RefCache cache(char_opts());
+  SetOptions so;
+  so.policy = AccessPolicy::execute_only();
+  auto secret = cache.set("", J("[10,20,30]"), so);
+  auto doubler = [](const json::object& a, CallContext&) -> json::value {
+    json::array out;
+    for (const auto& v : a.at("data").as_array()) out.push_back(v.as_int64() * 2);
+    return out;
+  };
+  CachedCall transform(cache, "transform", doubler);
+  auto r = transform.call(json::object{{"data", secret.ref_id}});
+  EXPECT_FALSE(r.contains("value"));
+  EXPECT_FALSE(r.contains("preview"));
+  EXPECT_EQ(r.at("value_withheld"), true);
+  const std::string ref(r.at("ref_id").as_string());
+  // Stored at least as strictly as the input: the agent cannot read it ...
+  EXPECT_THROW(cache.resolve(ref, Actor::agent()), PermissionDenied);
+  // ... but can pass it on, and the user who owns the data can read it.
+  EXPECT_EQ(*cache.resolve(ref, Actor::user()), J("[20,40,60]"));
+  EXPECT_NO_THROW(cache.entry_for(ref, Actor::agent(), Permission::kExecute));
+  // A chained computation stays private.
+  auto r2 = transform.call(json::object{{"data", ref}});
+  EXPECT_EQ(r2.at("value_withheld"), true);
+  // Guessing the private value as a literal does not hit the private entry.
+  auto guess = transform.call(json::object{{"data", J("[10,20,30]")}});
+  EXPECT_NE(guess.at("ref_id"), r.at("ref_id"));
+  EXPECT_EQ(guess.at("value"), J("[20,40,60]"));
+}
+
+TEST(CachedCall, DeclaredReleasesMayShowAggregates) {
+  RefCache cache(char_opts());
+  SetOptions so;
+  so.policy = AccessPolicy::execute_only();
+  auto secret = cache.set("", J("[10,20,30]"), so);
+  CachedCallOptions o;
+  o.release_private_results = true;
+  CachedCall count(
+      cache, "count",
+      [](const json::object& a, CallContext&) -> json::value {
+        return a.at("data").as_array().size();
+      },
+      o);
+  auto r = count.call(json::object{{"data", secret.ref_id}});
+  EXPECT_EQ(r.at("value"), 3);
+}
+
+TEST(CachedCall, ContextScopingIsolatesUsers) {
+  RefCache cache(char_opts());
+  std::atomic<int> calls{0};
+  CachedCallOptions o;
+  o.namespace_template = "user:{user_id}";
+  o.owner_template = "user:{user_id}";
+  o.session_scoped = true;
+  CachedCall call(cache, "range", range_fn(calls), o);
+  CallIdentity alice{{{"user_id", "alice"}, {"session_id", "s-a"}}};
+  CallIdentity bob{{{"user_id", "bob"}, {"session_id", "s-b"}}};
+  auto a1 = call.call(json::object{{"n", 1}}, alice);
+  auto a2 = call.call(json::object{{"n", 1}}, alice);
+  auto b1 = call.call(json::object{{"n", 1}}, bob);
+  EXPECT_EQ(a1.at("ref_id"), a2.at("ref_id"));
+  EXPECT_NE(a1.at("ref_id"), b1.at("ref_id"));
+  EXPECT_EQ(calls, 2);
+  EntryPtr e = cache.backend().get(a1.at("ref_id").as_string());
+  EXPECT_EQ(e->ns, "user:alice");
+  EXPECT_EQ(e->policy.owner, "user:alice");
+  EXPECT_EQ(e->policy.bound_session, "s-a");
+  EXPECT_THROW(cache.resolve(std::string(a1.at("ref_id").as_string()), Actor::user("bob", "s-b")),
+               PermissionDenied);
+  // Alice in another session cannot use her session-bound result either.
+  EXPECT_THROW(
+      cache.resolve(std::string(a1.at("ref_id").as_string()), Actor::user("alice", "s-other")),
+      PermissionDenied);
+}
+
+TEST(CachedCall, TemplatesAndActors) {
+  std::map<std::string, std::string> v = {{"org_id", "acme"}, {"user_id", "bob"}};
+  EXPECT_EQ(expand_template("org:{org_id}:user:{user_id}", v), "org:acme:user:bob");
+  EXPECT_EQ(expand_template("org:{org_id}:user:{user_id}", {}), "org:default:user:anonymous");
+  EXPECT_EQ(expand_template("{nope}", {}), "unknown");
+  EXPECT_EQ(expand_template("{a}{b}", {{"a", "1"}, {"b", "2"}}), "12");
+  EXPECT_EQ(expand_template("", {}), "");
+  EXPECT_EQ(expand_template("{not closed", {}), "{not closed");
+  EXPECT_EQ(derive_actor({{{"user_id", "u"}, {"agent_id", "a"}}}).to_string(), "user:u");
+  EXPECT_EQ(derive_actor({{{"user_id", "anonymous"}, {"agent_id", "a"}}}).to_string(), "agent:a");
+  Actor d = derive_actor({{{"session_id", "s1"}}});
+  EXPECT_EQ(d.to_string(), "agent:*");
+  EXPECT_EQ(d.session_id, "s1");  // kept, unlike the reference
+  EXPECT_FALSE(derive_actor({{{"session_id", "nosession"}}}).session_id);
+}
+
+TEST(CachedCall, HitPathChecksPermissionsAndDoesNotLeak) {
+  RefCache cache(char_opts());
+  std::atomic<int> calls{0};
+  CachedCallOptions o;
+  o.policy = AccessPolicy::user_only();
+  CachedCall call(cache, "range", range_fn(calls), o);
+  CallIdentity user{{{"user_id", "u1"}}};
+  auto first = call.call(json::object{{"n", 1}}, user);
+  EXPECT_EQ(first.at("value"), J("[1,2,3,4,5]"));
+  // An agent calling the same function with the same arguments does not receive the user's
+  // cached result; it gets its own computation, answered without the value it may not read.
+  auto agent = call.call(json::object{{"n", 1}}, CallIdentity{});
+  EXPECT_NE(agent.at("ref_id"), first.at("ref_id"));
+  EXPECT_FALSE(agent.contains("value"));
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(CachedCall, AsyncTimeoutAnswersAtOnceAndFinishesExactlyOnce) {
+  RefCache cache(char_opts());
+  std::atomic<int> runs{0};
+  std::atomic<bool> release{false};
+  CachedCallOptions o;
+  o.async_timeout = 0.05;
+  CachedCall slow(
+      cache, "slow",
+      [&](const json::object&, CallContext& ctx) -> json::value {
+        ++runs;
+        ctx.report_progress(1, 2, "half way");
+        while (!release) std::this_thread::sleep_for(1ms);
+        return J("[1,2,3]");
+      },
+      o);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = slow.call({});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_EQ(r.at("status"), "processing");
+  EXPECT_EQ(r.at("is_async"), true);
+  EXPECT_EQ(r.at("is_complete"), false);
+  EXPECT_TRUE(r.contains("started_at"));
+  const std::string ref(r.at("ref_id").as_string());
+  // Polling reports the task with its progress.
+  ASSERT_TRUE(eventually([&] {
+    auto g = cache.get(ref, Actor::agent());
+    auto* t = std::get_if<AsyncTaskResponse>(&g);
+    return t && t->progress && t->progress->current == 1;
+  }));
+  auto g = cache.get(ref, Actor::agent());
+  EXPECT_EQ(std::get<AsyncTaskResponse>(g).message, "half way");
+  // A second identical call while running answers with the same task, without running.
+  auto again = slow.call({});
+  EXPECT_EQ(again.at("ref_id"), r.at("ref_id"));
+  EXPECT_EQ(again.at("is_async"), true);
+  release = true;
+  ASSERT_TRUE(eventually(
+      [&] { return std::holds_alternative<CacheResponse>(cache.get(ref, Actor::agent())); }));
+  EXPECT_EQ(std::get<CacheResponse>(cache.get(ref, Actor::agent())).preview, J("[1,2,3]"));
+  auto done = slow.call({});
+  EXPECT_EQ(done.at("is_complete"), true);
+  EXPECT_EQ(done.at("ref_id"), r.at("ref_id"));
+  EXPECT_EQ(runs, 1);  // exactly once
+}
+
+TEST(CachedCall, AsyncFastCallsAnswerNormally) {
+  RefCache cache(char_opts());
+  CachedCallOptions o;
+  o.async_timeout = 5;
+  CachedCall fast(
+      cache, "fast", [](const json::object&, CallContext&) { return json::value(1); }, o);
+  auto r = fast.call({});
+  EXPECT_EQ(r.at("value"), 1);
+  EXPECT_EQ(r.at("is_async"), false);
+}
+
+TEST(CachedCall, AsyncFailuresRetryWithBackoffThenFailThenRunAgain) {
+  RefCache cache(char_opts());
+  std::atomic<int> runs{0};
+  CachedCallOptions o;
+  o.async_timeout = 0.01;
+  o.max_attempts = 3;
+  o.retry_base_delay = 0.02;
+  CachedCall flaky(
+      cache, "flaky",
+      [&](const json::object&, CallContext&) -> json::value {
+        ++runs;
+        std::this_thread::sleep_for(20ms);
+        throw std::runtime_error("boom");
+      },
+      o);
+  auto r = flaky.call({});
+  const std::string ref(r.at("ref_id").as_string());
+  ASSERT_TRUE(eventually([&] {
+    auto t = cache.task(ref);
+    return t && t->status == TaskStatus::kFailed;
+  }));
+  EXPECT_EQ(runs, 3);
+  auto t = cache.task(ref);
+  EXPECT_EQ(t->error, "boom");
+  EXPECT_EQ(t->attempt, 3);
+  auto g = std::get<AsyncTaskResponse>(cache.get(ref, Actor::agent()));
+  EXPECT_EQ(g.message, "Task failed: boom");
+  EXPECT_EQ(g.to_json(AsyncResponseFormat::kFull).at("retry_count"), 2);
+  EXPECT_THROW(cache.resolve(ref, Actor::agent()), NotFound);
+  // A later call with the same arguments runs again.
+  auto again = flaky.call({});
+  EXPECT_NE(again.at("ref_id"), r.at("ref_id"));
+  ASSERT_TRUE(eventually([&] { return runs >= 4; }));
+}
+
+TEST(CachedCall, AsyncCancellationReachesTheFunctionAndStoresNothing) {
+  RefCache cache(char_opts());
+  std::atomic<bool> saw_cancel{false};
+  CachedCallOptions o;
+  o.async_timeout = 0.01;
+  CachedCall slow(
+      cache, "slow",
+      [&](const json::object&, CallContext& ctx) -> json::value {
+        auto end = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < end) {
+          if (ctx.cancelled()) {
+            saw_cancel = true;
+            return 1;
+          }
+          std::this_thread::sleep_for(1ms);
+        }
+        return 2;
+      },
+      o);
+  auto r = slow.call({});
+  const std::string ref(r.at("ref_id").as_string());
+  EXPECT_TRUE(cache.cancel(ref, Actor::agent()));
+  ASSERT_TRUE(eventually([&] {
+    auto t = cache.task(ref);
+    return t && t->status == TaskStatus::kCancelled;
+  }));
+  EXPECT_TRUE(saw_cancel);
+  EXPECT_THROW(cache.resolve(ref, Actor::agent()), NotFound);
+  EXPECT_EQ(std::get<AsyncTaskResponse>(cache.get(ref, Actor::agent())).message,
+            "Task was cancelled");
+}
+
+TEST(CachedCall, ProgressReachesTheCallerHookAndOnlyIncreases) {
+  RefCache cache(char_opts());
+  std::vector<std::int64_t> seen;
+  CachedCall work(cache, "work", [](const json::object&, CallContext& ctx) -> json::value {
+    ctx.report_progress(1, 3);
+    ctx.report_progress(1, 3);  // not an increase: dropped
+    ctx.report_progress(3, 3, "done");
+    return 0;
+  });
+  CallOverrides ov;
+  ov.on_progress = [&](const TaskProgress& p) { seen.push_back(*p.current); };
+  work.call({}, {}, ov);
+  EXPECT_EQ(seen, (std::vector<std::int64_t>{1, 3}));
+}
+
+TEST(CachedCall, ConcurrentIdenticalCallsComputeOnce) {
+  RefCache cache(char_opts());
+  std::atomic<int> runs{0};
+  CachedCall slow(cache, "slow", [&](const json::object&, CallContext&) -> json::value {
+    ++runs;
+    std::this_thread::sleep_for(100ms);
+    return 42;
+  });
+  std::vector<std::thread> threads;
+  std::vector<std::string> refs(6);
+  for (int i = 0; i < 6; ++i)
+    threads.emplace_back([&, i] { refs[i] = slow.call({}).at("ref_id").as_string(); });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(runs, 1);
+  for (const auto& r : refs) EXPECT_EQ(r, refs[0]);
+}

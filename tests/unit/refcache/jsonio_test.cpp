@@ -1,0 +1,82 @@
+// The JSON writer: what we measure is exactly what we send.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "test_util.hpp"
+
+using refcache_test::J;
+namespace json = boost::json;
+
+TEST(JsonText, CompactWithPythonStyleDoubles) {
+  EXPECT_EQ(jsonio::to_string(J(R"({"a": [1, 2.0, 61.5, -0.0, 1e20, 1.5e-7, true, null]})")),
+            R"({"a":[1,2.0,61.5,-0.0,1e+20,1.5e-07,true,null]})");
+  EXPECT_EQ(jsonio::to_string(json::value(0.1)), "0.1");
+  EXPECT_EQ(jsonio::to_string(json::value(18446744073709551615ull)), "18446744073709551615");
+  EXPECT_EQ(jsonio::to_string(json::value(std::numeric_limits<double>::infinity())), "null");
+}
+
+TEST(JsonText, EscapesControlsAndPassesUtf8) {
+  EXPECT_EQ(jsonio::to_string(json::value("a\"b\\c\n\t\x01 \xc3\xa9")),
+            "\"a\\\"b\\\\c\\n\\t\\u0001 \xc3\xa9\"");
+}
+
+TEST(JsonText, MeasureEqualsTheWrittenText) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    json::array a;
+    for (int i = 0; i < 20; ++i) {
+      switch (rng() % 6) {
+        case 0:
+          a.push_back(static_cast<std::int64_t>(rng()) - 2'000'000'000);
+          break;
+        case 1:
+          a.push_back(std::ldexp(static_cast<double>(rng()), -static_cast<int>(rng() % 60)));
+          break;
+        case 2:
+          a.push_back(json::string(std::string("k\xc3\xa9\"\n") + std::to_string(rng())));
+          break;
+        case 3:
+          a.push_back(json::object{{"x\ty", i}, {"\xe2\x82\xac", nullptr}});
+          break;
+        case 4:
+          a.push_back(rng() % 2 == 0);
+          break;
+        default:
+          a.push_back(json::array{1, json::array{}, json::object{}});
+          break;
+      }
+    }
+    json::value v(a);
+    std::string text = jsonio::to_string(v);
+    auto m = jsonio::measure(v);
+    EXPECT_EQ(m.bytes, text.size());
+    std::size_t cps = 0;
+    for (unsigned char c : text) cps += (c & 0xC0) != 0x80;
+    EXPECT_EQ(m.code_points, cps);
+    // What we write reads back to the same value.
+    EXPECT_EQ(jsonio::parse_or_throw(text), v);
+  }
+}
+
+TEST(JsonText, CanonicalSortsKeysAtEveryLevel) {
+  EXPECT_EQ(jsonio::to_canonical_string(J(R"({"b":1,"a":{"d":[{"z":1,"y":2}],"c":0}})")),
+            R"({"a":{"c":0,"d":[{"y":2,"z":1}]},"b":1})");
+  EXPECT_EQ(jsonio::to_canonical_string(J(R"({"x":1,"y":2})")),
+            jsonio::to_canonical_string(J(R"({"y":2,"x":1})")));
+}
+
+TEST(JsonText, ParseLimits) {
+  std::error_code ec;
+  std::string deep(100, '[');
+  deep += std::string(100, ']');
+  jsonio::parse(deep, ec, {.max_depth = 64});
+  EXPECT_TRUE(ec);
+  jsonio::parse(deep, ec, {.max_depth = 128});
+  EXPECT_FALSE(ec);
+  jsonio::parse("{\"a\":1}", ec, {.max_depth = 64, .max_bytes = 3});
+  EXPECT_TRUE(ec);
+  jsonio::parse("{not json", ec);
+  EXPECT_TRUE(ec);
+  EXPECT_THROW(jsonio::parse_or_throw("[1,"), std::system_error);
+}

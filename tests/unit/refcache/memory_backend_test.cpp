@@ -1,0 +1,185 @@
+// MemoryBackend specifics: LRU bounds, events, concurrency, claims and tasks.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "refcache/memory_backend.hpp"
+#include "refcache/responses.hpp"
+#include "test_util.hpp"
+
+using namespace refcache;
+using refcache_test::J;
+namespace json = boost::json;
+
+namespace {
+EntryPtr entry(json::value v, std::string ns = "public", std::optional<double> expires = {}) {
+  auto e = std::make_shared<CacheEntry>();
+  e->value = std::move(v);
+  e->ns = std::move(ns);
+  e->created_at = refcache_test::fake_now();
+  e->expires_at = expires;
+  return e;
+}
+}  // namespace
+
+TEST(MemoryBackend, EvictsLeastRecentlyUsedBeyondMaxEntries) {
+  MemoryBackend b({.max_entries = 3, .clock = &refcache_test::fake_now});
+  std::vector<ChangeEvent> events;
+  b.subscribe([&](const ChangeEvent& e) { events.push_back(e); });
+  b.set("a", entry(1));
+  b.set("b", entry(2));
+  b.set("c", entry(3));
+  ASSERT_TRUE(b.get("a"));  // a is now the most recent
+  b.set("d", entry(4));     // evicts b
+  EXPECT_TRUE(b.get("a"));
+  EXPECT_FALSE(b.get("b"));
+  EXPECT_TRUE(b.get("c"));
+  EXPECT_TRUE(b.get("d"));
+  EXPECT_EQ(b.stats().evictions, 1u);
+  EXPECT_EQ(b.stats().entries, 3);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().ref_id, "b");
+}
+
+TEST(MemoryBackend, EvictsBeyondMaxBytes) {
+  MemoryBackend b({.max_bytes = 100, .clock = &refcache_test::fake_now});
+  for (int i = 0; i < 10; ++i)
+    b.set("k" + std::to_string(i), entry(json::string(std::string(28, 'x'))));
+  EXPECT_LE(b.stats().bytes, 100);
+  EXPECT_EQ(b.stats().entries, 3);  // 30 bytes each
+  EXPECT_TRUE(b.get("k9"));
+}
+
+TEST(MemoryBackend, ListPagesInOrderAndSkipsExpired) {
+  MemoryBackend b({.clock = &refcache_test::fake_now});
+  for (int i = 0; i < 25; ++i)
+    b.set("r" + std::to_string(100 + i),
+          entry(i, "ns",
+                i % 5 == 0 ? std::optional<double>(refcache_test::fake_now() + 1) : std::nullopt));
+  b.set("other", entry(1, "elsewhere"));
+  refcache_test::advance(2);
+  std::vector<std::string> all;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto p = b.list("ns", cursor, 7);
+    all.insert(all.end(), p.ref_ids.begin(), p.ref_ids.end());
+    cursor = p.next_cursor;
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  EXPECT_EQ(all.size(), 20u);
+  EXPECT_TRUE(std::is_sorted(all.begin(), all.end()));
+  EXPECT_EQ(b.keys().size(), 21u);
+}
+
+TEST(MemoryBackend, KeyBindingsAndReplacement) {
+  MemoryBackend b;
+  KeyBinding k{"public", "key"};
+  EXPECT_FALSE(b.set("r1", entry(1), &k));
+  EXPECT_EQ(b.find_by_key("public", "key"), "r1");
+  EXPECT_EQ(b.set("r2", entry(2), &k), "r1");
+  EXPECT_EQ(b.find_by_key("public", "key"), "r2");
+  EXPECT_FALSE(b.get("r1"));
+  EXPECT_FALSE(b.find_by_key("other", "key"));
+  EXPECT_TRUE(b.remove("r2"));
+  EXPECT_FALSE(b.find_by_key("public", "key"));
+}
+
+TEST(MemoryBackend, ClaimsAndTasks) {
+  MemoryBackend b({.clock = &refcache_test::fake_now});
+  EXPECT_TRUE(b.try_claim("c", "p1", std::chrono::seconds(5)));
+  EXPECT_FALSE(b.try_claim("c", "p2", std::chrono::seconds(5)));
+  EXPECT_EQ(b.claim_holder("c"), "p1");
+  refcache_test::advance(6);
+  EXPECT_FALSE(b.claim_holder("c"));
+  EXPECT_TRUE(b.try_claim("c", "p2", std::chrono::seconds(5)));
+  b.release_claim("c", "p1");  // not the holder: no effect
+  EXPECT_EQ(b.claim_holder("c"), "p2");
+  b.release_claim("c", "p2");
+  EXPECT_FALSE(b.claim_holder("c"));
+
+  TaskRecord t;
+  t.ref_id = "x:0123456789abcdef";
+  t.status = TaskStatus::kProcessing;
+  t.expires_at = refcache_test::fake_now() + 10;
+  b.put_task(t);
+  EXPECT_EQ(b.get_task(t.ref_id), t);
+  refcache_test::advance(11);
+  EXPECT_FALSE(b.get_task(t.ref_id));
+}
+
+TEST(MemoryBackend, ConcurrentWritersAndReaders) {
+  MemoryBackend b({.max_entries = 500});
+  std::vector<std::thread> threads;
+  std::atomic<int> found{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        KeyBinding k{"ns" + std::to_string(t % 2), std::to_string(i % 50)};
+        b.set(id, entry(i, k.ns), &k);
+        if (b.get(id)) ++found;
+        b.list(k.ns, "", 10);
+        if (i % 7 == 0) b.remove(id);
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_GT(found.load(), 0);
+  EXPECT_LE(b.stats().entries, 500);
+}
+
+TEST(TaskRecord, JsonRoundTrip) {
+  TaskRecord t;
+  t.ref_id = "a:0123456789abcdef";
+  t.status = TaskStatus::kFailed;
+  t.progress = TaskProgress{15, 50, std::string("m")};
+  t.started_at = 1.5;
+  t.completed_at = 2.5;
+  t.error = "boom";
+  t.attempt = 2;
+  t.max_attempts = 3;
+  t.worker = "h:1";
+  t.ns = "session:s";
+  t.policy = AccessPolicy::execute_only();
+  EXPECT_EQ(task_from_json(to_json(t)), t);
+  EXPECT_DOUBLE_EQ(*t.progress->percentage(), 30.0);
+  EXPECT_FALSE((TaskProgress{1, 0, {}}.percentage()));
+  EXPECT_THROW(task_from_json(J(R"({"ref_id":"a","status":"weird"})")), std::invalid_argument);
+}
+
+TEST(AsyncTaskResponse, MessagesAndFormats) {
+  TaskRecord t;
+  t.ref_id = "a:0123456789abcdef";
+  t.started_at = 1764090457.018198;
+  t.status = TaskStatus::kPending;
+  EXPECT_EQ(AsyncTaskResponse::from_task(t, 0).message, "Task is queued and will start shortly");
+  t.status = TaskStatus::kProcessing;
+  EXPECT_EQ(AsyncTaskResponse::from_task(t, 0).message,
+            "Task is processing (ref_id=a:0123456789abcdef)");
+  t.status = TaskStatus::kComplete;
+  EXPECT_EQ(AsyncTaskResponse::from_task(t, 0).message, "Task completed successfully");
+  auto r = AsyncTaskResponse::from_task(t, 0);
+  auto minimal = r.to_json(AsyncResponseFormat::kMinimal);
+  EXPECT_EQ(minimal.size(), 4u);
+  EXPECT_FALSE(minimal.contains("eta_seconds"));
+  auto standard = r.to_json(AsyncResponseFormat::kStandard);
+  EXPECT_EQ(standard.at("started_at"), "2025-11-25T17:07:37.018198+00:00");
+  EXPECT_TRUE(standard.contains("message"));
+  EXPECT_FALSE(standard.contains("can_retry"));
+  auto full = r.to_json(AsyncResponseFormat::kFull);
+  EXPECT_TRUE(full.contains("can_retry"));
+  EXPECT_TRUE(full.contains("retry_count"));
+  EXPECT_EQ(iso8601(0), "1970-01-01T00:00:00+00:00");
+}
+
+TEST(AsyncTaskResponse, EtaFromProgress) {
+  TaskRecord t;
+  t.ref_id = "a:0123456789abcdef";
+  t.status = TaskStatus::kProcessing;
+  t.started_at = 100;
+  EXPECT_FALSE(AsyncTaskResponse::from_task(t, 110).eta_seconds);
+  t.progress = TaskProgress{0, 10, {}};
+  EXPECT_FALSE(AsyncTaskResponse::from_task(t, 110).eta_seconds);
+  t.progress = TaskProgress{5, 10, {}};
+  EXPECT_DOUBLE_EQ(*AsyncTaskResponse::from_task(t, 110).eta_seconds, 10.0);
+}
