@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +44,18 @@ struct SQLiteOptions {
   // PRAGMA synchronous for file databases: "OFF", "NORMAL" (default; durable in WAL mode
   // except for the last transactions on power loss) or "FULL".
   std::string synchronous = "NORMAL";
+
+  // Page cache of each connection (PRAGMA cache_size), in KiB. Default: 8192.
+  int cache_kib = 8192;
+
+  // Bytes of the file each connection maps into memory for reads (PRAGMA mmap_size);
+  // 0 disables. Default: 256 MiB.
+  std::int64_t mmap_bytes = 256ll << 20;
+
+  // WAL pages after which a commit checkpoints the WAL into the database file
+  // (PRAGMA wal_autocheckpoint). Larger = fewer, bigger checkpoints and a larger -wal file.
+  // Default: 4000 (about 16 MiB with 4 KiB pages; SQLite's own default is 1000).
+  int wal_autocheckpoint_pages = 4000;
 
   // Expired rows are purged (with "expired" events) at most this often, on a write.
   // Default: 30 s. Reads never return expired rows whatever this is.

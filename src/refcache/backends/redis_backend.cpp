@@ -77,26 +77,38 @@ end
 const Script& set_script() {
   static const Script s(std::string(kLuaHelpers) + R"lua(
 local P, ref, ns, ttl = ARGV[6], ARGV[3], ARGV[4], ARGV[2]
-local old
-if ttl ~= '' then
-  old = redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl, 'GET')
-else
-  old = redis.call('SET', KEYS[1], ARGV[1], 'GET')
-end
+-- Already in this namespace's index: a plain overwrite. Otherwise the old blob (if any)
+-- tells which namespace index to leave.
+local indexed = redis.call('ZSCORE', KEYS[2], ref)
 local overwrote = 0
-if old then
-  overwrote = 1
-  if not redis.call('ZSCORE', KEYS[2], ref) then
+if indexed then
+  local ok
+  if ttl ~= '' then
+    ok = redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl, 'XX')
+  else
+    ok = redis.call('SET', KEYS[1], ARGV[1], 'XX')
+  end
+  if ok then overwrote = 1 else indexed = false end
+end
+if not indexed then
+  local old
+  if ttl ~= '' then
+    old = redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl, 'GET')
+  else
+    old = redis.call('SET', KEYS[1], ARGV[1], 'GET')
+  end
+  if old then
+    overwrote = 1
     local oldns = ns_of(old)
     if oldns and oldns ~= ns then
       redis.call('ZREM', P .. 'ns:' .. oldns, ref)
       redis.call('ZREM', P .. 'nsexp:' .. oldns, ref)
     end
   end
+  redis.call('ZADD', KEYS[2], 0, ref)
+  redis.call('SADD', KEYS[4], ns)
 end
-redis.call('ZADD', KEYS[2], 0, ref)
 if ttl ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ref) else redis.call('ZREM', KEYS[3], ref) end
-redis.call('SADD', KEYS[4], ns)
 local displaced, dns = '', ''
 if #KEYS >= 6 then
   local prev = redis.call('GET', KEYS[5])

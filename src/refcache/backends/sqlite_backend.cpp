@@ -280,7 +280,14 @@ class SQLiteBackend::Impl {
       c->exec("PRAGMA journal_mode=WAL");
       std::string sync = "PRAGMA synchronous=" + opts_.synchronous;
       c->exec(sync.c_str());
+      std::string mmap = "PRAGMA mmap_size=" + std::to_string(opts_.mmap_bytes);
+      c->exec(mmap.c_str());
+      std::string ckpt =
+          "PRAGMA wal_autocheckpoint=" + std::to_string(opts_.wal_autocheckpoint_pages);
+      c->exec(ckpt.c_str());
     }
+    std::string cache = "PRAGMA cache_size=-" + std::to_string(opts_.cache_kib);
+    c->exec(cache.c_str());
     return c;
   }
 
@@ -353,14 +360,14 @@ class SQLiteBackend::Impl {
   auto write(F&& f) -> decltype(f(std::declval<Connection&>())) {
     return with_retry([&]() -> decltype(f(std::declval<Connection&>())) {
       Connection& c = connection();
-      c.exec(kBegin);
+      c.run(c.prepare(kBegin));
       try {
         if constexpr (std::is_void_v<decltype(f(c))>) {
           f(c);
-          c.exec(kCommit);
+          c.run(c.prepare(kCommit));
         } else {
           auto r = f(c);
-          c.exec(kCommit);
+          c.run(c.prepare(kCommit));
           return r;
         }
       } catch (...) {
@@ -538,6 +545,27 @@ std::optional<std::string> SQLiteBackend::set(std::string_view ref_id, EntryPtr 
     std::optional<std::string> displaced;
     std::string displaced_ns;
   };
+  auto upsert = [&](Connection& c) {
+    sqlite3_stmt* u = c.prepare(kUpsert);
+    bind_text(u, 1, ref_id);
+    bind_text(u, 2, row.value_json);
+    bind_text(u, 3, row.ns);
+    bind_text(u, 4, row.policy_json);
+    sqlite3_bind_double(u, 5, row.created_at);
+    bind_opt_double(u, 6, row.expires_at);
+    bind_text(u, 7, row.metadata_json);
+    c.run(u);
+  };
+  if (!binding && !want_events) {
+    // One statement: atomic by itself, no explicit transaction needed.
+    im.with_retry([&] {
+      upsert(im.connection());
+      return 0;
+    });
+    ++im.sets_;
+    im.maybe_purge();
+    return std::nullopt;
+  }
   Outcome out = im.write([&](Connection& c) {
     Outcome o;
     if (want_events) {
@@ -560,15 +588,7 @@ std::optional<std::string> SQLiteBackend::set(std::string_view ref_id, EntryPtr 
         }
       }
     }
-    sqlite3_stmt* u = c.prepare(kUpsert);
-    bind_text(u, 1, ref_id);
-    bind_text(u, 2, row.value_json);
-    bind_text(u, 3, row.ns);
-    bind_text(u, 4, row.policy_json);
-    sqlite3_bind_double(u, 5, row.created_at);
-    bind_opt_double(u, 6, row.expires_at);
-    bind_text(u, 7, row.metadata_json);
-    c.run(u);
+    upsert(c);
     if (binding) {
       sqlite3_stmt* b = c.prepare(kUpsertBinding);
       bind_text(b, 1, binding->ns);

@@ -1,0 +1,83 @@
+// B2: SQLiteBackend on a file, 1 KB entries: sets/s and gets/s from one thread and from four.
+// Prints one JSON line. Not a test.
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "../tests/integration/redis_server.hpp"  // make_temp_dir
+#include "jsonio/json_text.hpp"
+#include "refcache/sqlite_backend.hpp"
+
+using namespace refcache;
+namespace json = boost::json;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+struct Rates {
+  double sets = 0, gets = 0;
+};
+
+Rates measure(const std::string& path, int threads, int sets, int gets) {
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
+  SQLiteOptions so;
+  so.path = path;
+  if (const char* sy = std::getenv("BENCH_SYNC")) so.synchronous = sy;
+  if (const char* ck = std::getenv("BENCH_CKPT")) so.wal_autocheckpoint_pages = std::atoi(ck);
+  SQLiteBackend b(so);
+  auto entry = std::make_shared<CacheEntry>();
+  entry->value = std::string(1024, 'v');
+  entry->ns = "bench";
+  entry->created_at = unix_now();
+  entry->expires_at = entry->created_at + 3600;
+  entry->metadata["tool_name"] = "bench";
+  std::vector<std::string> ids;
+  for (int i = 0; i < sets; ++i) ids.push_back("bench:" + std::to_string(10000000 + i));
+  auto run = [&](int total, auto&& op) {
+    std::atomic<int> next{0};
+    auto t0 = SteadyClock::now();
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t)
+      ts.emplace_back([&] {
+        for (int i; (i = next.fetch_add(1)) < total;) op(i);
+      });
+    for (auto& th : ts) th.join();
+    return total / std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  };
+  Rates r;
+  r.sets = run(sets, [&](int i) { b.set(ids[static_cast<size_t>(i)], entry); });
+  std::atomic<long> misses{0};
+  r.gets = run(gets, [&](int i) {
+    if (!b.get(ids[static_cast<size_t>((i * 7919L) % sets)])) ++misses;
+  });
+  if (misses) std::cerr << "misses: " << misses << "\n";
+  return r;
+}
+
+}  // namespace
+
+int main() {
+  auto dir = testing::make_temp_dir("bench-sqlite");
+  std::string path = (dir / "bench.db").string();
+  Rates one = measure(path, 1, 20000, 100000);
+  Rates four = measure(path, 4, 20000, 100000);
+  json::object r;
+  r["bench"] = "B2_sqlite_file_1k";
+  r["value_bytes"] = 1024;
+  r["sets_per_s_1_thread"] = std::round(one.sets);
+  r["gets_per_s_1_thread"] = std::round(one.gets);
+  r["sets_per_s_4_threads"] = std::round(four.sets);
+  r["gets_per_s_4_threads"] = std::round(four.gets);
+  r["synchronous"] = "NORMAL";
+  std::cout << jsonio::to_string(r) << std::endl;
+  std::filesystem::remove_all(dir);
+  return 0;
+}
