@@ -401,6 +401,18 @@ void register_fixture(mcp::Server& s) {
         return CallToolResult::text("region=" + text_of(args.as_object().at("region")));
       });
 
+  simple("whoami", "Reports the caller's identity as the SDK sees it", [](ToolContext& ctx) {
+    bj::object o{{"session", ctx.session_id()},
+                 {"principal", ctx.principal() ? bj::value(ctx.principal()->subject) : bj::value(nullptr)},
+                 {"era", ctx.era() == mcp::Era::kModern ? "modern" : "legacy"},
+                 {"version", ctx.protocol_version()}};
+    return CallToolResult::structured(std::move(o));
+  });
+  simple("slow", "Sleeps up to 10 s, stopping early when cancelled", [](ToolContext& ctx) {
+    for (int i = 0; i < 1000 && !ctx.cancelled(); ++i) std::this_thread::sleep_for(10ms);
+    return CallToolResult::text(ctx.cancelled() ? "cancelled" : "done");
+  });
+
   // --- a typed tool with structured output (SDK example) ------------------------------------
   s.tool<EchoArgs>({.name = "echo", .description = "Echoes text"},
                    [](const EchoArgs& a, ToolContext&) { return a.text; });
@@ -507,6 +519,8 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 0;
   bool stdio = false;
+  int session_ttl = 1800;
+  std::string bearer, require_scope;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--host" && i + 1 < argc)
@@ -515,8 +529,15 @@ int main(int argc, char** argv) {
       port = std::atoi(argv[++i]);
     else if (a == "--stdio")
       stdio = true;
+    else if (a == "--session-ttl" && i + 1 < argc)
+      session_ttl = std::atoi(argv[++i]);
+    else if (a == "--bearer" && i + 1 < argc)  // enable auth: this token is valid
+      bearer = argv[++i];
+    else if (a == "--require-scope" && i + 1 < argc)
+      require_scope = argv[++i];
     else if (a == "--help" || a == "-h") {
-      std::cerr << "usage: mcp-conformance-server [--host H] [--port P] [--stdio]\n";
+      std::cerr << "usage: mcp-conformance-server [--host H] [--port P] [--stdio] [--session-ttl S]\n"
+                   "                              [--bearer TOKEN [--require-scope SCOPE]]\n";
       return 0;
     } else {
       std::cerr << "unknown argument: " << a << "\n";
@@ -528,7 +549,20 @@ int main(int argc, char** argv) {
   register_fixture(server);
   if (stdio) return mcp::serve_stdio(server);
 
-  mcp::HttpServer http(server, {.host = host, .port = static_cast<std::uint16_t>(port)});
+  mcp::HttpOptions hopt{.host = host, .port = static_cast<std::uint16_t>(port)};
+  hopt.session_ttl = std::chrono::seconds(session_ttl);
+  if (!bearer.empty()) {
+    // Test-only verifier: one static token whose subject is "tester" with scope "mcp".
+    hopt.auth = mcp::AuthOptions{
+        .verify = [bearer](std::string_view token) -> std::optional<mcp::Principal> {
+          if (token != bearer) return std::nullopt;
+          return mcp::Principal{.subject = "tester", .scopes = {"mcp"}};
+        },
+        .authorization_servers = {"https://auth.example.com"},
+        .scopes_supported = {"mcp"}};
+    if (!require_scope.empty()) hopt.auth->required_scopes = {require_scope};
+  }
+  mcp::HttpServer http(server, hopt);
   http.start();
   std::cerr << "listening on http://" << host << ":" << http.port() << "/mcp" << std::endl;
   // Stop on SIGINT/SIGTERM: a waiter thread turns the signal into stop().

@@ -837,6 +837,17 @@ struct HttpServer::Impl {
         res.keep_alive(false);
         res.prepare_payload();
         co_await write(stream, std::move(res));
+        // Lingering close: stop sending, then drain (bounded) what the client is still
+        // uploading, so it reads our 413 instead of a connection reset.
+        boost::system::error_code sec;
+        stream.socket().shutdown(tcp::socket::shutdown_send, sec);
+        stream.expires_after(std::chrono::seconds(2));
+        std::vector<char> scratch(64 * 1024);
+        for (std::size_t drained = 0; drained < (64u << 20);) {
+          auto [rec, got] = co_await stream.async_read_some(asio::buffer(scratch), tuple_awaitable);
+          if (rec) break;
+          drained += got;
+        }
         break;
       }
       if (ec) break;
