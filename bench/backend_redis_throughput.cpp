@@ -94,8 +94,8 @@ int main() {
   r["threads"] = kThreads;
   r["ops"] = kOps;
   r["value_bytes"] = 1024;
-  r["ours_set_per_s"] = std::round(ours_set);
-  r["ours_get_per_s"] = std::round(ours_get);
+  r["ours_set_per_s"] = static_cast<std::int64_t>(std::round(ours_set));
+  r["ours_get_per_s"] = static_cast<std::int64_t>(std::round(ours_get));
   r["redis_benchmark_set_per_s"] = rb_set;
   r["redis_benchmark_get_per_s"] = rb_get;
   r["set_ratio"] = rb_set > 0 ? std::round(ours_set / rb_set * 1000) / 1000 : 0.0;

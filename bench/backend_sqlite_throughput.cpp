@@ -72,10 +72,10 @@ int main() {
   json::object r;
   r["bench"] = "B2_sqlite_file_1k";
   r["value_bytes"] = 1024;
-  r["sets_per_s_1_thread"] = std::round(one.sets);
-  r["gets_per_s_1_thread"] = std::round(one.gets);
-  r["sets_per_s_4_threads"] = std::round(four.sets);
-  r["gets_per_s_4_threads"] = std::round(four.gets);
+  r["sets_per_s_1_thread"] = static_cast<std::int64_t>(std::round(one.sets));
+  r["gets_per_s_1_thread"] = static_cast<std::int64_t>(std::round(one.gets));
+  r["sets_per_s_4_threads"] = static_cast<std::int64_t>(std::round(four.sets));
+  r["gets_per_s_4_threads"] = static_cast<std::int64_t>(std::round(four.gets));
   r["synchronous"] = "NORMAL";
   std::cout << jsonio::to_string(r) << std::endl;
   std::filesystem::remove_all(dir);
