@@ -12,6 +12,7 @@
 
 #include <boost/json/value.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -36,6 +37,23 @@ struct TextSize {
 };
 
 TextSize measure(const boost::json::value& v);
+
+// Code points of the compact JSON text of `v` (measure(v).code_points), with integers
+// measured inline: previews measure items one by one, mostly numbers.
+std::size_t decimal_digits(std::uint64_t v);
+inline std::size_t measure_code_points(const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::int64: {
+      std::int64_t i = v.get_int64();
+      return i >= 0 ? decimal_digits(static_cast<std::uint64_t>(i))
+                    : 1 + decimal_digits(0 - static_cast<std::uint64_t>(i));
+    }
+    case boost::json::kind::uint64:
+      return decimal_digits(v.get_uint64());
+    default:
+      return measure(v).code_points;
+  }
+}
 
 // Size of a JSON string literal (with quotes and escapes) holding `s`.
 TextSize measure_string_literal(std::string_view s);

@@ -85,11 +85,33 @@ std::size_t format_double(double d, char* buf, std::size_t cap) {
   return n;
 }
 
-template <class Int>
-std::size_t int_len(Int v) {
-  char buf[24];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
-  return static_cast<std::size_t>(res.ptr - buf);
+// Decimal digits of an unsigned integer; measuring must not format (hot in previews).
+inline std::size_t digits(std::uint64_t v) {
+  std::size_t n = 1;
+  while (v >= 10000) {
+    v /= 10000;
+    n += 4;
+  }
+  if (v >= 1000) return n + 3;
+  if (v >= 100) return n + 2;
+  if (v >= 10) return n + 1;
+  return n;
+}
+
+}  // namespace
+
+std::size_t decimal_digits(std::uint64_t v) {
+  return digits(v);
+}
+
+namespace {
+
+inline std::size_t int_len(std::int64_t v) {
+  if (v >= 0) return digits(static_cast<std::uint64_t>(v));
+  return 1 + digits(0 - static_cast<std::uint64_t>(v));
+}
+inline std::size_t int_len(std::uint64_t v) {
+  return digits(v);
 }
 
 void write_impl(const json::value& v, std::string& out, bool canonical);
@@ -204,10 +226,30 @@ void measure_impl(const json::value& v, TextSize& s) {
     }
     case json::kind::array: {
       const auto& a = v.get_array();
-      std::size_t punct = 2 + (a.empty() ? 0 : a.size() - 1);
-      s.bytes += punct;
-      s.code_points += punct;
-      for (const auto& e : a) measure_impl(e, s);
+      // Scalars are ASCII (bytes == code points) and measured inline: previews and set()
+      // measure large arrays of numbers, and the recursive call per item dominated.
+      std::size_t ascii = 2 + (a.empty() ? 0 : a.size() - 1);
+      for (const auto& e : a) {
+        switch (e.kind()) {
+          case json::kind::int64:
+            ascii += int_len(e.get_int64());
+            break;
+          case json::kind::uint64:
+            ascii += int_len(e.get_uint64());
+            break;
+          case json::kind::null:
+            ascii += 4;
+            break;
+          case json::kind::bool_:
+            ascii += e.get_bool() ? 4 : 5;
+            break;
+          default:
+            measure_impl(e, s);
+            break;
+        }
+      }
+      s.bytes += ascii;
+      s.code_points += ascii;
       return;
     }
     case json::kind::object: {

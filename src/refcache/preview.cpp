@@ -1,5 +1,6 @@
 #include "refcache/preview.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <limits>
@@ -44,7 +45,57 @@ std::optional<PreviewStrategy> preview_strategy_from_string(std::string_view s) 
 namespace {
 
 std::size_t chars_of(const json::value& v) {
-  return jsonio::measure(v).code_points;
+  return jsonio::measure_code_points(v);
+}
+
+// The i-th of `count` evenly spaced indices over n items: round(i * step) with Python's
+// round-half-to-even, without a libm call (this runs for every item of every search step).
+inline std::size_t sample_index(std::size_t i, double step) {
+  const double x = static_cast<double>(i) * step;
+  std::size_t r = static_cast<std::size_t>(x);  // x >= 0: truncation is floor
+  const double frac = x - static_cast<double>(r);
+  if (frac > 0.5 || (frac == 0.5 && (r & 1))) ++r;
+  return r;
+}
+
+// Largest count in [1, hi] for which fits(count) holds (fits is monotone in practice);
+// starts from an estimate and gallops, so a good estimate costs a handful of probes.
+template <class Fits>
+std::size_t search_count(std::size_t hi, std::size_t estimate, Fits fits) {
+  if (hi <= 1) return 1;
+  const std::size_t e = std::clamp<std::size_t>(estimate, 1, hi);
+  std::size_t lo = 1, up = hi;
+  if (fits(e)) {
+    lo = e;
+    for (std::size_t step = 1; lo < hi; step *= 2) {
+      std::size_t next = std::min(hi, e + step);
+      if (!fits(next)) {
+        up = next - 1;
+        break;
+      }
+      lo = next;
+    }
+    if (lo == hi) return hi;
+  } else {
+    up = e - 1;
+    for (std::size_t step = 1;; step *= 2) {
+      std::size_t next = e > step ? e - step : 1;
+      if (fits(next)) {
+        lo = next;
+        break;
+      }
+      if (next == 1) return 1;  // nothing fits: the caller shrinks one item
+      up = next - 1;
+    }
+  }
+  while (lo < up) {
+    std::size_t mid = lo + (up - lo + 1) / 2;
+    if (fits(mid))
+      lo = mid;
+    else
+      up = mid - 1;
+  }
+  return lo;
 }
 
 // Evenly spaced indices, first and last included; Python's round() (half to even) on the
@@ -61,8 +112,7 @@ void sample_indices(std::size_t n, std::size_t count, std::vector<std::size_t>& 
     return;
   }
   double step = static_cast<double>(n - 1) / static_cast<double>(count - 1);
-  for (std::size_t i = 0; i < count; ++i)
-    out.push_back(static_cast<std::size_t>(std::nearbyint(static_cast<double>(i) * step)));
+  for (std::size_t i = 0; i < count; ++i) out.push_back(sample_index(i, step));
 }
 
 // Per-code-point escaped sizes of a string, used to cut it at a code point boundary.
@@ -127,41 +177,47 @@ Shrunk truncate_text(std::string_view text, std::size_t budget) {
 
 Shrunk sample_value(const json::value& v, std::size_t budget, std::optional<std::size_t> known);
 
-Shrunk sample_array(const json::array& a, std::size_t budget) {
+// Sum of the sizes of the `count` evenly spaced items, stopping once it exceeds `budget`.
+template <class Size>
+bool sample_fits(std::size_t n, std::size_t count, std::size_t budget, Size size) {
+  std::size_t total = 2 + (count - 1);
+  if (total > budget) return false;
+  if (count >= n) {
+    for (std::size_t i = 0; i < n; ++i)
+      if ((total += size(i)) > budget) return false;
+    return true;
+  }
+  if (count == 1) return total + size(0) <= budget;
+  const double step = static_cast<double>(n - 1) / static_cast<double>(count - 1);
+  for (std::size_t i = 0; i < count; ++i)
+    if ((total += size(sample_index(i, step))) > budget) return false;
+  return true;
+}
+
+Shrunk sample_array(const json::array& a, std::size_t budget, std::size_t total_chars) {
   Shrunk r;
   const std::size_t n = a.size();
   r.total_items = n;
-  std::vector<std::int64_t> sz(n, -1);
-  auto elem = [&](std::size_t i) -> std::size_t {
-    if (sz[i] < 0) sz[i] = static_cast<std::int64_t>(chars_of(a[i]));
-    return static_cast<std::size_t>(sz[i]);
+  std::vector<std::uint32_t> sz(n, 0);  // 0 = not measured yet (no item is 0 chars)
+  auto size = [&](std::size_t i) -> std::size_t {
+    if (sz[i] == 0)
+      sz[i] = static_cast<std::uint32_t>(std::min<std::size_t>(chars_of(a[i]), UINT32_MAX));
+    return sz[i];
   };
-  std::vector<std::size_t> idx;
-  auto fits = [&](std::size_t count) {
-    sample_indices(n, count, idx);
-    std::size_t total = 2 + (idx.empty() ? 0 : idx.size() - 1);
-    for (std::size_t i : idx) {
-      total += elem(i);
-      if (total > budget) return false;
-    }
-    return true;
-  };
-  // Every item costs at least one character plus a comma, which bounds the search.
+  auto fits = [&](std::size_t count) { return sample_fits(n, count, budget, size); };
+  // Every item costs at least one character plus a comma, which bounds the search; the
+  // average item size gives the starting estimate.
   std::size_t hi = std::max<std::size_t>(1, std::min(n, budget > 1 ? (budget - 1) / 2 : 1));
-  std::size_t lo = 1;
-  while (lo < hi) {
-    std::size_t mid = lo + (hi - lo + 1) / 2;
-    if (fits(mid))
-      lo = mid;
-    else
-      hi = mid - 1;
-  }
+  double avg = n ? static_cast<double>(total_chars - 2) / static_cast<double>(n) : 1.0;
+  std::size_t estimate = static_cast<std::size_t>(static_cast<double>(budget) / std::max(avg, 1.0));
+  std::size_t count = search_count(hi, estimate, fits);
+  std::vector<std::size_t> idx;
   json::array out;
-  if (lo == 1 && !fits(1)) {
+  if (count == 1 && !fits(1)) {
     // Even one item is too large: shrink it instead of returning it whole.
     out.push_back(sample_value(a[0], budget > 2 ? budget - 2 : 1, std::nullopt).value);
   } else {
-    sample_indices(n, lo, idx);
+    sample_indices(n, count, idx);
     out.reserve(idx.size());
     for (std::size_t i : idx) out.push_back(a[i]);
   }
@@ -170,45 +226,34 @@ Shrunk sample_array(const json::array& a, std::size_t budget) {
   return r;
 }
 
-Shrunk sample_object(const json::object& o, std::size_t budget) {
+Shrunk sample_object(const json::object& o, std::size_t budget, std::size_t total_chars) {
   Shrunk r;
   const std::size_t n = o.size();
   r.total_items = n;
   const json::key_value_pair* members = n ? &*o.begin() : nullptr;
-  std::vector<std::int64_t> sz(n, -1);
-  auto elem = [&](std::size_t i) -> std::size_t {
-    if (sz[i] < 0)
-      sz[i] =
-          static_cast<std::int64_t>(jsonio::measure_string_literal(members[i].key()).code_points +
-                                    1 + chars_of(members[i].value()));
-    return static_cast<std::size_t>(sz[i]);
+  std::vector<std::uint32_t> sz(n, 0);
+  auto size = [&](std::size_t i) -> std::size_t {
+    if (sz[i] == 0)
+      sz[i] = static_cast<std::uint32_t>(
+          std::min<std::size_t>(jsonio::measure_string_literal(members[i].key()).code_points + 1 +
+                                    chars_of(members[i].value()),
+                                UINT32_MAX));
+    return sz[i];
   };
+  auto fits = [&](std::size_t count) { return sample_fits(n, count, budget, size); };
+  // A member costs at least '"":' plus one character and a comma.
+  std::size_t hi = std::max<std::size_t>(1, std::min(n, budget > 1 ? (budget - 1) / 5 : 1));
+  double avg = n ? static_cast<double>(total_chars - 2) / static_cast<double>(n) : 1.0;
+  std::size_t estimate = static_cast<std::size_t>(static_cast<double>(budget) / std::max(avg, 1.0));
+  std::size_t count = search_count(hi, estimate, fits);
   std::vector<std::size_t> idx;
-  auto fits = [&](std::size_t count) {
-    sample_indices(n, count, idx);
-    std::size_t total = 2 + (idx.empty() ? 0 : idx.size() - 1);
-    for (std::size_t i : idx) {
-      total += elem(i);
-      if (total > budget) return false;
-    }
-    return true;
-  };
-  std::size_t hi = std::max<std::size_t>(1, std::min(n, budget > 1 ? (budget - 1) / 4 : 1));
-  std::size_t lo = 1;
-  while (lo < hi) {
-    std::size_t mid = lo + (hi - lo + 1) / 2;
-    if (fits(mid))
-      lo = mid;
-    else
-      hi = mid - 1;
-  }
   json::object out;
-  if (lo == 1 && !fits(1)) {
+  if (count == 1 && !fits(1)) {
     std::size_t key_cost = jsonio::measure_string_literal(members[0].key()).code_points + 1;
     std::size_t inner = budget > 2 + key_cost ? budget - 2 - key_cost : 1;
     out.emplace(members[0].key(), sample_value(members[0].value(), inner, std::nullopt).value);
   } else {
-    sample_indices(n, lo, idx);
+    sample_indices(n, count, idx);
     out.reserve(idx.size());
     for (std::size_t i : idx) out.emplace(members[i].key(), members[i].value());
   }
@@ -233,10 +278,10 @@ Shrunk sample_value(const json::value& v, std::size_t budget, std::optional<std:
   switch (v.kind()) {
     case json::kind::array:
       if (v.get_array().empty()) break;
-      return sample_array(v.get_array(), budget);
+      return sample_array(v.get_array(), budget, total);
     case json::kind::object:
       if (v.get_object().empty()) break;
-      return sample_object(v.get_object(), budget);
+      return sample_object(v.get_object(), budget, total);
     case json::kind::string:
       return truncate_text(v.get_string(), budget);
     default:

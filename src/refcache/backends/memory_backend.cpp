@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
+#include <map>
 
 #include "jsonio/json_text.hpp"
 #include "refcache/errors.hpp"
@@ -42,14 +44,20 @@ struct MemoryBackend::State {
     std::size_t bytes = 0;
     std::string binding;  // binding_key() of the (ns, key) bound to this ref, if any
     std::list<const std::string*>::iterator lru;
+    std::uint64_t seq = 0;  // insertion order; the listing cursor
   };
   using EntryMap = std::unordered_map<std::string, Node, StringHash, StringEq>;
 
   mutable std::mutex mu;
   EntryMap entries;
-  // Namespace index: ordered ref ids per namespace (views of the keys of `entries`, which are
-  // stable while the node lives), so list(ns) is O(page) and paging is by last id.
-  std::unordered_map<std::string, std::set<std::string_view>, StringHash, StringEq> by_ns;
+  // Listing indexes in insertion order: per namespace and for the whole store. Keys are
+  // sequence numbers, so every insert lands at the end of the map (O(1) with the end hint)
+  // and list(ns) costs O(page), paging by the last sequence number returned. Values point to
+  // the keys of `entries`, which are stable while the node lives.
+  using SeqIndex = std::map<std::uint64_t, const std::string*>;
+  std::unordered_map<std::string, SeqIndex, StringHash, StringEq> by_ns;
+  SeqIndex all;
+  std::uint64_t next_seq = 1;
   std::unordered_map<std::string, std::string, StringHash, StringEq> bindings;
   struct Claim {
     std::string owner;
@@ -63,13 +71,24 @@ struct MemoryBackend::State {
   BackendStats stats;
 
   // Removes one entry (lock held). Returns its namespace for the event.
-  std::string erase(EntryMap::iterator it) {
-    std::string ns = it->second.entry->ns;
+  void index(EntryMap::iterator it, const std::string& ns) {
+    it->second.seq = next_seq++;
+    auto& idx = by_ns[ns];
+    idx.emplace_hint(idx.end(), it->second.seq, &it->first);
+    all.emplace_hint(all.end(), it->second.seq, &it->first);
+  }
+  void unindex(EntryMap::iterator it, const std::string& ns) {
     auto nsit = by_ns.find(ns);
     if (nsit != by_ns.end()) {
-      nsit->second.erase(std::string_view(it->first));
+      nsit->second.erase(it->second.seq);
       if (nsit->second.empty()) by_ns.erase(nsit);
     }
+    all.erase(it->second.seq);
+  }
+
+  std::string erase(EntryMap::iterator it) {
+    std::string ns = it->second.entry->ns;
+    unindex(it, ns);
     if (!it->second.binding.empty()) {
       auto b = bindings.find(it->second.binding);
       if (b != bindings.end() && b->second == it->first) bindings.erase(b);
@@ -125,18 +144,14 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
     if (!inserted) {
       // Overwrite in place: fix the namespace index if the namespace changed.
       if (it->second.entry->ns != entry->ns) {
-        auto nsit = s.by_ns.find(it->second.entry->ns);
-        if (nsit != s.by_ns.end()) {
-          nsit->second.erase(std::string_view(it->first));
-          if (nsit->second.empty()) s.by_ns.erase(nsit);
-        }
-        s.by_ns[entry->ns].insert(std::string_view(it->first));
+        s.unindex(it, it->second.entry->ns);
+        s.index(it, entry->ns);
       }
       s.bytes -= it->second.bytes;
       if (s.bounded) s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
       events.push_back({ChangeKind::kUpdated, it->first, entry->ns});
     } else {
-      s.by_ns[entry->ns].insert(std::string_view(it->first));
+      s.index(it, entry->ns);
       if (s.bounded) {
         s.lru.push_front(&it->first);
         it->second.lru = s.lru.begin();
@@ -212,13 +227,16 @@ std::size_t MemoryBackend::clear(std::optional<std::string_view> ns) {
       n = s.entries.size();
       s.entries.clear();
       s.by_ns.clear();
+      s.all.clear();
       s.bindings.clear();
       s.lru.clear();
       s.bytes = 0;
     } else {
       auto nsit = s.by_ns.find(*ns);
       if (nsit != s.by_ns.end()) {
-        std::vector<std::string> ids(nsit->second.begin(), nsit->second.end());
+        std::vector<std::string> ids;
+        ids.reserve(nsit->second.size());
+        for (const auto& [seq, id] : nsit->second) ids.push_back(*id);
         for (const auto& id : ids) {
           auto it = s.entries.find(id);
           if (it != s.entries.end()) {
@@ -237,44 +255,36 @@ std::size_t MemoryBackend::clear(std::optional<std::string_view> ns) {
 ListPage MemoryBackend::list(std::optional<std::string_view> ns, std::string_view cursor,
                              std::size_t limit) {
   if (limit == 0) limit = 1;
+  std::uint64_t after = 0;
+  if (!cursor.empty()) {
+    auto res = std::from_chars(cursor.data(), cursor.data() + cursor.size(), after);
+    if (res.ec != std::errc() || res.ptr != cursor.data() + cursor.size())
+      throw InvalidArgument("invalid listing cursor");
+  }
   ListPage page;
   std::vector<ChangeEvent> events;
   {
     std::lock_guard lock(state_->mu);
     auto& s = *state_;
-    double now = options_.clock();
-    std::vector<std::string> expired;
+    const double now = options_.clock();
+    const State::SeqIndex* idx = &s.all;
     if (ns) {
       auto nsit = s.by_ns.find(*ns);
-      if (nsit != s.by_ns.end()) {
-        auto& ids = nsit->second;
-        auto it = cursor.empty() ? ids.begin() : ids.upper_bound(cursor);
-        for (; it != ids.end() && page.ref_ids.size() < limit; ++it) {
-          auto e = s.entries.find(*it);
-          if (e->second.entry->is_expired(now))
-            expired.emplace_back(*it);
-          else
-            page.ref_ids.emplace_back(*it);
-        }
-        if (it != ids.end() && !page.ref_ids.empty()) page.next_cursor = page.ref_ids.back();
-      }
-    } else {
-      // All namespaces: the unordered map has no stable order, so page by sorted ids. Cost
-      // follows the whole store, as listing the whole store must.
-      std::vector<std::string_view> all;
-      all.reserve(s.entries.size());
-      for (const auto& [id, node] : s.entries)
-        if (cursor.empty() || std::string_view(id) > cursor) all.push_back(id);
-      std::sort(all.begin(), all.end());
-      std::size_t i = 0;
-      for (; i < all.size() && page.ref_ids.size() < limit; ++i) {
-        auto e = s.entries.find(all[i]);
+      idx = nsit == s.by_ns.end() ? nullptr : &nsit->second;
+    }
+    std::vector<std::string> expired;
+    if (idx) {
+      auto it = idx->upper_bound(after);
+      std::uint64_t last = after;
+      for (; it != idx->end() && page.ref_ids.size() < limit; ++it) {
+        last = it->first;
+        auto e = s.entries.find(*it->second);
         if (e->second.entry->is_expired(now))
-          expired.emplace_back(all[i]);
+          expired.push_back(*it->second);
         else
-          page.ref_ids.emplace_back(all[i]);
+          page.ref_ids.push_back(*it->second);
       }
-      if (i < all.size() && !page.ref_ids.empty()) page.next_cursor = page.ref_ids.back();
+      if (it != idx->end()) page.next_cursor = std::to_string(last);
     }
     for (const auto& id : expired) {
       auto it = s.entries.find(id);

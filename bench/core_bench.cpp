@@ -1,0 +1,150 @@
+// Core workloads W1-W5 of DESIGN.md section 8, in-process on the memory backend, character
+// mode, max preview size 2000. Prints one JSON line of figures. Not a test.
+//
+//   W1 set of a 100-int list, distinct keys      W2 get (default preview) of a 1,000-int list
+//   W3 resolve of the 1,000-int list             W4 get preview of 100,000 rows
+//   W5 cached call n -> [n, n+200), distinct n   and the resident memory of 100,000 W1 entries
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "jsonio/json_text.hpp"
+#include "refcache/cached_call.hpp"
+#include "refcache/ref_cache.hpp"
+
+using namespace refcache;
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+RefCacheOptions options() {
+  RefCacheOptions o;
+  o.name = "bench";
+  o.preview.size_mode = SizeMode::kCharacter;
+  o.preview.max_size = 2000;
+  return o;
+}
+
+json::value int_list(int n, int start) {
+  json::array a;
+  a.reserve(static_cast<std::size_t>(n));
+  for (int i = start; i < start + n; ++i) a.push_back(i);
+  return a;
+}
+
+long rss_bytes() {
+  std::ifstream f("/proc/self/statm");
+  long pages = 0, resident = 0;
+  f >> pages >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+// Runs `op` for about `seconds` (at least `min_ops` times) and returns operations per second.
+template <class Op>
+double rate(Op op, double seconds = 1.0, long min_ops = 1000) {
+  long n = 0;
+  auto start = Clock::now();
+  double elapsed = 0;
+  do {
+    for (int i = 0; i < 100; ++i) op(n++);
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (elapsed < seconds || n < min_ops);
+  return static_cast<double>(n) / elapsed;
+}
+
+std::size_t g_sink = 0;  // printed to stderr at the end so no work is optimised away
+
+}  // namespace
+
+int main() {
+  const Actor agent = Actor::agent();
+
+  // W1: set of a 100-int list, distinct keys. Values are built in batches outside the timed
+  // region (the caller's cost, not the cache's) and moved into set().
+  double w1;
+  {
+    RefCache cache(options());
+    const json::value list = int_list(100, 1000);
+    std::vector<json::value> batch;
+    std::vector<std::string> keys;
+    double timed = 0;
+    long n = 0;
+    while (timed < 1.0) {
+      batch.assign(1000, list);
+      keys.clear();
+      for (int i = 0; i < 1000; ++i) keys.push_back("k" + std::to_string(n + i));
+      auto start = Clock::now();
+      for (int i = 0; i < 1000; ++i) g_sink += cache.set(keys[i], std::move(batch[i])).total_size;
+      timed += std::chrono::duration<double>(Clock::now() - start).count();
+      n += 1000;
+    }
+    w1 = static_cast<double>(n) / timed;
+  }
+
+  // W2/W3: the 1,000-int list.
+  double w2, w3;
+  {
+    RefCache cache(options());
+    auto ref = cache.set("list", int_list(1000, 0));
+    w2 = rate([&](long) {
+      auto r = cache.get(ref.ref_id, agent);
+      g_sink += std::get<CacheResponse>(r).preview_size;
+    });
+    w3 = rate([&](long) { g_sink += cache.resolve(ref.ref_id, agent)->as_array().size(); }, 1.0,
+              100000);
+  }
+
+  // W4: preview of 100,000 rows {"id":i,"name":"user-i","score":i*0.5}.
+  double w4;
+  {
+    RefCache cache(options());
+    json::array rows;
+    rows.reserve(100000);
+    for (int i = 0; i < 100000; ++i)
+      rows.push_back(
+          json::object{{"id", i}, {"name", "user-" + std::to_string(i)}, {"score", i * 0.5}});
+    auto ref = cache.set("rows", std::move(rows));
+    w4 = rate(
+        [&](long) { g_sink += std::get<CacheResponse>(cache.get(ref.ref_id, agent)).preview_size; },
+        1.0, 100);
+  }
+
+  // W5: cached call n -> [n, n+200), distinct n (miss path).
+  double w5;
+  {
+    RefCache cache(options());
+    CachedCall call(cache, "span", [](const json::object& args, CallContext&) -> json::value {
+      return int_list(200, static_cast<int>(args.at("n").as_int64()));
+    });
+    w5 = rate([&](long i) { g_sink += call.call(json::object{{"n", i}}).size(); });
+  }
+
+  // Resident memory of 100,000 entries of a 100-int list.
+  long rss_delta;
+  std::size_t json_bytes = 0;
+  {
+    RefCache cache(options());
+    long before = rss_bytes();
+    for (int i = 0; i < 100000; ++i) {
+      json::value v = int_list(100, i * 100);
+      json_bytes += jsonio::measure(v).bytes;
+      cache.set("", std::move(v));
+    }
+    rss_delta = rss_bytes() - before;
+  }
+
+  std::printf(
+      "{\"bench\":\"core\",\"W1_set_per_s\":%.0f,\"W2_get_preview_1k_per_s\":%.0f,"
+      "\"W3_resolve_per_s\":%.0f,\"W4_preview_100k_rows_per_s\":%.0f,\"W5_cached_call_per_s\":%.0f,"
+      "\"rss_100k_entries_bytes\":%ld,\"json_100k_entries_bytes\":%zu,\"rss_over_json\":%.2f}\n",
+      w1, w2, w3, w4, w5, rss_delta, json_bytes,
+      static_cast<double>(rss_delta) / static_cast<double>(json_bytes));
+  std::fprintf(stderr, "checksum %zu\n", g_sink);
+  return 0;
+}
