@@ -107,6 +107,12 @@ TEST(OpenBackend, UrlForms) {
   EXPECT_EQ(g->path(), (dir / "b.db").string());
   EXPECT_THROW(open_backend("bogus:thing"), InvalidArgument);
   try {
+    open_backend("redis:/:hunter2@h");  // mistyped: must not echo the password
+    ADD_FAILURE() << "accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos) << e.what();
+  }
+  try {
     open_backend("rediss://:pw@127.0.0.1:1/0");
     ADD_FAILURE() << "TLS accepted";
   } catch (const InvalidArgument& e) {

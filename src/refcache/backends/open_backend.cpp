@@ -49,7 +49,9 @@ std::shared_ptr<Backend> open_backend(std::string_view url) {
     s.url = std::string(url);
     return std::make_shared<RedisBackend>(resolve_redis_options(s));
   }
-  throw InvalidArgument("unknown backend URL '" + std::string(url) +
+  // Only the scheme is echoed: the rest of a mistyped URL may hold a password.
+  std::string scheme(url.substr(0, url.find(':')));
+  throw InvalidArgument("unknown backend URL scheme '" + scheme +
                         "' (expected memory:, sqlite:PATH, sqlite::memory:, redis://... or "
                         "rediss://...)");
 }

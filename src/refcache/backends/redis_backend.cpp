@@ -453,7 +453,7 @@ class RedisBackend::Impl {
     if (broken || c->err || closed_) {
       redisFree(c);
       --open_;
-      if (broken || c == nullptr) {
+      if (broken) {
         // The server probably went away: the idle connections are as dead as this one.
         for (auto* i : idle_) redisFree(i);
         open_ -= idle_.size();
