@@ -402,10 +402,11 @@ void register_fixture(mcp::Server& s) {
       });
 
   simple("whoami", "Reports the caller's identity as the SDK sees it", [](ToolContext& ctx) {
-    bj::object o{{"session", ctx.session_id()},
-                 {"principal", ctx.principal() ? bj::value(ctx.principal()->subject) : bj::value(nullptr)},
-                 {"era", ctx.era() == mcp::Era::kModern ? "modern" : "legacy"},
-                 {"version", ctx.protocol_version()}};
+    bj::object o{
+        {"session", ctx.session_id()},
+        {"principal", ctx.principal() ? bj::value(ctx.principal()->subject) : bj::value(nullptr)},
+        {"era", ctx.era() == mcp::Era::kModern ? "modern" : "legacy"},
+        {"version", ctx.protocol_version()}};
     return CallToolResult::structured(std::move(o));
   });
   simple("slow", "Sleeps up to 10 s, stopping early when cancelled", [](ToolContext& ctx) {
@@ -536,8 +537,9 @@ int main(int argc, char** argv) {
     else if (a == "--require-scope" && i + 1 < argc)
       require_scope = argv[++i];
     else if (a == "--help" || a == "-h") {
-      std::cerr << "usage: mcp-conformance-server [--host H] [--port P] [--stdio] [--session-ttl S]\n"
-                   "                              [--bearer TOKEN [--require-scope SCOPE]]\n";
+      std::cerr
+          << "usage: mcp-conformance-server [--host H] [--port P] [--stdio] [--session-ttl S]\n"
+             "                              [--bearer TOKEN [--require-scope SCOPE]]\n";
       return 0;
     } else {
       std::cerr << "unknown argument: " << a << "\n";

@@ -1,0 +1,144 @@
+// Typed-tool schema generation, conversion and the raw-schema validator.
+#include <gtest/gtest.h>
+
+#include "jsonio/json_text.hpp"
+#include "mcp/schema.hpp"
+
+namespace {
+
+namespace bj = boost::json;
+
+enum class Color { red, green };
+BOOST_DESCRIBE_ENUM(Color, red, green)
+
+struct Inner {
+  std::string label;
+};
+BOOST_DESCRIBE_STRUCT(Inner, (), (label))
+
+struct Args {
+  std::string text;                   // required
+  int count = 20;                     // optional, default 20
+  std::optional<double> ratio;        // optional
+  std::vector<int> ids;               // required (no visible default)
+  Color color = Color::green;         // optional enum with default
+  Inner inner;                        // nested, required
+  std::map<std::string, bool> flags;  // object of booleans
+  static std::map<std::string, std::string> mcp_field_docs() { return {{"text", "What to say"}}; }
+};
+BOOST_DESCRIBE_STRUCT(Args, (), (text, count, ratio, ids, color, inner, flags))
+
+bj::value J(std::string_view s) {
+  return jsonio::parse_or_throw(s);
+}
+
+TEST(Schema, GeneratesObjectSchemaWithRequiredDefaultsAndDocs) {
+  bj::value s = mcp::schema_of<Args>();
+  EXPECT_EQ(jsonio::to_canonical_string(s),
+            jsonio::to_canonical_string(J(R"({"type":"object","properties":{
+              "text":{"type":"string","description":"What to say"},
+              "count":{"type":"integer","default":20},
+              "ratio":{"type":"number"},
+              "ids":{"type":"array","items":{"type":"integer"}},
+              "color":{"type":"string","enum":["red","green"],"default":"green"},
+              "inner":{"type":"object","properties":{"label":{"type":"string"}},"required":["label"]},
+              "flags":{"type":"object","additionalProperties":{"type":"boolean"}}},
+              "required":["text","ids","inner","flags"]})")));
+}
+
+TEST(Schema, ConvertsValidArgumentsAndAppliesDefaults) {
+  Args a;
+  std::string err;
+  ASSERT_TRUE(mcp::from_json(
+      J(R"({"text":"hi","ids":[1,2],"inner":{"label":"x"},"flags":{"a":true},"color":"red"})"), a,
+      err))
+      << err;
+  EXPECT_EQ(a.text, "hi");
+  EXPECT_EQ(a.count, 20);
+  EXPECT_FALSE(a.ratio.has_value());
+  EXPECT_EQ(a.ids, (std::vector<int>{1, 2}));
+  EXPECT_EQ(a.color, Color::red);
+  EXPECT_EQ(a.inner.label, "x");
+  EXPECT_TRUE(a.flags.at("a"));
+}
+
+TEST(Schema, ReportsTheFailingPath) {
+  Args a;
+  std::string err;
+  EXPECT_FALSE(mcp::from_json(J(R"({"ids":[],"inner":{"label":"x"},"flags":{}})"), a, err));
+  EXPECT_EQ(err, "arguments: missing required property \"text\"");
+  EXPECT_FALSE(
+      mcp::from_json(J(R"({"text":"t","ids":[1,"2"],"inner":{"label":"x"},"flags":{}})"), a, err));
+  EXPECT_EQ(err, "arguments.ids[1]: expected integer, got string");
+  EXPECT_FALSE(
+      mcp::from_json(J(R"({"text":"t","ids":[],"inner":{"label":3},"flags":{}})"), a, err));
+  EXPECT_EQ(err, "arguments.inner.label: expected string, got integer");
+  EXPECT_FALSE(mcp::from_json(
+      J(R"({"text":"t","ids":[],"inner":{"label":"x"},"flags":{},"color":"blue"})"), a, err));
+  EXPECT_NE(err.find("arguments.color"), std::string::npos);
+  EXPECT_FALSE(mcp::from_json(
+      J(R"({"text":"t","ids":[],"inner":{"label":"x"},"flags":{},"count":1.5})"), a, err));
+  EXPECT_EQ(err, "arguments.count: expected integer, got number");
+  EXPECT_FALSE(mcp::from_json(
+      J(R"({"text":"t","ids":[],"inner":{"label":"x"},"flags":{},"count":9999999999})"), a, err));
+}
+
+TEST(Schema, AcceptsIntegralDoublesAndRoundTrips) {
+  Args a;
+  std::string err;
+  ASSERT_TRUE(mcp::from_json(
+      J(R"({"text":"t","ids":[3.0],"inner":{"label":""},"flags":{},"ratio":0.5})"), a, err))
+      << err;
+  EXPECT_EQ(a.ids[0], 3);
+  bj::value back = mcp::to_json(a);
+  EXPECT_EQ(back.at("ratio").as_double(), 0.5);
+  EXPECT_EQ(back.at("color").as_string(), "green");
+  a.ratio.reset();
+  EXPECT_FALSE(mcp::to_json(a).as_object().contains("ratio"));
+}
+
+TEST(Validator, CoreKeywords) {
+  bj::value s = J(R"({"type":"object","properties":{"n":{"type":"integer","minimum":1,"maximum":5},
+    "s":{"type":"string","minLength":2,"maxLength":3},"e":{"enum":["a","b"]},"c":{"const":7},
+    "arr":{"type":"array","items":{"type":"string"},"minItems":1,"uniqueItems":true}},
+    "required":["n"],"additionalProperties":false})");
+  EXPECT_EQ(mcp::validate(s, J(R"({"n":3,"s":"ab","e":"a","c":7,"arr":["x"]})")), "");
+  EXPECT_EQ(mcp::validate(s, J(R"({})")), "arguments: missing required property \"n\"");
+  EXPECT_EQ(mcp::validate(s, J(R"({"n":0})")), "arguments.n: must be >= 1");
+  EXPECT_EQ(mcp::validate(s, J(R"({"n":2.5})")), "arguments.n: expected integer, got number");
+  EXPECT_NE(mcp::validate(s, J(R"({"n":2,"s":"abcd"})")), "");
+  EXPECT_NE(mcp::validate(s, J(R"({"n":2,"e":"z"})")), "");
+  EXPECT_NE(mcp::validate(s, J(R"({"n":2,"c":8})")), "");
+  EXPECT_NE(mcp::validate(s, J(R"({"n":2,"arr":[]})")), "");
+  EXPECT_NE(mcp::validate(s, J(R"({"n":2,"arr":["a","a"]})")), "");
+  EXPECT_EQ(mcp::validate(s, J(R"({"n":2,"x":1})")), "arguments: unexpected property \"x\"");
+  EXPECT_EQ(mcp::validate(s, J(R"([1])")), "arguments: expected object, got array");
+}
+
+TEST(Validator, CompositionConditionalsAndLocalRefs) {
+  // The conformance suite's 2020-12 schema.
+  bj::value s = J(R"({"type":"object","$defs":{"address":{"$anchor":"addressDef","type":"object",
+    "properties":{"street":{"type":"string"}}}},
+    "properties":{"address":{"$ref":"#/$defs/address"},"alt":{"$ref":"#addressDef"},
+      "contactMethod":{"type":"string","enum":["phone","email"]},"phone":{"type":"string"},"email":{"type":"string"}},
+    "allOf":[{"anyOf":[{"required":["phone"]},{"required":["email"]}]}],
+    "if":{"properties":{"contactMethod":{"const":"phone"}},"required":["contactMethod"]},
+    "then":{"required":["phone"]},"else":{"required":["email"]},"additionalProperties":false})");
+  EXPECT_EQ(mcp::validate(s, J(R"({"contactMethod":"phone","phone":"1"})")), "");
+  EXPECT_EQ(mcp::validate(s, J(R"({"email":"a@b"})")), "");
+  EXPECT_NE(mcp::validate(s, J(R"({"contactMethod":"phone","email":"a@b"})")), "");  // then: phone
+  EXPECT_NE(mcp::validate(s, J(R"({})")), "");                                       // anyOf
+  EXPECT_NE(mcp::validate(s, J(R"({"email":"a","address":{"street":1}})")), "");     // $ref
+  EXPECT_NE(mcp::validate(s, J(R"({"email":"a","alt":{"street":1}})")), "");         // $anchor
+  bj::value one = J(R"({"oneOf":[{"type":"integer"},{"type":"number"}]})");
+  EXPECT_NE(mcp::validate(one, J("1")), "");  // matches both
+  EXPECT_EQ(mcp::validate(one, J("1.5")), "");
+  EXPECT_NE(mcp::validate(J(R"({"not":{"type":"string"}})"), J(R"("x")")), "");
+}
+
+TEST(Validator, NeverFollowsNetworkRefs) {
+  bj::value s = J(R"({"properties":{"a":{"$ref":"https://example.com/schema.json"}}})");
+  EXPECT_EQ(mcp::validate(s, J(R"({"a":1})")), "");
+}
+
+}  // namespace
