@@ -7,8 +7,12 @@
 // least recently used entries are evicted (reported as kExpired events and counted as
 // evictions).
 //
-// Thread-safety: all methods are safe to call concurrently (one internal mutex; readers of an
-// unbounded store do not touch the LRU list).
+// Values are kept as compact JSON text and parsed on demand, with a bounded set of recently
+// used entries kept parsed ("hot"), so a large cache costs little more than its JSON and a
+// hot entry is read without parsing (see MemoryBackendOptions::freeze_values).
+//
+// Thread-safety: all methods are safe to call concurrently (one internal mutex; cold entries
+// are parsed outside it).
 #pragma once
 
 #include <cstddef>
@@ -27,6 +31,12 @@ struct MemoryBackendOptions {
   std::size_t max_entries = 0;  // 0 = unbounded; otherwise LRU-evict beyond this many entries
   std::size_t max_bytes = 0;    // 0 = unbounded; bound on the compact-JSON bytes of values
   ClockFn clock = &unix_now;    // source of "now" (tests substitute a fake clock)
+  // Keep values as compact JSON text (about a third of the memory of parsed values) and
+  // only the most recently used ones parsed: at most hot_entries entries and hot_bytes bytes
+  // of text. Off: every value stays parsed (fastest reads, most memory).
+  bool freeze_values = true;
+  std::size_t hot_entries = 1024;
+  std::size_t hot_bytes = 64u << 20;
 };
 
 class MemoryBackend final : public Backend {

@@ -114,18 +114,109 @@ inline std::size_t int_len(std::uint64_t v) {
   return digits(v);
 }
 
-void write_impl(const json::value& v, std::string& out, bool canonical);
+// The writer measures first (cheap) and then writes into a buffer of exactly that size
+// through a raw pointer: appending to a std::string piece by piece cost more than the
+// formatting itself.
+char* put_escape(unsigned char c, char* p) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  *p++ = '\\';
+  switch (c) {
+    case '"':
+      *p++ = '"';
+      return p;
+    case '\\':
+      *p++ = '\\';
+      return p;
+    case '\b':
+      *p++ = 'b';
+      return p;
+    case '\f':
+      *p++ = 'f';
+      return p;
+    case '\n':
+      *p++ = 'n';
+      return p;
+    case '\r':
+      *p++ = 'r';
+      return p;
+    case '\t':
+      *p++ = 't';
+      return p;
+    default:
+      *p++ = 'u';
+      *p++ = '0';
+      *p++ = '0';
+      *p++ = kHex[c >> 4];
+      *p++ = kHex[c & 0xF];
+      return p;
+  }
+}
 
-void write_object(const json::object& o, std::string& out, bool canonical) {
-  out.push_back('{');
+char* put_string(std::string_view s, char* p) {
+  *p++ = '"';
+  const char* run = s.data();
+  const char* end = run + s.size();
+  for (const char* q = run; q != end; ++q) {
+    unsigned char c = static_cast<unsigned char>(*q);
+    if (kEscapeLen[c] != 0) {
+      std::memcpy(p, run, static_cast<std::size_t>(q - run));
+      p += q - run;
+      p = put_escape(c, p);
+      run = q + 1;
+    }
+  }
+  std::memcpy(p, run, static_cast<std::size_t>(end - run));
+  p += end - run;
+  *p++ = '"';
+  return p;
+}
+
+// Writes an unsigned integer, two digits at a time from the end (faster than to_chars here).
+char* put_u64(std::uint64_t v, char* p) {
+  static constexpr char kPairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
+  const std::size_t n = digits(v);
+  char* end = p + n;
+  char* q = end;
+  while (v >= 100) {
+    const std::size_t i = static_cast<std::size_t>(v % 100) * 2;
+    v /= 100;
+    *--q = kPairs[i + 1];
+    *--q = kPairs[i];
+  }
+  if (v >= 10) {
+    const std::size_t i = static_cast<std::size_t>(v) * 2;
+    *--q = kPairs[i + 1];
+    *--q = kPairs[i];
+  } else {
+    *--q = static_cast<char>('0' + v);
+  }
+  return end;
+}
+
+char* put_i64(std::int64_t v, char* p) {
+  if (v >= 0) return put_u64(static_cast<std::uint64_t>(v), p);
+  *p++ = '-';
+  return put_u64(0 - static_cast<std::uint64_t>(v), p);
+}
+
+char* put_value(const json::value& v, char* p, bool canonical);
+
+char* put_object(const json::object& o, char* p, bool canonical) {
+  *p++ = '{';
+  auto member = [&](const json::key_value_pair& kv, bool first) {
+    if (!first) *p++ = ',';
+    p = put_string(kv.key(), p);
+    *p++ = ':';
+    p = put_value(kv.value(), p, canonical);
+  };
   if (!canonical) {
     bool first = true;
     for (const auto& kv : o) {
-      if (!first) out.push_back(',');
+      member(kv, first);
       first = false;
-      write_string_literal(kv.key(), out);
-      out.push_back(':');
-      write_impl(kv.value(), out, false);
     }
   } else {
     std::vector<const json::key_value_pair*> members;
@@ -134,57 +225,49 @@ void write_object(const json::object& o, std::string& out, bool canonical) {
     std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
     bool first = true;
     for (auto* kv : members) {
-      if (!first) out.push_back(',');
+      member(*kv, first);
       first = false;
-      write_string_literal(kv->key(), out);
-      out.push_back(':');
-      write_impl(kv->value(), out, true);
     }
   }
-  out.push_back('}');
+  *p++ = '}';
+  return p;
 }
 
-void write_impl(const json::value& v, std::string& out, bool canonical) {
+char* put_value(const json::value& v, char* p, bool canonical) {
   switch (v.kind()) {
     case json::kind::null:
-      out += "null";
-      return;
+      std::memcpy(p, "null", 4);
+      return p + 4;
     case json::kind::bool_:
-      out += v.get_bool() ? "true" : "false";
-      return;
-    case json::kind::int64: {
-      char buf[24];
-      auto res = std::to_chars(buf, buf + sizeof buf, v.get_int64());
-      out.append(buf, res.ptr);
-      return;
-    }
-    case json::kind::uint64: {
-      char buf[24];
-      auto res = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
-      out.append(buf, res.ptr);
-      return;
-    }
+      if (v.get_bool()) {
+        std::memcpy(p, "true", 4);
+        return p + 4;
+      }
+      std::memcpy(p, "false", 5);
+      return p + 5;
+    case json::kind::int64:
+      return put_i64(v.get_int64(), p);
+    case json::kind::uint64:
+      return put_u64(v.get_uint64(), p);
     case json::kind::double_:
-      write_double(v.get_double(), out);
-      return;
+      return p + format_double(v.get_double(), p, 38);
     case json::kind::string:
-      write_string_literal(v.get_string(), out);
-      return;
+      return put_string(v.get_string(), p);
     case json::kind::array: {
-      out.push_back('[');
+      *p++ = '[';
       bool first = true;
       for (const auto& e : v.get_array()) {
-        if (!first) out.push_back(',');
+        if (!first) *p++ = ',';
         first = false;
-        write_impl(e, out, canonical);
+        p = put_value(e, p, canonical);
       }
-      out.push_back(']');
-      return;
+      *p++ = ']';
+      return p;
     }
     case json::kind::object:
-      write_object(v.get_object(), out, canonical);
-      return;
+      return put_object(v.get_object(), p, canonical);
   }
+  return p;
 }
 
 void measure_impl(const json::value& v, TextSize& s) {
@@ -307,6 +390,17 @@ void write_double(double d, std::string& out) {
   std::size_t n = format_double(d, buf, sizeof buf - 2);
   out.append(buf, n);
 }
+
+namespace {
+void write_impl(const json::value& v, std::string& out, bool canonical) {
+  const std::size_t n = measure(v).bytes;
+  const std::size_t old = out.size();
+  // Doubles are formatted in place with up to 40 bytes of room past the measured end.
+  out.resize(old + n + 40);
+  char* end = put_value(v, out.data() + old, canonical);
+  out.resize(static_cast<std::size_t>(end - out.data()));
+}
+}  // namespace
 
 void write(const json::value& v, std::string& out) {
   write_impl(v, out, false);

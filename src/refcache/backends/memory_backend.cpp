@@ -10,6 +10,7 @@
 #include "refcache/errors.hpp"
 
 namespace refcache {
+namespace json = boost::json;
 
 namespace {
 
@@ -40,7 +41,14 @@ std::size_t value_bytes(const CacheEntry& e) {
 
 struct MemoryBackend::State {
   struct Node {
+    // With freezing on, `entry` is a shell (namespace, policy, times; null value, no
+    // metadata) and the value and metadata live as compact JSON text, about a third of the
+    // memory of a parsed value; `hot` holds the parsed entry while it is in the hot set.
     EntryPtr entry;
+    std::string frozen_value;
+    std::string frozen_metadata;
+    EntryPtr hot;
+    std::list<const std::string*>::iterator hot_pos;
     std::size_t bytes = 0;
     std::string binding;  // binding_key() of the (ns, key) bound to this ref, if any
     std::list<const std::string*>::iterator lru;
@@ -65,12 +73,42 @@ struct MemoryBackend::State {
   };
   std::unordered_map<std::string, Claim, StringHash, StringEq> claims;
   std::unordered_map<std::string, TaskRecord, StringHash, StringEq> tasks;
-  std::list<const std::string*> lru;  // front = most recently used
+  std::list<const std::string*> lru;      // front = most recently used
+  std::list<const std::string*> hot_lru;  // parsed entries, front = most recently used
+  std::size_t hot_bytes = 0;
   std::size_t bytes = 0;
   bool bounded = false;
   BackendStats stats;
 
-  // Removes one entry (lock held). Returns its namespace for the event.
+  void drop_hot(Node& n) {
+    if (!n.hot) return;
+    hot_lru.erase(n.hot_pos);
+    hot_bytes -= n.bytes;
+    n.hot.reset();
+  }
+  // Makes `n` (whose key is `*key`) the most recently used hot entry and trims the hot set.
+  // The EntryPtrs of trimmed entries are moved to `released` so that they are destroyed
+  // outside the lock.
+  void make_hot(Node& n, const std::string* key, EntryPtr parsed, std::size_t max_entries,
+                std::size_t max_bytes, std::vector<EntryPtr>& released) {
+    if (n.hot) {
+      hot_lru.splice(hot_lru.begin(), hot_lru, n.hot_pos);
+      return;
+    }
+    n.hot = std::move(parsed);
+    hot_lru.push_front(key);
+    n.hot_pos = hot_lru.begin();
+    hot_bytes += n.bytes;
+    while (hot_lru.size() > 1 && (hot_lru.size() > max_entries || hot_bytes > max_bytes)) {
+      auto victim = entries.find(*hot_lru.back());
+      released.push_back(std::move(victim->second.hot));
+      victim->second.hot.reset();
+      hot_bytes -= victim->second.bytes;
+      hot_lru.pop_back();
+    }
+  }
+
+  // Adds an entry to the listing indexes (lock held).
   void index(EntryMap::iterator it, const std::string& ns) {
     it->second.seq = next_seq++;
     auto& idx = by_ns[ns];
@@ -86,6 +124,7 @@ struct MemoryBackend::State {
     all.erase(it->second.seq);
   }
 
+  // Removes one entry (lock held). Returns its namespace for the event.
   std::string erase(EntryMap::iterator it) {
     std::string ns = it->second.entry->ns;
     unindex(it, ns);
@@ -94,6 +133,7 @@ struct MemoryBackend::State {
       if (b != bindings.end() && b->second == it->first) bindings.erase(b);
     }
     if (bounded) lru.erase(it->second.lru);
+    drop_hot(it->second);
     bytes -= it->second.bytes;
     entries.erase(it);
     return ns;
@@ -108,34 +148,91 @@ MemoryBackend::MemoryBackend(MemoryBackendOptions options)
 MemoryBackend::~MemoryBackend() = default;
 
 EntryPtr MemoryBackend::get(std::string_view ref_id) {
-  std::unique_lock lock(state_->mu);
-  auto& s = *state_;
-  ++s.stats.gets;
-  auto it = s.entries.find(ref_id);
-  if (it == s.entries.end()) {
-    ++s.stats.misses;
-    return nullptr;
+  std::vector<EntryPtr> released;
+  std::string value_text, metadata_text;
+  EntryPtr shell;
+  std::uint64_t seq = 0;
+  {
+    std::unique_lock lock(state_->mu);
+    auto& s = *state_;
+    ++s.stats.gets;
+    auto it = s.entries.find(ref_id);
+    if (it == s.entries.end()) {
+      ++s.stats.misses;
+      return nullptr;
+    }
+    if (it->second.entry->is_expired(options_.clock())) {
+      std::string id = it->first;
+      std::string ns = s.erase(it);
+      ++s.stats.misses;
+      ++s.stats.expirations;
+      lock.unlock();
+      emit({ChangeKind::kExpired, std::move(id), std::move(ns)});
+      return nullptr;
+    }
+    if (s.bounded) s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
+    ++s.stats.hits;
+    if (!options_.freeze_values) return it->second.entry;
+    if (it->second.hot) {
+      s.hot_lru.splice(s.hot_lru.begin(), s.hot_lru, it->second.hot_pos);
+      return it->second.hot;
+    }
+    // Cold: parse outside the lock (a large value takes a while) from a copy of the text.
+    value_text = it->second.frozen_value;
+    metadata_text = it->second.frozen_metadata;
+    shell = it->second.entry;
+    seq = it->second.seq;
   }
-  if (it->second.entry->is_expired(options_.clock())) {
-    std::string id = it->first;
-    std::string ns = s.erase(it);
-    ++s.stats.misses;
-    ++s.stats.expirations;
-    lock.unlock();
-    emit({ChangeKind::kExpired, std::move(id), std::move(ns)});
-    return nullptr;
+  auto thawed = std::make_shared<CacheEntry>();
+  const jsonio::ParseLimits unlimited{.max_depth = 1u << 20};
+  std::error_code ec;
+  thawed->value = jsonio::parse(value_text, ec, unlimited);
+  if (ec)
+    throw CorruptEntry("memory backend: stored value of " + std::string(ref_id) +
+                       " does not parse: " + ec.message());
+  json::value meta = jsonio::parse(metadata_text, ec, unlimited);
+  if (!ec && meta.is_object()) thawed->metadata = std::move(meta.get_object());
+  thawed->ns = shell->ns;
+  thawed->policy = shell->policy;
+  thawed->created_at = shell->created_at;
+  thawed->expires_at = shell->expires_at;
+  EntryPtr result = std::move(thawed);
+  {
+    std::lock_guard lock(state_->mu);
+    auto& s = *state_;
+    auto it = s.entries.find(ref_id);
+    if (it != s.entries.end() && it->second.seq == seq) {
+      if (it->second.hot) return it->second.hot;  // another reader thawed it first
+      s.make_hot(it->second, &it->first, result, options_.hot_entries, options_.hot_bytes,
+                 released);
+    }
   }
-  if (s.bounded) s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
-  ++s.stats.hits;
-  return it->second.entry;
+  return result;
 }
 
 std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr entry,
                                               const KeyBinding* binding) {
   if (!entry) throw InvalidArgument("MemoryBackend::set: null entry");
   std::vector<ChangeEvent> events;
+  std::vector<EntryPtr> released;  // destroyed after the lock is released
   std::optional<std::string> replaced;
-  std::size_t nbytes = value_bytes(*entry);
+  std::size_t nbytes = 0;
+  EntryPtr stored = entry;
+  std::string value_text, metadata_text;
+  if (options_.freeze_values) {
+    value_text = jsonio::to_string(entry->value);
+    metadata_text = jsonio::to_string(entry->metadata);
+    nbytes = value_text.size();
+    auto shell = std::make_shared<CacheEntry>();
+    shell->value = nullptr;
+    shell->ns = entry->ns;
+    shell->policy = entry->policy;
+    shell->created_at = entry->created_at;
+    shell->expires_at = entry->expires_at;
+    stored = std::move(shell);
+  } else {
+    nbytes = value_bytes(*entry);
+  }
   {
     std::lock_guard lock(state_->mu);
     auto& s = *state_;
@@ -157,9 +254,17 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
         it->second.lru = s.lru.begin();
       }
     }
-    it->second.entry = std::move(entry);
+    s.drop_hot(it->second);
+    it->second.entry = std::move(stored);
     it->second.bytes = nbytes;
     s.bytes += nbytes;
+    if (options_.freeze_values) {
+      it->second.frozen_value = std::move(value_text);
+      it->second.frozen_metadata = std::move(metadata_text);
+      // What was just written is likely read soon (a cached call answers from it).
+      s.make_hot(it->second, &it->first, std::move(entry), options_.hot_entries, options_.hot_bytes,
+                 released);
+    }
 
     if (binding) {
       std::string bkey = binding_key(binding->ns, binding->key);

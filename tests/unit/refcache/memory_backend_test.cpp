@@ -183,3 +183,25 @@ TEST(AsyncTaskResponse, EtaFromProgress) {
   t.progress = TaskProgress{5, 10, {}};
   EXPECT_DOUBLE_EQ(*AsyncTaskResponse::from_task(t, 110).eta_seconds, 10.0);
 }
+
+TEST(MemoryBackend, FrozenValuesThawExactlyAndHotSetIsBounded) {
+  MemoryBackend b({.hot_entries = 2});
+  std::string deep = std::string(200, '[') + "1.25" + std::string(200, ']');
+  b.set("deep", entry(jsonio::parse_or_throw(deep, {.max_depth = 1000})));
+  b.set("doc", entry(J(R"({"z":[1,2.5,"\u00e9",null,true],"a":{"b":-3}})")));
+  b.set("c", entry(3));
+  b.set("d", entry(4));  // "deep" and "doc" are cold now
+  auto doc = b.get("doc");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(jsonio::to_string(doc->value), R"({"z":[1,2.5,"é",null,true],"a":{"b":-3}})");
+  EXPECT_EQ(jsonio::to_string(b.get("deep")->value), deep);
+  // A hot entry is shared, not re-parsed.
+  EXPECT_EQ(b.get("doc").get(), b.get("doc").get());
+}
+
+TEST(MemoryBackend, UnfrozenModeKeepsTheSameObject) {
+  MemoryBackend b({.freeze_values = false});
+  auto e = entry(J("[1,2,3]"));
+  b.set("r", e);
+  EXPECT_EQ(b.get("r").get(), e.get());
+}
