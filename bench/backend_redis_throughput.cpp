@@ -1,6 +1,7 @@
 // B1: RedisBackend set + get of 1 KB entries from 8 threads, beside redis-benchmark
 // (-t set,get -d 1024 -c 8 -n 100000) against the same redis-server, started here.
 // Prints one JSON line. Not a test.
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
@@ -85,14 +86,23 @@ int main() {
     if (misses) std::cerr << "misses: " << misses << "\n";
     return kOps / secs;
   };
-  double ours_set = run(true);
-  double ours_get = run(false);
-  auto [rb_set, rb_get] = run_redis_benchmark(server, kThreads, kOps);
+  // Interleaved rounds, best of each: the machine may be shared, and both sides get the
+  // same chances.
+  constexpr int kRounds = 3;
+  double ours_set = 0, ours_get = 0, rb_set = 0, rb_get = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    ours_set = std::max(ours_set, run(true));
+    ours_get = std::max(ours_get, run(false));
+    auto [s, g] = run_redis_benchmark(server, kThreads, kOps);
+    rb_set = std::max(rb_set, s);
+    rb_get = std::max(rb_get, g);
+  }
 
   json::object r;
   r["bench"] = "B1_redis_set_get_1k";
   r["threads"] = kThreads;
   r["ops"] = kOps;
+  r["statistic"] = "best of 3 interleaved rounds";
   r["value_bytes"] = 1024;
   r["ours_set_per_s"] = static_cast<std::int64_t>(std::round(ours_set));
   r["ours_get_per_s"] = static_cast<std::int64_t>(std::round(ours_get));

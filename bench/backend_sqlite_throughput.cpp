@@ -1,5 +1,6 @@
 // B2: SQLiteBackend on a file, 1 KB entries: sets/s and gets/s from one thread and from four.
 // Prints one JSON line. Not a test.
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
@@ -67,8 +68,16 @@ Rates measure(const std::string& path, int threads, int sets, int gets) {
 int main() {
   auto dir = testing::make_temp_dir("bench-sqlite");
   std::string path = (dir / "bench.db").string();
-  Rates one = measure(path, 1, 20000, 100000);
-  Rates four = measure(path, 4, 20000, 100000);
+  // Best of 3 rounds (the machine may be shared).
+  Rates one, four;
+  for (int round = 0; round < 3; ++round) {
+    Rates a = measure(path, 1, 20000, 100000);
+    Rates b = measure(path, 4, 20000, 100000);
+    one.sets = std::max(one.sets, a.sets);
+    one.gets = std::max(one.gets, a.gets);
+    four.sets = std::max(four.sets, b.sets);
+    four.gets = std::max(four.gets, b.gets);
+  }
   json::object r;
   r["bench"] = "B2_sqlite_file_1k";
   r["value_bytes"] = 1024;
@@ -77,6 +86,7 @@ int main() {
   r["sets_per_s_4_threads"] = static_cast<std::int64_t>(std::round(four.sets));
   r["gets_per_s_4_threads"] = static_cast<std::int64_t>(std::round(four.gets));
   r["synchronous"] = "NORMAL";
+  r["statistic"] = "best of 3 rounds";
   std::cout << jsonio::to_string(r) << std::endl;
   std::filesystem::remove_all(dir);
   return 0;

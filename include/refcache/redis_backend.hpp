@@ -20,6 +20,9 @@
 // Connections come from a pool (RedisOptions::pool_size, pool_wait_timeout). When Redis
 // goes away, each call fails within socket_timeout with BackendUnavailable; reconnects are
 // attempted with exponential backoff and calls succeed again once Redis is back.
+// With RedisOptions::share_events, every change is also published on the channel
+// "mcp-refcache:events" (JSON ["<origin>","updated|deleted|cleared","<ref_id>","<ns>"]) and
+// the changes of other processes reach this object's listeners.
 // The process ignores SIGPIPE from the moment a RedisBackend is created (a write to a
 // closed socket must be an error, not the end of the process).
 //
@@ -70,6 +73,10 @@ class RedisBackend final : public Backend {
   // Adds every entry that has no index membership (e.g. written by a Python server) to its
   // namespace index, by one SCAN over the entry keys. Returns how many were added.
   std::size_t reindex();
+
+  // True while the connection that receives other processes' changes is subscribed
+  // (RedisOptions::share_events). Events published meanwhile by others reach listeners.
+  bool sharing_events() const;
 
   // Commands sent to Redis so far by this object (a script counts as one). For tests.
   std::uint64_t commands_sent() const;

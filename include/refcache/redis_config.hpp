@@ -51,6 +51,11 @@ struct RedisOptions {
   // start-up. Default: true.
   bool connect_on_start = true;
 
+  // Publish every change (updated, deleted, cleared) on the channel "<key_prefix>events" and
+  // deliver the changes other processes publish to this backend's listeners (one extra
+  // connection and thread per backend). Default: true.
+  bool share_events = true;
+
   // Key prefix; the reference uses "mcp-refcache:" (entries at <prefix>entry:<ref_id>).
   // Change it only to isolate caches that must not be shared with Python servers.
   std::string key_prefix = "mcp-refcache:";

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -217,6 +218,46 @@ TEST_F(RedisTest, AclUserAndDatabaseNumber) {
   db3.cmd({"FLUSHDB"});
 }
 
+TEST_F(RedisTest, ChangesOfOtherProcessesReachListeners) {
+  RedisBackend a(server().options());
+  RedisBackend b(server().options());
+  for (int i = 0; i < 200 && !(a.sharing_events() && b.sharing_events()); ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(b.sharing_events());
+  std::mutex mu;
+  std::vector<ChangeEvent> at_a, at_b;
+  a.subscribe([&](const ChangeEvent& e) {
+    std::lock_guard lock(mu);
+    at_a.push_back(e);
+  });
+  b.subscribe([&](const ChangeEvent& e) {
+    std::lock_guard lock(mu);
+    at_b.push_back(e);
+  });
+  a.set("x:1", make_entry(json::value(1), "evs"));
+  a.set("x:1", make_entry(json::value(2), "evs"));  // updated
+  EXPECT_TRUE(a.remove("x:1"));                     // deleted
+  a.set("x:2", make_entry(json::value(1), "evs"));
+  a.clear("evs");  // cleared
+  auto deadline = SteadyClock::now() + 3s;
+  for (;;) {
+    {
+      std::lock_guard lock(mu);
+      if (at_b.size() >= 3 || SteadyClock::now() > deadline) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(at_b.size(), 3u);
+  EXPECT_EQ(at_b[0].kind, ChangeKind::kUpdated);
+  EXPECT_EQ(at_b[0].ref_id, "x:1");
+  EXPECT_EQ(at_b[0].ns, "evs");
+  EXPECT_EQ(at_b[1].kind, ChangeKind::kDeleted);
+  EXPECT_EQ(at_b[2].kind, ChangeKind::kCleared);
+  EXPECT_EQ(at_b[2].ns, "evs");
+  EXPECT_EQ(at_a.size(), 3u);  // its own changes once each, not echoed back
+}
+
 TEST(RedisFaults, AbsentAtStartupNamesTheAddress) {
   RedisOptions o;
   o.host = "127.0.0.1";
@@ -329,6 +370,7 @@ TEST(RedisFaults, ConnectionsAreBoundedByThePool) {
   RedisServer server;
   RedisOptions o = server.options();
   o.pool_size = 3;
+  o.share_events = false;  // no subscriber connection: only the pool's
   RedisBackend b(o);
   std::vector<std::thread> ts;
   for (int t = 0; t < 8; ++t)

@@ -4,13 +4,19 @@
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
 
+#include <poll.h>
+
 #include <cerrno>
 #include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <mutex>
+#include <random>
+#include <thread>
 #include <vector>
+
+#include <boost/json/array.hpp>
 
 #include "jsonio/json_text.hpp"
 #include "refcache/entry_codec.hpp"
@@ -50,6 +56,9 @@ local function drop_bindings(P, ref)
   end
   redis.call('DEL', rb)
 end
+local function publish(ch, origin, kind, ref, ns)
+  if ch ~= '' then redis.call('PUBLISH', ch, cjson.encode({origin, kind, ref, ns})) end
+end
 local function ns_of(blob)
   local ok, d = pcall(cjson.decode, blob)
   if ok and type(d) == 'table' and type(d['namespace']) == 'string' then return d['namespace'] end
@@ -72,7 +81,7 @@ end
 )lua";
 
 // KEYS: entry, ns zset, nsexp zset, namespaces set, [binding, refbind]
-// ARGV: blob, ttl_ms or '', ref, ns, expiry score (ms), prefix
+// ARGV: blob, ttl_ms or '', ref, ns, expiry score (ms), prefix, events channel or '', origin
 // Returns {overwrote (0/1), displaced ref or '', displaced ns or ''}.
 const Script& set_script() {
   static const Script s(std::string(kLuaHelpers) + R"lua(
@@ -129,16 +138,22 @@ if #KEYS >= 6 then
     if r then displaced, dns = prev, r end
   end
 end
+if overwrote == 1 then publish(ARGV[7], ARGV[8], 'updated', ref, ns) end
+if displaced ~= '' then publish(ARGV[7], ARGV[8], 'deleted', displaced, dns) end
 return {overwrote, displaced, dns}
 )lua");
   return s;
 }
 
-// ARGV: prefix, ref. Returns {1, ns} when an entry was removed, else {0, ''}.
+// ARGV: prefix, ref, events channel or '', origin.
+// Returns {1, ns} when an entry was removed, else {0, ''}.
 const Script& remove_script() {
   static const Script s(std::string(kLuaHelpers) + R"lua(
 local r = remove_entry(ARGV[1], ARGV[2])
-if r then return {1, r} end
+if r then
+  publish(ARGV[3], ARGV[4], 'deleted', ARGV[2], r)
+  return {1, r}
+end
 return {0, ''}
 )lua");
   return s;
@@ -318,10 +333,109 @@ class RedisBackend::Impl {
                             "tunnel such as stunnel");
     if (opts_.pool_size == 0) opts_.pool_size = 1;
     P_ = opts_.key_prefix;
+    origin_ = random_origin();
+    if (opts_.share_events) channel_ = P_ + "events";
     ignore_sigpipe_once();
   }
 
   ~Impl() { close(); }
+
+  static std::string random_origin() {
+    std::random_device rd;
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%08x%08x", static_cast<unsigned>(rd()),
+                  static_cast<unsigned>(rd()));
+    return buf;
+  }
+
+  // --- events from other processes ------------------------------------------------------
+  // A dedicated connection SUBSCRIBEd to channel_, read with poll() so that stopping is
+  // prompt; reconnects with the same backoff as the pool.
+  void start_events(RedisBackend* owner) {
+    if (channel_.empty()) return;
+    owner_ = owner;
+    events_thread_ = std::thread([this] { events_loop(); });
+  }
+
+  void stop_events() {
+    stop_events_ = true;
+    if (events_thread_.joinable()) events_thread_.join();
+  }
+
+  void events_loop() {
+    std::chrono::milliseconds backoff = opts_.reconnect_backoff_min;
+    while (!stop_events_) {
+      redisContext* c = redisConnectWithTimeout(opts_.host.c_str(), opts_.port,
+                                                to_timeval(opts_.connect_timeout));
+      bool ok = c && !c->err;
+      if (ok) {
+        redisSetTimeout(c, to_timeval(opts_.connect_timeout));
+        ok = handshake(c).empty();
+      }
+      if (ok) {
+        const char* argv[2] = {"SUBSCRIBE", channel_.c_str()};
+        size_t lens[2] = {9, channel_.size()};
+        Reply r(static_cast<redisReply*>(redisCommandArgv(c, 2, argv, lens)));
+        ok = r && r->type == REDIS_REPLY_ARRAY;
+      }
+      if (ok) {
+        events_ready_ = true;
+        backoff = opts_.reconnect_backoff_min;
+        read_events(c);
+        events_ready_ = false;
+      }
+      if (c) redisFree(c);
+      // Wait (in small steps, to stop promptly) before reconnecting.
+      auto until = Clock::now() + backoff;
+      while (!stop_events_ && Clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      backoff = std::min(backoff * 2, opts_.reconnect_backoff_max);
+    }
+  }
+
+  // Reads messages until the connection fails or stop is requested.
+  void read_events(redisContext* c) {
+    while (!stop_events_) {
+      void* raw = nullptr;
+      if (redisGetReplyFromReader(c, &raw) != REDIS_OK) return;
+      if (raw == nullptr) {
+        pollfd p{c->fd, POLLIN, 0};
+        int n = ::poll(&p, 1, 100);
+        if (n < 0 && errno != EINTR) return;
+        if (n > 0 && redisBufferRead(c) != REDIS_OK) return;
+        continue;
+      }
+      Reply r(static_cast<redisReply*>(raw));
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) continue;
+      if (reply_text(r->element[0]) != "message") continue;
+      deliver(reply_text(r->element[2]));
+    }
+  }
+
+  void deliver(const std::string& text) {
+    std::error_code ec;
+    auto v = jsonio::parse(text, ec);
+    if (ec || !v.is_array() || v.as_array().size() != 4) return;
+    const auto& a = v.as_array();
+    for (const auto& x : a)
+      if (!x.is_string()) return;
+    if (a[0].as_string() == origin_) return;  // our own change, already delivered
+    std::string_view kind = a[1].as_string();
+    ChangeEvent e;
+    if (kind == "updated")
+      e.kind = ChangeKind::kUpdated;
+    else if (kind == "deleted")
+      e.kind = ChangeKind::kDeleted;
+    else if (kind == "cleared")
+      e.kind = ChangeKind::kCleared;
+    else if (kind == "expired")
+      e.kind = ChangeKind::kExpired;
+    else
+      return;
+    e.ref_id = std::string(a[2].as_string());
+    e.ns = std::string(a[3].as_string());
+    owner_->emit(e);
+  }
 
   // --- connections ----------------------------------------------------------------------
   redisContext* connect() {
@@ -584,6 +698,12 @@ class RedisBackend::Impl {
 
   RedisOptions opts_;
   std::string address_;
+  std::string origin_;   // identifies this object's own published events
+  std::string channel_;  // "" when events are not shared
+  RedisBackend* owner_ = nullptr;
+  std::thread events_thread_;
+  std::atomic<bool> stop_events_{false};
+  std::atomic<bool> events_ready_{false};
   std::string P_;
   ClockFn clock_ = nullptr;
 
@@ -608,9 +728,13 @@ RedisBackend::RedisBackend(RedisOptions options)
     auto lease = impl_->acquire();  // connects, authenticates, returns to the pool
     (void)lease;
   }
+  impl_->start_events(this);
 }
 
-RedisBackend::~RedisBackend() = default;
+RedisBackend::~RedisBackend() {
+  impl_->stop_events();
+  impl_->close();
+}
 
 const std::string& RedisBackend::address() const {
   return impl_->address_;
@@ -657,7 +781,8 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
     keys.push_back(k5);
     keys.push_back(k6);
   }
-  Reply r = im.eval(set_script(), keys, {blob, ttl, ref_id, entry->ns, score, im.P_});
+  Reply r = im.eval(set_script(), keys,
+                    {blob, ttl, ref_id, entry->ns, score, im.P_, im.channel_, im.origin_});
   ++im.sets_;
   std::optional<std::string> displaced;
   if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
@@ -674,7 +799,7 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
 
 bool RedisBackend::remove(std::string_view ref_id) {
   auto& im = *impl_;
-  Reply r = im.eval(remove_script(), {}, {im.P_, ref_id});
+  Reply r = im.eval(remove_script(), {}, {im.P_, ref_id, im.channel_, im.origin_});
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || reply_int(r->element[0]) != 1)
     return false;
   ++im.deletes_;
@@ -720,13 +845,18 @@ std::size_t RedisBackend::clear(std::optional<std::string_view> ns) {
       for (size_t i = 0; i < batch->elements; ++i) {
         std::string key = reply_text(batch->element[i]);
         std::string ref = key.substr(im.P_.size() + 6);
-        Reply d = im.eval(remove_script(), {}, {im.P_, ref});
+        Reply d = im.eval(remove_script(), {}, {im.P_, ref, "", im.origin_});
         if (d->type == REDIS_REPLY_ARRAY && d->elements == 2 && reply_int(d->element[0]) == 1) ++n;
       }
     } while (cursor != "0");
   }
   im.deletes_ += n;
-  emit({ChangeKind::kCleared, "", ns ? std::string(*ns) : std::string()});
+  std::string cleared_ns = ns ? std::string(*ns) : std::string();
+  if (!im.channel_.empty()) {
+    boost::json::array msg{im.origin_, "cleared", "", cleared_ns};
+    im.checked({"PUBLISH", im.channel_, jsonio::to_string(msg)});
+  }
+  emit({ChangeKind::kCleared, "", cleared_ns});
   return n;
 }
 
@@ -850,7 +980,12 @@ BackendStats RedisBackend::stats() const {
 }
 
 void RedisBackend::close() {
+  impl_->stop_events();
   impl_->close();
+}
+
+bool RedisBackend::sharing_events() const {
+  return impl_->events_ready_;
 }
 
 std::size_t RedisBackend::reindex() {
