@@ -1,0 +1,107 @@
+// refcache on an MCP server: cached tools, refs as resources, get_cached_result, admin tools
+// and the instructions that tell an agent how to use references.
+//
+//   struct PrimesArgs { int count = 20; };
+//   BOOST_DESCRIBE_STRUCT(PrimesArgs, (), (count))
+//   mcp::Server server({.info = {.name = "calculator", .version = "1.0.0"},
+//                       .instructions = refcache::mcp::cache_instructions()});
+//   refcache::RefCache cache({.name = "calculator", .backend = refcache::open_backend(url)});
+//   refcache::mcp::install(server, cache);               // get_cached_result, refcache://{ref_id}
+//   refcache::mcp::cached_tool<PrimesArgs>(server, cache,
+//       {.tool = {.name = "generate_primes", .description = "First N primes"},
+//        .cache = {.ns = "sequences"}},
+//       [](const PrimesArgs& a, refcache::CallContext&) { return primes(a.count); });
+//
+// Every parameter of a cached tool accepts either its data or a ref id (the published input
+// schema says so: each property becomes anyOf[its schema, ref id string]); refs are resolved
+// as the caller before the arguments are checked against the tool's own schema and converted
+// to Args. Results go out as structuredContent with a JSON text mirror; large results also
+// carry a resource_link to refcache://{ref_id}.
+//
+// Identity: the MCP session becomes the actor's session; an authenticated principal's subject
+// becomes user_id (and its string claims org_id, tenant_id, agent_id become template values).
+//
+// Thread-safety: registration functions are called before or while serving, like any
+// mcp::Server registration; the registered handlers are thread-safe.
+#pragma once
+
+#include <boost/json.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "mcp/server.hpp"
+#include "refcache/cached_call.hpp"
+#include "refcache/ref_cache.hpp"
+
+namespace refcache::mcp {
+
+// How an MCP request maps to a cache actor and template values.
+CallIdentity identity_of(const ::mcp::ToolContext& ctx);
+
+// The ref id pattern as a JSON Schema for a string parameter.
+boost::json::value ref_id_schema();
+
+// `schema` (an object schema) with every property listed in `params` (all when empty) widened
+// to anyOf[original, ref id string].
+boost::json::value accept_refs(const boost::json::value& schema,
+                               const std::vector<std::string>& params = {});
+
+struct CachedToolSpec {
+  ::mcp::ToolSpec tool;                 // name, description, title, annotations, icons
+  CachedCallOptions cache;              // namespace, policy, ttl, max_size, async, ...
+  std::vector<std::string> ref_params;  // parameters that accept refs; empty = all
+  bool describe_caching = true;         // append the retrieval guidance to the description
+};
+
+// Result of a cached call as an MCP tool result (structuredContent + text mirror, and a
+// resource_link for results that are not shown whole).
+::mcp::CallToolResult to_tool_result(const boost::json::object& response);
+
+// Registers a tool whose handler is `fn(const boost::json::object& resolved_args, CallContext&)`.
+// `spec.tool.input_schema` is the tool's own schema (refs are added to it).
+void cached_tool_raw(::mcp::Server& server, RefCache& cache, CachedToolSpec spec, CallFn fn);
+
+// Typed: Args is a Boost.Describe struct; fn(const Args&, CallContext&) returns anything
+// mcp::to_json converts (a number, string, vector, map, described struct or JSON value).
+template <class Args, class Fn>
+void cached_tool(::mcp::Server& server, RefCache& cache, CachedToolSpec spec, Fn fn) {
+  spec.tool.input_schema = ::mcp::schema_of<Args>();
+  cached_tool_raw(server, cache, std::move(spec),
+                  [fn = std::move(fn)](const boost::json::object& args, CallContext& ctx) mutable {
+                    Args a{};
+                    std::string err;
+                    if (!::mcp::from_json(boost::json::value(args), a, err))
+                      throw InvalidArgument("Invalid arguments: " + err);
+                    using R = std::invoke_result_t<Fn&, const Args&, CallContext&>;
+                    if constexpr (std::is_same_v<std::remove_cvref_t<R>, boost::json::value>)
+                      return fn(a, ctx);
+                    else
+                      return ::mcp::to_json(fn(a, ctx));
+                  });
+}
+
+// Who may use the admin tools. Unset = nobody ("No admin check configured").
+using AdminCheck = std::function<bool(const ::mcp::ToolContext&)>;
+
+struct InstallOptions {
+  bool get_cached_result = true;  // the retrieval tool
+  bool ref_resources = true;      // resource template refcache://{ref_id}
+  bool admin_tools = true;        // registered always, usable only through admin_check
+  AdminCheck admin_check;
+  std::string admin_prefix = "";      // e.g. "admin_"
+  std::int64_t max_page_size = 1000;  // get_cached_result bounds
+  std::int64_t max_max_size = 1000000;
+};
+
+// Registers get_cached_result, the refcache://{ref_id} resource template and the admin tools.
+void install(::mcp::Server& server, RefCache& cache, const InstallOptions& options = {});
+
+// The agent-facing guide to references (our words for the reference's compact instructions).
+std::string cache_instructions();
+// One sentence on paging, enlarging and fetching in full.
+std::string retrieval_guidance();
+
+}  // namespace refcache::mcp

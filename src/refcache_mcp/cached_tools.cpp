@@ -1,0 +1,580 @@
+#include "refcache_mcp/cached_tools.hpp"
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <mutex>
+
+#include "jsonio/json_text.hpp"
+#include "refcache/resolution.hpp"
+
+namespace refcache::mcp {
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kRefPattern = "^[a-zA-Z][a-zA-Z0-9_-]*:[a-f0-9]{8,}$";
+constexpr const char* kUriPrefix = "refcache://";
+
+::mcp::CallToolResult opaque_reference_error(std::string_view ref_id) {
+  ::mcp::CallToolResult r;
+  json::object body{{"error", kInvalidReferenceText},
+                    {"message", "Reference not found, expired, or access denied"},
+                    {"ref_id", ref_id}};
+  r.content.push_back(::mcp::text_content(jsonio::to_string(body)));
+  r.structured_content = std::move(body);
+  r.is_error = true;
+  return r;
+}
+
+::mcp::CallToolResult error_result(std::string message) {
+  ::mcp::CallToolResult r;
+  json::object body{{"error", message}};
+  r.content.push_back(::mcp::text_content(std::move(message)));
+  r.structured_content = std::move(body);
+  r.is_error = true;
+  return r;
+}
+
+// Runs `body`, turning every failure into the tool error an agent can act on. Permission
+// failures never say more than the opaque reference text.
+template <class Body>
+::mcp::CallToolResult guarded(Body body, std::string_view ref_hint = {}) {
+  try {
+    return body();
+  } catch (const InvalidReference& e) {
+    return error_result(e.what());
+  } catch (const CircularReference& e) {
+    return error_result(e.what());
+  } catch (const PermissionDenied&) {
+    return opaque_reference_error(ref_hint);
+  } catch (const NotFound&) {
+    return opaque_reference_error(ref_hint);
+  } catch (const BackendError& e) {
+    return error_result(std::string("Cache backend unavailable: ") + e.what());
+  } catch (const CallFailed& e) {
+    return error_result(e.what());
+  } catch (const InvalidArgument& e) {
+    return error_result(e.what());
+  } catch (const ::mcp::Error&) {
+    throw;  // protocol-level conditions stay protocol errors
+  } catch (const std::exception& e) {
+    return error_result(e.what());
+  }
+}
+
+std::optional<std::int64_t> opt_int(const json::object& o, std::string_view k) {
+  auto it = o.find(k);
+  if (it == o.end() || it->value().is_null()) return std::nullopt;
+  return it->value().to_number<std::int64_t>();
+}
+
+std::string opt_string(const json::object& o, std::string_view k, std::string dflt = {}) {
+  auto it = o.find(k);
+  if (it == o.end() || !it->value().is_string()) return dflt;
+  return std::string(it->value().get_string());
+}
+
+std::string_view kind_name(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "bool";
+    case json::kind::int64:
+    case json::kind::uint64:
+      return "int";
+    case json::kind::double_:
+      return "float";
+    case json::kind::string:
+      return "str";
+    case json::kind::array:
+      return "list";
+    case json::kind::object:
+      return "dict";
+  }
+  return "unknown";
+}
+
+// The admin tools' short preview: 100 characters of a string, 5 items of a list, 5 keys.
+json::value admin_preview(const json::value& v) {
+  if (v.is_string()) {
+    std::string s(v.get_string());
+    if (s.size() > 100) {
+      std::size_t cut = 100;
+      while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+      s = s.substr(0, cut) + "...";
+    }
+    return json::value(s);
+  }
+  if (v.is_array()) {
+    json::array out;
+    const auto& a = v.get_array();
+    for (std::size_t i = 0; i < a.size() && i < 5; ++i) out.push_back(a[i]);
+    if (a.size() > 5) out.emplace_back("...");
+    return out;
+  }
+  if (v.is_object()) {
+    json::object out;
+    std::size_t i = 0;
+    for (const auto& kv : v.get_object()) {
+      if (i++ == 5) {
+        out["..."] = "...";
+        break;
+      }
+      out[kv.key()] = "...";
+    }
+    return out;
+  }
+  return v;
+}
+
+json::object reference_info(RefCache& cache, const std::string& ref_id, const EntryPtr& e,
+                            const Actor& viewer, bool include_preview) {
+  json::object o;
+  o["ref_id"] = ref_id;
+  o["namespace"] = e->ns;
+  o["created_at"] = iso8601(e->created_at);
+  o["expires_at"] = e->expires_at ? json::value(iso8601(*e->expires_at)) : json::value(nullptr);
+  auto tool = e->metadata.find("tool_name");
+  o["tool_name"] = tool != e->metadata.end() ? tool->value() : json::value(nullptr);
+  o["owner"] = e->policy.owner ? json::value(*e->policy.owner) : json::value(nullptr);
+  o["policy"] = json::object{{"user_permissions", permission_name(e->policy.user_permissions)},
+                             {"agent_permissions", permission_name(e->policy.agent_permissions)},
+                             {"owner_permissions", permission_name(e->policy.owner_permissions)},
+                             {"session_bound", e->policy.bound_session.has_value()}};
+  o["value_type"] = kind_name(e->value);
+  std::optional<std::size_t> items;
+  if (e->value.is_array()) items = e->value.get_array().size();
+  if (e->value.is_object()) items = e->value.get_object().size();
+  o["total_items"] = items ? json::value(*items) : json::value(nullptr);
+  auto size = e->metadata.find("total_size");
+  o["total_size"] = size != e->metadata.end() ? size->value() : json::value(nullptr);
+  if (include_preview) {
+    // Never a value without READ, whoever asks.
+    if (cache.checker().allows(e->policy, Permission::kRead, viewer, e->ns))
+      o["preview"] = admin_preview(e->value);
+    else
+      o["preview_withheld"] = true;
+  }
+  return o;
+}
+
+json::object tool_schema(json::object properties, json::array required = {}) {
+  json::object s{
+      {"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
+  if (!required.empty()) s["required"] = std::move(required);
+  return s;
+}
+
+}  // namespace
+
+CallIdentity identity_of(const ::mcp::ToolContext& ctx) {
+  CallIdentity who;
+  if (!ctx.session_id().empty()) who.values["session_id"] = ctx.session_id();
+  if (const auto& p = ctx.principal()) {
+    if (!p->subject.empty()) who.values["user_id"] = p->subject;
+    for (const char* claim : {"org_id", "tenant_id", "agent_id"}) {
+      auto it = p->claims.find(claim);
+      if (it != p->claims.end() && it->value().is_string())
+        who.values[claim] = std::string(it->value().get_string());
+    }
+  }
+  who.default_actor = Actor::agent();
+  return who;
+}
+
+json::value ref_id_schema() {
+  return json::object{{"type", "string"},
+                      {"pattern", kRefPattern},
+                      {"description", "ref_id of a cached value (from an earlier tool call)"}};
+}
+
+json::value accept_refs(const json::value& schema, const std::vector<std::string>& params) {
+  json::value out = schema.is_null() ? json::value(json::object{{"type", "object"}}) : schema;
+  if (!out.is_object()) return out;
+  auto props = out.as_object().find("properties");
+  if (props == out.as_object().end() || !props->value().is_object()) return out;
+  for (auto& kv : props->value().as_object()) {
+    if (!params.empty() &&
+        std::find(params.begin(), params.end(), std::string(kv.key())) == params.end())
+      continue;
+    json::object widened;
+    json::value original = kv.value();
+    if (original.is_object()) {
+      auto& oo = original.as_object();
+      if (auto d = oo.find("description"); d != oo.end()) widened["description"] = d->value();
+      if (auto d = oo.find("default"); d != oo.end()) widened["default"] = d->value();
+    }
+    widened["anyOf"] = json::array{std::move(original), ref_id_schema()};
+    kv.value() = std::move(widened);
+  }
+  return out;
+}
+
+::mcp::CallToolResult to_tool_result(const json::object& response) {
+  ::mcp::CallToolResult r = ::mcp::CallToolResult::structured(response);
+  auto ref = response.find("ref_id");
+  auto complete = response.find("is_complete");
+  auto async = response.find("is_async");
+  const bool shown_whole = complete != response.end() && complete->value() == true;
+  const bool running = async != response.end() && async->value() == true;
+  if (ref != response.end() && ref->value().is_string() && !shown_whole && !running) {
+    std::string id(ref->value().get_string());
+    r.content.push_back(::mcp::resource_link(
+        kUriPrefix + id, id, "The cached result; read it for the value your permissions allow.",
+        "application/json"));
+  }
+  return r;
+}
+
+void cached_tool_raw(::mcp::Server& server, RefCache& cache, CachedToolSpec spec, CallFn fn) {
+  json::value own_schema = spec.tool.input_schema.is_null()
+                               ? json::value(json::object{{"type", "object"}})
+                               : spec.tool.input_schema;
+  spec.tool.input_schema = accept_refs(own_schema, spec.ref_params);
+  if (spec.describe_caching) {
+    std::string& d = spec.tool.description;
+    if (!d.empty() && d.back() != '.') d += '.';
+    d += " Parameters accept a ref_id in place of data. Large results return a ref_id with a "
+         "preview. " +
+         retrieval_guidance();
+  }
+  // Refs are resolved first; then the arguments must satisfy the tool's own schema.
+  CallFn checked = [own_schema, fn = std::move(fn)](const json::object& args, CallContext& ctx) {
+    std::string err = ::mcp::validate(own_schema, json::value(args));
+    if (!err.empty()) throw InvalidArgument("Invalid arguments: " + err);
+    return fn(args, ctx);
+  };
+  auto call = std::make_shared<CachedCall>(cache, spec.tool.name, std::move(checked), spec.cache);
+  server.tool_raw(std::move(spec.tool), [call](const json::value& args, ::mcp::ToolContext& ctx) {
+    return guarded([&] {
+      static const json::object kEmpty;
+      const json::object& a = args.is_object() ? args.get_object() : kEmpty;
+      // Progress may be reported by a background run after this handler returned; the hook
+      // reaches the context only while the handler is still running.
+      struct Hook {
+        std::mutex mu;
+        bool alive = true;
+      };
+      auto hook = std::make_shared<Hook>();
+      CallOverrides ov;
+      ov.on_progress = [hook, &ctx](const TaskProgress& p) {
+        std::lock_guard lock(hook->mu);
+        if (!hook->alive || !p.current) return;
+        std::optional<double> total;
+        if (p.total) total = static_cast<double>(*p.total);
+        ctx.progress(static_cast<double>(*p.current), total, p.message.value_or(""));
+      };
+      ov.cancel = std::make_shared<std::atomic<bool>>(false);
+      ctx.token().on_cancel([flag = ov.cancel] { flag->store(true); });
+      json::object response;
+      try {
+        response = call->call(a, identity_of(ctx), ov);
+      } catch (...) {
+        std::lock_guard lock(hook->mu);
+        hook->alive = false;
+        throw;
+      }
+      {
+        std::lock_guard lock(hook->mu);
+        hook->alive = false;
+      }
+      return to_tool_result(response);
+    });
+  });
+}
+
+namespace {
+
+void add_get_cached_result(::mcp::Server& server, RefCache& cache, const InstallOptions& opt) {
+  ::mcp::ToolSpec spec;
+  spec.name = "get_cached_result";
+  spec.title = "Get cached result";
+  spec.description =
+      "Read a cached result by its ref_id: a preview (default), a page of it, a larger preview, "
+      "or the full value. " +
+      retrieval_guidance() +
+      " Values you may use but not read (private computation) are never shown; pass their "
+      "ref_id to other tools instead.";
+  spec.input_schema = tool_schema(
+      {{"ref_id", ref_id_schema()},
+       {"page", {{"type", "integer"}, {"minimum", 1}, {"description", "Page number, from 1"}}},
+       {"page_size",
+        {{"type", "integer"},
+         {"minimum", 1},
+         {"maximum", opt.max_page_size},
+         {"description", "Items per page (default 20)"}}},
+       {"max_size",
+        {{"type", "integer"},
+         {"minimum", 1},
+         {"maximum", opt.max_max_size},
+         {"description", "Preview size budget; larger shows more"}}},
+       {"full",
+        {{"type", "boolean"}, {"default", false}, {"description", "Return the complete value"}}}},
+      {"ref_id"});
+  spec.annotations.read_only_hint = true;
+  spec.annotations.open_world_hint = false;
+  server.tool_raw(std::move(spec), [&cache](const json::value& args, ::mcp::ToolContext& ctx) {
+    const json::object& a = args.get_object();
+    const std::string ref = opt_string(a, "ref_id");
+    return guarded(
+        [&]() -> ::mcp::CallToolResult {
+          const Actor actor = derive_actor(identity_of(ctx));
+          auto full = a.find("full");
+          if (full != a.end() && full->value() == true) {
+            ValuePtr v = cache.resolve(ref, actor);
+            json::object out{
+                {"ref_id", ref}, {"value", *v}, {"is_complete", true}, {"retrieval_mode", "full"}};
+            return ::mcp::CallToolResult::structured(std::move(out));
+          }
+          GetOptions go;
+          go.page = opt_int(a, "page");
+          go.page_size = opt_int(a, "page_size");
+          if (auto m = opt_int(a, "max_size")) go.max_size = static_cast<std::size_t>(*m);
+          GetResult g = cache.get(ref, actor, go);
+          if (auto* t = std::get_if<AsyncTaskResponse>(&g))
+            return ::mcp::CallToolResult::structured(t->to_json());
+          json::object out = std::get<CacheResponse>(g).to_json();
+          out["retrieval_mode"] = "preview";
+          return ::mcp::CallToolResult::structured(std::move(out));
+        },
+        ref);
+  });
+}
+
+void add_ref_resources(::mcp::Server& server, RefCache& cache) {
+  ::mcp::ResourceTemplate t;
+  t.uri_template = std::string(kUriPrefix) + "{ref_id}";
+  t.name = "cached-result";
+  t.title = "Cached result";
+  t.description =
+      "A value cached by this server (or another sharing its cache), as JSON. Values you may "
+      "use but not read are described without their content.";
+  t.mime_type = "application/json";
+  server.resource_template(
+      std::move(t), [&cache](const std::string& uri, const std::map<std::string, std::string>& vars,
+                             ::mcp::ToolContext& ctx) {
+        auto it = vars.find("ref_id");
+        if (it == vars.end() || !is_ref_id(it->second)) throw ::mcp::ResourceNotFound(uri);
+        const std::string& ref = it->second;
+        const Actor actor = derive_actor(identity_of(ctx));
+        ::mcp::ResourceContents c;
+        c.uri = uri;
+        c.mime_type = "application/json";
+        try {
+          EntryPtr e = cache.entry_for(ref, actor, Permission::kNone);
+          Permission eff = cache.checker().effective(e->policy, actor, e->ns);
+          if (has_all(eff, Permission::kRead)) {
+            c.text = jsonio::to_string(e->value);
+          } else if (has_all(eff, Permission::kExecute)) {
+            json::object d{{"ref_id", ref}, {"namespace", e->ns}, {"value_withheld", true}};
+            d["message"] = "You may pass this ref_id to tools but not read its value.";
+            c.text = jsonio::to_string(d);
+          } else {
+            throw ::mcp::ResourceNotFound(uri);  // the same answer as for a missing ref
+          }
+        } catch (const NotFound&) {
+          auto task = cache.task(ref);
+          if (!task || task->status == TaskStatus::kComplete ||
+              cache.checker().effective(task->policy, actor, task->ns) == Permission::kNone)
+            throw ::mcp::ResourceNotFound(uri);
+          c.text = jsonio::to_string(AsyncTaskResponse::from_task(*task, cache.now()).to_json());
+        } catch (const PermissionDenied&) {
+          throw ::mcp::ResourceNotFound(uri);
+        }
+        ::mcp::ReadResourceResult r;
+        r.contents.push_back(std::move(c));
+        return r;
+      });
+}
+
+// Wraps an admin handler with the gate.
+::mcp::ToolHandler gated(
+    AdminCheck check, std::function<json::object(const json::object&, ::mcp::ToolContext&)> body) {
+  return [check = std::move(check), body = std::move(body)](const json::value& args,
+                                                            ::mcp::ToolContext& ctx) {
+    if (!check) return error_result("No admin check configured");
+    if (!check(ctx)) return error_result("Admin access required");
+    return guarded([&] {
+      static const json::object kEmpty;
+      return ::mcp::CallToolResult::structured(
+          body(args.is_object() ? args.get_object() : kEmpty, ctx));
+    });
+  };
+}
+
+void add_admin_tools(::mcp::Server& server, RefCache& cache, const InstallOptions& opt) {
+  const std::string& p = opt.admin_prefix;
+  auto admin_spec = [&](std::string name, std::string description, json::object schema) {
+    ::mcp::ToolSpec s;
+    s.name = p + name;
+    s.description = std::move(description) + " Administrators only.";
+    s.input_schema = std::move(schema);
+    return s;
+  };
+
+  server.tool_raw(
+      admin_spec("list_references",
+                 "List cached references, optionally of one namespace, a page at a time.",
+                 tool_schema({{"namespace", {{"type", "string"}}},
+                              {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
+                              {"cursor", {{"type", "string"}}},
+                              {"include_preview", {{"type", "boolean"}}}})),
+      gated(opt.admin_check, [&cache](const json::object& a, ::mcp::ToolContext& ctx) {
+        std::optional<std::string> ns;
+        if (auto n = opt_string(a, "namespace"); !n.empty()) ns = n;
+        const std::size_t limit = static_cast<std::size_t>(opt_int(a, "limit").value_or(50));
+        auto preview = a.find("include_preview");
+        const bool with_preview = preview != a.end() && preview->value() == true;
+        const Actor viewer = derive_actor(identity_of(ctx));
+        ListPage page = cache.backend().list(ns, opt_string(a, "cursor"), limit);
+        json::array refs;
+        for (const auto& id : page.ref_ids)
+          if (EntryPtr e = cache.backend().get(id))
+            refs.push_back(reference_info(cache, id, e, viewer, with_preview));
+        return json::object{
+            {"references", std::move(refs)},
+            {"count", page.ref_ids.size()},
+            {"next_cursor",
+             page.next_cursor.empty() ? json::value(nullptr) : json::value(page.next_cursor)},
+            {"namespace_filter", ns ? json::value(*ns) : json::value(nullptr)}};
+      }));
+
+  server.tool_raw(admin_spec("get_reference_info", "Describe one cached reference.",
+                             tool_schema({{"ref_id", ref_id_schema()}}, {"ref_id"})),
+                  gated(opt.admin_check, [&cache](const json::object& a, ::mcp::ToolContext& ctx) {
+                    const std::string ref = opt_string(a, "ref_id");
+                    EntryPtr e = cache.backend().get(ref);
+                    if (!e)
+                      return json::object{{"error", "Not found"},
+                                          {"message", "Reference '" + ref + "' not found"},
+                                          {"ref_id", ref}};
+                    return reference_info(cache, ref, e, derive_actor(identity_of(ctx)), true);
+                  }));
+
+  server.tool_raw(
+      admin_spec("delete_reference", "Delete one cached reference.",
+                 tool_schema({{"ref_id", ref_id_schema()}}, {"ref_id"})),
+      gated(opt.admin_check, [&cache](const json::object& a, ::mcp::ToolContext&) {
+        const std::string ref = opt_string(a, "ref_id");
+        if (cache.backend().remove(ref))
+          return json::object{
+              {"success", true}, {"message", "Reference '" + ref + "' deleted"}, {"ref_id", ref}};
+        return json::object{{"success", false}, {"error", "Not found"}, {"ref_id", ref}};
+      }));
+
+  server.tool_raw(
+      admin_spec("clear_namespace",
+                 "Delete every reference of a namespace (and, with include_children, of the "
+                 "namespaces below it, e.g. user:alice:*).",
+                 tool_schema({{"namespace", {{"type", "string"}}},
+                              {"include_children", {{"type", "boolean"}}}},
+                             {"namespace"})),
+      gated(opt.admin_check, [&cache](const json::object& a, ::mcp::ToolContext&) {
+        const std::string ns = opt_string(a, "namespace");
+        if (ns.empty())
+          return json::object{{"success", false},
+                              {"error", "Invalid namespace"},
+                              {"message", "Namespace cannot be empty"}};
+        auto children = a.find("include_children");
+        const bool with_children = children != a.end() && children->value() == true;
+        std::size_t n = cache.clear(ns);
+        if (with_children) {
+          // Children are found by listing the whole store: an administrative, rare operation.
+          const std::string prefix = ns + ":";
+          for (const auto& id : cache.backend().keys()) {
+            EntryPtr e = cache.backend().get(id);
+            if (e && e->ns.compare(0, prefix.size(), prefix) == 0 && cache.backend().remove(id))
+              ++n;
+          }
+        }
+        return json::object{
+            {"success", true},
+            {"message", "Cleared " + std::to_string(n) + " references from namespace '" + ns + "'"},
+            {"namespace", ns},
+            {"deleted_count", n},
+            {"include_children", with_children}};
+      }));
+
+  server.tool_raw(
+      admin_spec("get_cache_stats", "Counters and configuration of the cache.", tool_schema({})),
+      gated(opt.admin_check, [&cache](const json::object&, ::mcp::ToolContext&) {
+        const auto& o = cache.options();
+        BackendStats st = cache.backend().stats();
+        Health h = cache.backend().health();
+        return json::object{
+            {"cache_name", o.name},
+            {"backend", cache.backend().kind()},
+            {"backend_health", json::object{{"ok", h.ok}, {"detail", h.detail}}},
+            {"default_ttl_seconds",
+             o.default_ttl == kNeverExpire ? json::value(nullptr) : json::value(o.default_ttl)},
+            {"preview_config",
+             json::object{{"size_mode", to_string(o.preview.size_mode)},
+                          {"max_size", o.preview.max_size},
+                          {"default_strategy", to_string(o.preview.default_strategy)}}},
+            {"default_policy",
+             json::object{{"user_permissions",
+                           "Permission." + permission_name(o.default_policy.user_permissions)},
+                          {"agent_permissions",
+                           "Permission." + permission_name(o.default_policy.agent_permissions)}}},
+            {"entries", st.entries},
+            {"bytes", st.bytes},
+            {"gets", st.gets},
+            {"hits", st.hits},
+            {"misses", st.misses},
+            {"sets", st.sets},
+            {"deletes", st.deletes},
+            {"evictions", st.evictions},
+            {"expirations", st.expirations},
+            {"errors", st.errors},
+            {"reconnects", st.reconnects}};
+      }));
+}
+
+}  // namespace
+
+void install(::mcp::Server& server, RefCache& cache, const InstallOptions& options) {
+  if (options.get_cached_result) add_get_cached_result(server, cache, options);
+  if (options.ref_resources) add_ref_resources(server, cache);
+  if (options.admin_tools) add_admin_tools(server, cache, options);
+}
+
+std::string retrieval_guidance() {
+  return "Use `get_cached_result(ref_id, page=..., page_size=...)` to page through a result, "
+         "`get_cached_result(ref_id, max_size=...)` for a larger preview, or "
+         "`get_cached_result(ref_id, full=True)` for the complete value.";
+}
+
+std::string cache_instructions() {
+  return R"(This server uses reference-based caching: large results are stored and you get a
+`ref_id` with a preview instead of the whole value.
+
+## Response types
+- Small results come whole: `{"ref_id", "value", "is_complete": true}`.
+- Large results come as `{"ref_id", "preview", "is_complete": false, "total_items",
+  "original_size", "preview_size", "preview_strategy"}`; the preview samples the value.
+- Some results show only `{"ref_id", "value_withheld": true}`: they were computed from data
+  you may use but not read. You can still pass that ref_id to tools.
+
+## Working with references
+- Full value: `get_cached_result(ref_id, full=True)`.
+- Pages: `get_cached_result(ref_id, page=2, page_size=20)`.
+- Larger preview: `get_cached_result(ref_id, max_size=100000)`.
+- Pass to tools: give the `ref_id` string (e.g. "calculator:1a2b3c4d5e6f7a8b") as any
+  parameter's value; the tool reads the cached value server-side, even on another server
+  that shares the cache, without it entering the conversation.
+- Refs are also resources: read `refcache://{ref_id}`.
+
+## Preview size control
+Per-call override beats the tool's setting, which beats the server default:
+`get_cached_result(ref_id, max_size=...)`.
+
+## Ref input compatibility
+Every parameter of a cached tool accepts a ref_id in place of its data (the input schema says
+so). A reference you may not access, or that expired, gives "Invalid or inaccessible
+reference" -- the same answer whatever the reason.
+
+References expire (one hour by default); call the tool again to recompute.)";
+}
+
+}  // namespace refcache::mcp
