@@ -123,8 +123,16 @@ class RedisServer {
 
   explicit RedisServer(Options o) : opts_(std::move(o)) {
     dir_ = make_temp_dir("redis");
-    port_ = free_loopback_port();
-    start();
+    // Another process may take the free port before redis-server binds it: try a few.
+    for (int attempt = 0;; ++attempt) {
+      port_ = free_loopback_port();
+      try {
+        start();
+        return;
+      } catch (const std::exception&) {
+        if (attempt == 4) throw;
+      }
+    }
   }
   RedisServer() : RedisServer(Options{}) {}
   ~RedisServer() {
