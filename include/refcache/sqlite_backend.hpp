@@ -102,6 +102,10 @@ class SQLiteBackend final : public Backend {
   // entries were deleted. Also runs by itself every purge_interval.
   std::size_t purge_expired();
 
+  // Connections currently open (one per thread that used this backend and still runs; a
+  // thread's connection closes when the thread ends).
+  std::size_t open_connections() const;
+
   class Impl;
 
  private:

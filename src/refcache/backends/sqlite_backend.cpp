@@ -224,11 +224,50 @@ void bind_opt_double(sqlite3_stmt* st, int i, const std::optional<double>& d) {
 
 std::atomic<std::uint64_t> g_next_instance{1};
 
-struct ThreadSlot {
-  std::uint64_t instance = 0;
-  Connection* conn = nullptr;
+// The connections of one SQLiteBackend, one per thread. Shared with the exit hooks of the
+// threads, so that a thread that ends closes its connection (a server that starts and ends
+// threads must not accumulate open files).
+struct ConnectionRegistry {
+  std::mutex mu;
+  std::unordered_map<std::thread::id, std::unique_ptr<Connection>> conns;
 };
-thread_local ThreadSlot t_slot;
+
+// This thread's connections, by backend instance (ids are never reused).
+struct ThreadConnections {
+  struct Slot {
+    std::uint64_t instance;
+    std::weak_ptr<ConnectionRegistry> registry;
+    Connection* conn;
+  };
+  std::vector<Slot> slots;
+
+  Connection* find(std::uint64_t instance) const {
+    for (const auto& s : slots)
+      if (s.instance == instance) return s.conn;
+    return nullptr;
+  }
+  void add(std::uint64_t instance, const std::shared_ptr<ConnectionRegistry>& r, Connection* c) {
+    std::erase_if(slots, [](const Slot& s) { return s.registry.expired(); });
+    slots.push_back({instance, r, c});
+  }
+  ~ThreadConnections() {
+    auto id = std::this_thread::get_id();
+    for (auto& s : slots) {
+      auto r = s.registry.lock();
+      if (!r) continue;
+      std::unique_ptr<Connection> mine;
+      {
+        std::lock_guard lock(r->mu);
+        auto it = r->conns.find(id);
+        if (it != r->conns.end()) {
+          mine = std::move(it->second);
+          r->conns.erase(it);
+        }
+      }
+    }
+  }
+};
+thread_local ThreadConnections t_conns;
 
 }  // namespace
 
@@ -298,13 +337,15 @@ class SQLiteBackend::Impl {
       if (!mem_conn_) mem_conn_ = open_connection();
       return *mem_conn_;
     }
-    if (t_slot.instance == instance_ && t_slot.conn) return *t_slot.conn;
-    std::lock_guard lock(conns_mu_);
-    auto& slot = conns_[std::this_thread::get_id()];
-    if (!slot) slot = open_connection();
-    t_slot.instance = instance_;
-    t_slot.conn = slot.get();
-    return *slot;
+    if (Connection* c = t_conns.find(instance_)) return *c;
+    auto fresh = open_connection();
+    Connection* c = fresh.get();
+    {
+      std::lock_guard lock(registry_->mu);
+      registry_->conns[std::this_thread::get_id()] = std::move(fresh);
+    }
+    t_conns.add(instance_, registry_, c);
+    return *c;
   }
 
   // Runs `f(connection)` retrying on BUSY/LOCKED with backoff until lock_retry_budget.
@@ -351,8 +392,7 @@ class SQLiteBackend::Impl {
 
   Connection* current_connection() {
     if (memory_) return mem_conn_.get();
-    if (t_slot.instance == instance_) return t_slot.conn;
-    return nullptr;
+    return t_conns.find(instance_);
   }
 
   // Runs `f(connection)` inside BEGIN IMMEDIATE ... COMMIT, with retries.
@@ -439,8 +479,11 @@ class SQLiteBackend::Impl {
     std::unique_lock lock(close_mu_);
     if (closed_) return;
     closed_ = true;
-    std::lock_guard c(conns_mu_);
-    conns_.clear();
+    std::unordered_map<std::thread::id, std::unique_ptr<Connection>> gone;
+    {
+      std::lock_guard c(registry_->mu);
+      gone.swap(registry_->conns);
+    }
     mem_conn_.reset();
   }
 
@@ -453,8 +496,7 @@ class SQLiteBackend::Impl {
 
   std::shared_mutex close_mu_;
   bool closed_ = false;
-  std::mutex conns_mu_;
-  std::unordered_map<std::thread::id, std::unique_ptr<Connection>> conns_;
+  std::shared_ptr<ConnectionRegistry> registry_ = std::make_shared<ConnectionRegistry>();
   std::mutex mem_mu_;
   std::unique_ptr<Connection> mem_conn_;
   std::mutex purge_mu_;
@@ -825,6 +867,12 @@ void SQLiteBackend::close() {
 
 std::size_t SQLiteBackend::purge_expired() {
   return impl_->purge();
+}
+
+std::size_t SQLiteBackend::open_connections() const {
+  if (impl_->memory_) return impl_->mem_conn_ ? 1 : 0;
+  std::lock_guard lock(impl_->registry_->mu);
+  return impl_->registry_->conns.size();
 }
 
 }  // namespace refcache
