@@ -266,7 +266,8 @@ void register_fixture(mcp::Server& s) {
              });
 
   simple("test_reconnection", "Triggers SSE stream closure to test client reconnection",
-         [](ToolContext&) {
+         [](ToolContext& ctx) {
+           ctx.close_sse_stream();  // the client resumes with GET + Last-Event-ID
            std::this_thread::sleep_for(100ms);
            return CallToolResult::text("Reconnection test completed");
          });

@@ -78,6 +78,10 @@ class ToolContext {
   void log(LogLevel level, json data, std::string_view logger = {});
   bool cancelled() const;
   CancellationToken& token();
+  // Legacy Streamable HTTP (2025-11-25): closes this request's SSE stream now; the client
+  // reconnects with Last-Event-ID and receives the remaining messages (SEP-1699 polling).
+  // A no-op on other transports.
+  void close_sse_stream();
 
   // --- asking the client ------------------------------------------------------------------
   // Legacy era: sends a request (sampling/createMessage, elicitation/create, roots/list) on the

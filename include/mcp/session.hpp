@@ -41,6 +41,9 @@ class Outbound {
   // Runs `fn` when the peer goes away (HTTP: the response stream closed), which cancels the
   // request. Transports without that notion ignore it.
   virtual void on_peer_closed(std::function<void()> fn) { (void)fn; }
+  // Ends the current response stream early if the transport can resume it later (legacy
+  // Streamable HTTP SSE with Last-Event-ID); otherwise does nothing.
+  virtual void close_stream() {}
 };
 
 enum class TransportKind { kStdio, kStreamableHttp, kLegacySse, kInMemory };

@@ -16,6 +16,7 @@
 #include <boost/url/parse.hpp>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -162,6 +163,32 @@ class HttpStream : public Outbound, public std::enable_shared_from_this<HttpStre
     for (auto& f : cbs) f();
     wake();
   }
+  // The connection carrying this stream (generation `gen`) went away. A resumable stream keeps
+  // buffering for a later GET with Last-Event-ID (legacy 2025-11-25: a disconnect is not a
+  // cancellation); any other stream is closed, which cancels its request.
+  void connection_lost(std::uint64_t gen) {
+    {
+      std::lock_guard lk(mu_);
+      if (resumable_) {
+        if (gen == generation_) attached_ = false;
+      }
+    }
+    if (!is_resumable())
+      peer_closed();
+    else
+      wake();
+  }
+  bool is_resumable() const {
+    std::lock_guard lk(mu_);
+    return resumable_;
+  }
+  void close_stream() override {
+    {
+      std::lock_guard lk(mu_);
+      close_requested_ = true;
+    }
+    wake();
+  }
   void wake() {
     auto self = shared_from_this();
     asio::post(timer_.get_executor(), [self] { self->timer_.cancel(); });
@@ -175,13 +202,21 @@ class HttpStream : public Outbound, public std::enable_shared_from_this<HttpStre
   int status_ = 200;
   bool has_final_ = false, accepted_ = false, abandoned_ = false, closed_ = false;
   std::vector<std::function<void()>> close_cbs_;
+  // Resumable SSE (legacy sessions, 2025-11-25): every event gets "<stream_id>-<seq>" and is kept
+  // until the response has been delivered, so a reconnecting client can replay what it missed.
+  bool resumable_ = false, close_requested_ = false, attached_ = true, final_recorded_ = false;
+  std::uint64_t generation_ = 0, next_seq_ = 1;
+  std::string stream_id_;
+  std::deque<std::pair<std::uint64_t, std::string>> history_;
 };
 
 // ---------------------------------------------------------------------------------------------
 
+class HttpStream;
 struct HttpSessionEntry {
   std::shared_ptr<Session> session;
   std::chrono::steady_clock::time_point last_used;
+  std::map<std::string, std::shared_ptr<HttpStream>> streams;  // resumable POST streams
 };
 
 struct HttpServer::Impl {
@@ -368,13 +403,16 @@ struct HttpServer::Impl {
     co_return !ec;
   }
 
-  static void start_monitor(beast::tcp_stream& stream, const std::shared_ptr<HttpStream>& hs) {
-    // Readable with nothing to read = the peer closed its side: cancel the request.
-    stream.socket().async_wait(tcp::socket::wait_read, [&stream, hs](boost::system::error_code ec) {
-      if (ec) return;
-      boost::system::error_code ec2;
-      if (stream.socket().available(ec2) == 0 || ec2) hs->peer_closed();
-    });
+  static void start_monitor(beast::tcp_stream& stream, const std::shared_ptr<HttpStream>& hs,
+                            std::uint64_t gen = 0) {
+    // Readable with nothing to read = the peer closed its side.
+    stream.socket().async_wait(tcp::socket::wait_read,
+                               [&stream, hs, gen](boost::system::error_code ec) {
+                                 if (ec) return;
+                                 boost::system::error_code ec2;
+                                 if (stream.socket().available(ec2) == 0 || ec2)
+                                   hs->connection_lost(gen);
+                               });
   }
 
   std::string sse_headers(const Request& req,
@@ -395,13 +433,14 @@ struct HttpServer::Impl {
   // Serves the answer to one POST. Returns whether the connection stays open.
   awaitable<bool> serve_post(beast::tcp_stream& stream, const Request& req,
                              std::shared_ptr<HttpStream> hs,
-                             std::vector<std::pair<std::string, std::string>> extra, bool priming) {
+                             std::vector<std::pair<std::string, std::string>> extra,
+                             std::optional<std::string> resume_key = std::nullopt) {
     bool monitoring = false;
     for (;;) {
       {
         std::lock_guard lk(hs->mu_);
         if (hs->has_final_ || !hs->events_.empty() || hs->accepted_ || hs->abandoned_ ||
-            hs->closed_)
+            hs->closed_ || (hs->close_requested_ && resume_key))
           break;
       }
       hs->timer_.expires_after(monitoring ? std::chrono::seconds(3600)
@@ -422,7 +461,7 @@ struct HttpServer::Impl {
       for (auto& [k, v] : extra) r.set(k, v);
       co_return co_await write(stream, std::move(r));
     }
-    if (hs->has_final_ && hs->events_.empty()) {
+    if (hs->has_final_ && hs->events_.empty() && !(hs->close_requested_ && resume_key)) {
       std::string body = std::move(hs->final_);
       int st = hs->status_;
       lk.unlock();
@@ -434,37 +473,96 @@ struct HttpServer::Impl {
     lk.unlock();
     // SSE: related messages first, then the response; the stream ends after it.
     std::string out = sse_headers(req, extra);
-    std::uint64_t seq = 0;
-    std::string stream_id = crypto::random_hex(6);
-    if (priming) out += "id: " + stream_id + "-" + std::to_string(seq++) + "\ndata: \n\n";
-    if (!monitoring) {
-      monitoring = true;
-      start_monitor(stream, hs);
+    std::uint64_t gen = 0;
+    if (resume_key) {
+      std::lock_guard g(hs->mu_);
+      hs->resumable_ = true;
+      hs->stream_id_ = crypto::random_hex(8);
+      gen = hs->generation_;
+      // Priming event (SEP-1699): an id to resume from, and how soon to reconnect.
+      out += "id: " + hs->stream_id_ + "-0\nretry: 1000\ndata: \n\n";
     }
+    if (resume_key) register_stream(*resume_key, hs);
+    if (!monitoring) start_monitor(stream, hs, gen);
+    co_return co_await pump(stream, hs, std::move(out), 0, gen, resume_key);
+  }
+
+  // Writes a POST's SSE events until its response went out (then ends the stream), the client
+  // went away, or the handler asked to close the stream (resumable streams only).
+  awaitable<bool> pump(beast::tcp_stream& stream, std::shared_ptr<HttpStream> hs, std::string out,
+                       std::uint64_t after_seq, std::uint64_t gen,
+                       std::optional<std::string> session_id) {
     for (;;) {
-      bool finished = false;
+      bool finished = false, detach = false;
       {
         std::lock_guard g(hs->mu_);
-        for (auto& e : hs->events_)
-          out += "id: " + stream_id + "-" + std::to_string(seq++) + "\ndata: " + e + "\n\n";
-        hs->events_.clear();
-        if (hs->has_final_) {
-          out +=
-              "id: " + stream_id + "-" + std::to_string(seq++) + "\ndata: " + hs->final_ + "\n\n";
-          finished = true;
+        if (hs->resumable_) {
+          for (auto& e : hs->events_) hs->history_.emplace_back(hs->next_seq_++, std::move(e));
+          hs->events_.clear();
+          if (hs->has_final_ && !hs->final_recorded_) {
+            hs->history_.emplace_back(hs->next_seq_++, hs->final_);
+            hs->final_recorded_ = true;
+          }
+          for (auto& [seq, text] : hs->history_)
+            if (seq > after_seq) {
+              out +=
+                  "id: " + hs->stream_id_ + "-" + std::to_string(seq) + "\ndata: " + text + "\n\n";
+              after_seq = seq;
+            }
+          finished = hs->final_recorded_ || hs->abandoned_;
+          if (!finished && (hs->close_requested_ || !hs->attached_ || gen != hs->generation_)) {
+            hs->close_requested_ = false;
+            detach = true;
+          }
+        } else {
+          for (auto& e : hs->events_) out += "data: " + e + "\n\n";
+          hs->events_.clear();
+          if (hs->has_final_) {
+            out += "data: " + hs->final_ + "\n\n";
+            finished = true;
+          }
+          if (hs->abandoned_ || hs->closed_) finished = true;
         }
-        if (hs->abandoned_ || hs->closed_) finished = true;
       }
       if (!out.empty() && !co_await write_raw(stream, out)) {
-        hs->peer_closed();
+        hs->connection_lost(gen);
         co_return false;
       }
       out.clear();
-      if (finished) co_return false;
+      if (finished) {
+        if (session_id) unregister_stream(*session_id, hs);
+        co_return false;
+      }
+      if (detach) co_return false;  // the client resumes with GET + Last-Event-ID
       hs->timer_.expires_after(opt.sse_keepalive);
       auto [ec] = co_await hs->timer_.async_wait(tuple_awaitable);
       if (!ec) out = ": keepalive\n\n";
     }
+  }
+
+  void register_stream(const std::string& sid, const std::shared_ptr<HttpStream>& hs) {
+    std::lock_guard lk(mu);
+    auto it = sessions.find(sid);
+    if (it == sessions.end()) return;
+    auto& m = it->second.streams;
+    if (m.size() >= 64) m.erase(m.begin());  // bound what an abandoned client can pin
+    m[hs->stream_id_] = hs;
+  }
+
+  void unregister_stream(const std::string& sid, const std::shared_ptr<HttpStream>& hs) {
+    std::lock_guard lk(mu);
+    auto it = sessions.find(sid);
+    if (it == sessions.end()) return;
+    auto s2 = it->second.streams.find(hs->stream_id_);
+    if (s2 != it->second.streams.end() && s2->second == hs) it->second.streams.erase(s2);
+  }
+
+  std::shared_ptr<HttpStream> find_stream(const std::string& sid, const std::string& stream_id) {
+    std::lock_guard lk(mu);
+    auto it = sessions.find(sid);
+    if (it == sessions.end()) return nullptr;
+    auto s2 = it->second.streams.find(stream_id);
+    return s2 == it->second.streams.end() ? nullptr : s2->second;
   }
 
   // A long-lived SSE stream (GET /mcp, GET /sse): events until the peer goes away.
@@ -663,11 +761,11 @@ struct HttpServer::Impl {
       if (!is_request) {
         auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kPost);
         server.handle(stateless, std::move(msg), hs, info);
-        co_return co_await serve_post(stream, req, hs, extra, false);
+        co_return co_await serve_post(stream, req, hs, extra);
       }
       auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kPost);
       server.handle(stateless, std::move(msg), hs, info);
-      co_return co_await serve_post(stream, req, hs, extra, false);
+      co_return co_await serve_post(stream, req, hs, extra);
     }
 
     // Legacy era.
@@ -708,12 +806,14 @@ struct HttpServer::Impl {
                                       error_body(id, error_code::kInvalidRequest,
                                                  "Unsupported MCP-Protocol-Version: " + hv)));
     }
-    bool priming = false;
-    if (is_request && method != "initialize")
-      priming = session->protocol_version() >= std::string("2025-11-25");
+    // SSE answers of 2025-11-25 sessions are resumable (priming event, Last-Event-ID).
+    std::optional<std::string> resume_key;
+    if (is_request && method != "initialize" &&
+        session->protocol_version() >= std::string("2025-11-25"))
+      resume_key = session->id();
     auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kPost);
     server.handle(session, std::move(msg), hs, info);
-    co_return co_await serve_post(stream, req, hs, std::move(extra), priming && false);
+    co_return co_await serve_post(stream, req, hs, std::move(extra), resume_key);
   }
 
   awaitable<bool> mcp_get(beast::tcp_stream& stream, Request& req,
@@ -731,6 +831,22 @@ struct HttpServer::Impl {
       co_return co_await write(
           stream, make(req, http::status::not_found,
                        error_body(nullptr, error_code::kInvalidRequest, "Session not found")));
+    if (std::string last(trim(header(req, "Last-Event-ID"))); !last.empty()) {
+      // Resumption: replay the named POST stream after the given event, then continue it.
+      auto dash = last.rfind('-');
+      std::shared_ptr<HttpStream> hs =
+          dash == std::string::npos ? nullptr : find_stream(sid, last.substr(0, dash));
+      if (hs) {
+        std::uint64_t after = std::strtoull(last.c_str() + dash + 1, nullptr, 10), gen;
+        {
+          std::lock_guard g(hs->mu_);
+          gen = ++hs->generation_;
+          hs->attached_ = true;
+        }
+        start_monitor(stream, hs, gen);
+        co_return co_await pump(stream, hs, sse_headers(req, {}), after, gen, sid);
+      }
+    }
     auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kStandalone);
     if (auto old = session->standalone()) static_cast<HttpStream*>(old.get())->peer_closed();
     session->set_standalone(hs);

@@ -1090,6 +1090,9 @@ void ToolContext::log(LogLevel level, json data, std::string_view logger) {
       {"jsonrpc", "2.0"}, {"method", "notifications/message"}, {"params", std::move(p)}}));
 }
 
+void ToolContext::close_sse_stream() {
+  s_->out->close_stream();
+}
 bool ToolContext::cancelled() const {
   return s_->token.cancelled();
 }

@@ -58,7 +58,8 @@ void WorkerPool::run() {
       // sleep/wake pair per job. Bounded so that an idle pool costs nothing.
       lk.unlock();
       auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
-      while (queued_.load(std::memory_order_relaxed) == 0 && std::chrono::steady_clock::now() < until) {
+      while (queued_.load(std::memory_order_relaxed) == 0 &&
+             std::chrono::steady_clock::now() < until) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
