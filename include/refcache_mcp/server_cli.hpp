@@ -1,0 +1,69 @@
+// Running a refcache MCP server from the command line: the flags every server shares, the
+// backend they select, and serving over stdio or HTTP until EOF or a signal.
+//
+//   --transport stdio|http   (default stdio)         --host ADDR   (default 127.0.0.1)
+//   --port N                 (MCP_PORT, else the server's default port)
+//   --backend URL            memory: | sqlite:PATH | redis://... | rediss://...
+//                            (default: REDIS_URL / REDIS_HOST select Redis, else the embedded
+//                            SQLite cache at MCP_REFCACHE_DB_PATH or
+//                            ~/.cache/mcp-refcache/cache.db)
+//   --max-size N --size-mode token|character --ttl SECONDS
+//   --bearer-token TOKEN=USER   (repeatable; MCP_BEARER_TOKENS="t1=alice,t2=bob") HTTP auth
+//   --admin USER                (repeatable; MCP_ADMIN_USERS) principals allowed admin tools
+//   --allowed-host NAME         (repeatable) extra Host/Origin names accepted over HTTP
+// Flags beat environment variables, which beat defaults.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mcp/server.hpp"
+#include "refcache/ref_cache.hpp"
+#include "refcache_mcp/cached_tools.hpp"
+
+namespace refcache::mcp {
+
+struct ServerDefaults {
+  std::string program;      // e.g. "refcache-calculator"
+  std::string description;  // one line for --help
+  std::string cache_name;   // ref id prefix, e.g. "calculator"
+  std::uint16_t default_port = 8000;
+};
+
+struct ServerConfig {
+  std::string transport = "stdio";
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::string backend_url;
+  std::size_t max_size = 1000;
+  SizeMode size_mode = SizeMode::kToken;
+  double ttl = 3600;
+  std::vector<std::pair<std::string, std::string>> bearer_tokens;  // token, user
+  std::vector<std::string> admins;
+  std::vector<std::string> allowed_hosts;
+};
+
+// Parses flags (and environment). Returns false after printing help or an error; `exit_code`
+// says what to exit with.
+bool parse_server_flags(int argc, char** argv, const ServerDefaults& defaults, ServerConfig& config,
+                        int& exit_code);
+
+// Builds the cache options for `config` (opens the backend; throws on failure, naming it).
+RefCacheOptions cache_options(const ServerConfig& config, const ServerDefaults& defaults);
+
+// The admin check for `config.admins` (unset when the list is empty).
+AdminCheck admin_check(const ServerConfig& config);
+
+// Serves `server` per `config` until stdin EOF (stdio) or SIGINT/SIGTERM (http). Returns the
+// process exit code. Logs go to stderr.
+int serve(::mcp::Server& server, const ServerConfig& config);
+
+// Convenience: parse, build the cache and server, let `register_tools` add the tools, serve.
+int run_server(
+    int argc, char** argv, const ServerDefaults& defaults,
+    const std::function<void(::mcp::Server&, RefCache&, const ServerConfig&)>& register_tools);
+
+}  // namespace refcache::mcp

@@ -1,0 +1,201 @@
+#include "refcache_mcp/server_cli.hpp"
+
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "mcp/http.hpp"
+#include "mcp/stdio.hpp"
+
+namespace refcache::mcp {
+
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == sep) {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+bool parse_token_pair(const std::string& s, std::pair<std::string, std::string>& out) {
+  auto eq = s.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) return false;
+  out = {s.substr(0, eq), s.substr(eq + 1)};
+  return true;
+}
+
+}  // namespace
+
+bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerConfig& c,
+                        int& exit_code) {
+  CLI::App app{d.description, d.program};
+  std::string size_mode = "token";
+  std::vector<std::string> tokens;
+  int port = 0;
+  app.add_option("--transport", c.transport, "stdio or http")
+      ->check(CLI::IsMember({"stdio", "http"}))
+      ->capture_default_str();
+  app.add_option("--host", c.host, "HTTP bind address")->capture_default_str();
+  app.add_option("--port", port,
+                 "HTTP port (default: MCP_PORT, else " + std::to_string(d.default_port) + ")")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--backend", c.backend_url,
+                 "memory: | sqlite:PATH | redis://[user:pass@]host:port/db | rediss://... "
+                 "(default: REDIS_URL/REDIS_HOST, else the embedded SQLite cache)");
+  app.add_option("--max-size", c.max_size, "default preview size")
+      ->check(CLI::Range(1, 100000000))
+      ->capture_default_str();
+  app.add_option("--size-mode", size_mode, "token or character")
+      ->check(CLI::IsMember({"token", "character"}))
+      ->capture_default_str();
+  app.add_option("--ttl", c.ttl, "seconds a cached result lives")
+      ->check(CLI::Range(1.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--bearer-token", tokens,
+                 "TOKEN=USER: require bearer tokens over HTTP and map them to users "
+                 "(also MCP_BEARER_TOKENS=\"t1=alice,t2=bob\")");
+  app.add_option("--admin", c.admins, "user allowed the admin tools (also MCP_ADMIN_USERS)");
+  app.add_option("--allowed-host", c.allowed_hosts,
+                 "extra Host/Origin name accepted over HTTP (DNS-rebinding protection stays on)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    exit_code = app.exit(e);
+    return false;
+  }
+  c.size_mode = size_mode == "character" ? SizeMode::kCharacter : SizeMode::kToken;
+  if (port == 0) {
+    std::string p = env("MCP_PORT");
+    if (!p.empty()) {
+      try {
+        port = std::stoi(p);
+      } catch (...) {
+        std::cerr << d.program << ": MCP_PORT is not a port number\n";
+        exit_code = 2;
+        return false;
+      }
+    }
+  }
+  c.port = static_cast<std::uint16_t>(port ? port : d.default_port);
+  if (tokens.empty()) tokens = split(env("MCP_BEARER_TOKENS"), ',');
+  for (const auto& t : tokens) {
+    std::pair<std::string, std::string> pair;
+    if (!parse_token_pair(t, pair)) {
+      std::cerr << d.program << ": --bearer-token must be TOKEN=USER\n";
+      exit_code = 2;
+      return false;
+    }
+    c.bearer_tokens.push_back(std::move(pair));
+  }
+  if (c.admins.empty()) c.admins = split(env("MCP_ADMIN_USERS"), ',');
+  return true;
+}
+
+RefCacheOptions cache_options(const ServerConfig& c, const ServerDefaults& d) {
+  RefCacheOptions o;
+  o.name = d.cache_name;
+  o.backend = open_backend(c.backend_url);
+  o.default_ttl = c.ttl;
+  o.preview.max_size = c.max_size;
+  o.preview.size_mode = c.size_mode;
+  return o;
+}
+
+AdminCheck admin_check(const ServerConfig& c) {
+  if (c.admins.empty()) return {};
+  return [admins = c.admins](const ::mcp::ToolContext& ctx) {
+    const auto& p = ctx.principal();
+    if (!p) return false;
+    return std::find(admins.begin(), admins.end(), p->subject) != admins.end();
+  };
+}
+
+int serve(::mcp::Server& server, const ServerConfig& c) {
+  if (c.transport == "stdio") {
+    ::mcp::StdioOptions so;
+    return ::mcp::serve_stdio(server, so);
+  }
+  // Block the signals in every thread; one thread waits for them and stops the server.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  ::mcp::HttpOptions ho;
+  ho.host = c.host;
+  ho.port = c.port;
+  ho.allowed_hosts = c.allowed_hosts;
+  if (!c.bearer_tokens.empty()) {
+    ::mcp::AuthOptions auth;
+    auth.verify = [tokens =
+                       c.bearer_tokens](std::string_view token) -> std::optional<::mcp::Principal> {
+      for (const auto& [t, user] : tokens)
+        if (t == token) return ::mcp::Principal{user, {}, {}};
+      return std::nullopt;
+    };
+    ho.auth = std::move(auth);
+  }
+  ::mcp::HttpServer http(server, ho);
+  http.start();
+  spdlog::info("serving MCP on http://{}:{}/mcp (legacy SSE on /sse)", c.host, http.port());
+  int sig = 0;
+  sigwait(&set, &sig);
+  spdlog::info("signal {}: stopping", sig);
+  http.stop();
+  server.shutdown();
+  return 0;
+}
+
+int run_server(int argc, char** argv, const ServerDefaults& d,
+               const std::function<void(::mcp::Server&, RefCache&, const ServerConfig&)>& reg) {
+  // stdout belongs to the stdio transport: every log line goes to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("refcache"));
+  ServerConfig config;
+  int exit_code = 0;
+  if (!parse_server_flags(argc, argv, d, config, exit_code)) return exit_code;
+  std::unique_ptr<RefCache> cache;
+  try {
+    cache = std::make_unique<RefCache>(cache_options(config, d));
+    Health h = cache->backend().health();
+    if (!h.ok) throw BackendUnavailable(h.detail);
+  } catch (const std::exception& e) {
+    std::cerr << d.program << ": cannot open the cache backend: " << e.what() << "\n";
+    return 1;
+  }
+  ::mcp::ServerOptions so;
+  so.info.name = d.program;
+  so.info.version = "0.1.0";
+  so.info.description = d.description;
+  so.instructions = cache_instructions();
+  // Cached results depend on who asks: answers may be cached per authorization context only.
+  so.cache_scope = "private";
+  ::mcp::Server server(so);
+  InstallOptions io;
+  io.admin_check = admin_check(config);
+  install(server, *cache, io);
+  reg(server, *cache, config);
+  spdlog::info("{}: cache '{}' on the {} backend", d.program, d.cache_name,
+               cache->backend().kind());
+  return serve(server, config);
+}
+
+}  // namespace refcache::mcp
