@@ -49,7 +49,14 @@ int main(int argc, char** argv) {
       .default_port = 8001};
   return refcache::mcp::run_server(
       argc, argv, defaults,
-      [](mcp::Server& server, refcache::RefCache& cache, const refcache::mcp::ServerConfig&) {
+      [](mcp::Server& server, refcache::RefCache& cache,
+         const refcache::mcp::ServerConfig& config) {
+        auto in_namespace = [&config](std::string ns) {
+          refcache::CachedCallOptions o;
+          o.ns = std::move(ns);
+          config.apply(o);  // --namespace-template / --session-scoped
+          return o;
+        };
         server.tool<CalculateArgs>(
             {.name = "calculate",
              .description = "Evaluate an arithmetic expression (+ - * / ** and parentheses; "
@@ -69,14 +76,14 @@ int main(int argc, char** argv) {
             server, cache,
             {.tool = {.name = "generate_primes",
                       .description = "The first `count` prime numbers (1-10000)."},
-             .cache = {.ns = "sequences"}},
+             .cache = in_namespace("sequences")},
             [](const CountArgs& a, refcache::CallContext&) { return calculator::primes(a.count); });
 
         refcache::mcp::cached_tool<CountArgs>(
             server, cache,
             {.tool = {.name = "generate_fibonacci",
                       .description = "The first `count` Fibonacci numbers, from 0 (1-1000)."},
-             .cache = {.ns = "sequences"}},
+             .cache = in_namespace("sequences")},
             [](const CountArgs& a, refcache::CallContext&) {
               return calculator::fibonacci(a.count);
             });
@@ -86,7 +93,7 @@ int main(int argc, char** argv) {
             {.tool = {.name = "generate_sequence",
                       .description = "A number sequence: fibonacci, prime, arithmetic, "
                                      "geometric, triangular or factorial."},
-             .cache = {.ns = "sequences"}},
+             .cache = in_namespace("sequences")},
             [](const SequenceArgs& a, refcache::CallContext&) {
               return calculator::sequence(a.sequence_type, a.count, a.start, a.step);
             });

@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
       .default_port = 8002};
   return refcache::mcp::run_server(
       argc, argv, defaults,
-      [](mcp::Server& server, refcache::RefCache& cache, const refcache::mcp::ServerConfig&) {
+      [](mcp::Server& server, refcache::RefCache& cache,
+         const refcache::mcp::ServerConfig& config) {
         using refcache::mcp::CachedToolSpec;
         {
           CachedToolSpec s;
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
                                              {"required", {"data"}}};
           s.tool.annotations.read_only_hint = true;
           s.cache.ns = "analysis";
+          config.apply(s.cache);
           // Aggregate statistics may be shown even when computed from private data.
           s.cache.release_private_results = true;
           refcache::mcp::cached_tool_raw(server, cache, std::move(s),
@@ -95,6 +97,7 @@ int main(int argc, char** argv) {
                 {"scale_factor", {{"type", "number"}, {"default", 1.0}}}}},
               {"required", {"data"}}};
           s.cache.ns = "transforms";
+          config.apply(s.cache);
           refcache::mcp::cached_tool_raw(
               server, cache, std::move(s), [](const json::object& a, refcache::CallContext&) {
                 return checked([&] {
@@ -121,6 +124,7 @@ int main(int argc, char** argv) {
                                {"default", "concat"}}}}},
                            {"required", {"datasets"}}};
           s.cache.ns = "aggregates";
+          config.apply(s.cache);
           refcache::mcp::cached_tool_raw(
               server, cache, std::move(s), [](const json::object& a, refcache::CallContext&) {
                 return checked([&] {
@@ -149,6 +153,7 @@ int main(int argc, char** argv) {
                 {"min_value", {{"type", "number"}, {"default", 0}}},
                 {"max_value", {{"type", "number"}, {"default", 100}}}}}};
           s.cache.ns = "samples";
+          config.apply(s.cache);
           refcache::mcp::cached_tool_raw(
               server, cache, std::move(s), [](const json::object& a, refcache::CallContext&) {
                 return checked([&] {

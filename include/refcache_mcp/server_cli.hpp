@@ -11,6 +11,8 @@
 //   --bearer-token TOKEN=USER   (repeatable; MCP_BEARER_TOKENS="t1=alice,t2=bob") HTTP auth
 //   --admin USER                (repeatable; MCP_ADMIN_USERS) principals allowed admin tools
 //   --allowed-host NAME         (repeatable) extra Host/Origin names accepted over HTTP
+//   --namespace-template TPL    e.g. "session:{session_id}": scope every cached result
+//   --session-scoped            bind cached results to the caller's session
 // Flags beat environment variables, which beat defaults.
 #pragma once
 
@@ -44,6 +46,11 @@ struct ServerConfig {
   std::vector<std::pair<std::string, std::string>> bearer_tokens;  // token, user
   std::vector<std::string> admins;
   std::vector<std::string> allowed_hosts;
+  std::string namespace_template;  // overrides every cached tool's namespace when set
+  bool session_scoped = false;
+
+  // Applies the scoping flags to a cached tool's options.
+  void apply(CachedCallOptions& options) const;
 };
 
 // Parses flags (and environment). Returns false after printing help or an error; `exit_code`

@@ -49,7 +49,7 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
   CLI::App app{d.description, d.program};
   std::string size_mode = "token";
   std::vector<std::string> tokens;
-  int port = 0;
+  int port = -1;  // -1: not given; 0: pick a free port
   app.add_option("--transport", c.transport, "stdio or http")
       ->check(CLI::IsMember({"stdio", "http"}))
       ->capture_default_str();
@@ -73,6 +73,10 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
                  "TOKEN=USER: require bearer tokens over HTTP and map them to users "
                  "(also MCP_BEARER_TOKENS=\"t1=alice,t2=bob\")");
   app.add_option("--admin", c.admins, "user allowed the admin tools (also MCP_ADMIN_USERS)");
+  app.add_option("--namespace-template", c.namespace_template,
+                 "namespace of cached results, e.g. \"session:{session_id}\" or "
+                 "\"user:{user_id}\" (default: each tool's own)");
+  app.add_flag("--session-scoped", c.session_scoped, "bind cached results to the caller's session");
   app.add_option("--allowed-host", c.allowed_hosts,
                  "extra Host/Origin name accepted over HTTP (DNS-rebinding protection stays on)");
   try {
@@ -82,7 +86,7 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
     return false;
   }
   c.size_mode = size_mode == "character" ? SizeMode::kCharacter : SizeMode::kToken;
-  if (port == 0) {
+  if (port < 0) {
     std::string p = env("MCP_PORT");
     if (!p.empty()) {
       try {
@@ -94,7 +98,8 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
       }
     }
   }
-  c.port = static_cast<std::uint16_t>(port ? port : d.default_port);
+  if (port < 0 || port > 65535) port = d.default_port;
+  c.port = static_cast<std::uint16_t>(port);
   if (tokens.empty()) tokens = split(env("MCP_BEARER_TOKENS"), ',');
   for (const auto& t : tokens) {
     std::pair<std::string, std::string> pair;
@@ -117,6 +122,11 @@ RefCacheOptions cache_options(const ServerConfig& c, const ServerDefaults& d) {
   o.preview.max_size = c.max_size;
   o.preview.size_mode = c.size_mode;
   return o;
+}
+
+void ServerConfig::apply(CachedCallOptions& o) const {
+  if (!namespace_template.empty()) o.namespace_template = namespace_template;
+  if (session_scoped) o.session_scoped = true;
 }
 
 AdminCheck admin_check(const ServerConfig& c) {
@@ -156,7 +166,8 @@ int serve(::mcp::Server& server, const ServerConfig& c) {
   }
   ::mcp::HttpServer http(server, ho);
   http.start();
-  spdlog::info("serving MCP on http://{}:{}/mcp (legacy SSE on /sse)", c.host, http.port());
+  // The "listening on" line is what scripts and tests wait for.
+  spdlog::info("listening on http://{}:{}/mcp (legacy SSE on /sse)", c.host, http.port());
   int sig = 0;
   sigwait(&set, &sig);
   spdlog::info("signal {}: stopping", sig);
