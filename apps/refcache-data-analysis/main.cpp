@@ -165,6 +165,35 @@ int main(int argc, char** argv) {
               });
         }
         {
+          // Private data: tools may use it (EXECUTE), agents may not read it. Results computed
+          // from it are withheld too, unless the tool releases them (analyze_data does).
+          mcp::ToolSpec s;
+          s.name = "store_private_data";
+          s.description =
+              "Store a list of numbers that tools may use but you may not read back: returns "
+              "only a ref_id. Pass it to analyze_data (aggregate statistics are shown) or "
+              "transform_data (the result stays private and is returned as a ref_id).";
+          s.input_schema = json::object{{"type", "object"},
+                                        {"properties", {{"data", numbers_schema()}}},
+                                        {"required", {"data"}}};
+          server.tool_raw(std::move(s), [&cache](const json::value& args, mcp::ToolContext& ctx) {
+            refcache::SetOptions so;
+            so.ns = "private";
+            so.policy = refcache::AccessPolicy::execute_only();
+            // The storing user (if authenticated) owns it and may read it.
+            auto who = refcache::mcp::identity_of(ctx);
+            if (auto u = who.values.find("user_id"); u != who.values.end())
+              so.policy->owner = "user:" + u->second;
+            so.tool_name = "store_private_data";
+            refcache::CacheReference ref = cache.set("", args.at("data"), so);
+            return mcp::CallToolResult::structured(json::object{
+                {"ref_id", ref.ref_id},
+                {"total_items", ref.total_items ? json::value(*ref.total_items) : json::value()},
+                {"value_withheld", true},
+                {"message", "Stored as private data: pass ref_id to tools; it cannot be read."}});
+          });
+        }
+        {
           mcp::ToolSpec s;
           s.name = "list_shared_cache";
           s.description =
