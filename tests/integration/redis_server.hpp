@@ -58,8 +58,10 @@ class RawRedis {
   RawRedis(int port, const std::string& password, int db = 0) {
     timeval tv{2, 0};
     ctx_ = redisConnectWithTimeout("127.0.0.1", port, tv);
-    if (ctx_ == nullptr || ctx_->err)
+    if (ctx_ == nullptr || ctx_->err) {
+      if (ctx_) redisFree(ctx_);
       throw std::runtime_error("RawRedis: cannot connect to port " + std::to_string(port));
+    }
     redisSetTimeout(ctx_, timeval{30, 0});
     if (!password.empty()) cmd({"AUTH", password});
     if (db != 0) cmd({"SELECT", std::to_string(db)});
