@@ -86,34 +86,27 @@ end
 const Script& set_script() {
   static const Script s(std::string(kLuaHelpers) + R"lua(
 local P, ref, ns, ttl = ARGV[6], ARGV[3], ARGV[4], ARGV[2]
--- Already in this namespace's index: a plain overwrite. Otherwise the old blob (if any)
--- tells which namespace index to leave.
-local indexed = redis.call('ZSCORE', KEYS[2], ref)
-local overwrote = 0
-if indexed then
-  local ok
-  if ttl ~= '' then
-    ok = redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl, 'XX')
-  else
-    ok = redis.call('SET', KEYS[1], ARGV[1], 'XX')
-  end
-  if ok then overwrote = 1 else indexed = false end
+local old
+if ttl ~= '' then
+  old = redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl, 'GET')
+else
+  old = redis.call('SET', KEYS[1], ARGV[1], 'GET')
 end
-if not indexed then
-  local old
-  if ttl ~= '' then
-    old = redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl, 'GET')
-  else
-    old = redis.call('SET', KEYS[1], ARGV[1], 'GET')
-  end
-  if old then
-    overwrote = 1
+local overwrote = 0
+-- An overwrite in the same namespace leaves the index as it is; otherwise the old blob says
+-- which namespace index to leave.
+if old then
+  overwrote = 1
+  if not redis.call('ZSCORE', KEYS[2], ref) then
     local oldns = ns_of(old)
     if oldns and oldns ~= ns then
       redis.call('ZREM', P .. 'ns:' .. oldns, ref)
       redis.call('ZREM', P .. 'nsexp:' .. oldns, ref)
     end
+    redis.call('ZADD', KEYS[2], 0, ref)
+    redis.call('SADD', KEYS[4], ns)
   end
+else
   redis.call('ZADD', KEYS[2], 0, ref)
   redis.call('SADD', KEYS[4], ns)
 end
@@ -594,20 +587,33 @@ class RedisBackend::Impl {
   // I/O failures throw BackendUnavailable; a failure on a reused connection that is not a
   // timeout is retried once on a fresh connection (the server may have restarted).
   Reply command(const std::vector<std::string_view>& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    argv.reserve(args.size());
-    lens.reserve(args.size());
-    for (auto a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
+    return std::move(pipeline({args}).front());
+  }
+
+  // Sends several commands in one write and returns their replies, in order.
+  std::vector<Reply> pipeline(const std::vector<std::vector<std::string_view>>& cmds) {
+    std::vector<std::vector<const char*>> argvs(cmds.size());
+    std::vector<std::vector<size_t>> lens(cmds.size());
+    for (size_t i = 0; i < cmds.size(); ++i) {
+      for (auto a : cmds[i]) {
+        argvs[i].push_back(a.data());
+        lens[i].push_back(a.size());
+      }
     }
     for (int attempt = 0;; ++attempt) {
       Lease lease = acquire();
-      ++commands_;
-      Reply r(static_cast<redisReply*>(
-          redisCommandArgv(lease.ctx, static_cast<int>(argv.size()), argv.data(), lens.data())));
-      if (r) return r;
+      commands_ += cmds.size();
+      std::vector<Reply> replies;
+      bool failed = false;
+      for (size_t i = 0; i < cmds.size() && !failed; ++i)
+        failed = redisAppendCommandArgv(lease.ctx, static_cast<int>(argvs[i].size()),
+                                        argvs[i].data(), lens[i].data()) != REDIS_OK;
+      for (size_t i = 0; i < cmds.size() && !failed; ++i) {
+        void* raw = nullptr;
+        failed = redisGetReply(lease.ctx, &raw) != REDIS_OK || raw == nullptr;
+        if (!failed) replies.emplace_back(static_cast<redisReply*>(raw));
+      }
+      if (!failed) return replies;
       lease.broken = true;
       bool timeout = lease.ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
       std::string what =
@@ -626,6 +632,22 @@ class RedisBackend::Impl {
   [[noreturn]] void error_reply(const redisReply* r, std::string_view what) {
     ++errors_;
     throw BackendError("redis " + address_ + ": " + std::string(what) + ": " + reply_text(r));
+  }
+
+  // Every reply of a MULTI ... EXEC pipeline checked; returns EXEC's array reply.
+  Reply transaction(const std::vector<std::vector<std::string_view>>& cmds) {
+    std::vector<std::vector<std::string_view>> all;
+    all.reserve(cmds.size() + 2);
+    all.push_back({"MULTI"});
+    all.insert(all.end(), cmds.begin(), cmds.end());
+    all.push_back({"EXEC"});
+    auto replies = pipeline(all);
+    for (auto& r : replies)
+      if (r->type == REDIS_REPLY_ERROR) error_reply(r.get(), "transaction");
+    Reply exec = std::move(replies.back());
+    if (exec->type != REDIS_REPLY_ARRAY || exec->elements != cmds.size())
+      error_reply(exec.get(), "transaction aborted");
+    return exec;
   }
 
   Reply checked(const std::vector<std::string_view>& args) {
@@ -773,6 +795,40 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
   std::string score = entry->expires_at ? ms_text(std::ceil(*entry->expires_at * 1000.0)) : "0";
   std::string k1 = im.entry_key(ref_id), k2 = im.ns_key(entry->ns), k3 = im.nsexp_key(entry->ns),
               k4 = im.namespaces_key();
+  if (!binding) {
+    // Entry and index in one MULTI/EXEC (cheaper for Redis than a script).
+    std::vector<std::string_view> set_cmd{"SET", k1, blob};
+    if (!ttl.empty()) {
+      set_cmd.push_back("PX");
+      set_cmd.push_back(ttl);
+    }
+    set_cmd.push_back("GET");
+    std::vector<std::string_view> exp_cmd =
+        ttl.empty() ? std::vector<std::string_view>{"ZREM", k3, ref_id}
+                    : std::vector<std::string_view>{"ZADD", k3, score, ref_id};
+    Reply exec =
+        im.transaction({set_cmd, {"ZADD", k2, "0", ref_id}, {"SADD", k4, entry->ns}, exp_cmd});
+    ++im.sets_;
+    const redisReply* old = exec->element[0];
+    if (old->type == REDIS_REPLY_STRING) {
+      // An overwrite: leave the old namespace's index if the namespace changed.
+      try {
+        CacheEntry before = decode_entry_blob(ref_id, std::string_view(old->str, old->len));
+        if (before.ns != entry->ns) {
+          std::string o2 = im.ns_key(before.ns), o3 = im.nsexp_key(before.ns);
+          im.transaction({{"ZREM", o2, ref_id}, {"ZREM", o3, ref_id}});
+        }
+      } catch (const CorruptEntry&) {
+        // The old value was unreadable; listings drop stale members by themselves.
+      }
+      if (!im.channel_.empty()) {
+        boost::json::array msg{im.origin_, "updated", ref_id, entry->ns};
+        im.checked({"PUBLISH", im.channel_, jsonio::to_string(msg)});
+      }
+      emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
+    }
+    return std::nullopt;
+  }
   std::vector<std::string_view> keys{k1, k2, k3, k4};
   std::string k5, k6;
   if (binding) {
