@@ -234,6 +234,24 @@ struct HttpServer::Impl {
   std::unordered_map<std::string, std::shared_ptr<Session>> sse_sessions;  // legacy HTTP+SSE
   std::shared_ptr<Session> stateless =
       std::make_shared<Session>("", TransportKind::kStreamableHttp, true);
+  // Open connections and response streams, so that stop() can end them (and the requests they
+  // carry) instead of leaving clients waiting.
+  std::mutex conn_mu;
+  std::unordered_map<std::uint64_t, beast::tcp_stream*> conns;
+  std::uint64_t next_conn = 0;
+  std::vector<std::weak_ptr<HttpStream>> streams_alive;
+  std::size_t prune_at = 64;
+
+  std::shared_ptr<HttpStream> new_stream(beast::tcp_stream& stream, HttpStream::Kind kind) {
+    auto hs = std::make_shared<HttpStream>(stream.get_executor(), kind);
+    std::lock_guard lk(conn_mu);
+    if (streams_alive.size() >= prune_at) {
+      std::erase_if(streams_alive, [](const std::weak_ptr<HttpStream>& w) { return w.expired(); });
+      prune_at = std::max<std::size_t>(64, 2 * streams_alive.size());
+    }
+    streams_alive.push_back(hs);
+    return hs;
+  }
 
   Impl(Server& s, HttpOptions o) : server(s), opt(std::move(o)) {}
 
@@ -509,7 +527,7 @@ struct HttpServer::Impl {
                   "id: " + hs->stream_id_ + "-" + std::to_string(seq) + "\ndata: " + text + "\n\n";
               after_seq = seq;
             }
-          finished = hs->final_recorded_ || hs->abandoned_;
+          finished = hs->final_recorded_ || hs->abandoned_ || hs->closed_;
           if (!finished && (hs->close_requested_ || !hs->attached_ || gen != hs->generation_)) {
             hs->close_requested_ = false;
             detach = true;
@@ -759,11 +777,11 @@ struct HttpServer::Impl {
         }
       }
       if (!is_request) {
-        auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kPost);
+        auto hs = new_stream(stream, HttpStream::Kind::kPost);
         server.handle(stateless, std::move(msg), hs, info);
         co_return co_await serve_post(stream, req, hs, extra);
       }
-      auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kPost);
+      auto hs = new_stream(stream, HttpStream::Kind::kPost);
       server.handle(stateless, std::move(msg), hs, info);
       co_return co_await serve_post(stream, req, hs, extra);
     }
@@ -811,7 +829,7 @@ struct HttpServer::Impl {
     if (is_request && method != "initialize" &&
         session->protocol_version() >= std::string("2025-11-25"))
       resume_key = session->id();
-    auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kPost);
+    auto hs = new_stream(stream, HttpStream::Kind::kPost);
     server.handle(session, std::move(msg), hs, info);
     co_return co_await serve_post(stream, req, hs, std::move(extra), resume_key);
   }
@@ -847,7 +865,7 @@ struct HttpServer::Impl {
         co_return co_await pump(stream, hs, sse_headers(req, {}), after, gen, sid);
       }
     }
-    auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kStandalone);
+    auto hs = new_stream(stream, HttpStream::Kind::kStandalone);
     if (auto old = session->standalone()) static_cast<HttpStream*>(old.get())->peer_closed();
     session->set_standalone(hs);
     std::string first =
@@ -872,7 +890,7 @@ struct HttpServer::Impl {
                                     const std::optional<Principal>& principal) {
     auto session = std::make_shared<Session>(crypto::random_hex(16), TransportKind::kLegacySse);
     if (principal) session->set_principal_subject(principal->subject);
-    auto hs = std::make_shared<HttpStream>(stream.get_executor(), HttpStream::Kind::kLegacySse);
+    auto hs = new_stream(stream, HttpStream::Kind::kLegacySse);
     session->set_standalone(hs);
     {
       std::lock_guard lk(mu);
@@ -938,6 +956,20 @@ struct HttpServer::Impl {
     socket.set_option(tcp::no_delay(true), ignored);
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
+    std::uint64_t conn_id;
+    {
+      std::lock_guard lk(conn_mu);
+      conn_id = next_conn++;
+      conns.emplace(conn_id, &stream);
+    }
+    struct Unregister {
+      Impl* self;
+      std::uint64_t id;
+      ~Unregister() {
+        std::lock_guard lk(self->conn_mu);
+        self->conns.erase(id);
+      }
+    } unregister{this, conn_id};
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(opt.max_body_bytes);
@@ -982,6 +1014,34 @@ struct HttpServer::Impl {
     stream.close();
   }
 
+  // Expired legacy sessions are dropped every 30 s (and on access), so abandoned clients do not
+  // pin memory until the cap is reached.
+  awaitable<void> sweep_loop() {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    for (;;) {
+      t.expires_after(std::chrono::seconds(30));
+      auto [ec] = co_await t.async_wait(tuple_awaitable);
+      if (ec) co_return;
+      std::vector<std::shared_ptr<Session>> expired;
+      {
+        std::lock_guard lk(mu);
+        auto now = std::chrono::steady_clock::now();
+        for (auto it = sessions.begin(); it != sessions.end();) {
+          if (now - it->second.last_used > opt.session_ttl) {
+            expired.push_back(it->second.session);
+            it = sessions.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+      for (auto& x : expired) {
+        server.detach(x);
+        x->set_standalone(nullptr);
+      }
+    }
+  }
+
   awaitable<void> accept_loop() {
     for (;;) {
       auto strand = asio::make_strand(ioc);
@@ -1000,6 +1060,13 @@ HttpServer::HttpServer(Server& server, HttpOptions options)
 
 HttpServer::~HttpServer() {
   stop();
+  // Calls still running hold response streams whose timers belong to our io_context: wait for
+  // them (they were cancelled by stop()), and if one will not finish, leak the I/O state rather
+  // than free it under a running handler.
+  if (!impl_->server.wait_idle(std::chrono::seconds(10))) {
+    spdlog::error("mcp http: handlers still running 10 s after stop; leaking the I/O context");
+    (void)impl_.release();
+  }
 }
 
 void HttpServer::start() {
@@ -1012,6 +1079,7 @@ void HttpServer::start() {
   I.bound_port = I.acceptor.local_endpoint().port();
   I.work.emplace(I.ioc.get_executor());
   asio::co_spawn(I.ioc, I.accept_loop(), asio::detached);
+  asio::co_spawn(I.ioc, I.sweep_loop(), asio::detached);
   for (std::size_t i = 0; i < std::max<std::size_t>(1, I.opt.io_threads); ++i)
     I.threads.emplace_back([&I] { I.ioc.run(); });
 }
@@ -1037,6 +1105,35 @@ void HttpServer::stop() {
     boost::system::error_code ec;
     I.acceptor.close(ec);
   });
+  // End every response stream (cancelling its request) and close every connection on its own
+  // strand, then give the coroutines a moment to unwind before stopping the loop.
+  std::vector<std::shared_ptr<HttpStream>> live;
+  {
+    std::lock_guard lk(I.conn_mu);
+    for (auto& w : I.streams_alive)
+      if (auto p = w.lock()) live.push_back(p);
+    I.streams_alive.clear();
+    for (auto& [id, st] : I.conns) {
+      asio::post(st->get_executor(), [&I, cid = id] {
+        std::lock_guard g(I.conn_mu);
+        auto it = I.conns.find(cid);
+        if (it == I.conns.end()) return;
+        boost::system::error_code ec;
+        it->second->socket().shutdown(tcp::socket::shutdown_both, ec);
+        it->second->socket().close(ec);
+      });
+    }
+  }
+  for (auto& hs : live) hs->peer_closed();
+  live.clear();
+  if (!I.threads.empty())
+    for (int i = 0; i < 300; ++i) {
+      {
+        std::lock_guard lk(I.conn_mu);
+        if (I.conns.empty()) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   I.work.reset();
   I.ioc.stop();
   for (auto& t : I.threads)
@@ -1050,7 +1147,11 @@ void HttpServer::stop() {
     I.sessions.clear();
     I.sse_sessions.clear();
   }
-  for (auto& s : all) I.server.detach(s);
+  for (auto& s : all) {
+    I.server.detach(s);
+    s->set_standalone(nullptr);
+  }
+  I.server.detach(I.stateless);  // drops modern subscriptions/listen streams
 }
 
 }  // namespace mcp

@@ -84,6 +84,7 @@ void WorkerPool::run() {
     } catch (...) {
       spdlog::error("mcp: worker job threw an unknown exception");
     }
+    job = nullptr;  // release what the job holds before the pool can report idle
     lk.lock();
     --running_;
     if (queue_.empty() && running_ == 0) idle_cv_.notify_all();
