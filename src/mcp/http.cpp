@@ -104,7 +104,7 @@ class HttpStream : public Outbound, public std::enable_shared_from_this<HttpStre
   bool send(std::string text) override {
     {
       std::lock_guard lk(mu_);
-      if (closed_) return false;
+      if (closed_ || json_only_) return false;
       events_.push_back(std::move(text));
     }
     wake();
@@ -143,6 +143,9 @@ class HttpStream : public Outbound, public std::enable_shared_from_this<HttpStre
     return !closed_;
   }
   void on_peer_closed(std::function<void()> fn) override {
+    // Persistent streams (GET /mcp, GET /sse) carry many requests; those are cancelled when the
+    // session ends (Server::detach), so per-request callbacks would only pile up here.
+    if (kind_ != Kind::kPost) return;
     {
       std::lock_guard lk(mu_);
       if (!closed_) {
@@ -205,6 +208,8 @@ class HttpStream : public Outbound, public std::enable_shared_from_this<HttpStre
   // Resumable SSE (legacy sessions, 2025-11-25): every event gets "<stream_id>-<seq>" and is kept
   // until the response has been delivered, so a reconnecting client can replay what it missed.
   bool resumable_ = false, close_requested_ = false, attached_ = true, final_recorded_ = false;
+  // The client accepts only application/json: related messages cannot be delivered.
+  bool json_only_ = false;
   std::uint64_t generation_ = 0, next_seq_ = 1;
   std::string stream_id_;
   std::deque<std::pair<std::uint64_t, std::string>> history_;
@@ -691,6 +696,18 @@ struct HttpServer::Impl {
     return Server::is_modern_message(msg);
   }
 
+  static bool accepts_sse(const Request& req) {
+    std::string accept = lower(header(req, "Accept"));
+    return accept.empty() || accept.find("text/event-stream") != std::string::npos ||
+           accept.find("*/*") != std::string::npos;
+  }
+
+  std::shared_ptr<HttpStream> post_stream(beast::tcp_stream& stream, const Request& req) {
+    auto hs = new_stream(stream, HttpStream::Kind::kPost);
+    hs->json_only_ = !accepts_sse(req);
+    return hs;
+  }
+
   awaitable<bool> mcp_post(beast::tcp_stream& stream, Request& req,
                            const std::optional<Principal>& principal) {
     std::string ctype = lower(header(req, "Content-Type"));
@@ -777,11 +794,11 @@ struct HttpServer::Impl {
         }
       }
       if (!is_request) {
-        auto hs = new_stream(stream, HttpStream::Kind::kPost);
+        auto hs = post_stream(stream, req);
         server.handle(stateless, std::move(msg), hs, info);
         co_return co_await serve_post(stream, req, hs, extra);
       }
-      auto hs = new_stream(stream, HttpStream::Kind::kPost);
+      auto hs = post_stream(stream, req);
       server.handle(stateless, std::move(msg), hs, info);
       co_return co_await serve_post(stream, req, hs, extra);
     }
@@ -829,7 +846,7 @@ struct HttpServer::Impl {
     if (is_request && method != "initialize" &&
         session->protocol_version() >= std::string("2025-11-25"))
       resume_key = session->id();
-    auto hs = new_stream(stream, HttpStream::Kind::kPost);
+    auto hs = post_stream(stream, req);
     server.handle(session, std::move(msg), hs, info);
     co_return co_await serve_post(stream, req, hs, std::move(extra), resume_key);
   }
@@ -945,7 +962,12 @@ struct HttpServer::Impl {
                                     error_body(nullptr, error_code::kParseError, "Parse error")));
     MessageInfo info;
     info.principal = principal;
-    server.handle(session, std::move(msg), session->standalone(), info);
+    auto out = session->standalone();
+    if (!out)  // the stream just closed; the session is going away
+      co_return co_await write(
+          stream, make(req, http::status::not_found,
+                       error_body(nullptr, error_code::kInvalidRequest, "Session not found")));
+    server.handle(session, std::move(msg), out, info);
     co_return co_await write(stream, make(req, http::status::accepted, "Accepted", "text/plain"));
   }
 

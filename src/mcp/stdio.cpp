@@ -106,8 +106,11 @@ class StdioWriter : public Outbound {
 int serve_stdio(Server& server, const StdioOptions& opt) {
   if (opt.log_to_stderr) {
     // stdout belongs to the protocol: make sure nothing logged by us or the app lands there.
-    auto logger = spdlog::stderr_color_mt("mcp-stderr");
-    logger->set_level(spdlog::default_logger()->level());
+    auto logger = spdlog::get("mcp-stderr");
+    if (!logger) {
+      logger = spdlog::stderr_color_mt("mcp-stderr");
+      logger->set_level(spdlog::default_logger()->level());
+    }
     spdlog::set_default_logger(logger);
   }
   auto writer = std::make_shared<StdioWriter>(opt.out_fd);
