@@ -160,7 +160,7 @@ if (kind === 'http') {
   p.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: big } } }) + '\n');
   p.stdin.write('{"jsonrpc":"2.0","id":3,"method":"ping"}\r\n');
   p.stdin.end();
-  const code = await new Promise((res) => { const t = setTimeout(() => res('timeout'), 60000);  // generous: a 20 MiB round trip on a busy 2-core box p.on('exit', (c) => { clearTimeout(t); res(c); }); });
+  const code = await new Promise((res) => { const t = setTimeout(() => res('timeout'), 60000); p.on('exit', (c) => { clearTimeout(t); res(c); }); });
   check(code === 0, 'exits on EOF', code);
   const msgs = lines.map((l) => JSON.parse(l));
   check(msgs.every((m) => m.jsonrpc === '2.0'), 'stdout carries only JSON-RPC');
