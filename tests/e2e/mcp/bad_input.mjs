@@ -148,11 +148,9 @@ if (kind === 'http') {
   const p = spawn(bin, ['--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
   const lines = [];
   let buf = '';
-  p.stdout.on('data', (d) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) { lines.push(buf.slice(0, i)); buf = buf.slice(i + 1); }
-  });
+  const chunks = [];  // collect raw chunks; split once at the end (a 20 MiB line arrives in many chunks)
+  p.stdout.on('data', (d) => chunks.push(d));
+  p.stdout.on('end', () => { buf = Buffer.concat(chunks).toString(); for (const l of buf.split('\n')) if (l) lines.push(l); });
   const big = 'y'.repeat(20 << 20);
   p.stdin.write('{"jsonrpc":\n');
   p.stdin.write('{"jsonrpc":"2.0","id":1,"method":"nope"}\n');
@@ -162,6 +160,7 @@ if (kind === 'http') {
   p.stdin.end();
   const code = await new Promise((res) => { const t = setTimeout(() => res('timeout'), 60000); p.on('exit', (c) => { clearTimeout(t); res(c); }); });
   check(code === 0, 'exits on EOF', code);
+  await new Promise((r) => (p.stdout.readableEnded ? r() : p.stdout.on('end', r)));
   const msgs = lines.map((l) => JSON.parse(l));
   check(msgs.every((m) => m.jsonrpc === '2.0'), 'stdout carries only JSON-RPC');
   check(msgs.some((m) => m.id === null && m.error?.code === -32700), 'parse error with null id');
