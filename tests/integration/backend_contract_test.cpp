@@ -145,6 +145,28 @@ TEST_P(BackendContract, ListPagesThroughANamespace) {
   EXPECT_EQ(all.size(), 26u);
 }
 
+TEST_P(BackendContract, ListPagesAcrossAllNamespaces) {
+  std::set<std::string> want;
+  for (const char* ns : {"n1", "n2", "n2:sub", "zz"})
+    for (int i = 0; i < 5; ++i) {
+      std::string id = std::string(ns) + "/" + std::to_string(i);
+      b().set(id, make_entry(json::value(i), ns));
+      want.insert(id);
+    }
+  for (std::size_t limit : {1u, 3u, 5u, 7u}) {
+    std::set<std::string> got;
+    std::string cursor;
+    for (int pages = 0; pages < 100; ++pages) {
+      ListPage p = b().list(std::nullopt, cursor, limit);
+      EXPECT_LE(p.ref_ids.size(), limit);
+      for (auto& id : p.ref_ids) EXPECT_TRUE(got.insert(id).second) << "duplicate " << id;
+      if (p.next_cursor.empty()) break;
+      cursor = p.next_cursor;
+    }
+    EXPECT_EQ(got, want) << "limit " << limit;
+  }
+}
+
 TEST_P(BackendContract, RebindingAKeyDeletesTheOldEntry) {
   KeyBinding bind{"calc", "primes(10)"};
   EXPECT_EQ(b().set("k:old", make_entry(json::value(1), "calc"), &bind), std::nullopt);
