@@ -3,7 +3,9 @@
 // Sources, highest first (DESIGN.md section 7): a URL (explicit, else REDIS_URL) wins over
 // everything it names; otherwise explicit settings, then the reference's environment
 // variables REDIS_HOST, REDIS_PORT, REDIS_DB, REDIS_PASSWORD, REDIS_SSL (true/1/yes), then
-// the defaults below. URL form: redis://[[user]:password@]host[:port][/db]; rediss:// is TLS.
+// the defaults below. URL form: redis://[[user]:password@]host[:port][/db][?params];
+// rediss:// is TLS. Parameters (redis-py's names): db, socket_timeout and
+// socket_connect_timeout in seconds, max_connections (pool_size).
 //
 // The password is never logged nor put into an error message: use redacted_address().
 //

@@ -34,6 +34,14 @@ TEST(RedisConfig, ParsesUrls) {
   EXPECT_EQ(o.db, 0);
   EXPECT_TRUE(parse_redis_url("rediss://h:1/0").tls);
   EXPECT_EQ(parse_redis_url("redis://h?db=7").db, 7);
+  auto q =
+      parse_redis_url("redis://h/1?socket_timeout=0.25&socket_connect_timeout=3&max_connections=4");
+  EXPECT_EQ(q.socket_timeout.count(), 250);
+  EXPECT_EQ(q.connect_timeout.count(), 3000);
+  EXPECT_EQ(q.pool_size, 4u);
+  EXPECT_EQ(q.db, 1);
+  EXPECT_THROW(parse_redis_url("redis://h?socket_timeout=-1"), InvalidArgument);
+  EXPECT_THROW(parse_redis_url("redis://h?bogus=1"), InvalidArgument);
   EXPECT_THROW(parse_redis_url("http://h:1"), InvalidArgument);
   EXPECT_THROW(parse_redis_url("redis://h:99999"), InvalidArgument);
   EXPECT_THROW(parse_redis_url("redis://h:1/x"), InvalidArgument);

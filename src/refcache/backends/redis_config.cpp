@@ -5,6 +5,7 @@
 #include <boost/url/url_view.hpp>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
 
 #include "refcache/errors.hpp"
@@ -19,6 +20,14 @@ int parse_int(std::string_view s, std::string_view what, int lo, int hi) {
   if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi)
     throw InvalidArgument("invalid Redis " + std::string(what) + ": '" + std::string(s) + "'");
   return v;
+}
+
+std::chrono::milliseconds parse_seconds(std::string_view s, std::string_view what) {
+  double v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || !(v > 0) || v > 86400)
+    throw InvalidArgument("invalid Redis " + std::string(what) + ": '" + std::string(s) + "'");
+  return std::chrono::milliseconds(static_cast<std::int64_t>(v * 1000 + 0.5));
 }
 
 bool truthy(std::string s) {
@@ -77,8 +86,21 @@ RedisOptions parse_redis_url(std::string_view url, RedisOptions base) {
     if (db.front() == '/') db.remove_prefix(1);
     base.db = parse_int(db, "database number", 0, 1 << 20);
   }
+  // Query parameters, with redis-py's names: db, socket_timeout and socket_connect_timeout
+  // (seconds, may be fractional), max_connections.
   for (auto param : u.params()) {
-    if (param.key == "db") base.db = parse_int(param.value, "database number", 0, 1 << 20);
+    if (param.key == "db") {
+      base.db = parse_int(param.value, "database number", 0, 1 << 20);
+    } else if (param.key == "socket_timeout") {
+      base.socket_timeout = parse_seconds(param.value, "socket_timeout");
+    } else if (param.key == "socket_connect_timeout") {
+      base.connect_timeout = parse_seconds(param.value, "socket_connect_timeout");
+    } else if (param.key == "max_connections") {
+      base.pool_size =
+          static_cast<std::size_t>(parse_int(param.value, "max_connections", 1, 1 << 16));
+    } else {
+      throw InvalidArgument("unknown Redis URL parameter '" + std::string(param.key) + "'");
+    }
   }
   return base;
 }
