@@ -42,7 +42,9 @@ struct ServerOptions {
   std::size_t page_size = 0;            // items per */list page; 0 = everything in one page
   // Modern-era caching hints on the six cacheable results (ttlMs, cacheScope).
   std::int64_t cache_ttl_ms = 0;
-  std::string cache_scope = "public";  // "public" | "private"
+  // "public" | "private" | "" (default: "private" for authenticated requests, else "public",
+  // because results may depend on who asks).
+  std::string cache_scope;
   // Lifetime of MRTR requestState tokens.
   std::chrono::seconds request_state_ttl{600};
   // Capabilities advertised (the registries decide tools/resources/prompts; these toggle the rest).

@@ -296,7 +296,7 @@ struct Server::Impl {
     finish(c, Server::error_response(c->id, code, message, data), status);
   }
 
-  void decorate_modern(bj::object& r, bool cacheable) const {
+  void decorate_modern(bj::object& r, bool cacheable, bool authenticated) const {
     if (!r.contains("resultType")) r["resultType"] = "complete";
     bj::object meta;
     if (auto it = r.find("_meta"); it != r.end() && it->value().is_object())
@@ -306,7 +306,9 @@ struct Server::Impl {
     if (cacheable) {
       if (!r.contains("ttlMs")) r["ttlMs"] = std::max<std::int64_t>(0, opt.cache_ttl_ms);
       if (!r.contains("cacheScope"))
-        r["cacheScope"] = opt.cache_scope == "private" ? "private" : "public";
+        r["cacheScope"] = opt.cache_scope == "private" || (opt.cache_scope.empty() && authenticated)
+                              ? "private"
+                              : "public";
     }
   }
 
@@ -315,7 +317,7 @@ struct Server::Impl {
       bj::value result = (this->*mi.fn)(c);
       if (result.is_null()) return;  // the method keeps the request open (subscriptions/listen)
       if (c->era == Era::kModern && result.is_object())
-        decorate_modern(result.as_object(), mi.cacheable);
+        decorate_modern(result.as_object(), mi.cacheable, c->principal.has_value());
       finish(c, result_text(c->id, result), 200);
     } catch (const InputRequiredSignal& sig) {
       if (c->era != Era::kModern || !mi.mrtr) {
@@ -325,7 +327,7 @@ struct Server::Impl {
       }
       bj::object r{{"resultType", "input_required"}, {"inputRequests", sig.input_requests}};
       r["requestState"] = sign_state(c, sig.request_state);
-      decorate_modern(r, false);
+      decorate_modern(r, false, c->principal.has_value());
       finish(c, result_text(c->id, r), 200);
     } catch (const ResourceNotFound& e) {
       if (c->era == Era::kModern)

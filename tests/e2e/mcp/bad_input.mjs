@@ -135,6 +135,9 @@ if (kind === 'http') {
   r = await request(s.base, { headers: { authorization: 'Bearer secret-token', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'whoami' },
     body: { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'whoami', arguments: {}, _meta: meta } } });
   check(r.status === 200 && r.body.result.structuredContent.principal === 'tester' && r.body.result.structuredContent.session === '', 'principal reaches the handler', r.body);
+  r = await request(s.base, { headers: { authorization: 'Bearer secret-token', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list' },
+    body: { jsonrpc: '2.0', id: 4, method: 'tools/list', params: { _meta: meta } } });
+  check(r.body.result.cacheScope === 'private', 'authenticated results are cacheScope private', r.body.result.cacheScope);
   const h = await legacySession(s.base, { authorization: 'Bearer secret-token' });
   r = await request(s.base, { headers: h, body: { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'whoami', arguments: {} } } });
   check(r.body.result.structuredContent.session === h['mcp-session-id'] && r.body.result.structuredContent.principal === 'tester', 'session id + principal (legacy)', r.body);
