@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -81,9 +82,11 @@ constexpr const char* kFindByKey =
     "AND (e.expires_at IS NULL OR e.expires_at > ?3)";
 constexpr const char* kExists =
     "SELECT 1 FROM cache_entries WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)";
+// In rowid order, which idx_namespace(namespace) already has (its entries are
+// (namespace, rowid)), so a page costs O(page) without a sort. The cursor is the last rowid.
 constexpr const char* kListNs =
-    "SELECT key FROM cache_entries WHERE namespace = ?1 AND key > ?2 "
-    "AND (expires_at IS NULL OR expires_at > ?3) ORDER BY key LIMIT ?4";
+    "SELECT rowid, key FROM cache_entries WHERE namespace = ?1 AND rowid > ?2 "
+    "AND (expires_at IS NULL OR expires_at > ?3) ORDER BY rowid LIMIT ?4";
 constexpr const char* kListAll =
     "SELECT key FROM cache_entries WHERE key > ?1 AND (expires_at IS NULL OR expires_at > ?2) "
     "ORDER BY key LIMIT ?3";
@@ -704,15 +707,32 @@ ListPage SQLiteBackend::list(std::optional<std::string_view> ns, std::string_vie
   auto& im = *impl_;
   if (limit == 0) limit = 1;
   double t = im.now();
+  sqlite3_int64 after_rowid = 0;
+  if (ns && !cursor.empty()) {
+    auto [end, ec] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), after_rowid);
+    if (ec != std::errc() || end != cursor.data() + cursor.size())
+      throw InvalidArgument("invalid listing cursor");
+  }
   ListPage page = im.read([&](Connection& c) {
     ListPage p;
     sqlite3_stmt* q;
     if (ns) {
       q = c.prepare(kListNs);
       bind_text(q, 1, *ns);
-      bind_text(q, 2, cursor);
+      sqlite3_bind_int64(q, 2, after_rowid);
       sqlite3_bind_double(q, 3, t);
       sqlite3_bind_int64(q, 4, static_cast<sqlite3_int64>(limit) + 1);
+      std::vector<sqlite3_int64> rowids;
+      while (c.step(q)) {
+        rowids.push_back(sqlite3_column_int64(q, 0));
+        p.ref_ids.push_back(column_text(q, 1));
+      }
+      sqlite3_reset(q);
+      if (p.ref_ids.size() > limit) {
+        p.ref_ids.pop_back();
+        p.next_cursor = std::to_string(rowids[limit - 1]);
+      }
+      return p;
     } else {
       q = c.prepare(kListAll);
       bind_text(q, 1, cursor);
