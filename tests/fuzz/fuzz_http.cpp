@@ -2,7 +2,7 @@
 // with the same header limit, that HttpServer's connection loop uses; the parsed request then
 // goes through every check of the transport that does not need a socket: Host and Origin
 // validation (DNS rebinding), bearer-token authentication and the RFC 9728 metadata URL, the
-// modern/legacy era decision on headers and body, CORS headers, Accept handling, the decoding
+// modern/legacy era decision on headers and body, CORS headers, the decoding
 // of Mcp-Name / Mcp-Param-* header values (=?base64?...?=), the session table lookup by
 // Mcp-Session-Id, the resumable-stream lookup by Last-Event-ID, and the legacy
 // /messages?sessionId= query.
@@ -23,6 +23,7 @@
 
 #include "fuzz_util.hpp"
 
+namespace mcp {  // the helpers of http.cpp live in mcp's anonymous namespace
 namespace {
 
 struct World {
@@ -77,7 +78,6 @@ void check(World& w, mcp::HttpServer::Impl& impl, const Request& req) {
     FUZZ_CHECK(!p && !deny, "no auth configured: nothing to check");
   }
   (void)impl.metadata_url(req);
-  (void)mcp::HttpServer::Impl::accepts_sse(req);
   Response r = impl.make(req, http::status::ok, "{}");
   (void)r;
   (void)impl.method_not_allowed(req, "POST");
@@ -134,8 +134,10 @@ void check(World& w, mcp::HttpServer::Impl& impl, const Request& req) {
 }
 
 }  // namespace
+}  // namespace mcp
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace mcp;
   World& w = world();
   http::request_parser<http::string_body> parser;
   parser.body_limit(w.open->opt.max_body_bytes);

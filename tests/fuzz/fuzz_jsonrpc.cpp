@@ -185,7 +185,7 @@ struct World {
           for (int i = 0; i < a.count; ++i) v.push_back(static_cast<long long>(i) * i);
           return v;
         });
-    refcache::CachedToolSpec secret{.tool = {.name = "make_secret", .description = "private"}};
+    refcache::mcp::CachedToolSpec secret{.tool = {.name = "make_secret", .description = "private"}};
     secret.cache.policy = refcache::AccessPolicy::execute_only();
     secret.cache.ns = "secrets";
     refcache::mcp::cached_tool<CountArgs>(server, cache, std::move(secret),
@@ -195,7 +195,7 @@ struct World {
                                                     std::clamp(a.count, 0, 3000)),
                                                 7);
                                           });
-    refcache::CachedToolSpec total{.tool = {.name = "total", .description = "sum of values"}};
+    refcache::mcp::CachedToolSpec total{.tool = {.name = "total", .description = "sum of values"}};
     total.cache.release_private_results = false;
     refcache::mcp::cached_tool<ListArgs>(server, cache, std::move(total),
                                          [](const ListArgs& a, refcache::CallContext&) {
