@@ -52,10 +52,15 @@ struct SQLiteOptions {
   // 0 disables. Default: 256 MiB.
   std::int64_t mmap_bytes = 256ll << 20;
 
-  // WAL pages after which a commit checkpoints the WAL into the database file
-  // (PRAGMA wal_autocheckpoint). Larger = fewer, bigger checkpoints and a larger -wal file.
-  // Default: 4000 (about 16 MiB with 4 KiB pages; SQLite's own default is 1000).
+  // WAL pages after which the WAL is checkpointed into the database file. Larger = fewer,
+  // bigger checkpoints and a larger -wal file. Default: 4000 (about 16 MiB with 4 KiB pages;
+  // SQLite's own default is 1000).
   int wal_autocheckpoint_pages = 4000;
+
+  // Checkpoint on a background thread (PASSIVE: never blocks readers or writers) instead of
+  // inside the commit that crosses wal_autocheckpoint_pages, so no caller waits for a
+  // checkpoint's fsync. false = SQLite's PRAGMA wal_autocheckpoint. Default: true.
+  bool background_checkpoint = true;
 
   // Expired rows are purged (with "expired" events) at most this often, on a write.
   // Default: 30 s. Reads never return expired rows whatever this is.

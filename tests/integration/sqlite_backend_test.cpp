@@ -288,6 +288,22 @@ TEST_F(SqliteTest, ConnectionsOfEndedThreadsAreClosed) {
   EXPECT_LE(open_fds(), before + 24);   // 400 threads came and went
 }
 
+TEST_F(SqliteTest, TheWalIsCheckpointedInTheBackground) {
+  SQLiteBackend b(SQLiteOptions{.path = db_path(), .wal_autocheckpoint_pages = 100});
+  auto e = make_entry(json::value(std::string(1024, 'x')));
+  for (int i = 0; i < 400; ++i) b.set("wal:" + std::to_string(i), e);  // ~4 pages each
+  // The checkpoint copies pages from the WAL into the database file, which grows.
+  bool grown = false;
+  for (int i = 0; i < 300 && !grown; ++i) {
+    grown = std::filesystem::file_size(db_path()) > 200 * 1024;
+    if (!grown) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(grown) << std::filesystem::file_size(db_path());
+  EXPECT_NE(b.get("wal:399"), nullptr);
+  RawSqlite raw(db_path());
+  EXPECT_EQ(raw.query("PRAGMA integrity_check")[0][0], "ok");
+}
+
 TEST_F(SqliteTest, CorruptTaskRecordIsCorruptEntry) {
   SQLiteBackend b(SQLiteOptions{.path = db_path()});
   {

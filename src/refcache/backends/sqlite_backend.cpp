@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -302,9 +303,54 @@ class SQLiteBackend::Impl {
       return 0;
     });
     last_purge_ = clock_();
+    if (!memory_ && opts_.background_checkpoint)
+      checkpointer_ = std::thread([this] { checkpoint_loop(); });
   }
 
   double now() const { return clock_(); }
+
+  // --- background checkpoints -----------------------------------------------------------
+  static int on_wal_commit(void* arg, sqlite3*, const char*, int pages) {
+    auto* im = static_cast<Impl*>(arg);
+    if (pages >= im->opts_.wal_autocheckpoint_pages) {
+      {
+        std::lock_guard lock(im->ckpt_mu_);
+        im->ckpt_requested_ = true;
+      }
+      im->ckpt_cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void checkpoint_loop() {
+    std::unique_ptr<Connection> conn;
+    for (;;) {
+      {
+        std::unique_lock lock(ckpt_mu_);
+        ckpt_cv_.wait(lock, [&] { return ckpt_requested_ || ckpt_stop_; });
+        if (ckpt_stop_) return;
+        ckpt_requested_ = false;
+      }
+      try {
+        if (!conn) conn = open_connection();
+        int log = 0, done = 0;
+        if (sqlite3_wal_checkpoint_v2(conn->db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
+            SQLITE_OK)
+          ++checkpoints_;
+      } catch (...) {
+        conn.reset();  // try again on the next request
+      }
+    }
+  }
+
+  void stop_checkpointer() {
+    {
+      std::lock_guard lock(ckpt_mu_);
+      ckpt_stop_ = true;
+    }
+    ckpt_cv_.notify_one();
+    if (checkpointer_.joinable()) checkpointer_.join();
+  }
 
   std::unique_ptr<Connection> open_connection() {
     auto c = std::make_unique<Connection>();
@@ -324,9 +370,14 @@ class SQLiteBackend::Impl {
       c->exec(sync.c_str());
       std::string mmap = "PRAGMA mmap_size=" + std::to_string(opts_.mmap_bytes);
       c->exec(mmap.c_str());
-      std::string ckpt =
-          "PRAGMA wal_autocheckpoint=" + std::to_string(opts_.wal_autocheckpoint_pages);
-      c->exec(ckpt.c_str());
+      if (opts_.background_checkpoint) {
+        // Replaces SQLite's own auto-checkpoint (which is a WAL hook too).
+        sqlite3_wal_hook(c->db, &Impl::on_wal_commit, this);
+      } else {
+        std::string ckpt =
+            "PRAGMA wal_autocheckpoint=" + std::to_string(opts_.wal_autocheckpoint_pages);
+        c->exec(ckpt.c_str());
+      }
     }
     std::string cache = "PRAGMA cache_size=-" + std::to_string(opts_.cache_kib);
     c->exec(cache.c_str());
@@ -479,6 +530,7 @@ class SQLiteBackend::Impl {
   }
 
   void close() {
+    stop_checkpointer();
     std::unique_lock lock(close_mu_);
     if (closed_) return;
     closed_ = true;
@@ -503,6 +555,12 @@ class SQLiteBackend::Impl {
   std::mutex mem_mu_;
   std::unique_ptr<Connection> mem_conn_;
   std::mutex purge_mu_;
+  std::thread checkpointer_;
+  std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_requested_ = false;
+  bool ckpt_stop_ = false;
+  std::atomic<std::uint64_t> checkpoints_{0};
   double last_purge_ = 0;
 
   std::atomic<std::uint64_t> gets_{0}, hits_{0}, misses_{0}, sets_{0}, deletes_{0};
