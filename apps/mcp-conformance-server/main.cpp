@@ -16,6 +16,7 @@
 
 #include "jsonio/json_text.hpp"
 #include "mcp/http.hpp"
+#include "mcp/serve.hpp"
 #include "mcp/server.hpp"
 #include "mcp/stdio.hpp"
 
@@ -513,70 +514,60 @@ void register_fixture(mcp::Server& s) {
   });
 }
 
-std::atomic<bool> g_stop{false};
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string host = "127.0.0.1";
-  int port = 0;
-  bool stdio = false;
+  // Transport flags (--stdio/--http, --host, --port, ...) are the SDK's common set; the
+  // fixture adds a few of its own for the e2e tests. HTTP is the default here (the suite is
+  // HTTP-only) and port 0 picks a free port.
+  mcp::TransportConfig cfg;
   int session_ttl = 1800;
   std::string bearer, require_scope;
+  try {
+    cfg = mcp::TransportConfig::from_flags(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  bool explicit_port = false, want_stdio = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--host" && i + 1 < argc)
-      host = argv[++i];
-    else if (a == "--port" && i + 1 < argc)
-      port = std::atoi(argv[++i]);
-    else if (a == "--stdio")
-      stdio = true;
+    if (a == "--port")
+      explicit_port = true;
+    else if (a == "--stdio" ||
+             (a == "--transport" && i + 1 < argc && std::string(argv[i + 1]) == "stdio"))
+      want_stdio = true;
     else if (a == "--session-ttl" && i + 1 < argc)
       session_ttl = std::atoi(argv[++i]);
-    else if (a == "--bearer" && i + 1 < argc)  // enable auth: this token is valid
-      bearer = argv[++i];
+    else if (a == "--bearer" && i + 1 < argc)
+      bearer = argv[++i];  // enable auth: this token is valid
     else if (a == "--require-scope" && i + 1 < argc)
       require_scope = argv[++i];
     else if (a == "--help" || a == "-h") {
-      std::cerr
-          << "usage: mcp-conformance-server [--host H] [--port P] [--stdio] [--session-ttl S]\n"
-             "                              [--bearer TOKEN [--require-scope SCOPE]]\n";
+      std::cerr << "usage: mcp-conformance-server [--stdio | --http] [--host H] [--port P] "
+                   "[--session-ttl S]\n"
+                   "                              [--bearer TOKEN [--require-scope SCOPE]]\n";
       return 0;
-    } else {
-      std::cerr << "unknown argument: " << a << "\n";
-      return 2;
     }
   }
-  mcp::Server server({.info = {.name = "mcp-conformance-server", .version = "0.1.0"},
-                      .instructions = "Fixture server for the MCP conformance suite."});
-  register_fixture(server);
-  if (stdio) return mcp::serve_stdio(server);
-
-  mcp::HttpOptions hopt{.host = host, .port = static_cast<std::uint16_t>(port)};
-  hopt.session_ttl = std::chrono::seconds(session_ttl);
+  cfg.kind = want_stdio ? mcp::TransportConfig::Kind::kStdio : mcp::TransportConfig::Kind::kHttp;
+  if (!explicit_port && !std::getenv("MCP_PORT")) cfg.http.port = 0;
+  cfg.http.session_ttl = std::chrono::seconds(session_ttl);
   if (!bearer.empty()) {
     // Test-only verifier: one static token whose subject is "tester" with scope "mcp".
-    hopt.auth = mcp::AuthOptions{
+    cfg.http.auth = mcp::AuthOptions{
         .verify = [bearer](std::string_view token) -> std::optional<mcp::Principal> {
           if (token != bearer) return std::nullopt;
           return mcp::Principal{.subject = "tester", .scopes = {"mcp"}};
         },
         .authorization_servers = {"https://auth.example.com"},
         .scopes_supported = {"mcp"}};
-    if (!require_scope.empty()) hopt.auth->required_scopes = {require_scope};
+    if (!require_scope.empty()) cfg.http.auth->required_scopes = {require_scope};
   }
-  mcp::HttpServer http(server, hopt);
-  http.start();
-  std::cerr << "listening on http://" << host << ":" << http.port() << "/mcp" << std::endl;
-  // Stop on SIGINT/SIGTERM: a waiter thread turns the signal into stop().
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  int sig = 0;
-  sigwait(&set, &sig);
-  http.stop();
+  mcp::Server server({.info = {.name = "mcp-conformance-server", .version = "0.1.0"},
+                      .instructions = "Fixture server for the MCP conformance suite."});
+  register_fixture(server);
+  int rc = mcp::serve(server, cfg);
   server.shutdown();
-  return 0;
+  return rc;
 }

@@ -51,3 +51,41 @@ TEST(Crypto, RandomIdsAndHmac) {
 }
 
 }  // namespace
+
+#include "mcp/serve.hpp"
+
+namespace {
+
+TEST(TransportConfig, FlagsWinOverEnvironmentAndDefaults) {
+  ::unsetenv("MCP_TRANSPORT");
+  ::setenv("MCP_PORT", "9100", 1);
+  ::setenv("MCP_HOST", "127.0.0.2", 1);
+  const char* a1[] = {"prog"};
+  auto c = mcp::TransportConfig::from_flags(1, const_cast<char**>(a1));
+  EXPECT_EQ(c.kind, mcp::TransportConfig::Kind::kStdio);
+  EXPECT_EQ(c.http.port, 9100);
+  EXPECT_EQ(c.http.host, "127.0.0.2");
+  const char* a2[] = {"prog",
+                      "--transport",
+                      "http",
+                      "--port",
+                      "0",
+                      "--allow-host",
+                      "mcp.example.com",
+                      "--no-legacy-sse",
+                      "--app-flag"};
+  c = mcp::TransportConfig::from_flags(9, const_cast<char**>(a2));
+  EXPECT_EQ(c.kind, mcp::TransportConfig::Kind::kHttp);
+  EXPECT_EQ(c.http.port, 0);
+  EXPECT_EQ(c.http.allowed_hosts, std::vector<std::string>{"mcp.example.com"});
+  EXPECT_FALSE(c.http.legacy_sse);
+  const char* a3[] = {"prog", "--port", "70000"};
+  EXPECT_THROW(mcp::TransportConfig::from_flags(3, const_cast<char**>(a3)), std::invalid_argument);
+  ::unsetenv("MCP_PORT");
+  ::unsetenv("MCP_HOST");
+  c = mcp::TransportConfig::from_flags(1, const_cast<char**>(a1));
+  EXPECT_EQ(c.http.port, 8000);
+  EXPECT_EQ(c.http.host, "127.0.0.1");
+}
+
+}  // namespace
