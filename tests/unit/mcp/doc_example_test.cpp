@@ -4,9 +4,8 @@
 #include <boost/describe.hpp>
 
 #include "jsonio/json_text.hpp"
-#include "mcp/http.hpp"
+#include "mcp/serve.hpp"
 #include "mcp/server.hpp"
-#include "mcp/stdio.hpp"
 
 namespace {
 
