@@ -479,7 +479,10 @@ struct HttpServer::Impl {
     if (hs->abandoned_ && hs->events_.empty() && !hs->has_final_) co_return false;
     if (hs->accepted_ && hs->events_.empty() && !hs->has_final_) {
       lk.unlock();
-      if (monitoring) stream.socket().cancel();
+      if (monitoring) {
+        boost::system::error_code cec;
+        stream.socket().cancel(cec);  // the monitor's wait; the socket may be closed by stop()
+      }
       Response r = make(req, http::status::accepted, "");
       for (auto& [k, v] : extra) r.set(k, v);
       co_return co_await write(stream, std::move(r));
@@ -488,7 +491,10 @@ struct HttpServer::Impl {
       std::string body = std::move(hs->final_);
       int st = hs->status_;
       lk.unlock();
-      if (monitoring) stream.socket().cancel();
+      if (monitoring) {
+        boost::system::error_code cec;
+        stream.socket().cancel(cec);  // the monitor's wait; the socket may be closed by stop()
+      }
       Response r = make(req, static_cast<http::status>(st), std::move(body));
       for (auto& [k, v] : extra) r.set(k, v);
       co_return co_await write(stream, std::move(r));
