@@ -86,7 +86,8 @@ class ToolContext {
   // --- asking the client ------------------------------------------------------------------
   // Legacy era: sends a request (sampling/createMessage, elicitation/create, roots/list) on the
   // request's stream and blocks this worker until the answer. Returns the result; throws
-  // mcp::Error on an error answer, timeout, cancellation, or in the modern era.
+  // mcp::Error on an error answer, timeout, cancellation, in the modern era, or when the client
+  // did not declare the capability the method needs (sampling, elicitation, roots).
   json request_client(std::string method, json params,
                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // Modern era (MRTR): the client's answers to an earlier require_input, keyed as requested;

@@ -1107,6 +1107,16 @@ json ToolContext::request_client(std::string method, json params,
   if (s_->era == Era::kModern)
     throw Error(error_code::kInternalError,
                 "Server-to-client requests do not exist in the 2026-07-28 era; use require_input");
+  // The spec forbids these requests unless the client declared the matching capability.
+  static const std::pair<const char*, const char*> kNeeds[] = {
+      {"sampling/createMessage", "sampling"},
+      {"elicitation/create", "elicitation"},
+      {"roots/list", "roots"}};
+  for (const auto& [m, cap] : kNeeds)
+    if (method == m && !client_supports(cap))
+      throw Error(error_code::kInvalidRequest,
+                  std::string("The client did not declare the ") + cap + " capability",
+                  bj::object{{"requiredCapabilities", bj::object{{cap, bj::object{}}}}});
   auto& sess = *s_->session;
   std::string rid = "srv-" + std::to_string(sess.next_request_id_.fetch_add(1));
   auto p = std::make_shared<std::promise<bj::value>>();

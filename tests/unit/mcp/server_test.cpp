@@ -128,6 +128,11 @@ class ServerTest : public ::testing::Test {
       ctx.require_input(
           bj::object{{"q", bj::object{{"method", "roots/list"}, {"params", bj::object{}}}}}, "s1");
     });
+    server.tool<None>({.name = "elicit", .description = ""},
+                      [](const None&, mcp::ToolContext& ctx) {
+                        return jsonio::to_string(
+                            ctx.request_client("elicitation/create", bj::object{{"message", "?"}}));
+                      });
     server.tool<None>({.name = "ask2", .description = ""},
                       [](const None&, mcp::ToolContext& ctx) -> std::string {
                         ctx.require_input(bj::object{}, "other");
@@ -369,6 +374,18 @@ TEST_F(ServerTest, InputRequiredWithTamperProofState) {
   initialize();
   auto legacy = call(R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"ask"}})");
   EXPECT_EQ(legacy->response.at("error").at("code").as_int64(), -32603);
+}
+
+TEST_F(ServerTest, ServerToClientRequestsNeedTheCapability) {
+  initialize();  // declares sampling only
+  auto r = call(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"elicit"}})");
+  EXPECT_EQ(r->response.at("error").at("code").as_int64(), -32600);
+  EXPECT_TRUE(r->response.at("error")
+                  .at("data")
+                  .at("requiredCapabilities")
+                  .as_object()
+                  .contains("elicitation"));
+  EXPECT_TRUE(r->sent.empty());  // nothing was sent to the client
 }
 
 TEST_F(ServerTest, ResourcesPromptsAndNotFound) {
