@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -58,44 +59,31 @@ inline std::size_t sample_index(std::size_t i, double step) {
   return r;
 }
 
-// Largest count in [1, hi] for which fits(count) holds (fits is monotone in practice);
-// starts from an estimate and gallops, so a good estimate costs a handful of probes.
+// Largest count in [1, hi] for which fits(count) holds (fits is monotone in practice).
+// `chars` is the size of the last sample that fitted; after a success the next guess scales
+// the count by how much of the budget that sample used (a secant step), after a failure it
+// bisects. With the average-size estimate to start from, two or three probes usually settle
+// it -- each probe touches `count` items, so their number is what previews cost.
 template <class Fits>
-std::size_t search_count(std::size_t hi, std::size_t estimate, Fits fits) {
+std::size_t search_count(std::size_t hi, std::size_t estimate, std::size_t budget,
+                         const std::size_t& chars, Fits fits) {
   if (hi <= 1) return 1;
-  const std::size_t e = std::clamp<std::size_t>(estimate, 1, hi);
-  std::size_t lo = 1, up = hi;
-  if (fits(e)) {
-    lo = e;
-    for (std::size_t step = 1; lo < hi; step *= 2) {
-      std::size_t next = std::min(hi, e + step);
-      if (!fits(next)) {
-        up = next - 1;
-        break;
-      }
-      lo = next;
-    }
-    if (lo == hi) return hi;
-  } else {
-    up = e - 1;
-    for (std::size_t step = 1;; step *= 2) {
-      std::size_t next = e > step ? e - step : 1;
-      if (fits(next)) {
-        lo = next;
-        break;
-      }
-      if (next == 1) return 1;  // nothing fits: the caller shrinks one item
-      up = next - 1;
+  std::size_t ok = 0, bad = hi + 1;  // fits(ok) held (0: none yet); fits(bad) failed
+  std::size_t guess = std::clamp<std::size_t>(estimate, 1, hi);
+  for (int probe = 0; probe < 128 && ok + 1 < bad; ++probe) {
+    guess = std::clamp(guess, ok + 1, bad - 1);
+    if (fits(guess)) {
+      ok = guess;
+      const double used = chars > 1 ? static_cast<double>(chars - 1) : 1.0;
+      const auto scaled = static_cast<std::size_t>(static_cast<double>(guess) *
+                                                   static_cast<double>(budget - 1) / used);
+      guess = std::max(scaled, guess + 1);
+    } else {
+      bad = guess;
+      guess = ok ? ok + (bad - ok) / 2 : guess / 2;
     }
   }
-  while (lo < up) {
-    std::size_t mid = lo + (up - lo + 1) / 2;
-    if (fits(mid))
-      lo = mid;
-    else
-      up = mid - 1;
-  }
-  return lo;
+  return ok ? ok : 1;
 }
 
 // Evenly spaced indices, first and last included; Python's round() (half to even) on the
@@ -161,6 +149,46 @@ struct Shrunk {
   PreviewStrategy strategy = PreviewStrategy::kSample;
   std::optional<std::size_t> total_items;
   std::optional<std::size_t> sampled_items;
+  std::optional<std::size_t> value_chars;  // size of `value`, when already known
+};
+
+// Iterates the evenly spaced sample of an array without materialising its indices, so the
+// preview array is built in one allocation (Boost.JSON's push_back costs ~100 instructions an
+// item; its range constructor copies straight into place).
+class SampledItems {
+ public:
+  using iterator_category = std::random_access_iterator_tag;
+  using value_type = json::value;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const json::value*;
+  using reference = const json::value&;
+
+  SampledItems(const json::value* base, std::size_t n, std::size_t count, std::size_t pos)
+      : base_(base),
+        n_(n),
+        count_(count),
+        pos_(pos),
+        step_(count > 1 ? static_cast<double>(n - 1) / static_cast<double>(count - 1) : 0.0) {}
+  reference operator*() const { return base_[count_ >= n_ ? pos_ : sample_index(pos_, step_)]; }
+  SampledItems& operator++() {
+    ++pos_;
+    return *this;
+  }
+  SampledItems operator++(int) {
+    SampledItems t = *this;
+    ++pos_;
+    return t;
+  }
+  difference_type operator-(const SampledItems& o) const {
+    return static_cast<difference_type>(pos_) - static_cast<difference_type>(o.pos_);
+  }
+  bool operator==(const SampledItems& o) const { return pos_ == o.pos_; }
+  bool operator!=(const SampledItems& o) const { return pos_ != o.pos_; }
+
+ private:
+  const json::value* base_;
+  std::size_t n_, count_, pos_;
+  double step_;
 };
 
 Shrunk truncate_text(std::string_view text, std::size_t budget) {
@@ -178,19 +206,23 @@ Shrunk truncate_text(std::string_view text, std::size_t budget) {
 Shrunk sample_value(const json::value& v, std::size_t budget, std::optional<std::size_t> known);
 
 // Sum of the sizes of the `count` evenly spaced items, stopping once it exceeds `budget`.
+// On success `chars` is the size of that sample.
 template <class Size>
-bool sample_fits(std::size_t n, std::size_t count, std::size_t budget, Size size) {
+bool sample_fits(std::size_t n, std::size_t count, std::size_t budget, Size size,
+                 std::size_t& chars) {
   std::size_t total = 2 + (count - 1);
   if (total > budget) return false;
   if (count >= n) {
     for (std::size_t i = 0; i < n; ++i)
       if ((total += size(i)) > budget) return false;
-    return true;
+  } else if (count == 1) {
+    if ((total += size(0)) > budget) return false;
+  } else {
+    const double step = static_cast<double>(n - 1) / static_cast<double>(count - 1);
+    for (std::size_t i = 0; i < count; ++i)
+      if ((total += size(sample_index(i, step))) > budget) return false;
   }
-  if (count == 1) return total + size(0) <= budget;
-  const double step = static_cast<double>(n - 1) / static_cast<double>(count - 1);
-  for (std::size_t i = 0; i < count; ++i)
-    if ((total += size(sample_index(i, step))) > budget) return false;
+  chars = total;
   return true;
 }
 
@@ -204,22 +236,27 @@ Shrunk sample_array(const json::array& a, std::size_t budget, std::size_t total_
       sz[i] = static_cast<std::uint32_t>(std::min<std::size_t>(chars_of(a[i]), UINT32_MAX));
     return sz[i];
   };
-  auto fits = [&](std::size_t count) { return sample_fits(n, count, budget, size); };
+  std::size_t chars = 0, ok_count = 0;  // the size of the last sample that fitted, and its count
+  auto fits = [&](std::size_t count) {
+    if (!sample_fits(n, count, budget, size, chars)) return false;
+    ok_count = count;
+    return true;
+  };
   // Every item costs at least one character plus a comma, which bounds the search; the
   // average item size gives the starting estimate.
   std::size_t hi = std::max<std::size_t>(1, std::min(n, budget > 1 ? (budget - 1) / 2 : 1));
   double avg = n ? static_cast<double>(total_chars - 2) / static_cast<double>(n) : 1.0;
   std::size_t estimate = static_cast<std::size_t>(static_cast<double>(budget) / std::max(avg, 1.0));
-  std::size_t count = search_count(hi, estimate, fits);
-  std::vector<std::size_t> idx;
+  const std::size_t count = search_count(hi, estimate, budget, chars, fits);
   json::array out;
-  if (count == 1 && !fits(1)) {
+  // The search's answer is its last successful probe, whose size is in `chars`.
+  if (ok_count != count && !fits(count)) {
     // Even one item is too large: shrink it instead of returning it whole.
     out.push_back(sample_value(a[0], budget > 2 ? budget - 2 : 1, std::nullopt).value);
   } else {
-    sample_indices(n, count, idx);
-    out.reserve(idx.size());
-    for (std::size_t i : idx) out.push_back(a[i]);
+    const std::size_t k = std::min(count, n);
+    out = json::array(SampledItems(a.data(), n, count, 0), SampledItems(a.data(), n, count, k));
+    r.value_chars = chars;
   }
   r.sampled_items = out.size();
   r.value = std::move(out);
@@ -240,12 +277,13 @@ Shrunk sample_object(const json::object& o, std::size_t budget, std::size_t tota
                                 UINT32_MAX));
     return sz[i];
   };
-  auto fits = [&](std::size_t count) { return sample_fits(n, count, budget, size); };
+  std::size_t chars = 0;
+  auto fits = [&](std::size_t count) { return sample_fits(n, count, budget, size, chars); };
   // A member costs at least '"":' plus one character and a comma.
   std::size_t hi = std::max<std::size_t>(1, std::min(n, budget > 1 ? (budget - 1) / 5 : 1));
   double avg = n ? static_cast<double>(total_chars - 2) / static_cast<double>(n) : 1.0;
   std::size_t estimate = static_cast<std::size_t>(static_cast<double>(budget) / std::max(avg, 1.0));
-  std::size_t count = search_count(hi, estimate, fits);
+  std::size_t count = search_count(hi, estimate, budget, chars, fits);
   std::vector<std::size_t> idx;
   json::object out;
   if (count == 1 && !fits(1)) {
@@ -418,9 +456,11 @@ PreviewResult generate_preview(const json::value& value, const PreviewRequest& r
   const std::size_t total_chars = req.known_total_chars ? *req.known_total_chars : chars_of(value);
 
   PreviewResult r;
+  std::optional<std::size_t> known_preview_chars;
   switch (req.strategy) {
     case PreviewStrategy::kSample: {
       Shrunk s = sample_value(value, budget, total_chars);
+      known_preview_chars = s.value_chars;
       r.preview = std::move(s.value);
       r.strategy = s.strategy;
       r.total_items = s.total_items;
@@ -449,7 +489,7 @@ PreviewResult generate_preview(const json::value& value, const PreviewRequest& r
     }
   }
   r.original_size = to_units(total_chars, cfg);
-  r.preview_size = to_units(chars_of(r.preview), cfg);
+  r.preview_size = to_units(known_preview_chars ? *known_preview_chars : chars_of(r.preview), cfg);
   return r;
 }
 
