@@ -2,6 +2,9 @@
 // Unknown keywords are ignored, as the spec allows annotations/vocabularies we do not know.
 #include <boost/json.hpp>
 #include <cmath>
+#include <map>
+#include <memory>
+#include <regex>
 #include <string>
 
 #include "jsonio/json_text.hpp"
@@ -12,6 +15,27 @@ namespace mcp {
 namespace bj = boost::json;
 
 namespace {
+
+// "pattern" (ECMA-262 regular expression, unanchored as JSON Schema says). Compiled patterns
+// are kept per thread. libstdc++'s matcher recurses per character, so strings longer than
+// kMaxPatternSubject are refused rather than risking the stack.
+constexpr std::size_t kMaxPatternSubject = 16 * 1024;
+
+const std::regex* compiled(const std::string& pattern) {
+  thread_local std::map<std::string, std::unique_ptr<std::regex>> cache;
+  auto it = cache.find(pattern);
+  if (it == cache.end()) {
+    std::unique_ptr<std::regex> re;
+    try {
+      re = std::make_unique<std::regex>(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      // An invalid pattern in a server's own schema constrains nothing.
+    }
+    if (cache.size() > 256) cache.clear();
+    it = cache.emplace(pattern, std::move(re)).first;
+  }
+  return it->second.get();
+}
 
 std::size_t utf8_length(bj::string_view s) {
   std::size_t n = 0;
@@ -145,6 +169,15 @@ struct Validator {
       if (auto i = s.find("maxLength");
           i != s.end() && i->value().is_number() && n > i->value().to_number<double>())
         return path + ": longer than " + jsonio::to_string(i->value()) + " characters";
+      if (auto i = s.find("pattern"); i != s.end() && i->value().is_string()) {
+        if (const std::regex* re = compiled(std::string(i->value().get_string()))) {
+          const bj::string_view str = v.get_string();
+          if (str.size() > kMaxPatternSubject)
+            return path + ": too long to check against pattern " + jsonio::to_string(i->value());
+          if (!std::regex_search(str.begin(), str.end(), *re))
+            return path + ": does not match pattern " + jsonio::to_string(i->value());
+        }
+      }
     }
     if (const bj::array* a = v.if_array()) {
       if (auto i = s.find("minItems");

@@ -142,3 +142,15 @@ TEST(Validator, NeverFollowsNetworkRefs) {
 }
 
 }  // namespace
+
+TEST(Validator, PatternIsAnUnanchoredEcmaRegex) {
+  boost::json::value s = {{"type", "string"}, {"pattern", "^[a-z]+:[0-9a-f]{8,}$"}};
+  EXPECT_EQ(mcp::validate(s, "calc:0123abcd"), "");
+  EXPECT_NE(mcp::validate(s, "calc:0123"), "");
+  EXPECT_NE(mcp::validate(s, "Calc:0123abcd"), "");
+  boost::json::value contains = {{"type", "string"}, {"pattern", "b+"}};
+  EXPECT_EQ(mcp::validate(contains, "abbbc"), "");                  // unanchored: a match anywhere
+  EXPECT_NE(mcp::validate(contains, std::string(20000, 'b')), "");  // refused, never recursed
+  boost::json::value broken = {{"type", "string"}, {"pattern", "(unclosed"}};
+  EXPECT_EQ(mcp::validate(broken, "anything"), "");  // an invalid pattern constrains nothing
+}

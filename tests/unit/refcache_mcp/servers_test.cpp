@@ -130,6 +130,7 @@ TEST(Binding, EveryParameterAcceptsARefAndTheSchemaSaysSo) {
   EXPECT_EQ(wide.at("properties").at("count").at("default"), 20);
   EXPECT_EQ(mcp::validate(wide, json::object{{"data", "calc:0123456789abcdef"}}), "");
   EXPECT_EQ(mcp::validate(schema, json::object{{"data", "calc:0123456789abcdef"}}).empty(), false);
+  EXPECT_NE(mcp::validate(wide, json::object{{"data", "not a ref"}}), "");
   auto only = refcache::mcp::accept_refs(schema, {"data"});
   EXPECT_EQ(only.at("properties").at("count").at("type"), "integer");
 }
