@@ -335,6 +335,9 @@ std::size_t MemoryBackend::clear(std::optional<std::string_view> ns) {
       s.all.clear();
       s.bindings.clear();
       s.lru.clear();
+      // The hot list points at keys of the entries just freed (found by fuzz_memory_backend).
+      s.hot_lru.clear();
+      s.hot_bytes = 0;
       s.bytes = 0;
     } else {
       auto nsit = s.by_ns.find(*ns);

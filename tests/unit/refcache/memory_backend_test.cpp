@@ -205,3 +205,17 @@ TEST(MemoryBackend, UnfrozenModeKeepsTheSameObject) {
   b.set("r", e);
   EXPECT_EQ(b.get("r").get(), e.get());
 }
+
+TEST(MemoryBackend, ClearingEverythingEmptiesTheHotSetToo) {
+  // Regression (fuzz_memory_backend): clear() left the hot list pointing at freed keys, and
+  // the next set() that trimmed the hot set read freed memory.
+  MemoryBackend b({.hot_entries = 1});
+  b.set("a", entry(1));
+  b.set("b", entry(2));
+  EXPECT_EQ(b.clear(std::nullopt), 2u);
+  b.set("c", entry(3));
+  b.set("d", entry(4));
+  EXPECT_EQ(b.get("c")->value, json::value(3));
+  EXPECT_EQ(b.get("d")->value, json::value(4));
+  EXPECT_EQ(b.stats().entries, 2);
+}
