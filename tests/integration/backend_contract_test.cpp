@@ -1,7 +1,9 @@
 // The backend contract: one parametrized suite run over memory, SQLite (":memory:" and a
 // file) and Redis (a real redis-server with a password, started by the fixture).
 // GCC 12 reports a false -Wrestrict on "literal" + std::string (GCC bug 105329).
-#pragma GCC diagnostic ignored "-Wrestrict"
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wrestrict"  // GCC bug 105329
+#endif
 
 #include <gtest/gtest.h>
 

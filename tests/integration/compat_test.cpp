@@ -1,6 +1,8 @@
 // Compatibility with mcp-refcache 0.2.1: read what the Python package wrote (fixtures copied
 // from its own runs) exactly as manifest.json says, and write rows/blobs of the same shape.
-#pragma GCC diagnostic ignored "-Wrestrict"  // GCC 12 false positive (bug 105329)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wrestrict"  // GCC bug 105329
+#endif
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,9 @@
 // RedisBackend specifics against a real redis-server: storage format and millisecond TTL,
 // namespace index cost, bad blobs, credentials, and faults (Redis absent, stopping, hanging,
 // coming back, AOF restart).
-#pragma GCC diagnostic ignored "-Wrestrict"  // GCC 12 false positive (bug 105329)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wrestrict"  // GCC bug 105329
+#endif
 
 #include <gtest/gtest.h>
 

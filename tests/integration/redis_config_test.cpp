@@ -1,5 +1,7 @@
 // Redis options from URLs, flags and the environment; open_backend URL forms.
-#pragma GCC diagnostic ignored "-Wrestrict"  // GCC 12 false positive (bug 105329)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wrestrict"  // GCC bug 105329
+#endif
 
 #include <gtest/gtest.h>
 

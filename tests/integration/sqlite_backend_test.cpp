@@ -1,6 +1,8 @@
 // SQLiteBackend specifics: path resolution, exact schema, WAL, expiry clean-up, bad rows,
 // unwritable paths, lock contention.
-#pragma GCC diagnostic ignored "-Wrestrict"  // GCC 12 false positive (bug 105329)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wrestrict"  // GCC bug 105329
+#endif
 
 #include <gtest/gtest.h>
 

@@ -55,6 +55,9 @@ async function client(url, token) {
   return c;
 }
 
+// True when `needle` appears in `text` outside any ref id (random hex may hold any digits).
+const leaks = (text, needle) => text.replace(/[A-Za-z][A-Za-z0-9_-]*:[0-9a-f]{8,}/g, '').includes(needle);
+
 async function call(c, name, a) {
   const r = await c.callTool({ name, arguments: a });
   return { error: !!r.isError, sc: r.structuredContent, text: r.content.map((x) => x.text ?? '').join(' ') };
@@ -72,27 +75,27 @@ const anonCalc = await start(CALC, []);
   const other = await client(anonCalc);
   const stored = await call(agent, 'store_private_data', { data: [10, 20, 30, 40] });
   const secret = stored.sc.ref_id;
-  check(!stored.error && stored.sc.value_withheld && !stored.text.includes('40'), 'store_private_data returns only a ref', stored);
+  check(!stored.error && stored.sc.value_withheld && !leaks(stored.text, '40'), 'store_private_data returns only a ref', stored);
   const read = await call(agent, 'get_cached_result', { ref_id: secret, full: true });
-  check(read.error && read.sc.error === 'Invalid or inaccessible reference' && !read.text.includes('40'),
+  check(read.error && read.sc.error === 'Invalid or inaccessible reference' && !leaks(read.text, '40'),
     'the agent cannot read private data (opaque error)', read);
   const preview = await call(agent, 'get_cached_result', { ref_id: secret });
-  check(preview.error && !preview.text.includes('20'), 'nor see a preview of it', preview);
+  check(preview.error && !leaks(preview.text, '20'), 'nor see a preview of it', preview);
   const res = await agent.readResource({ uri: `refcache://${secret}` });
-  check(JSON.parse(res.contents[0].text).value_withheld === true && !res.contents[0].text.includes('30'),
+  check(JSON.parse(res.contents[0].text).value_withheld === true && !leaks(res.contents[0].text, '30'),
     'resources/read describes private data without its content', res);
   const stats = await call(agent, 'analyze_data', { data: secret });
   check(!stats.error && stats.sc.value.sum === 100 && stats.sc.value.count === 4, 'analyze_data releases aggregate statistics', stats);
   const t = await call(agent, 'transform_data', { data: secret, operation: 'scale', scale_factor: 2 });
-  check(!t.error && t.sc.value_withheld === true && !('value' in t.sc) && !('preview' in t.sc) && !t.text.includes('80'),
+  check(!t.error && t.sc.value_withheld === true && !('value' in t.sc) && !('preview' in t.sc) && !leaks(t.text, '80'),
     'transform_data computes but withholds a result derived from private data', t);
   const derived = t.sc.ref_id;
   const readDerived = await call(agent, 'get_cached_result', { ref_id: derived, full: true });
-  check(readDerived.error && !readDerived.text.includes('80'), 'the derived result cannot be read either', readDerived);
+  check(readDerived.error && !leaks(readDerived.text, '80'), 'the derived result cannot be read either', readDerived);
   const chained = await call(agent, 'analyze_data', { data: derived });
   check(!chained.error && chained.sc.value.sum === 200, 'the derived result can still be used', chained);
   const elsewhere = await call(other, 'get_cached_result', { ref_id: derived, full: true });
-  check(elsewhere.error && !elsewhere.text.includes('80'), 'nor read through the other server', elsewhere);
+  check(elsewhere.error && !leaks(elsewhere.text, '80'), 'nor read through the other server', elsewhere);
   const guess = await call(agent, 'transform_data', { data: [10, 20, 30, 40], operation: 'scale', scale_factor: 2 });
   check(!guess.error && guess.sc.ref_id !== derived && JSON.stringify(guess.sc.value) === '[20,40,60,80]',
     'a literal guess of the private data does not hit the private result', guess);
@@ -112,10 +115,10 @@ const anonCalc = await start(CALC, []);
   const theirs = await call(bob, 'generate_primes', { count: 30 });
   check(theirs.sc.ref_id !== ref, 'bob gets his own result, not a hit on alice\'s', theirs.sc);
   const stolen = await call(bobAna, 'analyze_data', { data: ref });
-  check(stolen.error && stolen.text.includes('Invalid or inaccessible reference') && !stolen.text.includes('113'),
+  check(stolen.error && stolen.text.includes('Invalid or inaccessible reference') && !leaks(stolen.text, '113'),
     'bob cannot use alice\'s ref on the other server', stolen);
   const peek = await call(bobAna, 'get_cached_result', { ref_id: ref });
-  check(peek.error && !peek.text.includes('113'), 'nor read it', peek);
+  check(peek.error && !leaks(peek.text, '113'), 'nor read it', peek);
   const own = await call(aliceAna, 'analyze_data', { data: ref });
   check(!own.error && own.sc.value.count === 30, 'alice uses her ref on the other server', own.sc);
 
