@@ -14,8 +14,8 @@
 //   mcp-refcache:claim:<name>         claim owner (SET NX PX semantics)
 //   mcp-refcache:task:<ref_id>        task record JSON
 // Every write that touches an entry and its index is atomic (MULTI/EXEC or one Lua script),
-// so the index and the entries never disagree; listing and clearing a namespace cost O(namespace), not
-// O(instance). Entries written by Python servers carry no index: reindex() adds them.
+// so the index and the entries never disagree; listing and clearing a namespace cost O(namespace),
+// not O(instance). Entries written by Python servers carry no index: reindex() adds them.
 //
 // Connections come from a pool (RedisOptions::pool_size, pool_wait_timeout). When Redis
 // goes away, each call fails within socket_timeout with BackendUnavailable; reconnects are

@@ -36,14 +36,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string red = o.redacted_address();
     FUZZ_CHECK(o.port >= 1 && o.port <= 65535, "port in range");
     FUZZ_CHECK(o.db >= 0, "db >= 0");
-    if (!o.password.empty()) FUZZ_CHECK(red.find(":***@") != std::string::npos, "password redacted");
+    if (!o.password.empty())
+      FUZZ_CHECK(red.find(":***@") != std::string::npos, "password redacted");
   } catch (const refcache::InvalidArgument&) {
   }
 
   refcache::EnvLookup env = [&](const char* name) -> std::optional<std::string> {
     std::string_view k = name;
-    int idx = k == "REDIS_HOST" ? 1 : k == "REDIS_PORT" ? 2 : k == "REDIS_DB" ? 3
-              : k == "REDIS_PASSWORD" ? 4 : k == "REDIS_SSL" ? 5 : -1;
+    int idx = k == "REDIS_HOST"       ? 1
+              : k == "REDIS_PORT"     ? 2
+              : k == "REDIS_DB"       ? 3
+              : k == "REDIS_PASSWORD" ? 4
+              : k == "REDIS_SSL"      ? 5
+                                      : -1;
     if (idx < 0 || idx >= static_cast<int>(n)) return std::nullopt;
     return fields[idx];
   };

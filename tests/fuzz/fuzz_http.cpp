@@ -27,8 +27,8 @@ namespace mcp {  // the helpers of http.cpp live in mcp's anonymous namespace
 namespace {
 
 struct World {
-  mcp::Server server{mcp::ServerOptions{.info = {.name = "fuzz-http", .version = "1"},
-                                        .worker_threads = 1}};
+  mcp::Server server{
+      mcp::ServerOptions{.info = {.name = "fuzz-http", .version = "1"}, .worker_threads = 1}};
   std::unique_ptr<mcp::HttpServer::Impl> open, authed;
   std::string sid;
 
@@ -70,9 +70,9 @@ void check(World& w, mcp::HttpServer::Impl& impl, const Request& req) {
   if (impl.opt.auth) {
     FUZZ_CHECK(p.has_value() != deny.has_value(), "authenticated xor denied");
     if (deny)
-      FUZZ_CHECK(deny->result() == http::status::unauthorized ||
-                     deny->result() == http::status::forbidden,
-                 "a denial is 401 or 403");
+      FUZZ_CHECK(
+          deny->result() == http::status::unauthorized || deny->result() == http::status::forbidden,
+          "a denial is 401 or 403");
     if (p) FUZZ_CHECK(p->subject == "alice", "only a token with the required scope passes");
   } else {
     FUZZ_CHECK(!p && !deny, "no auth configured: nothing to check");
@@ -90,7 +90,8 @@ void check(World& w, mcp::HttpServer::Impl& impl, const Request& req) {
     (void)impl.modern_request(req, msg);
     bj::value id = nullptr;
     if (auto* o = msg.if_object())
-      if (auto it = o->find("id"); it != o->end() && (it->value().is_string() || it->value().is_number()))
+      if (auto it = o->find("id");
+          it != o->end() && (it->value().is_string() || it->value().is_number()))
         id = it->value();
     (void)error_body(id, error_code::kHeaderMismatch, "Header mismatch: x");
   }

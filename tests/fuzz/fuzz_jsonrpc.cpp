@@ -106,10 +106,9 @@ struct World {
                          [](const SumArgs& a, mcp::ToolContext&) {
                            return SumOut{static_cast<long long>(a.a) + a.b};
                          });
-    server.tool<None>({.name = "fail", .description = "Throws"},
-                      [](const None&, mcp::ToolContext&) -> std::string {
-                        throw std::runtime_error("boom");
-                      });
+    server.tool<None>(
+        {.name = "fail", .description = "Throws"},
+        [](const None&, mcp::ToolContext&) -> std::string { throw std::runtime_error("boom"); });
     server.tool<None>({.name = "needs_sampling", .description = ""},
                       [](const None&, mcp::ToolContext& ctx) {
                         ctx.require_client_capability("sampling");
@@ -143,11 +142,10 @@ struct World {
       ctx.require_input(
           bj::object{{"q", bj::object{{"method", "roots/list"}, {"params", bj::object{}}}}}, "s1");
     });
-    server.tool<None>({.name = "ask_client", .description = ""},
-                      [](const None&, mcp::ToolContext& ctx) {
-                        return jsonio::to_string(
-                            ctx.request_client("roots/list", bj::object{}, 5s));
-                      });
+    server.tool<None>(
+        {.name = "ask_client", .description = ""}, [](const None&, mcp::ToolContext& ctx) {
+          return jsonio::to_string(ctx.request_client("roots/list", bj::object{}, 5s));
+        });
     server.resource({.uri = "mem://a", .name = "a", .mime_type = "text/plain"},
                     [](const std::string& u, mcp::RequestContext&) {
                       return mcp::ReadResourceResult{{{.uri = u, .text = "A"}}};
@@ -159,11 +157,12 @@ struct World {
           if (v.at("id") == "missing") throw mcp::ResourceNotFound(u);
           return mcp::ReadResourceResult{{{.uri = u, .text = "item " + v.at("id")}}};
         });
-    server.prompt({.name = "greet", .arguments = {{"who", "", true}}},
-                  [](const std::map<std::string, std::string>& a, mcp::RequestContext&) {
-                    return mcp::GetPromptResult{
-                        .messages = {{"user", mcp::text_content("hi " + a.at("who"))}}};
-                  });
+    server.prompt({.name = "greet", .arguments = {{"who", "", true}}}, [](const std::map<
+                                                                              std::string,
+                                                                              std::string>& a,
+                                                                          mcp::RequestContext&) {
+      return mcp::GetPromptResult{.messages = {{"user", mcp::text_content("hi " + a.at("who"))}}};
+    });
     server.completion([](const bj::object&, const std::string& arg, const std::string& value,
                          const std::map<std::string, std::string>&, mcp::RequestContext&) {
       mcp::Completion c;
@@ -188,13 +187,10 @@ struct World {
     refcache::mcp::CachedToolSpec secret{.tool = {.name = "make_secret", .description = "private"}};
     secret.cache.policy = refcache::AccessPolicy::execute_only();
     secret.cache.ns = "secrets";
-    refcache::mcp::cached_tool<CountArgs>(server, cache, std::move(secret),
-                                          [](const CountArgs& a, refcache::CallContext&) {
-                                            return std::vector<int>(
-                                                static_cast<std::size_t>(
-                                                    std::clamp(a.count, 0, 3000)),
-                                                7);
-                                          });
+    refcache::mcp::cached_tool<CountArgs>(
+        server, cache, std::move(secret), [](const CountArgs& a, refcache::CallContext&) {
+          return std::vector<int>(static_cast<std::size_t>(std::clamp(a.count, 0, 3000)), 7);
+        });
     refcache::mcp::CachedToolSpec total{.tool = {.name = "total", .description = "sum of values"}};
     total.cache.release_private_results = false;
     refcache::mcp::cached_tool<ListArgs>(server, cache, std::move(total),

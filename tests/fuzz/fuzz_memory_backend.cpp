@@ -44,10 +44,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   refcache::MemoryBackendOptions o;
   o.clock = &fake_now;
   std::uint8_t cfg = p.next();
-  o.max_entries = cfg & 0x07;                      // 0 = unbounded
-  o.max_bytes = (cfg & 0x08) ? 64 : 0;             // tiny byte bound
+  o.max_entries = cfg & 0x07;           // 0 = unbounded
+  o.max_bytes = (cfg & 0x08) ? 64 : 0;  // tiny byte bound
   o.freeze_values = (cfg & 0x10) == 0;
-  o.hot_entries = 1 + ((cfg >> 5) & 0x03);         // 1..4
+  o.hot_entries = 1 + ((cfg >> 5) & 0x03);  // 1..4
   o.hot_bytes = (cfg & 0x80) ? 16 : (64u << 20);
   bool unbounded = o.max_entries == 0 && o.max_bytes == 0;
   refcache::MemoryBackend b(o);

@@ -33,9 +33,11 @@ std::int64_t pick_i64(FuzzedDataProvider& p) {
     case 0:
       return p.ConsumeIntegralInRange<std::int64_t>(-2, 50);
     case 1:
-      return std::numeric_limits<std::int64_t>::max() - p.ConsumeIntegralInRange<std::int64_t>(0, 4);
+      return std::numeric_limits<std::int64_t>::max() -
+             p.ConsumeIntegralInRange<std::int64_t>(0, 4);
     case 2:
-      return std::numeric_limits<std::int64_t>::min() + p.ConsumeIntegralInRange<std::int64_t>(0, 4);
+      return std::numeric_limits<std::int64_t>::min() +
+             p.ConsumeIntegralInRange<std::int64_t>(0, 4);
     default:
       return p.ConsumeIntegral<std::int64_t>();
   }
@@ -56,7 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cfg.size_mode = p.ConsumeBool() ? refcache::SizeMode::kCharacter : refcache::SizeMode::kToken;
   cfg.chars_per_token = p.ConsumeIntegralInRange<std::size_t>(1, 8);
   cfg.max_size = 1 + p.ConsumeIntegralInRange<std::size_t>(0, 2000);
-  cfg.default_strategy = static_cast<refcache::PreviewStrategy>(p.ConsumeIntegralInRange<int>(0, 2));
+  cfg.default_strategy =
+      static_cast<refcache::PreviewStrategy>(p.ConsumeIntegralInRange<int>(0, 2));
 
   refcache::PreviewRequest req;
   req.strategy = static_cast<refcache::PreviewStrategy>(p.ConsumeIntegralInRange<int>(0, 2));

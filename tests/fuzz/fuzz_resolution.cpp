@@ -37,8 +37,7 @@ refcache::RefCache& cache() {
     o.clock = &fixed_now;
     o.default_ttl = refcache::kNeverExpire;
     auto* rc = new refcache::RefCache(std::move(o));
-    auto put = [&](int n, bj::value v, refcache::AccessPolicy pol = {},
-                   std::string ns = "public") {
+    auto put = [&](int n, bj::value v, refcache::AccessPolicy pol = {}, std::string ns = "public") {
       refcache::SetOptions so;
       so.ref_id = rid(n);
       so.policy = pol;
