@@ -210,7 +210,13 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
         ref_id + "' to other tools to use it.";
     return out;
   }
-  std::size_t size = cache_.measure(v);
+  // RefCache::set measured the value already and kept the count in the entry's metadata.
+  std::size_t size = 0;
+  auto chars = entry->metadata.find("total_chars");
+  if (chars != entry->metadata.end() && chars->value().is_number())
+    size = to_units(chars->value().to_number<std::size_t>(), cache_.options().preview);
+  else
+    size = cache_.measure(v);
   if (size <= max_size) {
     out["value"] = v;
     out["is_complete"] = true;
