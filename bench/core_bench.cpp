@@ -4,12 +4,16 @@
 //   W1 set of a 100-int list, distinct keys      W2 get (default preview) of a 1,000-int list
 //   W3 resolve of the 1,000-int list             W4 get preview of 100,000 rows
 //   W5 cached call n -> [n, n+200), distinct n   and the resident memory of 100,000 W1 entries
+//
+// Arguments name workloads to run (W1 ... W5, RSS); none = all. Skipped figures print as null.
+// Running one workload alone is meant for profilers (valgrind --tool=callgrind core_bench W1).
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,15 +64,25 @@ double rate(Op op, double seconds = 1.0, long min_ops = 1000) {
 
 std::size_t g_sink = 0;  // printed to stderr at the end so no work is optimised away
 
+// A figure as JSON: null when its workload was not run.
+std::string figure(double v, bool ran, int decimals = 0) {
+  if (!ran) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const std::set<std::string> only(argv + 1, argv + argc);
+  auto run = [&](const char* name) { return only.empty() || only.count(name) > 0; };
   const Actor agent = Actor::agent();
 
   // Measured first, while the heap is fresh (freed memory of later workloads would hide it).
-  long rss_delta;
+  long rss_delta = 0;
   std::size_t json_bytes = 0;
-  {
+  if (run("RSS")) {
     RefCache cache(options());
     long before = rss_bytes();
     for (int i = 0; i < 100000; ++i) {
@@ -81,8 +95,8 @@ int main() {
 
   // W1: set of a 100-int list, distinct keys. Values are built in batches outside the timed
   // region (the caller's cost, not the cache's) and moved into set().
-  double w1;
-  {
+  double w1 = 0;
+  if (run("W1")) {
     RefCache cache(options());
     const json::value list = int_list(100, 1000);
     std::vector<json::value> batch;
@@ -102,21 +116,23 @@ int main() {
   }
 
   // W2/W3: the 1,000-int list.
-  double w2, w3;
-  {
+  double w2 = 0, w3 = 0;
+  if (run("W2") || run("W3")) {
     RefCache cache(options());
     auto ref = cache.set("list", int_list(1000, 0));
-    w2 = rate([&](long) {
-      auto r = cache.get(ref.ref_id, agent);
-      g_sink += std::get<CacheResponse>(r).preview_size;
-    });
-    w3 = rate([&](long) { g_sink += cache.resolve(ref.ref_id, agent)->as_array().size(); }, 1.0,
-              100000);
+    if (run("W2"))
+      w2 = rate([&](long) {
+        auto r = cache.get(ref.ref_id, agent);
+        g_sink += std::get<CacheResponse>(r).preview_size;
+      });
+    if (run("W3"))
+      w3 = rate([&](long) { g_sink += cache.resolve(ref.ref_id, agent)->as_array().size(); }, 1.0,
+                100000);
   }
 
   // W4: preview of 100,000 rows {"id":i,"name":"user-i","score":i*0.5}.
-  double w4;
-  {
+  double w4 = 0;
+  if (run("W4")) {
     RefCache cache(options());
     json::array rows;
     rows.reserve(100000);
@@ -130,8 +146,8 @@ int main() {
   }
 
   // W5: cached call n -> [n, n+200), distinct n (miss path).
-  double w5;
-  {
+  double w5 = 0;
+  if (run("W5")) {
     RefCache cache(options());
     CachedCall call(cache, "span", [](const json::object& args, CallContext&) -> json::value {
       return int_list(200, static_cast<int>(args.at("n").as_int64()));
@@ -140,11 +156,15 @@ int main() {
   }
 
   std::printf(
-      "{\"bench\":\"core\",\"W1_set_per_s\":%.0f,\"W2_get_preview_1k_per_s\":%.0f,"
-      "\"W3_resolve_per_s\":%.0f,\"W4_preview_100k_rows_per_s\":%.0f,\"W5_cached_call_per_s\":%.0f,"
-      "\"rss_100k_entries_bytes\":%ld,\"json_100k_entries_bytes\":%zu,\"rss_over_json\":%.2f}\n",
-      w1, w2, w3, w4, w5, rss_delta, json_bytes,
-      static_cast<double>(rss_delta) / static_cast<double>(json_bytes));
+      "{\"bench\":\"core\",\"W1_set_per_s\":%s,\"W2_get_preview_1k_per_s\":%s,"
+      "\"W3_resolve_per_s\":%s,\"W4_preview_100k_rows_per_s\":%s,\"W5_cached_call_per_s\":%s,"
+      "\"rss_100k_entries_bytes\":%s,\"json_100k_entries_bytes\":%s,\"rss_over_json\":%s}\n",
+      figure(w1, run("W1")).c_str(), figure(w2, run("W2")).c_str(), figure(w3, run("W3")).c_str(),
+      figure(w4, run("W4")).c_str(), figure(w5, run("W5")).c_str(),
+      figure(static_cast<double>(rss_delta), run("RSS")).c_str(),
+      figure(static_cast<double>(json_bytes), run("RSS")).c_str(),
+      figure(static_cast<double>(rss_delta) / static_cast<double>(json_bytes), run("RSS"), 2)
+          .c_str());
   std::fprintf(stderr, "checksum %zu\n", g_sink);
   return 0;
 }

@@ -53,19 +53,26 @@ void WorkerPool::run() {
   for (;;) {
     if (queue_.empty()) {
       if (stopped_) return;
-      // Under load the next job usually arrives within microseconds: spinning briefly (without
-      // yielding, which would queue us behind every other runnable thread) saves the futex
-      // sleep/wake pair per job. Bounded so that an idle pool costs nothing.
-      lk.unlock();
-      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
-      while (queued_.load(std::memory_order_relaxed) == 0 &&
-             std::chrono::steady_clock::now() < until) {
+      // Under load the next job usually arrives within microseconds: one worker spinning
+      // briefly (without yielding, which would queue it behind every other runnable thread)
+      // saves the futex sleep/wake pair per job. Only one spins at a time, and only briefly,
+      // so that spinners never starve the transport threads of a 2-core machine.
+      int expected = 0;
+      if (spinning_.compare_exchange_strong(expected, 1, std::memory_order_relaxed)) {
+        lk.unlock();
+        auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+        int polls = 0;
+        while (queued_.load(std::memory_order_relaxed) == 0) {
 #if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
+          __builtin_ia32_pause();
 #endif
+          // Reading the clock costs more than a pause: look at it every 64 polls only.
+          if ((++polls & 63) == 0 && std::chrono::steady_clock::now() >= until) break;
+        }
+        spinning_.store(0, std::memory_order_relaxed);
+        lk.lock();
+        if (!queue_.empty()) continue;
       }
-      lk.lock();
-      if (!queue_.empty()) continue;
       if (stopped_) return;
       ++waiting_;
       cv_.wait(lk, [&] { return stopped_ || !queue_.empty(); });

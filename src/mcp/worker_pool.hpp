@@ -36,6 +36,9 @@ class WorkerPool {
   std::size_t max_queue_;
   std::size_t running_ = 0;
   std::size_t waiting_ = 0;
+  // Workers currently spinning for the next job instead of sleeping; at most one, so that an
+  // idle pool on a small machine does not take cores from the transport threads.
+  std::atomic<int> spinning_{0};
   bool stopped_ = false;
 };
 
