@@ -24,6 +24,10 @@ void write(const boost::json::value& v, std::string& out);
 
 // Returns the compact JSON text of `v`.
 std::string to_string(const boost::json::value& v);
+// The same for an object or array, without first copying it into a temporary value.
+std::string to_string(const boost::json::object& o);
+std::string to_string(const boost::json::array& a);
+void write(const boost::json::object& o, std::string& out);
 
 // Returns the canonical JSON text of `v`: compact, with object members sorted by key
 // (bytewise). Two values that are equal as JSON have the same canonical text, whatever the
@@ -37,6 +41,11 @@ struct TextSize {
 };
 
 TextSize measure(const boost::json::value& v);
+
+// Appends the compact JSON text of `v` to `out` (as write() does) and returns its size,
+// equal to measure(v), computed in the same pass. `hint` is the expected size in bytes
+// (room reserved up front; the text may be longer).
+TextSize write_measured(const boost::json::value& v, std::string& out, std::size_t hint = 256);
 
 // Code points of the compact JSON text of `v` (measure(v).code_points), with integers
 // measured inline: previews measure items one by one, mostly numbers.

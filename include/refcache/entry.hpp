@@ -21,6 +21,10 @@ struct CacheEntry {
   double created_at = 0;
   std::optional<double> expires_at;
   boost::json::object metadata;  // tool_name, total_items, total_size, ... (free-form)
+  // The compact JSON text of `value` (jsonio::to_string) when the writer of the entry already
+  // has it, so that a backend storing text need not serialize the value again; empty when
+  // unknown. RefCache::set fills it; entries read back from a backend leave it empty.
+  std::string value_text;
 
   bool is_expired(double now) const { return expires_at && now >= *expires_at; }
 };

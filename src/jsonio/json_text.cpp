@@ -85,17 +85,23 @@ std::size_t format_double(double d, char* buf, std::size_t cap) {
   return n;
 }
 
-// Decimal digits of an unsigned integer; measuring must not format (hot in previews).
+// Decimal digits of an unsigned integer; measuring must not format (hot in previews). Small
+// numbers, the common case, take a few comparisons.
 inline std::size_t digits(std::uint64_t v) {
-  std::size_t n = 1;
+  if (v < 10) return 1;
+  if (v < 100) return 2;
+  if (v < 1000) return 3;
+  if (v < 10000) return 4;
+  std::size_t n = 4;
+  v /= 10000;
   while (v >= 10000) {
     v /= 10000;
     n += 4;
   }
-  if (v >= 1000) return n + 3;
-  if (v >= 100) return n + 2;
-  if (v >= 10) return n + 1;
-  return n;
+  if (v >= 1000) return n + 4;
+  if (v >= 100) return n + 3;
+  if (v >= 10) return n + 2;
+  return n + 1;
 }
 
 }  // namespace
@@ -114,9 +120,48 @@ inline std::size_t int_len(std::uint64_t v) {
   return digits(v);
 }
 
-// The writer measures first (cheap) and then writes into a buffer of exactly that size
-// through a raw pointer: appending to a std::string piece by piece cost more than the
-// formatting itself.
+// The writer formats straight into the output string through a raw pointer in one pass:
+// appending piece by piece through std::string cost more than the formatting itself, and
+// measuring first (to size the buffer exactly) cost a second walk over the value. Before
+// each piece it makes sure the room the piece can need at most is there (`need`), growing
+// the string geometrically; the string is cut to the written length at the end.
+class Out {
+ public:
+  Out(std::string& s, std::size_t hint) : s_(s), start_(s.size()) {
+    s_.resize(start_ + std::max<std::size_t>(hint, 64));
+    p = s_.data() + start_;
+    lim_ = s_.data() + s_.size();
+  }
+  void need(std::size_t n) {
+    if (static_cast<std::size_t>(lim_ - p) < n) grow(n);
+  }
+  // Bytes written so far, and the UTF-8 continuation bytes among them (which are not code
+  // points of their own); only string contents can hold any.
+  TextSize finish() {
+    const std::size_t bytes = static_cast<std::size_t>(p - (s_.data() + start_));
+    s_.resize(start_ + bytes);
+    return {bytes, bytes - continuation};
+  }
+
+  char* p;
+  std::size_t continuation = 0;
+
+ private:
+  void grow(std::size_t n) {
+    const std::size_t used = static_cast<std::size_t>(p - s_.data());
+    s_.resize(std::max(s_.size() * 2, used + n + 64));
+    p = s_.data() + used;
+    lim_ = s_.data() + s_.size();
+  }
+  std::string& s_;
+  std::size_t start_;
+  char* lim_;
+};
+
+// Longest text of one scalar: a double ("-1.2345678901234567e-308" plus ".0" room, see
+// format_double) or a 64-bit integer (20 digits and a sign).
+constexpr std::size_t kScalarRoom = 40;
+
 char* put_escape(unsigned char c, char* p) {
   static constexpr char kHex[] = "0123456789abcdef";
   *p++ = '\\';
@@ -152,76 +197,106 @@ char* put_escape(unsigned char c, char* p) {
   }
 }
 
-char* put_string(std::string_view s, char* p) {
-  *p++ = '"';
+void put_string(std::string_view s, Out& o) {
+  o.need(s.size() + 2);
+  *o.p++ = '"';
   const char* run = s.data();
   const char* end = run + s.size();
+  std::size_t continuation = 0;
   for (const char* q = run; q != end; ++q) {
     unsigned char c = static_cast<unsigned char>(*q);
+    continuation += is_continuation(c);
     if (kEscapeLen[c] != 0) {
-      std::memcpy(p, run, static_cast<std::size_t>(q - run));
-      p += q - run;
-      p = put_escape(c, p);
+      const auto n = static_cast<std::size_t>(q - run);
+      std::memcpy(o.p, run, n);
+      o.p += n;
+      // The escape plus the rest of the string and its closing quote must fit.
+      o.need(6 + static_cast<std::size_t>(end - q));
+      o.p = put_escape(c, o.p);
       run = q + 1;
     }
   }
-  std::memcpy(p, run, static_cast<std::size_t>(end - run));
-  p += end - run;
-  *p++ = '"';
-  return p;
+  const auto n = static_cast<std::size_t>(end - run);
+  std::memcpy(o.p, run, n);
+  o.p += n;
+  *o.p++ = '"';
+  o.continuation += continuation;
 }
 
-// Writes an unsigned integer, two digits at a time from the end (faster than to_chars here).
-char* put_u64(std::uint64_t v, char* p) {
+// Writes an unsigned integer two digits at a time from its end, in place (faster than
+// to_chars here, and than formatting into a scratch buffer and copying).
+inline char* put_u64(std::uint64_t v, char* p) {
   static constexpr char kPairs[] =
       "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
       "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
       "8081828384858687888990919293949596979899";
-  const std::size_t n = digits(v);
-  char* end = p + n;
+  char* const end = p + digits(v);
   char* q = end;
   while (v >= 100) {
     const std::size_t i = static_cast<std::size_t>(v % 100) * 2;
     v /= 100;
-    *--q = kPairs[i + 1];
-    *--q = kPairs[i];
+    q -= 2;
+    q[0] = kPairs[i];
+    q[1] = kPairs[i + 1];
   }
   if (v >= 10) {
-    const std::size_t i = static_cast<std::size_t>(v) * 2;
-    *--q = kPairs[i + 1];
-    *--q = kPairs[i];
+    q[-2] = kPairs[v * 2];
+    q[-1] = kPairs[v * 2 + 1];
   } else {
-    *--q = static_cast<char>('0' + v);
+    q[-1] = static_cast<char>('0' + v);
   }
   return end;
 }
 
-char* put_i64(std::int64_t v, char* p) {
+inline char* put_i64(std::int64_t v, char* p) {
   if (v >= 0) return put_u64(static_cast<std::uint64_t>(v), p);
   *p++ = '-';
   return put_u64(0 - static_cast<std::uint64_t>(v), p);
 }
 
-char* put_value(const json::value& v, char* p, bool canonical);
+void put_value(const json::value& v, Out& o, bool canonical);
 
-char* put_object(const json::object& o, char* p, bool canonical) {
-  *p++ = '{';
+void put_array(const json::array& a, Out& o, bool canonical) {
+  o.need(2);
+  *o.p++ = '[';
+  bool first = true;
+  for (const auto& e : a) {
+    // Integers (the bulk of large tool results) are written inline, without the call.
+    o.need(kScalarRoom + 1);
+    if (!first) *o.p++ = ',';
+    first = false;
+    if (e.is_int64())
+      o.p = put_i64(e.get_int64(), o.p);
+    else
+      put_value(e, o, canonical);
+  }
+  o.need(1);
+  *o.p++ = ']';
+}
+
+void put_object(const json::object& obj, Out& o, bool canonical) {
+  o.need(2);
+  *o.p++ = '{';
   auto member = [&](const json::key_value_pair& kv, bool first) {
-    if (!first) *p++ = ',';
-    p = put_string(kv.key(), p);
-    *p++ = ':';
-    p = put_value(kv.value(), p, canonical);
+    if (!first) {
+      o.need(1);
+      *o.p++ = ',';
+    }
+    put_string(kv.key(), o);
+    o.need(1);
+    *o.p++ = ':';
+    put_value(kv.value(), o, canonical);
   };
   if (!canonical) {
     bool first = true;
-    for (const auto& kv : o) {
+    for (const auto& kv : obj) {
       member(kv, first);
       first = false;
     }
   } else {
     std::vector<const json::key_value_pair*> members;
-    members.reserve(o.size());
-    for (const auto& kv : o) members.push_back(&kv);
+    members.reserve(obj.size());
+    for (const auto& kv : obj) members.push_back(&kv);
     std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
     bool first = true;
     for (auto* kv : members) {
@@ -229,45 +304,49 @@ char* put_object(const json::object& o, char* p, bool canonical) {
       first = false;
     }
   }
-  *p++ = '}';
-  return p;
+  o.need(1);
+  *o.p++ = '}';
 }
 
-char* put_value(const json::value& v, char* p, bool canonical) {
+void put_value(const json::value& v, Out& o, bool canonical) {
   switch (v.kind()) {
     case json::kind::null:
-      std::memcpy(p, "null", 4);
-      return p + 4;
+      o.need(4);
+      std::memcpy(o.p, "null", 4);
+      o.p += 4;
+      return;
     case json::kind::bool_:
+      o.need(5);
       if (v.get_bool()) {
-        std::memcpy(p, "true", 4);
-        return p + 4;
+        std::memcpy(o.p, "true", 4);
+        o.p += 4;
+      } else {
+        std::memcpy(o.p, "false", 5);
+        o.p += 5;
       }
-      std::memcpy(p, "false", 5);
-      return p + 5;
+      return;
     case json::kind::int64:
-      return put_i64(v.get_int64(), p);
+      o.need(kScalarRoom);
+      o.p = put_i64(v.get_int64(), o.p);
+      return;
     case json::kind::uint64:
-      return put_u64(v.get_uint64(), p);
+      o.need(kScalarRoom);
+      o.p = put_u64(v.get_uint64(), o.p);
+      return;
     case json::kind::double_:
-      return p + format_double(v.get_double(), p, 38);
+      o.need(kScalarRoom);
+      o.p += format_double(v.get_double(), o.p, kScalarRoom - 2);
+      return;
     case json::kind::string:
-      return put_string(v.get_string(), p);
-    case json::kind::array: {
-      *p++ = '[';
-      bool first = true;
-      for (const auto& e : v.get_array()) {
-        if (!first) *p++ = ',';
-        first = false;
-        p = put_value(e, p, canonical);
-      }
-      *p++ = ']';
-      return p;
-    }
+      put_string(v.get_string(), o);
+      return;
+    case json::kind::array:
+      put_array(v.get_array(), o, canonical);
+      return;
     case json::kind::object:
-      return put_object(v.get_object(), p, canonical);
+      put_object(v.get_object(), o, canonical);
+      return;
   }
-  return p;
 }
 
 void measure_impl(const json::value& v, TextSize& s) {
@@ -392,29 +471,52 @@ void write_double(double d, std::string& out) {
 }
 
 namespace {
-void write_impl(const json::value& v, std::string& out, bool canonical) {
-  const std::size_t n = measure(v).bytes;
-  const std::size_t old = out.size();
-  // Doubles are formatted in place with up to 40 bytes of room past the measured end.
-  out.resize(old + n + 40);
-  char* end = put_value(v, out.data() + old, canonical);
-  out.resize(static_cast<std::size_t>(end - out.data()));
+TextSize write_impl(const json::value& v, std::string& out, bool canonical, std::size_t hint) {
+  Out o(out, hint);
+  put_value(v, o, canonical);
+  return o.finish();
 }
 }  // namespace
 
 void write(const json::value& v, std::string& out) {
-  write_impl(v, out, false);
+  write_impl(v, out, false, 256);
+}
+
+TextSize write_measured(const json::value& v, std::string& out, std::size_t hint) {
+  return write_impl(v, out, false, hint);
 }
 
 std::string to_string(const json::value& v) {
   std::string out;
-  write_impl(v, out, false);
+  write_impl(v, out, false, 256);
+  return out;
+}
+
+std::string to_string(const json::object& obj) {
+  std::string out;
+  Out o(out, 256);
+  put_object(obj, o, false);
+  o.finish();
+  return out;
+}
+
+void write(const json::object& obj, std::string& out) {
+  Out o(out, 256);
+  put_object(obj, o, false);
+  o.finish();
+}
+
+std::string to_string(const json::array& a) {
+  std::string out;
+  Out o(out, 256);
+  put_array(a, o, false);
+  o.finish();
   return out;
 }
 
 std::string to_canonical_string(const json::value& v) {
   std::string out;
-  write_impl(v, out, true);
+  write_impl(v, out, true, 256);
   return out;
 }
 

@@ -102,7 +102,8 @@ CacheReference RefCache::set(std::string_view key, json::value value, const SetO
   ref.created_at = now;
   if (ttl != kNeverExpire) ref.expires_at = now + ttl;
   ref.total_items = count_items(value);
-  const jsonio::TextSize size = jsonio::measure(value);
+  // One pass writes the text the backend stores and measures it.
+  const jsonio::TextSize size = jsonio::write_measured(value, entry->value_text);
   ref.total_size = size.bytes;
 
   entry->value = std::move(value);
@@ -110,7 +111,8 @@ CacheReference RefCache::set(std::string_view key, json::value value, const SetO
   entry->policy = opts.policy ? *opts.policy : options_.default_policy;
   entry->created_at = now;
   entry->expires_at = ref.expires_at;
-  entry->metadata = opts.metadata;
+  entry->metadata.reserve(opts.metadata.size() + 5);
+  for (const auto& kv : opts.metadata) entry->metadata.emplace(kv.key(), kv.value());
   if (opts.tool_name)
     entry->metadata["tool_name"] = *opts.tool_name;
   else if (!entry->metadata.contains("tool_name"))

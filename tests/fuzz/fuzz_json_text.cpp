@@ -46,6 +46,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(ts.code_points == count_code_points(out),
              "measure().code_points == code points of to_string()");
   FUZZ_CHECK(jsonio::measure_code_points(v) == ts.code_points, "measure_code_points agrees");
+  {
+    std::string appended = "x";  // write_measured appends, whatever the hint
+    jsonio::TextSize ws = jsonio::write_measured(v, appended, size % 8);
+    FUZZ_CHECK(appended == "x" + out, "write_measured() appends what to_string() returns");
+    FUZZ_CHECK(ws.bytes == ts.bytes && ws.code_points == ts.code_points,
+               "write_measured() size == measure()");
+  }
 
   // Round trip (depth is unchanged, so the same limit accepts it).
   jsonio::ParseLimits relaxed;

@@ -99,7 +99,7 @@ CacheEntry decode_entry_blob(std::string_view ref_id, std::string_view blob) {
 
 EntryRow encode_entry_row(const CacheEntry& entry) {
   EntryRow r;
-  r.value_json = jsonio::to_string(entry.value);
+  r.value_json = entry.value_text.empty() ? jsonio::to_string(entry.value) : entry.value_text;
   r.ns = entry.ns;
   r.policy_json = jsonio::to_string(to_json(entry.policy));
   r.created_at = entry.created_at;

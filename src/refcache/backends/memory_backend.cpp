@@ -220,7 +220,7 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
   EntryPtr stored = entry;
   std::string value_text, metadata_text;
   if (options_.freeze_values) {
-    value_text = jsonio::to_string(entry->value);
+    value_text = entry->value_text.empty() ? jsonio::to_string(entry->value) : entry->value_text;
     metadata_text = jsonio::to_string(entry->metadata);
     nbytes = value_text.size();
     auto shell = std::make_shared<CacheEntry>();

@@ -1,6 +1,7 @@
 // The JSON writer: what we measure is exactly what we send.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 
 #include "test_util.hpp"
@@ -54,9 +55,30 @@ TEST(JsonText, MeasureEqualsTheWrittenText) {
     std::size_t cps = 0;
     for (unsigned char c : text) cps += (c & 0xC0) != 0x80;
     EXPECT_EQ(m.code_points, cps);
+    // Writing and measuring in one pass gives the same text and size, appended to what the
+    // string held, even from a tiny initial reservation (the writer grows many times).
+    std::string appended = "prefix";
+    auto w = jsonio::write_measured(v, appended, round % 3);
+    EXPECT_EQ(appended, "prefix" + text);
+    EXPECT_EQ(w.bytes, m.bytes);
+    EXPECT_EQ(w.code_points, m.code_points);
     // What we write reads back to the same value.
     EXPECT_EQ(jsonio::parse_or_throw(text), v);
   }
+}
+
+TEST(JsonText, WriterGrowsForLongStringsAndEscapes) {
+  // A string of control characters grows six-fold when escaped; the writer reserves for the
+  // plain text first and must make room escape by escape.
+  std::string controls(5000, '\x01');
+  json::value v = json::array{json::string(controls), json::string(std::string(70000, 'a')),
+                              std::numeric_limits<std::int64_t>::min(),
+                              std::numeric_limits<std::uint64_t>::max(), -1.5e-307};
+  std::string text = jsonio::to_string(v);
+  EXPECT_EQ(text.size(), jsonio::measure(v).bytes);
+  EXPECT_EQ(text.substr(0, 8), "[\"\\u0001");
+  EXPECT_NE(text.find(",-9223372036854775808,18446744073709551615,-1.5e-307]"), std::string::npos);
+  EXPECT_EQ(jsonio::parse_or_throw(text), v);
 }
 
 TEST(JsonText, CanonicalSortsKeysAtEveryLevel) {
