@@ -13,7 +13,7 @@
 #include "call_state.hpp"
 #include "crypto.hpp"
 #include "jsonio/json_text.hpp"
-#include "tasks.hpp"
+#include "task_engine.hpp"
 #include "uri_template.hpp"
 #include "worker_pool.hpp"
 

@@ -1,6 +1,6 @@
 // Tasks: the task store (bounds, expiry, status transitions) and the engine that turns
 // tools/call into tasks and answers tasks/* for both protocol eras.
-#include "tasks.hpp"
+#include "task_engine.hpp"
 
 #include <algorithm>
 #include <ctime>
