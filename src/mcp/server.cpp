@@ -860,6 +860,7 @@ void Server::attach(const std::shared_ptr<Session>& s) {
 
 void Server::detach(const std::shared_ptr<Session>& s) {
   s->cancel_all();
+  if (!s->stateless()) impl_->tasks->session_ended(*s);  // tasks (src/mcp/tasks.cpp)
   std::lock_guard lk(impl_->sess_mu);
   std::erase_if(impl_->sessions, [&](const std::weak_ptr<Session>& w) {
     auto p = w.lock();

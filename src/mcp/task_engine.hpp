@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "mcp/context.hpp"
+#include "mcp/session.hpp"
 #include "mcp/tasks.hpp"
 #include "mcp/types.hpp"
 
@@ -85,8 +86,10 @@ class TaskStore {
                 boost::json::object& answers, std::string& state);
   // Sets what runs the handler now (call + how to cancel it).
   void attach(const TaskPtr& t, std::shared_ptr<CallState> call, std::function<void()> cancel);
-  // Runs `fn` once the task is terminal (now, on this thread, if it already is).
-  void when_terminal(const TaskPtr& t, std::function<void()> fn);
+  // Runs `fn` once the task is terminal (now, on this thread, if it already is). False (and
+  // `fn` is dropped) when the task already has kMaxWaiters waiting.
+  static constexpr std::size_t kMaxWaiters = 16;
+  bool when_terminal(const TaskPtr& t, std::function<void()> fn);
 
   template <class F>
   auto read(const TaskPtr& t, F&& f) {
@@ -97,6 +100,8 @@ class TaskStore {
   std::size_t size();
   // Cancels every task that is not terminal (server shutdown).
   void cancel_all();
+  // Cancels and forgets the tasks of `owner` (its session ended: nobody can reach them).
+  std::size_t drop_owner(const std::string& owner);
   // Drops expired tasks (a running one is cancelled first). Returns how many.
   std::size_t purge();
   const TaskOptions& options() const { return opt_; }
@@ -134,6 +139,8 @@ class TaskEngine {
   TaskEngine(const TaskOptions& options, Hooks hooks);
 
   TaskStore& store() { return store_; }
+  // A stateful session ended: its tasks (unless owned by a principal) are unreachable now.
+  void session_ended(const Session& s) { store_.drop_owner("session:" + s.id()); }
 
   // tools/call of a tool with `spec`: nullopt when tasks play no part (run the handler as
   // usual). Otherwise the call was handled here: null when the response has been (or will be)

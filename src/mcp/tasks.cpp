@@ -270,15 +270,36 @@ void TaskStore::attach(const TaskPtr& t, std::shared_ptr<CallState> call,
   if (run_now && cancel) cancel();
 }
 
-void TaskStore::when_terminal(const TaskPtr& t, std::function<void()> fn) {
+bool TaskStore::when_terminal(const TaskPtr& t, std::function<void()> fn) {
   {
     std::lock_guard lk(mu_);
     if (!is_terminal(t->status) && tasks_.count(t->id)) {
+      if (t->on_terminal.size() >= kMaxWaiters) return false;
       t->on_terminal.push_back(std::move(fn));
-      return;
+      return true;
     }
   }
   fn();
+  return true;
+}
+
+std::size_t TaskStore::drop_owner(const std::string& owner) {
+  Callbacks cb;
+  std::size_t n = 0;
+  {
+    std::lock_guard lk(mu_);
+    for (auto it = tasks_.begin(); it != tasks_.end();) {
+      auto next = std::next(it);
+      if (it->second->owner == owner) {
+        settle_locked(*it->second, TaskStatus::kCancelled, cb);
+        erase_locked(it);
+        ++n;
+      }
+      it = next;
+    }
+  }
+  cb.run();
+  return n;
 }
 
 std::size_t TaskStore::size() {
@@ -607,7 +628,8 @@ void TaskEngine::deliver_result(const CallPtr& c, const TaskPtr& t) {
 
 bj::value TaskEngine::legacy_result(const CallPtr& c) {
   auto t = lookup(c);
-  store_.when_terminal(t, [this, c, t] { deliver_result(c, t); });
+  if (!store_.when_terminal(t, [this, c, t] { deliver_result(c, t); }))
+    throw Error(error_code::kInternalError, "Too many tasks/result requests waiting for this task");
   return nullptr;  // answered when the task ends
 }
 

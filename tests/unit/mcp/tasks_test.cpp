@@ -154,6 +154,26 @@ TEST(TaskStore, OwnersSeeOnlyTheirTasks) {
   EXPECT_FALSE(s.find("no-such-task", "principal:alice"));
 }
 
+TEST(TaskStore, DropOwnerCancelsAndForgets) {
+  TaskStore s(small_options());
+  auto a = s.create("session:1");
+  auto b = s.create("session:2");
+  int cancelled = 0;
+  s.attach(a, nullptr, [&] { ++cancelled; });
+  EXPECT_EQ(s.drop_owner("session:1"), 1u);
+  EXPECT_EQ(cancelled, 1);
+  EXPECT_FALSE(s.find(a->id, "session:1"));
+  EXPECT_EQ(s.find(b->id, "session:2"), b);
+  EXPECT_EQ(s.size(), 1u);
+}
+
+TEST(TaskStore, WaitersAreBounded) {
+  TaskStore s(small_options());
+  auto t = s.create("o");
+  for (std::size_t i = 0; i < TaskStore::kMaxWaiters; ++i) EXPECT_TRUE(s.when_terminal(t, [] {}));
+  EXPECT_FALSE(s.when_terminal(t, [] {}));
+}
+
 TEST(TaskStore, InputRoundsNeedEveryKey) {
   TaskStore s(small_options());
   auto t = s.create("o");
