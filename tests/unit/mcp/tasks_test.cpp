@@ -266,6 +266,17 @@ class TaskServerTest : public ::testing::Test {
         [](const None&, mcp::ToolContext&) -> std::string {
           throw mcp::Error(-32603, "protocol failure");
         });
+    server.tool<None>({.name = "later",
+                       .description = "",
+                       .task_support = mcp::TaskSupport::kRequired,
+                       .task_deferred = true},
+                      [](const None&, mcp::ToolContext& ctx) -> std::string {
+                        auto* n = ctx.input_response("n");
+                        if (!n) ctx.require_input(bj::object{{"n", bj::object{}}}, "r1");
+                        std::string got = jsonio::to_string(*n) + " " + ctx.request_state();
+                        if (!ctx.start_task()) return "sync " + got;
+                        return "task " + got;
+                      });
     session = std::make_shared<mcp::Session>("s1", mcp::TransportKind::kInMemory);
   }
   ~TaskServerTest() override { release = true; }
@@ -374,6 +385,23 @@ TEST_F(TaskServerTest, InputRequiredThenUpdateResumes) {
   EXPECT_EQ(ack.at("resultType").as_string(), "complete");
   auto done = wait_status(id, "completed");
   EXPECT_EQ(done.at("result").at("content").at(0).at("text").as_string(), "got 42 s");
+}
+
+TEST_F(TaskServerTest, DeferredTaskAfterAnInputRound) {
+  // Round 1: a plain MRTR input_required, no task.
+  auto r1 = modern("tools/call", R"("name":"later")").at("result").as_object();
+  EXPECT_EQ(r1.at("resultType").as_string(), "input_required");
+  EXPECT_FALSE(r1.contains("taskId"));
+  std::string state(r1.at("requestState").as_string());
+  // Round 2: the handler starts the task; the task's result has the answer.
+  auto r2 = modern("tools/call",
+                   R"("name":"later","inputResponses":{"n":7},"requestState":")" + state + R"(")")
+                .at("result")
+                .as_object();
+  EXPECT_EQ(r2.at("resultType").as_string(), "task");
+  EXPECT_FALSE(r2.contains("requestState"));
+  auto done = wait_status(std::string(r2.at("taskId").as_string()), "completed");
+  EXPECT_EQ(done.at("result").at("content").at(0).at("text").as_string(), "task 7 r1");
 }
 
 TEST_F(TaskServerTest, ProtocolErrorFailsTheTask) {
