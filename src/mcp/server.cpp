@@ -1161,6 +1161,9 @@ json ToolContext::request_client(std::string method, json params,
   if (s_->era == Era::kModern)
     throw Error(error_code::kInternalError,
                 "Server-to-client requests do not exist in the 2026-07-28 era; use require_input");
+  if (!s_->task_id.empty())  // tasks (src/mcp/tasks.cpp): the request was answered already
+    throw Error(error_code::kInternalError,
+                "Server-to-client requests are not available in a task");
   // The spec forbids these requests unless the client declared the matching capability.
   static const std::pair<const char*, const char*> kNeeds[] = {
       {"sampling/createMessage", "sampling"},
