@@ -22,6 +22,9 @@ struct TaskOptions {
   // is cancelled and forgotten. A 2025-11-25 client may ask for a ttl; it is clamped to max_ttl.
   std::chrono::milliseconds default_ttl = std::chrono::minutes(10);
   std::chrono::milliseconds max_ttl = std::chrono::hours(1);
+  // Threads that run task handlers: a pool of their own, started with the first task, so that
+  // long tasks never take the workers of ordinary requests. Tasks beyond it wait (working).
+  std::size_t worker_threads = 4;
   // Suggested polling interval sent to clients (pollIntervalMs / pollInterval).
   std::chrono::milliseconds poll_interval = std::chrono::milliseconds(500);
 };

@@ -259,8 +259,7 @@ struct Server::Impl {
                   finish(c, result_text(c->id, r), 200);
                 },
             .respond_error = [this](const CallPtr& c, int code, std::string_view msg,
-                                    const bj::value& data) { finish_error(c, code, msg, data); },
-            .submit = [this](std::function<void()> job) { return pool->submit(std::move(job)); }});
+                                    const bj::value& data) { finish_error(c, code, msg, data); }});
   }
 
   // --- tasks (src/mcp/tasks.cpp) ----------------------------------------------------------------
@@ -750,7 +749,7 @@ Server::~Server() {
 }
 
 void Server::shutdown() {
-  if (impl_ && impl_->tasks) impl_->tasks->store().cancel_all();  // running tasks end first
+  if (impl_ && impl_->tasks) impl_->tasks->shutdown();  // tasks (src/mcp/tasks.cpp) end first
   if (impl_ && impl_->pool) impl_->pool->stop();
 }
 

@@ -23,6 +23,7 @@
 #include "mcp/session.hpp"
 #include "mcp/tasks.hpp"
 #include "mcp/types.hpp"
+#include "worker_pool.hpp"
 
 namespace mcp::detail {
 
@@ -133,10 +134,11 @@ class TaskEngine {
     std::function<void(const std::shared_ptr<CallState>&, int, std::string_view,
                        const boost::json::value&)>
         respond_error;
-    // Runs a job on the worker pool; false when the pool is full.
-    std::function<bool(std::function<void()>)> submit;
   };
   TaskEngine(const TaskOptions& options, Hooks hooks);
+  ~TaskEngine();
+  // Cancels every task and stops the task threads (waits for the handlers to return).
+  void shutdown();
 
   TaskStore& store() { return store_; }
   // A stateful session ended: its tasks (unless owned by a principal) are unreachable now.
@@ -175,9 +177,14 @@ class TaskEngine {
   TaskPtr lookup(const std::shared_ptr<CallState>& c);
   void gate(const std::shared_ptr<CallState>& c) const;
   void deliver_result(const std::shared_ptr<CallState>& c, const TaskPtr& t);
+  // Runs the task's handler on the task threads; fails the task when that is not possible.
+  void run_async(const TaskPtr& t, const std::shared_ptr<CallState>& c);
 
   TaskStore store_;
   Hooks hooks_;
+  std::mutex pool_mu_;
+  std::unique_ptr<WorkerPool> pool_;  // created with the first task
+  bool stopped_ = false;              // guarded by pool_mu_
 };
 
 }  // namespace mcp::detail

@@ -354,6 +354,38 @@ bj::object task_fields(const TaskRecord& t, const TaskOptions& opt, Era era) {
 TaskEngine::TaskEngine(const TaskOptions& options, Hooks hooks)
     : store_(options), hooks_(std::move(hooks)) {}
 
+TaskEngine::~TaskEngine() {
+  shutdown();
+}
+
+void TaskEngine::shutdown() {
+  store_.cancel_all();
+  WorkerPool* p;
+  {
+    std::lock_guard lk(pool_mu_);
+    stopped_ = true;
+    p = pool_.get();
+  }
+  if (p) p->stop();
+}
+
+void TaskEngine::run_async(const TaskPtr& t, const CallPtr& c) {
+  bool queued = false;
+  {
+    std::lock_guard lk(pool_mu_);
+    if (!stopped_) {
+      if (!pool_) {
+        const auto& o = store_.options();
+        pool_ = std::make_unique<WorkerPool>(std::max<std::size_t>(1, o.worker_threads),
+                                             std::max<std::size_t>(1, o.max_tasks));
+      }
+      queued = pool_->submit([this, c] { execute(c); });
+    }
+  }
+  if (!queued)
+    store_.fail(t, error_object(error_code::kInternalError, "The server cannot run tasks now"));
+}
+
 bool TaskEngine::negotiated(const CallState& c) {
   auto it = c.client_caps.find("extensions");
   if (it == c.client_caps.end() || !it->value().is_object()) return false;
@@ -407,7 +439,7 @@ std::optional<bj::value> TaskEngine::tool_call(const CallPtr& c, const ToolSpec&
     c->tasks = this;
     c->task_invoke = std::move(invoke);
     if (!start(c, ttl)) throw Error(error_code::kInternalError, "Too many tasks");
-    execute(c);
+    if (auto t = c->task.lock()) run_async(t, c);
     return bj::value(nullptr);
   }
   // 2026-07-28: the server decides; a `task` param of a 2025 client is ignored.
@@ -420,7 +452,7 @@ std::optional<bj::value> TaskEngine::tool_call(const CallPtr& c, const ToolSpec&
   c->task_invoke = std::move(invoke);
   if (!spec.task_deferred) {
     if (start(c)) {
-      execute(c);
+      if (auto t = c->task.lock()) run_async(t, c);
       return bj::value(nullptr);
     }
     if (required) throw Error(error_code::kInternalError, "Too many tasks");
@@ -551,8 +583,7 @@ void TaskEngine::resume(const TaskPtr& t, bj::object answers, std::string state)
   store_.attach(t, c, [wc] {
     if (auto x = wc.lock()) x->token.cancel();
   });
-  if (!hooks_.submit([this, c] { execute(c); }))
-    store_.fail(t, error_object(error_code::kInternalError, "Server busy: too many queued calls"));
+  run_async(t, c);
 }
 
 // --- 2026-07-28 methods -------------------------------------------------------------------------
