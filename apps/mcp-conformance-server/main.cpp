@@ -7,10 +7,13 @@
 // Prints "listening on http://HOST:PORT/mcp" to stderr once bound.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/describe.hpp>
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -94,6 +97,117 @@ const bj::value* elicited(mcp::ToolContext& ctx, const char* key, const char* fi
 
 std::string text_of(const bj::value& v) {
   return v.is_string() ? std::string(v.get_string()) : jsonio::to_string(v);
+}
+
+struct GreetArgs {
+  std::string name;
+};
+BOOST_DESCRIBE_STRUCT(GreetArgs, (), (name))
+
+struct SlowComputeArgs {
+  std::optional<double> seconds;
+  std::optional<std::string> label;
+  static std::map<std::string, std::string> mcp_field_docs() {
+    return {{"seconds", "How long to work (0 = at once)"}, {"label", "Echoed in the result"}};
+  }
+};
+BOOST_DESCRIBE_STRUCT(SlowComputeArgs, (), (seconds, label))
+
+struct FilenameArgs {
+  std::string filename;
+};
+BOOST_DESCRIBE_STRUCT(FilenameArgs, (), (filename))
+
+// Sleeps up to `seconds` in small steps; false when the call was cancelled meanwhile.
+bool work_for(mcp::ToolContext& ctx, double seconds) {
+  auto end = std::chrono::steady_clock::now() +
+             std::chrono::milliseconds(static_cast<long>(std::clamp(seconds, 0.0, 3600.0) * 1000));
+  while (std::chrono::steady_clock::now() < end) {
+    if (ctx.cancelled()) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return !ctx.cancelled();
+}
+
+// The tasks extension (io.modelcontextprotocol/tasks, SEP-2663) fixtures of the tasks-*
+// scenarios; under 2025-11-25 the same tools serve task-augmented calls.
+void register_task_fixtures(mcp::Server& s) {
+  using mcp::CallToolResult;
+  using mcp::TaskSupport;
+  using mcp::ToolContext;
+  s.tool<GreetArgs>({.name = "greet", .description = "Greets synchronously (no task)"},
+                    [](const GreetArgs& a, ToolContext&) { return "Hello, " + a.name + "!"; });
+  s.tool<SlowComputeArgs>({.name = "slow_compute",
+                           .description = "Works for `seconds` seconds as a task, then answers",
+                           .task_support = TaskSupport::kOptional},
+                          [](const SlowComputeArgs& a, ToolContext& ctx) {
+                            double secs = a.seconds.value_or(1);
+                            if (!work_for(ctx, secs)) return CallToolResult::error("Cancelled");
+                            return CallToolResult::text("Computed " + a.label.value_or("result") +
+                                                        " after " +
+                                                        jsonio::to_string(bj::value(secs)) + "s");
+                          });
+  s.tool<NoArgs>({.name = "failing_job",
+                  .description = "A task whose tool reports an error after about a second",
+                  .task_support = TaskSupport::kRequired},
+                 [](const NoArgs&, ToolContext& ctx) {
+                   work_for(ctx, 1);
+                   return CallToolResult::error("failing_job failed, as it always does");
+                 });
+  s.tool<NoArgs>({.name = "protocol_error_job",
+                  .description = "A task that ends in a protocol error",
+                  .task_support = TaskSupport::kOptional},
+                 [](const NoArgs&, ToolContext& ctx) -> CallToolResult {
+                   work_for(ctx, 0.2);
+                   throw mcp::Error(mcp::error_code::kInternalError,
+                                    "protocol_error_job: internal failure");
+                 });
+  s.tool<FilenameArgs>(
+      {.name = "confirm_delete",
+       .description = "Asks for confirmation (input_required), then deletes (pretends to)",
+       .task_support = TaskSupport::kOptional},
+      [](const FilenameArgs& a, ToolContext& ctx) {
+        if (const bj::value* r = ctx.input_response("confirm"); r && r->is_object()) {
+          const auto& o = r->as_object();
+          bool yes = o.contains("action") && text_of(o.at("action")) == "accept";
+          return CallToolResult::text(yes ? "Deleted " + a.filename
+                                          : "Kept " + a.filename + " (not confirmed)");
+        }
+        ctx.require_input(bj::object{
+            {"confirm", elicit_request(("Delete " + a.filename + "?").c_str(),
+                                       bj::object{{"confirm", bj::object{{"type", "boolean"}}}},
+                                       bj::array{"confirm"})}});
+      });
+  s.tool<NoArgs>(
+      {.name = "multi_input",
+       .description = "Asks for two inputs at once, then answers",
+       .task_support = TaskSupport::kOptional},
+      [](const NoArgs&, ToolContext& ctx) {
+        if (ctx.input_response("first") && ctx.input_response("second"))
+          return CallToolResult::text("Got both inputs");
+        auto props = bj::object{{"name", bj::object{{"type", "string"}}}};
+        ctx.require_input(bj::object{{"first", elicit_request("First input", props, {"name"})},
+                                     {"second", elicit_request("Second input", props, {"name"})}});
+      });
+  // MRTR first, then a task: the handler asks for the user's name synchronously and only
+  // starts the task once it has it (task_deferred + ctx.start_task()).
+  s.tool<NoArgs>(
+      {.name = "test_tool_with_task",
+       .description = "Asks for a name (MRTR), then greets as a task",
+       .task_support = TaskSupport::kRequired,
+       .task_deferred = true},
+      [](const NoArgs&, ToolContext& ctx) {
+        const bj::value* n = elicited(ctx, "user_name", "name");
+        if (!n)
+          ctx.require_input(bj::object{
+              {"user_name", elicit_request("What is your name?",
+                                           bj::object{{"name", bj::object{{"type", "string"}}}},
+                                           bj::array{"name"})}});
+        std::string name = text_of(*n);
+        ctx.start_task();
+        work_for(ctx, 0.3);
+        return CallToolResult::text("Hello, " + name + ", from a task!");
+      });
 }
 
 void register_fixture(mcp::Server& s) {
@@ -567,6 +681,7 @@ int main(int argc, char** argv) {
   mcp::Server server({.info = {.name = "mcp-conformance-server", .version = "0.1.0"},
                       .instructions = "Fixture server for the MCP conformance suite."});
   register_fixture(server);
+  register_task_fixtures(server);
   int rc = mcp::serve(server, cfg);
   server.shutdown();
   return rc;

@@ -101,6 +101,15 @@ class ToolContext {
   // params}}); `state` is returned to you (integrity-protected) on the retry.
   [[noreturn]] void require_input(boost::json::object requests, std::string state = {});
 
+  // --- tasks (ToolSpec::task_support) ------------------------------------------------------
+  // For a tool registered with task_deferred: turns this call into a task now. The client gets
+  // the task (CreateTaskResult) at once; what the handler returns or throws afterwards becomes
+  // the task's outcome. Returns false (and the call stays synchronous) when the client cannot
+  // take a task or the task store is full. True if the call already is a task.
+  bool start_task();
+  // The id of the task this call runs as; empty when it is an ordinary request.
+  const std::string& task_id() const;
+
   std::shared_ptr<detail::CallState> state() const { return s_; }
 
  private:

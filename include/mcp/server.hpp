@@ -30,6 +30,7 @@
 #include "mcp/errors.hpp"
 #include "mcp/schema.hpp"
 #include "mcp/session.hpp"
+#include "mcp/tasks.hpp"
 #include "mcp/types.hpp"
 
 namespace mcp {
@@ -52,6 +53,8 @@ struct ServerOptions {
   bool completions = true;
   bool resource_subscriptions = true;
   bool list_changed = true;
+  // Limits of the task store (tools registered with task_support; see mcp/tasks.hpp).
+  TaskOptions tasks;
 };
 
 using ToolHandler = std::function<CallToolResult(const json& arguments, ToolContext&)>;

@@ -56,6 +56,16 @@ struct ToolAnnotations {
   json to_json() const;
 };
 
+// Whether a tool may run as a task (2026-07-28 extension io.modelcontextprotocol/tasks; the
+// 2025-11-25 experimental tasks). Advertised as the tool's execution.taskSupport.
+//   kForbidden: always answered synchronously (the default);
+//   kOptional:  a task when the client can take one (declared the extension / sent `task`),
+//               otherwise synchronous;
+//   kRequired:  only as a task; a client that cannot take one gets -32021 (2026-07-28) or
+//               -32601 (2025-11-25).
+enum class TaskSupport { kForbidden, kOptional, kRequired };
+const char* to_string(TaskSupport t);
+
 // Everything about a tool except its handler. `input_schema`/`output_schema` are filled by the
 // typed registration; set them yourself for raw tools.
 struct ToolSpec {
@@ -67,6 +77,12 @@ struct ToolSpec {
   ToolAnnotations annotations;
   std::vector<Icon> icons;
   boost::json::object meta;  // optional _meta
+  TaskSupport task_support = TaskSupport::kForbidden;
+  // With task support: false = the SDK creates the task before the handler runs (the client gets
+  // the task at once); true = the handler starts synchronously and calls ctx.start_task() when
+  // it decides to go asynchronous (after MRTR input rounds, or never for a fast path). 2026-07-28
+  // only; a 2025-11-25 task-augmented call always gets its task before the handler runs.
+  bool task_deferred = false;
   json to_json() const;
 };
 

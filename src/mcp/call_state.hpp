@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,9 @@
 namespace mcp {
 class Server;
 namespace detail {
+
+class TaskEngine;
+struct TaskRecord;
 
 struct CallState {
   Server::Impl* server = nullptr;
@@ -38,6 +42,12 @@ struct CallState {
   std::atomic<bool> suppressed{false};                   // cancelled by the client: do not respond
   const boost::json::object* input_responses = nullptr;  // points into params
   std::string request_state;
+  // Tasks (src/mcp/tasks.cpp): set when this tools/call may become a task / once it is one.
+  TaskEngine* tasks = nullptr;
+  std::function<CallToolResult(ToolContext&)> task_invoke;
+  std::string task_id;
+  std::weak_ptr<TaskRecord> task;
+  std::atomic<bool> detached{false};  // a task now: transport events no longer cancel it
 };
 
 }  // namespace detail

@@ -761,9 +761,12 @@ struct HttpServer::Impl {
           co_return co_await write(stream, mismatch("Mcp-Method header is required"));
         if (trim(header(req, "Mcp-Method")) != method)
           co_return co_await write(stream, mismatch("Mcp-Method does not match the body"));
-        const char* name_key = (method == "tools/call" || method == "prompts/get") ? "name"
-                               : method == "resources/read"                        ? "uri"
-                                                                                   : nullptr;
+        const char* name_key =
+            (method == "tools/call" || method == "prompts/get") ? "name"
+            : method == "resources/read"                        ? "uri"
+            : (method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel")
+                ? "taskId"  // SEP-2663 routing header
+                : nullptr;
         if (name_key) {
           std::string body_name;
           if (auto* p = obj->contains("params") ? obj->at("params").if_object() : nullptr)

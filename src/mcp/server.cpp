@@ -13,6 +13,7 @@
 #include "call_state.hpp"
 #include "crypto.hpp"
 #include "jsonio/json_text.hpp"
+#include "task_engine.hpp"
 #include "uri_template.hpp"
 #include "worker_pool.hpp"
 
@@ -205,6 +206,7 @@ struct Server::Impl {
     bool mrtr;       // may answer input_required
   };
   std::unordered_map<std::string, MethodInfo> legacy_methods, modern_methods;
+  std::unique_ptr<detail::TaskEngine> tasks;  // tasks (src/mcp/tasks.cpp)
 
   Impl(Server& s, const ServerOptions& o) : self(s), opt(o) {
     std::size_t n = o.worker_threads
@@ -225,6 +227,11 @@ struct Server::Impl {
         {"prompts/list", {&Impl::m_prompts_list, false, false, false}},
         {"prompts/get", {&Impl::m_prompts_get, true, false, false}},
         {"completion/complete", {&Impl::m_complete, true, false, false}},
+        // tasks, 2025-11-25 experimental (src/mcp/tasks.cpp)
+        {"tasks/get", {&Impl::m_tasks_get, false, false, false}},
+        {"tasks/result", {&Impl::m_tasks_result, false, false, false}},
+        {"tasks/list", {&Impl::m_tasks_list, false, false, false}},
+        {"tasks/cancel", {&Impl::m_tasks_cancel, false, false, false}},
     };
     modern_methods = {
         {"server/discover", {&Impl::m_discover, false, true, false}},
@@ -237,8 +244,39 @@ struct Server::Impl {
         {"prompts/list", {&Impl::m_prompts_list, false, true, false}},
         {"prompts/get", {&Impl::m_prompts_get, true, false, true}},
         {"completion/complete", {&Impl::m_complete, true, false, false}},
+        // tasks, extension io.modelcontextprotocol/tasks (src/mcp/tasks.cpp)
+        {"tasks/get", {&Impl::m_tasks_get, false, false, false}},
+        {"tasks/update", {&Impl::m_tasks_update, false, false, false}},
+        {"tasks/cancel", {&Impl::m_tasks_cancel, false, false, false}},
     };
+    tasks = std::make_unique<detail::TaskEngine>(
+        o.tasks,
+        detail::TaskEngine::Hooks{
+            .respond =
+                [this](const CallPtr& c, bj::value r) {
+                  if (c->era == Era::kModern && r.is_object())
+                    decorate_modern(r.as_object(), false, c->principal.has_value());
+                  finish(c, result_text(c->id, r), 200);
+                },
+            .respond_error = [this](const CallPtr& c, int code, std::string_view msg,
+                                    const bj::value& data) { finish_error(c, code, msg, data); }});
   }
+
+  // --- tasks (src/mcp/tasks.cpp) ----------------------------------------------------------------
+  bool has_task_tools() const {
+    return std::any_of(tools.begin(), tools.end(), [](const auto& t) {
+      return t->spec.task_support != TaskSupport::kForbidden;
+    });
+  }
+  bj::value m_tasks_get(const CallPtr& c) {
+    return c->era == Era::kModern ? tasks->modern_get(c) : tasks->legacy_get(c);
+  }
+  bj::value m_tasks_update(const CallPtr& c) { return tasks->modern_update(c); }
+  bj::value m_tasks_cancel(const CallPtr& c) {
+    return c->era == Era::kModern ? tasks->modern_cancel(c) : tasks->legacy_cancel(c);
+  }
+  bj::value m_tasks_result(const CallPtr& c) { return tasks->legacy_result(c); }
+  bj::value m_tasks_list(const CallPtr& c) { return tasks->legacy_list(c); }
 
   bool has_resources() const { return !resources.empty() || !templates.empty(); }
 
@@ -261,7 +299,15 @@ struct Server::Impl {
     }
     if (opt.logging) caps["logging"] = bj::object{};
     if (opt.completions && completion) caps["completions"] = bj::object{};
-    (void)era;
+    if (has_task_tools()) {  // tasks (src/mcp/tasks.cpp)
+      if (era == Era::kModern)
+        caps["extensions"] = bj::object{{detail::kTasksExtension, bj::object{}}};
+      else
+        caps["tasks"] =
+            bj::object{{"list", bj::object{}},
+                       {"cancel", bj::object{}},
+                       {"requests", bj::object{{"tools", bj::object{{"call", bj::object{}}}}}}};
+    }
     return caps;
   }
 
@@ -476,6 +522,10 @@ struct Server::Impl {
       std::string err = validate(t->spec.input_schema, args);
       if (!err.empty()) return CallToolResult::error("Invalid arguments: " + err).to_json();
     }
+    // tasks (src/mcp/tasks.cpp): a task-capable tool may answer with a task instead.
+    if (auto tr =
+            tasks->tool_call(c, t->spec, [t, args](ToolContext& x) { return t->fn(args, x); }))
+      return std::move(*tr);
     ToolContext ctx(c);
     CallToolResult r;
     try {
@@ -699,6 +749,7 @@ Server::~Server() {
 }
 
 void Server::shutdown() {
+  if (impl_ && impl_->tasks) impl_->tasks->shutdown();  // tasks (src/mcp/tasks.cpp) end first
   if (impl_ && impl_->pool) impl_->pool->stop();
 }
 
@@ -808,6 +859,7 @@ void Server::attach(const std::shared_ptr<Session>& s) {
 
 void Server::detach(const std::shared_ptr<Session>& s) {
   s->cancel_all();
+  if (!s->stateless()) impl_->tasks->session_ended(*s);  // tasks (src/mcp/tasks.cpp)
   std::lock_guard lk(impl_->sess_mu);
   std::erase_if(impl_->sessions, [&](const std::weak_ptr<Session>& w) {
     auto p = w.lock();
@@ -1002,6 +1054,7 @@ void Server::handle(const std::shared_ptr<Session>& session, json message,
     std::weak_ptr<CallState> wc = c;
     out->on_peer_closed([wc] {
       if (auto call = wc.lock()) {
+        if (call->detached.load()) return;  // a task now (src/mcp/tasks.cpp)
         call->suppressed.store(true);
         call->token.cancel();
       }
@@ -1107,6 +1160,9 @@ json ToolContext::request_client(std::string method, json params,
   if (s_->era == Era::kModern)
     throw Error(error_code::kInternalError,
                 "Server-to-client requests do not exist in the 2026-07-28 era; use require_input");
+  if (!s_->task_id.empty())  // tasks (src/mcp/tasks.cpp): the request was answered already
+    throw Error(error_code::kInternalError,
+                "Server-to-client requests are not available in a task");
   // The spec forbids these requests unless the client declared the matching capability.
   static const std::pair<const char*, const char*> kNeeds[] = {
       {"sampling/createMessage", "sampling"},

@@ -80,7 +80,20 @@ json ToolSpec::to_json() const {
   if (!annotations.empty()) o["annotations"] = annotations.to_json();
   if (!icons.empty()) o["icons"] = icons_json(icons);
   if (!meta.empty()) o["_meta"] = meta;
+  if (task_support != TaskSupport::kForbidden)
+    o["execution"] = bj::object{{"taskSupport", mcp::to_string(task_support)}};
   return o;
+}
+
+const char* to_string(TaskSupport t) {
+  switch (t) {
+    case TaskSupport::kOptional:
+      return "optional";
+    case TaskSupport::kRequired:
+      return "required";
+    default:
+      return "forbidden";
+  }
 }
 
 json text_content(std::string text) {

@@ -1,0 +1,700 @@
+// Tasks: the task store (bounds, expiry, status transitions) and the engine that turns
+// tools/call into tasks and answers tasks/* for both protocol eras.
+#include "task_engine.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include "mcp/server.hpp"  // (before call_state.hpp, which needs Server::Impl)
+// clang-format off
+#include "call_state.hpp"
+// clang-format on
+#include "crypto.hpp"
+#include "mcp/errors.hpp"
+
+namespace mcp::detail {
+
+namespace bj = boost::json;
+using CallPtr = std::shared_ptr<CallState>;
+using std::chrono::milliseconds;
+
+namespace {
+constexpr std::string_view kRelatedTask = "io.modelcontextprotocol/related-task";
+
+class NullOutbound : public Outbound {
+ public:
+  bool send(std::string) override { return false; }
+  void respond(std::string, int) override {}
+  bool is_open() const override { return false; }
+};
+
+const bj::string* get_string(const bj::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it == o.end() ? nullptr : it->value().if_string();
+}
+
+bj::object error_object(int code, std::string_view message, const bj::value& data = nullptr) {
+  bj::object e{{"code", code}, {"message", message}};
+  if (!data.is_null()) e["data"] = data;
+  return e;
+}
+}  // namespace
+
+const char* to_string(TaskStatus s) {
+  switch (s) {
+    case TaskStatus::kWorking:
+      return "working";
+    case TaskStatus::kInputRequired:
+      return "input_required";
+    case TaskStatus::kCompleted:
+      return "completed";
+    case TaskStatus::kFailed:
+      return "failed";
+    case TaskStatus::kCancelled:
+      return "cancelled";
+  }
+  return "working";
+}
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// TaskStore
+
+void TaskStore::Callbacks::run() {
+  for (auto& f : fns) {
+    try {
+      if (f) f();
+    } catch (...) {
+    }
+  }
+  fns.clear();
+}
+
+TaskStore::TaskStore(TaskOptions options, std::function<Clock::time_point()> now)
+    : opt_(options), now_(now ? std::move(now) : [] { return Clock::now(); }) {}
+
+void TaskStore::erase_locked(std::unordered_map<std::string, TaskPtr>::iterator it) {
+  auto o = per_owner_.find(it->second->owner);
+  if (o != per_owner_.end() && --o->second == 0) per_owner_.erase(o);
+  tasks_.erase(it);
+}
+
+bool TaskStore::settle_locked(TaskRecord& t, TaskStatus s, Callbacks& cb) {
+  if (is_terminal(t.status)) return false;
+  t.status = s;
+  t.updated = std::chrono::system_clock::now();
+  t.input_requests.clear();
+  t.input_responses.clear();
+  t.request_state.clear();
+  if (s == TaskStatus::kCancelled && t.cancel_running)
+    cb.fns.push_back(std::move(t.cancel_running));
+  t.cancel_running = nullptr;
+  for (auto& f : t.on_terminal) cb.fns.push_back(std::move(f));
+  t.on_terminal.clear();
+  t.call.reset();
+  return true;
+}
+
+void TaskStore::purge_locked(Clock::time_point now, Callbacks& cb) {
+  for (auto it = tasks_.begin(); it != tasks_.end();) {
+    if (now >= it->second->expires) {
+      if (settle_locked(*it->second, TaskStatus::kCancelled, cb))
+        it->second->status_message = "Expired";
+      auto next = std::next(it);
+      erase_locked(it);
+      it = next;
+    } else {
+      ++it;
+    }
+  }
+}
+
+TaskPtr TaskStore::create(const std::string& owner, std::optional<milliseconds> ttl) {
+  Callbacks cb;
+  TaskPtr t;
+  {
+    std::lock_guard lk(mu_);
+    auto now = now_();
+    purge_locked(now, cb);
+    auto po = per_owner_.find(owner);
+    std::size_t mine = po == per_owner_.end() ? 0 : po->second;
+    if (tasks_.size() < opt_.max_tasks && mine < opt_.max_tasks_per_owner) {
+      milliseconds d = ttl && ttl->count() > 0 ? *ttl : opt_.default_ttl;
+      d = std::min(d, opt_.max_ttl);
+      if (d.count() <= 0) d = milliseconds(1);
+      t = std::make_shared<TaskRecord>();
+      do {
+        t->id = crypto::random_hex(16);
+      } while (tasks_.count(t->id));
+      t->owner = owner;
+      t->created = t->updated = std::chrono::system_clock::now();
+      t->ttl = d;
+      t->expires = now + d;
+      tasks_.emplace(t->id, t);
+      ++per_owner_[owner];
+    }
+  }
+  cb.run();
+  return t;
+}
+
+TaskPtr TaskStore::find(std::string_view id, std::string_view owner) {
+  Callbacks cb;
+  TaskPtr t;
+  {
+    std::lock_guard lk(mu_);
+    auto it = tasks_.find(std::string(id));
+    if (it != tasks_.end()) {
+      if (now_() >= it->second->expires) {
+        if (settle_locked(*it->second, TaskStatus::kCancelled, cb))
+          it->second->status_message = "Expired";
+        erase_locked(it);
+      } else if (it->second->owner == owner) {
+        t = it->second;
+      }
+    }
+  }
+  cb.run();
+  return t;
+}
+
+std::vector<TaskPtr> TaskStore::list(std::string_view owner) {
+  Callbacks cb;
+  std::vector<TaskPtr> out;
+  {
+    std::lock_guard lk(mu_);
+    purge_locked(now_(), cb);
+    for (auto& [id, t] : tasks_)
+      if (t->owner == owner) out.push_back(t);
+  }
+  cb.run();
+  std::sort(out.begin(), out.end(),
+            [](const TaskPtr& a, const TaskPtr& b) { return a->created < b->created; });
+  return out;
+}
+
+bool TaskStore::complete(const TaskPtr& t, bj::value result) {
+  Callbacks cb;
+  bool ok;
+  {
+    std::lock_guard lk(mu_);
+    ok = settle_locked(*t, TaskStatus::kCompleted, cb);
+    if (ok) t->result = std::move(result);
+  }
+  cb.run();
+  return ok;
+}
+
+bool TaskStore::fail(const TaskPtr& t, bj::value error) {
+  Callbacks cb;
+  bool ok;
+  {
+    std::lock_guard lk(mu_);
+    ok = settle_locked(*t, TaskStatus::kFailed, cb);
+    if (ok) t->error = std::move(error);
+  }
+  cb.run();
+  return ok;
+}
+
+bool TaskStore::cancel(const TaskPtr& t) {
+  Callbacks cb;
+  bool ok;
+  {
+    std::lock_guard lk(mu_);
+    ok = settle_locked(*t, TaskStatus::kCancelled, cb);
+    if (ok) t->status_message = "Cancelled by the client";
+  }
+  cb.run();
+  return ok;
+}
+
+bool TaskStore::park(const TaskPtr& t, bj::object requests, std::string state) {
+  std::lock_guard lk(mu_);
+  if (is_terminal(t->status)) return false;
+  t->status = TaskStatus::kInputRequired;
+  t->updated = std::chrono::system_clock::now();
+  t->input_requests = std::move(requests);
+  t->input_responses.clear();
+  t->request_state = std::move(state);
+  t->cancel_running = nullptr;  // nothing runs while the task waits
+  return true;
+}
+
+TaskStore::Update TaskStore::update(const TaskPtr& t, const bj::object& responses,
+                                    bj::object& answers, std::string& state) {
+  std::lock_guard lk(mu_);
+  if (t->status != TaskStatus::kInputRequired) return Update::kNotWaiting;
+  bool any = false;
+  for (const auto& kv : responses) {
+    auto it = t->input_requests.find(kv.key());
+    if (it == t->input_requests.end()) continue;
+    t->input_responses[kv.key()] = kv.value();
+    t->input_requests.erase(it);
+    any = true;
+  }
+  if (!any) return Update::kAcked;
+  t->updated = std::chrono::system_clock::now();
+  if (!t->input_requests.empty()) return Update::kAcked;
+  t->status = TaskStatus::kWorking;
+  answers = std::move(t->input_responses);
+  t->input_responses = {};
+  state = std::move(t->request_state);
+  t->request_state.clear();
+  return Update::kResume;
+}
+
+void TaskStore::attach(const TaskPtr& t, std::shared_ptr<CallState> call,
+                       std::function<void()> cancel) {
+  bool run_now = false;
+  {
+    std::lock_guard lk(mu_);
+    if (t->status == TaskStatus::kCancelled) {
+      run_now = true;
+    } else if (!is_terminal(t->status)) {
+      t->call = std::move(call);
+      t->cancel_running = cancel;
+    }
+  }
+  if (run_now && cancel) cancel();
+}
+
+bool TaskStore::when_terminal(const TaskPtr& t, std::function<void()> fn) {
+  {
+    std::lock_guard lk(mu_);
+    if (!is_terminal(t->status) && tasks_.count(t->id)) {
+      if (t->on_terminal.size() >= kMaxWaiters) return false;
+      t->on_terminal.push_back(std::move(fn));
+      return true;
+    }
+  }
+  fn();
+  return true;
+}
+
+std::size_t TaskStore::drop_owner(const std::string& owner) {
+  Callbacks cb;
+  std::size_t n = 0;
+  {
+    std::lock_guard lk(mu_);
+    for (auto it = tasks_.begin(); it != tasks_.end();) {
+      auto next = std::next(it);
+      if (it->second->owner == owner) {
+        settle_locked(*it->second, TaskStatus::kCancelled, cb);
+        erase_locked(it);
+        ++n;
+      }
+      it = next;
+    }
+  }
+  cb.run();
+  return n;
+}
+
+std::size_t TaskStore::size() {
+  std::lock_guard lk(mu_);
+  return tasks_.size();
+}
+
+void TaskStore::cancel_all() {
+  Callbacks cb;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [id, t] : tasks_)
+      if (settle_locked(*t, TaskStatus::kCancelled, cb)) t->status_message = "Server shutting down";
+  }
+  cb.run();
+}
+
+std::size_t TaskStore::purge() {
+  Callbacks cb;
+  std::size_t n;
+  {
+    std::lock_guard lk(mu_);
+    n = tasks_.size();
+    purge_locked(now_(), cb);
+    n -= tasks_.size();
+  }
+  cb.run();
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// TaskEngine
+
+namespace {
+bj::object task_fields(const TaskRecord& t, const TaskOptions& opt, Era era) {
+  bj::object o{{"taskId", t.id},
+               {"status", to_string(t.status)},
+               {"createdAt", iso8601(t.created)},
+               {"lastUpdatedAt", iso8601(t.updated)}};
+  if (!t.status_message.empty()) o["statusMessage"] = t.status_message;
+  if (era == Era::kModern) {
+    o["ttlMs"] = static_cast<std::int64_t>(t.ttl.count());
+    o["pollIntervalMs"] = static_cast<std::int64_t>(opt.poll_interval.count());
+  } else {
+    o["ttl"] = static_cast<std::int64_t>(t.ttl.count());
+    o["pollInterval"] = static_cast<std::int64_t>(opt.poll_interval.count());
+  }
+  return o;
+}
+}  // namespace
+
+TaskEngine::TaskEngine(const TaskOptions& options, Hooks hooks)
+    : store_(options), hooks_(std::move(hooks)) {}
+
+TaskEngine::~TaskEngine() {
+  shutdown();
+}
+
+void TaskEngine::shutdown() {
+  store_.cancel_all();
+  WorkerPool* p;
+  {
+    std::lock_guard lk(pool_mu_);
+    stopped_ = true;
+    p = pool_.get();
+  }
+  if (p) p->stop();
+}
+
+void TaskEngine::run_async(const TaskPtr& t, const CallPtr& c) {
+  bool queued = false;
+  {
+    std::lock_guard lk(pool_mu_);
+    if (!stopped_) {
+      if (!pool_) {
+        const auto& o = store_.options();
+        pool_ = std::make_unique<WorkerPool>(std::max<std::size_t>(1, o.worker_threads),
+                                             std::max<std::size_t>(1, o.max_tasks));
+      }
+      queued = pool_->submit([this, c] { execute(c); });
+    }
+  }
+  if (!queued)
+    store_.fail(t, error_object(error_code::kInternalError, "The server cannot run tasks now"));
+}
+
+bool TaskEngine::negotiated(const CallState& c) {
+  auto it = c.client_caps.find("extensions");
+  if (it == c.client_caps.end() || !it->value().is_object()) return false;
+  return it->value().get_object().contains(kTasksExtension);
+}
+
+std::string TaskEngine::owner_of(const CallState& c) {
+  if (c.principal) return "principal:" + c.principal->subject;
+  if (c.session && !c.session->stateless()) return "session:" + c.session->id();
+  return {};
+}
+
+void TaskEngine::gate(const CallPtr& c) const {
+  if (negotiated(*c)) return;
+  throw Error(
+      error_code::kMissingRequiredClientCapability,
+      "Missing required client capability: extensions." + std::string(kTasksExtension),
+      bj::object{{"requiredCapabilities",
+                  bj::object{{"extensions", bj::object{{kTasksExtension, bj::object{}}}}}}});
+}
+
+TaskPtr TaskEngine::lookup(const CallPtr& c) {
+  auto* id = get_string(c->params, "taskId");
+  if (!id) throw Error(error_code::kInvalidParams, "Invalid params: taskId must be a string");
+  auto t = store_.find(*id, owner_of(*c));
+  if (!t) throw Error(error_code::kInvalidParams, "Unknown task: " + std::string(*id));
+  return t;
+}
+
+std::optional<bj::value> TaskEngine::tool_call(const CallPtr& c, const ToolSpec& spec,
+                                               TaskInvoke invoke) {
+  bool required = spec.task_support == TaskSupport::kRequired;
+  if (c->era == Era::kLegacy) {
+    auto it = c->params.find("task");
+    const bj::object* treq = it == c->params.end() ? nullptr : it->value().if_object();
+    if (!treq) {
+      if (required)
+        throw Error(error_code::kMethodNotFound,
+                    "Tool " + spec.name + " must be called as a task (params.task)");
+      return std::nullopt;
+    }
+    if (spec.task_support == TaskSupport::kForbidden)
+      throw Error(error_code::kMethodNotFound,
+                  "Tool " + spec.name + " does not support task execution");
+    std::optional<milliseconds> ttl;
+    if (auto tt = treq->find("ttl"); tt != treq->end() && tt->value().is_number()) {
+      std::error_code ec;
+      auto v = tt->value().to_number<double>(ec);
+      if (!ec && v > 0 && v < 1e15) ttl = milliseconds(static_cast<std::int64_t>(v));
+    }
+    c->tasks = this;
+    c->task_invoke = std::move(invoke);
+    if (!start(c, ttl)) throw Error(error_code::kInternalError, "Too many tasks");
+    if (auto t = c->task.lock()) run_async(t, c);
+    return bj::value(nullptr);
+  }
+  // 2026-07-28: the server decides; a `task` param of a 2025 client is ignored.
+  if (spec.task_support == TaskSupport::kForbidden) return std::nullopt;
+  if (!negotiated(*c)) {
+    if (required) gate(c);
+    return std::nullopt;
+  }
+  c->tasks = this;
+  c->task_invoke = std::move(invoke);
+  if (!spec.task_deferred) {
+    if (start(c)) {
+      if (auto t = c->task.lock()) run_async(t, c);
+      return bj::value(nullptr);
+    }
+    if (required) throw Error(error_code::kInternalError, "Too many tasks");
+  }
+  return run_sync(c);
+}
+
+bool TaskEngine::start(const CallPtr& c, std::optional<milliseconds> ttl) {
+  if (!c->task_id.empty()) return true;
+  if (!c->tasks || c->done.load()) return false;
+  auto t = store_.create(owner_of(*c), ttl);
+  if (!t) return false;
+  c->task_id = t->id;
+  c->task = t;
+  c->detached.store(true);
+  std::weak_ptr<CallState> wc = c;
+  store_.attach(t, c, [wc] {
+    if (auto x = wc.lock()) x->token.cancel();
+  });
+  bj::object r = store_.read(
+      t, [&](const TaskRecord& rec) { return task_fields(rec, store_.options(), c->era); });
+  if (c->era == Era::kModern) {
+    r["resultType"] = "task";
+    hooks_.respond(c, std::move(r));
+  } else {
+    hooks_.respond(c, bj::object{{"task", std::move(r)}});
+  }
+  return true;
+}
+
+void TaskEngine::settle_exception(const TaskPtr& t, const CallPtr& c, std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const InputRequiredSignal& sig) {
+    if (c->era != Era::kModern) {
+      store_.fail(t, error_object(error_code::kInternalError,
+                                  "The handler needs client input, which a 2025-11-25 task "
+                                  "cannot carry"));
+    } else if (sig.input_requests.empty()) {
+      store_.fail(t, error_object(error_code::kInternalError,
+                                  "The handler asked for input without any request"));
+    } else {
+      store_.park(t, sig.input_requests, sig.request_state);
+    }
+  } catch (const ResourceNotFound& ex) {
+    store_.fail(t, error_object(c->era == Era::kModern ? error_code::kInvalidParams
+                                                       : error_code::kResourceNotFound,
+                                "Resource not found", bj::object{{"uri", ex.uri()}}));
+  } catch (const Error& ex) {
+    store_.fail(t, error_object(ex.code(), ex.what(), ex.data()));
+  } catch (const std::exception& ex) {
+    store_.complete(t, CallToolResult::error(ex.what()).to_json());
+  } catch (...) {
+    store_.fail(t, error_object(error_code::kInternalError, "Unknown error"));
+  }
+}
+
+void TaskEngine::execute(const CallPtr& c) {
+  auto t = c->task.lock();
+  if (!t) return;
+  ToolContext ctx(c);
+  try {
+    CallToolResult r = c->task_invoke(ctx);
+    store_.complete(t, r.to_json());
+  } catch (...) {
+    settle_exception(t, c, std::current_exception());
+  }
+}
+
+bj::value TaskEngine::run_sync(const CallPtr& c) {
+  ToolContext ctx(c);
+  CallToolResult r;
+  try {
+    r = c->task_invoke(ctx);
+  } catch (...) {
+    if (auto t = c->task.lock()) {  // the handler had started a task: this is its outcome
+      settle_exception(t, c, std::current_exception());
+      return nullptr;
+    }
+    try {
+      throw;
+    } catch (const Error&) {
+      throw;
+    } catch (const InputRequiredSignal&) {
+      throw;
+    } catch (const std::exception& e) {
+      r = CallToolResult::error(e.what());
+    }
+  }
+  if (auto t = c->task.lock()) {
+    store_.complete(t, r.to_json());
+    return nullptr;
+  }
+  if (!c->task_id.empty()) return nullptr;  // a task that expired meanwhile
+  return r.to_json();
+}
+
+void TaskEngine::resume(const TaskPtr& t, bj::object answers, std::string state) {
+  CallPtr prev = store_.read(t, [](const TaskRecord& r) { return r.call; });
+  if (!prev) {
+    store_.fail(t, error_object(error_code::kInternalError, "The task lost its handler"));
+    return;
+  }
+  auto c = std::make_shared<CallState>();
+  c->server = prev->server;
+  c->session = prev->session;
+  c->out = std::make_shared<NullOutbound>();
+  c->id = prev->id;
+  c->id_key = prev->id_key;
+  c->method = prev->method;
+  c->era = prev->era;
+  c->version = prev->version;
+  c->params = prev->params;
+  c->meta = prev->meta;
+  c->client_caps = prev->client_caps;
+  c->principal = prev->principal;
+  c->log_threshold = 100;
+  c->done.store(true);  // nobody is listening: progress and logs are dropped
+  c->tasks = this;
+  c->task_invoke = prev->task_invoke;
+  c->task_id = t->id;
+  c->task = t;
+  c->detached.store(true);
+  c->params["inputResponses"] = std::move(answers);
+  c->input_responses = &c->params["inputResponses"].get_object();
+  c->request_state = std::move(state);
+  std::weak_ptr<CallState> wc = c;
+  store_.attach(t, c, [wc] {
+    if (auto x = wc.lock()) x->token.cancel();
+  });
+  run_async(t, c);
+}
+
+// --- 2026-07-28 methods -------------------------------------------------------------------------
+
+bj::value TaskEngine::modern_get(const CallPtr& c) {
+  gate(c);
+  auto t = lookup(c);
+  return store_.read(t, [&](const TaskRecord& r) {
+    bj::object o = task_fields(r, store_.options(), Era::kModern);
+    if (r.status == TaskStatus::kCompleted) o["result"] = r.result;
+    if (r.status == TaskStatus::kFailed) o["error"] = r.error;
+    if (r.status == TaskStatus::kInputRequired) o["inputRequests"] = r.input_requests;
+    return o;
+  });
+}
+
+bj::value TaskEngine::modern_update(const CallPtr& c) {
+  gate(c);
+  auto it = c->params.find("inputResponses");
+  if (it == c->params.end() || !it->value().is_object())
+    throw Error(error_code::kInvalidParams, "Invalid params: inputResponses must be an object");
+  auto t = lookup(c);
+  bj::object answers;
+  std::string state;
+  if (store_.update(t, it->value().get_object(), answers, state) == TaskStore::Update::kResume)
+    resume(t, std::move(answers), std::move(state));
+  return bj::object{};
+}
+
+bj::value TaskEngine::modern_cancel(const CallPtr& c) {
+  gate(c);
+  store_.cancel(lookup(c));  // a terminal task stays as it is: the ack is the same
+  return bj::object{};
+}
+
+// --- 2025-11-25 methods -------------------------------------------------------------------------
+
+bj::value TaskEngine::legacy_get(const CallPtr& c) {
+  auto t = lookup(c);
+  return store_.read(
+      t, [&](const TaskRecord& r) { return task_fields(r, store_.options(), Era::kLegacy); });
+}
+
+void TaskEngine::deliver_result(const CallPtr& c, const TaskPtr& t) {
+  struct Out {
+    TaskStatus status;
+    bj::value result, error;
+  };
+  Out o = store_.read(t, [](const TaskRecord& r) { return Out{r.status, r.result, r.error}; });
+  if (o.status == TaskStatus::kCompleted && o.result.is_object()) {
+    bj::object r = o.result.get_object();
+    bj::object meta;
+    if (auto m = r.find("_meta"); m != r.end() && m->value().is_object())
+      meta = m->value().get_object();
+    meta[kRelatedTask] = bj::object{{"taskId", t->id}};
+    r["_meta"] = std::move(meta);
+    hooks_.respond(c, std::move(r));
+  } else if (o.status == TaskStatus::kFailed && o.error.is_object()) {
+    const auto& e = o.error.get_object();
+    auto code = e.find("code");
+    auto* msg = get_string(e, "message");
+    hooks_.respond_error(c,
+                         code != e.end() && code->value().is_int64()
+                             ? static_cast<int>(code->value().get_int64())
+                             : error_code::kInternalError,
+                         msg ? std::string_view(*msg) : std::string_view("Task failed"),
+                         e.contains("data") ? e.at("data") : bj::value(nullptr));
+  } else {
+    hooks_.respond_error(c, error_code::kInternalError, "Task was cancelled",
+                         bj::object{{"taskId", t->id}});
+  }
+}
+
+bj::value TaskEngine::legacy_result(const CallPtr& c) {
+  auto t = lookup(c);
+  if (!store_.when_terminal(t, [this, c, t] { deliver_result(c, t); }))
+    throw Error(error_code::kInternalError, "Too many tasks/result requests waiting for this task");
+  return nullptr;  // answered when the task ends
+}
+
+bj::value TaskEngine::legacy_list(const CallPtr& c) {
+  bj::array a;
+  for (auto& t : store_.list(owner_of(*c)))
+    a.push_back(store_.read(
+        t, [&](const TaskRecord& r) { return task_fields(r, store_.options(), Era::kLegacy); }));
+  return bj::object{{"tasks", std::move(a)}};
+}
+
+bj::value TaskEngine::legacy_cancel(const CallPtr& c) {
+  auto t = lookup(c);
+  if (!store_.cancel(t))
+    throw Error(error_code::kInvalidParams, "Task is already in a terminal status",
+                bj::object{{"taskId", t->id}});
+  return legacy_get(c);
+}
+
+}  // namespace mcp::detail
+
+// ---------------------------------------------------------------------------------------------
+// ToolContext
+
+namespace mcp {
+
+bool ToolContext::start_task() {
+  auto c = state();
+  if (!c->tasks) return !c->task_id.empty();
+  return c->tasks->start(c);
+}
+
+const std::string& ToolContext::task_id() const {
+  return state()->task_id;
+}
+
+}  // namespace mcp
