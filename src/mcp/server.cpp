@@ -244,7 +244,7 @@ struct Server::Impl {
         {"resources/list", {&Impl::m_resources_list, false, false, false}},
         {"resources/templates/list", {&Impl::m_templates_list, false, false, false}},
         {"resources/read", {&Impl::m_resources_read, true, false, false}},
-        {"resources/subscribe", {&Impl::m_subscribe, true, false, false}},
+        {"resources/subscribe", {&Impl::m_subscribe, false, false, false}},
         {"resources/unsubscribe", {&Impl::m_unsubscribe, false, false, false}},
         {"prompts/list", {&Impl::m_prompts_list, false, false, false}},
         {"prompts/get", {&Impl::m_prompts_get, true, false, false}},
@@ -252,7 +252,7 @@ struct Server::Impl {
     };
     modern_methods = {
         {"server/discover", {&Impl::m_discover, false, true, false}},
-        {"subscriptions/listen", {&Impl::m_listen, true, false, false}},
+        {"subscriptions/listen", {&Impl::m_listen, false, false, false}},
         {"tools/list", {&Impl::m_tools_list, false, true, false}},
         {"tools/call", {&Impl::m_tools_call, true, false, true}},
         {"resources/list", {&Impl::m_resources_list, false, true, false}},
@@ -1234,7 +1234,14 @@ void Server::handle(const std::shared_ptr<Session>& session, json message,
     std::lock_guard lk(session->mu_);
     session->in_flight_[c->id_key] = c;
   }
-  if (!mi->on_pool) {
+  bool on_pool = mi->on_pool;
+  if (!on_pool && (method == "resources/subscribe" || method == "subscriptions/listen")) {
+    // The application's subscribe check may block (it may ask a database): keep it off the
+    // transport thread. Without a check these stay cheap and are answered inline.
+    std::shared_lock lk(I.reg_mu);
+    on_pool = static_cast<bool>(I.subscribe_check);
+  }
+  if (!on_pool) {
     I.run(c, *mi);
     return;
   }

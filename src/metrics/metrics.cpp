@@ -107,7 +107,10 @@ std::string format_value(double v) {
     return std::string(buf, r.ptr);
   }
   char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+  // Shortest round-trip form; plain decimals (0.00005, not 5e-05) where they stay short.
+  const double a = std::fabs(v);
+  auto r = a >= 1e-6 && a < 1e15 ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                                 : std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, r.ptr);
 }
 
