@@ -70,7 +70,7 @@ function parse(text) {
     let m;
     if ((m = line.match(/^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) /))) { helps.add(m[1]); continue; }
     if ((m = line.match(/^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/))) {
-      check(!types.has(m[1]), `family ${m[1]} announced once`);
+      if (types.has(m[1])) check(false, 'each family announced once', m[1]);
       types.set(m[1], m[2]);
       continue;
     }
