@@ -26,9 +26,11 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -116,11 +118,22 @@ void install(::mcp::Server& server, RefCache& cache, const InstallOptions& optio
 // away silences it; a deletion is checked against the policy the ref had). Notifications
 // carry the URI alone, never a value.
 //
-// Thread-safety: notifications are sent on the thread that delivers the change event.
-// Destroy it before the server and the cache.
+// Not every change produces an event in this process: SQLite and memory deliver only the
+// changes made through the same backend object (another process deleting from a shared SQLite
+// file is silent), and an expiry is only noticed when something touches the entry. So the
+// notifier also checks, every `watch_interval`, that each subscribed ref still exists, and
+// treats one that vanished as deleted. (Overwrites of a ref by another process are not seen
+// this way; with Redis they arrive as events.)
+//
+// Thread-safety: notifications are sent on the thread that delivers the change event, or on
+// the notifier's watch thread. Destroy it before the server and the cache.
+struct ChangeNotifierOptions {
+  std::chrono::milliseconds watch_interval{2000};  // 0 = no watch thread
+};
+
 class ChangeNotifier {
  public:
-  ChangeNotifier(::mcp::Server& server, RefCache& cache);
+  ChangeNotifier(::mcp::Server& server, RefCache& cache, ChangeNotifierOptions options = {});
   ~ChangeNotifier();
   ChangeNotifier(const ChangeNotifier&) = delete;
   ChangeNotifier& operator=(const ChangeNotifier&) = delete;
@@ -136,6 +149,7 @@ class ChangeNotifier {
   RefCache& cache_;
   std::shared_ptr<State> state_;
   std::uint64_t listener_ = 0;
+  std::thread watcher_;
 };
 
 // The agent-facing guide to references (our words for the reference's compact instructions).

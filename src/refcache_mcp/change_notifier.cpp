@@ -2,6 +2,7 @@
 // checks described in cached_tools.hpp.
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -31,6 +32,10 @@ struct ChangeNotifier::State {
   std::unordered_map<std::string, Known> known;
   std::atomic<std::size_t> known_count{0};
   static constexpr std::size_t kMaxKnown = 100000;  // beyond: forget the oldest-inserted half
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop = false;
 
   std::array<metrics::Counter, 4> events;  // by ChangeKind
   metrics::Counter sent, suppressed;
@@ -70,6 +75,33 @@ struct ChangeNotifier::State {
   }
 
   void write_metrics(metrics::TextWriter& w) const;
+
+  // One watch round: every subscribed ref that no longer exists is announced as deleted.
+  void watch_once() {
+    if (known_count.load(std::memory_order_relaxed) == 0) return;
+    std::vector<std::pair<std::string, Known>> all;
+    {
+      std::lock_guard lk(mu);
+      all.assign(known.begin(), known.end());
+    }
+    for (const auto& [ref, k] : all) {
+      {
+        std::lock_guard lk(stop_mu);
+        if (stop) return;
+      }
+      bool gone = false;
+      try {
+        gone = !cache->backend().exists(ref);
+      } catch (const std::exception&) {
+        return;  // the store is unreachable: try again next round
+      }
+      if (gone && find(ref, true)) {
+        watch_found.inc();
+        notify(ref, k);
+      }
+    }
+  }
+  metrics::Counter watch_found;
 
   void on_event(const ChangeEvent& e) {
     events[static_cast<std::size_t>(e.kind)].inc();
@@ -117,7 +149,8 @@ struct ChangeNotifier::State {
   }
 };
 
-ChangeNotifier::ChangeNotifier(::mcp::Server& server, RefCache& cache)
+ChangeNotifier::ChangeNotifier(::mcp::Server& server, RefCache& cache,
+                               ChangeNotifierOptions options)
     : server_(server), cache_(cache), state_(std::make_shared<State>()) {
   state_->server = &server;
   state_->cache = &cache;
@@ -153,9 +186,28 @@ ChangeNotifier::ChangeNotifier(::mcp::Server& server, RefCache& cache)
     }
     st->in_flight.fetch_sub(1);
   });
+  if (options.watch_interval.count() > 0)
+    watcher_ = std::thread([st = state_, every = options.watch_interval] {
+      for (;;) {
+        {
+          std::unique_lock lk(st->stop_mu);
+          if (st->stop_cv.wait_for(lk, every, [&] { return st->stop; })) return;
+        }
+        try {
+          st->watch_once();
+        } catch (...) {
+        }
+      }
+    });
 }
 
 ChangeNotifier::~ChangeNotifier() {
+  {
+    std::lock_guard lk(state_->stop_mu);
+    state_->stop = true;
+  }
+  state_->stop_cv.notify_all();
+  if (watcher_.joinable()) watcher_.join();
   cache_.backend().unsubscribe(listener_);
   server_.set_subscribe_check({});
   state_->alive.store(false);
@@ -182,6 +234,10 @@ void ChangeNotifier::State::write_metrics(metrics::TextWriter& w) const {
   w.sample("refcache_resource_notifications_total", {{"result", "sent"}}, state_->sent.value());
   w.sample("refcache_resource_notifications_total", {{"result", "suppressed"}},
            state_->suppressed.value());
+  w.family("refcache_watch_vanished_total", "counter",
+           "Subscribed refs found gone by the periodic watch (no event had announced it: "
+           "another process on SQLite, an unnoticed expiry).");
+  w.sample("refcache_watch_vanished_total", {}, state_->watch_found.value());
 }
 
 }  // namespace refcache::mcp

@@ -85,6 +85,11 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
   app.add_flag("--no-metrics", no_metrics,
                "do not serve Prometheus metrics at /metrics over HTTP (the gated get_metrics "
                "tool stays)");
+  app.add_option("--watch-interval", c.watch_interval,
+                 "seconds between checks that subscribed refs still exist (notices deletions by "
+                 "other processes on SQLite and expiries); 0 = off")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
   app.add_option("--allowed-host", c.allowed_hosts,
                  "extra Host/Origin name accepted over HTTP (DNS-rebinding protection stays on)");
   try {
@@ -223,7 +228,9 @@ int run_server(int argc, char** argv, const ServerDefaults& d,
   reg(server, *cache, config);
   // Subscribed clients hear about changed, deleted and expired refs (destroyed before the
   // server and the cache).
-  ChangeNotifier notifier(server, *cache);
+  ChangeNotifierOptions no;
+  no.watch_interval = std::chrono::milliseconds(static_cast<long>(config.watch_interval * 1000));
+  ChangeNotifier notifier(server, *cache, no);
   spdlog::info("{}: cache '{}' on the {} backend", d.program, d.cache_name,
                cache->backend().kind());
   return serve(server, config);

@@ -3,6 +3,8 @@
 // deleted or cleared through server A -- a legacy 2025-11-25 session (resources/subscribe,
 // @modelcontextprotocol/sdk 1.x) and a 2026-07-28 subscriptions/listen stream
 // (@modelcontextprotocol/client 2.x) -- and a user who may not read the ref hears nothing.
+// Then the same over a shared SQLite file, which has no cross-process events: the servers'
+// watch (--watch-interval) notices refs that vanished.
 //   node notify.mjs --calc BIN --analysis BIN
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -115,29 +117,39 @@ const baseA = await start(CALC, redis, common);
 const baseB = await start(ANALYSIS, redis, common);
 console.log(`server A ${baseA}, server B ${baseB}, sharing ${redis.replace(/:[^:@/]*@/, ':***@')}`);
 
-const aliceA = new Client({ name: 'notify-writer', version: '1.0.0' });
-await aliceA.connect(new StreamableHTTPClientTransport(new URL(baseA + '/mcp'), auth('alice-token')));
-const ref = async (count) => {
-  const r = await call(aliceA, 'generate_primes', { count });
-  check(!r.error && r.sc.ref_id, `alice stores primes(${count}) through A`, r);
-  return r.sc.ref_id;
-};
-
-const aliceLegacy = await legacyClient(baseB, 'alice-token');
-const bobLegacy = await legacyClient(baseB, 'bob-token');
+async function writer(base) {
+  const c = new Client({ name: 'notify-writer', version: '1.0.0' });
+  await c.connect(new StreamableHTTPClientTransport(new URL(base + '/mcp'), auth('alice-token')));
+  c.ref = async (count) => {
+    const r = await call(c, 'generate_primes', { count });
+    check(!r.error && r.sc.ref_id, `alice stores primes(${count}) through A`, r);
+    return r.sc.ref_id;
+  };
+  return c;
+}
 
 // The legacy standalone stream (GET) opens asynchronously after initialize. Probe until a
-// deletion through A reaches alice on B, so the real checks below cannot race it.
-let probed = false;
-for (let i = 0; i < 20 && !probed; i++) {
-  const probe = await ref(200 + i);
-  await aliceLegacy.subscribeResource({ uri: `refcache://${probe}` });
-  const del = await call(aliceA, 'delete_reference', { ref_id: probe });
-  check(del.sc?.success === true, 'probe deleted through A', del);
-  probed = await until(() => aliceLegacy.updated.includes(`refcache://${probe}`), 1500);
+// deletion through A reaches `sub` on B, so the real checks after it cannot race the stream.
+async function settle(w, sub, how) {
+  for (let i = 0; i < 20; i++) {
+    const probe = await w.ref(200 + i);
+    await sub.subscribeResource({ uri: `refcache://${probe}` });
+    const del = await call(w, 'delete_reference', { ref_id: probe });
+    check(del.sc?.success === true, 'probe deleted through A', del);
+    if (await until(() => sub.updated.includes(`refcache://${probe}`), 3000)) {
+      check(true, `a deletion through A reaches a legacy subscriber on B (${how})`);
+      sub.updated.length = 0;
+      return;
+    }
+  }
+  check(false, `a deletion through A reaches a legacy subscriber on B (${how})`);
 }
-check(probed, 'a deletion through A reaches a legacy subscriber on B (through Redis pub/sub)');
-aliceLegacy.updated.length = 0;
+
+const aliceA = await writer(baseA);
+const ref = aliceA.ref;
+const aliceLegacy = await legacyClient(baseB, 'alice-token');
+const bobLegacy = await legacyClient(baseB, 'bob-token');
+await settle(aliceA, aliceLegacy, 'Redis pub/sub');
 
 const r1 = await ref(30);
 const r2 = await ref(31);
@@ -197,6 +209,28 @@ check(bobLegacy.updated.length === 0 && bobModern.updated.length === 0, 'bob hea
 await subA.close();
 await subB.close();
 for (const c of [aliceA, aliceLegacy, bobLegacy, aliceModern, bobModern]) await c.close().catch(() => {});
+
+// --- SQLite: no cross-process events; the watch notices what vanished -----------------------
+{
+  const db = 'sqlite:' + path.join(work, 'shared.db');
+  const watch = ['--watch-interval', '0.2'];
+  const sA = await start(CALC, db, [...common, ...watch]);
+  const sB = await start(ANALYSIS, db, [...common, ...watch]);
+  const w = await writer(sA);
+  const alice = await legacyClient(sB, 'alice-token');
+  await settle(w, alice, 'SQLite, through the watch');
+  const modern = await modernClient(sB, 'alice-token');
+  const r = await w.ref(40);
+  const u = `refcache://${r}`;
+  await alice.subscribeResource({ uri: u });
+  const sub = await modern.listen({ resourceSubscriptions: [u] });
+  const d = await call(w, 'delete_reference', { ref_id: r });
+  check(d.sc?.success === true, 'alice deletes a ref through A (SQLite)', d);
+  check(await until(() => alice.updated.includes(u)), 'SQLite: legacy subscriber on B notified', alice.updated);
+  check(await until(() => modern.updated.includes(u)), 'SQLite: modern listen stream on B notified', modern.updated);
+  await sub.close();
+  for (const c of [w, alice, modern]) await c.close().catch(() => {});
+}
 for (const c of children) check(c.exitCode === null, 'servers and redis still running');
 console.log('PASS notify');
 process.exit(0);

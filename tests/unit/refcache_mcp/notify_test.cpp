@@ -6,8 +6,11 @@
 #include <condition_variable>
 #include <mutex>
 
+#include <filesystem>
 #include "jsonio/json_text.hpp"
+
 #include "refcache/memory_backend.hpp"
+#include "refcache/sqlite_backend.hpp"
 #include "refcache_mcp/cached_tools.hpp"
 
 namespace {
@@ -76,7 +79,9 @@ class NotifyTest : public ::testing::Test {
       : cache(make_cache_options()),
         server(mcp::ServerOptions{.info = {.name = "n", .version = "1"}, .worker_threads = 2}) {
     refcache::mcp::install(server, cache, {});
-    notifier = std::make_unique<refcache::mcp::ChangeNotifier>(server, cache);
+    // No watch thread here: these tests follow events alone (the watch has its own test).
+    notifier = std::make_unique<refcache::mcp::ChangeNotifier>(
+        server, cache, refcache::mcp::ChangeNotifierOptions{.watch_interval = 0ms});
   }
   ~NotifyTest() override { notifier.reset(); }
 
@@ -234,6 +239,54 @@ TEST_F(NotifyTest, OtherResourcesAreNotChecked) {
   EXPECT_TRUE(r.as_object().contains("result"));
   server.notify_resource_updated("other://x");
   EXPECT_EQ(alice.standalone->updated_uris(), std::vector<std::string>{"other://x"});
+}
+
+// Two SQLiteBackend objects on one file behave like two processes: a deletion through one
+// produces no event in the other. The watch notices the ref is gone.
+TEST(NotifyWatch, NoticesADeletionThatProducedNoEvent) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("refcache-notify-" + std::to_string(::getpid()) + "-" +
+              std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "cache.db").string();
+  {
+    refcache::RefCacheOptions o;
+    o.name = "t";
+    o.backend = std::make_shared<refcache::SQLiteBackend>(refcache::SQLiteOptions{.path = file});
+    refcache::RefCache cache(o);
+    auto other = std::make_shared<refcache::SQLiteBackend>(refcache::SQLiteOptions{.path = file});
+    mcp::Server server(
+        mcp::ServerOptions{.info = {.name = "n", .version = "1"}, .worker_threads = 2});
+    refcache::mcp::ChangeNotifier notifier(
+        server, cache, refcache::mcp::ChangeNotifierOptions{.watch_interval = 20ms});
+
+    auto session = std::make_shared<mcp::Session>("s", mcp::TransportKind::kInMemory);
+    auto standalone = std::make_shared<Capture>();
+    session->set_standalone(standalone);
+    server.attach(session);
+    auto send = [&](const std::string& text) {
+      auto out = std::make_shared<Capture>();
+      server.handle(session, jsonio::parse_or_throw(text), out);
+      EXPECT_TRUE(out->wait()) << text;
+      return out->response;
+    };
+    send(
+        R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+    send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+    const std::string ref = cache.set("", bj::array{1, 2}, {}).ref_id;
+    EXPECT_TRUE(
+        send(
+            R"({"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"refcache://)" +
+            ref + R"("}})")
+            .as_object()
+            .contains("result"));
+    ASSERT_TRUE(other->remove(ref));  // no event reaches `cache`'s backend
+    ASSERT_TRUE(standalone->wait_sent(1));
+    EXPECT_EQ(standalone->updated_uris(), std::vector<std::string>{"refcache://" + ref});
+    EXPECT_NE(server.metrics_text().find("refcache_watch_vanished_total 1"), std::string::npos);
+    server.detach(session);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
