@@ -31,7 +31,7 @@ struct ChangeNotifier::State {
   std::mutex mu;
   std::unordered_map<std::string, Known> known;
   std::atomic<std::size_t> known_count{0};
-  static constexpr std::size_t kMaxKnown = 100000;  // beyond: forget the oldest-inserted half
+  static constexpr std::size_t kMaxKnown = 100000;  // beyond: forget half of them
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -220,24 +220,22 @@ void ChangeNotifier::write_metrics(metrics::TextWriter& w) const {
 }
 
 void ChangeNotifier::State::write_metrics(metrics::TextWriter& w) const {
-  const State* state_ = this;
   w.family("refcache_change_events_total", "counter",
            "Change events seen from the backend (this process's and, with Redis, other "
            "processes'), by kind.");
   for (ChangeKind k :
        {ChangeKind::kUpdated, ChangeKind::kDeleted, ChangeKind::kCleared, ChangeKind::kExpired})
     w.sample("refcache_change_events_total", {{"kind", to_string(k)}},
-             state_->events[static_cast<std::size_t>(k)].value());
+             events[static_cast<std::size_t>(k)].value());
   w.family("refcache_resource_notifications_total", "counter",
            "notifications/resources/updated for refcache:// URIs: sent, or suppressed because "
            "the subscriber may not read the ref.");
-  w.sample("refcache_resource_notifications_total", {{"result", "sent"}}, state_->sent.value());
-  w.sample("refcache_resource_notifications_total", {{"result", "suppressed"}},
-           state_->suppressed.value());
+  w.sample("refcache_resource_notifications_total", {{"result", "sent"}}, sent.value());
+  w.sample("refcache_resource_notifications_total", {{"result", "suppressed"}}, suppressed.value());
   w.family("refcache_watch_vanished_total", "counter",
            "Subscribed refs found gone by the periodic watch (no event had announced it: "
            "another process on SQLite, an unnoticed expiry).");
-  w.sample("refcache_watch_vanished_total", {}, state_->watch_found.value());
+  w.sample("refcache_watch_vanished_total", {}, watch_found.value());
 }
 
 }  // namespace refcache::mcp
