@@ -246,6 +246,7 @@ struct HttpServer::Impl {
   std::uint64_t next_conn = 0;
   std::vector<std::weak_ptr<HttpStream>> streams_alive;
   std::size_t prune_at = 64;
+  asio::thread_pool scrape_pool{1};  // renders /metrics (see route)
 
   std::shared_ptr<HttpStream> new_stream(beast::tcp_stream& stream, HttpStream::Kind kind) {
     auto hs = std::make_shared<HttpStream>(stream.get_executor(), kind);
@@ -681,7 +682,23 @@ struct HttpServer::Impl {
       // Same protection as /mcp (Host/Origin above, bearer token when auth is on).
       if (req.method() != http::verb::get)
         co_return co_await write(stream, method_not_allowed(req, "GET"));
-      Response r = make(req, http::status::ok, server.metrics_text(), metrics::kContentType);
+      // The application's metric sources may block (a backend's stats() may query its store),
+      // so the text is rendered on a thread of its own, never on the I/O thread.
+      auto [ep, text] = co_await asio::co_spawn(
+          scrape_pool, [this]() -> awaitable<std::string> { co_return server.metrics_text(); },
+          tuple_awaitable);
+      if (ep) {
+        std::string why = "metrics unavailable";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          why += std::string(": ") + e.what();
+        } catch (...) {
+        }
+        co_return co_await write(stream, make(req, http::status::internal_server_error, why + "\n",
+                                              "text/plain; charset=utf-8"));
+      }
+      Response r = make(req, http::status::ok, std::move(text), metrics::kContentType);
       r.set(http::field::cache_control, "no-store");
       co_return co_await write(stream, std::move(r));
     }
