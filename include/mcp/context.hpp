@@ -25,6 +25,9 @@ namespace detail {
 struct CallState;
 }
 
+// The transport a session runs on.
+enum class TransportKind { kStdio, kStreamableHttp, kLegacySse, kInMemory };
+
 // Becomes "cancelled" when the client cancels the request (notifications/cancelled), closes the
 // HTTP response stream, or the server shuts down. Thread-safe.
 class CancellationToken {
@@ -57,6 +60,8 @@ class ToolContext {
   // The authenticated bearer-token subject, if the HTTP transport has auth configured.
   const std::optional<Principal>& principal() const;
   Era era() const;
+  // The transport the request came on (stdio: the client is whoever started the process).
+  TransportKind transport() const;
   const std::string& protocol_version() const;
   // Client capabilities (initialize params or modern _meta); {} when none were declared.
   const boost::json::object& client_capabilities() const;

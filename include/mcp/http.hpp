@@ -41,6 +41,9 @@ struct HttpOptions {
   bool legacy_sse = true;          // serve GET /sse + POST /messages
   std::string sse_path = "/sse";
   std::string messages_path = "/messages";
+  // Prometheus text exposition of Server::metrics_text() (GET); empty = not served. Guarded
+  // like the MCP endpoint: Host/Origin validation, and a bearer token when `auth` is set.
+  std::string metrics_path = "/metrics";
   std::size_t io_threads = 1;              // Asio threads (handlers use the server's pool)
   std::size_t max_body_bytes = 8u << 20;   // larger bodies -> 413
   std::size_t max_json_depth = 64;         // deeper JSON -> -32700 / 400

@@ -28,6 +28,7 @@
 
 #include "mcp/context.hpp"
 #include "mcp/errors.hpp"
+#include "mcp/metrics.hpp"
 #include "mcp/schema.hpp"
 #include "mcp/session.hpp"
 #include "mcp/tasks.hpp"
@@ -56,6 +57,18 @@ struct ServerOptions {
   // Limits of the task store (tools registered with task_support; see mcp/tasks.hpp).
   TaskOptions tasks;
 };
+
+// A client that subscribed to a resource, as notify_resource_updated filters see it.
+struct Subscriber {
+  std::string session_id;  // as ToolContext::session_id(): empty for modern HTTP (stateless)
+  std::optional<Principal> principal;  // who subscribed (HTTP bearer auth), if known
+  Era era = Era::kLegacy;              // legacy resources/subscribe or modern listen stream
+  TransportKind transport = TransportKind::kStdio;
+};
+using SubscriberFilter = std::function<bool(const Subscriber&)>;
+// Runs for resources/subscribe and for each resourceSubscriptions URI of
+// subscriptions/listen, on the worker pool, with the subscribing request's context.
+using SubscribeCheck = std::function<bool(const std::string& uri, RequestContext& ctx)>;
 
 using ToolHandler = std::function<CallToolResult(const json& arguments, ToolContext&)>;
 using ResourceHandler = std::function<ReadResourceResult(const std::string& uri, RequestContext&)>;
@@ -151,6 +164,24 @@ class Server {
   // Sends notifications/resources/updated to sessions subscribed to `uri` (legacy) and to
   // subscriptions/listen streams that asked for it (modern).
   void notify_resource_updated(const std::string& uri);
+  // The same, only to the subscribers `filter` accepts (e.g. those still allowed to read the
+  // resource). The filter runs on the calling thread, once per subscriber, outside SDK locks.
+  void notify_resource_updated(const std::string& uri, const SubscriberFilter& filter);
+  // Decides who may subscribe to a resource: resources/subscribe is answered "Resource not
+  // found" (-32002 legacy, -32602 modern) and subscriptions/listen leaves the URI out of
+  // its acknowledged resourceSubscriptions when the check says false. Unset: anyone may.
+  void set_subscribe_check(SubscribeCheck check);
+  // Every URI that at least one session or listen stream is subscribed to.
+  std::vector<std::string> subscribed_uris() const;
+
+  // --- metrics (see mcp/metrics.hpp) ------------------------------------------------------
+  // The SDK's families followed by those of every source, in the Prometheus text format.
+  std::string metrics_text() const;
+  // Adds a writer of application families (called at every scrape, on the scraping thread;
+  // it must write whole families whose names differ from the SDK's and each other's).
+  void add_metrics_source(std::function<void(metrics::TextWriter&)> source);
+  // What transports record.
+  TransportMetrics& transport_metrics();
 
   // --- transport interface --------------------------------------------------------------------
   // Handles one parsed JSON-RPC message from `session`. The response (if any) and related

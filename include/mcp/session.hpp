@@ -46,7 +46,7 @@ class Outbound {
   virtual void close_stream() {}
 };
 
-enum class TransportKind { kStdio, kStreamableHttp, kLegacySse, kInMemory };
+// TransportKind: see mcp/context.hpp.
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -88,6 +88,7 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::json::object client_info_;
   std::atomic<int> log_level_{-1};
   std::set<std::string> subscriptions_;
+  std::optional<Principal> subscriber_principal_;  // who subscribed (resources/subscribe)
   std::optional<std::string> principal_subject_;
   std::unordered_map<std::string, std::weak_ptr<detail::CallState>> in_flight_;
   std::unordered_map<std::string, std::shared_ptr<std::promise<boost::json::value>>> pending_;

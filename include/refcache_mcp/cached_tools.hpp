@@ -26,9 +26,11 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -40,6 +42,9 @@ namespace refcache::mcp {
 
 // How an MCP request maps to a cache actor and template values.
 CallIdentity identity_of(const ::mcp::ToolContext& ctx);
+// The same from a session id (empty for stateless requests) and a principal.
+CallIdentity identity_of(const std::string& session_id,
+                         const std::optional<::mcp::Principal>& principal);
 
 // The ref id pattern as a JSON Schema for a string parameter.
 boost::json::value ref_id_schema();
@@ -94,10 +99,58 @@ struct InstallOptions {
   std::string admin_prefix = "";      // e.g. "admin_"
   std::int64_t max_page_size = 1000;  // get_cached_result bounds
   std::int64_t max_max_size = 1000000;
+  // Adds the cache's metric families to the server's (Server::metrics_text, /metrics) and,
+  // with admin_tools, the gated get_metrics tool.
+  bool metrics = true;
 };
 
 // Registers get_cached_result, the refcache://{ref_id} resource template and the admin tools.
 void install(::mcp::Server& server, RefCache& cache, const InstallOptions& options = {});
+
+// Tells MCP clients when refs they subscribed to change: a change event of the cache's
+// backend (an entry updated, deleted, expired, or its namespace cleared -- by this process,
+// or by another one when the backend shares events, as Redis does) becomes
+// notifications/resources/updated for refcache://{ref_id}, sent to legacy sessions that
+// called resources/subscribe and to 2026-07-28 subscriptions/listen streams that listed the
+// URI. Access control: subscribing needs READ on the ref (or on its running task), else the
+// answer is the same "Resource not found" a missing ref gets; and a notification only reaches
+// subscribers that may READ the ref under its latest known policy (an update that takes READ
+// away silences it; a deletion is checked against the policy the ref had). Notifications
+// carry the URI alone, never a value.
+//
+// Not every change produces an event in this process: SQLite and memory deliver only the
+// changes made through the same backend object (another process deleting from a shared SQLite
+// file is silent), and an expiry is only noticed when something touches the entry. So the
+// notifier also checks, every `watch_interval`, that each subscribed ref still exists, and
+// treats one that vanished as deleted. (Overwrites of a ref by another process are not seen
+// this way; with Redis they arrive as events.)
+//
+// Thread-safety: notifications are sent on the thread that delivers the change event, or on
+// the notifier's watch thread. Destroy it before the server and the cache.
+struct ChangeNotifierOptions {
+  std::chrono::milliseconds watch_interval{2000};  // 0 = no watch thread
+};
+
+class ChangeNotifier {
+ public:
+  ChangeNotifier(::mcp::Server& server, RefCache& cache, ChangeNotifierOptions options = {});
+  ~ChangeNotifier();
+  ChangeNotifier(const ChangeNotifier&) = delete;
+  ChangeNotifier& operator=(const ChangeNotifier&) = delete;
+
+  // Writes refcache_change_events_total{kind} and refcache_resource_notifications_total
+  // {result=sent|suppressed} (the constructor also adds them to the server's metrics).
+  void write_metrics(metrics::TextWriter& w) const;
+
+  struct State;
+
+ private:
+  ::mcp::Server& server_;
+  RefCache& cache_;
+  std::shared_ptr<State> state_;
+  std::uint64_t listener_ = 0;
+  std::thread watcher_;
+};
 
 // The agent-facing guide to references (our words for the reference's compact instructions).
 std::string cache_instructions();

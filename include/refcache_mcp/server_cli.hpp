@@ -13,6 +13,9 @@
 //   --allowed-host NAME         (repeatable) extra Host/Origin names accepted over HTTP
 //   --namespace-template TPL    e.g. "session:{session_id}": scope every cached result
 //   --session-scoped            bind cached results to the caller's session
+//   --stdio-admin               (MCP_STDIO_ADMIN=1) the stdio client may use the admin tools
+//   --no-metrics                do not serve /metrics over HTTP (get_metrics stays, gated)
+//   --watch-interval SECONDS    how often subscribed refs are checked for deletion (2; 0 = off)
 // Flags beat environment variables, which beat defaults.
 #pragma once
 
@@ -48,6 +51,9 @@ struct ServerConfig {
   std::vector<std::string> allowed_hosts;
   std::string namespace_template;  // overrides every cached tool's namespace when set
   bool session_scoped = false;
+  bool stdio_admin = false;   // the stdio client (who started the process) is an admin
+  bool http_metrics = true;   // serve /metrics over HTTP
+  double watch_interval = 2;  // seconds; ChangeNotifierOptions::watch_interval
 
   // Applies the scoping flags to a cached tool's options.
   void apply(CachedCallOptions& options) const;

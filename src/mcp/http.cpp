@@ -246,6 +246,7 @@ struct HttpServer::Impl {
   std::uint64_t next_conn = 0;
   std::vector<std::weak_ptr<HttpStream>> streams_alive;
   std::size_t prune_at = 64;
+  asio::thread_pool scrape_pool{1};  // renders /metrics (see route)
 
   std::shared_ptr<HttpStream> new_stream(beast::tcp_stream& stream, HttpStream::Kind kind) {
     auto hs = std::make_shared<HttpStream>(stream.get_executor(), kind);
@@ -318,6 +319,7 @@ struct HttpServer::Impl {
 
   Response make(const Request& req, http::status st, std::string body,
                 std::string_view ctype = "application/json") {
+    server.transport_metrics().count_http_response(static_cast<int>(st));
     Response res{st, req.version()};
     res.set(http::field::server, "mcp-cpp");
     if (!body.empty()) res.set(http::field::content_type, ctype);
@@ -371,6 +373,7 @@ struct HttpServer::Impl {
     auto now = std::chrono::steady_clock::now();
     if (now - it->second.last_used > opt.session_ttl) {
       server.detach(it->second.session);
+      server.transport_metrics().count_session_expired();
       sessions.erase(it);
       return nullptr;
     }
@@ -385,6 +388,7 @@ struct HttpServer::Impl {
       for (auto it = sessions.begin(); it != sessions.end();) {
         if (now - it->second.last_used > opt.session_ttl) {
           server.detach(it->second.session);
+          server.transport_metrics().count_session_expired();
           it = sessions.erase(it);
         } else {
           ++it;
@@ -440,6 +444,7 @@ struct HttpServer::Impl {
 
   std::string sse_headers(const Request& req,
                           const std::vector<std::pair<std::string, std::string>>& extra) {
+    server.transport_metrics().count_http_response(200);
     std::string h =
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
         "X-Accel-Buffering: no\r\nConnection: close\r\n";
@@ -663,7 +668,8 @@ struct HttpServer::Impl {
     bool is_mcp = path == opt.path;
     bool is_sse = opt.legacy_sse && path == opt.sse_path;
     bool is_msg = opt.legacy_sse && path == opt.messages_path;
-    if (!is_mcp && !is_sse && !is_msg)
+    bool is_metrics = !opt.metrics_path.empty() && path == opt.metrics_path;
+    if (!is_mcp && !is_sse && !is_msg && !is_metrics)
       co_return co_await write(stream,
                                make(req, http::status::not_found,
                                     error_body(nullptr, error_code::kInvalidRequest, "Not found")));
@@ -671,6 +677,31 @@ struct HttpServer::Impl {
     std::optional<Response> deny;
     std::optional<Principal> principal = authenticate(req, deny);
     if (deny) co_return co_await write(stream, std::move(*deny));
+
+    if (is_metrics) {
+      // Same protection as /mcp (Host/Origin above, bearer token when auth is on).
+      if (req.method() != http::verb::get)
+        co_return co_await write(stream, method_not_allowed(req, "GET"));
+      // The application's metric sources may block (a backend's stats() may query its store),
+      // so the text is rendered on a thread of its own, never on the I/O thread.
+      auto [ep, text] = co_await asio::co_spawn(
+          scrape_pool, [this]() -> awaitable<std::string> { co_return server.metrics_text(); },
+          tuple_awaitable);
+      if (ep) {
+        std::string why = "metrics unavailable";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          why += std::string(": ") + e.what();
+        } catch (...) {
+        }
+        co_return co_await write(stream, make(req, http::status::internal_server_error, why + "\n",
+                                              "text/plain; charset=utf-8"));
+      }
+      Response r = make(req, http::status::ok, std::move(text), metrics::kContentType);
+      r.set(http::field::cache_control, "no-store");
+      co_return co_await write(stream, std::move(r));
+    }
 
     if (is_sse) {
       if (req.method() != http::verb::get)
@@ -1010,6 +1041,7 @@ struct HttpServer::Impl {
       (void)n;
       if (ec == http::error::body_limit) {
         Request r = parser.release();
+        server.transport_metrics().count_http_response(413);
         Response res{http::status::payload_too_large, r.version()};
         res.set(http::field::content_type, "application/json");
         res.body() = error_body(nullptr, error_code::kInvalidRequest, "Payload too large");
@@ -1068,6 +1100,7 @@ struct HttpServer::Impl {
       }
       for (auto& x : expired) {
         server.detach(x);
+        server.transport_metrics().count_session_expired();
         x->set_standalone(nullptr);
       }
     }

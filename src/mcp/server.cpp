@@ -5,7 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <map>
+#include <set>
 #include <shared_mutex>
 #include <thread>
 #include <unordered_map>
@@ -153,7 +156,14 @@ std::size_t Session::in_flight() const {
 // ---------------------------------------------------------------------------------------------
 // Server::Impl
 
+// Per-tool call counters, kept by name so that replacing a tool keeps its counts.
+struct ToolCounters {
+  metrics::Counter ok, tool_error, protocol_error, input_required;
+  metrics::Histogram duration{metrics::latency_buckets()};
+};
+
 struct ToolEntry {
+  std::shared_ptr<ToolCounters> counters;
   ToolSpec spec;
   ToolHandler fn;
   bool validate;
@@ -176,6 +186,7 @@ struct Listener {
   std::weak_ptr<Session> session;
   std::shared_ptr<Outbound> out;
   bj::value id;
+  std::optional<Principal> principal;  // who opened the stream
   bool tools = false, prompts = false, resources = false;
   std::set<std::string> uris;
 };
@@ -197,6 +208,19 @@ struct Server::Impl {
   std::mutex sess_mu;
   std::vector<std::weak_ptr<Session>> sessions;
   std::vector<Listener> listeners;
+  SubscribeCheck subscribe_check;  // under reg_mu
+
+  // --- metrics (mcp/metrics.hpp) ---
+  // Tool counters by name (under reg_mu; entries are never removed, so names stay bounded by
+  // what was registered).
+  std::map<std::string, std::shared_ptr<ToolCounters>> tool_counters;
+  // Requests by method: the key set is fixed at construction (the method tables plus
+  // "other"), so lookups need no lock.
+  std::unordered_map<std::string, std::unique_ptr<metrics::Counter>> method_counts;
+  std::array<metrics::Counter, 4> sessions_created;  // by TransportKind
+  TransportMetrics transport;
+  std::mutex sources_mu;
+  std::vector<std::function<void(metrics::TextWriter&)>> metric_sources;
 
   using Method = bj::value (Impl::*)(const CallPtr&);
   struct MethodInfo {
@@ -260,6 +284,85 @@ struct Server::Impl {
                 },
             .respond_error = [this](const CallPtr& c, int code, std::string_view msg,
                                     const bj::value& data) { finish_error(c, code, msg, data); }});
+    for (auto* table : {&legacy_methods, &modern_methods})
+      for (const auto& kv : *table)
+        method_counts.try_emplace(kv.first, std::make_unique<metrics::Counter>());
+    method_counts.try_emplace("other", std::make_unique<metrics::Counter>());
+  }
+
+  void count_request(const std::string& method) {
+    auto it = method_counts.find(method);
+    if (it == method_counts.end()) it = method_counts.find("other");
+    it->second->inc();
+  }
+
+  static const char* transport_label(TransportKind k) {
+    switch (k) {
+      case TransportKind::kStdio:
+        return "stdio";
+      case TransportKind::kStreamableHttp:
+        return "streamable_http";
+      case TransportKind::kLegacySse:
+        return "sse";
+      case TransportKind::kInMemory:
+        return "in_memory";
+    }
+    return "other";
+  }
+
+  void write_metrics(metrics::TextWriter& w) {
+    w.family("mcp_requests_total", "counter", "JSON-RPC requests received, by method.");
+    {
+      std::map<std::string_view, std::uint64_t> sorted;
+      for (const auto& [m, c] : method_counts) sorted[m] = c->value();
+      for (const auto& [m, v] : sorted) w.sample("mcp_requests_total", {{"method", m}}, v);
+    }
+    std::vector<std::pair<std::string, std::shared_ptr<ToolCounters>>> tc;
+    {
+      std::shared_lock lk(reg_mu);
+      tc.assign(tool_counters.begin(), tool_counters.end());
+    }
+    w.family("mcp_tool_calls_total", "counter",
+             "tools/call requests by tool and outcome (ok, tool_error = isError result, "
+             "protocol_error = JSON-RPC error, input_required = MRTR round).");
+    for (const auto& [name, c] : tc) {
+      w.sample("mcp_tool_calls_total", {{"tool", name}, {"outcome", "ok"}}, c->ok.value());
+      w.sample("mcp_tool_calls_total", {{"tool", name}, {"outcome", "tool_error"}},
+               c->tool_error.value());
+      w.sample("mcp_tool_calls_total", {{"tool", name}, {"outcome", "protocol_error"}},
+               c->protocol_error.value());
+      w.sample("mcp_tool_calls_total", {{"tool", name}, {"outcome", "input_required"}},
+               c->input_required.value());
+    }
+    w.family("mcp_tool_call_duration_seconds", "histogram",
+             "Time spent in tool handlers (including argument checks), by tool.");
+    for (const auto& [name, c] : tc)
+      w.histogram("mcp_tool_call_duration_seconds", {{"tool", name}}, c->duration);
+
+    std::array<std::int64_t, 4> active{};
+    {
+      std::lock_guard lk(sess_mu);
+      for (auto& ws : sessions)
+        if (auto sp = ws.lock()) ++active[static_cast<std::size_t>(sp->kind())];
+    }
+    static constexpr TransportKind kKinds[] = {
+        TransportKind::kStdio, TransportKind::kStreamableHttp, TransportKind::kLegacySse};
+    w.family("mcp_sessions_active", "gauge", "Sessions currently open, by transport.");
+    for (auto k : kKinds)
+      w.sample("mcp_sessions_active", {{"transport", transport_label(k)}},
+               active[static_cast<std::size_t>(k)]);
+    w.family("mcp_sessions_created_total", "counter", "Sessions opened, by transport.");
+    for (auto k : kKinds)
+      w.sample("mcp_sessions_created_total", {{"transport", transport_label(k)}},
+               sessions_created[static_cast<std::size_t>(k)].value());
+    w.family("mcp_sessions_expired_total", "counter",
+             "Legacy HTTP sessions dropped after being idle longer than their TTL.");
+    w.sample("mcp_sessions_expired_total", {}, transport.sessions_expired());
+    w.family("mcp_http_responses_total", "counter",
+             "HTTP responses sent, by status code (an SSE stream counts once, as 200).");
+    for (int code = 100; code < 600; ++code)
+      if (auto v = transport.http_responses(code))
+        w.sample("mcp_http_responses_total", {{"code", std::to_string(code)}}, v);
   }
 
   // --- tasks (src/mcp/tasks.cpp) ----------------------------------------------------------------
@@ -512,6 +615,34 @@ struct Server::Impl {
       if (it != tool_index.end()) t = it->second;
     }
     if (!t) throw Error(error_code::kInvalidParams, "Unknown tool: " + std::string(*name));
+    ToolCounters& tc = *t->counters;
+    const auto started = std::chrono::steady_clock::now();
+    struct Timer {
+      ToolCounters& tc;
+      std::chrono::steady_clock::time_point t0;
+      ~Timer() {
+        tc.duration.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+    } timer{tc, started};
+    try {
+      bj::value r = call_tool(c, *t);
+      if (const bj::object* o = r.if_object()) {
+        auto e = o->find("isError");
+        (e != o->end() && e->value() == true ? tc.tool_error : tc.ok).inc();
+      }
+      return r;
+    } catch (const InputRequiredSignal&) {
+      tc.input_required.inc();
+      throw;
+    } catch (...) {
+      tc.protocol_error.inc();
+      throw;
+    }
+  }
+
+  bj::value call_tool(const CallPtr& c, const ToolEntry& te) {
+    const ToolEntry* t = &te;
     bj::value args = bj::object{};
     if (auto it = c->params.find("arguments"); it != c->params.end() && !it->value().is_null()) {
       if (!it->value().is_object())
@@ -590,12 +721,26 @@ struct Server::Impl {
     return r.to_json();
   }
 
+  bool may_subscribe(const CallPtr& c, const std::string& uri) {
+    SubscribeCheck check;
+    {
+      std::shared_lock lk(reg_mu);
+      check = subscribe_check;
+    }
+    if (!check) return true;
+    ToolContext ctx(c);
+    return check(uri, ctx);
+  }
+
   bj::value m_subscribe(const CallPtr& c) {
     auto* uri = get_string(c->params, "uri");
     if (!uri)
       throw Error(error_code::kInvalidParams, "resources/subscribe: params.uri must be a string");
+    std::string u(*uri);
+    if (!may_subscribe(c, u)) throw ResourceNotFound(u);
     std::lock_guard lk(c->session->mu_);
-    c->session->subscriptions_.insert(std::string(*uri));
+    c->session->subscriptions_.insert(std::move(u));
+    if (c->principal) c->session->subscriber_principal_ = c->principal;
     return bj::object{};
   }
 
@@ -666,6 +811,7 @@ struct Server::Impl {
     l.session = c->session;
     l.out = c->out;
     l.id = c->id;
+    l.principal = c->principal;
     bj::object accepted;
     auto flag = [&](const char* k) {
       if (!n) return false;
@@ -681,22 +827,23 @@ struct Server::Impl {
       if (auto it = n->find("resourceSubscriptions"); it != n->end() && it->value().is_array()) {
         bj::array uris;
         for (const auto& u : it->value().get_array())
-          if (u.is_string()) {
+          if (u.is_string() && may_subscribe(c, std::string(u.get_string()))) {
             l.uris.insert(std::string(u.get_string()));
             uris.push_back(u);
           }
         accepted["resourceSubscriptions"] = std::move(uris);
       }
+    // Registered before the acknowledgement, so a client that saw it misses nothing.
+    {
+      std::lock_guard lk(sess_mu);
+      listeners.push_back(std::move(l));
+    }
     bj::object params{{"notifications", accepted},
                       {"_meta", bj::object{{kMetaSubscriptionId, c->id}}}};
     c->out->send(
         jsonio::to_string(bj::object{{"jsonrpc", "2.0"},
                                      {"method", "notifications/subscriptions/acknowledged"},
                                      {"params", std::move(params)}}));
-    {
-      std::lock_guard lk(sess_mu);
-      listeners.push_back(std::move(l));
-    }
     // When the client cancels the listen request, drop the listener.
     std::weak_ptr<Outbound> wout = c->out;
     c->token.on_cancel([this, wout] {
@@ -709,9 +856,14 @@ struct Server::Impl {
 
   // --- broadcasts -------------------------------------------------------------------------------
   void broadcast(const std::string& method, bj::object params, bool (*wants)(const Listener&),
-                 const std::string* uri) {
+                 const std::string* uri, const SubscriberFilter* filter = nullptr) {
     std::vector<std::shared_ptr<Session>> targets;
-    std::vector<std::pair<std::shared_ptr<Outbound>, bj::value>> lt;
+    struct ListenTarget {
+      std::shared_ptr<Outbound> out;
+      bj::value id;
+      Subscriber who;
+    };
+    std::vector<ListenTarget> lt;
     {
       std::lock_guard lk(sess_mu);
       std::erase_if(sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
@@ -720,16 +872,39 @@ struct Server::Impl {
       std::erase_if(listeners,
                     [](const Listener& l) { return !l.out->is_open() || l.session.expired(); });
       for (auto& l : listeners)
-        if (uri ? l.uris.count(*uri) > 0 : wants(l)) lt.emplace_back(l.out, l.id);
+        if (uri ? l.uris.count(*uri) > 0 : wants(l)) {
+          Subscriber who;
+          if (auto sp = l.session.lock()) {
+            who.session_id = sp->stateless() ? std::string() : sp->id();
+            who.transport = sp->kind();
+          }
+          who.principal = l.principal;
+          who.era = Era::kModern;
+          lt.push_back({l.out, l.id, std::move(who)});
+        }
     }
     std::string legacy_text =
         jsonio::to_string(bj::object{{"jsonrpc", "2.0"}, {"method", method}, {"params", params}});
     for (auto& s : targets) {
       if (!s->initialized()) continue;
       if (uri && !s->subscribed(*uri)) continue;
-      if (auto out = s->standalone()) out->send(legacy_text);
+      auto out = s->standalone();
+      if (!out) continue;
+      if (filter) {
+        Subscriber who;
+        who.session_id = s->id();
+        who.transport = s->kind();
+        who.era = Era::kLegacy;
+        {
+          std::lock_guard lk(s->mu_);
+          who.principal = s->subscriber_principal_;
+        }
+        if (!(*filter)(who)) continue;
+      }
+      out->send(legacy_text);
     }
-    for (auto& [out, id] : lt) {
+    for (auto& [out, id, who] : lt) {
+      if (filter && !(*filter)(who)) continue;
       bj::object p = params;
       p["_meta"] = bj::object{{kMetaSubscriptionId, id}};
       out->send(jsonio::to_string(
@@ -770,6 +945,9 @@ void Server::add_tool(ToolSpec spec, ToolHandler fn, bool validate_with_schema) 
   e->fn = std::move(fn);
   e->validate = validate_with_schema;
   std::unique_lock lk(impl_->reg_mu);
+  auto& counters = impl_->tool_counters[e->spec.name];
+  if (!counters) counters = std::make_shared<ToolCounters>();
+  e->counters = counters;
   auto it = impl_->tool_index.find(e->spec.name);
   if (it != impl_->tool_index.end()) {
     std::replace(impl_->tools.begin(), impl_->tools.end(), it->second, e);
@@ -851,8 +1029,52 @@ void Server::notify_prompts_list_changed() {
 void Server::notify_resource_updated(const std::string& uri) {
   impl_->broadcast("notifications/resources/updated", bj::object{{"uri", uri}}, nullptr, &uri);
 }
+void Server::notify_resource_updated(const std::string& uri, const SubscriberFilter& filter) {
+  impl_->broadcast("notifications/resources/updated", bj::object{{"uri", uri}}, nullptr, &uri,
+                   filter ? &filter : nullptr);
+}
+void Server::set_subscribe_check(SubscribeCheck check) {
+  std::unique_lock lk(impl_->reg_mu);
+  impl_->subscribe_check = std::move(check);
+}
+std::vector<std::string> Server::subscribed_uris() const {
+  std::set<std::string> all;
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lk(impl_->sess_mu);
+    for (auto& w : impl_->sessions)
+      if (auto s = w.lock()) live.push_back(s);
+    for (auto& l : impl_->listeners)
+      if (l.out->is_open()) all.insert(l.uris.begin(), l.uris.end());
+  }
+  for (auto& s : live) {
+    std::lock_guard lk(s->mu_);
+    all.insert(s->subscriptions_.begin(), s->subscriptions_.end());
+  }
+  return {all.begin(), all.end()};
+}
+
+std::string Server::metrics_text() const {
+  metrics::TextWriter w;
+  impl_->write_metrics(w);
+  std::vector<std::function<void(metrics::TextWriter&)>> sources;
+  {
+    std::lock_guard lk(impl_->sources_mu);
+    sources = impl_->metric_sources;
+  }
+  for (auto& src : sources) src(w);
+  return w.take();
+}
+void Server::add_metrics_source(std::function<void(metrics::TextWriter&)> source) {
+  std::lock_guard lk(impl_->sources_mu);
+  impl_->metric_sources.push_back(std::move(source));
+}
+TransportMetrics& Server::transport_metrics() {
+  return impl_->transport;
+}
 
 void Server::attach(const std::shared_ptr<Session>& s) {
+  impl_->sessions_created[static_cast<std::size_t>(s->kind())].inc();
   std::lock_guard lk(impl_->sess_mu);
   impl_->sessions.push_back(s);
 }
@@ -968,6 +1190,7 @@ void Server::handle(const std::shared_ptr<Session>& session, json message,
     return;
   }
 
+  I.count_request(method);
   auto c = std::make_shared<CallState>();
   c->server = &I;
   c->session = session;
@@ -1064,7 +1287,14 @@ void Server::handle(const std::shared_ptr<Session>& session, json message,
     std::lock_guard lk(session->mu_);
     session->in_flight_[c->id_key] = c;
   }
-  if (!mi->on_pool) {
+  bool on_pool = mi->on_pool;
+  if (!on_pool && (method == "resources/subscribe" || method == "subscriptions/listen")) {
+    // The application's subscribe check may block (it may ask a database): keep it off the
+    // transport thread. Without a check these stay cheap and are answered inline.
+    std::shared_lock lk(I.reg_mu);
+    on_pool = static_cast<bool>(I.subscribe_check);
+  }
+  if (!on_pool) {
     I.run(c, *mi);
     return;
   }
@@ -1091,6 +1321,9 @@ const std::optional<Principal>& ToolContext::principal() const {
 }
 Era ToolContext::era() const {
   return s_->era;
+}
+TransportKind ToolContext::transport() const {
+  return s_->session->kind();
 }
 const std::string& ToolContext::protocol_version() const {
   return s_->version;

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "jsonio/json_text.hpp"
+#include "refcache/instrumented_backend.hpp"
 #include "refcache/resolution.hpp"
 
 namespace refcache::mcp {
@@ -169,9 +170,14 @@ json::object tool_schema(json::object properties, json::array required = {}) {
 }  // namespace
 
 CallIdentity identity_of(const ::mcp::ToolContext& ctx) {
+  return identity_of(ctx.session_id(), ctx.principal());
+}
+
+CallIdentity identity_of(const std::string& session_id,
+                         const std::optional<::mcp::Principal>& principal) {
   CallIdentity who;
-  if (!ctx.session_id().empty()) who.values["session_id"] = ctx.session_id();
-  if (const auto& p = ctx.principal()) {
+  if (!session_id.empty()) who.values["session_id"] = session_id;
+  if (const auto& p = principal) {
     if (!p->subject.empty()) who.values["user_id"] = p->subject;
     for (const char* claim : {"org_id", "tenant_id", "agent_id"}) {
       auto it = p->claims.find(claim);
@@ -537,6 +543,34 @@ void install(::mcp::Server& server, RefCache& cache, const InstallOptions& optio
   if (options.get_cached_result) add_get_cached_result(server, cache, options);
   if (options.ref_resources) add_ref_resources(server, cache);
   if (options.admin_tools) add_admin_tools(server, cache, options);
+  if (options.metrics) {
+    // The cache's families join the SDK's at /metrics and in get_metrics. The backend is
+    // timed when it is an InstrumentedBackend (run_server wraps it); otherwise only its
+    // stats() are written.
+    server.add_metrics_source([&cache](metrics::TextWriter& w) {
+      if (auto* ib = dynamic_cast<const InstrumentedBackend*>(&cache.backend()))
+        ib->write_metrics(w);
+      else
+        write_backend_stats(w, cache.backend().kind(), cache.backend().stats());
+    });
+    if (options.admin_tools) {
+      ::mcp::ToolSpec s;
+      s.name = options.admin_prefix + "get_metrics";
+      s.description =
+          "The server's metrics (cache, backend latency, tool calls, sessions) in the "
+          "Prometheus text format, as served at /metrics over HTTP. Administrators only.";
+      s.input_schema = tool_schema({});
+      s.annotations.read_only_hint = true;
+      server.tool_raw(std::move(s), [check = options.admin_check, &server](
+                                        const json::value&, ::mcp::ToolContext& ctx) {
+        if (!check) return error_result("No admin check configured");
+        if (!check(ctx)) return error_result("Admin access required");
+        ::mcp::CallToolResult r;
+        r.content.push_back(::mcp::text_content(server.metrics_text()));
+        return r;
+      });
+    }
+  }
 }
 
 std::string retrieval_guidance() {

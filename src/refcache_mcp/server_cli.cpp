@@ -10,6 +10,7 @@
 
 #include "mcp/http.hpp"
 #include "mcp/stdio.hpp"
+#include "refcache/instrumented_backend.hpp"
 
 namespace refcache::mcp {
 
@@ -77,6 +78,18 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
                  "namespace of cached results, e.g. \"session:{session_id}\" or "
                  "\"user:{user_id}\" (default: each tool's own)");
   app.add_flag("--session-scoped", c.session_scoped, "bind cached results to the caller's session");
+  app.add_flag("--stdio-admin", c.stdio_admin,
+               "over stdio, the client (whoever started this process) may use the admin tools "
+               "(also MCP_STDIO_ADMIN=1)");
+  bool no_metrics = false;
+  app.add_flag("--no-metrics", no_metrics,
+               "do not serve Prometheus metrics at /metrics over HTTP (the gated get_metrics "
+               "tool stays)");
+  app.add_option("--watch-interval", c.watch_interval,
+                 "seconds between checks that subscribed refs still exist (notices deletions by "
+                 "other processes on SQLite and expiries); 0 = off")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
   app.add_option("--allowed-host", c.allowed_hosts,
                  "extra Host/Origin name accepted over HTTP (DNS-rebinding protection stays on)");
   try {
@@ -86,6 +99,11 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
     return false;
   }
   c.size_mode = size_mode == "character" ? SizeMode::kCharacter : SizeMode::kToken;
+  c.http_metrics = !no_metrics;
+  if (!c.stdio_admin) {
+    std::string v = env("MCP_STDIO_ADMIN");
+    c.stdio_admin = v == "1" || v == "true" || v == "yes";
+  }
   if (port < 0) {
     std::string p = env("MCP_PORT");
     if (!p.empty()) {
@@ -117,7 +135,8 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
 RefCacheOptions cache_options(const ServerConfig& c, const ServerDefaults& d) {
   RefCacheOptions o;
   o.name = d.cache_name;
-  o.backend = open_backend(c.backend_url);
+  // Timed: every backend operation feeds the latency histograms of /metrics.
+  o.backend = std::make_shared<InstrumentedBackend>(open_backend(c.backend_url));
   o.default_ttl = c.ttl;
   o.preview.max_size = c.max_size;
   o.preview.size_mode = c.size_mode;
@@ -130,8 +149,10 @@ void ServerConfig::apply(CachedCallOptions& o) const {
 }
 
 AdminCheck admin_check(const ServerConfig& c) {
-  if (c.admins.empty()) return {};
-  return [admins = c.admins](const ::mcp::ToolContext& ctx) {
+  if (c.admins.empty() && !c.stdio_admin) return {};
+  return [admins = c.admins, stdio = c.stdio_admin](const ::mcp::ToolContext& ctx) {
+    // Over stdio the client is whoever started the process: the operator, when they said so.
+    if (stdio && ctx.transport() == ::mcp::TransportKind::kStdio) return true;
     const auto& p = ctx.principal();
     if (!p) return false;
     return std::find(admins.begin(), admins.end(), p->subject) != admins.end();
@@ -154,6 +175,7 @@ int serve(::mcp::Server& server, const ServerConfig& c) {
   ho.host = c.host;
   ho.port = c.port;
   ho.allowed_hosts = c.allowed_hosts;
+  if (!c.http_metrics) ho.metrics_path.clear();
   if (!c.bearer_tokens.empty()) {
     ::mcp::AuthOptions auth;
     auth.verify = [tokens =
@@ -204,6 +226,11 @@ int run_server(int argc, char** argv, const ServerDefaults& d,
   io.admin_check = admin_check(config);
   install(server, *cache, io);
   reg(server, *cache, config);
+  // Subscribed clients hear about changed, deleted and expired refs (destroyed before the
+  // server and the cache).
+  ChangeNotifierOptions no;
+  no.watch_interval = std::chrono::milliseconds(static_cast<long>(config.watch_interval * 1000));
+  ChangeNotifier notifier(server, *cache, no);
   spdlog::info("{}: cache '{}' on the {} backend", d.program, d.cache_name,
                cache->backend().kind());
   return serve(server, config);

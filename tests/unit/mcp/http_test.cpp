@@ -85,4 +85,105 @@ TEST(Http, RoundTripAndShutdownWithACallInFlight) {
   EXPECT_TRUE(server.wait_idle(std::chrono::seconds(5)));
 }
 
+http::response<http::string_body> request(tcp::socket& sock, http::verb verb,
+                                          const std::string& target, std::uint16_t port,
+                                          std::vector<std::pair<std::string, std::string>> headers,
+                                          std::string body = {}) {
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  for (auto& [k, v] : headers) req.set(k, v);
+  req.body() = std::move(body);
+  req.prepare_payload();
+  http::write(sock, req);
+  boost::beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(sock, buf, res);
+  return res;
+}
+
+// /metrics is guarded like /mcp, and the transport records statuses and session expiry.
+TEST(Http, MetricsEndpointGuardsStatusesAndSessionExpiry) {
+  mcp::Server server({.worker_threads = 2});
+  mcp::HttpOptions opt;
+  opt.session_ttl = std::chrono::seconds(1);
+  opt.auth = mcp::AuthOptions{.verify = [](std::string_view t) -> std::optional<mcp::Principal> {
+    if (t == "good") return mcp::Principal{"scraper", {}, {}};
+    return std::nullopt;
+  }};
+  mcp::HttpServer httpd(server, opt);
+  httpd.start();
+  const auto port = httpd.port();
+  boost::asio::io_context ioc;
+  auto connect = [&] {
+    tcp::socket s(ioc);
+    s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    return s;
+  };
+  const std::pair<std::string, std::string> token{"Authorization", "Bearer good"};
+
+  auto sock = connect();
+  EXPECT_EQ(request(sock, http::verb::get, "/metrics", port, {}).result_int(), 401);
+  EXPECT_EQ(request(sock, http::verb::get, "/metrics", port, {{"Authorization", "Bearer bad"}})
+                .result_int(),
+            401);
+  auto foreign = connect();
+  EXPECT_EQ(request(foreign, http::verb::get, "/metrics", port, {token, {"Host", "evil.example"}})
+                .result_int(),
+            403);
+  auto post_metrics = connect();
+  EXPECT_EQ(request(post_metrics, http::verb::post, "/metrics", port, {token}).result_int(), 405);
+
+  // A legacy session that then sits idle past its TTL.
+  auto s2 = connect();
+  auto init = request(
+      s2, http::verb::post, "/mcp", port,
+      {token,
+       {"Content-Type", "application/json"},
+       {"Accept", "application/json, text/event-stream"}},
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+  ASSERT_EQ(init.result_int(), 200);
+  const std::string sid(init["Mcp-Session-Id"]);
+  ASSERT_FALSE(sid.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  auto ping = request(s2, http::verb::post, "/mcp", port,
+                      {token,
+                       {"Content-Type", "application/json"},
+                       {"Accept", "application/json, text/event-stream"},
+                       {"Mcp-Session-Id", sid},
+                       {"MCP-Protocol-Version", "2025-11-25"}},
+                      R"({"jsonrpc":"2.0","id":2,"method":"ping"})");
+  EXPECT_EQ(ping.result_int(), 404);  // expired
+
+  auto scrape = connect();
+  auto res = request(scrape, http::verb::get, "/metrics", port, {token});
+  ASSERT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res[http::field::content_type], "text/plain; version=0.0.4; charset=utf-8");
+  const std::string& t = res.body();
+  auto has = [&](const std::string& line) {
+    return ("\n" + t).find("\n" + line + "\n") != std::string::npos;
+  };
+  EXPECT_TRUE(has("mcp_http_responses_total{code=\"401\"} 2")) << t;
+  EXPECT_TRUE(has("mcp_http_responses_total{code=\"403\"} 1")) << t;
+  EXPECT_TRUE(has("mcp_http_responses_total{code=\"404\"} 1")) << t;
+  EXPECT_TRUE(has("mcp_http_responses_total{code=\"405\"} 1")) << t;
+  EXPECT_TRUE(has("mcp_sessions_created_total{transport=\"streamable_http\"} 1")) << t;
+  EXPECT_TRUE(has("mcp_sessions_active{transport=\"streamable_http\"} 0")) << t;
+  EXPECT_TRUE(has("mcp_sessions_expired_total 1")) << t;
+  EXPECT_TRUE(has("mcp_requests_total{method=\"initialize\"} 1")) << t;
+  httpd.stop();
+}
+
+TEST(Http, MetricsPathCanBeTurnedOff) {
+  mcp::Server server({.worker_threads = 1});
+  mcp::HttpOptions opt;
+  opt.metrics_path.clear();
+  mcp::HttpServer httpd(server, opt);
+  httpd.start();
+  boost::asio::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect({boost::asio::ip::make_address("127.0.0.1"), httpd.port()});
+  EXPECT_EQ(request(s, http::verb::get, "/metrics", httpd.port(), {}).result_int(), 404);
+  httpd.stop();
+}
+
 }  // namespace
