@@ -3,6 +3,7 @@
 // classifies every answer, and /proc figures (resident memory, open descriptors).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -144,13 +145,17 @@ export async function startServer(bin, args = [], env = {}) {
   };
 }
 
+const countBy = (xs) => xs.reduce((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {});
+
 // Resident memory (kB) and open descriptors of a process, from /proc.
 export function procStats(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
   const threads = Number(/Threads:\s+(\d+)/.exec(status)[1]);
-  const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
-  return { rssKb: rss, fds, threads };
+  const fdList = fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/\[\d+\]$/, ''); } catch { return '?'; }
+  });
+  return { rssKb: rss, fds: fdList.length, threads, fdKinds: countBy(fdList) };
 }
 
 // --- MCP calls -------------------------------------------------------------------------------
@@ -168,6 +173,33 @@ function parseAnswer(text) {
   return null;
 }
 
+// HTTP/1.1 with keep-alive through one agent that closeConnections() empties, so that
+// descriptor counts can be taken with no idle client connection open. Never throws; returns
+// { status, headers, text, ms } or { timeout: true, ms } or { error, ms }.
+let agent = new http.Agent({ keepAlive: true });
+export function closeConnections() {
+  agent.destroy();
+  agent = new http.Agent({ keepAlive: true });
+}
+export function httpRequest(url, { method = 'POST', headers = {}, body, timeoutMs = 10000 } = {}) {
+  return new Promise((resolve) => {
+    const u = new URL(url);
+    const t0 = now();
+    let settled = false;
+    const settle = (r) => { if (!settled) { settled = true; clearTimeout(timer); resolve({ ...r, ms: now() - t0 }); } };
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => settle({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString() }));
+      res.on('error', (e) => settle({ error: String(e.code ?? e.message) }));
+    });
+    const timer = setTimeout(() => { settle({ timeout: true }); req.destroy(); }, timeoutMs);
+    req.on('error', (e) => settle({ error: String(e.code ?? e.message) }));
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
 // One stateless (2026-07-28) request, bounded by `timeoutMs`. Never throws; returns
 //   { kind: 'ok', result }            a result (for tools/call: isError false)
 //   { kind: 'tool_error', text, result } a tools/call result with isError true
@@ -181,28 +213,18 @@ export async function rpc(url, method, params = {}, { timeoutMs = 10000, name } 
     'mcp-protocol-version': MODERN, 'mcp-method': method };
   if (name !== undefined) headers['mcp-name'] = name;
   const body = JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: META } });
-  const t0 = now();
-  let status = 0;
-  let text = '';
-  try {
-    const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
-    status = res.status;
-    text = await res.text();
-  } catch (e) {
-    const ms = now() - t0;
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') return { kind: 'timeout', ms };
-    return { kind: 'transport', message: String(e.cause?.code ?? e.cause?.message ?? e.message), ms };
+  const r = await httpRequest(url, { headers, body, timeoutMs });
+  if (r.timeout) return { kind: 'timeout', ms: r.ms };
+  if (r.error) return { kind: 'transport', message: r.error, ms: r.ms };
+  const m = parseAnswer(r.text);
+  if (!m) return { kind: 'transport', message: `HTTP ${r.status}: ${r.text.slice(0, 200)}`, ms: r.ms };
+  if (m.error) return { kind: 'rpc_error', code: m.error.code, message: String(m.error.message ?? ''), ms: r.ms };
+  const res = m.result;
+  if (res?.isError) {
+    const t = (res.content ?? []).map((c) => c.text ?? '').join(' ');
+    return { kind: 'tool_error', text: t, result: res, ms: r.ms };
   }
-  const ms = now() - t0;
-  const m = parseAnswer(text);
-  if (!m) return { kind: 'transport', message: `HTTP ${status}: ${text.slice(0, 200)}`, ms };
-  if (m.error) return { kind: 'rpc_error', code: m.error.code, message: String(m.error.message ?? ''), ms };
-  const r = m.result;
-  if (r?.isError) {
-    const t = (r.content ?? []).map((c) => c.text ?? '').join(' ');
-    return { kind: 'tool_error', text: t, result: r, ms };
-  }
-  return { kind: 'ok', result: r, ms };
+  return { kind: 'ok', result: res, ms: r.ms };
 }
 
 export function callTool(url, name, args, opts = {}) {
