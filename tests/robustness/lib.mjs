@@ -80,9 +80,10 @@ function waitExit(proc, ms = 10000) {
 }
 
 // A redis-server on a free loopback port with a password, its own directory and, with
-// `aof`, the append-only file fsynced on every write. kill9() and start() again keep the
-// port and the directory, so a restart finds the AOF.
-export async function startRedis({ aof = false } = {}) {
+// `aof`, the append-only file fsynced on every write (fsync 'always') or once a second
+// ('everysec', as deploy/compose.yaml). kill9() and start() again keep the port and the
+// directory, so a restart finds the AOF.
+export async function startRedis({ aof = false, fsync = 'always' } = {}) {
   const dir = tempDir('redis');
   const password = 'robust-' + Math.random().toString(36).slice(2);
   const r = { dir, password, port: 0, proc: null };
@@ -91,7 +92,7 @@ export async function startRedis({ aof = false } = {}) {
   r.ping = () => r.cli('ping') === 'PONG';
   r.start = async () => {
     r.proc = spawn('redis-server', ['--port', String(r.port), '--bind', '127.0.0.1', '--requirepass', password,
-      '--save', '', '--appendonly', aof ? 'yes' : 'no', '--appendfsync', 'always', '--dir', dir,
+      '--save', '', '--appendonly', aof ? 'yes' : 'no', '--appendfsync', fsync, '--dir', dir,
       '--logfile', path.join(dir, 'redis.log')], { stdio: 'ignore' });
     children.push(r.proc);
     const until = now() + 10000;
@@ -147,15 +148,17 @@ export async function startServer(bin, args = [], env = {}) {
 
 const countBy = (xs) => xs.reduce((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {});
 
-// Resident memory (kB) and open descriptors of a process, from /proc.
+// Resident memory (kB: VmRSS, and RssAnon, its part that is not mapped files such as an
+// mmap'ed SQLite database) and open descriptors of a process, from /proc.
 export function procStats(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+  const anon = Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? rss);
   const threads = Number(/Threads:\s+(\d+)/.exec(status)[1]);
   const fdList = fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
     try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/\[\d+\]$/, ''); } catch { return '?'; }
   });
-  return { rssKb: rss, fds: fdList.length, threads, fdKinds: countBy(fdList) };
+  return { rssKb: rss, anonKb: anon, fds: fdList.length, threads, fdKinds: countBy(fdList) };
 }
 
 // --- MCP calls -------------------------------------------------------------------------------

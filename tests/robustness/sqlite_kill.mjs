@@ -56,7 +56,7 @@ for (const victim of ['calc', 'analysis', 'calc']) {
   up[victim] = false;
   const win = { victim, tKill, tBack: Infinity, killed_after_calls: inFlightWrites };
   windows.push(win);
-  await sleep(300);
+  await sleep(1000);
   const ic = integrity();
   check(ic.status === 0 && ic.out === 'ok', `integrity_check ok right after ${victim} was killed, the other still writing`, ic);
   const survivor = victim === 'calc' ? 'analysis' : 'calc';

@@ -3,7 +3,7 @@
 //
 //   write_calc      calculator.generate_sequence(arithmetic, start=U, count=30)  -> a new ref
 //   write_analysis  data-analysis.transform_data([U..U+9], scale x3)          -> a new ref
-//   preview         calculator.generate_sequence(arithmetic, start=U, count=1500): too large,
+//   preview         calculator.generate_sequence(arithmetic, start=U, count=1000): too large,
 //                   answered with a preview and a ref (then paged)
 //   page            get_cached_result(ref, page, page_size=5) on either server
 //   cross           data-analysis.analyze_data(calculator ref): the value crosses servers
@@ -83,14 +83,14 @@ export class Workload {
   }
 
   async preview() {
-    const start = this.unique(1500);
-    const a = await this.call('preview', 'calc', 'generate_sequence', { sequence_type: 'arithmetic', start, count: 1500 });
+    const start = this.unique(1000);
+    const a = await this.call('preview', 'calc', 'generate_sequence', { sequence_type: 'arithmetic', start, count: 1000 });
     if (a?.kind !== 'ok') return a;
     const s = sc(a);
     const p = s?.preview;
-    if (s?.is_complete !== false || !Array.isArray(p) || p.length < 2 || p[0] !== start || s.total_items !== 1500)
+    if (s?.is_complete !== false || !Array.isArray(p) || p.length < 2 || p[0] !== start || s.total_items !== 1000)
       return this.wrongValue('preview', s), a;
-    this.acked.push({ server: 'calc', ref: s.ref_id, expect: range(start, 1500), t: a.event.t1 });
+    this.acked.push({ server: 'calc', ref: s.ref_id, expect: range(start, 1000), t: a.event.t1 });
     return a;
   }
 
