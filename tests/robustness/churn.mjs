@@ -9,6 +9,8 @@
 //       upload   a POST announcing 4 KiB of body, closed after 1 KiB
 //   --target fixture     mcp-conformance-server with --session-ttl 1, which has a tool that
 //       hangs ("slow": sleeps 10 s unless cancelled). Events: call, get, sse, upload as above, and
+//       ssepost  a legacy session's tools/call answered as an SSE stream (progress first),
+//                closed after the first progress event (the stream stays resumable)
 //       hang     a tools/call of "slow" whose client gives up after 20-60 ms
 //       expire   a legacy session created and left idle past its TTL (touched: 404)
 // Meanwhile a prober sends the health probe (server/discover) and calls a quick tool every 100 ms. Asserted:
@@ -92,18 +94,33 @@ const quickTool = TARGET === 'calculator'
   ? () => ['generate_sequence', { sequence_type: 'arithmetic', start: 1e9 + (serial++ % 500) * 100, count: 50 }]
   : () => ['echo', { text: 'x'.repeat(100) }];
 
+const notFound = (g) => /^HTTP\/1\.1 404[\s\S]*\r\n\r\n[\s\S]*\}/.test(g);
+// Runs `fn(session id)` on one of the shared legacy sessions. The fixture's sessions expire
+// after 1 s idle (e.g. while figures are taken): on 404, a new session replaces it, once.
+async function inSession(fn) {
+  const i = serial++ % sessions.length;
+  for (let attempt = 0; ; ++attempt) {
+    const got = await fn(sessions[i].sid);
+    if (!got.startsWith('HTTP/1.1 404')) return;
+    if (TARGET !== 'fixture' || attempt > 0) throw new Error('session not found');
+    sessions[i] = await legacySession();
+  }
+}
+
 const kinds = {
   async call() { await exchange(modernCall(...quickTool()), null); },
+  // A legacy session's GET /mcp SSE stream, closed after its priming event.
   async get() {
-    const i = serial++ % sessions.length;
-    for (let attempt = 0; ; ++attempt) {
-      const got = await exchange(`GET /mcp HTTP/1.1\r\nHost: ${HOST}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${sessions[i].sid}\r\nMCP-Protocol-Version: ${LEGACY}\r\n\r\n`,
-        (g) => /\r\n\r\n[\s\S]*data: \n\n/.test(g) || /^HTTP\/1\.1 404[\s\S]*\r\n\r\n[\s\S]*\}/.test(g));
-      if (!got.startsWith('HTTP/1.1 404')) return;
-      // The fixture's sessions live 1 s when idle (a pause for figures): start a new one.
-      if (TARGET !== 'fixture' || attempt > 0) throw new Error('GET: session not found');
-      sessions[i] = await legacySession();
-    }
+    await inSession((sid) => exchange(`GET /mcp HTTP/1.1\r\nHost: ${HOST}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${sid}\r\nMCP-Protocol-Version: ${LEGACY}\r\n\r\n`,
+      (g) => /\r\n\r\n[\s\S]*data: \n\n/.test(g) || notFound(g)));
+  },
+  // A tool call whose answer became an SSE stream (progress first), closed after the first
+  // progress event: the stream stays resumable in its session until the session ends.
+  async ssepost() {
+    const id = ++serial;
+    const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'test_tool_with_progress', arguments: {}, _meta: { progressToken: id } } });
+    await inSession((sid) => exchange(post(body, { 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': LEGACY }),
+      (g) => g.includes('notifications/progress') || notFound(g)));
   },
   async sse() {
     await exchange(`GET /sse HTTP/1.1\r\nHost: ${HOST}\r\nAccept: text/event-stream\r\n\r\n`, (got) => got.includes('event: endpoint\ndata: '));
@@ -134,7 +151,9 @@ async function expireBatch(n) {
 const ONLY = opt('--only');  // one kind alone, for diagnosis
 const plan = ONLY ? [ONLY] : TARGET === 'calculator'
   ? ['call', 'call', 'call', 'get', 'get', 'sse', 'sse', 'upload', 'upload', 'get']
-  : ['call', 'call', 'get', 'get', 'sse', 'upload', 'hang', 'hang', 'upload', 'sse'];
+  // ssepost holds a worker for its tool's 100 ms: one in 20 keeps the run short.
+  : ['call', 'get', 'sse', 'upload', 'hang', 'get', 'hang', 'call', 'sse', 'upload',
+    'hang', 'get', 'ssepost', 'call', 'sse', 'hang', 'upload', 'get', 'hang', 'hang'];
 const EXPIRE_SHARE = TARGET === 'fixture' && (!ONLY || ONLY === 'expire') ? (ONLY ? 1 : 0.2) : 0;  // of the events: expired sessions
 let done = 0;
 const counts = {};
