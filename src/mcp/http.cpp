@@ -192,13 +192,33 @@ class HttpStream : public Outbound, public std::enable_shared_from_this<HttpStre
     }
     wake();
   }
+  // Wakes the coroutine serving this stream. The flag keeps a wake-up that arrives while the
+  // coroutine is not waiting (e.g. in the middle of a write) for its next wait_for_wake(); a bare
+  // timer cancel would be lost then and the coroutine would sleep until its keep-alive (15 s),
+  // holding the connection of a stream that was already closed, or delaying events.
   void wake() {
     auto self = shared_from_this();
-    asio::post(timer_.get_executor(), [self] { self->timer_.cancel(); });
+    asio::post(timer_.get_executor(), [self] {
+      self->woken_ = true;
+      self->timer_.cancel();
+    });
+  }
+  // Waits until wake() or `d` has passed, whichever comes first; returns true when `d` passed.
+  // Runs on the stream's strand (as wake()'s handler does), so woken_ needs no lock.
+  awaitable<bool> wait_for_wake(std::chrono::steady_clock::duration d) {
+    if (woken_) {
+      woken_ = false;
+      co_return false;
+    }
+    timer_.expires_after(d);
+    auto [ec] = co_await timer_.async_wait(tuple_awaitable);
+    woken_ = false;
+    co_return !ec;
   }
 
   Kind kind_;
   asio::steady_timer timer_;
+  bool woken_ = false;  // strand only: see wake()
   mutable std::mutex mu_;
   std::deque<std::string> events_;
   std::string final_;
@@ -471,9 +491,9 @@ struct HttpServer::Impl {
             hs->closed_ || (hs->close_requested_ && resume_key))
           break;
       }
-      hs->timer_.expires_after(monitoring ? std::chrono::seconds(3600)
-                                          : std::chrono::milliseconds(20));
-      co_await hs->timer_.async_wait(tuple_awaitable);
+      co_await hs->wait_for_wake(
+          monitoring ? std::chrono::steady_clock::duration(std::chrono::seconds(3600))
+                     : std::chrono::milliseconds(20));
       if (!monitoring) {
         monitoring = true;
         start_monitor(stream, hs);
@@ -568,9 +588,7 @@ struct HttpServer::Impl {
         co_return false;
       }
       if (detach) co_return false;  // the client resumes with GET + Last-Event-ID
-      hs->timer_.expires_after(opt.sse_keepalive);
-      auto [ec] = co_await hs->timer_.async_wait(tuple_awaitable);
-      if (!ec) out = ": keepalive\n\n";
+      if (co_await hs->wait_for_wake(opt.sse_keepalive)) out = ": keepalive\n\n";
     }
   }
 
@@ -618,9 +636,7 @@ struct HttpServer::Impl {
         co_return false;
       }
       out.clear();
-      hs->timer_.expires_after(opt.sse_keepalive);
-      auto [ec] = co_await hs->timer_.async_wait(tuple_awaitable);
-      if (!ec) out = ": keepalive\n\n";
+      if (co_await hs->wait_for_wake(opt.sse_keepalive)) out = ": keepalive\n\n";
     }
   }
 

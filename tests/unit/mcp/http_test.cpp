@@ -1,9 +1,11 @@
-// HttpServer in-process: a round trip, and shutting down while a call is still running.
+// HttpServer in-process: a round trip, shutting down while a call is still running, and SSE
+// answers whose response comes while an earlier event is still being written.
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <string>
 #include <thread>
 
 #include "jsonio/json_text.hpp"
@@ -184,6 +186,60 @@ TEST(Http, MetricsPathCanBeTurnedOff) {
   s.connect({boost::asio::ip::make_address("127.0.0.1"), httpd.port()});
   EXPECT_EQ(request(s, http::verb::get, "/metrics", httpd.port(), {}).result_int(), 404);
   httpd.stop();
+}
+
+// A response that becomes ready while the server is still writing an earlier event of the
+// same SSE answer must follow at once, not at the next keep-alive (regression: the wake-up was
+// lost when it came during a write, and the stream slept until the keep-alive).
+TEST(Http, AResponseReadyDuringAnEventWriteIsNotHeldUntilTheKeepAlive) {
+  mcp::Server server({.worker_threads = 2});
+  server.tool<NoArgs>({.name = "big_progress", .description = ""},
+                      [](const NoArgs&, mcp::ToolContext& ctx) {
+                        ctx.progress(1, 2, std::string(8u << 20, 'x'));  // blocks the writer
+                        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                        return std::string("done");
+                      });
+  mcp::HttpOptions opt;
+  opt.sse_keepalive = std::chrono::seconds(30);
+  mcp::HttpServer httpd(server, opt);
+  httpd.start();
+  boost::asio::io_context ioc;
+  tcp::socket sock(ioc);
+  sock.open(tcp::v4());
+  sock.set_option(boost::asio::socket_base::receive_buffer_size(4096));  // before connect
+  sock.connect({boost::asio::ip::make_address("127.0.0.1"), httpd.port()});
+  std::string body =
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"big_progress","arguments":{},"_meta":{"progressToken":7,"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}})";
+  http::request<http::string_body> req{http::verb::post, "/mcp", 11};
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(httpd.port()));
+  req.set(http::field::content_type, "application/json");
+  req.set(http::field::accept, "application/json, text/event-stream");
+  req.set("MCP-Protocol-Version", "2026-07-28");
+  req.set("Mcp-Method", "tools/call");
+  req.set("Mcp-Name", "big_progress");
+  req.body() = body;
+  req.prepare_payload();
+  http::write(sock, req);
+  // Read nothing while the tool finishes: the server is stuck writing the 8 MiB event then.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  timeval tv{10, 0};
+  ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto t0 = std::chrono::steady_clock::now();
+  std::string got;
+  std::vector<char> chunk(1 << 16);
+  boost::system::error_code ec;
+  while (got.find(R"("result")") == std::string::npos) {
+    std::size_t n = sock.read_some(boost::asio::buffer(chunk), ec);
+    if (ec) break;
+    got.append(chunk.data(), n);
+  }
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_NE(got.find("notifications/progress"), std::string::npos);
+  EXPECT_NE(got.find(R"("text":"done")"), std::string::npos) << ec.message();
+  EXPECT_LT(waited, std::chrono::seconds(5));  // the keep-alive would be 30 s
+  sock.close();
+  httpd.stop();
+  EXPECT_TRUE(server.wait_idle(std::chrono::seconds(5)));
 }
 
 }  // namespace
