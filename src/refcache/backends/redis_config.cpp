@@ -98,6 +98,37 @@ RedisOptions parse_redis_url(std::string_view url, RedisOptions base) {
     } else if (param.key == "max_connections") {
       base.pool_size =
           static_cast<std::size_t>(parse_int(param.value, "max_connections", 1, 1 << 16));
+    } else if (param.key == "ssl_ca_certs") {
+      base.tls_ca_file = param.value;
+    } else if (param.key == "ssl_certfile") {
+      base.tls_cert_file = param.value;
+    } else if (param.key == "ssl_keyfile") {
+      base.tls_key_file = param.value;
+    } else if (param.key == "ssl_server_name") {
+      base.tls_server_name = param.value;
+    } else if (param.key == "ssl_check_hostname") {
+      base.tls_check_hostname = truthy(param.value);
+    } else if (param.key == "call_timeout") {
+      base.call_timeout = parse_seconds(param.value, "call_timeout");
+    } else if (param.key == "max_retries") {
+      base.max_retries = parse_int(param.value, "max_retries", 0, 100);
+    } else if (param.key == "retry_backoff_min") {
+      base.retry_backoff_min = parse_seconds(param.value, "retry_backoff_min");
+    } else if (param.key == "retry_backoff_max") {
+      base.retry_backoff_max = parse_seconds(param.value, "retry_backoff_max");
+    } else if (param.key == "breaker_threshold") {
+      base.breaker_threshold = parse_int(param.value, "breaker_threshold", 0, 1 << 20);
+    } else if (param.key == "breaker_open_time") {
+      base.breaker_open_time = parse_seconds(param.value, "breaker_open_time");
+    } else if (param.key == "compress_min_bytes") {
+      base.compress_min_bytes =
+          static_cast<std::size_t>(parse_int(param.value, "compress_min_bytes", 0, 1 << 30));
+    } else if (param.key == "compression_level") {
+      base.compression_level = parse_int(param.value, "compression_level", 1, 19);
+    } else if (param.key == "expiry_sweep_interval") {
+      base.expiry_sweep_interval = param.value == "0"
+                                       ? std::chrono::milliseconds(0)
+                                       : parse_seconds(param.value, "expiry_sweep_interval");
     } else {
       throw InvalidArgument("unknown Redis URL parameter '" + std::string(param.key) + "'");
     }
