@@ -89,7 +89,8 @@ class RedisBackend final : public Backend {
   // (RedisOptions::share_events). Events published meanwhile by others reach listeners.
   bool sharing_events() const;
 
-  // Commands sent to Redis so far by this object (a script counts as one). For tests.
+  // Commands sent to Redis so far by this object's calls (a script counts as one; the
+  // background expiry sweeps are not counted). For tests.
   std::uint64_t commands_sent() const;
 
   class Impl;

@@ -334,6 +334,8 @@ void ignore_sigpipe_once() {
 
 // Thread-local deadline of the current public call (set by Impl::run).
 thread_local Clock::time_point tl_deadline = Clock::time_point::max();
+// True on the events thread's sweeps: their commands are not counted by commands_sent().
+thread_local bool tl_background = false;
 
 constexpr char kZstdTag[] = {'\0', 'z', 's', 't'};
 
@@ -382,6 +384,7 @@ class RedisBackend::Impl {
     if (opts_.expiry_sweep_interval.count() <= 0 || Clock::now() < next_sweep_) return;
     next_sweep_ = Clock::now() + opts_.expiry_sweep_interval;
     try {
+      tl_background = true;
       owner_->sweep_expired();
     } catch (const std::exception&) {
       // Redis unreachable or closing: the next sweep catches up.
@@ -520,7 +523,7 @@ class RedisBackend::Impl {
       had_failure_ = true;
     }
     slot.conn.reset();
-    slot.conn = std::make_shared<redis_detail::MuxConnection>(connect());
+    slot.conn = std::make_shared<redis_detail::MuxConnection>(connect(), opts_.socket_timeout);
     return slot.conn;
   }
 
@@ -660,19 +663,16 @@ class RedisBackend::Impl {
                                std::to_string(opts_.call_timeout.count()) + " ms) exceeded");
     }
     auto conn = connection();
-    commands_ += n;
+    if (!tl_background) commands_ += n;
     auto p = std::make_shared<redis_detail::Pending>(n);
-    auto deadline = Clock::now() + std::min(opts_.socket_timeout, remaining());
+    auto wait = std::min(opts_.socket_timeout, remaining());
     try {
-      conn->call(bytes, p, deadline);
+      conn->call(bytes, p, Clock::now() + wait);
     } catch (const redis_detail::TransportError& e) {
       ++errors_;
       std::string what =
-          e.timeout() ? "no reply within " +
-                            std::to_string(std::min(opts_.socket_timeout, remaining()).count() > 0
-                                               ? opts_.socket_timeout.count()
-                                               : opts_.socket_timeout.count()) +
-                            " ms"
+          e.timeout() ? "no reply within " + std::to_string(wait.count()) + " ms" +
+                            (wait < opts_.socket_timeout ? " (the rest of call_timeout)" : "")
                       : std::string(e.what());
       {
         std::lock_guard lock(mu_);
@@ -687,7 +687,10 @@ class RedisBackend::Impl {
   [[noreturn]] void error_reply(const redisReply* r, std::string_view what) {
     ++errors_;
     std::string text = reply_text(r);
-    if (text.rfind("NOPERM", 0) == 0 || text.find("NOPERM") != std::string::npos)
+    // Commands answer NOPERM; scripts "... can't access at least one of the keys ...".
+    if (text.find("NOPERM") != std::string::npos ||
+        text.find("can't access at least one of the keys") != std::string::npos ||
+        text.find("no permissions to") != std::string::npos)
       throw BackendError("redis " + address_ +
                          ": permission denied by the server's ACL for user '" +
                          (opts_.user.empty() ? std::string("default") : opts_.user) +

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "refcache/errors.hpp"
@@ -337,7 +339,9 @@ std::string handshake(RedisSocket& s, const RedisOptions& o, Clock::time_point d
 
 // --- MuxConnection --------------------------------------------------------------------------
 
-MuxConnection::MuxConnection(std::unique_ptr<RedisSocket> s) : sock_(std::move(s)) {
+MuxConnection::MuxConnection(std::unique_ptr<RedisSocket> s,
+                             std::chrono::milliseconds socket_timeout)
+    : sock_(std::move(s)), socket_timeout_(socket_timeout) {
   reader_ = std::thread([this] { read_loop(); });
 }
 
@@ -362,35 +366,46 @@ void MuxConnection::fail(const std::string& why, bool timeout) {
   }
 }
 
+// Sends the buffered commands if nothing is in flight. REQUIRES: `lock` holds mu_.
+void MuxConnection::flush(std::unique_lock<std::mutex>& lock, Clock::time_point deadline) {
+  while (!writing_ && sent_ == 0 && unsent_ > 0 && !dead()) {
+    writing_ = true;
+    spare_.swap(out_);
+    sent_ += unsent_;
+    unsent_ = 0;
+    lock.unlock();
+    std::string error;
+    bool timeout = false;
+    try {
+      sock_->write_all(spare_, deadline);
+    } catch (const TransportError& e) {
+      error = e.what();
+      timeout = e.timeout();
+    }
+    lock.lock();
+    spare_.clear();
+    writing_ = false;
+    if (!error.empty()) {
+      lock.unlock();
+      fail(error, timeout);
+      lock.lock();
+      return;
+    }
+  }
+}
+
 void MuxConnection::call(std::string_view bytes, const std::shared_ptr<Pending>& p,
                          Clock::time_point deadline) {
-  std::unique_lock lock(mu_);
-  if (dead()) throw TransportError("connection lost");
-  out_.append(bytes);
-  queue_.push_back(p);
-  if (!writing_) {
-    // Flush everybody's commands, including those appended while we write.
-    writing_ = true;
-    while (!out_.empty()) {
-      spare_.swap(out_);
-      lock.unlock();
-      try {
-        sock_->write_all(spare_, deadline);
-      } catch (const TransportError& e) {
-        lock.lock();
-        spare_.clear();
-        writing_ = false;
-        lock.unlock();
-        fail(e.what(), e.timeout());
-        lock.lock();
-        break;
-      }
-      lock.lock();
-      spare_.clear();
-    }
-    writing_ = false;
+  {
+    std::unique_lock lock(mu_);
+    if (dead()) throw TransportError("connection lost");
+    out_.append(bytes);
+    ++unsent_;
+    queue_.push_back(p);
+    // With a batch in flight, these commands leave with the next batch, sent by the reader
+    // as soon as the current one is answered: one write and one read for many callers.
+    flush(lock, deadline);
   }
-  lock.unlock();
   if (!p->done.try_acquire_until(deadline)) {
     // The reply stream can no longer be matched with callers: give the connection up.
     fail("no reply in time", true);
@@ -415,18 +430,20 @@ void MuxConnection::read_loop() {
     }
     if (got.empty()) continue;
     {
-      std::lock_guard lock(mu_);
+      std::unique_lock lock(mu_);
       for (auto& r : got) {
-        if (queue_.empty()) break;  // late replies of a failed connection
+        if (queue_.empty() || sent_ == 0) break;  // late replies of a failed connection
         auto& head = queue_.front();
         head->replies.push_back(std::move(r));
         if (head->replies.size() == head->expected) {
           wake.push_back(std::move(head));
           queue_.pop_front();
+          --sent_;
         }
       }
+      got.clear();
+      if (sent_ == 0) flush(lock, Clock::now() + socket_timeout_);
     }
-    got.clear();
     for (auto& p : wake) p->done.release();
     wake.clear();
   }

@@ -118,14 +118,17 @@ struct Pending {
   std::binary_semaphore done{0};
 };
 
-// A connection shared by every thread: submit() appends the formatted commands to an
-// output buffer and the first caller that finds no write in progress sends the whole buffer
-// (its own commands and everybody else's) in one write; a reader thread parses replies and
-// completes the callers in FIFO order. A failure (I/O error, timeout of any caller) fails
-// every pending call and marks the connection dead; the owner then opens a new one.
+// A connection shared by every thread (auto-pipelining): call() appends the formatted
+// commands to an output buffer; when no batch is in flight the caller sends the buffer at
+// once, otherwise the commands wait for the current batch's replies and the reader thread
+// sends everything buffered meanwhile in one write. The reader parses replies (one read
+// usually carries many) and completes the callers in FIFO order. So under load the server
+// and we pay one read and one write per batch instead of per command. A failure (I/O error, timeout
+// of any caller) fails every pending call and marks the connection dead; the owner then opens a new
+// one.
 class MuxConnection {
  public:
-  explicit MuxConnection(std::unique_ptr<RedisSocket> s);
+  MuxConnection(std::unique_ptr<RedisSocket> s, std::chrono::milliseconds socket_timeout);
   ~MuxConnection();
   MuxConnection(const MuxConnection&) = delete;
   MuxConnection& operator=(const MuxConnection&) = delete;
@@ -140,9 +143,13 @@ class MuxConnection {
 
  private:
   void read_loop();
+  void flush(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
   std::unique_ptr<RedisSocket> sock_;
+  std::chrono::milliseconds socket_timeout_;
   std::mutex mu_;
-  std::string out_, spare_;
+  std::string out_, spare_;  // commands not sent yet; the batch being written
+  std::size_t unsent_ = 0;   // calls whose commands are in out_
+  std::size_t sent_ = 0;     // calls sent and not fully answered (at the front of queue_)
   bool writing_ = false;
   std::deque<std::shared_ptr<Pending>> queue_;
   std::atomic<bool> dead_{false};
