@@ -271,12 +271,17 @@ TEST(RedisResilience, BreakerOpensFailsFastProbesAndRecovers) {
   EXPECT_NE(probe.find("cannot connect"), std::string::npos) << probe;
   EXPECT_EQ(b.stats().circuit_state, 1);
   EXPECT_NE(message_of([&] { b.get("cb:1"); }).find("circuit open"), std::string::npos);
-  // Redis returns: the next probe succeeds and closes the circuit.
+  // Redis returns: the next probe reaches it and closes the circuit, even when the probe's
+  // answer is an error of its own (here a corrupt entry).
   server.start();
+  RawRedis(server.port(), server.password()).cmd({"SET", "mcp-refcache:entry:cb:bad", "{oops"});
   bool back = false;
   for (int i = 0; i < 100 && !back; ++i) {
     try {
-      back = b.get("cb:1") == nullptr;  // no AOF: the entry is gone, but the call works
+      b.get("cb:bad");
+      ADD_FAILURE() << "a corrupt entry decoded";
+    } catch (const CorruptEntry&) {
+      back = true;
     } catch (const BackendUnavailable&) {
       std::this_thread::sleep_for(50ms);
     }

@@ -634,6 +634,11 @@ class RedisBackend::Impl {
         auto wait = std::chrono::milliseconds(d(rng));
         if (Clock::now() + wait >= tl_deadline) throw;
         std::this_thread::sleep_for(wait);
+      } catch (...) {
+        // Anything else (an error reply, a corrupt entry) means the server answered: for the
+        // breaker that is a success, and a half-open probe must not stay pending.
+        on_success();
+        throw;
       }
     }
   }
