@@ -51,8 +51,13 @@ class RedisBackend final : public Backend {
   explicit RedisBackend(RedisOptions options);
   ~RedisBackend() override;
 
-  // "redis://user:***@host:port/db".
+  // "redis://user:***@host:port/db" (with sentinels: "redis+sentinel://user:***@s1:p1,.../
+  // primary/db").
   const std::string& address() const;
+
+  // "host:port" of the server the last connection went to (with sentinels: the primary they
+  // named), or "" before the first connection.
+  std::string connected_to() const;
 
   std::string_view kind() const override { return "redis"; }
   EntryPtr get(std::string_view ref_id) override;

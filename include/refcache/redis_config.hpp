@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "refcache/entry.hpp"
 
@@ -98,6 +99,21 @@ struct RedisOptions {
   // deliver the changes other processes publish to this backend's listeners (one extra
   // connection and thread per backend). Default: true.
   bool share_events = true;
+
+  // Sentinel (redis+sentinel://h1:p1,h2:p2/<primary name>[/db]): when `sentinels` is not
+  // empty, host and port are ignored; each new connection asks the sentinels, in order, for
+  // the address of the primary named sentinel_primary (SENTINEL get-master-addr-by-name),
+  // connects to it and checks that it is a primary (ROLE). After a failover the old
+  // primary's connections fail or answer READONLY; they are dropped and the next call finds
+  // the new primary. sentinel_password (URL parameter sentinel_password) authenticates
+  // with the sentinels; empty = none.
+  struct HostPort {
+    std::string host;
+    int port = 26379;
+  };
+  std::vector<HostPort> sentinels;
+  std::string sentinel_primary;
+  std::string sentinel_password;
 
   // Key prefix; the reference uses "mcp-refcache:" (entries at <prefix>entry:<ref_id>).
   // Change it only to isolate caches that must not be shared with Python servers.

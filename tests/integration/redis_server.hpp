@@ -124,7 +124,8 @@ class RedisServer {
   struct Options {
     std::string password = "refcache-test-pass";
     bool aof = false;
-    bool tls = false;  // also listen with TLS on tls_port()
+    bool tls = false;                     // also listen with TLS on tls_port()
+    std::vector<std::string> extra_args;  // e.g. {"--replicaof", "127.0.0.1", "6379"}
   };
 
   explicit RedisServer(Options o) : opts_(std::move(o)) {
@@ -209,6 +210,7 @@ class RedisServer {
                                       "--tls-auth-clients", "optional"};
       args.insert(args.end(), tls.begin(), tls.end());
     }
+    args.insert(args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {

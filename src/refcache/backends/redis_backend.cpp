@@ -371,6 +371,7 @@ class RedisBackend::Impl {
   // sweeps the expiry indexes every expiry_sweep_interval.
   void start_events(RedisBackend* owner) {
     owner_ = owner;
+    if (!opts_.sentinels.empty()) sentinel_thread_ = std::thread([this] { watch_sentinels(); });
     if (channel_.empty() && opts_.expiry_sweep_interval.count() <= 0) return;
     events_thread_ = std::thread([this] { events_loop(); });
   }
@@ -378,6 +379,49 @@ class RedisBackend::Impl {
   void stop_events() {
     stop_events_ = true;
     if (events_thread_.joinable()) events_thread_.join();
+    if (sentinel_thread_.joinable()) sentinel_thread_.join();
+  }
+
+  // Sentinel mode: stays subscribed to "+switch-master" on one of the sentinels; when our
+  // primary moves, drops every connection (commands and events) so that the next call asks
+  // the sentinels again, instead of writing to the old primary until it is demoted.
+  void watch_sentinels() {
+    std::size_t next = 0;
+    std::chrono::milliseconds backoff = opts_.reconnect_backoff_min;
+    while (!stop_events_) {
+      const auto& sentinel = opts_.sentinels[next++ % opts_.sentinels.size()];
+      RedisOptions so;
+      so.host = sentinel.host;
+      so.port = sentinel.port;
+      so.password = opts_.sentinel_password;
+      try {
+        auto deadline = Clock::now() + opts_.connect_timeout;
+        auto s = redis_detail::RedisSocket::connect(so, tls_.get(), deadline);
+        if (redis_detail::handshake(*s, so, deadline).empty()) {
+          Reply r = s->call({"SUBSCRIBE", "+switch-master"}, deadline);
+          if (r && r->type == REDIS_REPLY_ARRAY) {
+            backoff = opts_.reconnect_backoff_min;
+            while (!stop_events_) {
+              Reply m = s->next_reply();
+              if (!m) {
+                s->fill(Clock::now() + std::chrono::milliseconds(100));
+                continue;
+              }
+              if (m->type != REDIS_REPLY_ARRAY || m->elements != 3) continue;
+              std::string text = reply_text(m->element[2]);  // "<name> <old ip> <old port> ..."
+              if (text.substr(0, text.find(' ')) != opts_.sentinel_primary) continue;
+              drop_connections();
+              events_reconnect_ = true;
+            }
+          }
+        }
+      } catch (const std::exception&) {
+      }
+      auto until = Clock::now() + backoff;
+      while (!stop_events_ && Clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      backoff = std::min(backoff * 2, opts_.reconnect_backoff_max);
+    }
   }
 
   void maybe_sweep() {
@@ -402,8 +446,9 @@ class RedisBackend::Impl {
       std::unique_ptr<redis_detail::RedisSocket> s;
       try {
         auto deadline = Clock::now() + opts_.connect_timeout;
-        s = redis_detail::RedisSocket::connect(opts_, tls_.get(), deadline);
-        if (redis_detail::handshake(*s, opts_, deadline).empty()) {
+        std::string err;
+        s = open_socket(deadline, err);
+        if (err.empty()) {
           Reply r = s->call({"SUBSCRIBE", channel_}, deadline);
           if (r && r->type == REDIS_REPLY_ARRAY) {
             events_ready_ = true;
@@ -427,7 +472,8 @@ class RedisBackend::Impl {
 
   // Reads messages until the connection fails or stop is requested.
   void read_events(redis_detail::RedisSocket& s) {
-    while (!stop_events_) {
+    events_reconnect_ = false;
+    while (!stop_events_ && !events_reconnect_) {
       maybe_sweep();
       Reply r = s.next_reply();
       if (!r) {
@@ -485,8 +531,7 @@ class RedisBackend::Impl {
     std::unique_ptr<redis_detail::RedisSocket> s;
     auto deadline = Clock::now() + std::min(opts_.connect_timeout, remaining());
     try {
-      s = redis_detail::RedisSocket::connect(opts_, tls_.get(), deadline);
-      err = redis_detail::handshake(*s, opts_, deadline);
+      s = open_socket(deadline, err);
     } catch (const redis_detail::TransportError& e) {
       err = e.what();
     }
@@ -504,6 +549,80 @@ class RedisBackend::Impl {
     backoff_ = std::chrono::milliseconds(0);
     had_failure_ = false;
     return s;
+  }
+
+  // An authenticated socket to the server (with sentinels: to the current primary, checked
+  // with ROLE). Throws TransportError; a refusal (AUTH, SELECT, not a primary) goes to `err`.
+  std::unique_ptr<redis_detail::RedisSocket> open_socket(Clock::time_point deadline,
+                                                         std::string& err) {
+    if (opts_.sentinels.empty()) {
+      auto s = redis_detail::RedisSocket::connect(opts_, tls_.get(), deadline);
+      err = redis_detail::handshake(*s, opts_, deadline);
+      return s;
+    }
+    RedisOptions at = opts_;
+    std::string why;
+    bool found = false;
+    for (const auto& sentinel : opts_.sentinels) {
+      RedisOptions so;
+      so.host = sentinel.host;
+      so.port = sentinel.port;
+      so.password = opts_.sentinel_password;
+      try {
+        auto s = redis_detail::RedisSocket::connect(so, tls_.get(), deadline);
+        std::string e = redis_detail::handshake(*s, so, deadline);
+        if (!e.empty()) {
+          why += " " + sentinel.host + ":" + std::to_string(sentinel.port) + ": " + e + ";";
+          continue;
+        }
+        Reply r =
+            s->call({"SENTINEL", "get-master-addr-by-name", opts_.sentinel_primary}, deadline);
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+          why += " " + sentinel.host + ":" + std::to_string(sentinel.port) + ": " +
+                 (r->type == REDIS_REPLY_ERROR ? reply_text(r.get())
+                                               : std::string("unknown primary")) +
+                 ";";
+          continue;
+        }
+        at.host = reply_text(r->element[0]);
+        at.port = std::atoi(reply_text(r->element[1]).c_str());
+        found = true;
+        break;
+      } catch (const redis_detail::TransportError& e) {
+        why += std::string(" ") + e.what() + ";";
+      }
+    }
+    if (!found)
+      throw redis_detail::TransportError("no sentinel gave the address of primary '" +
+                                         opts_.sentinel_primary + "':" + why);
+    auto s = redis_detail::RedisSocket::connect(at, tls_.get(), deadline);
+    err = redis_detail::handshake(*s, at, deadline);
+    if (err.empty()) {
+      Reply role = s->call({"ROLE"}, deadline);
+      std::string r = role->type == REDIS_REPLY_ARRAY && role->elements > 0
+                          ? reply_text(role->element[0])
+                          : reply_text(role.get());
+      if (r != "master")
+        err = at.host + ":" + std::to_string(at.port) + " (named by the sentinels as primary '" +
+              opts_.sentinel_primary + "') is not a primary (role " + r + ")";
+    }
+    {
+      std::lock_guard lock(mu_);
+      primary_ = at.host + ":" + std::to_string(at.port);
+    }
+    return s;
+  }
+
+  // Drops every command connection (after READONLY: the primary moved).
+  void drop_connections() {
+    for (auto& slot : slots_) {
+      std::shared_ptr<redis_detail::MuxConnection> c;
+      {
+        std::lock_guard lock(slot.mu);
+        c = slot.conn;
+      }
+      if (c) c->fail("the server became a replica (failover)");
+    }
   }
 
   struct Slot {
@@ -692,6 +811,11 @@ class RedisBackend::Impl {
   [[noreturn]] void error_reply(const redisReply* r, std::string_view what) {
     ++errors_;
     std::string text = reply_text(r);
+    if (text.rfind("READONLY", 0) == 0) {
+      // We are talking to a replica: after a failover, the old primary. Find the new one.
+      drop_connections();
+      throw BackendUnavailable("redis " + address_ + ": " + text);
+    }
     // Commands answer NOPERM; scripts "... can't access at least one of the keys ...".
     if (text.find("NOPERM") != std::string::npos ||
         text.find("can't access at least one of the keys") != std::string::npos ||
@@ -838,6 +962,8 @@ class RedisBackend::Impl {
   std::string channel_;  // "" when events are not shared
   RedisBackend* owner_ = nullptr;
   std::thread events_thread_;
+  std::thread sentinel_thread_;
+  std::atomic<bool> events_reconnect_{false};
   std::atomic<bool> stop_events_{false};
   std::atomic<bool> events_ready_{false};
   std::string P_;
@@ -856,6 +982,7 @@ class RedisBackend::Impl {
   std::string breaker_last_error_;
 
   std::mutex mu_;
+  std::string primary_;  // host:port of the server connected last (sentinel mode)
   bool closed_ = false;
   std::chrono::milliseconds backoff_{0};
   Clock::time_point next_connect_{};
@@ -1228,6 +1355,13 @@ std::size_t RedisBackend::reindex() {
     } while (cursor != "0");
     return added;
   });
+}
+
+std::string RedisBackend::connected_to() const {
+  std::lock_guard lock(impl_->mu_);
+  if (impl_->opts_.sentinels.empty() && impl_->primary_.empty())
+    return impl_->opts_.host + ":" + std::to_string(impl_->opts_.port);
+  return impl_->primary_;
 }
 
 std::uint64_t RedisBackend::commands_sent() const {
