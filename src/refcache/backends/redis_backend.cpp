@@ -317,8 +317,9 @@ long long reply_int(const redisReply* r) {
 
 std::string ms_text(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f", v);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(std::llround(v)));
+  if (ec != std::errc()) return "0";
+  return std::string(buf, end);
 }
 
 void ignore_sigpipe_once() {

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -10,6 +11,7 @@
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -337,6 +339,40 @@ std::string handshake(RedisSocket& s, const RedisOptions& o, Clock::time_point d
   return {};
 }
 
+// --- Event ----------------------------------------------------------------------------------
+
+namespace {
+long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val, const timespec* ts) {
+  return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), op, val, ts, nullptr,
+                   FUTEX_BITSET_MATCH_ANY);
+}
+}  // namespace
+
+void Event::set() {
+  if (state_.exchange(1, std::memory_order_acq_rel) == 2)
+    futex(&state_, FUTEX_WAKE_PRIVATE, 1, nullptr);
+}
+
+bool Event::wait_until(Clock::time_point deadline) {
+  static_assert(std::is_same_v<Clock, std::chrono::steady_clock>);  // CLOCK_MONOTONIC
+  for (;;) {
+    std::uint32_t s = state_.load(std::memory_order_acquire);
+    if (s == 1) return true;
+    if (s == 0 && !state_.compare_exchange_weak(s, 2, std::memory_order_acq_rel)) continue;
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch());
+    if (ns.count() < 0) ns = std::chrono::nanoseconds(0);
+    timespec ts{static_cast<time_t>(ns.count() / 1000000000),
+                static_cast<long>(ns.count() % 1000000000)};
+    long r = futex(&state_, FUTEX_WAIT_BITSET_PRIVATE, 2, &ts);
+    if (r == -1 && errno == ETIMEDOUT) return state_.load(std::memory_order_acquire) == 1;
+  }
+}
+
+void Event::wait() {
+  while (!wait_until(Clock::now() + std::chrono::hours(1))) {
+  }
+}
+
 // --- MuxConnection --------------------------------------------------------------------------
 
 MuxConnection::MuxConnection(std::unique_ptr<RedisSocket> s,
@@ -362,7 +398,7 @@ void MuxConnection::fail(const std::string& why, bool timeout) {
   for (auto& p : failed) {
     p->error = why;
     p->timeout = timeout;
-    p->done.release();
+    p->done.set();
   }
 }
 
@@ -406,10 +442,10 @@ void MuxConnection::call(std::string_view bytes, const std::shared_ptr<Pending>&
     // as soon as the current one is answered: one write and one read for many callers.
     flush(lock, deadline);
   }
-  if (!p->done.try_acquire_until(deadline)) {
+  if (!p->done.wait_until(deadline)) {
     // The reply stream can no longer be matched with callers: give the connection up.
     fail("no reply in time", true);
-    p->done.acquire();
+    p->done.wait();
   }
   if (p->replies.size() < p->expected) {
     if (p->error.empty()) p->error = "connection lost";
@@ -444,7 +480,7 @@ void MuxConnection::read_loop() {
       got.clear();
       if (sent_ == 0) flush(lock, Clock::now() + socket_timeout_);
     }
-    for (auto& p : wake) p->done.release();
+    for (auto& p : wake) p->done.set();
     wake.clear();
   }
 }

@@ -17,10 +17,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <semaphore>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -108,6 +108,20 @@ class RedisSocket {
 // AUTH (user + password), SELECT and PING on a fresh socket; returns "" or what failed.
 std::string handshake(RedisSocket& s, const RedisOptions& o, Clock::time_point deadline);
 
+// A one-shot event on a futex: set() by one thread, waited for by one other. (Not
+// std::binary_semaphore: libstdc++'s timed acquire spins with sched_yield before sleeping,
+// which on a busy machine burns the CPU the server and the reader need.)
+class Event {
+ public:
+  void set();
+  // False if `deadline` passed first.
+  bool wait_until(Clock::time_point deadline);
+  void wait();
+
+ private:
+  std::atomic<std::uint32_t> state_{0};  // 0 idle, 1 set, 2 a waiter sleeps
+};
+
 // A command in flight on a MuxConnection: the caller waits for `expected` replies.
 struct Pending {
   explicit Pending(std::size_t n) : expected(n) { replies.reserve(n); }
@@ -115,7 +129,7 @@ struct Pending {
   std::vector<Reply> replies;
   std::string error;  // set when the connection failed before every reply arrived
   bool timeout = false;
-  std::binary_semaphore done{0};
+  Event done;
 };
 
 // A connection shared by every thread (auto-pipelining): call() appends the formatted
