@@ -281,8 +281,15 @@ bool RedisSocket::fill(Clock::time_point deadline) {
             where_ + ": TLS read failed: " + openssl_error("connection closed by the server"));
       }
     } else {
+      // A short read drained the socket: wait first rather than pay for a recv that would
+      // only say EAGAIN.
+      if (drained_) {
+        drained_ = false;
+        if (wait(POLLIN, deadline) == 0) return false;
+      }
       ssize_t n = ::recv(fd_, buf_.data(), buf_.size(), 0);
       if (n > 0) {
+        drained_ = static_cast<std::size_t>(n) < buf_.size();
         redisReaderFeed(reader_, buf_.data(), static_cast<std::size_t>(n));
         return true;
       }

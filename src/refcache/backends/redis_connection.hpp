@@ -103,6 +103,7 @@ class RedisSocket {
   redisReader* reader_ = nullptr;
   std::string where_;  // "host:port"
   std::vector<char> buf_;
+  bool drained_ = false;  // the last recv returned less than asked (plain sockets)
 };
 
 // AUTH (user + password), SELECT and PING on a fresh socket; returns "" or what failed.
