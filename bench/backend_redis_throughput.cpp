@@ -1,12 +1,19 @@
 // B1: RedisBackend set + get of 1 KB entries from 8 threads, beside redis-benchmark
-// (-t set,get -d 1024 -c 8 -n 100000) against the same redis-server, started here.
-// Prints one JSON line. Not a test.
+// (-t set,get -d 1024 -c 8 -n 100000) against the same redis-server, started here; and the
+// same set + get over TLS (rediss://) on that server's TLS port, for the TLS overhead.
+// Also reports the CPU time per operation of redis-server and of the client (ours, or
+// redis-benchmark), which says which side limits. Prints one JSON line. Not a test.
+#include <sys/resource.h>
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -20,6 +27,27 @@ namespace json = boost::json;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
+
+// CPU seconds used so far by process `pid` (user + system), from /proc.
+double proc_cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i)
+    if (i == 14 || i == 15) ticks += std::atof(f.c_str());
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+double rusage_seconds(int who) {
+  rusage u{};
+  ::getrusage(who, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 // {"SET": rps, "GET": rps} from redis-benchmark --csv.
 std::pair<double, double> run_redis_benchmark(const testing::RedisServer& server, int clients,
@@ -53,10 +81,15 @@ std::pair<double, double> run_redis_benchmark(const testing::RedisServer& server
 
 int main() {
   constexpr int kThreads = 8, kOps = 100000;
-  testing::RedisServer server;
+  testing::RedisServer server(testing::RedisServer::Options{.tls = true});
   RedisOptions o = server.options();
-  o.pool_size = kThreads;
+  // Default pool_size: a few multiplexed connections serve all threads (REFCACHE_BENCH_POOL
+  // overrides it, to compare).
+  if (const char* pool = std::getenv("REFCACHE_BENCH_POOL")) o.pool_size = std::stoul(pool);
+  RedisOptions tls_o = server.tls_options();
+  tls_o.pool_size = o.pool_size;
   RedisBackend backend(o);
+  RedisBackend tls_backend(tls_o);
 
   auto entry = std::make_shared<CacheEntry>();
   entry->value = std::string(1024, 'v');
@@ -68,9 +101,14 @@ int main() {
   std::vector<std::string> ids;
   for (int i = 0; i < kOps; ++i) ids.push_back("bench:" + std::to_string(10000000 + i));
 
-  auto run = [&](bool set) {
+  struct Cpu {
+    double server = 0, client = 0;  // seconds
+  };
+  Cpu ours_cpu, rb_cpu;
+  auto run = [&](RedisBackend& b, bool set, Cpu* cpu) {
     std::atomic<int> next{0};
     std::atomic<long> misses{0};
+    double s0 = proc_cpu_seconds(server.pid()), c0 = rusage_seconds(RUSAGE_SELF);
     auto t0 = SteadyClock::now();
     std::vector<std::thread> ts;
     for (int t = 0; t < kThreads; ++t)
@@ -78,44 +116,69 @@ int main() {
         for (int i; (i = next.fetch_add(1)) < kOps;) {
           const std::string& id = ids[static_cast<size_t>(set ? i : (i * 7919L) % kOps)];
           if (set)
-            backend.set(id, entry);
-          else if (!backend.get(id))
+            b.set(id, entry);
+          else if (!b.get(id))
             ++misses;
         }
       });
     for (auto& th : ts) th.join();
     double secs = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+    if (cpu) {
+      cpu->server += proc_cpu_seconds(server.pid()) - s0;
+      cpu->client += rusage_seconds(RUSAGE_SELF) - c0;
+    }
     if (misses) std::cerr << "misses: " << misses << "\n";
     return kOps / secs;
   };
-  // Interleaved rounds, best of each: the machine may be shared, and both sides get the
+  // Interleaved rounds, best of each: the machine may be shared, and every side gets the
   // same chances.
   constexpr int kRounds = 3;
-  double ours_set = 0, ours_get = 0, rb_set = 0, rb_get = 0;
+  double ours_set = 0, ours_get = 0, rb_set = 0, rb_get = 0, tls_set = 0, tls_get = 0;
   testing::RawRedis raw(server.port(), server.password());
   for (int round = 0; round < kRounds; ++round) {
     raw.cmd({"FLUSHALL"});
-    ours_set = std::max(ours_set, run(true));
-    ours_get = std::max(ours_get, run(false));
+    ours_set = std::max(ours_set, run(backend, true, &ours_cpu));
+    ours_get = std::max(ours_get, run(backend, false, &ours_cpu));
+    double s0 = proc_cpu_seconds(server.pid()), c0 = rusage_seconds(RUSAGE_CHILDREN);
     auto [s, g] = run_redis_benchmark(server, kThreads, kOps);
+    rb_cpu.server += proc_cpu_seconds(server.pid()) - s0;
+    rb_cpu.client += rusage_seconds(RUSAGE_CHILDREN) - c0;
     rb_set = std::max(rb_set, s);
     rb_get = std::max(rb_get, g);
+    raw.cmd({"FLUSHALL"});
+    tls_set = std::max(tls_set, run(tls_backend, true, nullptr));
+    tls_get = std::max(tls_get, run(tls_backend, false, nullptr));
   }
+  auto us_per_op = [&](double secs) {
+    return std::round(secs / (2.0 * kOps * kRounds) * 1e6 * 100) / 100;
+  };
+  auto r3 = [](double v) { return std::round(v * 1000) / 1000; };
 
   json::object r;
   r["bench"] = "B1_redis_set_get_1k";
   r["threads"] = kThreads;
   r["ops"] = kOps;
+  r["pool_size"] = o.pool_size;
   r["statistic"] = "best of 3 interleaved rounds";
   r["value_bytes"] = 1024;
   r["ours_set_per_s"] = static_cast<std::int64_t>(std::round(ours_set));
   r["ours_get_per_s"] = static_cast<std::int64_t>(std::round(ours_get));
   r["redis_benchmark_set_per_s"] = rb_set;
   r["redis_benchmark_get_per_s"] = rb_get;
-  r["set_ratio"] = rb_set > 0 ? std::round(ours_set / rb_set * 1000) / 1000 : 0.0;
-  r["get_ratio"] = rb_get > 0 ? std::round(ours_get / rb_get * 1000) / 1000 : 0.0;
+  r["set_ratio"] = rb_set > 0 ? r3(ours_set / rb_set) : 0.0;
+  r["get_ratio"] = rb_get > 0 ? r3(ours_get / rb_get) : 0.0;
   double ours = 2 / (1 / ours_set + 1 / ours_get), theirs = 2 / (1 / rb_set + 1 / rb_get);
-  r["set_get_ratio"] = theirs > 0 ? std::round(ours / theirs * 1000) / 1000 : 0.0;
+  r["set_get_ratio"] = theirs > 0 ? r3(ours / theirs) : 0.0;
+  // CPU microseconds per operation (mean of sets and gets, all rounds).
+  r["ours_server_cpu_us_per_op"] = us_per_op(ours_cpu.server);
+  r["ours_client_cpu_us_per_op"] = us_per_op(ours_cpu.client);
+  r["redis_benchmark_server_cpu_us_per_op"] = us_per_op(rb_cpu.server);
+  r["redis_benchmark_client_cpu_us_per_op"] = us_per_op(rb_cpu.client);
+  // The same through rediss:// on the same server.
+  r["tls_set_per_s"] = static_cast<std::int64_t>(std::round(tls_set));
+  r["tls_get_per_s"] = static_cast<std::int64_t>(std::round(tls_get));
+  double tls = 2 / (1 / tls_set + 1 / tls_get);
+  r["tls_throughput_vs_plain"] = ours > 0 ? r3(tls / ours) : 0.0;
   std::cout << jsonio::to_string(r) << std::endl;
   return 0;
 }

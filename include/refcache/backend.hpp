@@ -60,7 +60,7 @@ using ChangeListener = std::function<void(const ChangeEvent&)>;
 struct BackendStats {
   std::uint64_t gets = 0, hits = 0, misses = 0, sets = 0, deletes = 0;
   std::uint64_t evictions = 0, expirations = 0, errors = 0, reconnects = 0;
-  int circuit_state = -1;  // 0 closed, 1 open, 2 half-open; -1 if the backend has no breaker
+  int circuit_state = -1;     // 0 closed, 1 open, 2 half-open; -1 if the backend has no breaker
   std::int64_t entries = -1;  // current number of entries, -1 if unknown
   std::int64_t bytes = -1;    // approximate bytes held, -1 if unknown
 };

@@ -17,9 +17,14 @@
 // so the index and the entries never disagree; listing and clearing a namespace cost O(namespace),
 // not O(instance). Entries written by Python servers carry no index: reindex() adds them.
 //
-// Connections come from a pool (RedisOptions::pool_size, pool_wait_timeout). When Redis
-// goes away, each call fails within socket_timeout with BackendUnavailable; reconnects are
-// attempted with exponential backoff and calls succeed again once Redis is back.
+// Transport (redis_connection.hpp): our own sockets, plain TCP or TLS (rediss://), each
+// multiplexed: every thread pipelines its commands on one of pool_size shared connections.
+// When Redis goes away, each call fails within socket_timeout (and call_timeout overall) with
+// BackendUnavailable; idempotent reads are retried with backoff and jitter; a circuit breaker
+// fails calls fast while Redis stays down and probes it back; reconnects are attempted with
+// exponential backoff and calls succeed again once Redis is back. Entry blobs may be stored
+// zstd-compressed (compress_min_bytes, off by default). Expired entries are announced as
+// kExpired events by a periodic sweep of the expiry indexes.
 // With RedisOptions::share_events, every change is also published on the channel
 // "mcp-refcache:events" (JSON ["<origin>","updated|deleted|cleared","<ref_id>","<ns>"]) and
 // the changes of other processes reach this object's listeners.
@@ -41,14 +46,18 @@ namespace refcache {
 
 class RedisBackend final : public Backend {
  public:
-  // REQUIRES: options.tls is false (TLS throws InvalidArgument "not supported yet").
-  // With connect_on_start, throws BackendUnavailable naming host:port when Redis cannot be
-  // reached or refuses the credentials.
+  // Throws InvalidArgument when TLS files cannot be loaded. With connect_on_start, throws
+  // BackendUnavailable naming host:port when Redis cannot be reached or refuses the credentials.
   explicit RedisBackend(RedisOptions options);
   ~RedisBackend() override;
 
-  // "redis://user:***@host:port/db".
+  // "redis://user:***@host:port/db" (with sentinels: "redis+sentinel://user:***@s1:p1,.../
+  // primary/db").
   const std::string& address() const;
+
+  // "host:port" of the server the last connection went to (with sentinels: the primary they
+  // named), or "" before the first connection.
+  std::string connected_to() const;
 
   std::string_view kind() const override { return "redis"; }
   EntryPtr get(std::string_view ref_id) override;
@@ -74,11 +83,19 @@ class RedisBackend final : public Backend {
   // namespace index, by one SCAN over the entry keys. Returns how many were added.
   std::size_t reindex();
 
+  // Removes the entries whose expiry time has passed from their namespace indexes (and the
+  // entries themselves if Redis still holds them), publishes one "expired" event for each on
+  // the events channel and delivers kExpired to this object's listeners. Atomic: when several
+  // servers sweep at once, each expired entry is announced once. Runs by itself every
+  // RedisOptions::expiry_sweep_interval. Returns how many entries it announced.
+  std::size_t sweep_expired();
+
   // True while the connection that receives other processes' changes is subscribed
   // (RedisOptions::share_events). Events published meanwhile by others reach listeners.
   bool sharing_events() const;
 
-  // Commands sent to Redis so far by this object (a script counts as one). For tests.
+  // Commands sent to Redis so far by this object's calls (a script counts as one; the
+  // background expiry sweeps are not counted). For tests.
   std::uint64_t commands_sent() const;
 
   class Impl;

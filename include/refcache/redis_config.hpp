@@ -4,8 +4,11 @@
 // everything it names; otherwise explicit settings, then the reference's environment
 // variables REDIS_HOST, REDIS_PORT, REDIS_DB, REDIS_PASSWORD, REDIS_SSL (true/1/yes), then
 // the defaults below. URL form: redis://[[user]:password@]host[:port][/db][?params];
-// rediss:// is TLS. Parameters (redis-py's names): db, socket_timeout and
-// socket_connect_timeout in seconds, max_connections (pool_size).
+// rediss:// is TLS. Parameters (redis-py's names where redis-py has one; times in seconds):
+// db, socket_timeout, socket_connect_timeout, max_connections (pool_size), ssl_ca_certs,
+// ssl_certfile, ssl_keyfile, ssl_check_hostname; ours: ssl_server_name, call_timeout,
+// max_retries, retry_backoff_min, retry_backoff_max, breaker_threshold, breaker_open_time,
+// compress_min_bytes, compression_level, expiry_sweep_interval (see docs/backends.md).
 //
 // The password is never logged nor put into an error message: use redacted_address().
 //
@@ -18,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "refcache/entry.hpp"
 
@@ -29,7 +33,18 @@ struct RedisOptions {
   int db = 0;                      // database number selected after connecting. Default: 0
   std::string user;                // ACL user name; empty = AUTH with the password only
   std::string password;            // empty = no AUTH. Default: empty
-  bool tls = false;                // rediss://; not supported yet (the backend throws)
+  bool tls = false;                // rediss:// (TLS 1.2+ through OpenSSL). Default: false
+
+  // TLS (with tls): PEM file of the CA certificates that sign the server's certificate
+  // (empty = the system's CA store); optional client certificate (chain) and key for servers
+  // that demand one (tls-auth-clients); the name the server's certificate must carry (empty =
+  // host; an IP address is checked against the certificate's IP entries). Turning
+  // tls_check_hostname off accepts any name signed by the CA (the chain is still verified).
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;  // empty = the key is in tls_cert_file
+  std::string tls_server_name;
+  bool tls_check_hostname = true;
 
   // Time allowed to open a TCP connection (and AUTH/SELECT on it). Default: 2000 ms.
   std::chrono::milliseconds connect_timeout{2000};
@@ -37,11 +52,38 @@ struct RedisOptions {
   // the connection is dropped. Default: 5000 ms (the reference's socket_timeout).
   std::chrono::milliseconds socket_timeout{5000};
 
-  // Connections kept at most (the reference's max_connections). Default: 10.
-  std::size_t pool_size = 10;
-  // Time a call waits for a free connection when all pool_size are busy before throwing
-  // BackendUnavailable. Default: 2000 ms.
-  std::chrono::milliseconds pool_wait_timeout{2000};
+  // Multiplexed connections for commands (the reference's max_connections): every thread
+  // pipelines its commands on one of them, so a few serve any number of threads. Default: 2.
+  std::size_t pool_size = 2;
+
+  // Overall deadline of one call, retries included; each wait for a reply is bounded by
+  // min(socket_timeout, what is left). Default: 10000 ms.
+  std::chrono::milliseconds call_timeout{10000};
+  // Retries of idempotent calls (get, exists, list/keys, find_by_key, get_task, health)
+  // after a connection failure or timeout, with exponential backoff between
+  // retry_backoff_min and retry_backoff_max and full jitter (a random wait between half and
+  // all of the backoff). Writes are never retried: a lost reply does not tell whether the
+  // write happened. Defaults: 2 retries, 25 ms, 500 ms.
+  int max_retries = 2;
+  std::chrono::milliseconds retry_backoff_min{25};
+  std::chrono::milliseconds retry_backoff_max{500};
+  // Circuit breaker: after breaker_threshold consecutive connection failures the circuit
+  // opens and calls fail at once with BackendUnavailable; after breaker_open_time one call
+  // is let through as a probe (half-open): success closes the circuit, failure opens it
+  // again. 0 disables the breaker. Defaults: 5, 1000 ms.
+  int breaker_threshold = 5;
+  std::chrono::milliseconds breaker_open_time{1000};
+
+  // Entry blobs of at least this many bytes are stored zstd-compressed (when that is
+  // smaller). 0 = never (the default): mcp-refcache 0.2.1 (Python) cannot read compressed
+  // entries. Reading handles compressed and plain entries whatever this setting is.
+  std::size_t compress_min_bytes = 0;
+  int compression_level = 3;  // zstd level, 1 (fastest) .. 19
+
+  // How often this backend sweeps the namespace expiry indexes: entries whose time is up
+  // are removed from their index and announced as kExpired to every server sharing the
+  // Redis (exactly once: the sweep is one atomic script). 0 disables. Default: 1000 ms.
+  std::chrono::milliseconds expiry_sweep_interval{1000};
 
   // After a failed connect, new connects are attempted no sooner than this backoff, which
   // doubles on each consecutive failure up to reconnect_backoff_max and resets on success;
@@ -60,6 +102,21 @@ struct RedisOptions {
   // deliver the changes other processes publish to this backend's listeners (one extra
   // connection and thread per backend). Default: true.
   bool share_events = true;
+
+  // Sentinel (redis+sentinel://h1:p1,h2:p2/<primary name>[/db]): when `sentinels` is not
+  // empty, host and port are ignored; each new connection asks the sentinels, in order, for
+  // the address of the primary named sentinel_primary (SENTINEL get-master-addr-by-name),
+  // connects to it and checks that it is a primary (ROLE). After a failover the old
+  // primary's connections fail or answer READONLY; they are dropped and the next call finds
+  // the new primary. sentinel_password (URL parameter sentinel_password) authenticates
+  // with the sentinels; empty = none.
+  struct HostPort {
+    std::string host;
+    int port = 26379;
+  };
+  std::vector<HostPort> sentinels;
+  std::string sentinel_primary;
+  std::string sentinel_password;
 
   // Key prefix; the reference uses "mcp-refcache:" (entries at <prefix>entry:<ref_id>).
   // Change it only to isolate caches that must not be shared with Python servers.

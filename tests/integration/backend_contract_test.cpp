@@ -368,7 +368,8 @@ TEST_P(BackendContract, CloseMakesFurtherCallsFail) {
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, BackendContract,
                          ::testing::Values(BackendKind::kMemory, BackendKind::kSqliteMemory,
-                                           BackendKind::kSqliteFile, BackendKind::kRedis),
+                                           BackendKind::kSqliteFile, BackendKind::kRedis,
+                                           BackendKind::kRedisTls),
                          [](const auto& param_info) { return kind_name(param_info.param); });
 
 }  // namespace

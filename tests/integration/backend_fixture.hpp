@@ -20,6 +20,12 @@ inline RedisServer& shared_redis() {
   return server;
 }
 
+// One redis-server with a TLS port (and a plain one for inspection) per test process.
+inline RedisServer& shared_tls_redis() {
+  static RedisServer server(RedisServer::Options{.tls = true});
+  return server;
+}
+
 inline std::shared_ptr<CacheEntry> make_entry(boost::json::value value, std::string ns = "public",
                                               std::optional<double> ttl_seconds = std::nullopt) {
   auto e = std::make_shared<CacheEntry>();
@@ -30,7 +36,7 @@ inline std::shared_ptr<CacheEntry> make_entry(boost::json::value value, std::str
   return e;
 }
 
-enum class BackendKind { kMemory, kSqliteMemory, kSqliteFile, kRedis };
+enum class BackendKind { kMemory, kSqliteMemory, kSqliteFile, kRedis, kRedisTls };
 
 inline std::string kind_name(BackendKind k) {
   switch (k) {
@@ -42,6 +48,8 @@ inline std::string kind_name(BackendKind k) {
       return "sqlite_file";
     case BackendKind::kRedis:
       return "redis";
+    case BackendKind::kRedisTls:
+      return "redis_tls";
   }
   return "?";
 }
@@ -76,6 +84,12 @@ struct BackendUnderTest {
         backend = std::make_shared<RedisBackend>(server.options());
         break;
       }
+      case BackendKind::kRedisTls: {
+        auto& server = shared_tls_redis();
+        RawRedis(server.port(), server.password()).cmd({"FLUSHALL"});
+        backend = std::make_shared<RedisBackend>(server.tls_options());
+        break;
+      }
     }
   }
   // A second, independent handle on the same store (same file / same Redis); for memory and
@@ -89,6 +103,8 @@ struct BackendUnderTest {
       }
       case BackendKind::kRedis:
         return std::make_shared<RedisBackend>(shared_redis().options());
+      case BackendKind::kRedisTls:
+        return std::make_shared<RedisBackend>(shared_tls_redis().tls_options());
       default:
         return nullptr;
     }

@@ -1,9 +1,11 @@
 // RedisServer: a real redis-server on a free loopback port, for tests and benchmarks.
 //
 // Started with a password, no RDB snapshots (--save ''), its own temporary directory, and
-// optionally AOF persistence; stopped (SIGTERM, then SIGKILL after a bounded wait) by
-// stop() or the destructor. RawRedis is a minimal hiredis client for checking what the
-// backend stored.
+// optionally AOF persistence and a TLS port beside the plain one (certificates made with the
+// openssl CLI: a test CA, a server certificate for localhost/127.0.0.1, a client
+// certificate, and a second CA that signed none of them); stopped (SIGTERM, then SIGKILL after a
+// bounded wait) by stop() or the destructor. RawRedis is a minimal hiredis client for checking what
+// the backend stored.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -121,13 +124,17 @@ class RedisServer {
   struct Options {
     std::string password = "refcache-test-pass";
     bool aof = false;
+    bool tls = false;                     // also listen with TLS on tls_port()
+    std::vector<std::string> extra_args;  // e.g. {"--replicaof", "127.0.0.1", "6379"}
   };
 
   explicit RedisServer(Options o) : opts_(std::move(o)) {
     dir_ = make_temp_dir("redis");
+    if (opts_.tls) make_certificates();
     // Another process may take the free port before redis-server binds it: try a few.
     for (int attempt = 0;; ++attempt) {
       port_ = free_loopback_port();
+      if (opts_.tls) tls_port_ = free_loopback_port();
       try {
         start();
         return;
@@ -146,6 +153,19 @@ class RedisServer {
   RedisServer& operator=(const RedisServer&) = delete;
 
   int port() const { return port_; }
+  int tls_port() const { return tls_port_; }
+  // Certificate files (with Options::tls).
+  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+  // Options for the TLS port, verified against the test CA, with the client certificate.
+  RedisOptions tls_options() const {
+    RedisOptions o = options();
+    o.port = tls_port_;
+    o.tls = true;
+    o.tls_ca_file = file("ca.crt");
+    o.tls_cert_file = file("client.crt");
+    o.tls_key_file = file("client.key");
+    return o;
+  }
   const std::string& password() const { return opts_.password; }
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
@@ -182,6 +202,15 @@ class RedisServer {
                                      (dir_ / "redis.log").string(),
                                      "--daemonize",
                                      "no"};
+    if (opts_.tls) {
+      std::vector<std::string> tls = {"--tls-port",         std::to_string(tls_port_),
+                                      "--tls-cert-file",    file("server.crt"),
+                                      "--tls-key-file",     file("server.key"),
+                                      "--tls-ca-cert-file", file("ca.crt"),
+                                      "--tls-auth-clients", "optional"};
+      args.insert(args.end(), tls.begin(), tls.end());
+    }
+    args.insert(args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
@@ -241,9 +270,32 @@ class RedisServer {
     pid_ = -1;
   }
 
+  // A CA, a server certificate (localhost, 127.0.0.1) and a client certificate signed by
+  // it, and an unrelated CA (other-ca.crt), made with the openssl CLI (EC P-256: quick).
+  void make_certificates() {
+    std::string d = dir_.string();
+    std::ofstream(dir_ / "server.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+    std::ofstream(dir_ / "client.ext") << "extendedKeyUsage=clientAuth\n";
+    std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    std::string cmd =
+        "cd '" + d + "' && (" + "openssl req -x509" + key +
+        " -keyout ca.key -out ca.crt -days 2 -subj /CN=refcache-test-ca" + " && openssl req -x509" +
+        key + " -keyout other-ca.key -out other-ca.crt -days 2 -subj /CN=other-ca" +
+        " && openssl req" + key + " -keyout server.key -out server.csr -subj /CN=localhost" +
+        " && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2" +
+        " -out server.crt -extfile server.ext" + " && openssl req" + key +
+        " -keyout client.key -out client.csr -subj /CN=refcache-client" +
+        " && openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2" +
+        " -out client.crt -extfile client.ext) >openssl.log 2>&1";
+    if (std::system(cmd.c_str()) != 0)
+      throw std::runtime_error("openssl could not make the test certificates (see " + d +
+                               "/openssl.log)");
+  }
+
   Options opts_;
   std::filesystem::path dir_;
   int port_ = 0;
+  int tls_port_ = 0;
   pid_t pid_ = -1;
 };
 

@@ -44,7 +44,8 @@ std::shared_ptr<Backend> open_backend(std::string_view url) {
     o.path = sqlite_path_of(url);
     return std::make_shared<SQLiteBackend>(std::move(o));
   }
-  if (starts_with(url, "redis://") || starts_with(url, "rediss://")) {
+  if (starts_with(url, "redis://") || starts_with(url, "rediss://") ||
+      starts_with(url, "redis+sentinel://") || starts_with(url, "rediss+sentinel://")) {
     RedisSettings s;
     s.url = std::string(url);
     return std::make_shared<RedisBackend>(resolve_redis_options(s));
@@ -52,8 +53,8 @@ std::shared_ptr<Backend> open_backend(std::string_view url) {
   // Only the scheme is echoed: the rest of a mistyped URL may hold a password.
   std::string scheme(url.substr(0, url.find(':')));
   throw InvalidArgument("unknown backend URL scheme '" + scheme +
-                        "' (expected memory:, sqlite:PATH, sqlite::memory:, redis://... or "
-                        "rediss://...)");
+                        "' (expected memory:, sqlite:PATH, sqlite::memory:, redis://..., "
+                        "rediss://... or redis+sentinel://...)");
 }
 
 }  // namespace refcache

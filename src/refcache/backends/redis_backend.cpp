@@ -3,12 +3,10 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
+#include <zstd.h>
 
-#include <poll.h>
-
-#include <cerrno>
+#include <charconv>
 #include <cmath>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <mutex>
@@ -19,6 +17,7 @@
 #include <boost/json/array.hpp>
 
 #include "jsonio/json_text.hpp"
+#include "refcache/backends/redis_connection.hpp"
 #include "refcache/entry_codec.hpp"
 #include "refcache/errors.hpp"
 
@@ -27,13 +26,7 @@ namespace refcache {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct ReplyFree {
-  void operator()(redisReply* r) const {
-    if (r) freeReplyObject(r);
-  }
-};
-using Reply = std::unique_ptr<redisReply, ReplyFree>;
+using redis_detail::Reply;
 
 struct Script {
   std::string body;
@@ -60,6 +53,14 @@ local function publish(ch, origin, kind, ref, ns)
   if ch ~= '' then redis.call('PUBLISH', ch, cjson.encode({origin, kind, ref, ns})) end
 end
 local function ns_of(blob)
+  if string.byte(blob, 1) == 0 then
+    -- compressed: "\0zst<len>:<namespace><zstd frame>"
+    local colon = string.find(blob, ':', 5, true)
+    if not colon then return nil end
+    local n = tonumber(string.sub(blob, 5, colon - 1))
+    if not n then return nil end
+    return string.sub(blob, colon + 1, colon + n)
+  end
   local ok, d = pcall(cjson.decode, blob)
   if ok and type(d) == 'table' and type(d['namespace']) == 'string' then return d['namespace'] end
   return nil
@@ -277,6 +278,31 @@ return 1
   return s;
 }
 
+// KEYS: namespaces set. ARGV: prefix, now_ms, limit per namespace, events channel or '',
+// origin. Removes due members of every expiry index (and their entries and bindings, if
+// still there) and publishes one 'expired' event each. Returns {ref, ns, ref, ns, ...}.
+const Script& sweep_script() {
+  static const Script s(std::string(kLuaHelpers) + R"lua(
+local P, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local out = {}
+for _, ns in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local ek = P .. 'nsexp:' .. ns
+  local due = redis.call('ZRANGEBYSCORE', ek, '-inf', now, 'LIMIT', 0, limit)
+  for _, ref in ipairs(due) do
+    redis.call('ZREM', ek, ref)
+    redis.call('ZREM', P .. 'ns:' .. ns, ref)
+    redis.call('DEL', P .. 'entry:' .. ref)
+    drop_bindings(P, ref)
+    publish(ARGV[4], ARGV[5], 'expired', ref, ns)
+    out[#out + 1] = ref
+    out[#out + 1] = ns
+  end
+end
+return out
+)lua");
+  return s;
+}
+
 std::string reply_text(const redisReply* r) {
   if (r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
             r->type == REDIS_REPLY_ERROR))
@@ -291,8 +317,9 @@ long long reply_int(const redisReply* r) {
 
 std::string ms_text(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f", v);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(std::llround(v)));
+  if (ec != std::errc()) return "0";
+  return std::string(buf, end);
 }
 
 void ignore_sigpipe_once() {
@@ -306,12 +333,12 @@ void ignore_sigpipe_once() {
   });
 }
 
-timeval to_timeval(std::chrono::milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
+// Thread-local deadline of the current public call (set by Impl::run).
+thread_local Clock::time_point tl_deadline = Clock::time_point::max();
+// True on the events thread's sweeps: their commands are not counted by commands_sent().
+thread_local bool tl_background = false;
+
+constexpr char kZstdTag[] = {'\0', 'z', 's', 't'};
 
 }  // namespace
 
@@ -320,11 +347,9 @@ class RedisBackend::Impl {
   explicit Impl(RedisOptions o) : opts_(std::move(o)) {
     address_ = opts_.redacted_address();
     clock_ = opts_.clock ? opts_.clock : &unix_now;
-    if (opts_.tls)
-      throw InvalidArgument("redis " + address_ +
-                            ": TLS (rediss://) is not supported yet; use redis:// through a TLS "
-                            "tunnel such as stunnel");
+    if (opts_.tls) tls_ = std::make_unique<redis_detail::TlsContext>(opts_);
     if (opts_.pool_size == 0) opts_.pool_size = 1;
+    slots_ = std::vector<Slot>(opts_.pool_size);
     P_ = opts_.key_prefix;
     origin_ = random_origin();
     if (opts_.share_events) channel_ = P_ + "events";
@@ -341,44 +366,58 @@ class RedisBackend::Impl {
     return buf;
   }
 
-  // --- events from other processes ------------------------------------------------------
-  // A dedicated connection SUBSCRIBEd to channel_, read with poll() so that stopping is
-  // prompt; reconnects with the same backoff as the pool.
+  // --- events from other processes, expiry sweep ------------------------------------------
+  // A dedicated connection SUBSCRIBEd to channel_, read with a short wait so that stopping is
+  // prompt; reconnects with the same backoff as the command connections. The same thread
+  // sweeps the expiry indexes every expiry_sweep_interval.
   void start_events(RedisBackend* owner) {
-    if (channel_.empty()) return;
     owner_ = owner;
+    if (!opts_.sentinels.empty()) sentinel_thread_ = std::thread([this] { watch_sentinels(); });
+    if (channel_.empty() && opts_.expiry_sweep_interval.count() <= 0) return;
     events_thread_ = std::thread([this] { events_loop(); });
   }
 
   void stop_events() {
     stop_events_ = true;
     if (events_thread_.joinable()) events_thread_.join();
+    if (sentinel_thread_.joinable()) sentinel_thread_.join();
   }
 
-  void events_loop() {
+  // Sentinel mode: stays subscribed to "+switch-master" on one of the sentinels; when our
+  // primary moves, drops every connection (commands and events) so that the next call asks
+  // the sentinels again, instead of writing to the old primary until it is demoted.
+  void watch_sentinels() {
+    std::size_t next = 0;
     std::chrono::milliseconds backoff = opts_.reconnect_backoff_min;
     while (!stop_events_) {
-      redisContext* c = redisConnectWithTimeout(opts_.host.c_str(), opts_.port,
-                                                to_timeval(opts_.connect_timeout));
-      bool ok = c && !c->err;
-      if (ok) {
-        redisSetTimeout(c, to_timeval(opts_.connect_timeout));
-        ok = handshake(c).empty();
+      const auto& sentinel = opts_.sentinels[next++ % opts_.sentinels.size()];
+      RedisOptions so;
+      so.host = sentinel.host;
+      so.port = sentinel.port;
+      so.password = opts_.sentinel_password;
+      try {
+        auto deadline = Clock::now() + opts_.connect_timeout;
+        auto s = redis_detail::RedisSocket::connect(so, tls_.get(), deadline);
+        if (redis_detail::handshake(*s, so, deadline).empty()) {
+          Reply r = s->call({"SUBSCRIBE", "+switch-master"}, deadline);
+          if (r && r->type == REDIS_REPLY_ARRAY) {
+            backoff = opts_.reconnect_backoff_min;
+            while (!stop_events_) {
+              Reply m = s->next_reply();
+              if (!m) {
+                s->fill(Clock::now() + std::chrono::milliseconds(100));
+                continue;
+              }
+              if (m->type != REDIS_REPLY_ARRAY || m->elements != 3) continue;
+              std::string text = reply_text(m->element[2]);  // "<name> <old ip> <old port> ..."
+              if (text.substr(0, text.find(' ')) != opts_.sentinel_primary) continue;
+              drop_connections();
+              events_reconnect_ = true;
+            }
+          }
+        }
+      } catch (const std::exception&) {
       }
-      if (ok) {
-        const char* argv[2] = {"SUBSCRIBE", channel_.c_str()};
-        size_t lens[2] = {9, channel_.size()};
-        Reply r(static_cast<redisReply*>(redisCommandArgv(c, 2, argv, lens)));
-        ok = r && r->type == REDIS_REPLY_ARRAY;
-      }
-      if (ok) {
-        events_ready_ = true;
-        backoff = opts_.reconnect_backoff_min;
-        read_events(c);
-        events_ready_ = false;
-      }
-      if (c) redisFree(c);
-      // Wait (in small steps, to stop promptly) before reconnecting.
       auto until = Clock::now() + backoff;
       while (!stop_events_ && Clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -386,19 +425,62 @@ class RedisBackend::Impl {
     }
   }
 
-  // Reads messages until the connection fails or stop is requested.
-  void read_events(redisContext* c) {
+  void maybe_sweep() {
+    if (opts_.expiry_sweep_interval.count() <= 0 || Clock::now() < next_sweep_) return;
+    next_sweep_ = Clock::now() + opts_.expiry_sweep_interval;
+    try {
+      tl_background = true;
+      owner_->sweep_expired();
+    } catch (const std::exception&) {
+      // Redis unreachable or closing: the next sweep catches up.
+    }
+  }
+
+  void events_loop() {
+    std::chrono::milliseconds backoff = opts_.reconnect_backoff_min;
     while (!stop_events_) {
-      void* raw = nullptr;
-      if (redisGetReplyFromReader(c, &raw) != REDIS_OK) return;
-      if (raw == nullptr) {
-        pollfd p{c->fd, POLLIN, 0};
-        int n = ::poll(&p, 1, 100);
-        if (n < 0 && errno != EINTR) return;
-        if (n > 0 && redisBufferRead(c) != REDIS_OK) return;
+      if (channel_.empty()) {
+        maybe_sweep();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
         continue;
       }
-      Reply r(static_cast<redisReply*>(raw));
+      std::unique_ptr<redis_detail::RedisSocket> s;
+      try {
+        auto deadline = Clock::now() + opts_.connect_timeout;
+        std::string err;
+        s = open_socket(deadline, err);
+        if (err.empty()) {
+          Reply r = s->call({"SUBSCRIBE", channel_}, deadline);
+          if (r && r->type == REDIS_REPLY_ARRAY) {
+            events_ready_ = true;
+            backoff = opts_.reconnect_backoff_min;
+            read_events(*s);
+          }
+        }
+      } catch (const std::exception&) {
+      }
+      events_ready_ = false;
+      s.reset();
+      // Wait (in small steps, to stop promptly) before reconnecting.
+      auto until = Clock::now() + backoff;
+      while (!stop_events_ && Clock::now() < until) {
+        maybe_sweep();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      backoff = std::min(backoff * 2, opts_.reconnect_backoff_max);
+    }
+  }
+
+  // Reads messages until the connection fails or stop is requested.
+  void read_events(redis_detail::RedisSocket& s) {
+    events_reconnect_ = false;
+    while (!stop_events_ && !events_reconnect_) {
+      maybe_sweep();
+      Reply r = s.next_reply();
+      if (!r) {
+        s.fill(Clock::now() + std::chrono::milliseconds(100));  // throws when the link dies
+        continue;
+      }
       if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) continue;
       if (reply_text(r->element[0]) != "message") continue;
       deliver(reply_text(r->element[2]));
@@ -431,9 +513,11 @@ class RedisBackend::Impl {
   }
 
   // --- connections ----------------------------------------------------------------------
-  redisContext* connect() {
+  // A new authenticated socket, honouring the reconnect backoff. Throws BackendUnavailable.
+  std::unique_ptr<redis_detail::RedisSocket> connect() {
     {
       std::lock_guard lock(mu_);
+      if (closed_) throw BackendUnavailable("redis " + address_ + ": backend is closed");
       if (backoff_.count() > 0 && Clock::now() < next_connect_) {
         throw BackendUnavailable(
             "redis " + address_ + ": unavailable (" + last_error_ +
@@ -445,21 +529,14 @@ class RedisBackend::Impl {
       }
     }
     std::string err;
-    redisContext* c =
-        redisConnectWithTimeout(opts_.host.c_str(), opts_.port, to_timeval(opts_.connect_timeout));
-    if (c == nullptr) {
-      err = "cannot allocate a connection";
-    } else if (c->err) {
-      err = std::string("cannot connect to ") + opts_.host + ":" + std::to_string(opts_.port) +
-            ": " + c->errstr;
-    } else {
-      redisSetTimeout(c, to_timeval(opts_.connect_timeout));
-      redisEnableKeepAlive(c);
-      err = handshake(c);
-      if (err.empty()) redisSetTimeout(c, to_timeval(opts_.socket_timeout));
+    std::unique_ptr<redis_detail::RedisSocket> s;
+    auto deadline = Clock::now() + std::min(opts_.connect_timeout, remaining());
+    try {
+      s = open_socket(deadline, err);
+    } catch (const redis_detail::TransportError& e) {
+      err = e.what();
     }
     if (!err.empty()) {
-      if (c) redisFree(c);
       std::lock_guard lock(mu_);
       backoff_ = backoff_.count() == 0 ? opts_.reconnect_backoff_min
                                        : std::min(backoff_ * 2, opts_.reconnect_backoff_max);
@@ -472,166 +549,283 @@ class RedisBackend::Impl {
     if (had_failure_ || backoff_.count() > 0) ++reconnects_;
     backoff_ = std::chrono::milliseconds(0);
     had_failure_ = false;
-    return c;
+    return s;
   }
 
-  // AUTH and SELECT; returns an error text or "".
-  std::string handshake(redisContext* c) {
-    auto run = [&](std::vector<std::string> args) -> std::string {
-      std::vector<const char*> argv;
-      std::vector<size_t> lens;
-      for (auto& a : args) {
-        argv.push_back(a.data());
-        lens.push_back(a.size());
+  // An authenticated socket to the server (with sentinels: to the current primary, checked
+  // with ROLE). Throws TransportError; a refusal (AUTH, SELECT, not a primary) goes to `err`.
+  std::unique_ptr<redis_detail::RedisSocket> open_socket(Clock::time_point deadline,
+                                                         std::string& err) {
+    if (opts_.sentinels.empty()) {
+      auto s = redis_detail::RedisSocket::connect(opts_, tls_.get(), deadline);
+      err = redis_detail::handshake(*s, opts_, deadline);
+      return s;
+    }
+    RedisOptions at = opts_;
+    std::string why;
+    bool found = false;
+    for (const auto& sentinel : opts_.sentinels) {
+      RedisOptions so;
+      so.host = sentinel.host;
+      so.port = sentinel.port;
+      so.password = opts_.sentinel_password;
+      try {
+        auto s = redis_detail::RedisSocket::connect(so, tls_.get(), deadline);
+        std::string e = redis_detail::handshake(*s, so, deadline);
+        if (!e.empty()) {
+          why += " " + sentinel.host + ":" + std::to_string(sentinel.port) + ": " + e + ";";
+          continue;
+        }
+        Reply r =
+            s->call({"SENTINEL", "get-master-addr-by-name", opts_.sentinel_primary}, deadline);
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+          why += " " + sentinel.host + ":" + std::to_string(sentinel.port) + ": " +
+                 (r->type == REDIS_REPLY_ERROR ? reply_text(r.get())
+                                               : std::string("unknown primary")) +
+                 ";";
+          continue;
+        }
+        at.host = reply_text(r->element[0]);
+        at.port = std::atoi(reply_text(r->element[1]).c_str());
+        found = true;
+        break;
+      } catch (const redis_detail::TransportError& e) {
+        why += std::string(" ") + e.what() + ";";
       }
-      Reply r(static_cast<redisReply*>(
-          redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data())));
-      if (!r) return std::string("I/O error during handshake: ") + c->errstr;
-      if (r->type == REDIS_REPLY_ERROR) return reply_text(r.get());
-      return {};
-    };
-    if (!opts_.password.empty()) {
-      std::string e = opts_.user.empty() ? run({"AUTH", opts_.password})
-                                         : run({"AUTH", opts_.user, opts_.password});
-      if (!e.empty()) return "authentication failed: " + e;
     }
-    if (opts_.db != 0) {
-      std::string e = run({"SELECT", std::to_string(opts_.db)});
-      if (!e.empty()) return "cannot select database " + std::to_string(opts_.db) + ": " + e;
+    if (!found)
+      throw redis_detail::TransportError("no sentinel gave the address of primary '" +
+                                         opts_.sentinel_primary + "':" + why);
+    auto s = redis_detail::RedisSocket::connect(at, tls_.get(), deadline);
+    err = redis_detail::handshake(*s, at, deadline);
+    if (err.empty()) {
+      Reply role = s->call({"ROLE"}, deadline);
+      std::string r = role->type == REDIS_REPLY_ARRAY && role->elements > 0
+                          ? reply_text(role->element[0])
+                          : reply_text(role.get());
+      if (r != "master")
+        err = at.host + ":" + std::to_string(at.port) + " (named by the sentinels as primary '" +
+              opts_.sentinel_primary + "') is not a primary (role " + r + ")";
     }
-    std::string e = run({"PING"});
-    if (!e.empty()) {
-      if (e.rfind("NOAUTH", 0) == 0) return "authentication required: " + e;
-      return "PING failed: " + e;
+    {
+      std::lock_guard lock(mu_);
+      primary_ = at.host + ":" + std::to_string(at.port);
     }
-    return {};
+    return s;
   }
 
-  struct Lease {
-    Impl* impl = nullptr;
-    redisContext* ctx = nullptr;
-    bool reused = false;
-    bool broken = false;
-    Lease() = default;
-    Lease(Impl* i, redisContext* c, bool r) : impl(i), ctx(c), reused(r) {}
-    Lease(Lease&& o) noexcept : impl(o.impl), ctx(o.ctx), reused(o.reused), broken(o.broken) {
-      o.ctx = nullptr;
+  // Drops every command connection (after READONLY: the primary moved).
+  void drop_connections() {
+    for (auto& slot : slots_) {
+      std::shared_ptr<redis_detail::MuxConnection> c;
+      {
+        std::lock_guard lock(slot.mu);
+        c = slot.conn;
+      }
+      if (c) c->fail("the server became a replica (failover)");
     }
-    Lease& operator=(Lease&&) = delete;
-    ~Lease() {
-      if (ctx) impl->release(ctx, broken);
-    }
+  }
+
+  struct Slot {
+    std::mutex mu;
+    std::shared_ptr<redis_detail::MuxConnection> conn;
   };
 
-  Lease acquire() {
-    std::unique_lock lock(mu_);
-    auto deadline = Clock::now() + opts_.pool_wait_timeout;
-    for (;;) {
-      if (closed_) throw BackendUnavailable("redis " + address_ + ": backend is closed");
-      if (!idle_.empty()) {
-        redisContext* c = idle_.back();
-        idle_.pop_back();
-        return Lease(this, c, true);
-      }
-      if (open_ < opts_.pool_size) {
-        ++open_;
-        lock.unlock();
-        try {
-          return Lease(this, connect(), false);
-        } catch (...) {
-          lock.lock();
-          --open_;
-          cv_.notify_one();
-          throw;
-        }
-      }
-      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-          open_ >= opts_.pool_size) {
-        ++errors_;
-        throw BackendUnavailable("redis " + address_ + ": no free connection within " +
-                                 std::to_string(opts_.pool_wait_timeout.count()) +
-                                 " ms (pool_size " + std::to_string(opts_.pool_size) + ")");
-      }
+  // A live multiplexed connection (spreading threads over the slots), opened on demand.
+  std::shared_ptr<redis_detail::MuxConnection> connection() {
+    std::size_t i =
+        slots_.size() == 1 ? 0 : rr_.fetch_add(1, std::memory_order_relaxed) % slots_.size();
+    Slot& slot = slots_[i];
+    std::lock_guard lock(slot.mu);
+    if (slot.conn && !slot.conn->dead()) return slot.conn;
+    if (slot.conn) {
+      std::lock_guard l(mu_);
+      had_failure_ = true;
     }
-  }
-
-  void release(redisContext* c, bool broken) {
-    std::lock_guard lock(mu_);
-    if (broken || c->err || closed_) {
-      redisFree(c);
-      --open_;
-      if (broken) {
-        // The server probably went away: the idle connections are as dead as this one.
-        for (auto* i : idle_) redisFree(i);
-        open_ -= idle_.size();
-        idle_.clear();
-        had_failure_ = true;
-      }
-    } else {
-      idle_.push_back(c);
-    }
-    cv_.notify_one();
+    slot.conn.reset();
+    slot.conn = std::make_shared<redis_detail::MuxConnection>(connect(), opts_.socket_timeout);
+    return slot.conn;
   }
 
   void close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    for (auto* i : idle_) redisFree(i);
-    open_ -= idle_.size();
-    idle_.clear();
-    cv_.notify_all();
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    for (auto& s : slots_) {
+      std::shared_ptr<redis_detail::MuxConnection> c;
+      {
+        std::lock_guard lock(s.mu);
+        c.swap(s.conn);
+      }
+      c.reset();
+    }
+  }
+
+  std::chrono::milliseconds remaining() const {
+    if (tl_deadline == Clock::time_point::max()) return opts_.call_timeout;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(tl_deadline - Clock::now());
+    return std::max(left, std::chrono::milliseconds(0));
+  }
+
+  // --- resilience: retries, deadline, circuit breaker -------------------------------------
+  enum class Circuit { kClosed = 0, kOpen = 1, kHalfOpen = 2 };
+
+  // Throws BackendUnavailable at once while the circuit is open; lets one probe through
+  // once breaker_open_time has passed.
+  void admit() {
+    if (opts_.breaker_threshold <= 0) return;
+    std::lock_guard lock(breaker_mu_);
+    if (circuit_ == Circuit::kClosed) return;
+    auto now = Clock::now();
+    if (circuit_ == Circuit::kOpen && now >= probe_at_) {
+      circuit_ = Circuit::kHalfOpen;
+      probing_ = false;
+    }
+    if (circuit_ == Circuit::kHalfOpen && !probing_) {
+      probing_ = true;  // this call is the probe
+      return;
+    }
+    ++errors_;
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(probe_at_ - now).count();
+    throw BackendUnavailable(
+        "redis " + address_ + ": circuit open after " + std::to_string(consecutive_failures_) +
+        " consecutive failures (last: " + breaker_last_error_ + "); failing fast, next probe in " +
+        std::to_string(std::max<long long>(wait, 0)) + " ms");
+  }
+
+  void on_success() {
+    if (opts_.breaker_threshold <= 0) return;
+    std::lock_guard lock(breaker_mu_);
+    consecutive_failures_ = 0;
+    circuit_ = Circuit::kClosed;
+    probing_ = false;
+  }
+
+  void on_failure(const std::string& what) {
+    if (opts_.breaker_threshold <= 0) return;
+    std::lock_guard lock(breaker_mu_);
+    ++consecutive_failures_;
+    breaker_last_error_ = what;
+    if (circuit_ == Circuit::kHalfOpen || consecutive_failures_ >= opts_.breaker_threshold) {
+      circuit_ = Circuit::kOpen;
+      probing_ = false;
+      probe_at_ = Clock::now() + opts_.breaker_open_time;
+    }
+  }
+
+  int circuit_state() const {
+    if (opts_.breaker_threshold <= 0) return 0;
+    std::lock_guard lock(breaker_mu_);
+    return static_cast<int>(circuit_);
+  }
+
+  // Runs one public call: breaker, overall deadline, retries of idempotent calls with
+  // exponential backoff and jitter.
+  template <class F>
+  auto run(bool idempotent, F&& f) -> decltype(f()) {
+    struct DeadlineScope {
+      Clock::time_point saved = tl_deadline;
+      bool outer = tl_deadline == Clock::time_point::max();
+      ~DeadlineScope() { tl_deadline = saved; }
+    } scope;
+    if (scope.outer) tl_deadline = Clock::now() + opts_.call_timeout;
+    if (!scope.outer) return f();  // nested: the outer call decides
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    for (int attempt = 0;; ++attempt) {
+      admit();
+      try {
+        if constexpr (std::is_void_v<decltype(f())>) {
+          f();
+          on_success();
+          return;
+        } else {
+          auto r = f();
+          on_success();
+          return r;
+        }
+      } catch (const BackendUnavailable& e) {
+        on_failure(e.what());
+        if (!idempotent || attempt >= opts_.max_retries) throw;
+        auto base = opts_.retry_backoff_min * (1LL << std::min(attempt, 20));
+        base = std::min<std::chrono::milliseconds>(base, opts_.retry_backoff_max);
+        std::uniform_int_distribution<long long> d(base.count() / 2,
+                                                   std::max<long long>(base.count(), 1));
+        auto wait = std::chrono::milliseconds(d(rng));
+        if (Clock::now() + wait >= tl_deadline) throw;
+        std::this_thread::sleep_for(wait);
+      } catch (...) {
+        // Anything else (an error reply, a corrupt entry) means the server answered: for the
+        // breaker that is a success, and a half-open probe must not stay pending.
+        on_success();
+        throw;
+      }
+    }
   }
 
   // --- commands -------------------------------------------------------------------------
   // Sends one command and returns its reply. Error replies are returned, not thrown.
-  // I/O failures throw BackendUnavailable; a failure on a reused connection that is not a
-  // timeout is retried once on a fresh connection (the server may have restarted).
+  // I/O failures and timeouts throw BackendUnavailable.
   Reply command(const std::vector<std::string_view>& args) {
-    return std::move(pipeline({args}).front());
+    thread_local std::string out;
+    out.clear();
+    redis_detail::format_command(out, args);
+    return std::move(send(out, 1).front());
   }
 
   // Sends several commands in one write and returns their replies, in order.
   std::vector<Reply> pipeline(const std::vector<std::vector<std::string_view>>& cmds) {
-    std::vector<std::vector<const char*>> argvs(cmds.size());
-    std::vector<std::vector<size_t>> lens(cmds.size());
-    for (size_t i = 0; i < cmds.size(); ++i) {
-      for (auto a : cmds[i]) {
-        argvs[i].push_back(a.data());
-        lens[i].push_back(a.size());
-      }
-    }
-    for (int attempt = 0;; ++attempt) {
-      Lease lease = acquire();
-      commands_ += cmds.size();
-      std::vector<Reply> replies;
-      bool failed = false;
-      for (size_t i = 0; i < cmds.size() && !failed; ++i)
-        failed = redisAppendCommandArgv(lease.ctx, static_cast<int>(argvs[i].size()),
-                                        argvs[i].data(), lens[i].data()) != REDIS_OK;
-      for (size_t i = 0; i < cmds.size() && !failed; ++i) {
-        void* raw = nullptr;
-        failed = redisGetReply(lease.ctx, &raw) != REDIS_OK || raw == nullptr;
-        if (!failed) replies.emplace_back(static_cast<redisReply*>(raw));
-      }
-      if (!failed) return replies;
-      lease.broken = true;
-      bool timeout = lease.ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-      std::string what =
-          timeout ? "no reply within " + std::to_string(opts_.socket_timeout.count()) + " ms"
-                  : std::string(lease.ctx->errstr);
-      if (attempt == 0 && lease.reused && !timeout) continue;
+    thread_local std::string out;
+    out.clear();
+    for (const auto& c : cmds) redis_detail::format_command(out, c);
+    return send(out, cmds.size());
+  }
+
+  std::vector<Reply> send(std::string_view bytes, std::size_t n) {
+    if (remaining().count() <= 0) {
       ++errors_;
+      throw BackendUnavailable("redis " + address_ + ": call deadline (call_timeout " +
+                               std::to_string(opts_.call_timeout.count()) + " ms) exceeded");
+    }
+    auto conn = connection();
+    if (!tl_background) commands_ += n;
+    auto p = std::make_shared<redis_detail::Pending>(n);
+    auto wait = std::min(opts_.socket_timeout, remaining());
+    try {
+      conn->call(bytes, p, Clock::now() + wait);
+    } catch (const redis_detail::TransportError& e) {
+      ++errors_;
+      std::string what =
+          e.timeout() ? "no reply within " + std::to_string(wait.count()) + " ms" +
+                            (wait < opts_.socket_timeout ? " (the rest of call_timeout)" : "")
+                      : std::string(e.what());
       {
         std::lock_guard lock(mu_);
         last_error_ = what;
+        had_failure_ = true;
       }
       throw BackendUnavailable("redis " + address_ + ": " + what);
     }
+    return std::move(p->replies);
   }
 
   [[noreturn]] void error_reply(const redisReply* r, std::string_view what) {
     ++errors_;
-    throw BackendError("redis " + address_ + ": " + std::string(what) + ": " + reply_text(r));
+    std::string text = reply_text(r);
+    if (text.rfind("READONLY", 0) == 0) {
+      // We are talking to a replica: after a failover, the old primary. Find the new one.
+      drop_connections();
+      throw BackendUnavailable("redis " + address_ + ": " + text);
+    }
+    // Commands answer NOPERM; scripts "... can't access at least one of the keys ...".
+    if (text.find("NOPERM") != std::string::npos ||
+        text.find("can't access at least one of the keys") != std::string::npos ||
+        text.find("no permissions to") != std::string::npos)
+      throw BackendError("redis " + address_ +
+                         ": permission denied by the server's ACL for user '" +
+                         (opts_.user.empty() ? std::string("default") : opts_.user) +
+                         "' (keys under '" + P_ + "' must be allowed): " + text);
+    throw BackendError("redis " + address_ + ": " + std::string(what) + ": " + text);
   }
 
   // Every reply of a MULTI ... EXEC pipeline checked; returns EXEC's array reply.
@@ -676,6 +870,51 @@ class RedisBackend::Impl {
     return r;
   }
 
+  // --- compression ----------------------------------------------------------------------
+  // A compressed blob is "\0zst<len>:<namespace><zstd frame of the JSON blob>": the NUL
+  // can never start JSON, and the namespace stays readable by the Lua scripts.
+  std::string pack(std::string blob, std::string_view ns) const {
+    if (opts_.compress_min_bytes == 0 || blob.size() < opts_.compress_min_bytes) return blob;
+    std::string out(kZstdTag, sizeof kZstdTag);
+    out += std::to_string(ns.size());
+    out += ':';
+    out.append(ns);
+    std::size_t head = out.size();
+    std::size_t bound = ZSTD_compressBound(blob.size());
+    out.resize(head + bound);
+    std::size_t n =
+        ZSTD_compress(out.data() + head, bound, blob.data(), blob.size(), opts_.compression_level);
+    if (ZSTD_isError(n) || head + n >= blob.size()) return blob;
+    out.resize(head + n);
+    return out;
+  }
+
+  // The JSON text of a stored blob (decompressed when needed) decoded into an entry.
+  static CacheEntry unpack(std::string_view ref_id, std::string_view blob) {
+    if (blob.size() < sizeof kZstdTag ||
+        blob.compare(0, sizeof kZstdTag, std::string_view(kZstdTag, sizeof kZstdTag)) != 0)
+      return decode_entry_blob(ref_id, blob);
+    auto bad = [&](const char* what) -> CacheEntry {
+      throw CorruptEntry("corrupt cache entry '" + std::string(ref_id) + "': compressed blob " +
+                         what);
+    };
+    std::string_view rest = blob.substr(sizeof kZstdTag);
+    auto colon = rest.find(':');
+    if (colon == std::string_view::npos) return bad("has no namespace header");
+    std::size_t nslen = 0;
+    auto [p, ec] = std::from_chars(rest.data(), rest.data() + colon, nslen);
+    if (ec != std::errc() || p != rest.data() + colon || colon + 1 + nslen > rest.size())
+      return bad("has a bad namespace header");
+    std::string_view frame = rest.substr(colon + 1 + nslen);
+    unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
+    constexpr unsigned long long kMax = 1ULL << 31;
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > kMax)
+      return bad("is not a zstd frame of known size");
+    std::string text(static_cast<std::size_t>(size), '\0');
+    std::size_t n = ZSTD_decompress(text.data(), text.size(), frame.data(), frame.size());
+    if (ZSTD_isError(n) || n != size) return bad("does not decompress");
+    return decode_entry_blob(ref_id, text);
+  }
   // --- keys -----------------------------------------------------------------------------
   std::string entry_key(std::string_view ref) const { return P_ + "entry:" + std::string(ref); }
   std::string ns_key(std::string_view ns) const { return P_ + "ns:" + std::string(ns); }
@@ -724,15 +963,27 @@ class RedisBackend::Impl {
   std::string channel_;  // "" when events are not shared
   RedisBackend* owner_ = nullptr;
   std::thread events_thread_;
+  std::thread sentinel_thread_;
+  std::atomic<bool> events_reconnect_{false};
   std::atomic<bool> stop_events_{false};
   std::atomic<bool> events_ready_{false};
   std::string P_;
   ClockFn clock_ = nullptr;
 
+  std::unique_ptr<redis_detail::TlsContext> tls_;
+  std::vector<Slot> slots_;
+  std::atomic<std::size_t> rr_{0};
+  Clock::time_point next_sweep_{};
+
+  mutable std::mutex breaker_mu_;
+  Circuit circuit_ = Circuit::kClosed;
+  bool probing_ = false;
+  int consecutive_failures_ = 0;
+  Clock::time_point probe_at_{};
+  std::string breaker_last_error_;
+
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<redisContext*> idle_;
-  std::size_t open_ = 0;
+  std::string primary_;  // host:port of the server connected last (sentinel mode)
   bool closed_ = false;
   std::chrono::milliseconds backoff_{0};
   Clock::time_point next_connect_{};
@@ -741,15 +992,12 @@ class RedisBackend::Impl {
 
   std::atomic<std::uint64_t> commands_{0};
   std::atomic<std::uint64_t> gets_{0}, hits_{0}, misses_{0}, sets_{0}, deletes_{0};
-  std::atomic<std::uint64_t> errors_{0}, reconnects_{0};
+  std::atomic<std::uint64_t> errors_{0}, reconnects_{0}, expirations_{0};
 };
 
 RedisBackend::RedisBackend(RedisOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {
-  if (impl_->opts_.connect_on_start) {
-    auto lease = impl_->acquire();  // connects, authenticates, returns to the pool
-    (void)lease;
-  }
+  if (impl_->opts_.connect_on_start) impl_->connection();  // connects and authenticates
   impl_->start_events(this);
 }
 
@@ -764,258 +1012,284 @@ const std::string& RedisBackend::address() const {
 
 EntryPtr RedisBackend::get(std::string_view ref_id) {
   auto& im = *impl_;
-  ++im.gets_;
-  std::string k = im.entry_key(ref_id);
-  Reply r = im.checked({"GET", k});
-  if (r->type != REDIS_REPLY_STRING) {
-    ++im.misses_;
-    return nullptr;
-  }
-  CacheEntry e;
-  try {
-    e = decode_entry_blob(ref_id, std::string_view(r->str, r->len));
-  } catch (const CorruptEntry&) {
-    ++im.errors_;
-    throw;
-  }
-  if (e.is_expired(im.clock_())) {
-    ++im.misses_;
-    return nullptr;
-  }
-  ++im.hits_;
-  return std::make_shared<const CacheEntry>(std::move(e));
+  return im.run(true, [&]() -> EntryPtr {
+    ++im.gets_;
+    std::string k = im.entry_key(ref_id);
+    Reply r = im.checked({"GET", k});
+    if (r->type != REDIS_REPLY_STRING) {
+      ++im.misses_;
+      return nullptr;
+    }
+    CacheEntry e;
+    try {
+      e = Impl::unpack(ref_id, std::string_view(r->str, r->len));
+    } catch (const CorruptEntry&) {
+      ++im.errors_;
+      throw;
+    }
+    if (e.is_expired(im.clock_())) {
+      ++im.misses_;
+      return nullptr;
+    }
+    ++im.hits_;
+    return std::make_shared<const CacheEntry>(std::move(e));
+  });
 }
 
 std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr entry,
                                              const KeyBinding* binding) {
-  if (!entry) throw InvalidArgument("RedisBackend::set: null entry");
   auto& im = *impl_;
-  std::string blob = encode_entry_blob(*entry);
-  std::string ttl = entry->expires_at ? im.ttl_ms(*entry->expires_at) : std::string();
-  std::string score = entry->expires_at ? ms_text(std::ceil(*entry->expires_at * 1000.0)) : "0";
-  std::string k1 = im.entry_key(ref_id), k2 = im.ns_key(entry->ns), k3 = im.nsexp_key(entry->ns),
-              k4 = im.namespaces_key();
-  if (!binding) {
-    // Entry and index in one MULTI/EXEC (cheaper for Redis than a script).
-    std::vector<std::string_view> set_cmd{"SET", k1, blob};
-    if (!ttl.empty()) {
-      set_cmd.push_back("PX");
-      set_cmd.push_back(ttl);
-    }
-    set_cmd.push_back("GET");
-    std::vector<std::string_view> exp_cmd =
-        ttl.empty() ? std::vector<std::string_view>{"ZREM", k3, ref_id}
-                    : std::vector<std::string_view>{"ZADD", k3, score, ref_id};
-    Reply exec =
-        im.transaction({set_cmd, {"ZADD", k2, "0", ref_id}, {"SADD", k4, entry->ns}, exp_cmd});
-    ++im.sets_;
-    const redisReply* old = exec->element[0];
-    if (old->type == REDIS_REPLY_STRING) {
-      // An overwrite: leave the old namespace's index if the namespace changed.
-      try {
-        CacheEntry before = decode_entry_blob(ref_id, std::string_view(old->str, old->len));
-        if (before.ns != entry->ns) {
-          std::string o2 = im.ns_key(before.ns), o3 = im.nsexp_key(before.ns);
-          im.transaction({{"ZREM", o2, ref_id}, {"ZREM", o3, ref_id}});
+  return im.run(false, [&]() -> std::optional<std::string> {
+    if (!entry) throw InvalidArgument("RedisBackend::set: null entry");
+    std::string blob = im.pack(encode_entry_blob(*entry), entry->ns);
+    std::string ttl = entry->expires_at ? im.ttl_ms(*entry->expires_at) : std::string();
+    std::string score = entry->expires_at ? ms_text(std::ceil(*entry->expires_at * 1000.0)) : "0";
+    std::string k1 = im.entry_key(ref_id), k2 = im.ns_key(entry->ns), k3 = im.nsexp_key(entry->ns),
+                k4 = im.namespaces_key();
+    if (!binding) {
+      // Entry and index in one MULTI/EXEC (cheaper for Redis than a script).
+      std::vector<std::string_view> set_cmd{"SET", k1, blob};
+      if (!ttl.empty()) {
+        set_cmd.push_back("PX");
+        set_cmd.push_back(ttl);
+      }
+      set_cmd.push_back("GET");
+      std::vector<std::string_view> exp_cmd =
+          ttl.empty() ? std::vector<std::string_view>{"ZREM", k3, ref_id}
+                      : std::vector<std::string_view>{"ZADD", k3, score, ref_id};
+      Reply exec =
+          im.transaction({set_cmd, {"ZADD", k2, "0", ref_id}, {"SADD", k4, entry->ns}, exp_cmd});
+      ++im.sets_;
+      const redisReply* old = exec->element[0];
+      if (old->type == REDIS_REPLY_STRING) {
+        // An overwrite: leave the old namespace's index if the namespace changed.
+        try {
+          CacheEntry before = Impl::unpack(ref_id, std::string_view(old->str, old->len));
+          if (before.ns != entry->ns) {
+            std::string o2 = im.ns_key(before.ns), o3 = im.nsexp_key(before.ns);
+            im.transaction({{"ZREM", o2, ref_id}, {"ZREM", o3, ref_id}});
+          }
+        } catch (const CorruptEntry&) {
+          // The old value was unreadable; listings drop stale members by themselves.
         }
-      } catch (const CorruptEntry&) {
-        // The old value was unreadable; listings drop stale members by themselves.
+        if (!im.channel_.empty()) {
+          boost::json::array msg{im.origin_, "updated", ref_id, entry->ns};
+          im.checked({"PUBLISH", im.channel_, jsonio::to_string(msg)});
+        }
+        emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
       }
-      if (!im.channel_.empty()) {
-        boost::json::array msg{im.origin_, "updated", ref_id, entry->ns};
-        im.checked({"PUBLISH", im.channel_, jsonio::to_string(msg)});
+      return std::nullopt;
+    }
+    std::vector<std::string_view> keys{k1, k2, k3, k4};
+    std::string k5, k6;
+    if (binding) {
+      k5 = im.binding_key(binding->ns, binding->key);
+      k6 = im.refbind_key(ref_id);
+      keys.push_back(k5);
+      keys.push_back(k6);
+    }
+    Reply r = im.eval(set_script(), keys,
+                      {blob, ttl, ref_id, entry->ns, score, im.P_, im.channel_, im.origin_});
+    ++im.sets_;
+    std::optional<std::string> displaced;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+      if (reply_int(r->element[0]) == 1)
+        emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
+      std::string d = reply_text(r->element[1]);
+      if (!d.empty()) {
+        ++im.deletes_;
+        emit({ChangeKind::kDeleted, d, reply_text(r->element[2])});
+        displaced = std::move(d);
       }
-      emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
     }
-    return std::nullopt;
-  }
-  std::vector<std::string_view> keys{k1, k2, k3, k4};
-  std::string k5, k6;
-  if (binding) {
-    k5 = im.binding_key(binding->ns, binding->key);
-    k6 = im.refbind_key(ref_id);
-    keys.push_back(k5);
-    keys.push_back(k6);
-  }
-  Reply r = im.eval(set_script(), keys,
-                    {blob, ttl, ref_id, entry->ns, score, im.P_, im.channel_, im.origin_});
-  ++im.sets_;
-  std::optional<std::string> displaced;
-  if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
-    if (reply_int(r->element[0]) == 1) emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
-    std::string d = reply_text(r->element[1]);
-    if (!d.empty()) {
-      ++im.deletes_;
-      emit({ChangeKind::kDeleted, d, reply_text(r->element[2])});
-      displaced = std::move(d);
-    }
-  }
-  return displaced;
+    return displaced;
+  });
 }
 
 bool RedisBackend::remove(std::string_view ref_id) {
   auto& im = *impl_;
-  Reply r = im.eval(remove_script(), {}, {im.P_, ref_id, im.channel_, im.origin_});
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || reply_int(r->element[0]) != 1)
-    return false;
-  ++im.deletes_;
-  emit({ChangeKind::kDeleted, std::string(ref_id), reply_text(r->element[1])});
-  return true;
+  return im.run(false, [&]() -> bool {
+    Reply r = im.eval(remove_script(), {}, {im.P_, ref_id, im.channel_, im.origin_});
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || reply_int(r->element[0]) != 1)
+      return false;
+    ++im.deletes_;
+    emit({ChangeKind::kDeleted, std::string(ref_id), reply_text(r->element[1])});
+    return true;
+  });
 }
 
 bool RedisBackend::exists(std::string_view ref_id) {
   auto& im = *impl_;
-  std::string k = im.entry_key(ref_id);
-  Reply r = im.checked({"GET", k});
-  if (r->type != REDIS_REPLY_STRING) return false;
-  CacheEntry e = decode_entry_blob(ref_id, std::string_view(r->str, r->len));
-  return !e.is_expired(im.clock_());
+  return im.run(true, [&]() -> bool {
+    std::string k = im.entry_key(ref_id);
+    Reply r = im.checked({"GET", k});
+    if (r->type != REDIS_REPLY_STRING) return false;
+    CacheEntry e = Impl::unpack(ref_id, std::string_view(r->str, r->len));
+    return !e.is_expired(im.clock_());
+  });
 }
 
 std::size_t RedisBackend::clear(std::optional<std::string_view> ns) {
   auto& im = *impl_;
-  std::size_t n = 0;
-  auto clear_one = [&](std::string_view one) {
-    std::string k1 = im.ns_key(one), k2 = im.nsexp_key(one), k3 = im.namespaces_key();
-    // Bounded: each round removes up to 1000 members; a namespace that keeps growing
-    // meanwhile is cleared as far as 1000 rounds go.
-    for (int round = 0; round < 1000; ++round) {
-      Reply r = im.eval(clear_script(), {k1, k2, k3}, {im.P_, "1000", one});
-      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) break;
-      n += static_cast<std::size_t>(reply_int(r->element[0]));
-      if (reply_int(r->element[1]) == 0) break;
-    }
-  };
-  if (ns) {
-    clear_one(*ns);
-  } else {
-    for (const auto& one : im.namespaces()) clear_one(one);
-    // Entries that carry no index (written by Python servers): one SCAN over the entries.
-    std::string cursor = "0";
-    std::string match = im.P_ + "entry:*";
-    do {
-      Reply r = im.checked({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
-      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) break;
-      cursor = reply_text(r->element[0]);
-      const redisReply* batch = r->element[1];
-      for (size_t i = 0; i < batch->elements; ++i) {
-        std::string key = reply_text(batch->element[i]);
-        std::string ref = key.substr(im.P_.size() + 6);
-        Reply d = im.eval(remove_script(), {}, {im.P_, ref, "", im.origin_});
-        if (d->type == REDIS_REPLY_ARRAY && d->elements == 2 && reply_int(d->element[0]) == 1) ++n;
+  return im.run(false, [&]() -> std::size_t {
+    std::size_t n = 0;
+    auto clear_one = [&](std::string_view one) {
+      std::string k1 = im.ns_key(one), k2 = im.nsexp_key(one), k3 = im.namespaces_key();
+      // Bounded: each round removes up to 1000 members; a namespace that keeps growing
+      // meanwhile is cleared as far as 1000 rounds go.
+      for (int round = 0; round < 1000; ++round) {
+        Reply r = im.eval(clear_script(), {k1, k2, k3}, {im.P_, "1000", one});
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) break;
+        n += static_cast<std::size_t>(reply_int(r->element[0]));
+        if (reply_int(r->element[1]) == 0) break;
       }
-    } while (cursor != "0");
-  }
-  im.deletes_ += n;
-  std::string cleared_ns = ns ? std::string(*ns) : std::string();
-  if (!im.channel_.empty()) {
-    boost::json::array msg{im.origin_, "cleared", "", cleared_ns};
-    im.checked({"PUBLISH", im.channel_, jsonio::to_string(msg)});
-  }
-  emit({ChangeKind::kCleared, "", cleared_ns});
-  return n;
+    };
+    if (ns) {
+      clear_one(*ns);
+    } else {
+      for (const auto& one : im.namespaces()) clear_one(one);
+      // Entries that carry no index (written by Python servers): one SCAN over the entries.
+      std::string cursor = "0";
+      std::string match = im.P_ + "entry:*";
+      do {
+        Reply r = im.checked({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) break;
+        cursor = reply_text(r->element[0]);
+        const redisReply* batch = r->element[1];
+        for (size_t i = 0; i < batch->elements; ++i) {
+          std::string key = reply_text(batch->element[i]);
+          std::string ref = key.substr(im.P_.size() + 6);
+          Reply d = im.eval(remove_script(), {}, {im.P_, ref, "", im.origin_});
+          if (d->type == REDIS_REPLY_ARRAY && d->elements == 2 && reply_int(d->element[0]) == 1)
+            ++n;
+        }
+      } while (cursor != "0");
+    }
+    im.deletes_ += n;
+    std::string cleared_ns = ns ? std::string(*ns) : std::string();
+    if (!im.channel_.empty()) {
+      boost::json::array msg{im.origin_, "cleared", "", cleared_ns};
+      im.checked({"PUBLISH", im.channel_, jsonio::to_string(msg)});
+    }
+    emit({ChangeKind::kCleared, "", cleared_ns});
+    return n;
+  });
 }
 
 ListPage RedisBackend::list(std::optional<std::string_view> ns, std::string_view cursor,
                             std::size_t limit) {
   auto& im = *impl_;
-  if (limit == 0) limit = 1;
-  if (ns) return im.list_ns(*ns, cursor, limit);
-  // All namespaces, in namespace order; the cursor is "<namespace>\n<last ref id>".
-  std::string cur_ns, cur_ref;
-  if (!cursor.empty()) {
-    auto nl = cursor.find('\n');
-    if (nl == std::string_view::npos) throw InvalidArgument("invalid listing cursor");
-    cur_ns = std::string(cursor.substr(0, nl));
-    cur_ref = std::string(cursor.substr(nl + 1));
-  }
-  ListPage out;
-  auto all = im.namespaces();
-  for (const auto& one : all) {
-    if (!cursor.empty() && one < cur_ns) continue;
-    std::string_view from = (!cursor.empty() && one == cur_ns) ? std::string_view(cur_ref) : "";
-    ListPage p = im.list_ns(one, from, limit - out.ref_ids.size());
-    out.ref_ids.insert(out.ref_ids.end(), p.ref_ids.begin(), p.ref_ids.end());
-    if (!p.next_cursor.empty()) {
-      out.next_cursor = one + "\n" + p.next_cursor;
-      return out;
+  return im.run(true, [&]() -> ListPage {
+    if (limit == 0) limit = 1;
+    if (ns) return im.list_ns(*ns, cursor, limit);
+    // All namespaces, in namespace order; the cursor is "<namespace>\n<last ref id>".
+    std::string cur_ns, cur_ref;
+    if (!cursor.empty()) {
+      auto nl = cursor.find('\n');
+      if (nl == std::string_view::npos) throw InvalidArgument("invalid listing cursor");
+      cur_ns = std::string(cursor.substr(0, nl));
+      cur_ref = std::string(cursor.substr(nl + 1));
     }
-    if (out.ref_ids.size() >= limit) {
-      // This namespace is done; continue after it next time.
-      out.next_cursor = one + "\n\xff";
-      return out;
+    ListPage out;
+    auto all = im.namespaces();
+    for (const auto& one : all) {
+      if (!cursor.empty() && one < cur_ns) continue;
+      std::string_view from = (!cursor.empty() && one == cur_ns) ? std::string_view(cur_ref) : "";
+      ListPage p = im.list_ns(one, from, limit - out.ref_ids.size());
+      out.ref_ids.insert(out.ref_ids.end(), p.ref_ids.begin(), p.ref_ids.end());
+      if (!p.next_cursor.empty()) {
+        out.next_cursor = one + "\n" + p.next_cursor;
+        return out;
+      }
+      if (out.ref_ids.size() >= limit) {
+        // This namespace is done; continue after it next time.
+        out.next_cursor = one + "\n\xff";
+        return out;
+      }
     }
-  }
-  return out;
+    return out;
+  });
 }
 
 std::optional<std::string> RedisBackend::find_by_key(std::string_view ns, std::string_view key) {
   auto& im = *impl_;
-  std::string k = im.binding_key(ns, key);
-  Reply r = im.eval(find_script(), {k}, {im.P_});
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) return std::nullopt;
-  std::string ref = reply_text(r->element[0]);
-  CacheEntry e = decode_entry_blob(ref, reply_text(r->element[1]));
-  if (e.is_expired(im.clock_())) return std::nullopt;
-  return ref;
+  return im.run(true, [&]() -> std::optional<std::string> {
+    std::string k = im.binding_key(ns, key);
+    Reply r = im.eval(find_script(), {k}, {im.P_});
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) return std::nullopt;
+    std::string ref = reply_text(r->element[0]);
+    CacheEntry e = Impl::unpack(ref, reply_text(r->element[1]));
+    if (e.is_expired(im.clock_())) return std::nullopt;
+    return ref;
+  });
 }
 
 bool RedisBackend::try_claim(std::string_view name, std::string_view owner,
                              std::chrono::milliseconds ttl) {
   auto& im = *impl_;
-  std::string k = im.claim_key(name);
-  std::string t = std::to_string(std::max<long long>(1, ttl.count()));
-  Reply r = im.eval(claim_script(), {k}, {owner, t});
-  return reply_int(r.get()) == 1;
+  return im.run(false, [&]() -> bool {
+    std::string k = im.claim_key(name);
+    std::string t = std::to_string(std::max<long long>(1, ttl.count()));
+    Reply r = im.eval(claim_script(), {k}, {owner, t});
+    return reply_int(r.get()) == 1;
+  });
 }
 
 void RedisBackend::release_claim(std::string_view name, std::string_view owner) {
   auto& im = *impl_;
-  std::string k = im.claim_key(name);
-  im.eval(release_script(), {k}, {owner});
+  return im.run(false, [&]() {
+    std::string k = im.claim_key(name);
+    im.eval(release_script(), {k}, {owner});
+  });
 }
 
 void RedisBackend::put_task(const TaskRecord& task) {
   auto& im = *impl_;
-  std::string k = im.task_key(task.ref_id);
-  std::string text = jsonio::to_string(to_json(task));
-  if (task.expires_at) {
-    std::string ttl = im.ttl_ms(*task.expires_at);
-    im.checked({"SET", k, text, "PX", ttl});
-  } else {
-    im.checked({"SET", k, text});
-  }
+  return im.run(false, [&]() {
+    std::string k = im.task_key(task.ref_id);
+    std::string text = jsonio::to_string(to_json(task));
+    if (task.expires_at) {
+      std::string ttl = im.ttl_ms(*task.expires_at);
+      im.checked({"SET", k, text, "PX", ttl});
+    } else {
+      im.checked({"SET", k, text});
+    }
+  });
 }
 
 std::optional<TaskRecord> RedisBackend::get_task(std::string_view ref_id) {
   auto& im = *impl_;
-  std::string k = im.task_key(ref_id);
-  Reply r = im.checked({"GET", k});
-  if (r->type != REDIS_REPLY_STRING) return std::nullopt;
-  std::error_code ec;
-  jsonio::ParseLimits limits;
-  limits.max_depth = kMaxStoredJsonDepth;
-  auto v = jsonio::parse(std::string_view(r->str, r->len), ec, limits);
-  if (ec) throw CorruptEntry("corrupt task record '" + std::string(ref_id) + "': not JSON");
-  TaskRecord t;
-  try {
-    t = task_from_json(v);
-  } catch (const std::exception& e) {
-    throw CorruptEntry("corrupt task record '" + std::string(ref_id) + "': " + e.what());
-  }
-  if (t.expires_at && im.clock_() >= *t.expires_at) return std::nullopt;
-  return t;
+  return im.run(true, [&]() -> std::optional<TaskRecord> {
+    std::string k = im.task_key(ref_id);
+    Reply r = im.checked({"GET", k});
+    if (r->type != REDIS_REPLY_STRING) return std::nullopt;
+    std::error_code ec;
+    jsonio::ParseLimits limits;
+    limits.max_depth = kMaxStoredJsonDepth;
+    auto v = jsonio::parse(std::string_view(r->str, r->len), ec, limits);
+    if (ec) throw CorruptEntry("corrupt task record '" + std::string(ref_id) + "': not JSON");
+    TaskRecord t;
+    try {
+      t = task_from_json(v);
+    } catch (const std::exception& e) {
+      throw CorruptEntry("corrupt task record '" + std::string(ref_id) + "': " + e.what());
+    }
+    if (t.expires_at && im.clock_() >= *t.expires_at) return std::nullopt;
+    return t;
+  });
 }
 
 bool RedisBackend::remove_task(std::string_view ref_id) {
   auto& im = *impl_;
-  std::string k = im.task_key(ref_id);
-  return reply_int(im.checked({"DEL", k}).get()) > 0;
+  return im.run(false, [&]() -> bool {
+    std::string k = im.task_key(ref_id);
+    return reply_int(im.checked({"DEL", k}).get()) > 0;
+  });
 }
 
 Health RedisBackend::health() {
   try {
-    Reply r = impl_->checked({"PING"});
+    impl_->run(true, [&] { impl_->checked({"PING"}); });
     return {true, "ok"};
   } catch (const std::exception& e) {
     return {false, e.what()};
@@ -1032,6 +1306,8 @@ BackendStats RedisBackend::stats() const {
   s.deletes = im.deletes_;
   s.errors = im.errors_;
   s.reconnects = im.reconnects_;
+  s.expirations = im.expirations_;
+  s.circuit_state = im.circuit_state();
   return s;
 }
 
@@ -1040,28 +1316,53 @@ void RedisBackend::close() {
   impl_->close();
 }
 
+std::size_t RedisBackend::sweep_expired() {
+  auto& im = *impl_;
+  std::vector<ChangeEvent> events;
+  im.run(false, [&] {
+    std::string now = ms_text(std::floor(im.clock_() * 1000.0));
+    std::string k = im.namespaces_key();
+    Reply r = im.eval(sweep_script(), {k}, {im.P_, now, "1000", im.channel_, im.origin_});
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+      events.push_back(
+          {ChangeKind::kExpired, reply_text(r->element[i]), reply_text(r->element[i + 1])});
+  });
+  im.expirations_ += events.size();
+  for (const auto& e : events) emit(e);
+  return events.size();
+}
+
 bool RedisBackend::sharing_events() const {
   return impl_->events_ready_;
 }
 
 std::size_t RedisBackend::reindex() {
   auto& im = *impl_;
-  std::size_t added = 0;
-  std::string cursor = "0";
-  std::string match = im.P_ + "entry:*";
-  do {
-    Reply r = im.checked({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) break;
-    cursor = reply_text(r->element[0]);
-    const redisReply* batch = r->element[1];
-    for (size_t i = 0; i < batch->elements; ++i) {
-      std::string key = reply_text(batch->element[i]);
-      std::string ref = key.substr(im.P_.size() + 6);
-      Reply a = im.eval(index_script(), {key}, {im.P_, ref});
-      added += static_cast<std::size_t>(reply_int(a.get()));
-    }
-  } while (cursor != "0");
-  return added;
+  return im.run(false, [&]() -> std::size_t {
+    std::size_t added = 0;
+    std::string cursor = "0";
+    std::string match = im.P_ + "entry:*";
+    do {
+      Reply r = im.checked({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
+      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) break;
+      cursor = reply_text(r->element[0]);
+      const redisReply* batch = r->element[1];
+      for (size_t i = 0; i < batch->elements; ++i) {
+        std::string key = reply_text(batch->element[i]);
+        std::string ref = key.substr(im.P_.size() + 6);
+        Reply a = im.eval(index_script(), {key}, {im.P_, ref});
+        added += static_cast<std::size_t>(reply_int(a.get()));
+      }
+    } while (cursor != "0");
+    return added;
+  });
+}
+
+std::string RedisBackend::connected_to() const {
+  std::lock_guard lock(impl_->mu_);
+  if (impl_->opts_.sentinels.empty() && impl_->primary_.empty())
+    return impl_->opts_.host + ":" + std::to_string(impl_->opts_.port);
+  return impl_->primary_;
 }
 
 std::uint64_t RedisBackend::commands_sent() const {

@@ -39,10 +39,20 @@ bool truthy(std::string s) {
 
 std::string RedisOptions::redacted_address() const {
   std::string out = tls ? "rediss://" : "redis://";
+  if (!sentinels.empty()) out = tls ? "rediss+sentinel://" : "redis+sentinel://";
   if (!user.empty() || !password.empty()) {
     out += user;
     if (!password.empty()) out += ":***";
     out += "@";
+  }
+  if (!sentinels.empty()) {
+    for (std::size_t i = 0; i < sentinels.size(); ++i) {
+      if (i) out.push_back(',');
+      bool v6 = sentinels[i].host.find(':') != std::string::npos;
+      out += v6 ? "[" + sentinels[i].host + "]" : sentinels[i].host;
+      out += ":" + std::to_string(sentinels[i].port);
+    }
+    return out + "/" + sentinel_primary + "/" + std::to_string(db);
   }
   bool v6 = host.find(':') != std::string::npos;
   if (v6) out.push_back('[');
@@ -55,7 +65,69 @@ std::string RedisOptions::redacted_address() const {
   return out;
 }
 
+namespace {
+
+// redis+sentinel://[user[:password]@]host[:port][,host[:port]...]/<primary>[/<db>][?params]
+RedisOptions parse_sentinel_url(std::string_view url, RedisOptions base) {
+  bool tls = url.rfind("rediss+sentinel://", 0) == 0;
+  std::string_view rest = url.substr(tls ? 18 : 17);
+  std::string_view query;
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q);
+    rest = rest.substr(0, q);
+  }
+  auto slash = rest.find('/');
+  if (slash == std::string_view::npos)
+    throw InvalidArgument(
+        "malformed Sentinel URL (expected redis+sentinel://host:port[,host:port]/primary[/db])");
+  std::string_view authority = rest.substr(0, slash), path = rest.substr(slash + 1);
+  // Parameters and credentials through the ordinary parser, on a stand-in host.
+  std::string stand_in = std::string(tls ? "rediss://" : "redis://");
+  auto at = authority.rfind('@');
+  if (at != std::string_view::npos) {
+    stand_in.append(authority.substr(0, at + 1));
+    authority = authority.substr(at + 1);
+  }
+  stand_in += "sentinel";
+  stand_in.append(query);
+  base = parse_redis_url(stand_in, std::move(base));
+  base.sentinels.clear();
+  while (!authority.empty()) {
+    auto comma = authority.find(',');
+    std::string_view one = authority.substr(0, comma);
+    authority = comma == std::string_view::npos ? std::string_view() : authority.substr(comma + 1);
+    RedisOptions::HostPort hp;
+    std::string_view host = one, port;
+    if (!one.empty() && one.front() == '[') {
+      auto close = one.find(']');
+      if (close == std::string_view::npos) throw InvalidArgument("malformed Sentinel address");
+      host = one.substr(1, close - 1);
+      if (close + 1 < one.size() && one[close + 1] == ':') port = one.substr(close + 2);
+    } else if (auto colon = one.rfind(':'); colon != std::string_view::npos) {
+      host = one.substr(0, colon);
+      port = one.substr(colon + 1);
+    }
+    if (host.empty()) throw InvalidArgument("malformed Sentinel address (empty host)");
+    hp.host = std::string(host);
+    if (!port.empty()) hp.port = parse_int(port, "Sentinel port", 1, 65535);
+    base.sentinels.push_back(std::move(hp));
+  }
+  if (base.sentinels.empty()) throw InvalidArgument("Sentinel URL names no sentinel");
+  auto s2 = path.find('/');
+  base.sentinel_primary = std::string(path.substr(0, s2));
+  if (base.sentinel_primary.empty())
+    throw InvalidArgument("Sentinel URL names no primary (redis+sentinel://hosts/<primary>)");
+  if (s2 != std::string_view::npos && s2 + 1 < path.size())
+    base.db = parse_int(path.substr(s2 + 1), "database number", 0, 1 << 20);
+  base.host = base.sentinels.front().host;  // informational; the sentinels decide
+  return base;
+}
+
+}  // namespace
+
 RedisOptions parse_redis_url(std::string_view url, RedisOptions base) {
+  if (url.rfind("redis+sentinel://", 0) == 0 || url.rfind("rediss+sentinel://", 0) == 0)
+    return parse_sentinel_url(url, std::move(base));
   auto r = boost::urls::parse_uri(url);
   if (!r)
     throw InvalidArgument("malformed Redis URL (expected redis://[user:password@]host:port/db)");
@@ -98,6 +170,39 @@ RedisOptions parse_redis_url(std::string_view url, RedisOptions base) {
     } else if (param.key == "max_connections") {
       base.pool_size =
           static_cast<std::size_t>(parse_int(param.value, "max_connections", 1, 1 << 16));
+    } else if (param.key == "ssl_ca_certs") {
+      base.tls_ca_file = param.value;
+    } else if (param.key == "ssl_certfile") {
+      base.tls_cert_file = param.value;
+    } else if (param.key == "ssl_keyfile") {
+      base.tls_key_file = param.value;
+    } else if (param.key == "ssl_server_name") {
+      base.tls_server_name = param.value;
+    } else if (param.key == "ssl_check_hostname") {
+      base.tls_check_hostname = truthy(param.value);
+    } else if (param.key == "sentinel_password") {
+      base.sentinel_password = param.value;
+    } else if (param.key == "call_timeout") {
+      base.call_timeout = parse_seconds(param.value, "call_timeout");
+    } else if (param.key == "max_retries") {
+      base.max_retries = parse_int(param.value, "max_retries", 0, 100);
+    } else if (param.key == "retry_backoff_min") {
+      base.retry_backoff_min = parse_seconds(param.value, "retry_backoff_min");
+    } else if (param.key == "retry_backoff_max") {
+      base.retry_backoff_max = parse_seconds(param.value, "retry_backoff_max");
+    } else if (param.key == "breaker_threshold") {
+      base.breaker_threshold = parse_int(param.value, "breaker_threshold", 0, 1 << 20);
+    } else if (param.key == "breaker_open_time") {
+      base.breaker_open_time = parse_seconds(param.value, "breaker_open_time");
+    } else if (param.key == "compress_min_bytes") {
+      base.compress_min_bytes =
+          static_cast<std::size_t>(parse_int(param.value, "compress_min_bytes", 0, 1 << 30));
+    } else if (param.key == "compression_level") {
+      base.compression_level = parse_int(param.value, "compression_level", 1, 19);
+    } else if (param.key == "expiry_sweep_interval") {
+      base.expiry_sweep_interval = param.value == "0"
+                                       ? std::chrono::milliseconds(0)
+                                       : parse_seconds(param.value, "expiry_sweep_interval");
     } else {
       throw InvalidArgument("unknown Redis URL parameter '" + std::string(param.key) + "'");
     }
