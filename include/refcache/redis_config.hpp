@@ -118,6 +118,18 @@ struct RedisOptions {
   std::string sentinel_primary;
   std::string sentinel_password;
 
+  // Redis Cluster (redis+cluster://[user:password@]h1:p1[,h2:p2...][?params], rediss+cluster://
+  // for TLS): when `cluster_nodes` is not empty, host, port and db are ignored and the seed
+  // nodes are asked (CLUSTER SLOTS) which primary serves which hash slot; every command goes
+  // to the primary of its key's slot, following MOVED and ASK redirections, and the slot map
+  // is refreshed after a redirection or a failed node. Each ref's keys (entry, its namespace
+  // index shards, binding set, task) carry the hash tag of one of cluster_groups groups, so
+  // every script stays within one slot; listing and clearing visit every group. The cluster
+  // key layout differs from the single-node one (docs/backends.md). URL parameter
+  // cluster_groups; default 64 (1 .. 16384).
+  std::vector<HostPort> cluster_nodes;
+  int cluster_groups = 64;
+
   // Key prefix; the reference uses "mcp-refcache:" (entries at <prefix>entry:<ref_id>).
   // Change it only to isolate caches that must not be shared with Python servers.
   std::string key_prefix = "mcp-refcache:";
@@ -142,8 +154,9 @@ struct RedisSettings {
   RedisOptions base;  // timeouts, pool, prefix (host/port/db/... of base are ignored)
 };
 
-// Parses a redis:// or rediss:// URL into `base` (fields the URL names replace base's).
-// Throws InvalidArgument for another scheme, a bad port or a bad database number.
+// Parses a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL (and their TLS
+// variants) into `base` (fields the URL names replace base's). Throws InvalidArgument for
+// another scheme, a bad port or a bad database number, naming what is wrong.
 RedisOptions parse_redis_url(std::string_view url, RedisOptions base = {});
 
 // Looks an environment variable up; returns nullopt when unset. Tests substitute their own.

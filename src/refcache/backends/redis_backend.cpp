@@ -5,18 +5,25 @@
 #include <openssl/sha.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <mutex>
+#include <functional>
+#include <map>
+#include <optional>
+#include <tuple>
 #include <random>
+#include <shared_mutex>
 #include <thread>
 #include <vector>
 
 #include <boost/json/array.hpp>
 
 #include "jsonio/json_text.hpp"
+#include "refcache/backends/redis_cluster.hpp"
 #include "refcache/backends/redis_connection.hpp"
 #include "refcache/entry_codec.hpp"
 #include "refcache/errors.hpp"
@@ -41,13 +48,28 @@ struct Script {
 };
 
 // Shared Lua helpers, prepended to the scripts that need them.
+// In cluster mode P is a ref group's prefix ("<prefix>{g<n>}:") while binding keys live in
+// their own slots ("<prefix>bind:..."): a script cannot touch them, so drop_bindings lists
+// them in `foreign` as (binding key, ref) pairs, which the scripts return for the client to
+// delete (if the binding still names the ref). On a single node every binding key starts
+// with P and foreign stays empty.
 const char* const kLuaHelpers = R"lua(
+local foreign = {}
 local function drop_bindings(P, ref)
   local rb = P .. 'refbind:' .. ref
   for _, b in ipairs(redis.call('SMEMBERS', rb)) do
-    if redis.call('GET', b) == ref then redis.call('DEL', b) end
+    if string.sub(b, 1, #P) ~= P then
+      foreign[#foreign + 1] = b
+      foreign[#foreign + 1] = ref
+    elseif redis.call('GET', b) == ref then
+      redis.call('DEL', b)
+    end
   end
   redis.call('DEL', rb)
+end
+local function with_foreign(out)
+  for _, x in ipairs(foreign) do out[#out + 1] = x end
+  return out
 end
 local function publish(ch, origin, kind, ref, ns)
   if ch ~= '' then redis.call('PUBLISH', ch, cjson.encode({origin, kind, ref, ns})) end
@@ -81,9 +103,11 @@ local function remove_entry(P, ref)
 end
 )lua";
 
-// KEYS: entry, ns zset, nsexp zset, namespaces set, [binding, refbind]
-// ARGV: blob, ttl_ms or '', ref, ns, expiry score (ms), prefix, events channel or '', origin
-// Returns {overwrote (0/1), displaced ref or '', displaced ns or ''}.
+// KEYS: entry, ns zset, nsexp zset, namespaces set, [binding, refbind] (single node) or
+// [refbind] (cluster: the binding key, in another slot, is ARGV[9] and set by the client).
+// ARGV: blob, ttl_ms or '', ref, ns, expiry score (ms), prefix, events channel or '', origin,
+// [binding key]
+// Returns {overwrote (0/1), displaced ref or '', displaced ns or '', foreign pairs...}.
 const Script& set_script() {
   static const Script s(std::string(kLuaHelpers) + R"lua(
 local P, ref, ns, ttl = ARGV[6], ARGV[3], ARGV[4], ARGV[2]
@@ -131,24 +155,40 @@ if #KEYS >= 6 then
     local r = remove_entry(P, prev)
     if r then displaced, dns = prev, r end
   end
+elseif #KEYS == 5 then
+  -- cluster: the ref's other bindings are foreign; the client sets the binding itself
+  for _, b in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+    if b ~= ARGV[9] then
+      foreign[#foreign + 1] = b
+      foreign[#foreign + 1] = ref
+    end
+  end
+  redis.call('DEL', KEYS[5])
+  redis.call('SADD', KEYS[5], ARGV[9])
+  if ttl ~= '' then redis.call('PEXPIRE', KEYS[5], ttl) end
 end
 if overwrote == 1 then publish(ARGV[7], ARGV[8], 'updated', ref, ns) end
 if displaced ~= '' then publish(ARGV[7], ARGV[8], 'deleted', displaced, dns) end
-return {overwrote, displaced, dns}
+return with_foreign({overwrote, displaced, dns})
 )lua");
   return s;
 }
 
-// ARGV: prefix, ref, events channel or '', origin.
-// Returns {1, ns} when an entry was removed, else {0, ''}.
+// KEYS: entry (for routing; unused). ARGV: prefix, ref, events channel or '', origin,
+// [binding key: remove only if the ref is still bound to it (cluster displacement)].
+// Returns {1, ns, foreign pairs...} when an entry was removed, else {0, '', foreign...}.
 const Script& remove_script() {
   static const Script s(std::string(kLuaHelpers) + R"lua(
+if ARGV[5] and ARGV[5] ~= '' and
+   redis.call('SISMEMBER', ARGV[1] .. 'refbind:' .. ARGV[2], ARGV[5]) == 0 then
+  return {0, ''}
+end
 local r = remove_entry(ARGV[1], ARGV[2])
 if r then
   publish(ARGV[3], ARGV[4], 'deleted', ARGV[2], r)
-  return {1, r}
+  return with_foreign({1, r})
 end
-return {0, ''}
+return with_foreign({0, ''})
 )lua");
   return s;
 }
@@ -193,7 +233,7 @@ return out
 }
 
 // KEYS: ns zset, nsexp zset, namespaces set. ARGV: prefix, batch, ns.
-// Returns {removed, left}.
+// Returns {removed, left, foreign pairs...}.
 const Script& clear_script() {
   static const Script s(std::string(kLuaHelpers) + R"lua(
 local P = ARGV[1]
@@ -210,7 +250,7 @@ if left == 0 then
   redis.call('DEL', KEYS[2])
   redis.call('SREM', KEYS[3], ARGV[3])
 end
-return {n, left}
+return with_foreign({n, left})
 )lua");
   return s;
 }
@@ -223,6 +263,30 @@ if not r then return {} end
 local b = redis.call('GET', ARGV[1] .. 'entry:' .. r)
 if not b then return {} end
 return {r, b}
+)lua");
+  return s;
+}
+
+// Cluster: KEYS: refbind, entry of the ref a binding names; ARGV: the binding key. Returns
+// the entry's blob if the ref is still bound to that key, else nil.
+const Script& find_bound_script() {
+  static const Script s(R"lua(
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return false end
+return redis.call('GET', KEYS[2])
+)lua");
+  return s;
+}
+
+// Cluster: KEYS: binding. ARGV: ref, ttl_ms or ''. Binds; returns the ref bound before or ''.
+const Script& bind_script() {
+  static const Script s(R"lua(
+local prev = redis.call('GET', KEYS[1])
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return prev or ''
 )lua");
   return s;
 }
@@ -351,6 +415,18 @@ class RedisBackend::Impl {
     if (opts_.pool_size == 0) opts_.pool_size = 1;
     slots_ = std::vector<Slot>(opts_.pool_size);
     P_ = opts_.key_prefix;
+    if (!opts_.cluster_nodes.empty()) {
+      cluster_ = true;
+      if (opts_.cluster_groups < 1 || opts_.cluster_groups > redis_detail::kClusterSlots)
+        throw InvalidArgument("RedisOptions::cluster_groups must be within 1 .. 16384 (is " +
+                              std::to_string(opts_.cluster_groups) + ")");
+      if (opts_.db != 0)
+        throw InvalidArgument("Redis Cluster has database 0 only (RedisOptions::db is " +
+                              std::to_string(opts_.db) + ")");
+      for (int g = 0; g < opts_.cluster_groups; ++g)
+        group_prefix_.push_back(P_ + "{g" + std::to_string(g) + "}:");
+      slot_map_.assign(redis_detail::kClusterSlots, nullptr);
+    }
     origin_ = random_origin();
     if (opts_.share_events) channel_ = P_ + "events";
     ignore_sigpipe_once();
@@ -556,6 +632,34 @@ class RedisBackend::Impl {
   // with ROLE). Throws TransportError; a refusal (AUTH, SELECT, not a primary) goes to `err`.
   std::unique_ptr<redis_detail::RedisSocket> open_socket(Clock::time_point deadline,
                                                          std::string& err) {
+    if (cluster_) {
+      // Events: classic pub/sub reaches every node of a cluster, so any node will do.
+      std::vector<std::pair<std::string, int>> candidates;
+      {
+        std::shared_lock lock(topo_mu_);
+        for (const auto& [name, n] : nodes_) candidates.emplace_back(n->host, n->port);
+      }
+      for (const auto& seed : opts_.cluster_nodes) candidates.emplace_back(seed.host, seed.port);
+      std::string why;
+      std::size_t start = events_rr_++;
+      for (std::size_t k = 0; k < candidates.size(); ++k) {
+        const auto& [host, port] = candidates[(start + k) % candidates.size()];
+        RedisOptions o = opts_;
+        o.host = host;
+        o.port = port;
+        o.db = 0;
+        try {
+          auto s = redis_detail::RedisSocket::connect(
+              o, tls_.get(), std::min(deadline, Clock::now() + std::chrono::milliseconds(500)));
+          err = redis_detail::handshake(*s, o, deadline);
+          if (err.empty()) return s;
+          why += " " + host + ":" + std::to_string(port) + ": " + err + ";";
+        } catch (const redis_detail::TransportError& e) {
+          why += std::string(" ") + e.what() + ";";
+        }
+      }
+      throw redis_detail::TransportError("no cluster node reachable:" + why);
+    }
     if (opts_.sentinels.empty()) {
       auto s = redis_detail::RedisSocket::connect(opts_, tls_.get(), deadline);
       err = redis_detail::handshake(*s, opts_, deadline);
@@ -647,6 +751,399 @@ class RedisBackend::Impl {
     return slot.conn;
   }
 
+  // --- Redis Cluster ----------------------------------------------------------------------
+  // One pool of pool_size multiplexed connections per node, each node with its own reconnect
+  // backoff (a dead primary must not slow the calls that go to the others). slot_map_ names
+  // the primary of every hash slot, from CLUSTER SLOTS; MOVED updates one slot at once and asks
+  // for a refresh, ASK sends ASKING + the command to the named node without changing the map.
+  struct Node {
+    Node(std::string h, int p, std::size_t pool) : host(std::move(h)), port(p), slots(pool) {
+      name = host + ":" + std::to_string(port);
+    }
+    std::string host;
+    int port;
+    std::string name;  // "host:port"
+    std::vector<Slot> slots;
+    std::atomic<std::size_t> rr{0};
+    std::mutex mu;  // guards the backoff fields
+    std::chrono::milliseconds backoff{0};
+    Clock::time_point next_connect{};
+    std::string last_error;
+    bool had_failure = false;
+  };
+  using NodePtr = std::shared_ptr<Node>;
+
+  // The node at host:port, created on first use.
+  NodePtr node_at(const std::string& host, int port) {
+    std::string name = host + ":" + std::to_string(port);
+    {
+      std::shared_lock lock(topo_mu_);
+      auto it = nodes_.find(name);
+      if (it != nodes_.end()) return it->second;
+    }
+    std::unique_lock lock(topo_mu_);
+    auto& n = nodes_[name];
+    if (!n) n = std::make_shared<Node>(host, port, opts_.pool_size);
+    return n;
+  }
+
+  // The primary serving `hslot` (-1: any known primary), refreshing the map first when a
+  // failure or a redirection asked for it. Throws BackendUnavailable.
+  NodePtr node_for(int hslot) {
+    if (refresh_wanted_.exchange(false)) {
+      try {
+        refresh_topology(false);
+      } catch (const BackendUnavailable&) {
+        // keep the map we have; the call below fails or succeeds on its own
+      }
+    }
+    for (int pass = 0; pass < 2; ++pass) {
+      {
+        std::shared_lock lock(topo_mu_);
+        if (hslot >= 0) {
+          if (slot_map_[static_cast<std::size_t>(hslot)]) return slot_map_[static_cast<std::size_t>(hslot)];
+        } else {
+          for (const auto& n : slot_map_)
+            if (n) return n;
+        }
+      }
+      if (pass == 0) refresh_topology(true);
+    }
+    ++errors_;
+    throw BackendUnavailable("redis " + address_ + ": no primary serves hash slot " +
+                             std::to_string(hslot) + " (cluster not fully covered)");
+  }
+
+  // Asks a node (known primaries first, then the other known nodes, then the seeds) for
+  // CLUSTER SLOTS and installs the answer. Unless `force`, does nothing if the map was
+  // refreshed in the last 100 ms. Throws BackendUnavailable naming the seeds when none answers.
+  void refresh_topology(bool force) {
+    std::lock_guard guard(refresh_mu_);
+    auto now = Clock::now();
+    if (!force && now - last_refresh_ < std::chrono::milliseconds(100)) return;
+    std::vector<std::pair<std::string, int>> candidates;
+    auto add = [&](const std::string& h, int p) {
+      for (const auto& c : candidates)
+        if (c.first == h && c.second == p) return;
+      candidates.emplace_back(h, p);
+    };
+    {
+      std::shared_lock lock(topo_mu_);
+      for (const auto& n : slot_map_)
+        if (n) add(n->host, n->port);
+      for (const auto& [name, n] : nodes_) add(n->host, n->port);
+    }
+    for (const auto& seed : opts_.cluster_nodes) add(seed.host, seed.port);
+    std::string why;
+    for (const auto& [host, port] : candidates) {
+      RedisOptions o = opts_;
+      o.host = host;
+      o.port = port;
+      o.db = 0;
+      auto left = remaining();
+      if (left.count() <= 0) left = std::chrono::milliseconds(1);
+      auto deadline = Clock::now() + std::min(opts_.connect_timeout, left);
+      try {
+        auto s = redis_detail::RedisSocket::connect(o, tls_.get(), deadline);
+        std::string err = redis_detail::handshake(*s, o, deadline);
+        if (!err.empty()) {
+          why += " " + host + ":" + std::to_string(port) + ": " + err + ";";
+          if (err.rfind("authentication", 0) == 0) {
+            // A wrong password is wrong on every node: say so at once.
+            ++errors_;
+            throw BackendUnavailable("redis " + address_ + ": " + host + ":" +
+                                     std::to_string(port) + ": " + err);
+          }
+          continue;
+        }
+        Reply r = s->call({"CLUSTER", "SLOTS"}, deadline);
+        if (r->type != REDIS_REPLY_ARRAY) {
+          why += " " + host + ":" + std::to_string(port) + ": CLUSTER SLOTS: " +
+                 (r->type == REDIS_REPLY_ERROR ? reply_text(r.get()) : "unexpected reply") + ";";
+          continue;
+        }
+        std::vector<std::tuple<int, int, std::string, int>> ranges;
+        for (std::size_t i = 0; i < r->elements; ++i) {
+          const redisReply* e = r->element[i];
+          if (e->type != REDIS_REPLY_ARRAY || e->elements < 3) continue;
+          const redisReply* primary = e->element[2];
+          if (primary->type != REDIS_REPLY_ARRAY || primary->elements < 2) continue;
+          std::string h = reply_text(primary->element[0]);
+          if (h.empty() || h == "?") h = host;  // the node does not know its address
+          ranges.emplace_back(static_cast<int>(reply_int(e->element[0])),
+                              static_cast<int>(reply_int(e->element[1])), h,
+                              static_cast<int>(reply_int(primary->element[1])));
+        }
+        if (ranges.empty()) {
+          why += " " + host + ":" + std::to_string(port) + ": no slot is assigned;";
+          continue;
+        }
+        std::vector<NodePtr> map(redis_detail::kClusterSlots);
+        for (const auto& [lo, hi, h, p] : ranges) {
+          NodePtr n = node_at(h, p);
+          for (int k = std::max(lo, 0); k <= hi && k < redis_detail::kClusterSlots; ++k)
+            map[static_cast<std::size_t>(k)] = n;
+        }
+        {
+          std::unique_lock lock(topo_mu_);
+          slot_map_.swap(map);
+        }
+        last_refresh_ = Clock::now();
+        return;
+      } catch (const redis_detail::TransportError& e) {
+        why += std::string(" ") + e.what() + ";";
+      }
+    }
+    last_refresh_ = Clock::now();
+    ++errors_;
+    throw BackendUnavailable("redis " + address_ + ": no cluster node answered CLUSTER SLOTS:" +
+                             why);
+  }
+
+  // A new authenticated socket to `n`, honouring its reconnect backoff.
+  std::unique_ptr<redis_detail::RedisSocket> node_connect(Node& n) {
+    {
+      std::lock_guard lock(mu_);
+      if (closed_) throw BackendUnavailable("redis " + address_ + ": backend is closed");
+    }
+    {
+      std::lock_guard lock(n.mu);
+      if (n.backoff.count() > 0 && Clock::now() < n.next_connect) {
+        ++errors_;
+        throw BackendUnavailable(
+            "redis " + address_ + ": node " + n.name + " unavailable (" + n.last_error +
+            "); next reconnect attempt in " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::milliseconds>(n.next_connect - Clock::now())
+                    .count()) +
+            " ms");
+      }
+    }
+    RedisOptions o = opts_;
+    o.host = n.host;
+    o.port = n.port;
+    o.db = 0;
+    std::string err;
+    std::unique_ptr<redis_detail::RedisSocket> s;
+    auto deadline = Clock::now() + std::min(opts_.connect_timeout, remaining());
+    try {
+      s = redis_detail::RedisSocket::connect(o, tls_.get(), deadline);
+      err = redis_detail::handshake(*s, o, deadline);
+    } catch (const redis_detail::TransportError& e) {
+      err = e.what();
+    }
+    if (!err.empty()) {
+      {
+        std::lock_guard lock(n.mu);
+        n.backoff = n.backoff.count() == 0 ? opts_.reconnect_backoff_min
+                                           : std::min(n.backoff * 2, opts_.reconnect_backoff_max);
+        n.next_connect = Clock::now() + n.backoff;
+        n.last_error = err;
+      }
+      refresh_wanted_ = true;  // the node may have failed: its replica may have taken over
+      ++errors_;
+      throw BackendUnavailable("redis " + address_ + ": node " + n.name + ": " + err);
+    }
+    std::lock_guard lock(n.mu);
+    if (n.had_failure || n.backoff.count() > 0) ++reconnects_;
+    n.backoff = std::chrono::milliseconds(0);
+    n.had_failure = false;
+    return s;
+  }
+
+  std::shared_ptr<redis_detail::MuxConnection> node_connection(Node& n) {
+    std::size_t i =
+        n.slots.size() == 1 ? 0 : n.rr.fetch_add(1, std::memory_order_relaxed) % n.slots.size();
+    Slot& slot = n.slots[i];
+    std::lock_guard lock(slot.mu);
+    if (slot.conn && !slot.conn->dead()) return slot.conn;
+    if (slot.conn) {
+      std::lock_guard l(n.mu);
+      n.had_failure = true;
+    }
+    slot.conn.reset();
+    slot.conn = std::make_shared<redis_detail::MuxConnection>(node_connect(n), opts_.socket_timeout);
+    return slot.conn;
+  }
+
+  // Sends `bytes` (n commands) to node `n`; throws BackendUnavailable on I/O failure.
+  std::vector<Reply> send_to(Node& n, std::string_view bytes, std::size_t count) {
+    if (remaining().count() <= 0) {
+      ++errors_;
+      throw BackendUnavailable("redis " + address_ + ": call deadline (call_timeout " +
+                               std::to_string(opts_.call_timeout.count()) + " ms) exceeded");
+    }
+    auto conn = node_connection(n);
+    auto p = std::make_shared<redis_detail::Pending>(count);
+    auto wait = std::min(opts_.socket_timeout, remaining());
+    try {
+      conn->call(bytes, p, Clock::now() + wait);
+    } catch (const redis_detail::TransportError& e) {
+      ++errors_;
+      std::string what =
+          e.timeout() ? "no reply within " + std::to_string(wait.count()) + " ms" +
+                            (wait < opts_.socket_timeout ? " (the rest of call_timeout)" : "")
+                      : std::string(e.what());
+      {
+        std::lock_guard lock(n.mu);
+        n.last_error = what;
+        n.had_failure = true;
+      }
+      refresh_wanted_ = true;
+      throw BackendUnavailable("redis " + address_ + ": node " + n.name + ": " + what);
+    }
+    return std::move(p->replies);
+  }
+
+  // Sends `bytes` to the primary of `hslot`, following MOVED and ASK, and waiting out
+  // TRYAGAIN (a multi-key command during a slot migration) and CLUSTERDOWN (a failover in
+  // progress) within the call's deadline. These replies mean the command was not executed,
+  // so resending is safe for writes too.
+  std::vector<Reply> cluster_send(int hslot, std::string_view bytes, std::size_t count) {
+    NodePtr target = node_for(hslot);
+    bool asking = false;
+    std::chrono::milliseconds pause{5};
+    std::string last;
+    for (int hop = 0;; ++hop) {
+      std::vector<Reply> replies;
+      if (asking) {
+        std::string with;
+        redis_detail::format_command(with, {"ASKING"});
+        with.append(bytes);
+        replies = send_to(*target, with, count + 1);
+        replies.erase(replies.begin());
+      } else {
+        replies = send_to(*target, bytes, count);
+      }
+      std::optional<redis_detail::Redirect> redirect;
+      bool wait = false;
+      for (const auto& r : replies) {
+        if (r->type != REDIS_REPLY_ERROR) continue;
+        std::string_view text(r->str, r->len);
+        if ((redirect = redis_detail::parse_redirect(text))) {
+          last = std::string(text);
+          break;
+        }
+        if (text.rfind("TRYAGAIN", 0) == 0 || text.rfind("CLUSTERDOWN", 0) == 0) {
+          last = std::string(text);
+          wait = true;
+          break;
+        }
+      }
+      if (!redirect && !wait) return replies;
+      ++redirections_;
+      if (hop >= 50 || remaining().count() <= 0) {
+        ++errors_;
+        throw BackendUnavailable("redis " + address_ + ": hash slot " + std::to_string(hslot) +
+                                 " still unavailable after " + std::to_string(hop + 1) +
+                                 " attempts (last reply: " + last + ")");
+      }
+      if (redirect) {
+        NodePtr to = node_at(redirect->host.empty() ? target->host : redirect->host,
+                             redirect->port);
+        if (redirect->ask) {
+          asking = true;
+        } else {
+          asking = false;
+          std::unique_lock lock(topo_mu_);
+          slot_map_[static_cast<std::size_t>(redirect->slot)] = to;
+          refresh_wanted_ = true;  // other slots probably moved as well
+        }
+        target = to;
+        continue;
+      }
+      auto nap = std::min(pause, remaining());
+      std::this_thread::sleep_for(nap);
+      pause = std::min(pause * 2, std::chrono::milliseconds(200));
+      if (last.rfind("CLUSTERDOWN", 0) == 0) refresh_wanted_ = true;
+      asking = false;
+      target = node_for(hslot);
+    }
+  }
+
+  // The hash slot a command goes to: its first key (for EVAL/EVALSHA the first of KEYS).
+  int route_slot(const std::vector<std::string_view>& args) const {
+    if (args.size() < 2) return -1;
+    if (args[0] == "EVALSHA" || args[0] == "EVAL") {
+      if (args.size() < 4 || args[2] == "0") return -1;
+      return redis_detail::key_hash_slot(args[3]);
+    }
+    if (args[0] == "PUBLISH") return -1;
+    return redis_detail::key_hash_slot(args[1]);
+  }
+
+  // Cluster: the (binding key, ref) pairs a script returned after its fixed `head` elements
+  // are deleted where the binding still names the ref. Failures are ignored: such a binding
+  // is not trusted by find_by_key (the ref's binding set decides) and expires with its entry.
+  void drop_foreign(const redisReply* r, std::size_t head) {
+    if (!cluster_ || !r || r->type != REDIS_REPLY_ARRAY) return;
+    for (std::size_t i = head; i + 1 < r->elements; i += 2) {
+      std::string b = reply_text(r->element[i]), ref = reply_text(r->element[i + 1]);
+      try {
+        eval(release_script(), {b}, {ref});
+      } catch (const std::exception&) {
+      }
+    }
+  }
+
+  // Cluster: one command per ref group, pipelined per node; a command whose reply is an
+  // error (MOVED, ASK, TRYAGAIN, NOSCRIPT, ...) is sent again alone through `redo`, which
+  // handles it or throws.
+  std::vector<Reply> per_group(const std::vector<std::vector<std::string>>& cmds,
+                               const std::function<Reply(std::size_t)>& redo) {
+    std::vector<Reply> out(cmds.size());
+    std::map<Node*, std::pair<NodePtr, std::vector<std::size_t>>> by_node;
+    for (std::size_t i = 0; i < cmds.size(); ++i) {
+      std::vector<std::string_view> args(cmds[i].begin(), cmds[i].end());
+      NodePtr n = node_for(route_slot(args));
+      auto& e = by_node[n.get()];
+      e.first = n;
+      e.second.push_back(i);
+    }
+    for (auto& [raw, entry] : by_node) {
+      std::string bytes;
+      for (std::size_t i : entry.second) {
+        std::vector<std::string_view> args(cmds[i].begin(), cmds[i].end());
+        redis_detail::format_command(bytes, args);
+      }
+      std::vector<Reply> replies;
+      try {
+        if (!tl_background) commands_ += entry.second.size();
+        replies = send_to(*entry.first, bytes, entry.second.size());
+      } catch (const BackendUnavailable&) {
+        replies.clear();  // each one again below, through the normal path
+      }
+      for (std::size_t k = 0; k < entry.second.size(); ++k) {
+        std::size_t i = entry.second[k];
+        if (k < replies.size() && replies[k]->type != REDIS_REPLY_ERROR)
+          out[i] = std::move(replies[k]);
+        else
+          out[i] = redo(i);
+      }
+    }
+    return out;
+  }
+
+  // Cluster: the same script run in every ref group (argument lists built by `make`).
+  std::vector<Reply> eval_groups(
+      const Script& script,
+      const std::function<void(const std::string& prefix, std::vector<std::string>& keys,
+                               std::vector<std::string>& argv)>& make) {
+    std::size_t g = group_prefix_.size();
+    std::vector<std::vector<std::string>> keys(g), argv(g), cmds(g);
+    for (std::size_t i = 0; i < g; ++i) {
+      make(group_prefix_[i], keys[i], argv[i]);
+      cmds[i] = {"EVALSHA", script.sha, std::to_string(keys[i].size())};
+      cmds[i].insert(cmds[i].end(), keys[i].begin(), keys[i].end());
+      cmds[i].insert(cmds[i].end(), argv[i].begin(), argv[i].end());
+    }
+    return per_group(cmds, [&](std::size_t i) {
+      std::vector<std::string_view> k(keys[i].begin(), keys[i].end()),
+          a(argv[i].begin(), argv[i].end());
+      return eval(script, k, a);
+    });
+  }
+
   void close() {
     {
       std::lock_guard lock(mu_);
@@ -660,6 +1157,20 @@ class RedisBackend::Impl {
       }
       c.reset();
     }
+    std::vector<NodePtr> nodes;
+    {
+      std::shared_lock lock(topo_mu_);
+      for (const auto& [name, n] : nodes_) nodes.push_back(n);
+    }
+    for (auto& n : nodes)
+      for (auto& s : n->slots) {
+        std::shared_ptr<redis_detail::MuxConnection> c;
+        {
+          std::lock_guard lock(s.mu);
+          c.swap(s.conn);
+        }
+        c.reset();
+      }
   }
 
   std::chrono::milliseconds remaining() const {
@@ -770,18 +1281,27 @@ class RedisBackend::Impl {
     thread_local std::string out;
     out.clear();
     redis_detail::format_command(out, args);
-    return std::move(send(out, 1).front());
+    return std::move(send(out, 1, cluster_ ? route_slot(args) : -1).front());
   }
 
   // Sends several commands in one write and returns their replies, in order.
   std::vector<Reply> pipeline(const std::vector<std::vector<std::string_view>>& cmds) {
     thread_local std::string out;
     out.clear();
-    for (const auto& c : cmds) redis_detail::format_command(out, c);
-    return send(out, cmds.size());
+    int hslot = -1;
+    for (const auto& c : cmds) {
+      redis_detail::format_command(out, c);
+      if (cluster_ && hslot < 0) hslot = route_slot(c);
+    }
+    return send(out, cmds.size(), hslot);
   }
 
-  std::vector<Reply> send(std::string_view bytes, std::size_t n) {
+  // `hslot`: the hash slot of the commands' keys in cluster mode (-1: any node).
+  std::vector<Reply> send(std::string_view bytes, std::size_t n, int hslot) {
+    if (cluster_) {
+      if (!tl_background) commands_ += n;
+      return cluster_send(hslot, bytes, n);
+    }
     if (remaining().count() <= 0) {
       ++errors_;
       throw BackendUnavailable("redis " + address_ + ": call deadline (call_timeout " +
@@ -916,17 +1436,32 @@ class RedisBackend::Impl {
     return decode_entry_blob(ref_id, text);
   }
   // --- keys -----------------------------------------------------------------------------
-  std::string entry_key(std::string_view ref) const { return P_ + "entry:" + std::string(ref); }
-  std::string ns_key(std::string_view ns) const { return P_ + "ns:" + std::string(ns); }
-  std::string nsexp_key(std::string_view ns) const { return P_ + "nsexp:" + std::string(ns); }
-  std::string namespaces_key() const { return P_ + "namespaces"; }
+  // The prefix of a ref's keys: the key prefix, or in cluster mode the prefix of the ref's
+  // group, "<prefix>{g<n>}:" with n = CRC16(ref) mod cluster_groups, so that the entry, its
+  // namespace index shards, its binding set and its task record share one hash slot.
+  const std::string& pfx(std::string_view ref) const {
+    if (!cluster_) return P_;
+    return group_prefix_[redis_detail::crc16(ref) % group_prefix_.size()];
+  }
+  std::string entry_key(std::string_view ref) const {
+    return pfx(ref) + "entry:" + std::string(ref);
+  }
+  std::string ns_key(std::string_view ns, const std::string& p) const {
+    return p + "ns:" + std::string(ns);
+  }
+  std::string nsexp_key(std::string_view ns, const std::string& p) const {
+    return p + "nsexp:" + std::string(ns);
+  }
+  std::string namespaces_key(const std::string& p) const { return p + "namespaces"; }
   std::string binding_key(std::string_view ns, std::string_view key) const {
     return P_ + "bind:" + std::to_string(ns.size()) + ":" + std::string(ns) + ":" +
            std::string(key);
   }
-  std::string refbind_key(std::string_view ref) const { return P_ + "refbind:" + std::string(ref); }
+  std::string refbind_key(std::string_view ref) const {
+    return pfx(ref) + "refbind:" + std::string(ref);
+  }
   std::string claim_key(std::string_view name) const { return P_ + "claim:" + std::string(name); }
-  std::string task_key(std::string_view ref) const { return P_ + "task:" + std::string(ref); }
+  std::string task_key(std::string_view ref) const { return pfx(ref) + "task:" + std::string(ref); }
 
   // Milliseconds until `expires_at` (at least 1, so that an already expired entry is
   // stored for a moment and invisible meanwhile).
@@ -937,23 +1472,64 @@ class RedisBackend::Impl {
   }
 
   ListPage list_ns(std::string_view ns, std::string_view cursor, std::size_t limit) {
-    std::string k1 = ns_key(ns), k2 = nsexp_key(ns), k3 = namespaces_key();
     std::string now = ms_text(std::floor(clock_() * 1000.0));
     std::string lim = std::to_string(limit);
-    Reply r = eval(list_script(), {k1, k2, k3}, {now, cursor, lim, P_, ns});
+    auto page_of = [](const redisReply* r, ListPage& page) {
+      if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) return;
+      for (size_t i = 0; i + 1 < r->elements; ++i)
+        page.ref_ids.push_back(reply_text(r->element[i]));
+      page.next_cursor = reply_text(r->element[r->elements - 1]);
+    };
     ListPage page;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) return page;
-    for (size_t i = 0; i + 1 < r->elements; ++i) page.ref_ids.push_back(reply_text(r->element[i]));
-    page.next_cursor = reply_text(r->element[r->elements - 1]);
+    if (!cluster_) {
+      std::string k1 = ns_key(ns, P_), k2 = nsexp_key(ns, P_), k3 = namespaces_key(P_);
+      Reply r = eval(list_script(), {k1, k2, k3}, {now, cursor, lim, P_, ns});
+      page_of(r.get(), page);
+      return page;
+    }
+    // Cluster: the namespace's index is sharded over the ref groups. Each group lists its
+    // members after the cursor (the last ref id, as on one node); the union in ref order,
+    // cut at `limit`, is the page.
+    std::string ns_s(ns), cur(cursor);
+    auto replies = eval_groups(list_script(), [&](const std::string& p, auto& keys, auto& argv) {
+      keys = {ns_key(ns_s, p), nsexp_key(ns_s, p), namespaces_key(p)};
+      argv = {now, cur, lim, p, ns_s};
+    });
+    bool more = false;
+    for (const auto& r : replies) {
+      ListPage one;
+      page_of(r.get(), one);
+      if (!one.next_cursor.empty()) more = true;
+      page.ref_ids.insert(page.ref_ids.end(), std::make_move_iterator(one.ref_ids.begin()),
+                          std::make_move_iterator(one.ref_ids.end()));
+    }
+    std::sort(page.ref_ids.begin(), page.ref_ids.end());
+    if (page.ref_ids.size() > limit) {
+      page.ref_ids.resize(limit);
+      more = true;
+    }
+    if (more && !page.ref_ids.empty()) page.next_cursor = page.ref_ids.back();
     return page;
   }
 
   std::vector<std::string> namespaces() {
-    Reply r = checked({"SMEMBERS", namespaces_key()});
     std::vector<std::string> out;
-    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i)
-      out.push_back(reply_text(r->element[i]));
+    auto collect = [&](const redisReply* r) {
+      for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i)
+        out.push_back(reply_text(r->element[i]));
+    };
+    if (!cluster_) {
+      collect(checked({"SMEMBERS", namespaces_key(P_)}).get());
+    } else {
+      std::vector<std::vector<std::string>> cmds;
+      for (const auto& p : group_prefix_) cmds.push_back({"SMEMBERS", namespaces_key(p)});
+      auto replies = per_group(cmds, [&](std::size_t i) {
+        return checked({cmds[i][0], cmds[i][1]});
+      });
+      for (const auto& r : replies) collect(r.get());
+    }
     std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
   }
 
@@ -990,6 +1566,18 @@ class RedisBackend::Impl {
   std::string last_error_;
   bool had_failure_ = false;
 
+  // Cluster mode (RedisOptions::cluster_nodes).
+  bool cluster_ = false;
+  std::vector<std::string> group_prefix_;  // "<prefix>{g<n>}:" per ref group
+  mutable std::shared_mutex topo_mu_;      // guards nodes_ and slot_map_
+  std::map<std::string, NodePtr> nodes_;   // by "host:port"
+  std::vector<NodePtr> slot_map_;          // primary of each hash slot
+  std::mutex refresh_mu_;
+  Clock::time_point last_refresh_{};
+  std::atomic<bool> refresh_wanted_{false};
+  std::atomic<std::size_t> events_rr_{0};
+  std::atomic<std::uint64_t> redirections_{0};
+
   std::atomic<std::uint64_t> commands_{0};
   std::atomic<std::uint64_t> gets_{0}, hits_{0}, misses_{0}, sets_{0}, deletes_{0};
   std::atomic<std::uint64_t> errors_{0}, reconnects_{0}, expirations_{0};
@@ -997,7 +1585,12 @@ class RedisBackend::Impl {
 
 RedisBackend::RedisBackend(RedisOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {
-  if (impl_->opts_.connect_on_start) impl_->connection();  // connects and authenticates
+  if (impl_->opts_.connect_on_start) {
+    if (impl_->cluster_)
+      impl_->refresh_topology(true);  // reaches a seed, authenticates, reads the slot map
+    else
+      impl_->connection();  // connects and authenticates
+  }
   impl_->start_events(this);
 }
 
@@ -1044,8 +1637,9 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
     std::string blob = im.pack(encode_entry_blob(*entry), entry->ns);
     std::string ttl = entry->expires_at ? im.ttl_ms(*entry->expires_at) : std::string();
     std::string score = entry->expires_at ? ms_text(std::ceil(*entry->expires_at * 1000.0)) : "0";
-    std::string k1 = im.entry_key(ref_id), k2 = im.ns_key(entry->ns), k3 = im.nsexp_key(entry->ns),
-                k4 = im.namespaces_key();
+    const std::string& gp = im.pfx(ref_id);  // P_, or the ref's group prefix (cluster)
+    std::string k1 = im.entry_key(ref_id), k2 = im.ns_key(entry->ns, gp),
+                k3 = im.nsexp_key(entry->ns, gp), k4 = im.namespaces_key(gp);
     if (!binding) {
       // Entry and index in one MULTI/EXEC (cheaper for Redis than a script).
       std::vector<std::string_view> set_cmd{"SET", k1, blob};
@@ -1066,7 +1660,7 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
         try {
           CacheEntry before = Impl::unpack(ref_id, std::string_view(old->str, old->len));
           if (before.ns != entry->ns) {
-            std::string o2 = im.ns_key(before.ns), o3 = im.nsexp_key(before.ns);
+            std::string o2 = im.ns_key(before.ns, gp), o3 = im.nsexp_key(before.ns, gp);
             im.transaction({{"ZREM", o2, ref_id}, {"ZREM", o3, ref_id}});
           }
         } catch (const CorruptEntry&) {
@@ -1080,27 +1674,48 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
       }
       return std::nullopt;
     }
-    std::vector<std::string_view> keys{k1, k2, k3, k4};
-    std::string k5, k6;
-    if (binding) {
-      k5 = im.binding_key(binding->ns, binding->key);
-      k6 = im.refbind_key(ref_id);
-      keys.push_back(k5);
-      keys.push_back(k6);
-    }
-    Reply r = im.eval(set_script(), keys,
-                      {blob, ttl, ref_id, entry->ns, score, im.P_, im.channel_, im.origin_});
-    ++im.sets_;
+    std::string k5 = im.binding_key(binding->ns, binding->key), k6 = im.refbind_key(ref_id);
     std::optional<std::string> displaced;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
-      if (reply_int(r->element[0]) == 1)
-        emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
-      std::string d = reply_text(r->element[1]);
-      if (!d.empty()) {
-        ++im.deletes_;
-        emit({ChangeKind::kDeleted, d, reply_text(r->element[2])});
-        displaced = std::move(d);
+    if (!im.cluster_) {
+      Reply r = im.eval(set_script(), {k1, k2, k3, k4, k5, k6},
+                        {blob, ttl, ref_id, entry->ns, score, im.P_, im.channel_, im.origin_});
+      ++im.sets_;
+      if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3) {
+        if (reply_int(r->element[0]) == 1)
+          emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
+        std::string d = reply_text(r->element[1]);
+        if (!d.empty()) {
+          ++im.deletes_;
+          emit({ChangeKind::kDeleted, d, reply_text(r->element[2])});
+          displaced = std::move(d);
+        }
       }
+      return displaced;
+    }
+    // Cluster: the binding key has its own slot. 1. the entry, its index and its binding set
+    // (naming the binding) in the ref's group; 2. the binding itself, which says which ref it
+    // named before; 3. that ref removed if it was still bound to the key. A reader trusts a
+    // binding only if the ref's binding set names it (find_by_key), so the steps in between
+    // and a failure half-way never show a wrong ref.
+    Reply r = im.eval(set_script(), {k1, k2, k3, k4, k6},
+                      {blob, ttl, ref_id, entry->ns, score, gp, im.channel_, im.origin_, k5});
+    ++im.sets_;
+    bool overwrote = r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
+                     reply_int(r->element[0]) == 1;
+    Reply b = im.eval(bind_script(), {k5}, {ref_id, ttl});
+    im.drop_foreign(r.get(), 3);
+    if (overwrote) emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
+    std::string prev = reply_text(b.get());
+    if (!prev.empty() && prev != ref_id) {
+      std::string pk = im.entry_key(prev);
+      Reply d = im.eval(remove_script(), {pk},
+                        {im.pfx(prev), prev, im.channel_, im.origin_, k5});
+      if (d->type == REDIS_REPLY_ARRAY && d->elements >= 2 && reply_int(d->element[0]) == 1) {
+        ++im.deletes_;
+        emit({ChangeKind::kDeleted, prev, reply_text(d->element[1])});
+        displaced = prev;
+      }
+      im.drop_foreign(d.get(), 2);
     }
     return displaced;
   });
@@ -1109,8 +1724,10 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
 bool RedisBackend::remove(std::string_view ref_id) {
   auto& im = *impl_;
   return im.run(false, [&]() -> bool {
-    Reply r = im.eval(remove_script(), {}, {im.P_, ref_id, im.channel_, im.origin_});
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || reply_int(r->element[0]) != 1)
+    std::string k = im.entry_key(ref_id);
+    Reply r = im.eval(remove_script(), {k}, {im.pfx(ref_id), ref_id, im.channel_, im.origin_});
+    im.drop_foreign(r.get(), 2);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || reply_int(r->element[0]) != 1)
       return false;
     ++im.deletes_;
     emit({ChangeKind::kDeleted, std::string(ref_id), reply_text(r->element[1])});
@@ -1134,12 +1751,38 @@ std::size_t RedisBackend::clear(std::optional<std::string_view> ns) {
   return im.run(false, [&]() -> std::size_t {
     std::size_t n = 0;
     auto clear_one = [&](std::string_view one) {
-      std::string k1 = im.ns_key(one), k2 = im.nsexp_key(one), k3 = im.namespaces_key();
+      if (im.cluster_) {
+        std::string ns_s(one);
+        auto keys_of = [&](const std::string& p) {
+          return std::vector<std::string>{im.ns_key(ns_s, p), im.nsexp_key(ns_s, p),
+                                          im.namespaces_key(p)};
+        };
+        auto replies = im.eval_groups(clear_script(), [&](const std::string& p, auto& keys,
+                                                          auto& argv) {
+          keys = keys_of(p);
+          argv = {p, "1000", ns_s};
+        });
+        for (std::size_t g = 0; g < replies.size(); ++g) {
+          Reply r = std::move(replies[g]);
+          const std::string& p = im.group_prefix_[g];
+          auto ks = keys_of(p);
+          for (int round = 0; round < 1000; ++round) {
+            if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) break;
+            n += static_cast<std::size_t>(reply_int(r->element[0]));
+            im.drop_foreign(r.get(), 2);
+            if (reply_int(r->element[1]) == 0) break;
+            r = im.eval(clear_script(), {ks[0], ks[1], ks[2]}, {p, "1000", ns_s});
+          }
+        }
+        return;
+      }
+      std::string k1 = im.ns_key(one, im.P_), k2 = im.nsexp_key(one, im.P_),
+                  k3 = im.namespaces_key(im.P_);
       // Bounded: each round removes up to 1000 members; a namespace that keeps growing
       // meanwhile is cleared as far as 1000 rounds go.
       for (int round = 0; round < 1000; ++round) {
         Reply r = im.eval(clear_script(), {k1, k2, k3}, {im.P_, "1000", one});
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) break;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) break;
         n += static_cast<std::size_t>(reply_int(r->element[0]));
         if (reply_int(r->element[1]) == 0) break;
       }
@@ -1149,9 +1792,10 @@ std::size_t RedisBackend::clear(std::optional<std::string_view> ns) {
     } else {
       for (const auto& one : im.namespaces()) clear_one(one);
       // Entries that carry no index (written by Python servers): one SCAN over the entries.
+      // (Python servers have no cluster support: in cluster mode every entry is indexed.)
       std::string cursor = "0";
       std::string match = im.P_ + "entry:*";
-      do {
+      while (!im.cluster_) {
         Reply r = im.checked({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) break;
         cursor = reply_text(r->element[0]);
@@ -1159,11 +1803,12 @@ std::size_t RedisBackend::clear(std::optional<std::string_view> ns) {
         for (size_t i = 0; i < batch->elements; ++i) {
           std::string key = reply_text(batch->element[i]);
           std::string ref = key.substr(im.P_.size() + 6);
-          Reply d = im.eval(remove_script(), {}, {im.P_, ref, "", im.origin_});
-          if (d->type == REDIS_REPLY_ARRAY && d->elements == 2 && reply_int(d->element[0]) == 1)
+          Reply d = im.eval(remove_script(), {key}, {im.P_, ref, "", im.origin_});
+          if (d->type == REDIS_REPLY_ARRAY && d->elements >= 2 && reply_int(d->element[0]) == 1)
             ++n;
         }
-      } while (cursor != "0");
+        if (cursor == "0") break;
+      }
     }
     im.deletes_ += n;
     std::string cleared_ns = ns ? std::string(*ns) : std::string();
@@ -1215,6 +1860,22 @@ std::optional<std::string> RedisBackend::find_by_key(std::string_view ns, std::s
   auto& im = *impl_;
   return im.run(true, [&]() -> std::optional<std::string> {
     std::string k = im.binding_key(ns, key);
+    if (im.cluster_) {
+      // The binding, then (in the ref's slot) the ref's binding set and entry: a binding the
+      // set does not name is stale (its entry was removed or rebound) and deleted.
+      Reply b = im.checked({"GET", k});
+      if (b->type != REDIS_REPLY_STRING) return std::nullopt;
+      std::string ref = reply_text(b.get());
+      std::string rb = im.refbind_key(ref), ek = im.entry_key(ref);
+      Reply e = im.eval(find_bound_script(), {rb, ek}, {k});
+      if (e->type != REDIS_REPLY_STRING) {
+        im.eval(release_script(), {k}, {ref});
+        return std::nullopt;
+      }
+      CacheEntry entry = Impl::unpack(ref, std::string_view(e->str, e->len));
+      if (entry.is_expired(im.clock_())) return std::nullopt;
+      return ref;
+    }
     Reply r = im.eval(find_script(), {k}, {im.P_});
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) return std::nullopt;
     std::string ref = reply_text(r->element[0]);
@@ -1321,11 +1982,21 @@ std::size_t RedisBackend::sweep_expired() {
   std::vector<ChangeEvent> events;
   im.run(false, [&] {
     std::string now = ms_text(std::floor(im.clock_() * 1000.0));
-    std::string k = im.namespaces_key();
-    Reply r = im.eval(sweep_script(), {k}, {im.P_, now, "1000", im.channel_, im.origin_});
-    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
-      events.push_back(
-          {ChangeKind::kExpired, reply_text(r->element[i]), reply_text(r->element[i + 1])});
+    std::vector<Reply> replies;
+    if (im.cluster_) {
+      replies = im.eval_groups(sweep_script(), [&](const std::string& p, auto& keys, auto& argv) {
+        keys = {im.namespaces_key(p)};
+        argv = {p, now, "1000", im.channel_, im.origin_};
+      });
+    } else {
+      std::string k = im.namespaces_key(im.P_);
+      replies.push_back(
+          im.eval(sweep_script(), {k}, {im.P_, now, "1000", im.channel_, im.origin_}));
+    }
+    for (const auto& r : replies)
+      for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+        events.push_back(
+            {ChangeKind::kExpired, reply_text(r->element[i]), reply_text(r->element[i + 1])});
   });
   im.expirations_ += events.size();
   for (const auto& e : events) emit(e);
@@ -1340,6 +2011,8 @@ std::size_t RedisBackend::reindex() {
   auto& im = *impl_;
   return im.run(false, [&]() -> std::size_t {
     std::size_t added = 0;
+    // Python servers have no cluster support: in cluster mode every entry is indexed.
+    if (im.cluster_) return added;
     std::string cursor = "0";
     std::string match = im.P_ + "entry:*";
     do {
@@ -1359,6 +2032,19 @@ std::size_t RedisBackend::reindex() {
 }
 
 std::string RedisBackend::connected_to() const {
+  if (impl_->cluster_) {
+    std::vector<std::string> names;
+    {
+      std::shared_lock lock(impl_->topo_mu_);
+      for (const auto& n : impl_->slot_map_)
+        if (n && std::find(names.begin(), names.end(), n->name) == names.end())
+          names.push_back(n->name);
+    }
+    std::sort(names.begin(), names.end());
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+    return out;
+  }
   std::lock_guard lock(impl_->mu_);
   if (impl_->opts_.sentinels.empty() && impl_->primary_.empty())
     return impl_->opts_.host + ":" + std::to_string(impl_->opts_.port);

@@ -40,10 +40,23 @@ bool truthy(std::string s) {
 std::string RedisOptions::redacted_address() const {
   std::string out = tls ? "rediss://" : "redis://";
   if (!sentinels.empty()) out = tls ? "rediss+sentinel://" : "redis+sentinel://";
+  if (!cluster_nodes.empty()) out = tls ? "rediss+cluster://" : "redis+cluster://";
   if (!user.empty() || !password.empty()) {
     out += user;
     if (!password.empty()) out += ":***";
     out += "@";
+  }
+  auto hosts = [&](const std::vector<HostPort>& list) {
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (i) out.push_back(',');
+      bool v6 = list[i].host.find(':') != std::string::npos;
+      out += v6 ? "[" + list[i].host + "]" : list[i].host;
+      out += ":" + std::to_string(list[i].port);
+    }
+  };
+  if (!cluster_nodes.empty()) {
+    hosts(cluster_nodes);
+    return out;
   }
   if (!sentinels.empty()) {
     for (std::size_t i = 0; i < sentinels.size(); ++i) {
@@ -66,6 +79,85 @@ std::string RedisOptions::redacted_address() const {
 }
 
 namespace {
+
+// "host[:port][,host[:port]...]" (IPv6 hosts in brackets); `what` names the list in errors.
+std::vector<RedisOptions::HostPort> parse_host_list(std::string_view authority, int default_port,
+                                                    const std::string& what) {
+  std::vector<RedisOptions::HostPort> out;
+  while (!authority.empty()) {
+    auto comma = authority.find(',');
+    std::string_view one = authority.substr(0, comma);
+    authority = comma == std::string_view::npos ? std::string_view() : authority.substr(comma + 1);
+    RedisOptions::HostPort hp;
+    hp.port = default_port;
+    std::string_view host = one, port;
+    if (!one.empty() && one.front() == '[') {
+      auto close = one.find(']');
+      if (close == std::string_view::npos)
+        throw InvalidArgument("malformed " + what + " address '" + std::string(one) +
+                              "' (no closing ']')");
+      host = one.substr(1, close - 1);
+      if (close + 1 < one.size() && one[close + 1] == ':') port = one.substr(close + 2);
+    } else if (auto colon = one.rfind(':'); colon != std::string_view::npos) {
+      host = one.substr(0, colon);
+      port = one.substr(colon + 1);
+    }
+    if (host.empty())
+      throw InvalidArgument("malformed " + what + " address '" + std::string(one) +
+                            "' (empty host)");
+    hp.host = std::string(host);
+    if (!port.empty()) hp.port = parse_int(port, what + " port", 1, 65535);
+    out.push_back(std::move(hp));
+  }
+  return out;
+}
+
+// Splits "scheme://[userinfo@]hosts[/path][?query]" after the scheme; credentials and
+// parameters go through the ordinary parser (on a stand-in host) into `base`.
+struct MultiHostUrl {
+  std::string_view authority, path;
+};
+MultiHostUrl split_multi_host_url(std::string_view rest, bool tls, RedisOptions& base) {
+  std::string_view query;
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q);
+    rest = rest.substr(0, q);
+  }
+  MultiHostUrl out;
+  auto slash = rest.find('/');
+  out.authority = rest.substr(0, slash);
+  if (slash != std::string_view::npos) out.path = rest.substr(slash + 1);
+  std::string stand_in = std::string(tls ? "rediss://" : "redis://");
+  auto at = out.authority.rfind('@');
+  if (at != std::string_view::npos) {
+    stand_in.append(out.authority.substr(0, at + 1));
+    out.authority = out.authority.substr(at + 1);
+  }
+  stand_in += "stand-in";
+  stand_in.append(query);
+  base = parse_redis_url(stand_in, std::move(base));
+  return out;
+}
+
+// redis+cluster://[user[:password]@]host[:port][,host[:port]...][/][?params]
+RedisOptions parse_cluster_url(std::string_view url, RedisOptions base) {
+  bool tls = url.rfind("rediss+cluster://", 0) == 0;
+  auto parts = split_multi_host_url(url.substr(tls ? 17 : 16), tls, base);
+  if (!parts.path.empty() && parts.path != "0")
+    throw InvalidArgument("Redis Cluster URL names a database ('/" + std::string(parts.path) +
+                          "'): a cluster has database 0 only");
+  if (base.db != 0)
+    throw InvalidArgument("Redis Cluster URL sets db=" + std::to_string(base.db) +
+                          ": a cluster has database 0 only");
+  base.cluster_nodes = parse_host_list(parts.authority, 6379, "Redis Cluster seed");
+  if (base.cluster_nodes.empty())
+    throw InvalidArgument(
+        "Redis Cluster URL names no seed node (expected redis+cluster://host:port[,host:port])");
+  base.sentinels.clear();
+  base.host = base.cluster_nodes.front().host;  // informational; the slot map decides
+  base.port = base.cluster_nodes.front().port;
+  return base;
+}
 
 // redis+sentinel://[user[:password]@]host[:port][,host[:port]...]/<primary>[/<db>][?params]
 RedisOptions parse_sentinel_url(std::string_view url, RedisOptions base) {
@@ -91,27 +183,7 @@ RedisOptions parse_sentinel_url(std::string_view url, RedisOptions base) {
   stand_in += "sentinel";
   stand_in.append(query);
   base = parse_redis_url(stand_in, std::move(base));
-  base.sentinels.clear();
-  while (!authority.empty()) {
-    auto comma = authority.find(',');
-    std::string_view one = authority.substr(0, comma);
-    authority = comma == std::string_view::npos ? std::string_view() : authority.substr(comma + 1);
-    RedisOptions::HostPort hp;
-    std::string_view host = one, port;
-    if (!one.empty() && one.front() == '[') {
-      auto close = one.find(']');
-      if (close == std::string_view::npos) throw InvalidArgument("malformed Sentinel address");
-      host = one.substr(1, close - 1);
-      if (close + 1 < one.size() && one[close + 1] == ':') port = one.substr(close + 2);
-    } else if (auto colon = one.rfind(':'); colon != std::string_view::npos) {
-      host = one.substr(0, colon);
-      port = one.substr(colon + 1);
-    }
-    if (host.empty()) throw InvalidArgument("malformed Sentinel address (empty host)");
-    hp.host = std::string(host);
-    if (!port.empty()) hp.port = parse_int(port, "Sentinel port", 1, 65535);
-    base.sentinels.push_back(std::move(hp));
-  }
+  base.sentinels = parse_host_list(authority, 26379, "Sentinel");
   if (base.sentinels.empty()) throw InvalidArgument("Sentinel URL names no sentinel");
   auto s2 = path.find('/');
   base.sentinel_primary = std::string(path.substr(0, s2));
@@ -128,6 +200,8 @@ RedisOptions parse_sentinel_url(std::string_view url, RedisOptions base) {
 RedisOptions parse_redis_url(std::string_view url, RedisOptions base) {
   if (url.rfind("redis+sentinel://", 0) == 0 || url.rfind("rediss+sentinel://", 0) == 0)
     return parse_sentinel_url(url, std::move(base));
+  if (url.rfind("redis+cluster://", 0) == 0 || url.rfind("rediss+cluster://", 0) == 0)
+    return parse_cluster_url(url, std::move(base));
   auto r = boost::urls::parse_uri(url);
   if (!r)
     throw InvalidArgument("malformed Redis URL (expected redis://[user:password@]host:port/db)");
@@ -180,6 +254,8 @@ RedisOptions parse_redis_url(std::string_view url, RedisOptions base) {
       base.tls_server_name = param.value;
     } else if (param.key == "ssl_check_hostname") {
       base.tls_check_hostname = truthy(param.value);
+    } else if (param.key == "cluster_groups") {
+      base.cluster_groups = parse_int(param.value, "cluster_groups", 1, 16384);
     } else if (param.key == "sentinel_password") {
       base.sentinel_password = param.value;
     } else if (param.key == "call_timeout") {
