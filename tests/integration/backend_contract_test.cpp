@@ -1,5 +1,6 @@
 // The backend contract: one parametrized suite run over memory, SQLite (":memory:" and a
-// file) and Redis (a real redis-server with a password, started by the fixture).
+// file) and Redis (a real redis-server with a password, plain and TLS, and a real 3-primary,
+// 3-replica Redis Cluster, all started by the fixture).
 // GCC 12 reports a false -Wrestrict on "literal" + std::string (GCC bug 105329).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wrestrict"  // GCC bug 105329
@@ -369,7 +370,7 @@ TEST_P(BackendContract, CloseMakesFurtherCallsFail) {
 INSTANTIATE_TEST_SUITE_P(AllBackends, BackendContract,
                          ::testing::Values(BackendKind::kMemory, BackendKind::kSqliteMemory,
                                            BackendKind::kSqliteFile, BackendKind::kRedis,
-                                           BackendKind::kRedisTls),
+                                           BackendKind::kRedisTls, BackendKind::kRedisCluster),
                          [](const auto& param_info) { return kind_name(param_info.param); });
 
 }  // namespace

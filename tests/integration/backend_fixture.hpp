@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "integration/redis_cluster.hpp"
 #include "integration/redis_server.hpp"
 #include "refcache/backend.hpp"
 #include "refcache/memory_backend.hpp"
@@ -18,6 +19,12 @@ namespace refcache::testing {
 inline RedisServer& shared_redis() {
   static RedisServer server;
   return server;
+}
+
+// One Redis Cluster (3 primaries, 3 replicas) per test process, started on first use.
+inline RedisCluster& shared_cluster() {
+  static RedisCluster cluster;
+  return cluster;
 }
 
 // One redis-server with a TLS port (and a plain one for inspection) per test process.
@@ -36,7 +43,7 @@ inline std::shared_ptr<CacheEntry> make_entry(boost::json::value value, std::str
   return e;
 }
 
-enum class BackendKind { kMemory, kSqliteMemory, kSqliteFile, kRedis, kRedisTls };
+enum class BackendKind { kMemory, kSqliteMemory, kSqliteFile, kRedis, kRedisTls, kRedisCluster };
 
 inline std::string kind_name(BackendKind k) {
   switch (k) {
@@ -50,6 +57,8 @@ inline std::string kind_name(BackendKind k) {
       return "redis";
     case BackendKind::kRedisTls:
       return "redis_tls";
+    case BackendKind::kRedisCluster:
+      return "redis_cluster";
   }
   return "?";
 }
@@ -90,6 +99,12 @@ struct BackendUnderTest {
         backend = std::make_shared<RedisBackend>(server.tls_options());
         break;
       }
+      case BackendKind::kRedisCluster: {
+        auto& cluster = shared_cluster();
+        cluster.flush_all();
+        backend = std::make_shared<RedisBackend>(cluster.options());
+        break;
+      }
     }
   }
   // A second, independent handle on the same store (same file / same Redis); for memory and
@@ -105,6 +120,8 @@ struct BackendUnderTest {
         return std::make_shared<RedisBackend>(shared_redis().options());
       case BackendKind::kRedisTls:
         return std::make_shared<RedisBackend>(shared_tls_redis().tls_options());
+      case BackendKind::kRedisCluster:
+        return std::make_shared<RedisBackend>(shared_cluster().options());
       default:
         return nullptr;
     }

@@ -1,0 +1,243 @@
+// RedisCluster: a real Redis Cluster on loopback for tests and benchmarks: 6 redis-server
+// processes (--cluster-enabled yes, a password, masterauth, a short cluster-node-timeout),
+// joined by `redis-cli --cluster create ... --cluster-replicas 1` into 3 primaries with one
+// replica each. The constructor returns once every node reports cluster_state:ok, agrees on
+// the slot map and every replica's link to its primary is up; the destructor stops every
+// process and deletes their directories. All waits are bounded.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "integration/redis_server.hpp"
+
+namespace refcache::testing {
+
+class RedisCluster {
+ public:
+  struct NodeInfo {
+    std::string id;
+    int port = 0;
+    bool primary = false;
+    bool failed = false;
+    std::string primary_id;  // for replicas
+  };
+
+  explicit RedisCluster(int node_timeout_ms = 1000, int size = 6) {
+    const std::string password = "refcache-cluster-pass";
+    for (int i = 0; i < size; ++i) {
+      RedisServer::Options o;
+      o.password = password;
+      o.extra_args = {"--cluster-enabled",
+                      "yes",
+                      "--cluster-config-file",
+                      "nodes.conf",
+                      "--cluster-node-timeout",
+                      std::to_string(node_timeout_ms),
+                      "--cluster-replica-validity-factor",
+                      "0",
+                      "--masterauth",
+                      password,
+                      "--repl-diskless-sync",
+                      "yes",
+                      "--repl-diskless-sync-delay",
+                      "0"};
+      nodes_.push_back(std::make_unique<RedisServer>(o));
+    }
+    std::string cmd = "timeout 60 redis-cli --cluster create";
+    for (auto& n : nodes_) cmd += " 127.0.0.1:" + std::to_string(n->port());
+    dir_ = make_temp_dir("cluster");
+    cmd += " --cluster-replicas 1 --cluster-yes -a " + password + " >'" +
+           (dir_ / "create.log").string() + "' 2>&1";
+    if (std::system(cmd.c_str()) != 0)
+      throw std::runtime_error("redis-cli --cluster create failed: " + read_file("create.log"));
+    wait_healthy(std::chrono::seconds(30));
+  }
+  ~RedisCluster() {
+    nodes_.clear();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  RedisCluster(const RedisCluster&) = delete;
+  RedisCluster& operator=(const RedisCluster&) = delete;
+
+  const std::string& password() const { return nodes_.front()->password(); }
+  std::size_t size() const { return nodes_.size(); }
+  RedisServer& node(std::size_t i) { return *nodes_[i]; }
+  RedisServer* node_by_port(int port) {
+    for (auto& n : nodes_)
+      if (n->port() == port) return n.get();
+    return nullptr;
+  }
+
+  // Options naming two of the nodes as seeds (the backend discovers the others).
+  RedisOptions options() const {
+    RedisOptions o;
+    o.password = password();
+    for (std::size_t i = 0; i < 2 && i < nodes_.size(); ++i)
+      o.cluster_nodes.push_back({"127.0.0.1", nodes_[i]->port()});
+    o.host = "127.0.0.1";
+    o.port = nodes_.front()->port();
+    return o;
+  }
+  std::string url() const {
+    std::string u = "redis+cluster://:" + password() + "@";
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+      u += (i ? ",127.0.0.1:" : "127.0.0.1:") + std::to_string(nodes_[i]->port());
+    return u;
+  }
+
+  // A command on one node (by port), flattened as RawRedis does.
+  std::string cmd(int port, const std::vector<std::string>& args) const {
+    return RawRedis(port, password()).cmd(args);
+  }
+
+  // The cluster as a running node sees it (CLUSTER NODES).
+  std::vector<NodeInfo> topology() const {
+    for (auto& n : nodes_) {
+      if (!n->running()) continue;
+      try {
+        std::string text = cmd(n->port(), {"CLUSTER", "NODES"});
+        if (text.rfind("ERR:", 0) == 0) continue;
+        std::vector<NodeInfo> out;
+        std::istringstream lines(text);
+        std::string line;
+        while (std::getline(lines, line)) {
+          std::istringstream f(line);
+          std::string id, addr, flags, master;
+          f >> id >> addr >> flags >> master;
+          if (id.empty()) continue;
+          NodeInfo info;
+          info.id = id;
+          auto colon = addr.find(':'), at = addr.find('@');
+          info.port = std::atoi(addr.substr(colon + 1, at - colon - 1).c_str());
+          info.primary = flags.find("master") != std::string::npos;
+          info.failed = flags.find("fail") != std::string::npos &&
+                        flags.find("fail?") == std::string::npos;
+          if (master != "-") info.primary_id = master;
+          out.push_back(info);
+        }
+        return out;
+      } catch (const std::exception&) {
+      }
+    }
+    throw std::runtime_error("no cluster node answers CLUSTER NODES");
+  }
+
+  // Ports of the primaries that are up, in ascending order.
+  std::vector<int> primary_ports() const {
+    std::vector<int> out;
+    for (const auto& n : topology())
+      if (n.primary && !n.failed && running_port(n.port)) out.push_back(n.port);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  // The port of a running replica of the primary on `port` (0 if none).
+  int replica_of(int port) const {
+    auto t = topology();
+    std::string id;
+    for (const auto& n : t)
+      if (n.port == port) id = n.id;
+    for (const auto& n : t)
+      if (!n.primary && n.primary_id == id && running_port(n.port)) return n.port;
+    return 0;
+  }
+
+  // FLUSHALL on every running primary (replicas follow).
+  void flush_all() {
+    for (int p : primary_ports()) cmd(p, {"FLUSHALL"});
+  }
+
+  // Keys on the primary at `port`.
+  long long dbsize(int port) const { return RawRedis(port, password()).integer({"DBSIZE"}); }
+
+  // Until every running node says cluster_state:ok, they agree on the slot map, and every
+  // running replica's link to its primary is up. Throws after `limit`.
+  void wait_healthy(std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    std::string last;
+    while (std::chrono::steady_clock::now() < deadline) {
+      try {
+        if (healthy(last)) return;
+      } catch (const std::exception& e) {
+        last = e.what();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("Redis Cluster not healthy within " + std::to_string(limit.count()) +
+                             " s: " + last);
+  }
+
+  // Until every running replica has received everything its primary wrote so far (the
+  // replication offsets match). False after `limit`.
+  bool wait_replicated(std::chrono::milliseconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    std::map<int, long long> target;
+    for (int p : primary_ports()) target[p] = offset(p, "master_repl_offset");
+    while (std::chrono::steady_clock::now() < deadline) {
+      bool all = true;
+      for (auto& [p, off] : target) {
+        int r = replica_of(p);
+        if (r != 0 && offset(r, "slave_repl_offset") < off) all = false;
+      }
+      if (all) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
+ private:
+  bool running_port(int port) const {
+    for (auto& n : nodes_)
+      if (n->port() == port) return n->running();
+    return false;
+  }
+
+  long long offset(int port, const std::string& field) const {
+    std::string info = cmd(port, {"INFO", "replication"});
+    auto at = info.find(field + ":");
+    if (at == std::string::npos) return -1;
+    return std::atoll(info.c_str() + at + field.size() + 1);
+  }
+
+  bool healthy(std::string& why) {
+    for (auto& n : nodes_) {
+      if (!n->running()) continue;
+      std::string info = cmd(n->port(), {"CLUSTER", "INFO"});
+      if (info.find("cluster_state:ok") == std::string::npos) {
+        why = "node " + std::to_string(n->port()) + " not ok";
+        return false;
+      }
+      if (info.find("cluster_slots_ok:16384") == std::string::npos) {
+        why = "node " + std::to_string(n->port()) + " does not see every slot ok";
+        return false;
+      }
+      std::string repl = cmd(n->port(), {"INFO", "replication"});
+      if (repl.find("role:slave") != std::string::npos &&
+          repl.find("master_link_status:up") == std::string::npos) {
+        why = "replica " + std::to_string(n->port()) + " not linked";
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::string read_file(const std::string& name) const {
+    std::ifstream in(dir_ / name);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  std::vector<std::unique_ptr<RedisServer>> nodes_;
+  std::filesystem::path dir_;
+};
+
+}  // namespace refcache::testing
