@@ -131,22 +131,32 @@ class RedisCluster {
     throw std::runtime_error("no cluster node answers CLUSTER NODES");
   }
 
-  // Ports of the primaries that are up, in ascending order.
+  // Ports of the running nodes that say they are primaries (ROLE), in ascending order.
   std::vector<int> primary_ports() const {
     std::vector<int> out;
-    for (const auto& n : topology())
-      if (n.primary && !n.failed && running_port(n.port)) out.push_back(n.port);
+    for (auto& n : nodes_) {
+      if (!n->running()) continue;
+      try {
+        if (cmd(n->port(), {"ROLE"}).rfind("master", 0) == 0) out.push_back(n->port());
+      } catch (const std::exception&) {
+      }
+    }
     std::sort(out.begin(), out.end());
     return out;
   }
-  // The port of a running replica of the primary on `port` (0 if none).
+  // The port of a running replica of the primary on `port`, by the replicas' own account
+  // (INFO replication), with its link up; 0 if none.
   int replica_of(int port) const {
-    auto t = topology();
-    std::string id;
-    for (const auto& n : t)
-      if (n.port == port) id = n.id;
-    for (const auto& n : t)
-      if (!n.primary && n.primary_id == id && running_port(n.port)) return n.port;
+    for (auto& n : nodes_) {
+      if (!n->running() || n->port() == port) continue;
+      try {
+        std::string info = cmd(n->port(), {"INFO", "replication"});
+        if (info.find("role:slave") != std::string::npos &&
+            info.find("master_port:" + std::to_string(port) + "\r") != std::string::npos)
+          return n->port();
+      } catch (const std::exception&) {
+      }
+    }
     return 0;
   }
 

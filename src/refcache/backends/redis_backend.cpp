@@ -1024,7 +1024,11 @@ class RedisBackend::Impl {
           last = std::string(text);
           break;
         }
-        if (text.rfind("TRYAGAIN", 0) == 0 || text.rfind("CLUSTERDOWN", 0) == 0) {
+        // A script that touches a key of a slot in mid-migration which has already left
+        // this node fails with "...non local key..." (before or after some of its writes;
+        // our scripts are safe to run again): wait for the migration, as for TRYAGAIN.
+        if (text.rfind("TRYAGAIN", 0) == 0 || text.rfind("CLUSTERDOWN", 0) == 0 ||
+            text.find("non local key") != std::string_view::npos) {
           last = std::string(text);
           wait = true;
           break;

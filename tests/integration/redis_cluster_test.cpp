@@ -1,0 +1,498 @@
+// RedisBackend on Redis Cluster: the slot function and redirection parsing (unit), the
+// redis+cluster:// URL, and against a real 3-primary, 3-replica cluster on loopback (started
+// by the fixture, never skipped): keys spread over every primary, listing and clearing across
+// them, a slot migrated with live data (ASK, TRYAGAIN, MOVED) while reads and writes go on,
+// and failovers under continuous load (CLUSTER FAILOVER on a replica; SIGKILL of a primary).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wrestrict"  // GCC bug 105329
+#endif
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "integration/backend_fixture.hpp"
+#include "refcache/backends/redis_cluster.hpp"
+#include "refcache/errors.hpp"
+
+namespace refcache::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+using redis_detail::crc16;
+using redis_detail::key_hash_slot;
+using redis_detail::parse_redirect;
+
+// --- unit ---------------------------------------------------------------------------------
+
+TEST(RedisClusterSlots, Crc16KnownValues) {
+  EXPECT_EQ(crc16("123456789"), 0x31C3);
+  EXPECT_EQ(crc16(""), 0);
+  EXPECT_EQ(key_hash_slot("123456789"), 0x31C3 % 16384);
+  // Values given by CLUSTER KEYSLOT (Redis documentation).
+  EXPECT_EQ(key_hash_slot("foo"), 12182);
+  EXPECT_EQ(key_hash_slot("somekey"), 11058);
+}
+
+TEST(RedisClusterSlots, HashTags) {
+  EXPECT_EQ(key_hash_slot("{user1000}.following"), key_hash_slot("{user1000}.followers"));
+  EXPECT_EQ(key_hash_slot("{user1000}.following"), key_hash_slot("user1000"));
+  EXPECT_EQ(key_hash_slot("foo{}{bar}"), crc16("foo{}{bar}") % 16384);  // empty tag: whole key
+  EXPECT_EQ(key_hash_slot("foo{{bar}}zap"), key_hash_slot("{bar"));     // first '{' to first '}'
+  EXPECT_EQ(key_hash_slot("foo{bar}{zap}"), key_hash_slot("bar"));
+  EXPECT_EQ(key_hash_slot("no-closing{brace"), crc16("no-closing{brace") % 16384);
+  // Our layout: every key of a ref group shares the group's slot.
+  EXPECT_EQ(key_hash_slot("mcp-refcache:{g7}:entry:a"), key_hash_slot("mcp-refcache:{g7}:ns:x"));
+  EXPECT_NE(key_hash_slot("mcp-refcache:{g7}:entry:a"), key_hash_slot("mcp-refcache:{g8}:entry:a"));
+}
+
+TEST(RedisClusterSlots, ParsesRedirections) {
+  auto m = parse_redirect("MOVED 3999 127.0.0.1:6381");
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(m->ask);
+  EXPECT_EQ(m->slot, 3999);
+  EXPECT_EQ(m->host, "127.0.0.1");
+  EXPECT_EQ(m->port, 6381);
+  auto a = parse_redirect("ASK 16383 redis-2.example:7002");
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->ask);
+  EXPECT_EQ(a->slot, 16383);
+  EXPECT_EQ(a->host, "redis-2.example");
+  EXPECT_EQ(a->port, 7002);
+  auto unknown_host = parse_redirect("MOVED 0 :7000");
+  ASSERT_TRUE(unknown_host);
+  EXPECT_EQ(unknown_host->host, "");
+  auto v6 = parse_redirect("MOVED 5 [::1]:7000");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 7000);
+  EXPECT_FALSE(parse_redirect("ERR unknown command"));
+  EXPECT_FALSE(parse_redirect("MOVED 16384 h:1"));
+  EXPECT_FALSE(parse_redirect("MOVED x h:1"));
+  EXPECT_FALSE(parse_redirect("MOVED 1 h"));
+  EXPECT_FALSE(parse_redirect("MOVED 1 h:0"));
+  EXPECT_FALSE(parse_redirect("TRYAGAIN Multiple keys request during rehashing of slot"));
+}
+
+TEST(RedisClusterConfig, ParsesClusterUrls) {
+  RedisOptions o = parse_redis_url(
+      "redis+cluster://app:s3cret@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002,node4"
+      "?cluster_groups=16&call_timeout=2.5");
+  ASSERT_EQ(o.cluster_nodes.size(), 4u);
+  EXPECT_EQ(o.cluster_nodes[0].host, "10.0.0.1");
+  EXPECT_EQ(o.cluster_nodes[0].port, 7000);
+  EXPECT_EQ(o.cluster_nodes[2].host, "::1");
+  EXPECT_EQ(o.cluster_nodes[2].port, 7002);
+  EXPECT_EQ(o.cluster_nodes[3].host, "node4");
+  EXPECT_EQ(o.cluster_nodes[3].port, 6379);
+  EXPECT_EQ(o.user, "app");
+  EXPECT_EQ(o.password, "s3cret");
+  EXPECT_EQ(o.cluster_groups, 16);
+  EXPECT_EQ(o.call_timeout, 2500ms);
+  EXPECT_FALSE(o.tls);
+  EXPECT_EQ(o.redacted_address(),
+            "redis+cluster://app:***@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002,node4:6379");
+  RedisOptions t = parse_redis_url("rediss+cluster://h:1/?ssl_ca_certs=/ca.pem");
+  EXPECT_TRUE(t.tls);
+  EXPECT_EQ(t.tls_ca_file, "/ca.pem");
+  EXPECT_EQ(t.cluster_groups, 64);
+  EXPECT_EQ(t.redacted_address(), "rediss+cluster://h:1");
+}
+
+TEST(RedisClusterConfig, BadClusterUrlsNameTheProblem) {
+  auto message = [](const std::string& url) -> std::string {
+    try {
+      parse_redis_url(url);
+    } catch (const InvalidArgument& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  EXPECT_NE(message("redis+cluster://").find("names no seed node"), std::string::npos);
+  EXPECT_NE(message("redis+cluster://h:1/3").find("database 0 only"), std::string::npos);
+  EXPECT_NE(message("redis+cluster://h:1?db=2").find("database 0 only"), std::string::npos);
+  EXPECT_NE(message("redis+cluster://h:99999").find("Redis Cluster seed port"), std::string::npos);
+  EXPECT_NE(message("redis+cluster://h:1,:2").find("empty host"), std::string::npos);
+  EXPECT_NE(message("redis+cluster://h:1?cluster_groups=0").find("cluster_groups"),
+            std::string::npos);
+  EXPECT_NE(message("redis+cluster://h:1?bogus=1").find("unknown Redis URL parameter 'bogus'"),
+            std::string::npos);
+}
+
+// --- against a real cluster ----------------------------------------------------------------
+
+TEST(RedisCluster, SlotFunctionAgreesWithTheServer) {
+  auto& c = shared_cluster();
+  int port = c.primary_ports().front();
+  std::minstd_rand rng(7);
+  for (int i = 0; i < 200; ++i) {
+    std::string key = "k" + std::to_string(rng());
+    if (i % 3 == 0) key = "x{" + std::to_string(i % 11) + "}y" + key;
+    if (i % 7 == 0) key = "{}" + key;
+    EXPECT_EQ(std::to_string(key_hash_slot(key)), c.cmd(port, {"CLUSTER", "KEYSLOT", key})) << key;
+  }
+}
+
+TEST(RedisCluster, UnreachableClusterNamesTheSeeds) {
+  int p1 = free_loopback_port(), p2 = free_loopback_port();
+  RedisOptions o = parse_redis_url("redis+cluster://127.0.0.1:" + std::to_string(p1) +
+                                   ",127.0.0.1:" + std::to_string(p2));
+  o.connect_timeout = 500ms;
+  try {
+    RedisBackend b(o);
+    FAIL() << "connected to nothing";
+  } catch (const BackendUnavailable& e) {
+    std::string w = e.what();
+    EXPECT_NE(w.find("no cluster node answered CLUSTER SLOTS"), std::string::npos) << w;
+    EXPECT_NE(w.find("127.0.0.1:" + std::to_string(p1)), std::string::npos) << w;
+    EXPECT_NE(w.find("127.0.0.1:" + std::to_string(p2)), std::string::npos) << w;
+  }
+  // A wrong password is said as such, and never shown.
+  RedisOptions bad = shared_cluster().options();
+  bad.password = "wrong-pass";
+  try {
+    RedisBackend b(bad);
+    FAIL() << "wrong password accepted";
+  } catch (const BackendUnavailable& e) {
+    std::string w = e.what();
+    EXPECT_NE(w.find("authentication failed"), std::string::npos) << w;
+    EXPECT_EQ(w.find("wrong-pass"), std::string::npos) << w;
+  }
+}
+
+TEST(RedisCluster, SpreadsOverEveryPrimaryListsAndClearsAcrossThem) {
+  auto& c = shared_cluster();
+  c.flush_all();
+  RedisBackend b(c.options());
+  auto primaries = c.primary_ports();
+  ASSERT_EQ(primaries.size(), 3u);
+  std::string to = b.connected_to();
+  EXPECT_EQ(std::count(to.begin(), to.end(), ','), 2) << "three primaries: " << to;
+  std::set<std::string> want;
+  for (int i = 0; i < 300; ++i) {
+    std::string id = "sp:" + std::to_string(100000 + i);
+    KeyBinding bind{"spread", "key-" + std::to_string(i)};
+    b.set(id, make_entry(json::value(i), "spread"), i % 2 ? &bind : nullptr);
+    want.insert(id);
+  }
+  for (int i = 0; i < 40; ++i) b.set("ot:" + std::to_string(i), make_entry(json::value(i), "other"));
+  for (int p : primaries) EXPECT_GT(c.dbsize(p), 20) << "primary " << p << " holds too few keys";
+
+  // Paging through the namespace: every id once, in order.
+  std::vector<std::string> got;
+  std::string cursor;
+  for (int pages = 0; pages < 100; ++pages) {
+    ListPage page = b.list("spread", cursor, 17);
+    EXPECT_LE(page.ref_ids.size(), 17u);
+    got.insert(got.end(), page.ref_ids.begin(), page.ref_ids.end());
+    if (page.next_cursor.empty()) break;
+    cursor = page.next_cursor;
+  }
+  EXPECT_EQ(got, std::vector<std::string>(want.begin(), want.end()));
+  EXPECT_EQ(b.keys().size(), 340u);
+  EXPECT_EQ(b.find_by_key("spread", "key-7"), std::optional<std::string>("sp:100007"));
+
+  EXPECT_EQ(b.clear("spread"), 300u);
+  EXPECT_TRUE(b.keys("spread").empty());
+  EXPECT_EQ(b.find_by_key("spread", "key-7"), std::nullopt);
+  EXPECT_EQ(b.keys("other").size(), 40u);
+  EXPECT_EQ(b.clear(std::nullopt), 40u);
+  EXPECT_TRUE(b.keys().empty());
+  // Nothing is left behind on any primary but bindings of cleared entries that were not
+  // deleted yet (none here: clear deletes them).
+  for (int p : primaries) EXPECT_EQ(c.dbsize(p), 0) << "primary " << p;
+}
+
+// The id of a node (by port), from CLUSTER MYID.
+std::string node_id(RedisCluster& c, int port) {
+  return c.cmd(port, {"CLUSTER", "MYID"});
+}
+
+TEST(RedisCluster, MigratingASlotWithLiveDataKeepsCallsWorking) {
+  auto& c = shared_cluster();
+  c.flush_all();
+  RedisOptions o = c.options();
+  RedisBackend b(o);
+  // Refs of group 5: all their keys share one slot.
+  const int group = 5;
+  std::string tag = o.key_prefix + "{g" + std::to_string(group) + "}:";
+  int slot = key_hash_slot(tag + "entry:x");
+  auto ref_in_group = [&](int n) {
+    for (int k = 0;; ++k) {
+      std::string id = "mig:" + std::to_string(n) + ":" + std::to_string(k);
+      if (crc16(id) % o.cluster_groups == group) return id;
+    }
+  };
+  std::vector<std::string> refs;
+  for (int i = 0; i < 60; ++i) {
+    refs.push_back(ref_in_group(i));
+    b.set(refs.back(), make_entry(json::value(i), "mig"));
+  }
+  // Source: the primary owning the slot; target: another primary.
+  int source = 0, target = 0;
+  for (int p : c.primary_ports()) {
+    std::string owner = c.cmd(p, {"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)});
+    if (owner != "0") source = p;
+  }
+  ASSERT_NE(source, 0);
+  for (int p : c.primary_ports())
+    if (p != source) target = p;
+  std::string source_id = node_id(c, source), target_id = node_id(c, target);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> ops{0}, failures{0};
+  std::mutex mu;
+  std::vector<std::string> written;  // refs written during the migration
+  std::string first_error;
+  auto note = [&](const std::exception& e) {
+    std::lock_guard lock(mu);
+    if (first_error.empty()) first_error = e.what();
+    ++failures;
+  };
+  std::vector<std::thread> load;
+  for (int t = 0; t < 3; ++t)
+    load.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i) {
+        try {
+          if (t == 0) {
+            auto e = b.get(refs[static_cast<std::size_t>(i) % refs.size()]);
+            if (!e) throw std::runtime_error("lost " + refs[static_cast<std::size_t>(i) % refs.size()]);
+          } else if (t == 1) {
+            if (b.keys("mig").size() < refs.size()) throw std::runtime_error("short listing");
+          } else {
+            std::string id = ref_in_group(1000 + i);
+            b.set(id, make_entry(json::value(i), "mig"));
+            std::lock_guard lock(mu);
+            written.push_back(id);
+          }
+          ++ops;
+        } catch (const std::exception& e) {
+          note(e);
+        }
+      }
+    });
+  std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(c.cmd(target, {"CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING", source_id}),
+            "OK");
+  ASSERT_EQ(c.cmd(source, {"CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING", target_id}),
+            "OK");
+  // Move the keys in two batches, calls going on in between (ASK, TRYAGAIN).
+  for (int batch = 0; batch < 2; ++batch) {
+    std::this_thread::sleep_for(150ms);
+    std::string keys = c.cmd(source, {"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), "1000"});
+    std::vector<std::string> args = {"MIGRATE", "127.0.0.1", std::to_string(target), "", "0",
+                                     "5000", "AUTH", c.password(), "KEYS"};
+    std::istringstream in(keys);
+    std::vector<std::string> all;
+    for (std::string k; std::getline(in, k);)
+      if (!k.empty()) all.push_back(k);
+    std::size_t n = batch == 0 ? all.size() / 2 : all.size();
+    if (n == 0) continue;
+    args.insert(args.end(), all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n));
+    ASSERT_EQ(c.cmd(source, args), "OK");
+  }
+  std::this_thread::sleep_for(150ms);
+  // Assign the slot to the target everywhere (the source then answers MOVED).
+  for (int p : {target, source})
+    ASSERT_EQ(c.cmd(p, {"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", target_id}), "OK");
+  for (int p : c.primary_ports())
+    c.cmd(p, {"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", target_id});
+  std::this_thread::sleep_for(200ms);
+  stop = true;
+  for (auto& th : load) th.join();
+  EXPECT_EQ(failures.load(), 0) << first_error;
+  EXPECT_GT(ops.load(), 20);
+  EXPECT_EQ(c.cmd(source, {"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)}), "0");
+  EXPECT_NE(c.cmd(target, {"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)}), "0");
+  for (const auto& id : refs) EXPECT_NE(b.get(id), nullptr) << id;
+  for (const auto& id : written) EXPECT_NE(b.get(id), nullptr) << id;
+  std::set<std::string> listed;
+  for (const auto& id : b.keys("mig")) listed.insert(id);
+  for (const auto& id : refs) EXPECT_TRUE(listed.count(id)) << id;
+  for (const auto& id : written) EXPECT_TRUE(listed.count(id)) << id;
+  c.wait_healthy(20s);
+}
+
+// Continuous load (writes of new refs, reads of old ones) on `b` while `failover` runs;
+// every call is bounded; returns what happened.
+struct LoadReport {
+  std::vector<std::string> acked;            // refs whose set() returned, in order
+  std::vector<SteadyClock::time_point> at;   // when
+  int failures = 0;
+  int other_errors = 0;
+  std::string first_other;
+  std::chrono::milliseconds longest{0};
+  SteadyClock::time_point last_failure{};
+};
+
+class Load {
+ public:
+  Load(RedisBackend& b, int threads) : b_(b) {
+    for (int t = 0; t < threads; ++t) threads_.emplace_back([this, t] { run(t); });
+  }
+  ~Load() { stop(); }
+  // The number of refs acknowledged so far.
+  std::size_t acked() {
+    std::lock_guard lock(mu_);
+    return r_.acked.size();
+  }
+  LoadReport stop() {
+    stop_ = true;
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+    std::lock_guard lock(mu_);
+    return r_;
+  }
+
+ private:
+  void run(int t) {
+    for (int i = 0; !stop_; ++i) {
+      std::string id = "fo:" + std::to_string(t) + ":" + std::to_string(i);
+      auto start = SteadyClock::now();
+      try {
+        if (i % 2 == 0) {
+          b_.set(id, make_entry(json::value(i), "fo"));
+          std::lock_guard lock(mu_);
+          r_.acked.push_back(id);
+          r_.at.push_back(SteadyClock::now());
+        } else {
+          std::string old;
+          {
+            std::lock_guard lock(mu_);
+            if (!r_.acked.empty()) old = r_.acked[static_cast<std::size_t>(i) % r_.acked.size()];
+          }
+          if (!old.empty()) b_.get(old);
+        }
+      } catch (const BackendUnavailable&) {
+        std::lock_guard lock(mu_);
+        ++r_.failures;
+        r_.last_failure = SteadyClock::now();
+        std::this_thread::sleep_for(5ms);
+      } catch (const std::exception& e) {
+        std::lock_guard lock(mu_);
+        if (r_.other_errors++ == 0) r_.first_other = e.what();
+      }
+      auto took = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
+      std::lock_guard lock(mu_);
+      r_.longest = std::max(r_.longest, took);
+    }
+  }
+  RedisBackend& b_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  LoadReport r_;
+  std::vector<std::thread> threads_;
+};
+
+RedisOptions failover_options(RedisCluster& c) {
+  RedisOptions o = c.options();
+  o.call_timeout = 3000ms;
+  o.socket_timeout = 1000ms;
+  o.connect_timeout = 500ms;
+  o.breaker_threshold = 0;  // these tests watch the failover, not the breaker
+  return o;
+}
+
+// Until the node on `port` is a primary according to every running node. Bounded.
+bool wait_primary(RedisCluster& c, int port, std::chrono::seconds limit) {
+  auto deadline = SteadyClock::now() + limit;
+  while (SteadyClock::now() < deadline) {
+    try {
+      auto ps = c.primary_ports();
+      if (std::find(ps.begin(), ps.end(), port) != ps.end() &&
+          c.cmd(port, {"ROLE"}).rfind("master", 0) == 0)
+        return true;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+void check_failover(RedisCluster& c, bool kill) {
+  RedisOptions o = failover_options(c);
+  RedisBackend b(o);
+  int primary = c.primary_ports().front();
+  int replica = c.replica_of(primary);
+  ASSERT_NE(replica, 0);
+  Load load(b, 4);
+  std::this_thread::sleep_for(400ms);
+  // Everything acknowledged before this point is on the replicas once wait_replicated says so.
+  std::size_t safe = load.acked();
+  ASSERT_TRUE(c.wait_replicated(5000ms));
+  auto failover_start = SteadyClock::now();
+  if (kill) {
+    c.node_by_port(primary)->kill9();
+  } else {
+    ASSERT_EQ(c.cmd(replica, {"CLUSTER", "FAILOVER"}), "OK");
+  }
+  ASSERT_TRUE(wait_primary(c, replica, 20s)) << "the replica did not take over";
+  auto failover_done = SteadyClock::now();
+  if (!kill) {
+    // The old primary has become the new one's replica.
+    bool demoted = false;
+    for (int i = 0; i < 500 && !demoted; ++i) {
+      demoted = c.cmd(primary, {"ROLE"}).rfind("slave", 0) == 0;
+      if (!demoted) std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_TRUE(demoted);
+  }
+  std::this_thread::sleep_for(1500ms);
+  LoadReport r = load.stop();
+  auto window = std::chrono::duration_cast<std::chrono::milliseconds>(failover_done -
+                                                                      failover_start);
+  std::cout << (kill ? "[kill] " : "[CLUSTER FAILOVER] ") << "failover took " << window.count()
+            << " ms; " << r.acked.size() << " writes acknowledged, " << r.failures
+            << " calls failed with BackendUnavailable; longest call " << r.longest.count()
+            << " ms\n";
+  EXPECT_EQ(r.other_errors, 0) << r.first_other;
+  // No call hangs: each ends within call_timeout (plus scheduling slack).
+  EXPECT_LE(r.longest, o.call_timeout + 1500ms);
+  // Failures only within the failover (and one call_timeout after it): calls work again.
+  if (r.failures > 0) {
+    EXPECT_LE(r.last_failure, failover_done + o.call_timeout + 1000ms);
+  }
+  EXPECT_GT(r.acked.size(), safe);
+  auto after = std::count_if(r.at.begin(), r.at.end(),
+                             [&](auto t) { return t > failover_done + 500ms; });
+  EXPECT_GT(after, 0) << "no write succeeded after the failover";
+  // No acknowledged write that the replica had is lost; with a manual failover (the replica
+  // catches up before it takes over) none at all.
+  std::size_t must = kill ? safe : r.acked.size();
+  std::size_t lost = 0, lost_unsafe = 0;
+  for (std::size_t i = 0; i < r.acked.size(); ++i) {
+    bool there = false;
+    for (int attempt = 0; attempt < 3 && !there; ++attempt) {
+      try {
+        there = b.get(r.acked[i]) != nullptr;
+        break;
+      } catch (const BackendUnavailable&) {
+        std::this_thread::sleep_for(100ms);
+      }
+    }
+    if (!there) (i < must ? lost : lost_unsafe)++;
+  }
+  EXPECT_EQ(lost, 0u) << "of " << must << " replicated writes";
+  std::cout << "  " << lost_unsafe << " of " << (r.acked.size() - must)
+            << " writes acknowledged after the last replication check were lost\n";
+}
+
+TEST(RedisClusterFailover, ManualFailoverUnderLoad) {
+  RedisCluster c(1000);
+  check_failover(c, false);
+}
+
+TEST(RedisClusterFailover, KilledPrimaryUnderLoad) {
+  RedisCluster c(1000);
+  check_failover(c, true);
+}
+
+}  // namespace
+}  // namespace refcache::testing
