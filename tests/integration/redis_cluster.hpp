@@ -1,7 +1,7 @@
 // RedisCluster: a real Redis Cluster on loopback for tests and benchmarks: 6 redis-server
 // processes (--cluster-enabled yes, a password, masterauth, a short cluster-node-timeout),
-// joined by `redis-cli --cluster create ... --cluster-replicas 1` into 3 primaries with one
-// replica each. The constructor returns once every node reports cluster_state:ok, agrees on
+// joined (CLUSTER MEET, ADDSLOTSRANGE, REPLICATE) into 3 primaries with one
+// replica each (the commands redis-cli --cluster create sends, without its 1 s polls). The constructor returns once every node reports cluster_state:ok, agrees on
 // the slot map and every replica's link to its primary is up; the destructor stops every
 // process and deletes their directories. All waits are bounded.
 #pragma once
@@ -51,13 +51,31 @@ class RedisCluster {
                       "0"};
       nodes_.push_back(std::make_unique<RedisServer>(o));
     }
-    std::string cmd = "timeout 60 redis-cli --cluster create";
-    for (auto& n : nodes_) cmd += " 127.0.0.1:" + std::to_string(n->port());
     dir_ = make_temp_dir("cluster");
-    cmd += " --cluster-replicas 1 --cluster-yes -a " + password + " >'" +
-           (dir_ / "create.log").string() + "' 2>&1";
-    if (std::system(cmd.c_str()) != 0)
-      throw std::runtime_error("redis-cli --cluster create failed: " + read_file("create.log"));
+    // What `redis-cli --cluster create ... --cluster-replicas 1` does, without its one-second
+    // polls (each test process builds its own cluster, so start-up time matters): the first
+    // half of the nodes share the slots, the others replicate them one each.
+    std::size_t primaries = nodes_.size() / 2;
+    for (std::size_t i = 1; i < nodes_.size(); ++i)
+      expect_ok(nodes_[0]->port(), {"CLUSTER", "MEET", "127.0.0.1", std::to_string(nodes_[i]->port())});
+    for (std::size_t i = 0; i < primaries; ++i) {
+      int lo = static_cast<int>(16384 * i / primaries),
+          hi = static_cast<int>(16384 * (i + 1) / primaries) - 1;
+      expect_ok(nodes_[i]->port(),
+                {"CLUSTER", "ADDSLOTSRANGE", std::to_string(lo), std::to_string(hi)});
+    }
+    // A replica can follow its primary once it knows the primary as such (gossip).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (std::size_t i = primaries; i < nodes_.size(); ++i) {
+      std::string id = cmd(nodes_[i - primaries]->port(), {"CLUSTER", "MYID"});
+      for (;;) {
+        std::string r = cmd(nodes_[i]->port(), {"CLUSTER", "REPLICATE", id});
+        if (r == "OK") break;
+        if (std::chrono::steady_clock::now() > deadline)
+          throw std::runtime_error("CLUSTER REPLICATE failed: " + r);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
     wait_healthy(std::chrono::seconds(30));
   }
   ~RedisCluster() {
@@ -237,6 +255,11 @@ class RedisCluster {
       }
     }
     return true;
+  }
+
+  void expect_ok(int port, const std::vector<std::string>& args) const {
+    std::string r = cmd(port, args);
+    if (r != "OK") throw std::runtime_error("cluster set-up: " + args[0] + " " + args[1] + ": " + r);
   }
 
   std::string read_file(const std::string& name) const {
