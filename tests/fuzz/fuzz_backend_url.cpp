@@ -61,7 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   if (!url.empty() && !starts_with(url, "sqlite:") && !starts_with(url, "redis://") &&
       !starts_with(url, "rediss://") && !starts_with(url, "redis+sentinel://") &&
-      !starts_with(url, "rediss+sentinel://")) {
+      !starts_with(url, "rediss+sentinel://") && !starts_with(url, "redis+cluster://") &&
+      !starts_with(url, "rediss+cluster://")) {
     try {
       auto b = refcache::open_backend(url);
       FUZZ_CHECK(b && b->kind() == "memory", "only memory: opens without a path or a server");

@@ -1,9 +1,10 @@
 // RedisCluster: a real Redis Cluster on loopback for tests and benchmarks: 6 redis-server
 // processes (--cluster-enabled yes, a password, masterauth, a short cluster-node-timeout),
 // joined (CLUSTER MEET, ADDSLOTSRANGE, REPLICATE) into 3 primaries with one
-// replica each (the commands redis-cli --cluster create sends, without its 1 s polls). The constructor returns once every node reports cluster_state:ok, agrees on
-// the slot map and every replica's link to its primary is up; the destructor stops every
-// process and deletes their directories. All waits are bounded.
+// replica each (the commands redis-cli --cluster create sends, without its 1 s polls). The
+// constructor returns once every node reports cluster_state:ok, agrees on the slot map and every
+// replica's link to its primary is up; the destructor stops every process and deletes their
+// directories. All waits are bounded.
 #pragma once
 
 #include <algorithm>
@@ -16,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "integration/redis_server.hpp"
+#include "redis_server.hpp"  // same directory (benchmarks include this file too)
 
 namespace refcache::testing {
 
@@ -57,7 +58,8 @@ class RedisCluster {
     // half of the nodes share the slots, the others replicate them one each.
     std::size_t primaries = nodes_.size() / 2;
     for (std::size_t i = 1; i < nodes_.size(); ++i)
-      expect_ok(nodes_[0]->port(), {"CLUSTER", "MEET", "127.0.0.1", std::to_string(nodes_[i]->port())});
+      expect_ok(nodes_[0]->port(),
+                {"CLUSTER", "MEET", "127.0.0.1", std::to_string(nodes_[i]->port())});
     for (std::size_t i = 0; i < primaries; ++i) {
       int lo = static_cast<int>(16384 * i / primaries),
           hi = static_cast<int>(16384 * (i + 1) / primaries) - 1;
@@ -137,8 +139,8 @@ class RedisCluster {
           auto colon = addr.find(':'), at = addr.find('@');
           info.port = std::atoi(addr.substr(colon + 1, at - colon - 1).c_str());
           info.primary = flags.find("master") != std::string::npos;
-          info.failed = flags.find("fail") != std::string::npos &&
-                        flags.find("fail?") == std::string::npos;
+          info.failed =
+              flags.find("fail") != std::string::npos && flags.find("fail?") == std::string::npos;
           if (master != "-") info.primary_id = master;
           out.push_back(info);
         }
@@ -259,7 +261,8 @@ class RedisCluster {
 
   void expect_ok(int port, const std::vector<std::string>& args) const {
     std::string r = cmd(port, args);
-    if (r != "OK") throw std::runtime_error("cluster set-up: " + args[0] + " " + args[1] + ": " + r);
+    if (r != "OK")
+      throw std::runtime_error("cluster set-up: " + args[0] + " " + args[1] + ": " + r);
   }
 
   std::string read_file(const std::string& name) const {

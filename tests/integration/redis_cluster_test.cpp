@@ -182,7 +182,8 @@ TEST(RedisCluster, SpreadsOverEveryPrimaryListsAndClearsAcrossThem) {
     b.set(id, make_entry(json::value(i), "spread"), i % 2 ? &bind : nullptr);
     want.insert(id);
   }
-  for (int i = 0; i < 40; ++i) b.set("ot:" + std::to_string(i), make_entry(json::value(i), "other"));
+  for (int i = 0; i < 40; ++i)
+    b.set("ot:" + std::to_string(i), make_entry(json::value(i), "other"));
   for (int p : primaries) EXPECT_GT(c.dbsize(p), 20) << "primary " << p << " holds too few keys";
 
   // Paging through the namespace: every id once, in order.
@@ -263,7 +264,8 @@ TEST(RedisCluster, MigratingASlotWithLiveDataKeepsCallsWorking) {
         try {
           if (t == 0) {
             auto e = b.get(refs[static_cast<std::size_t>(i) % refs.size()]);
-            if (!e) throw std::runtime_error("lost " + refs[static_cast<std::size_t>(i) % refs.size()]);
+            if (!e)
+              throw std::runtime_error("lost " + refs[static_cast<std::size_t>(i) % refs.size()]);
           } else if (t == 1) {
             if (b.keys("mig").size() < refs.size()) throw std::runtime_error("short listing");
           } else {
@@ -287,8 +289,8 @@ TEST(RedisCluster, MigratingASlotWithLiveDataKeepsCallsWorking) {
   for (int batch = 0; batch < 2; ++batch) {
     std::this_thread::sleep_for(150ms);
     std::string keys = c.cmd(source, {"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), "1000"});
-    std::vector<std::string> args = {"MIGRATE", "127.0.0.1", std::to_string(target), "", "0",
-                                     "5000", "AUTH", c.password(), "KEYS"};
+    std::vector<std::string> args = {"MIGRATE", "127.0.0.1", std::to_string(target), "",    "0",
+                                     "5000",    "AUTH",      c.password(),           "KEYS"};
     std::istringstream in(keys);
     std::vector<std::string> all;
     for (std::string k; std::getline(in, k);)
@@ -323,8 +325,8 @@ TEST(RedisCluster, MigratingASlotWithLiveDataKeepsCallsWorking) {
 // Continuous load (writes of new refs, reads of old ones) on `b` while `failover` runs;
 // every call is bounded; returns what happened.
 struct LoadReport {
-  std::vector<std::string> acked;            // refs whose set() returned, in order
-  std::vector<SteadyClock::time_point> at;   // when
+  std::vector<std::string> acked;           // refs whose set() returned, in order
+  std::vector<SteadyClock::time_point> at;  // when
   int failures = 0;
   int other_errors = 0;
   std::string first_other;
@@ -446,8 +448,8 @@ void check_failover(RedisCluster& c, bool kill) {
   }
   std::this_thread::sleep_for(1500ms);
   LoadReport r = load.stop();
-  auto window = std::chrono::duration_cast<std::chrono::milliseconds>(failover_done -
-                                                                      failover_start);
+  auto window =
+      std::chrono::duration_cast<std::chrono::milliseconds>(failover_done - failover_start);
   std::cout << (kill ? "[kill] " : "[CLUSTER FAILOVER] ") << "failover took " << window.count()
             << " ms; " << r.acked.size() << " writes acknowledged, " << r.failures
             << " calls failed with BackendUnavailable; longest call " << r.longest.count()
@@ -460,8 +462,8 @@ void check_failover(RedisCluster& c, bool kill) {
     EXPECT_LE(r.last_failure, failover_done + o.call_timeout + 1000ms);
   }
   EXPECT_GT(r.acked.size(), safe);
-  auto after = std::count_if(r.at.begin(), r.at.end(),
-                             [&](auto t) { return t > failover_done + 500ms; });
+  auto after =
+      std::count_if(r.at.begin(), r.at.end(), [&](auto t) { return t > failover_done + 500ms; });
   EXPECT_GT(after, 0) << "no write succeeded after the failover";
   // No acknowledged write that the replica had is lost; with a manual failover (the replica
   // catches up before it takes over) none at all.

@@ -45,7 +45,8 @@ std::shared_ptr<Backend> open_backend(std::string_view url) {
     return std::make_shared<SQLiteBackend>(std::move(o));
   }
   if (starts_with(url, "redis://") || starts_with(url, "rediss://") ||
-      starts_with(url, "redis+sentinel://") || starts_with(url, "rediss+sentinel://")) {
+      starts_with(url, "redis+sentinel://") || starts_with(url, "rediss+sentinel://") ||
+      starts_with(url, "redis+cluster://") || starts_with(url, "rediss+cluster://")) {
     RedisSettings s;
     s.url = std::string(url);
     return std::make_shared<RedisBackend>(resolve_redis_options(s));
@@ -54,7 +55,7 @@ std::shared_ptr<Backend> open_backend(std::string_view url) {
   std::string scheme(url.substr(0, url.find(':')));
   throw InvalidArgument("unknown backend URL scheme '" + scheme +
                         "' (expected memory:, sqlite:PATH, sqlite::memory:, redis://..., "
-                        "rediss://... or redis+sentinel://...)");
+                        "rediss://..., redis+sentinel://... or redis+cluster://...)");
 }
 
 }  // namespace refcache

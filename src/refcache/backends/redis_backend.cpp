@@ -10,14 +10,14 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <mutex>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
-#include <tuple>
 #include <random>
 #include <shared_mutex>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <boost/json/array.hpp>
@@ -502,6 +502,15 @@ class RedisBackend::Impl {
   }
 
   void maybe_sweep() {
+    if (cluster_ && Clock::now() >= next_topology_check_) {
+      // Cluster: a periodic look at the slot map, beside the refreshes that MOVED and failed
+      // nodes trigger, so that a failover or resharding is seen before a call trips on it.
+      next_topology_check_ = Clock::now() + std::chrono::seconds(5);
+      try {
+        refresh_topology(false);
+      } catch (const std::exception&) {
+      }
+    }
     if (opts_.expiry_sweep_interval.count() <= 0 || Clock::now() < next_sweep_) return;
     next_sweep_ = Clock::now() + opts_.expiry_sweep_interval;
     try {
@@ -790,7 +799,7 @@ class RedisBackend::Impl {
   // The primary serving `hslot` (-1: any known primary), refreshing the map first when a
   // failure or a redirection asked for it. Throws BackendUnavailable.
   NodePtr node_for(int hslot) {
-    if (refresh_wanted_.exchange(false)) {
+    if (refresh_wanted_.load(std::memory_order_relaxed) && refresh_wanted_.exchange(false)) {
       try {
         refresh_topology(false);
       } catch (const BackendUnavailable&) {
@@ -801,7 +810,8 @@ class RedisBackend::Impl {
       {
         std::shared_lock lock(topo_mu_);
         if (hslot >= 0) {
-          if (slot_map_[static_cast<std::size_t>(hslot)]) return slot_map_[static_cast<std::size_t>(hslot)];
+          if (slot_map_[static_cast<std::size_t>(hslot)])
+            return slot_map_[static_cast<std::size_t>(hslot)];
         } else {
           for (const auto& n : slot_map_)
             if (n) return n;
@@ -821,19 +831,26 @@ class RedisBackend::Impl {
     std::lock_guard guard(refresh_mu_);
     auto now = Clock::now();
     if (!force && now - last_refresh_ < std::chrono::milliseconds(100)) return;
-    std::vector<std::pair<std::string, int>> candidates;
-    auto add = [&](const std::string& h, int p) {
-      for (const auto& c : candidates)
-        if (c.first == h && c.second == p) return;
-      candidates.emplace_back(h, p);
+    // Nodes that failed lately go last (a dead host may cost a whole connect_timeout).
+    std::vector<std::pair<std::string, int>> candidates, failing;
+    auto add = [&](const std::string& h, int p, bool failed) {
+      for (const auto* list : {&candidates, &failing})
+        for (const auto& c : *list)
+          if (c.first == h && c.second == p) return;
+      (failed ? failing : candidates).emplace_back(h, p);
+    };
+    auto failed = [](Node& n) {
+      std::lock_guard lock(n.mu);
+      return n.backoff.count() > 0 || n.had_failure;
     };
     {
       std::shared_lock lock(topo_mu_);
       for (const auto& n : slot_map_)
-        if (n) add(n->host, n->port);
-      for (const auto& [name, n] : nodes_) add(n->host, n->port);
+        if (n) add(n->host, n->port, failed(*n));
+      for (const auto& [name, n] : nodes_) add(n->host, n->port, failed(*n));
     }
-    for (const auto& seed : opts_.cluster_nodes) add(seed.host, seed.port);
+    for (const auto& seed : opts_.cluster_nodes) add(seed.host, seed.port, false);
+    candidates.insert(candidates.end(), failing.begin(), failing.end());
     std::string why;
     for (const auto& [host, port] : candidates) {
       RedisOptions o = opts_;
@@ -896,8 +913,8 @@ class RedisBackend::Impl {
     }
     last_refresh_ = Clock::now();
     ++errors_;
-    throw BackendUnavailable("redis " + address_ + ": no cluster node answered CLUSTER SLOTS:" +
-                             why);
+    throw BackendUnavailable("redis " + address_ +
+                             ": no cluster node answered CLUSTER SLOTS:" + why);
   }
 
   // A new authenticated socket to `n`, honouring its reconnect backoff.
@@ -962,7 +979,8 @@ class RedisBackend::Impl {
       n.had_failure = true;
     }
     slot.conn.reset();
-    slot.conn = std::make_shared<redis_detail::MuxConnection>(node_connect(n), opts_.socket_timeout);
+    slot.conn =
+        std::make_shared<redis_detail::MuxConnection>(node_connect(n), opts_.socket_timeout);
     return slot.conn;
   }
 
@@ -1043,8 +1061,8 @@ class RedisBackend::Impl {
                                  " attempts (last reply: " + last + ")");
       }
       if (redirect) {
-        NodePtr to = node_at(redirect->host.empty() ? target->host : redirect->host,
-                             redirect->port);
+        NodePtr to =
+            node_at(redirect->host.empty() ? target->host : redirect->host, redirect->port);
         if (redirect->ask) {
           asking = true;
         } else {
@@ -1554,6 +1572,7 @@ class RedisBackend::Impl {
   std::vector<Slot> slots_;
   std::atomic<std::size_t> rr_{0};
   Clock::time_point next_sweep_{};
+  Clock::time_point next_topology_check_{};
 
   mutable std::mutex breaker_mu_;
   Circuit circuit_ = Circuit::kClosed;
@@ -1704,16 +1723,15 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
     Reply r = im.eval(set_script(), {k1, k2, k3, k4, k6},
                       {blob, ttl, ref_id, entry->ns, score, gp, im.channel_, im.origin_, k5});
     ++im.sets_;
-    bool overwrote = r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
-                     reply_int(r->element[0]) == 1;
+    bool overwrote =
+        r->type == REDIS_REPLY_ARRAY && r->elements >= 3 && reply_int(r->element[0]) == 1;
     Reply b = im.eval(bind_script(), {k5}, {ref_id, ttl});
     im.drop_foreign(r.get(), 3);
     if (overwrote) emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
     std::string prev = reply_text(b.get());
     if (!prev.empty() && prev != ref_id) {
       std::string pk = im.entry_key(prev);
-      Reply d = im.eval(remove_script(), {pk},
-                        {im.pfx(prev), prev, im.channel_, im.origin_, k5});
+      Reply d = im.eval(remove_script(), {pk}, {im.pfx(prev), prev, im.channel_, im.origin_, k5});
       if (d->type == REDIS_REPLY_ARRAY && d->elements >= 2 && reply_int(d->element[0]) == 1) {
         ++im.deletes_;
         emit({ChangeKind::kDeleted, prev, reply_text(d->element[1])});
@@ -1761,11 +1779,11 @@ std::size_t RedisBackend::clear(std::optional<std::string_view> ns) {
           return std::vector<std::string>{im.ns_key(ns_s, p), im.nsexp_key(ns_s, p),
                                           im.namespaces_key(p)};
         };
-        auto replies = im.eval_groups(clear_script(), [&](const std::string& p, auto& keys,
-                                                          auto& argv) {
-          keys = keys_of(p);
-          argv = {p, "1000", ns_s};
-        });
+        auto replies =
+            im.eval_groups(clear_script(), [&](const std::string& p, auto& keys, auto& argv) {
+              keys = keys_of(p);
+              argv = {p, "1000", ns_s};
+            });
         for (std::size_t g = 0; g < replies.size(); ++g) {
           Reply r = std::move(replies[g]);
           const std::string& p = im.group_prefix_[g];
