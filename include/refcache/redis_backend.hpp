@@ -31,7 +31,11 @@
 // The process ignores SIGPIPE from the moment a RedisBackend is created (a write to a
 // closed socket must be an error, not the end of the process).
 //
-// Single node only (Lua scripts touch keys they compute, which Redis Cluster forbids).
+// Redis Cluster (RedisOptions::cluster_nodes, redis+cluster://): commands go to the primary
+// of their key's hash slot, following MOVED/ASK and waiting out TRYAGAIN/CLUSTERDOWN; each
+// ref's keys carry the hash tag of one of cluster_groups groups ("<prefix>{g<n>}:entry:..."),
+// so every script stays in one slot, and listing, clearing and the expiry sweep visit every
+// group (docs/backends.md, "Redis Cluster").
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
@@ -52,11 +56,12 @@ class RedisBackend final : public Backend {
   ~RedisBackend() override;
 
   // "redis://user:***@host:port/db" (with sentinels: "redis+sentinel://user:***@s1:p1,.../
-  // primary/db").
+  // primary/db"; cluster: "redis+cluster://user:***@seed1:p1,seed2:p2").
   const std::string& address() const;
 
   // "host:port" of the server the last connection went to (with sentinels: the primary they
-  // named), or "" before the first connection.
+  // named), or "" before the first connection. Cluster: the primaries of the slot map,
+  // "host:port,host:port,..." in order.
   std::string connected_to() const;
 
   std::string_view kind() const override { return "redis"; }
