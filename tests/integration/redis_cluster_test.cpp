@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <set>
@@ -209,6 +210,50 @@ TEST(RedisCluster, SpreadsOverEveryPrimaryListsAndClearsAcrossThem) {
   // Nothing is left behind on any primary but bindings of cleared entries that were not
   // deleted yet (none here: clear deletes them).
   for (int p : primaries) EXPECT_EQ(c.dbsize(p), 0) << "primary " << p;
+}
+
+TEST(RedisCluster, EventsAndExpiriesReachOtherProcesses) {
+  auto& c = shared_cluster();
+  c.flush_all();
+  RedisOptions o = c.options();
+  o.expiry_sweep_interval = 200ms;
+  RedisBackend writer(o), watcher(o);
+  std::mutex mu;
+  std::vector<ChangeEvent> seen;
+  watcher.subscribe([&](const ChangeEvent& e) {
+    std::lock_guard lock(mu);
+    seen.push_back(e);
+  });
+  auto has = [&](ChangeKind k, const std::string& ref) {
+    std::lock_guard lock(mu);
+    for (const auto& e : seen)
+      if (e.kind == k && e.ref_id == ref) return true;
+    return false;
+  };
+  auto within = [](const std::function<bool()>& ok, std::chrono::milliseconds limit) {
+    auto deadline = SteadyClock::now() + limit;
+    while (SteadyClock::now() < deadline) {
+      if (ok()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return ok();
+  };
+  ASSERT_TRUE(within([&] { return writer.sharing_events() && watcher.sharing_events(); }, 5000ms));
+  writer.set("ev:a", make_entry(json::value(1), "ev"));
+  writer.set("ev:a", make_entry(json::value(2), "ev"));
+  writer.set("ev:b", make_entry(json::value(1), "ev", 0.3));
+  EXPECT_TRUE(writer.remove("ev:a"));
+  EXPECT_TRUE(within([&] { return has(ChangeKind::kUpdated, "ev:a"); }, 3000ms));
+  EXPECT_TRUE(within([&] { return has(ChangeKind::kDeleted, "ev:a"); }, 3000ms));
+  // The expiry sweeps of both backends visit every group; the event comes once.
+  EXPECT_TRUE(within([&] { return has(ChangeKind::kExpired, "ev:b"); }, 5000ms));
+  std::this_thread::sleep_for(500ms);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(std::count_if(seen.begin(), seen.end(),
+                          [](const ChangeEvent& e) {
+                            return e.kind == ChangeKind::kExpired && e.ref_id == "ev:b";
+                          }),
+            1);
 }
 
 // The id of a node (by port), from CLUSTER MYID.
@@ -448,6 +493,10 @@ void check_failover(RedisCluster& c, bool kill) {
   }
   std::this_thread::sleep_for(1500ms);
   LoadReport r = load.stop();
+  // The events connection is back too (on another node if its node was killed).
+  bool events = false;
+  for (int i = 0; i < 300 && !(events = b.sharing_events()); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(events);
   auto window =
       std::chrono::duration_cast<std::chrono::milliseconds>(failover_done - failover_start);
   std::cout << (kill ? "[kill] " : "[CLUSTER FAILOVER] ") << "failover took " << window.count()
