@@ -1,5 +1,6 @@
 // B1 against Redis Cluster: RedisBackend (redis+cluster://) set + get of 1 KB entries from 8
-// threads, beside `redis-benchmark --cluster -t set,get -d 1024 -c 8 -n 100000` against the
+// threads, beside `redis-benchmark --cluster -t set,get -d 1024 -r 100000 -c 8 -n 100000` (random
+// keys, so that every primary serves some, as our 100,000 distinct ref ids do) against the
 // same cluster (3 primaries, 3 replicas on loopback, started here). Also reports the CPU time
 // per operation of the 6 redis-server processes and of the client. Prints one JSON line.
 // Not a test. The machine's load average is printed too: on a shared machine the figures
@@ -59,7 +60,7 @@ double rusage_seconds(int who) {
 std::pair<double, double> run_redis_benchmark(testing::RedisCluster& c, int clients, int requests) {
   std::string cmd = "redis-benchmark --cluster -h 127.0.0.1 -p " +
                     std::to_string(c.node(0).port()) + " -a " + c.password() +
-                    " -t set,get -d 1024 -c " + std::to_string(clients) + " -n " +
+                    " -t set,get -d 1024 -r 100000 -c " + std::to_string(clients) + " -n " +
                     std::to_string(requests) + " -q --csv 2>/dev/null";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return {0, 0};
@@ -148,6 +149,12 @@ int main() {
     rb_cpu.client += rusage_seconds(RUSAGE_CHILDREN) - c0;
     rb_set = std::max(rb_set, s);
     rb_get = std::max(rb_get, g);
+  }
+  if (std::getenv("REFCACHE_BENCH_COMMANDSTATS")) {
+    // Where the servers' time went (per node; replicas included).
+    for (std::size_t i = 0; i < cluster.size(); ++i)
+      std::cerr << "node " << cluster.node(i).port() << ":\n"
+                << cluster.cmd(cluster.node(i).port(), {"INFO", "commandstats"}) << "\n";
   }
   auto us_per_op = [&](double secs) {
     return std::round(secs / (2.0 * kOps * kRounds) * 1e6 * 100) / 100;
