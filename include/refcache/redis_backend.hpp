@@ -103,6 +103,10 @@ class RedisBackend final : public Backend {
   // background expiry sweeps are not counted). For tests.
   std::uint64_t commands_sent() const;
 
+  // Cluster mode: MOVED and ASK redirections followed, and TRYAGAIN/CLUSTERDOWN replies waited
+  // out, so far (0 on a single node). For tests and diagnostics.
+  std::uint64_t cluster_redirections() const;
+
   class Impl;
 
  private:

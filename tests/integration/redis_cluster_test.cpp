@@ -356,6 +356,9 @@ TEST(RedisCluster, MigratingASlotWithLiveDataKeepsCallsWorking) {
   for (auto& th : load) th.join();
   EXPECT_EQ(failures.load(), 0) << first_error;
   EXPECT_GT(ops.load(), 20);
+  EXPECT_GT(b.cluster_redirections(), 0u) << "no ASK/MOVED/TRYAGAIN seen";
+  std::cout << ops.load() << " calls during the migration, " << b.cluster_redirections()
+            << " redirections or waits\n";
   EXPECT_EQ(c.cmd(source, {"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)}), "0");
   EXPECT_NE(c.cmd(target, {"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)}), "0");
   for (const auto& id : refs) EXPECT_NE(b.get(id), nullptr) << id;
@@ -504,6 +507,9 @@ void check_failover(RedisCluster& c, bool kill) {
             << " calls failed with BackendUnavailable; longest call " << r.longest.count()
             << " ms\n";
   EXPECT_EQ(r.other_errors, 0) << r.first_other;
+  if (!kill) {
+    EXPECT_GT(b.cluster_redirections(), 0u) << "the demoted primary's MOVED";
+  }
   // No call hangs: each ends within call_timeout (plus scheduling slack).
   EXPECT_LE(r.longest, o.call_timeout + 1500ms);
   // Failures only within the failover (and one call_timeout after it): calls work again.

@@ -2077,4 +2077,8 @@ std::uint64_t RedisBackend::commands_sent() const {
   return impl_->commands_;
 }
 
+std::uint64_t RedisBackend::cluster_redirections() const {
+  return impl_->redirections_;
+}
+
 }  // namespace refcache
