@@ -36,20 +36,14 @@ class RedisCluster {
     for (int i = 0; i < size; ++i) {
       RedisServer::Options o;
       o.password = password;
-      o.extra_args = {"--cluster-enabled",
-                      "yes",
-                      "--cluster-config-file",
-                      "nodes.conf",
-                      "--cluster-node-timeout",
-                      std::to_string(node_timeout_ms),
-                      "--cluster-replica-validity-factor",
-                      "0",
-                      "--masterauth",
-                      password,
-                      "--repl-diskless-sync",
-                      "yes",
-                      "--repl-diskless-sync-delay",
-                      "0"};
+      o.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                      "--cluster-node-timeout", std::to_string(node_timeout_ms),
+                      "--cluster-replica-validity-factor", "0", "--masterauth", password,
+                      "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+                      // The bus port defaults to port + 10000, which may be taken or past
+                      // 65535 for a free ephemeral port: pick a free one.
+                      "--cluster-port",
+                      std::to_string(bus_ports_.emplace_back(free_loopback_port()))};
       nodes_.push_back(std::make_unique<RedisServer>(o));
     }
     dir_ = make_temp_dir("cluster");
@@ -59,7 +53,8 @@ class RedisCluster {
     std::size_t primaries = nodes_.size() / 2;
     for (std::size_t i = 1; i < nodes_.size(); ++i)
       expect_ok(nodes_[0]->port(),
-                {"CLUSTER", "MEET", "127.0.0.1", std::to_string(nodes_[i]->port())});
+                {"CLUSTER", "MEET", "127.0.0.1", std::to_string(nodes_[i]->port()),
+                 std::to_string(bus_ports_[i])});
     for (std::size_t i = 0; i < primaries; ++i) {
       int lo = static_cast<int>(16384 * i / primaries),
           hi = static_cast<int>(16384 * (i + 1) / primaries) - 1;
@@ -273,6 +268,7 @@ class RedisCluster {
   }
 
   std::vector<std::unique_ptr<RedisServer>> nodes_;
+  std::vector<int> bus_ports_;  // cluster bus port of each node
   std::filesystem::path dir_;
 };
 
