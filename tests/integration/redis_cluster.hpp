@@ -31,11 +31,16 @@ class RedisCluster {
     std::string primary_id;  // for replicas
   };
 
-  explicit RedisCluster(int node_timeout_ms = 1000, int size = 6) {
+  // With `tls`, every node also listens with TLS (one test CA for all), the cluster bus and
+  // replication use TLS (tls-cluster, tls-replication), and CLUSTER SLOTS asked over TLS
+  // gives the TLS ports; the plain ports stay for the fixture's own commands.
+  explicit RedisCluster(int node_timeout_ms = 1000, int size = 6, bool tls = false) : tls_(tls) {
     const std::string password = "refcache-cluster-pass";
     for (int i = 0; i < size; ++i) {
       RedisServer::Options o;
       o.password = password;
+      o.tls = tls;
+      if (tls && i > 0) o.cert_dir = nodes_.front()->dir().string();
       o.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                       "--cluster-node-timeout", std::to_string(node_timeout_ms),
                       "--cluster-replica-validity-factor", "0", "--masterauth", password,
@@ -44,6 +49,9 @@ class RedisCluster {
                       // 65535 for a free ephemeral port: pick a free one.
                       "--cluster-port",
                       std::to_string(bus_ports_.emplace_back(free_loopback_port()))};
+      if (tls)
+        o.extra_args.insert(o.extra_args.end(),
+                            {"--tls-cluster", "yes", "--tls-replication", "yes"});
       nodes_.push_back(std::make_unique<RedisServer>(o));
     }
     dir_ = make_temp_dir("cluster");
@@ -53,7 +61,8 @@ class RedisCluster {
     std::size_t primaries = nodes_.size() / 2;
     for (std::size_t i = 1; i < nodes_.size(); ++i)
       expect_ok(nodes_[0]->port(),
-                {"CLUSTER", "MEET", "127.0.0.1", std::to_string(nodes_[i]->port()),
+                {"CLUSTER", "MEET", "127.0.0.1",
+                 std::to_string(tls_ ? nodes_[i]->tls_port() : nodes_[i]->port()),
                  std::to_string(bus_ports_[i])});
     for (std::size_t i = 0; i < primaries; ++i) {
       int lo = static_cast<int>(16384 * i / primaries),
@@ -100,6 +109,14 @@ class RedisCluster {
       o.cluster_nodes.push_back({"127.0.0.1", nodes_[i]->port()});
     o.host = "127.0.0.1";
     o.port = nodes_.front()->port();
+    return o;
+  }
+  // With tls: options for the TLS ports (rediss+cluster://), verified against the test CA.
+  RedisOptions tls_options() const {
+    RedisOptions o = nodes_.front()->tls_options();
+    o.cluster_nodes.clear();
+    for (std::size_t i = 0; i < 2 && i < nodes_.size(); ++i)
+      o.cluster_nodes.push_back({"127.0.0.1", nodes_[i]->tls_port()});
     return o;
   }
   std::string url() const {
@@ -268,6 +285,7 @@ class RedisCluster {
   }
 
   std::vector<std::unique_ptr<RedisServer>> nodes_;
+  bool tls_ = false;
   std::vector<int> bus_ports_;  // cluster bus port of each node
   std::filesystem::path dir_;
 };

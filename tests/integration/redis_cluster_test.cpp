@@ -256,6 +256,40 @@ TEST(RedisCluster, EventsAndExpiriesReachOtherProcesses) {
             1);
 }
 
+TEST(RedisClusterTls, WorksOverTlsEverywhere) {
+  RedisCluster c(1000, 6, /*tls=*/true);
+  RedisOptions o = c.tls_options();
+  RedisBackend b(o);
+  EXPECT_EQ(b.address().rfind("rediss+cluster://:***@127.0.0.1:", 0), 0u) << b.address();
+  // The slot map names the TLS ports (CLUSTER SLOTS asked over TLS).
+  std::string to = b.connected_to();
+  for (int p : c.primary_ports()) {
+    EXPECT_EQ(to.find("127.0.0.1:" + std::to_string(p) + ","), std::string::npos) << to;
+    EXPECT_NE(to.find("127.0.0.1:" + std::to_string(c.node_by_port(p)->tls_port())),
+              std::string::npos)
+        << to;
+  }
+  KeyBinding bind{"tls", "k"};
+  for (int i = 0; i < 100; ++i)
+    b.set("tl:" + std::to_string(i), make_entry(json::value(i), "tls"), i == 7 ? &bind : nullptr);
+  for (int p : c.primary_ports()) EXPECT_GT(c.dbsize(p), 0) << p;
+  EXPECT_EQ(b.keys("tls").size(), 100u);
+  EXPECT_EQ(b.find_by_key("tls", "k"), std::optional<std::string>("tl:7"));
+  auto e = b.get("tl:42");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->value, json::value(42));
+  EXPECT_EQ(b.clear("tls"), 100u);
+  // A client that does not trust the CA is refused, saying why.
+  RedisOptions other = o;
+  other.tls_ca_file = c.node(0).file("other-ca.crt");
+  try {
+    RedisBackend untrusting(other);
+    FAIL() << "connected without trusting the CA";
+  } catch (const BackendUnavailable& err) {
+    EXPECT_NE(std::string(err.what()).find("certificate verification failed"), std::string::npos) << err.what();
+  }
+}
+
 // The id of a node (by port), from CLUSTER MYID.
 std::string node_id(RedisCluster& c, int port) {
   return c.cmd(port, {"CLUSTER", "MYID"});

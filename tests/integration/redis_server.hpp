@@ -125,12 +125,14 @@ class RedisServer {
     std::string password = "refcache-test-pass";
     bool aof = false;
     bool tls = false;                     // also listen with TLS on tls_port()
+    std::string cert_dir;                 // with tls: use the certificates there (e.g. another
+                                          // server's dir()) instead of making new ones
     std::vector<std::string> extra_args;  // e.g. {"--replicaof", "127.0.0.1", "6379"}
   };
 
   explicit RedisServer(Options o) : opts_(std::move(o)) {
     dir_ = make_temp_dir("redis");
-    if (opts_.tls) make_certificates();
+    if (opts_.tls && opts_.cert_dir.empty()) make_certificates();
     // Another process may take the free port before redis-server binds it: try a few.
     for (int attempt = 0;; ++attempt) {
       port_ = free_loopback_port();
@@ -155,7 +157,11 @@ class RedisServer {
   int port() const { return port_; }
   int tls_port() const { return tls_port_; }
   // Certificate files (with Options::tls).
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+  std::string file(const std::string& name) const {
+    return ((opts_.cert_dir.empty() ? dir_ : std::filesystem::path(opts_.cert_dir)) / name)
+        .string();
+  }
+  const std::filesystem::path& dir() const { return dir_; }
   // Options for the TLS port, verified against the test CA, with the client certificate.
   RedisOptions tls_options() const {
     RedisOptions o = options();
