@@ -828,7 +828,17 @@ class RedisBackend::Impl {
   // CLUSTER SLOTS and installs the answer. Unless `force`, does nothing if the map was
   // refreshed in the last 100 ms. Throws BackendUnavailable naming the seeds when none answers.
   void refresh_topology(bool force) {
-    std::lock_guard guard(refresh_mu_);
+    // One refresh at a time. A caller that only wants a fresher map does not wait for another
+    // thread's refresh (which may be stuck connecting to a dead host); one that has no node
+    // for its slot waits, within its own deadline.
+    std::unique_lock guard(refresh_mu_, std::defer_lock);
+    if (!force) {
+      if (!guard.try_lock()) return;
+    } else if (!guard.try_lock_until(Clock::now() + remaining())) {
+      ++errors_;
+      throw BackendUnavailable("redis " + address_ +
+                               ": no slot map yet (another thread is still asking the nodes)");
+    }
     auto now = Clock::now();
     if (!force && now - last_refresh_ < std::chrono::milliseconds(100)) return;
     // Nodes that failed lately go last (a dead host may cost a whole connect_timeout).
@@ -1595,7 +1605,7 @@ class RedisBackend::Impl {
   mutable std::shared_mutex topo_mu_;      // guards nodes_ and slot_map_
   std::map<std::string, NodePtr> nodes_;   // by "host:port"
   std::vector<NodePtr> slot_map_;          // primary of each hash slot
-  std::mutex refresh_mu_;
+  std::timed_mutex refresh_mu_;
   Clock::time_point last_refresh_{};
   std::atomic<bool> refresh_wanted_{false};
   std::atomic<std::size_t> events_rr_{0};
