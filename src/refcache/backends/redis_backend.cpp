@@ -831,13 +831,21 @@ class RedisBackend::Impl {
     // One refresh at a time. A caller that only wants a fresher map does not wait for another
     // thread's refresh (which may be stuck connecting to a dead host); one that has no node
     // for its slot waits, within its own deadline.
+    // (Polling rather than a timed mutex: ThreadSanitizer does not see
+    // pthread_mutex_clocklock, which std::timed_mutex uses.)
     std::unique_lock guard(refresh_mu_, std::defer_lock);
     if (!force) {
       if (!guard.try_lock()) return;
-    } else if (!guard.try_lock_until(Clock::now() + remaining())) {
-      ++errors_;
-      throw BackendUnavailable("redis " + address_ +
-                               ": no slot map yet (another thread is still asking the nodes)");
+    } else {
+      auto until = Clock::now() + remaining();
+      while (!guard.try_lock()) {
+        if (Clock::now() >= until) {
+          ++errors_;
+          throw BackendUnavailable("redis " + address_ +
+                                   ": no slot map yet (another thread is still asking the nodes)");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
     }
     auto now = Clock::now();
     if (!force && now - last_refresh_ < std::chrono::milliseconds(100)) return;
@@ -1605,7 +1613,7 @@ class RedisBackend::Impl {
   mutable std::shared_mutex topo_mu_;      // guards nodes_ and slot_map_
   std::map<std::string, NodePtr> nodes_;   // by "host:port"
   std::vector<NodePtr> slot_map_;          // primary of each hash slot
-  std::timed_mutex refresh_mu_;
+  std::mutex refresh_mu_;
   Clock::time_point last_refresh_{};
   std::atomic<bool> refresh_wanted_{false};
   std::atomic<std::size_t> events_rr_{0};
