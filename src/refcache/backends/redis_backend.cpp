@@ -291,6 +291,20 @@ return prev or ''
   return s;
 }
 
+// Cluster: KEYS: the layout key. ARGV: our layout. Records it if none is; returns the one
+// recorded.
+const Script& layout_script() {
+  static const Script s(R"lua(
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return ARGV[1]
+end
+return v
+)lua");
+  return s;
+}
+
 // KEYS: claim. ARGV: owner, ttl_ms. Returns 1 when owner holds the claim.
 const Script& claim_script() {
   static const Script s(R"lua(
@@ -1101,6 +1115,20 @@ class RedisBackend::Impl {
     }
   }
 
+  // Cluster: every server sharing the cluster must group refs the same way, or they would
+  // look for an entry under another hash tag. The first one records its layout in
+  // "<prefix>cluster-layout"; a server with another cluster_groups is refused at start-up.
+  void check_layout() {
+    std::string want = "groups=" + std::to_string(group_prefix_.size());
+    std::string key = P_ + "cluster-layout";
+    std::string have =
+        run(true, [&] { return reply_text(eval(layout_script(), {key}, {want}).get()); });
+    if (have != want)
+      throw InvalidArgument("redis " + address_ + ": the cache under '" + P_ +
+                            "' in this cluster uses " + have + " (key " + key + "), this backend " +
+                            want + ": every server sharing it must have the same cluster_groups");
+  }
+
   // The hash slot a command goes to: its first key (for EVAL/EVALSHA the first of KEYS).
   int route_slot(const std::vector<std::string_view>& args) const {
     if (args.size() < 2) return -1;
@@ -1627,9 +1655,10 @@ class RedisBackend::Impl {
 RedisBackend::RedisBackend(RedisOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {
   if (impl_->opts_.connect_on_start) {
-    if (impl_->cluster_)
+    if (impl_->cluster_) {
       impl_->refresh_topology(true);  // reaches a seed, authenticates, reads the slot map
-    else
+      impl_->check_layout();
+    } else
       impl_->connection();  // connects and authenticates
   }
   impl_->start_events(this);
