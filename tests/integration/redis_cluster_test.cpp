@@ -495,12 +495,12 @@ class Load {
   std::vector<std::thread> threads_;
 };
 
-RedisOptions failover_options(RedisCluster& c) {
+RedisOptions failover_options(RedisCluster& c, bool breaker) {
   RedisOptions o = c.options();
   o.call_timeout = 3000ms;
   o.socket_timeout = 1000ms;
   o.connect_timeout = 500ms;
-  o.breaker_threshold = 0;  // these tests watch the failover, not the breaker
+  if (!breaker) o.breaker_threshold = 0;  // default: 5 failures, open for 1 s
   return o;
 }
 
@@ -520,8 +520,8 @@ bool wait_primary(RedisCluster& c, int port, std::chrono::seconds limit) {
   return false;
 }
 
-void check_failover(RedisCluster& c, bool kill) {
-  RedisOptions o = failover_options(c);
+void check_failover(RedisCluster& c, bool kill, bool breaker) {
+  RedisOptions o = failover_options(c, breaker);
   RedisBackend b(o);
   int primary = c.primary_ports().front();
   int replica = c.replica_of(primary);
@@ -556,8 +556,9 @@ void check_failover(RedisCluster& c, bool kill) {
   EXPECT_TRUE(events);
   auto window =
       std::chrono::duration_cast<std::chrono::milliseconds>(failover_done - failover_start);
-  std::cout << (kill ? "[kill] " : "[CLUSTER FAILOVER] ") << "failover took " << window.count()
-            << " ms; " << r.acked.size() << " writes acknowledged, " << r.failures
+  std::cout << (kill ? "[kill] " : "[CLUSTER FAILOVER] ") << (breaker ? "(breaker on) " : "")
+            << "failover took " << window.count() << " ms; " << r.acked.size()
+            << " writes acknowledged, " << r.failures
             << " calls failed with BackendUnavailable; longest call " << r.longest.count()
             << " ms\n";
   EXPECT_EQ(r.other_errors, 0) << r.first_other;
@@ -568,7 +569,8 @@ void check_failover(RedisCluster& c, bool kill) {
   EXPECT_LE(r.longest, o.call_timeout + 1500ms);
   // Failures only within the failover (and one call_timeout after it): calls work again.
   if (r.failures > 0) {
-    EXPECT_LE(r.last_failure, failover_done + o.call_timeout + 1000ms);
+    EXPECT_LE(r.last_failure,
+              failover_done + o.call_timeout + 1000ms + (breaker ? o.breaker_open_time : 0ms));
   }
   EXPECT_GT(r.acked.size(), safe);
   auto after =
@@ -597,12 +599,17 @@ void check_failover(RedisCluster& c, bool kill) {
 
 TEST(RedisClusterFailover, ManualFailoverUnderLoad) {
   RedisCluster c(1000);
-  check_failover(c, false);
+  check_failover(c, false, false);
 }
 
 TEST(RedisClusterFailover, KilledPrimaryUnderLoad) {
   RedisCluster c(1000);
-  check_failover(c, true);
+  check_failover(c, true, false);
+}
+
+TEST(RedisClusterFailover, KilledPrimaryUnderLoadWithTheCircuitBreaker) {
+  RedisCluster c(1000);
+  check_failover(c, true, true);
 }
 
 }  // namespace
