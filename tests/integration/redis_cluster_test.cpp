@@ -194,6 +194,7 @@ TEST(RedisCluster, SpreadsOverEveryPrimaryListsAndClearsAcrossThem) {
   ASSERT_EQ(primaries.size(), 3u);
   std::string to = b.connected_to();
   EXPECT_EQ(std::count(to.begin(), to.end(), ','), 2) << "three primaries: " << to;
+  EXPECT_EQ(b.health().detail, "ok (3 primaries)");
   std::set<std::string> want;
   for (int i = 0; i < 300; ++i) {
     std::string id = "sp:" + std::to_string(100000 + i);
@@ -550,6 +551,7 @@ void check_failover(RedisCluster& c, bool kill, bool breaker) {
   }
   std::this_thread::sleep_for(1500ms);
   LoadReport r = load.stop();
+  EXPECT_TRUE(b.health().ok) << b.health().detail;
   // The events connection is back too (on another node if its node was killed).
   bool events = false;
   for (int i = 0; i < 300 && !(events = b.sharing_events()); ++i) std::this_thread::sleep_for(10ms);
