@@ -127,6 +127,27 @@ TEST(RedisClusterConfig, BadClusterUrlsNameTheProblem) {
             std::string::npos);
 }
 
+TEST(RedisClusterConfig, GarbageClusterUrlsAreInvalidArgumentsOnly) {
+  std::minstd_rand rng(11);
+  const std::string alphabet = "ab:@,[]/?=&%0123456789.{}-";
+  for (int i = 0; i < 20000; ++i) {
+    std::string url = i % 2 ? "redis+cluster://" : "rediss+cluster://";
+    std::size_t len = rng() % 24;
+    for (std::size_t k = 0; k < len; ++k) url += alphabet[rng() % alphabet.size()];
+    try {
+      RedisOptions o = parse_redis_url(url);
+      EXPECT_FALSE(o.cluster_nodes.empty()) << url;
+      for (const auto& n : o.cluster_nodes) {
+        EXPECT_FALSE(n.host.empty()) << url;
+        EXPECT_GE(n.port, 1) << url;
+        EXPECT_LE(n.port, 65535) << url;
+      }
+      (void)o.redacted_address();
+    } catch (const InvalidArgument&) {
+    }
+  }
+}
+
 // --- against a real cluster ----------------------------------------------------------------
 
 TEST(RedisCluster, SlotFunctionAgreesWithTheServer) {
