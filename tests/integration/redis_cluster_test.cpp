@@ -227,17 +227,20 @@ TEST(RedisCluster, SpreadsOverEveryPrimaryListsAndClearsAcrossThem) {
     b.set("ot:" + std::to_string(i), make_entry(json::value(i), "other"));
   for (int p : primaries) EXPECT_GT(c.dbsize(p), 20) << "primary " << p << " holds too few keys";
 
-  // Paging through the namespace: every id once, in order.
-  std::vector<std::string> got;
-  std::string cursor;
-  for (int pages = 0; pages < 100; ++pages) {
-    ListPage page = b.list("spread", cursor, 17);
-    EXPECT_LE(page.ref_ids.size(), 17u);
-    got.insert(got.end(), page.ref_ids.begin(), page.ref_ids.end());
-    if (page.next_cursor.empty()) break;
-    cursor = page.next_cursor;
+  // Paging through the namespace: every id once, in order, full pages but the last.
+  for (std::size_t limit : {1u, 7u, 17u, 64u, 299u, 300u, 1000u}) {
+    std::vector<std::string> got;
+    std::string cursor;
+    for (int pages = 0; pages < 400; ++pages) {
+      ListPage page = b.list("spread", cursor, limit);
+      EXPECT_LE(page.ref_ids.size(), limit);
+      got.insert(got.end(), page.ref_ids.begin(), page.ref_ids.end());
+      if (page.next_cursor.empty()) break;
+      EXPECT_EQ(page.ref_ids.size(), limit);
+      cursor = page.next_cursor;
+    }
+    EXPECT_EQ(got, std::vector<std::string>(want.begin(), want.end())) << "limit " << limit;
   }
-  EXPECT_EQ(got, std::vector<std::string>(want.begin(), want.end()));
   EXPECT_EQ(b.keys().size(), 340u);
   EXPECT_EQ(b.find_by_key("spread", "key-7"), std::optional<std::string>("sp:100007"));
 

@@ -1555,28 +1555,47 @@ class RedisBackend::Impl {
       page_of(r.get(), page);
       return page;
     }
-    // Cluster: the namespace's index is sharded over the ref groups. Each group lists its
-    // members after the cursor (the last ref id, as on one node); the union in ref order,
-    // cut at `limit`, is the page.
+    // Cluster: the namespace's index is sharded over the ref groups. Each round asks every
+    // group (pipelined per node) for a small batch of its members after the cursor (the last
+    // ref id, as on one node): about twice the page's share per group, since ref ids spread
+    // evenly over the groups. The union is in ref order up to the smallest last id of the
+    // groups that have more (beyond it a group may hold ids it did not send); the page takes
+    // from there, and another round follows from its last id when it is not full yet. So a
+    // page reads about 2·limit members, not cluster_groups·limit.
     std::string ns_s(ns), cur(cursor);
-    auto replies = eval_groups(list_script(), [&](const std::string& p, auto& keys, auto& argv) {
-      keys = {ns_key(ns_s, p), nsexp_key(ns_s, p), namespaces_key(p)};
-      argv = {now, cur, lim, p, ns_s};
-    });
-    bool more = false;
-    for (const auto& r : replies) {
-      ListPage one;
-      page_of(r.get(), one);
-      if (!one.next_cursor.empty()) more = true;
-      page.ref_ids.insert(page.ref_ids.end(), std::make_move_iterator(one.ref_ids.begin()),
-                          std::make_move_iterator(one.ref_ids.end()));
+    const std::size_t groups = group_prefix_.size();
+    for (int round = 0; round < 1000; ++round) {
+      std::size_t want = limit - page.ref_ids.size();
+      std::size_t per = std::max<std::size_t>(1, (2 * want + groups - 1) / groups);
+      std::string per_s = std::to_string(per);
+      auto replies = eval_groups(list_script(), [&](const std::string& p, auto& keys, auto& argv) {
+        keys = {ns_key(ns_s, p), nsexp_key(ns_s, p), namespaces_key(p)};
+        argv = {now, cur, per_s, p, ns_s};
+      });
+      std::vector<std::string> ids;
+      std::optional<std::string> cutoff;  // smallest last id of a group that has more
+      for (const auto& r : replies) {
+        ListPage one;
+        page_of(r.get(), one);
+        if (!one.next_cursor.empty() && (!cutoff || one.next_cursor < *cutoff))
+          cutoff = one.next_cursor;
+        ids.insert(ids.end(), std::make_move_iterator(one.ref_ids.begin()),
+                   std::make_move_iterator(one.ref_ids.end()));
+      }
+      std::sort(ids.begin(), ids.end());
+      if (cutoff) ids.erase(std::upper_bound(ids.begin(), ids.end(), *cutoff), ids.end());
+      bool more = cutoff.has_value();
+      if (ids.size() > want) {
+        ids.resize(want);
+        more = true;
+      }
+      page.ref_ids.insert(page.ref_ids.end(), std::make_move_iterator(ids.begin()),
+                          std::make_move_iterator(ids.end()));
+      if (!more) return page;  // every group is done
+      if (page.ref_ids.size() >= limit || page.ref_ids.empty()) break;
+      cur = page.ref_ids.back();
     }
-    std::sort(page.ref_ids.begin(), page.ref_ids.end());
-    if (page.ref_ids.size() > limit) {
-      page.ref_ids.resize(limit);
-      more = true;
-    }
-    if (more && !page.ref_ids.empty()) page.next_cursor = page.ref_ids.back();
+    if (!page.ref_ids.empty()) page.next_cursor = page.ref_ids.back();
     return page;
   }
 
