@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <boost/describe.hpp>
+#include <charconv>
 #include <csignal>
 #include <cstring>
 #include <iostream>
@@ -216,7 +217,7 @@ void register_fixture(mcp::Server& s) {
   auto simple = [&s](const char* name, const char* desc,
                      std::function<CallToolResult(ToolContext&)> fn) {
     s.tool<NoArgs>({.name = name, .description = desc},
-                   [fn](const NoArgs&, ToolContext& ctx) { return fn(ctx); });
+                   [fn = std::move(fn)](const NoArgs&, ToolContext& ctx) { return fn(ctx); });
   };
 
   simple("test_simple_text", "Returns simple text", [](ToolContext&) {
@@ -651,9 +652,14 @@ int main(int argc, char** argv) {
     else if (a == "--stdio" ||
              (a == "--transport" && i + 1 < argc && std::string(argv[i + 1]) == "stdio"))
       want_stdio = true;
-    else if (a == "--session-ttl" && i + 1 < argc)
-      session_ttl = std::atoi(argv[++i]);
-    else if (a == "--bearer" && i + 1 < argc)
+    else if (a == "--session-ttl" && i + 1 < argc) {
+      const std::string_view v = argv[++i];
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), session_ttl);
+      if (ec != std::errc() || end != v.data() + v.size() || session_ttl < 1) {
+        std::cerr << "mcp-conformance-server: --session-ttl wants a positive number of seconds\n";
+        return 2;
+      }
+    } else if (a == "--bearer" && i + 1 < argc)
       bearer = argv[++i];  // enable auth: this token is valid
     else if (a == "--require-scope" && i + 1 < argc)
       require_scope = argv[++i];

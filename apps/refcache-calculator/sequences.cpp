@@ -118,11 +118,12 @@ json::value sequence(std::string type, int count, std::optional<long long> start
   if (type == "geometric") {
     double v = static_cast<double>(start.value_or(1));
     const double r = static_cast<double>(step.value_or(2));
-    for (int i = 0; i < count; ++i, v *= r) {
+    for (int i = 0; i < count; ++i) {
       if (std::abs(v) < 9e15)
         out.push_back(static_cast<std::int64_t>(v));
       else
         out.push_back(v);
+      v *= r;
     }
     return out;
   }

@@ -122,54 +122,57 @@ std::vector<double> transform(const std::vector<double>& d, const std::string& o
   return out;
 }
 
-std::vector<double> aggregate(const std::vector<std::vector<double>>& ds, const std::string& op) {
-  if (ds.empty()) throw InputError("No datasets provided");
+std::vector<double> aggregate(const std::vector<std::vector<double>>& datasets,
+                              const std::string& operation) {
+  if (datasets.empty()) throw InputError("No datasets provided");
   std::vector<double> out;
-  if (op == "concat") {
-    for (const auto& d : ds) out.insert(out.end(), d.begin(), d.end());
+  if (operation == "concat") {
+    for (const auto& d : datasets) out.insert(out.end(), d.begin(), d.end());
     return out;
   }
-  if (op == "sum" || op == "mean") {
-    for (const auto& d : ds)
-      if (d.size() != ds[0].size())
-        throw InputError("All datasets must have the same length for " + op + " operation");
-    out.assign(ds[0].size(), 0.0);
-    for (const auto& d : ds)
+  if (operation == "sum" || operation == "mean") {
+    for (const auto& d : datasets)
+      if (d.size() != datasets[0].size())
+        throw InputError("All datasets must have the same length for " + operation + " operation");
+    out.assign(datasets[0].size(), 0.0);
+    for (const auto& d : datasets)
       for (std::size_t i = 0; i < d.size(); ++i) out[i] += d[i];
-    if (op == "mean")
-      for (double& x : out) x /= static_cast<double>(ds.size());
+    if (operation == "mean")
+      for (double& x : out) x /= static_cast<double>(datasets.size());
     return out;
   }
-  if (op == "zip") {
+  if (operation == "zip") {
     std::size_t longest = 0;
-    for (const auto& d : ds) longest = std::max(longest, d.size());
+    for (const auto& d : datasets) longest = std::max(longest, d.size());
     for (std::size_t i = 0; i < longest; ++i)
-      for (const auto& d : ds)
+      for (const auto& d : datasets)
         if (i < d.size()) out.push_back(d[i]);
     return out;
   }
-  throw InputError("Unknown operation: " + op + ". Valid operations: concat, sum, mean, zip");
+  throw InputError("Unknown operation: " + operation +
+                   ". Valid operations: concat, sum, mean, zip");
 }
 
-std::vector<double> sample(int size, const std::string& dist, double lo, double hi) {
+std::vector<double> sample(int size, const std::string& distribution, double min_value,
+                           double max_value) {
   if (size < 1 || size > 10000) throw InputError("Size must be between 1 and 10000");
-  if (!(hi > lo)) throw InputError("max_value must be greater than min_value");
+  if (!(max_value > min_value)) throw InputError("max_value must be greater than min_value");
   std::random_device rd;
   std::mt19937_64 rng(rd());
   std::vector<double> out;
   out.reserve(static_cast<std::size_t>(size));
-  const double range = hi - lo;
-  if (dist == "uniform") {
-    std::uniform_real_distribution<double> u(lo, hi);
+  const double range = max_value - min_value;
+  if (distribution == "uniform") {
+    std::uniform_real_distribution<double> u(min_value, max_value);
     for (int i = 0; i < size; ++i) out.push_back(u(rng));
-  } else if (dist == "normal") {
-    std::normal_distribution<double> g(lo + range / 2, range / 6);
+  } else if (distribution == "normal") {
+    std::normal_distribution<double> g(min_value + range / 2, range / 6);
     for (int i = 0; i < size; ++i) out.push_back(g(rng));
-  } else if (dist == "exponential") {
+  } else if (distribution == "exponential") {
     std::exponential_distribution<double> e(1.0 / (range / 3));
-    for (int i = 0; i < size; ++i) out.push_back(lo + e(rng));
+    for (int i = 0; i < size; ++i) out.push_back(min_value + e(rng));
   } else {
-    throw InputError("Unknown distribution: " + dist +
+    throw InputError("Unknown distribution: " + distribution +
                      ". Valid distributions: uniform, normal, exponential");
   }
   return out;

@@ -28,7 +28,7 @@ double number_or(const json::object& a, std::string_view k, double d) {
 
 std::string string_or(const json::object& a, std::string_view k, std::string d) {
   auto it = a.find(k);
-  return it == a.end() ? d : std::string(it->value().as_string());
+  return it == a.end() ? std::move(d) : std::string(it->value().as_string());
 }
 
 // Tool errors carry the analysis message; refcache turns the exception into an isError result.

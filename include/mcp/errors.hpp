@@ -29,7 +29,7 @@ inline constexpr int kUnsupportedProtocolVersion = -32022;       // 2026-07-28, 
 
 class Error : public std::runtime_error {
  public:
-  Error(int code, std::string message, boost::json::value data = nullptr)
+  Error(int code, const std::string& message, boost::json::value data = nullptr)
       : std::runtime_error(message), code_(code), data_(std::move(data)) {}
   int code() const noexcept { return code_; }
   const boost::json::value& data() const noexcept { return data_; }

@@ -230,7 +230,10 @@ bool from_json_value(const boost::json::value& v, T& out, std::string& err,
     for (const auto& kv : v.get_object()) {
       typename T::mapped_type item{};
       std::string key(kv.key());
-      if (!from_json_value(kv.value(), item, err, path + "." + key)) return false;
+      std::string item_path = path;
+      item_path += '.';
+      item_path += key;
+      if (!from_json_value(kv.value(), item, err, item_path)) return false;
       out.emplace(std::move(key), std::move(item));
     }
     return true;
@@ -291,9 +294,9 @@ bool from_json_value(const boost::json::value& v, T& out, std::string& err,
 
 template <class T>
 boost::json::value to_json_value(const T& v) {
-  if constexpr (std::is_same_v<T, bool> || std::is_arithmetic_v<T>) {
-    return boost::json::value(v);
-  } else if constexpr (std::is_same_v<T, std::string>) {
+  if constexpr (std::is_same_v<T, bool> || std::is_arithmetic_v<T> ||
+                std::is_same_v<T, std::string> || std::is_same_v<T, boost::json::object> ||
+                std::is_same_v<T, boost::json::array> || std::is_same_v<T, boost::json::value>) {
     return boost::json::value(v);
   } else if constexpr (is_optional<T>::value) {
     return v ? to_json_value(*v) : boost::json::value(nullptr);
@@ -306,10 +309,6 @@ boost::json::value to_json_value(const T& v) {
     boost::json::object o;
     for (const auto& [k, e] : v) o[k] = to_json_value(e);
     return o;
-  } else if constexpr (std::is_same_v<T, boost::json::object> ||
-                       std::is_same_v<T, boost::json::array> ||
-                       std::is_same_v<T, boost::json::value>) {
-    return boost::json::value(v);
   } else if constexpr (DescribedEnum<T>) {
     const char* name = "";
     boost::mp11::mp_for_each<boost::describe::describe_enumerators<T>>([&](auto d) {

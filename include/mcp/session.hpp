@@ -40,7 +40,9 @@ class Outbound {
   virtual bool is_open() const { return true; }
   // Runs `fn` when the peer goes away (HTTP: the response stream closed), which cancels the
   // request. Transports without that notion ignore it.
-  virtual void on_peer_closed(std::function<void()> fn) { (void)fn; }
+  // A sink parameter (overrides keep the callback), hence by value.
+  // NOLINTNEXTLINE(performance-unnecessary-value-param)
+  virtual void on_peer_closed(std::function<void()> /*fn*/) {}
   // Ends the current response stream early if the transport can resume it later (legacy
   // Streamable HTTP SSE with Last-Event-ID); otherwise does nothing.
   virtual void close_stream() {}

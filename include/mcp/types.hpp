@@ -90,10 +90,11 @@ struct ToolSpec {
 json text_content(std::string text);
 json image_content(std::string base64_data, std::string mime_type);
 json audio_content(std::string base64_data, std::string mime_type);
-json resource_link(std::string uri, std::string name, std::string description = {},
-                   std::string mime_type = {});
-json embedded_text_resource(std::string uri, std::string mime_type, std::string text);
-json embedded_blob_resource(std::string uri, std::string mime_type, std::string base64_blob);
+json resource_link(std::string uri, std::string name, const std::string& description = {},
+                   const std::string& mime_type = {});
+json embedded_text_resource(std::string uri, const std::string& mime_type, const std::string& text);
+json embedded_blob_resource(std::string uri, const std::string& mime_type,
+                            const std::string& base64_blob);
 
 // Result of tools/call. Build one with the helpers or fill the fields.
 struct CallToolResult {

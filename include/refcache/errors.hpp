@@ -38,9 +38,9 @@ std::string_view to_string(DenialReason r);
 
 class PermissionDenied : public Error {
  public:
-  PermissionDenied(std::string message, Actor actor, Permission required, DenialReason reason,
-                   std::string ns)
-      : Error(std::move(message)),
+  PermissionDenied(const std::string& message, Actor actor, Permission required,
+                   DenialReason reason, std::string ns)
+      : Error(message),
         actor_(std::move(actor)),
         required_(required),
         reason_(reason),

@@ -50,7 +50,7 @@ struct SQLiteOptions {
 
   // Bytes of the file each connection maps into memory for reads (PRAGMA mmap_size);
   // 0 disables. Default: 256 MiB.
-  std::int64_t mmap_bytes = 256ll << 20;
+  std::int64_t mmap_bytes = 256LL << 20;
 
   // WAL pages after which the WAL is checkpointed into the database file. Larger = fewer,
   // bigger checkpoints and a larger -wal file. Default: 4000 (about 16 MiB with 4 KiB pages;

@@ -63,8 +63,9 @@ void append_escape(unsigned char c, std::string& out) {
 
 std::size_t format_double(double d, char* buf, std::size_t cap) {
   if (!std::isfinite(d)) {
-    std::memcpy(buf, "null", 4);
-    return 4;
+    static constexpr std::string_view kNull = "null";  // JSON has no NaN or infinity
+    kNull.copy(buf, kNull.size());
+    return kNull.size();
   }
   auto res = std::to_chars(buf, buf + cap, d);
   std::size_t n = static_cast<std::size_t>(res.ptr - buf);

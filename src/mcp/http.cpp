@@ -32,7 +32,6 @@ namespace http = beast::http;
 namespace bj = boost::json;
 using tcp = asio::ip::tcp;
 using asio::awaitable;
-using asio::use_awaitable;
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
@@ -99,7 +98,7 @@ bool decode_header_value(std::string_view v, std::string& out) {
 class HttpStream : public Outbound, public std::enable_shared_from_this<HttpStream> {
  public:
   enum class Kind { kPost, kStandalone, kLegacySse };
-  HttpStream(asio::any_io_executor ex, Kind kind) : kind_(kind), timer_(ex) {}
+  HttpStream(const asio::any_io_executor& ex, Kind kind) : kind_(kind), timer_(ex) {}
 
   bool send(std::string text) override {
     {
@@ -376,8 +375,12 @@ struct HttpServer::Impl {
         Response r =
             make(req, http::status::forbidden,
                  error_body(nullptr, error_code::kInvalidRequest, "Forbidden: insufficient scope"));
-        r.set(http::field::www_authenticate, "Bearer error=\"insufficient_scope\", scope=\"" +
-                                                 scope + "\", resource_metadata=\"" + meta + "\"");
+        std::string challenge = "Bearer error=\"insufficient_scope\", scope=\"";
+        challenge += scope;
+        challenge += "\", resource_metadata=\"";
+        challenge += meta;
+        challenge += '"';
+        r.set(http::field::www_authenticate, challenge);
         deny = std::move(r);
         return std::nullopt;
       }
@@ -473,7 +476,12 @@ struct HttpServer::Impl {
            "\r\nVary: Origin\r\nAccess-Control-Expose-Headers: Mcp-Session-Id, "
            "MCP-Protocol-Version\r\n";
     }
-    for (auto& [k, v] : extra) h += k + ": " + v + "\r\n";
+    for (auto& [k, v] : extra) {
+      h += k;
+      h += ": ";
+      h += v;
+      h += "\r\n";
+    }
     h += "\r\n";
     return h;
   }
@@ -797,7 +805,7 @@ struct HttpServer::Impl {
       std::string hv(trim(header(req, "MCP-Protocol-Version")));
       if (!hv.empty()) info.protocol_version_header = hv;
       info.modern_http = true;
-      auto mismatch = [&](std::string why) -> Response {
+      auto mismatch = [&](const std::string& why) -> Response {
         return make(req, http::status::bad_request,
                     error_body(id, error_code::kHeaderMismatch, "Header mismatch: " + why));
       };
@@ -1069,7 +1077,7 @@ struct HttpServer::Impl {
         boost::system::error_code sec;
         stream.socket().shutdown(tcp::socket::shutdown_send, sec);
         stream.expires_after(std::chrono::seconds(2));
-        std::vector<char> scratch(64 * 1024);
+        std::vector<char> scratch(std::size_t{64} * 1024);
         for (std::size_t drained = 0; drained < (64u << 20);) {
           auto [rec, got] = co_await stream.async_read_some(asio::buffer(scratch), tuple_awaitable);
           if (rec) break;

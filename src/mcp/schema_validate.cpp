@@ -19,7 +19,7 @@ namespace {
 // "pattern" (ECMA-262 regular expression, unanchored as JSON Schema says). Compiled patterns
 // are kept per thread. libstdc++'s matcher recurses per character, so strings longer than
 // kMaxPatternSubject are refused rather than risking the stack.
-constexpr std::size_t kMaxPatternSubject = 16 * 1024;
+constexpr std::size_t kMaxPatternSubject = std::size_t{16} * 1024;
 
 const std::regex* compiled(const std::string& pattern) {
   thread_local std::map<std::string, std::unique_ptr<std::regex>> cache;
@@ -163,11 +163,11 @@ struct Validator {
     }
     if (v.is_string()) {
       std::size_t n = utf8_length(v.get_string());
-      if (auto i = s.find("minLength");
-          i != s.end() && i->value().is_number() && n < i->value().to_number<double>())
+      if (auto i = s.find("minLength"); i != s.end() && i->value().is_number() &&
+                                        static_cast<double>(n) < i->value().to_number<double>())
         return path + ": shorter than " + jsonio::to_string(i->value()) + " characters";
-      if (auto i = s.find("maxLength");
-          i != s.end() && i->value().is_number() && n > i->value().to_number<double>())
+      if (auto i = s.find("maxLength"); i != s.end() && i->value().is_number() &&
+                                        static_cast<double>(n) > i->value().to_number<double>())
         return path + ": longer than " + jsonio::to_string(i->value()) + " characters";
       if (auto i = s.find("pattern"); i != s.end() && i->value().is_string()) {
         if (const std::regex* re = compiled(std::string(i->value().get_string()))) {
@@ -181,10 +181,12 @@ struct Validator {
     }
     if (const bj::array* a = v.if_array()) {
       if (auto i = s.find("minItems");
-          i != s.end() && i->value().is_number() && a->size() < i->value().to_number<double>())
+          i != s.end() && i->value().is_number() &&
+          static_cast<double>(a->size()) < i->value().to_number<double>())
         return path + ": fewer than " + jsonio::to_string(i->value()) + " items";
       if (auto i = s.find("maxItems");
-          i != s.end() && i->value().is_number() && a->size() > i->value().to_number<double>())
+          i != s.end() && i->value().is_number() &&
+          static_cast<double>(a->size()) > i->value().to_number<double>())
         return path + ": more than " + jsonio::to_string(i->value()) + " items";
       std::size_t prefix = 0;
       if (auto i = s.find("prefixItems"); i != s.end() && i->value().is_array()) {

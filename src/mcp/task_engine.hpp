@@ -171,7 +171,7 @@ class TaskEngine {
  private:
   void execute(const std::shared_ptr<CallState>& c);
   void settle_exception(const TaskPtr& t, const std::shared_ptr<CallState>& c,
-                        std::exception_ptr e);
+                        const std::exception_ptr& e);
   boost::json::value run_sync(const std::shared_ptr<CallState>& c);
   void resume(const TaskPtr& t, boost::json::object answers, std::string state);
   TaskPtr lookup(const std::shared_ptr<CallState>& c);

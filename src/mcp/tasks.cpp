@@ -62,10 +62,11 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
+  const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                              tm.tm_sec, static_cast<int>(ms % 1000));
+  return n > 0 ? std::string(buf, std::min(static_cast<std::size_t>(n), sizeof buf - 1))
+               : std::string();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,17 +258,17 @@ TaskStore::Update TaskStore::update(const TaskPtr& t, const bj::object& response
 
 void TaskStore::attach(const TaskPtr& t, std::shared_ptr<CallState> call,
                        std::function<void()> cancel) {
-  bool run_now = false;
+  std::function<void()> cancel_now;  // already cancelled: run the hook outside the lock
   {
     std::lock_guard lk(mu_);
     if (t->status == TaskStatus::kCancelled) {
-      run_now = true;
+      cancel_now = std::move(cancel);
     } else if (!is_terminal(t->status)) {
       t->call = std::move(call);
-      t->cancel_running = cancel;
+      t->cancel_running = std::move(cancel);
     }
   }
-  if (run_now && cancel) cancel();
+  if (cancel_now) cancel_now();
 }
 
 bool TaskStore::when_terminal(const TaskPtr& t, std::function<void()> fn) {
@@ -483,7 +484,7 @@ bool TaskEngine::start(const CallPtr& c, std::optional<milliseconds> ttl) {
   return true;
 }
 
-void TaskEngine::settle_exception(const TaskPtr& t, const CallPtr& c, std::exception_ptr e) {
+void TaskEngine::settle_exception(const TaskPtr& t, const CallPtr& c, const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
   } catch (const InputRequiredSignal& sig) {

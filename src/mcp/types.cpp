@@ -105,22 +105,25 @@ json image_content(std::string data, std::string mime) {
 json audio_content(std::string data, std::string mime) {
   return bj::object{{"type", "audio"}, {"data", std::move(data)}, {"mimeType", std::move(mime)}};
 }
-json resource_link(std::string uri, std::string name, std::string description, std::string mime) {
+json resource_link(std::string uri, std::string name, const std::string& description,
+                   const std::string& mime_type) {
   bj::object o{{"type", "resource_link"}, {"uri", std::move(uri)}, {"name", std::move(name)}};
   put_if(o, "description", description);
-  put_if(o, "mimeType", mime);
+  put_if(o, "mimeType", mime_type);
   return o;
 }
-json embedded_text_resource(std::string uri, std::string mime, std::string text) {
+json embedded_text_resource(std::string uri, const std::string& mime_type,
+                            const std::string& text) {
   bj::object r{{"uri", std::move(uri)}};
-  put_if(r, "mimeType", mime);
-  r["text"] = std::move(text);
+  put_if(r, "mimeType", mime_type);
+  r["text"] = text;
   return bj::object{{"type", "resource"}, {"resource", std::move(r)}};
 }
-json embedded_blob_resource(std::string uri, std::string mime, std::string blob) {
+json embedded_blob_resource(std::string uri, const std::string& mime_type,
+                            const std::string& base64_blob) {
   bj::object r{{"uri", std::move(uri)}};
-  put_if(r, "mimeType", mime);
-  r["blob"] = std::move(blob);
+  put_if(r, "mimeType", mime_type);
+  r["blob"] = base64_blob;
   return bj::object{{"type", "resource"}, {"resource", std::move(r)}};
 }
 

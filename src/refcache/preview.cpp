@@ -448,16 +448,18 @@ PreviewResult paginate(const json::value& v, const PreviewRequest& req, std::siz
 
 }  // namespace
 
-PreviewResult generate_preview(const json::value& value, const PreviewRequest& req,
-                               const PreviewConfig& cfg) {
-  if (req.page && *req.page < 1) throw InvalidArgument("page must be at least 1");
-  if (req.page_size && *req.page_size < 1) throw InvalidArgument("page_size must be at least 1");
-  const std::size_t budget = budget_chars(req, cfg);
-  const std::size_t total_chars = req.known_total_chars ? *req.known_total_chars : chars_of(value);
+PreviewResult generate_preview(const json::value& value, const PreviewRequest& request,
+                               const PreviewConfig& config) {
+  if (request.page && *request.page < 1) throw InvalidArgument("page must be at least 1");
+  if (request.page_size && *request.page_size < 1)
+    throw InvalidArgument("page_size must be at least 1");
+  const std::size_t budget = budget_chars(request, config);
+  const std::size_t total_chars =
+      request.known_total_chars ? *request.known_total_chars : chars_of(value);
 
   PreviewResult r;
   std::optional<std::size_t> known_preview_chars;
-  switch (req.strategy) {
+  switch (request.strategy) {
     case PreviewStrategy::kSample: {
       Shrunk s = sample_value(value, budget, total_chars);
       known_preview_chars = s.value_chars;
@@ -468,7 +470,7 @@ PreviewResult generate_preview(const json::value& value, const PreviewRequest& r
       break;
     }
     case PreviewStrategy::kPaginate:
-      r = paginate(value, req, budget);
+      r = paginate(value, request, budget);
       break;
     case PreviewStrategy::kTruncate: {
       r.strategy = PreviewStrategy::kTruncate;
@@ -488,8 +490,9 @@ PreviewResult generate_preview(const json::value& value, const PreviewRequest& r
       break;
     }
   }
-  r.original_size = to_units(total_chars, cfg);
-  r.preview_size = to_units(known_preview_chars ? *known_preview_chars : chars_of(r.preview), cfg);
+  r.original_size = to_units(total_chars, config);
+  r.preview_size =
+      to_units(known_preview_chars ? *known_preview_chars : chars_of(r.preview), config);
   return r;
 }
 

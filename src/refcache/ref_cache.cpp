@@ -30,8 +30,8 @@ bool valid_cache_name(std::string_view n) {
 
 std::string make_worker_id() {
   char host[256] = {0};
-  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
-  return std::string(host) + ":" + std::to_string(getpid()) + ":" + random_hex(4);
+  const std::string name = gethostname(host, sizeof host - 1) == 0 ? host : "unknown";
+  return name + ":" + std::to_string(getpid()) + ":" + random_hex(4);
 }
 
 std::optional<std::size_t> count_items(const json::value& v) {
@@ -133,34 +133,35 @@ CacheReference RefCache::set(std::string_view key, json::value value, const SetO
   return ref;
 }
 
-std::pair<std::string, EntryPtr> RefCache::lookup(std::string_view x, std::string_view ns) {
-  const bool ref_shaped = is_ref_id(x);
+std::pair<std::string, EntryPtr> RefCache::lookup(std::string_view ref_or_key,
+                                                  std::string_view ns) {
+  const bool ref_shaped = is_ref_id(ref_or_key);
   if (ref_shaped) {
-    if (EntryPtr e = backend_->get(x)) return {std::string(x), std::move(e)};
+    if (EntryPtr e = backend_->get(ref_or_key)) return {std::string(ref_or_key), std::move(e)};
   }
-  if (auto ref = backend_->find_by_key(ns, x)) {
+  if (auto ref = backend_->find_by_key(ns, ref_or_key)) {
     EntryPtr e = backend_->get(*ref);
     return {*ref, std::move(e)};
   }
-  return {ref_shaped ? std::string(x) : std::string(), nullptr};
+  return {ref_shaped ? std::string(ref_or_key) : std::string(), nullptr};
 }
 
-EntryPtr RefCache::entry_for(std::string_view x, const Actor& actor, Permission required,
+EntryPtr RefCache::entry_for(std::string_view ref_or_key, const Actor& actor, Permission required,
                              std::string_view ns) {
-  auto [ref, entry] = lookup(x, ns);
-  if (!entry) throw NotFound("Reference '" + std::string(x) + "' not found");
+  auto [ref, entry] = lookup(ref_or_key, ns);
+  if (!entry) throw NotFound("Reference '" + std::string(ref_or_key) + "' not found");
   checker_.check(entry->policy, required, actor, entry->ns);
   return entry;
 }
 
-ValuePtr RefCache::resolve(std::string_view x, const Actor& actor, std::string_view ns) {
-  EntryPtr e = entry_for(x, actor, Permission::kRead, ns);
+ValuePtr RefCache::resolve(std::string_view ref_or_key, const Actor& actor, std::string_view ns) {
+  EntryPtr e = entry_for(ref_or_key, actor, Permission::kRead, ns);
   const json::value* v = &e->value;
   return ValuePtr(std::move(e), v);  // shares ownership with the entry; no copy
 }
 
-GetResult RefCache::get(std::string_view x, const Actor& actor, const GetOptions& opts) {
-  auto [ref, entry] = lookup(x, opts.ns);
+GetResult RefCache::get(std::string_view ref_or_key, const Actor& actor, const GetOptions& opts) {
+  auto [ref, entry] = lookup(ref_or_key, opts.ns);
   if (!entry) {
     if (!ref.empty()) {
       if (auto t = backend_->get_task(ref); t && t->status != TaskStatus::kComplete) {
@@ -170,7 +171,7 @@ GetResult RefCache::get(std::string_view x, const Actor& actor, const GetOptions
         return AsyncTaskResponse::from_task(*t, options_.clock());
       }
     }
-    throw NotFound("Reference '" + std::string(x) + "' not found");
+    throw NotFound("Reference '" + std::string(ref_or_key) + "' not found");
   }
   checker_.check(entry->policy, Permission::kRead, actor, entry->ns);
 
@@ -201,15 +202,15 @@ GetResult RefCache::get(std::string_view x, const Actor& actor, const GetOptions
   return resp;
 }
 
-bool RefCache::remove(std::string_view x, const Actor& actor, std::string_view ns) {
-  auto [ref, entry] = lookup(x, ns);
+bool RefCache::remove(std::string_view ref_or_key, const Actor& actor, std::string_view ns) {
+  auto [ref, entry] = lookup(ref_or_key, ns);
   if (!entry) return false;
   checker_.check(entry->policy, Permission::kDelete, actor, entry->ns);
   return backend_->remove(ref);
 }
 
-bool RefCache::exists(std::string_view x, const Actor& actor, std::string_view ns) {
-  auto [ref, entry] = lookup(x, ns);
+bool RefCache::exists(std::string_view ref_or_key, const Actor& actor, std::string_view ns) {
+  auto [ref, entry] = lookup(ref_or_key, ns);
   if (!entry) return false;
   return checker_.effective(entry->policy, actor, entry->ns) != Permission::kNone;
 }

@@ -60,7 +60,7 @@ struct Resolver {
     }
   }
 
-  json::value resolve_one(std::string ref, std::size_t depth) {
+  json::value resolve_one(const std::string& ref, std::size_t depth) {
     for (const auto& p : path)
       if (p == ref) throw CircularReference(ref, path);
     if (result.resolved_refs.size() >= opts.max_refs || depth >= opts.max_depth)

@@ -139,8 +139,8 @@ std::string iso8601(double unix_seconds) {
   std::string out(buf, n);
   if (micros != 0) {
     char frac[32];
-    std::snprintf(frac, sizeof frac, ".%06lld", micros);
-    out += frac;
+    const int len = std::snprintf(frac, sizeof frac, ".%06lld", micros);
+    if (len > 0) out.append(frac, static_cast<std::size_t>(len));
   }
   out += "+00:00";
   return out;

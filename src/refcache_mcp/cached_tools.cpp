@@ -411,7 +411,7 @@ void add_ref_resources(::mcp::Server& server, RefCache& cache) {
 
 void add_admin_tools(::mcp::Server& server, RefCache& cache, const InstallOptions& opt) {
   const std::string& p = opt.admin_prefix;
-  auto admin_spec = [&](std::string name, std::string description, json::object schema) {
+  auto admin_spec = [&](const std::string& name, std::string description, json::object schema) {
     ::mcp::ToolSpec s;
     s.name = p + name;
     s.description = std::move(description) + " Administrators only.";

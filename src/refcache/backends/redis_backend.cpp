@@ -41,9 +41,11 @@ struct Script {
   explicit Script(std::string b) : body(std::move(b)) {
     unsigned char md[SHA_DIGEST_LENGTH];
     SHA1(reinterpret_cast<const unsigned char*>(body.data()), body.size(), md);
-    char hex[2 * SHA_DIGEST_LENGTH + 1];
-    for (int i = 0; i < SHA_DIGEST_LENGTH; ++i) std::snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    sha.assign(hex, 2 * SHA_DIGEST_LENGTH);
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned char byte : md) {
+      sha += kHex[byte >> 4];
+      sha += kHex[byte & 0xfU];
+    }
   }
 };
 
@@ -450,10 +452,11 @@ class RedisBackend::Impl {
 
   static std::string random_origin() {
     std::random_device rd;
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "%08x%08x", static_cast<unsigned>(rd()),
-                  static_cast<unsigned>(rd()));
-    return buf;
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (int word = 0; word < 2; ++word)
+      for (unsigned v = rd(), i = 0; i < 8; ++i, v >>= 4) out += kHex[v & 0xfU];
+    return out;
   }
 
   // --- events from other processes, expiry sweep ------------------------------------------
@@ -713,7 +716,15 @@ class RedisBackend::Impl {
           continue;
         }
         at.host = reply_text(r->element[0]);
-        at.port = std::atoi(reply_text(r->element[1]).c_str());
+        {
+          const std::string port = reply_text(r->element[1]);
+          auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), at.port);
+          if (ec != std::errc() || end != port.data() + port.size() || at.port <= 0) {
+            why += " " + sentinel.host + ":" + std::to_string(sentinel.port) +
+                   ": the primary's port is not a number: '" + port + "';";
+            continue;
+          }
+        }
         found = true;
         break;
       } catch (const redis_detail::TransportError& e) {
@@ -1443,8 +1454,8 @@ class RedisBackend::Impl {
     std::string nkeys = std::to_string(keys.size());
     std::vector<std::string_view> args;
     args.reserve(3 + keys.size() + argv.size());
-    args.push_back("EVALSHA");
-    args.push_back(s.sha);
+    args.emplace_back("EVALSHA");
+    args.emplace_back(s.sha);
     args.push_back(nkeys);
     args.insert(args.end(), keys.begin(), keys.end());
     args.insert(args.end(), argv.begin(), argv.end());
@@ -1733,10 +1744,10 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
       // Entry and index in one MULTI/EXEC (cheaper for Redis than a script).
       std::vector<std::string_view> set_cmd{"SET", k1, blob};
       if (!ttl.empty()) {
-        set_cmd.push_back("PX");
-        set_cmd.push_back(ttl);
+        set_cmd.emplace_back("PX");
+        set_cmd.emplace_back(ttl);
       }
-      set_cmd.push_back("GET");
+      set_cmd.emplace_back("GET");
       std::vector<std::string_view> exp_cmd =
           ttl.empty() ? std::vector<std::string_view>{"ZREM", k3, ref_id}
                       : std::vector<std::string_view>{"ZADD", k3, score, ref_id};

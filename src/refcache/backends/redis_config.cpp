@@ -5,6 +5,7 @@
 #include <boost/url/url_view.hpp>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 
@@ -27,7 +28,7 @@ std::chrono::milliseconds parse_seconds(std::string_view s, std::string_view wha
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || !(v > 0) || v > 86400)
     throw InvalidArgument("invalid Redis " + std::string(what) + ": '" + std::string(s) + "'");
-  return std::chrono::milliseconds(static_cast<std::int64_t>(v * 1000 + 0.5));
+  return std::chrono::milliseconds(std::llround(v * 1000));
 }
 
 bool truthy(std::string s) {

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 
 #include "refcache/errors.hpp"
 
@@ -130,7 +131,7 @@ std::unique_ptr<RedisSocket> RedisSocket::connect(const RedisOptions& o, const T
     int fd =
         ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
-      last = std::strerror(errno);
+      last = std::generic_category().message(errno);
       continue;
     }
     int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
@@ -152,7 +153,7 @@ std::unique_ptr<RedisSocket> RedisSocket::connect(const RedisOptions& o, const T
       errno = err;
     }
     if (rc != 0) {
-      last = std::strerror(errno);
+      last = std::generic_category().message(errno);
       ::close(fd);
       continue;
     }
@@ -166,7 +167,7 @@ std::unique_ptr<RedisSocket> RedisSocket::connect(const RedisOptions& o, const T
   ::setsockopt(s->fd_, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
   s->reader_ = redisReaderCreate();
   if (!s->reader_) throw std::bad_alloc();
-  s->buf_.resize(64 * 1024);
+  s->buf_.resize(std::size_t{64} * 1024);
 
   if (tls) {
     s->ssl_ = SSL_new(tls->get());
@@ -187,7 +188,9 @@ std::unique_ptr<RedisSocket> RedisSocket::connect(const RedisOptions& o, const T
       int r = SSL_connect(s->ssl_);
       if (r == 1) break;
       int e = SSL_get_error(s->ssl_, r);
-      short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+      short ev = 0;
+      if (e == SSL_ERROR_WANT_READ) ev = POLLIN;
+      if (e == SSL_ERROR_WANT_WRITE) ev = POLLOUT;
       if (ev == 0) {
         long v = SSL_get_verify_result(s->ssl_);
         std::string why = v != X509_V_OK
@@ -216,7 +219,8 @@ int RedisSocket::wait(short events, Clock::time_point deadline) {
   for (;;) {
     int n = ::poll(&p, 1, ms_until(deadline));
     if (n >= 0) return n;
-    if (errno != EINTR) throw TransportError(where_ + ": poll: " + std::strerror(errno));
+    if (errno != EINTR)
+      throw TransportError(where_ + ": poll: " + std::generic_category().message(errno));
   }
 }
 
@@ -250,7 +254,7 @@ void RedisSocket::write_all(std::string_view data, Clock::time_point deadline) {
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-        throw TransportError(where_ + ": " + std::strerror(errno));
+        throw TransportError(where_ + ": " + std::generic_category().message(errno));
     }
     // A TLS write that needs a read: the reader thread will consume it; look again soon.
     auto until =
@@ -296,7 +300,7 @@ bool RedisSocket::fill(Clock::time_point deadline) {
       if (n == 0) throw TransportError(where_ + ": connection closed by the server");
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK)
-        throw TransportError(where_ + ": " + std::strerror(errno));
+        throw TransportError(where_ + ": " + std::generic_category().message(errno));
     }
     if (wait(want, deadline) == 0) return false;
   }
