@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -383,6 +384,11 @@ return out
   return s;
 }
 
+// Appends every piece to `out` (no temporary strings).
+void append_all(std::string& out, std::initializer_list<std::string_view> pieces) {
+  for (auto p : pieces) out.append(p);
+}
+
 std::string reply_text(const redisReply* r) {
   if (r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
             r->type == REDIS_REPLY_ERROR))
@@ -679,7 +685,7 @@ class RedisBackend::Impl {
               o, tls_.get(), std::min(deadline, Clock::now() + std::chrono::milliseconds(500)));
           err = redis_detail::handshake(*s, o, deadline);
           if (err.empty()) return s;
-          why += " " + host + ":" + std::to_string(port) + ": " + err + ";";
+          append_all(why, {" ", host, ":", std::to_string(port), ": ", err, ";"});
         } catch (const redis_detail::TransportError& e) {
           why += std::string(" ") + e.what() + ";";
         }
@@ -907,19 +913,21 @@ class RedisBackend::Impl {
         auto s = redis_detail::RedisSocket::connect(o, tls_.get(), deadline);
         std::string err = redis_detail::handshake(*s, o, deadline);
         if (!err.empty()) {
-          why += " " + host + ":" + std::to_string(port) + ": " + err + ";";
+          append_all(why, {" ", host, ":", std::to_string(port), ": ", err, ";"});
           if (err.rfind("authentication", 0) == 0) {
             // A wrong password is wrong on every node: say so at once.
             ++errors_;
-            throw BackendUnavailable("redis " + address_ + ": " + host + ":" +
-                                     std::to_string(port) + ": " + err);
+            std::string what = "redis ";
+            append_all(what, {address_, ": ", host, ":", std::to_string(port), ": ", err});
+            throw BackendUnavailable(what);
           }
           continue;
         }
         Reply r = s->call({"CLUSTER", "SLOTS"}, deadline);
         if (r->type != REDIS_REPLY_ARRAY) {
-          why += " " + host + ":" + std::to_string(port) + ": CLUSTER SLOTS: " +
-                 (r->type == REDIS_REPLY_ERROR ? reply_text(r.get()) : "unexpected reply") + ";";
+          append_all(
+              why, {" ", host, ":", std::to_string(port), ": CLUSTER SLOTS: ",
+                    r->type == REDIS_REPLY_ERROR ? reply_text(r.get()) : "unexpected reply", ";"});
           continue;
         }
         std::vector<std::tuple<int, int, std::string, int>> ranges;
