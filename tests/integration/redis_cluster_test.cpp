@@ -162,6 +162,17 @@ TEST(RedisCluster, SlotFunctionAgreesWithTheServer) {
   }
 }
 
+TEST(RedisCluster, OpensFromAUrl) {
+  auto& c = shared_cluster();
+  std::shared_ptr<Backend> b = open_backend(c.url() + "?cluster_groups=64&call_timeout=5");
+  EXPECT_EQ(b->kind(), "redis");
+  b->set("url:1", make_entry(json::value("x"), "url"));
+  auto e = b->get("url:1");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->value, json::value("x"));
+  EXPECT_TRUE(b->remove("url:1"));
+}
+
 TEST(RedisCluster, UnreachableClusterNamesTheSeeds) {
   int p1 = free_loopback_port(), p2 = free_loopback_port();
   RedisOptions o = parse_redis_url("redis+cluster://127.0.0.1:" + std::to_string(p1) +
