@@ -171,6 +171,11 @@ TEST(RedisCluster, OpensFromAUrl) {
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->value, json::value("x"));
   EXPECT_TRUE(b->remove("url:1"));
+  // A dead seed first: the next one answers.
+  RedisOptions o = c.options();
+  o.cluster_nodes.insert(o.cluster_nodes.begin(), {"127.0.0.1", free_loopback_port()});
+  RedisBackend other(o);
+  EXPECT_TRUE(other.health().ok) << other.health().detail;
 }
 
 TEST(RedisCluster, UnreachableClusterNamesTheSeeds) {
