@@ -832,7 +832,8 @@ class RedisBackend::Impl {
   NodePtr node_for(int hslot) {
     if (refresh_wanted_.load(std::memory_order_relaxed) && refresh_wanted_.exchange(false)) {
       try {
-        refresh_topology(false);
+        // Skipped (another thread refreshes, or one did just now): ask again later.
+        if (!refresh_topology(false)) refresh_wanted_ = true;
       } catch (const BackendUnavailable&) {
         // keep the map we have; the call below fails or succeeds on its own
       }
@@ -857,8 +858,9 @@ class RedisBackend::Impl {
 
   // Asks a node (known primaries first, then the other known nodes, then the seeds) for
   // CLUSTER SLOTS and installs the answer. Unless `force`, does nothing if the map was
-  // refreshed in the last 100 ms. Throws BackendUnavailable naming the seeds when none answers.
-  void refresh_topology(bool force) {
+  // refreshed in the last 100 ms (then returns false). Throws BackendUnavailable naming the
+  // seeds when none answers.
+  bool refresh_topology(bool force) {
     // One refresh at a time. A caller that only wants a fresher map does not wait for another
     // thread's refresh (which may be stuck connecting to a dead host); one that has no node
     // for its slot waits, within its own deadline.
@@ -866,7 +868,7 @@ class RedisBackend::Impl {
     // pthread_mutex_clocklock, which std::timed_mutex uses.)
     std::unique_lock guard(refresh_mu_, std::defer_lock);
     if (!force) {
-      if (!guard.try_lock()) return;
+      if (!guard.try_lock()) return false;
     } else {
       auto until = Clock::now() + remaining();
       while (!guard.try_lock()) {
@@ -879,7 +881,7 @@ class RedisBackend::Impl {
       }
     }
     auto now = Clock::now();
-    if (!force && now - last_refresh_ < std::chrono::milliseconds(100)) return;
+    if (!force && now - last_refresh_ < std::chrono::milliseconds(100)) return false;
     // Nodes that failed lately go last (a dead host may cost a whole connect_timeout).
     std::vector<std::pair<std::string, int>> candidates, failing;
     auto add = [&](const std::string& h, int p, bool failed) {
@@ -957,7 +959,7 @@ class RedisBackend::Impl {
           slot_map_.swap(map);
         }
         last_refresh_ = Clock::now();
-        return;
+        return true;
       } catch (const redis_detail::TransportError& e) {
         why += std::string(" ") + e.what() + ";";
       }
