@@ -20,6 +20,7 @@
 
 #include "../tests/integration/redis_server.hpp"
 #include "jsonio/json_text.hpp"
+#include "redis_bench_util.hpp"
 #include "refcache/redis_backend.hpp"
 
 using namespace refcache;
@@ -28,26 +29,8 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-// CPU seconds used so far by process `pid` (user + system), from /proc.
-double proc_cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(text.substr(close + 2));
-  std::string f;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && fields >> f; ++i)
-    if (i == 14 || i == 15) ticks += std::atof(f.c_str());
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-double rusage_seconds(int who) {
-  rusage u{};
-  ::getrusage(who, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
+using bench::proc_cpu_seconds;
+using bench::rusage_seconds;
 
 // {"SET": rps, "GET": rps} from redis-benchmark --csv.
 std::pair<double, double> run_redis_benchmark(const testing::RedisServer& server, int clients,
@@ -55,26 +38,7 @@ std::pair<double, double> run_redis_benchmark(const testing::RedisServer& server
   std::string cmd = "redis-benchmark -h 127.0.0.1 -p " + std::to_string(server.port()) + " -a " +
                     server.password() + " -t set,get -d 1024 -c " + std::to_string(clients) +
                     " -n " + std::to_string(requests) + " -q --csv 2>/dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return {0, 0};
-  std::string out;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  ::pclose(p);
-  double set = 0, get = 0;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    // "SET","80000.00",...
-    auto rps_of = [&](const std::string& l) {
-      auto a = l.find("\",\"");
-      if (a == std::string::npos) return 0.0;
-      return std::atof(l.c_str() + a + 3);
-    };
-    if (line.rfind("\"SET\"", 0) == 0) set = rps_of(line);
-    if (line.rfind("\"GET\"", 0) == 0) get = rps_of(line);
-  }
-  return {set, get};
+  return bench::redis_benchmark_set_get(cmd);
 }
 
 }  // namespace
