@@ -52,9 +52,10 @@ struct RedisOptions {
   // the connection is dropped. Default: 5000 ms (the reference's socket_timeout).
   std::chrono::milliseconds socket_timeout{5000};
 
-  // Multiplexed connections for commands (the reference's max_connections): every thread
-  // pipelines its commands on one of them, so a few serve any number of threads. Default: 2.
-  std::size_t pool_size = 2;
+  // Connections for commands (the reference's max_connections), opened on demand: a calling
+  // thread gets one to itself while one is free; beyond pool_size concurrent callers, threads
+  // share them and pipeline their commands. Default: 8.
+  std::size_t pool_size = 8;
 
   // Overall deadline of one call, retries included; each wait for a reply is bounded by
   // min(socket_timeout, what is left). Default: 10000 ms.

@@ -30,6 +30,30 @@ inline bool is_continuation(unsigned char c) {
   return (c & 0xC0) == 0x80;
 }
 
+// Skips the bytes from p that need no escape, eight at a time (SWAR: one 64-bit word per
+// step instead of a table lookup per byte), adding the UTF-8 continuation bytes among them
+// to `continuation`. Stops at the first word holding a byte below 0x20, '"' or '\\' (which
+// the caller then handles byte by byte), or when fewer than eight bytes are left.
+inline const char* skip_plain(const char* p, const char* end, std::size_t& continuation) {
+  constexpr std::uint64_t k01 = 0x0101010101010101ULL, k80 = 0x8080808080808080ULL;
+  while (end - p >= 8) {
+    std::uint64_t x;
+    std::memcpy(&x, p, 8);
+    // "Some byte is below n" is ((x - n*k01) & ~x & k80) != 0 (exact for n <= 128); a byte
+    // equal to c is a byte of x ^ c*k01 below 1.
+    const std::uint64_t quote = x ^ (k01 * '"'), backslash = x ^ (k01 * '\\');
+    const std::uint64_t special = ((x - k01 * 0x20) & ~x) | ((quote - k01) & ~quote) |
+                                  ((backslash - k01) & ~backslash);
+    if ((special & k80) != 0) break;
+    // Continuation bytes are 10xxxxxx: bit 7 set and bit 6 clear (none in ASCII text, where
+    // the count, a library call without the popcnt instruction, is skipped).
+    if (const std::uint64_t c = x & ~(x << 1) & k80; c != 0)
+      continuation += static_cast<std::size_t>(__builtin_popcountll(c));
+    p += 8;
+  }
+  return p;
+}
+
 void append_escape(unsigned char c, std::string& out) {
   switch (c) {
     case '"':
@@ -204,17 +228,21 @@ void put_string(std::string_view s, Out& o) {
   const char* run = s.data();
   const char* end = run + s.size();
   std::size_t continuation = 0;
-  for (const char* q = run; q != end; ++q) {
-    unsigned char c = static_cast<unsigned char>(*q);
-    continuation += is_continuation(c);
-    if (kEscapeLen[c] != 0) {
-      const auto n = static_cast<std::size_t>(q - run);
-      std::memcpy(o.p, run, n);
-      o.p += n;
-      // The escape plus the rest of the string and its closing quote must fit.
-      o.need(6 + static_cast<std::size_t>(end - q));
-      o.p = put_escape(c, o.p);
-      run = q + 1;
+  for (const char* q = run; q != end;) {
+    q = skip_plain(q, end, continuation);
+    // Byte by byte through the word that stopped the skip (or the tail).
+    for (const char* stop = std::min(q + 8, end); q != stop; ++q) {
+      unsigned char c = static_cast<unsigned char>(*q);
+      continuation += is_continuation(c);
+      if (kEscapeLen[c] != 0) {
+        const auto n = static_cast<std::size_t>(q - run);
+        std::memcpy(o.p, run, n);
+        o.p += n;
+        // The escape plus the rest of the string and its closing quote must fit.
+        o.need(6 + static_cast<std::size_t>(end - q));
+        o.p = put_escape(c, o.p);
+        run = q + 1;
+      }
     }
   }
   const auto n = static_cast<std::size_t>(end - run);
@@ -438,12 +466,16 @@ void write_string_literal(std::string_view s, std::string& out) {
   const char* p = s.data();
   const char* end = p + s.size();
   const char* run = p;
-  for (; p != end; ++p) {
-    unsigned char c = static_cast<unsigned char>(*p);
-    if (kEscapeLen[c] != 0) {
-      out.append(run, p);
-      append_escape(c, out);
-      run = p + 1;
+  std::size_t continuation = 0;  // not needed here
+  while (p != end) {
+    p = skip_plain(p, end, continuation);
+    for (const char* stop = std::min(p + 8, end); p != stop; ++p) {
+      unsigned char c = static_cast<unsigned char>(*p);
+      if (kEscapeLen[c] != 0) {
+        out.append(run, p);
+        append_escape(c, out);
+        run = p + 1;
+      }
     }
   }
   out.append(run, end);
@@ -452,16 +484,27 @@ void write_string_literal(std::string_view s, std::string& out) {
 
 TextSize measure_string_literal(std::string_view s) {
   TextSize t{2, 2};
-  for (unsigned char c : s) {
-    std::size_t e = kEscapeLen[c];
-    if (e != 0) {
-      t.bytes += e;
-      t.code_points += e;
-    } else {
-      t.bytes += 1;
-      t.code_points += is_continuation(c) ? 0 : 1;
+  const char* p = s.data();
+  const char* end = p + s.size();
+  std::size_t continuation = 0;
+  while (p != end) {
+    const char* plain = skip_plain(p, end, continuation);
+    t.bytes += static_cast<std::size_t>(plain - p);
+    t.code_points += static_cast<std::size_t>(plain - p);
+    p = plain;
+    for (const char* stop = std::min(p + 8, end); p != stop; ++p) {
+      unsigned char c = static_cast<unsigned char>(*p);
+      std::size_t e = kEscapeLen[c];
+      if (e != 0) {
+        t.bytes += e;
+        t.code_points += e;
+      } else {
+        t.bytes += 1;
+        t.code_points += is_continuation(c) ? 0 : 1;
+      }
     }
   }
+  t.code_points -= continuation;
   return t;
 }
 

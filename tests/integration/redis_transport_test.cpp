@@ -1,19 +1,23 @@
 // RedisBackend transport and production features against real redis-servers: TLS (rediss://)
 // with certificates made by the openssl CLI, ACL users, retries and the circuit breaker with
-// the server stopped and restarted, zstd compression, and expiry events.
+// the server stopped and restarted, zstd compression, expiry events, and the connections
+// themselves (RESP, shared connections, connections closed while idle).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wrestrict"  // GCC bug 105329
 #endif
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json.hpp>
+#include <csignal>
 #include <fstream>
 #include <iterator>
 #include <mutex>
 #include <thread>
 
 #include "integration/backend_fixture.hpp"
+#include "refcache/backends/redis_connection.hpp"
 #include "refcache/errors.hpp"
 
 namespace refcache::testing {
@@ -98,6 +102,132 @@ TEST(RedisConfig, ParsesTransportAndResilienceParameters) {
   EXPECT_EQ(parse_redis_url("redis://h?expiry_sweep_interval=0").expiry_sweep_interval, 0ms);
   EXPECT_THROW(parse_redis_url("redis://h?max_retries=-1"), InvalidArgument);
   EXPECT_THROW(parse_redis_url("redis://h?compression_level=99"), InvalidArgument);
+}
+
+// --- connections ----------------------------------------------------------------------------
+
+TEST(RedisConnection, CommandsAreWrittenAsRespArraysOfBulkStrings) {
+  std::string out = "prefix|";
+  redis_detail::format_command(out, {"SET", "k", "a\r\nb", ""});
+  EXPECT_EQ(out, "prefix|*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\na\r\nb\r\n$0\r\n\r\n");
+  std::string big(100000, 'x');
+  out.clear();
+  redis_detail::format_command(out, {"SET", big});
+  EXPECT_EQ(out.substr(0, 22), "*2\r\n$3\r\nSET\r\n$100000\r\n");
+  EXPECT_EQ(out.size(), 22 + big.size() + 2);
+}
+
+// More threads than connections: callers share them, one reads for the others (and hands
+// the reading over when its own replies are in). Every call must get its own replies.
+TEST(RedisConnection, ThreadsBeyondThePoolShareConnectionsAndEveryCallGetsItsOwnReply) {
+  RedisServer server;
+  RedisOptions o = server.options();
+  o.pool_size = 2;
+  o.share_events = false;  // no subscriber connection: only the pool's
+  o.expiry_sweep_interval = 0ms;
+  RedisBackend b(o);
+  constexpr int kThreads = 16, kOps = 300;
+  std::atomic<int> wrong{0}, failed{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t)
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < kOps; ++i) {
+        std::string id = "mux:" + std::to_string(t) + ":" + std::to_string(i);
+        try {
+          b.set(id, make_entry(json::value(id + std::string(static_cast<std::size_t>(i) * 7, 'p')),
+                               "ns" + std::to_string(t % 3)));
+          // Our own entry, and one another thread wrote a moment ago.
+          auto mine = b.get(id);
+          if (!mine || mine->value != json::value(id + std::string(static_cast<std::size_t>(i) * 7, 'p')))
+            ++wrong;
+          std::string other = "mux:" + std::to_string((t + 1) % kThreads) + ":" + std::to_string(i / 2);
+          if (auto e = b.get(other); e && !e->value.get_string().starts_with(other)) ++wrong;
+          if (b.exists("mux:none:" + std::to_string(i))) ++wrong;
+        } catch (const std::exception&) {
+          ++failed;
+        }
+      }
+    });
+  for (auto& th : ts) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(b.keys("ns0").size() + b.keys("ns1").size() + b.keys("ns2").size(),
+            static_cast<std::size_t>(kThreads * kOps));
+  RawRedis r(server.port(), server.password());
+  std::string clients = r.cmd({"CLIENT", "LIST"});
+  EXPECT_LE(std::count(clients.begin(), clients.end(), '\n'), 2 + 1);  // the pool + this client
+}
+
+// A connection Redis closed while it sat idle (here CLIENT KILL; in life a restart or Redis'
+// own idle timeout) is noticed before a command is written to it, so a write, which is never
+// retried, does not fail for it. Plain TCP and TLS (where the server's close_notify arrives).
+TEST(RedisConnection, AConnectionClosedWhileIdleIsReplacedBeforeAWrite) {
+  RedisServer server(RedisServer::Options{.tls = true});
+  for (bool tls : {false, true}) {
+    SCOPED_TRACE(tls ? "TLS" : "plain");
+    RedisOptions o = tls ? server.tls_options() : server.options();
+    o.pool_size = 1;
+    o.share_events = false;
+    o.expiry_sweep_interval = 0ms;
+    o.max_retries = 0;
+    RedisBackend b(o);
+    for (int round = 0; round < 3; ++round) {
+      b.set("idle:" + std::to_string(round), make_entry(json::value(round)));
+      RawRedis r(server.port(), server.password());
+      EXPECT_GE(r.integer({"CLIENT", "KILL", "TYPE", "normal"}), 1);  // not this one (SKIPME)
+      std::this_thread::sleep_for(30ms);
+      auto errors = b.stats().errors;
+      EXPECT_NO_THROW(b.set("idle:w" + std::to_string(round), make_entry(json::value("after"))));
+      auto e = b.get("idle:w" + std::to_string(round));
+      ASSERT_NE(e, nullptr);
+      EXPECT_EQ(e->value, json::value("after"));
+      EXPECT_EQ(b.stats().errors, errors);
+    }
+  }
+}
+
+// Callers waiting behind a leader on a server that stopped answering all fail within the
+// socket timeout, not one timeout after another; the next calls work once it answers again.
+TEST(RedisConnection, EveryCallerOnAStalledConnectionFailsWithinTheSocketTimeout) {
+  RedisServer server;
+  RedisOptions o = server.options();
+  o.pool_size = 1;
+  o.socket_timeout = 300ms;
+  o.max_retries = 0;
+  o.breaker_threshold = 0;
+  o.share_events = false;
+  o.expiry_sweep_interval = 0ms;
+  RedisBackend b(o);
+  b.set("stall:1", make_entry(json::value(1)));
+  ::kill(server.pid(), SIGSTOP);
+  wait_stopped(server.pid());
+  constexpr int kThreads = 6;
+  std::atomic<int> failed{0};
+  std::vector<std::thread> ts;
+  auto t0 = SteadyClock::now();
+  for (int t = 0; t < kThreads; ++t)
+    ts.emplace_back([&] {
+      try {
+        b.get("stall:1");
+      } catch (const BackendUnavailable&) {
+        ++failed;
+      }
+    });
+  for (auto& th : ts) th.join();
+  auto took = SteadyClock::now() - t0;
+  ::kill(server.pid(), SIGCONT);
+  EXPECT_EQ(failed.load(), kThreads);
+  EXPECT_LT(took, 1500ms);
+  bool back = false;
+  for (int i = 0; i < 100 && !back; ++i) {
+    try {
+      auto e = b.get("stall:1");
+      back = e != nullptr && e->value == json::value(1);
+    } catch (const BackendUnavailable&) {
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  EXPECT_TRUE(back);
 }
 
 // --- TLS ------------------------------------------------------------------------------------

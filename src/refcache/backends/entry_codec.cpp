@@ -59,19 +59,30 @@ json::object decode_metadata(std::string_view ref_id, const json::value* v) {
 }  // namespace
 
 std::string encode_entry_blob(const CacheEntry& entry) {
-  json::object o;
-  o.reserve(6);
-  o.emplace("value", entry.value);
-  o.emplace("namespace", entry.ns);
-  o.emplace("policy", to_json(entry.policy));
-  o.emplace("created_at", entry.created_at);
-  if (entry.expires_at) {
-    o.emplace("expires_at", *entry.expires_at);
-  } else {
-    o.emplace("expires_at", nullptr);
-  }
-  o.emplace("metadata", entry.metadata);
-  return jsonio::to_string(o);
+  // Written member by member (the reference's field order), so that the value is neither
+  // copied into a temporary object nor serialized again when its text is already known.
+  std::string out;
+  out.reserve((entry.value_text.empty() ? 256 : entry.value_text.size()) + entry.ns.size() + 192);
+  out += "{\"value\":";
+  if (entry.value_text.empty())
+    jsonio::write(entry.value, out);
+  else
+    out += entry.value_text;
+  out += ",\"namespace\":";
+  jsonio::write_string_literal(entry.ns, out);
+  out += ",\"policy\":";
+  jsonio::write(to_json(entry.policy), out);
+  out += ",\"created_at\":";
+  jsonio::write_double(entry.created_at, out);
+  out += ",\"expires_at\":";
+  if (entry.expires_at)
+    jsonio::write_double(*entry.expires_at, out);
+  else
+    out += "null";
+  out += ",\"metadata\":";
+  jsonio::write(entry.metadata, out);
+  out += '}';
+  return out;
 }
 
 CacheEntry decode_entry_blob(std::string_view ref_id, std::string_view blob) {

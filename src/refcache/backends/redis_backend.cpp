@@ -773,22 +773,49 @@ class RedisBackend::Impl {
   struct Slot {
     std::mutex mu;
     std::shared_ptr<redis_detail::MuxConnection> conn;
+    std::atomic<int> users{0};  // calls on this slot now
   };
 
-  // A live multiplexed connection (spreading threads over the slots), opened on demand.
-  std::shared_ptr<redis_detail::MuxConnection> connection() {
-    std::size_t i =
-        slots_.size() == 1 ? 0 : rr_.fetch_add(1, std::memory_order_relaxed) % slots_.size();
-    Slot& slot = slots_[i];
+  // A slot's connection, held for one call.
+  struct Lease {
+    explicit Lease(Slot& s) : slot(&s) { slot->users.fetch_add(1, std::memory_order_relaxed); }
+    ~Lease() { slot->users.fetch_sub(1, std::memory_order_relaxed); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Slot* slot;
+    std::shared_ptr<redis_detail::MuxConnection> conn;
+  };
+
+  // The slot for a call: the calling thread's own slot if no call uses it, else the next
+  // unused one (opened on demand), else the thread's own, shared. So up to pool_size threads
+  // each get a connection to themselves, where a call is one write and one read on the
+  // caller's thread; beyond that, calls pipeline on shared connections.
+  static Slot& pick_slot(std::vector<Slot>& slots) {
+    static std::atomic<std::size_t> next_home{0};
+    thread_local const std::size_t home = next_home.fetch_add(1, std::memory_order_relaxed);
+    const std::size_t n = slots.size(), h = home % n;
+    for (std::size_t k = 0; k < n; ++k) {
+      Slot& s = slots[(h + k) % n];
+      if (s.users.load(std::memory_order_relaxed) == 0) return s;
+    }
+    return slots[h];
+  }
+
+  // A live multiplexed connection, opened on demand.
+  void connection(Lease& lease) {
+    Slot& slot = *lease.slot;
     std::lock_guard lock(slot.mu);
-    if (slot.conn && !slot.conn->dead()) return slot.conn;
+    if (slot.conn && !slot.conn->dead()) {
+      lease.conn = slot.conn;
+      return;
+    }
     if (slot.conn) {
       std::lock_guard l(mu_);
       had_failure_ = true;
     }
     slot.conn.reset();
-    slot.conn = std::make_shared<redis_detail::MuxConnection>(connect(), opts_.socket_timeout);
-    return slot.conn;
+    slot.conn = std::make_shared<redis_detail::MuxConnection>(connect());
+    lease.conn = slot.conn;
   }
 
   // --- Redis Cluster ----------------------------------------------------------------------
@@ -804,7 +831,6 @@ class RedisBackend::Impl {
     int port;
     std::string name;  // "host:port"
     std::vector<Slot> slots;
-    std::atomic<std::size_t> rr{0};
     std::mutex mu;  // guards the backoff fields
     std::chrono::milliseconds backoff{0};
     Clock::time_point next_connect{};
@@ -1021,20 +1047,20 @@ class RedisBackend::Impl {
     return s;
   }
 
-  std::shared_ptr<redis_detail::MuxConnection> node_connection(Node& n) {
-    std::size_t i =
-        n.slots.size() == 1 ? 0 : n.rr.fetch_add(1, std::memory_order_relaxed) % n.slots.size();
-    Slot& slot = n.slots[i];
+  void node_connection(Node& n, Lease& lease) {
+    Slot& slot = *lease.slot;
     std::lock_guard lock(slot.mu);
-    if (slot.conn && !slot.conn->dead()) return slot.conn;
+    if (slot.conn && !slot.conn->dead()) {
+      lease.conn = slot.conn;
+      return;
+    }
     if (slot.conn) {
       std::lock_guard l(n.mu);
       n.had_failure = true;
     }
     slot.conn.reset();
-    slot.conn =
-        std::make_shared<redis_detail::MuxConnection>(node_connect(n), opts_.socket_timeout);
-    return slot.conn;
+    slot.conn = std::make_shared<redis_detail::MuxConnection>(node_connect(n));
+    lease.conn = slot.conn;
   }
 
   // Sends `bytes` (n commands) to node `n`; throws BackendUnavailable on I/O failure.
@@ -1044,11 +1070,21 @@ class RedisBackend::Impl {
       throw BackendUnavailable("redis " + address_ + ": call deadline (call_timeout " +
                                std::to_string(opts_.call_timeout.count()) + " ms) exceeded");
     }
-    auto conn = node_connection(n);
     auto p = std::make_shared<redis_detail::Pending>(count);
     auto wait = std::min(opts_.socket_timeout, remaining());
     try {
-      conn->call(bytes, p, Clock::now() + wait);
+      // A connection the node closed while it was idle is noticed before anything is sent:
+      // then the commands go on a new one.
+      for (int attempt = 0;; ++attempt) {
+        Lease lease(pick_slot(n.slots));
+        node_connection(n, lease);
+        try {
+          lease.conn->call(bytes, p, Clock::now() + wait);
+          break;
+        } catch (const redis_detail::StaleConnection&) {
+          if (attempt >= 2) throw;
+        }
+      }
     } catch (const redis_detail::TransportError& e) {
       ++errors_;
       std::string what =
@@ -1396,12 +1432,22 @@ class RedisBackend::Impl {
       throw BackendUnavailable("redis " + address_ + ": call deadline (call_timeout " +
                                std::to_string(opts_.call_timeout.count()) + " ms) exceeded");
     }
-    auto conn = connection();
     if (!tl_background) commands_ += n;
     auto p = std::make_shared<redis_detail::Pending>(n);
     auto wait = std::min(opts_.socket_timeout, remaining());
     try {
-      conn->call(bytes, p, Clock::now() + wait);
+      // A connection Redis closed while it was idle (a restart, its idle timeout) is noticed
+      // before anything is sent: then the commands go on a new one.
+      for (int attempt = 0;; ++attempt) {
+        Lease lease(pick_slot(slots_));
+        connection(lease);
+        try {
+          lease.conn->call(bytes, p, Clock::now() + wait);
+          break;
+        } catch (const redis_detail::StaleConnection&) {
+          if (attempt >= 2) throw;
+        }
+      }
     } catch (const redis_detail::TransportError& e) {
       ++errors_;
       std::string what =
@@ -1656,7 +1702,6 @@ class RedisBackend::Impl {
 
   std::unique_ptr<redis_detail::TlsContext> tls_;
   std::vector<Slot> slots_;
-  std::atomic<std::size_t> rr_{0};
   Clock::time_point next_sweep_{};
   Clock::time_point next_topology_check_{};
 
@@ -1698,8 +1743,10 @@ RedisBackend::RedisBackend(RedisOptions options)
     if (impl_->cluster_) {
       impl_->refresh_topology(true);  // reaches a seed, authenticates, reads the slot map
       impl_->check_layout();
-    } else
-      impl_->connection();  // connects and authenticates
+    } else {
+      Impl::Lease lease(Impl::pick_slot(impl_->slots_));
+      impl_->connection(lease);  // connects and authenticates
+    }
   }
   impl_->start_events(this);
 }

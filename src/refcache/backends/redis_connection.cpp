@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -86,29 +87,32 @@ TlsContext::~TlsContext() {
 
 // --- RESP -----------------------------------------------------------------------------------
 
+namespace {
+// "<tag><n>\r\n", the header of a RESP array or bulk string.
+void put_header(std::string& out, char tag, std::size_t n) {
+  char buf[24];
+  buf[0] = tag;
+  auto [end, ec] = std::to_chars(buf + 1, buf + sizeof buf - 2, n);
+  (void)ec;  // 21 places hold any size_t
+  end[0] = '\r';
+  end[1] = '\n';
+  out.append(buf, static_cast<std::size_t>(end + 2 - buf));
+}
+}  // namespace
+
 void format_command(std::string& out, const std::vector<std::string_view>& args) {
-  constexpr std::size_t kInline = 16;
-  const char* argv_small[kInline];
-  size_t lens_small[kInline];
-  std::vector<const char*> argv_big;
-  std::vector<size_t> lens_big;
-  const char** argv = argv_small;
-  size_t* lens = lens_small;
-  if (args.size() > kInline) {
-    argv_big.resize(args.size());
-    lens_big.resize(args.size());
-    argv = argv_big.data();
-    lens = lens_big.data();
+  // A RESP array of bulk strings: *<argc>\r\n then $<len>\r\n<bytes>\r\n per argument.
+  // (Written here rather than by hiredis' redisFormatCommandArgv, which allocates a buffer
+  // and formats every length with sprintf: most of a small command's cost.)
+  std::size_t size = 16;
+  for (auto a : args) size += a.size() + 16;
+  out.reserve(out.size() + size);
+  put_header(out, '*', args.size());
+  for (auto a : args) {
+    put_header(out, '$', a.size());
+    out.append(a);
+    out.append("\r\n", 2);
   }
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    argv[i] = args[i].data();
-    lens[i] = args[i].size();
-  }
-  char* cmd = nullptr;
-  int n = redisFormatCommandArgv(&cmd, static_cast<int>(args.size()), argv, lens);
-  if (n < 0 || cmd == nullptr) throw std::bad_alloc();
-  out.append(cmd, static_cast<std::size_t>(n));
-  redisFreeCommand(cmd);
 }
 
 // --- RedisSocket ----------------------------------------------------------------------------
@@ -165,6 +169,17 @@ std::unique_ptr<RedisSocket> RedisSocket::connect(const RedisOptions& o, const T
   int one = 1;
   ::setsockopt(s->fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   ::setsockopt(s->fd_, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  if (!tls && o.socket_timeout.count() > 0) {
+    // Plain TCP: reads that may wait the whole socket_timeout block in recv() itself, bounded
+    // by SO_RCVTIMEO, instead of a poll() followed by a recv(): one system call less per
+    // reply. Writes and shorter waits stay non-blocking (MSG_DONTWAIT, poll).
+    timeval tv{static_cast<time_t>(o.socket_timeout.count() / 1000),
+               static_cast<suseconds_t>((o.socket_timeout.count() % 1000) * 1000)};
+    int flags = ::fcntl(s->fd_, F_GETFL);
+    if (flags >= 0 && ::setsockopt(s->fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+        ::fcntl(s->fd_, F_SETFL, flags & ~O_NONBLOCK) == 0)
+      s->recv_timeout_ = o.socket_timeout;
+  }
   s->reader_ = redisReaderCreate();
   if (!s->reader_) throw std::bad_alloc();
   s->buf_.resize(std::size_t{64} * 1024);
@@ -224,6 +239,29 @@ int RedisSocket::wait(short events, Clock::time_point deadline) {
   }
 }
 
+bool RedisSocket::alive() {
+  char c;
+  ssize_t n;
+  do {
+    n = ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n == 0) return false;                                   // closed by the peer
+  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;  // nothing to read: fine
+  // Bytes on a connection with nothing in flight. In plain RESP2 that is a reply nobody asked
+  // for, which would be matched to the wrong caller.
+  if (!ssl_) return false;
+  // With TLS it may be a record the server sends at any time (a session ticket: consumed,
+  // and the connection is fine) or its close_notify (the connection is gone). The TLS socket
+  // is non-blocking, so this read does not wait.
+  std::lock_guard lock(ssl_mu_);
+  ERR_clear_error();
+  int r = SSL_read(ssl_, buf_.data(), static_cast<int>(buf_.size()));
+  if (r > 0) return false;  // application data nobody asked for
+  int e = SSL_get_error(ssl_, r);
+  ERR_clear_error();
+  return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+}
+
 void RedisSocket::shutdown() {
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
 }
@@ -247,7 +285,7 @@ void RedisSocket::write_all(std::string_view data, Clock::time_point deadline) {
         throw TransportError(where_ + ": TLS write failed: " + openssl_error("connection lost"));
       }
     } else {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) {
         data.remove_prefix(static_cast<std::size_t>(n));
         continue;
@@ -256,7 +294,8 @@ void RedisSocket::write_all(std::string_view data, Clock::time_point deadline) {
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
         throw TransportError(where_ + ": " + std::generic_category().message(errno));
     }
-    // A TLS write that needs a read: the reader thread will consume it; look again soon.
+    // A TLS write that needs a read (a key update): SSL_write reads it itself when called
+    // again; look again soon.
     auto until =
         want == POLLIN ? std::min(deadline, Clock::now() + std::chrono::milliseconds(5)) : deadline;
     if (wait(want, until) == 0 && Clock::now() >= deadline)
@@ -285,13 +324,16 @@ bool RedisSocket::fill(Clock::time_point deadline) {
             where_ + ": TLS read failed: " + openssl_error("connection closed by the server"));
       }
     } else {
-      // A short read drained the socket: wait first rather than pay for a recv that would
-      // only say EAGAIN.
-      if (drained_) {
+      // A wait as long as SO_RCVTIMEO (give or take 10 ms) blocks in recv() itself.
+      const bool block = recv_timeout_.count() > 0 &&
+                         deadline - Clock::now() >= recv_timeout_ - std::chrono::milliseconds(10);
+      // Otherwise, after a short read drained the socket, wait first rather than pay for a
+      // recv that would only say EAGAIN.
+      if (!block && drained_) {
         drained_ = false;
         if (wait(POLLIN, deadline) == 0) return false;
       }
-      ssize_t n = ::recv(fd_, buf_.data(), buf_.size(), 0);
+      ssize_t n = ::recv(fd_, buf_.data(), buf_.size(), block ? 0 : MSG_DONTWAIT);
       if (n > 0) {
         drained_ = static_cast<std::size_t>(n) < buf_.size();
         redisReaderFeed(reader_, buf_.data(), static_cast<std::size_t>(n));
@@ -301,6 +343,7 @@ bool RedisSocket::fill(Clock::time_point deadline) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK)
         throw TransportError(where_ + ": " + std::generic_category().message(errno));
+      if (block) return false;  // SO_RCVTIMEO expired
     }
     if (wait(want, deadline) == 0) return false;
   }
@@ -379,23 +422,13 @@ bool Event::wait_until(Clock::time_point deadline) {
   }
 }
 
-void Event::wait() {
-  while (!wait_until(Clock::now() + std::chrono::hours(1))) {
-  }
-}
-
 // --- MuxConnection --------------------------------------------------------------------------
 
-MuxConnection::MuxConnection(std::unique_ptr<RedisSocket> s,
-                             std::chrono::milliseconds socket_timeout)
-    : sock_(std::move(s)), socket_timeout_(socket_timeout) {
-  reader_ = std::thread([this] { read_loop(); });
-}
+MuxConnection::MuxConnection(std::unique_ptr<RedisSocket> s)
+    : sock_(std::move(s)), idle_since_(Clock::now()) {}
 
 MuxConnection::~MuxConnection() {
-  stop_ = true;
   fail("connection closed");
-  if (reader_.joinable()) reader_.join();
 }
 
 void MuxConnection::fail(const std::string& why, bool timeout) {
@@ -404,22 +437,23 @@ void MuxConnection::fail(const std::string& why, bool timeout) {
     std::lock_guard lock(mu_);
     dead_.store(true, std::memory_order_release);
     failed.swap(queue_);
+    for (auto& p : failed) {
+      p->error = why;
+      p->failed = true;
+      p->timeout = timeout;
+    }
   }
+  // Wakes a leader blocked in poll(): its read fails at once.
   sock_->shutdown();
-  for (auto& p : failed) {
-    p->error = why;
-    p->timeout = timeout;
-    p->done.set();
-  }
+  for (auto& p : failed) p->wake.set();
 }
 
-// Sends the buffered commands if nothing is in flight. REQUIRES: `lock` holds mu_.
-void MuxConnection::flush(std::unique_lock<std::mutex>& lock, Clock::time_point deadline) {
-  while (!writing_ && sent_ == 0 && unsent_ > 0 && !dead()) {
-    writing_ = true;
+bool MuxConnection::write_buffered(std::unique_lock<std::mutex>& lock,
+                                   Clock::time_point deadline) {
+  // The calls at queue_[sent_ ...] are those whose commands are in out_.
+  while (queue_.size() > sent_) {
+    sent_ = queue_.size();
     spare_.swap(out_);
-    sent_ += unsent_;
-    unsent_ = 0;
     lock.unlock();
     std::string error;
     bool timeout = false;
@@ -429,70 +463,122 @@ void MuxConnection::flush(std::unique_lock<std::mutex>& lock, Clock::time_point 
       error = e.what();
       timeout = e.timeout();
     }
-    lock.lock();
     spare_.clear();
-    writing_ = false;
     if (!error.empty()) {
-      lock.unlock();
       fail(error, timeout);
       lock.lock();
-      return;
+      return false;
     }
+    lock.lock();
   }
+  return true;
 }
 
 void MuxConnection::call(std::string_view bytes, const std::shared_ptr<Pending>& p,
                          Clock::time_point deadline) {
-  {
-    std::unique_lock lock(mu_);
-    if (dead()) throw TransportError("connection lost");
-    out_.append(bytes);
-    ++unsent_;
-    queue_.push_back(p);
-    // With a batch in flight, these commands leave with the next batch, sent by the reader
-    // as soon as the current one is answered: one write and one read for many callers.
-    flush(lock, deadline);
+  std::unique_lock lock(mu_);
+  if (dead()) throw TransportError("connection lost");
+  if (!leading_ && queue_.empty() && Clock::now() - idle_since_ > std::chrono::milliseconds(2)) {
+    // Idle for a while: the server may have closed the connection meanwhile (a restart, its
+    // idle timeout). Nothing has been sent yet, so the caller can still go elsewhere.
+    if (!sock_->alive()) {
+      lock.unlock();
+      fail("connection closed by the server while idle");
+      throw StaleConnection("connection closed by the server while idle");
+    }
   }
-  if (!p->done.wait_until(deadline)) {
-    // The reply stream can no longer be matched with callers: give the connection up.
-    fail("no reply in time", true);
-    p->done.wait();
+  out_.append(bytes);
+  queue_.push_back(p);
+  for (;;) {
+    if (p->finished()) break;
+    if (!leading_) {
+      leading_ = true;
+      lead(lock, p, deadline);
+      break;
+    }
+    p->wake.reset();
+    lock.unlock();
+    bool woken = p->wake.wait_until(deadline);
+    if (!woken) {
+      lock.lock();
+      if (p->finished()) break;
+      lock.unlock();
+      // The reply stream can no longer be matched with callers: give the connection up.
+      fail("no reply in time", true);
+    }
+    lock.lock();
   }
-  if (p->replies.size() < p->expected) {
+  bool complete = p->replies.size() == p->expected;
+  lock.unlock();
+  if (!complete) {
     if (p->error.empty()) p->error = "connection lost";
     throw TransportError(p->error, p->timeout);
   }
 }
 
-void MuxConnection::read_loop() {
+void MuxConnection::lead(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Pending>& p,
+                         Clock::time_point deadline) {
   std::vector<Reply> got;
-  std::vector<std::shared_ptr<Pending>> wake;
-  while (!stop_ && !dead()) {
+  std::vector<std::shared_ptr<Pending>> done;
+  while (!p->finished()) {
+    // Everything buffered leaves now: ours on the first turn, then what other callers
+    // appended while we waited for replies.
+    if (!write_buffered(lock, deadline)) break;
+    lock.unlock();
+    std::string error;
+    bool timeout = false;
     try {
-      if (!sock_->fill(Clock::now() + std::chrono::milliseconds(500))) continue;
-      while (Reply r = sock_->next_reply()) got.push_back(std::move(r));
-    } catch (const TransportError& e) {
-      fail(e.what(), e.timeout());
-      return;
-    }
-    if (got.empty()) continue;
-    {
-      std::unique_lock lock(mu_);
-      for (auto& r : got) {
-        if (queue_.empty() || sent_ == 0) break;  // late replies of a failed connection
-        auto& head = queue_.front();
-        head->replies.push_back(std::move(r));
-        if (head->replies.size() == head->expected) {
-          wake.push_back(std::move(head));
-          queue_.pop_front();
-          --sent_;
-        }
+      if (sock_->fill(deadline)) {
+        while (Reply r = sock_->next_reply()) got.push_back(std::move(r));
+      } else {
+        error = "no reply in time";
+        timeout = true;
       }
-      got.clear();
-      if (sent_ == 0) flush(lock, Clock::now() + socket_timeout_);
+    } catch (const TransportError& e) {
+      error = e.what();
+      timeout = e.timeout();
     }
-    for (auto& p : wake) p->done.set();
-    wake.clear();
+    if (!error.empty()) {
+      fail(error, timeout);
+      lock.lock();
+      break;
+    }
+    lock.lock();
+    for (auto& r : got) {
+      if (queue_.empty() || sent_ == 0) {  // a reply nobody asked for: the stream is broken
+        lock.unlock();
+        fail("protocol error: unexpected reply");
+        lock.lock();
+        break;
+      }
+      auto& head = queue_.front();
+      head->replies.push_back(std::move(r));
+      if (head->replies.size() == head->expected) {
+        if (head != p) done.push_back(head);
+        queue_.pop_front();
+        --sent_;
+      }
+    }
+    got.clear();
+    if (!done.empty()) {
+      lock.unlock();
+      for (auto& d : done) d->wake.set();
+      done.clear();
+      lock.lock();
+    }
+  }
+  // Our replies are in (or the connection failed). Send what others buffered meanwhile, so
+  // that it does not wait for the next leader to wake, then hand the reading over to the
+  // oldest waiting caller.
+  std::shared_ptr<Pending> next;
+  if (!dead()) write_buffered(lock, deadline);
+  leading_ = false;
+  if (!queue_.empty()) next = queue_.front();
+  if (queue_.empty()) idle_since_ = Clock::now();
+  if (next) {
+    lock.unlock();
+    next->wake.set();
+    lock.lock();
   }
 }
 

@@ -1,14 +1,13 @@
 // The Redis transport of RedisBackend (private): our own socket, plain TCP or TLS, with RESP
-// formatted by hiredis' redisFormatCommandArgv and parsed by hiredis' redisReader.
+// written here and parsed by hiredis' redisReader.
 //
 // Why our own layer rather than hiredis' redisContext: hiredis 0.14 (Debian 12) has no TLS,
-// its blocking context cannot be shared by several threads, and one context per thread costs
-// the server one read and one write system call per command. Owning the socket gives us TLS
-// through OpenSSL (certificate and host name verified), deadlines on every wait, and a
-// multiplexed connection (MuxConnection) on which any number of threads pipeline their
-// commands: pending commands are written by one send(), the replies of many callers are read
-// by one recv() and handed out in order. hiredis' formatter and reader are kept because they
-// are small, proven and already a dependency; they never touch the socket.
+// its blocking context cannot be shared by several threads, and it formats every command
+// through sprintf into a fresh buffer. Owning the socket gives us TLS through OpenSSL
+// (certificate and host name verified), deadlines on every wait, and a multiplexed connection
+// (MuxConnection) that a thread has to itself when the pool allows and on which several
+// threads pipeline their commands when it does not. hiredis' reply parser is kept because it
+// is small, proven and already a dependency; it never touches the socket.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -24,7 +23,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "refcache/redis_config.hpp"
@@ -91,6 +89,9 @@ class RedisSocket {
   Reply read_reply(Clock::time_point deadline);
   // One command, synchronously (for the handshake and the events connection).
   Reply call(const std::vector<std::string_view>& args, Clock::time_point deadline);
+  // False if the server closed the connection (or it failed), as far as can be seen without
+  // waiting. For a connection with nothing in flight.
+  bool alive();
   // Makes pending and future reads and writes fail at once (wakes a blocked reader).
   void shutdown();
 
@@ -104,20 +105,23 @@ class RedisSocket {
   std::string where_;  // "host:port"
   std::vector<char> buf_;
   bool drained_ = false;  // the last recv returned less than asked (plain sockets)
+  // Plain sockets: SO_RCVTIMEO of the (then blocking) socket; 0 = non-blocking socket.
+  std::chrono::milliseconds recv_timeout_{0};
 };
 
 // AUTH (user + password), SELECT and PING on a fresh socket; returns "" or what failed.
 std::string handshake(RedisSocket& s, const RedisOptions& o, Clock::time_point deadline);
 
-// A one-shot event on a futex: set() by one thread, waited for by one other. (Not
+// An event on a futex: set() by any thread, waited for by one owner, who re-arms it with
+// reset() before it looks at the condition the event stands for. (Not
 // std::binary_semaphore: libstdc++'s timed acquire spins with sched_yield before sleeping,
-// which on a busy machine burns the CPU the server and the reader need.)
+// which on a busy machine burns the CPU the server and the other callers need.)
 class Event {
  public:
   void set();
+  void reset() { state_.store(0, std::memory_order_relaxed); }
   // False if `deadline` passed first.
   bool wait_until(Clock::time_point deadline);
-  void wait();
 
  private:
   std::atomic<std::uint32_t> state_{0};  // 0 idle, 1 set, 2 a waiter sleeps
@@ -126,24 +130,35 @@ class Event {
 // A command in flight on a MuxConnection: the caller waits for `expected` replies.
 struct Pending {
   explicit Pending(std::size_t n) : expected(n) { replies.reserve(n); }
+  // Every reply arrived, or the connection failed first. REQUIRES: the connection's mutex.
+  bool finished() const { return replies.size() == expected || failed; }
   std::size_t expected;
   std::vector<Reply> replies;
   std::string error;  // set when the connection failed before every reply arrived
+  bool failed = false;
   bool timeout = false;
-  Event done;
+  // Set when the call finished or when its thread is asked to take over the reading.
+  Event wake;
 };
 
-// A connection shared by every thread (auto-pipelining): call() appends the formatted
-// commands to an output buffer; when no batch is in flight the caller sends the buffer at
-// once, otherwise the commands wait for the current batch's replies and the reader thread
-// sends everything buffered meanwhile in one write. The reader parses replies (one read
-// usually carries many) and completes the callers in FIFO order. So under load the server
-// and we pay one read and one write per batch instead of per command. A failure (I/O error, timeout
-// of any caller) fails every pending call and marks the connection dead; the owner then opens a new
-// one.
+// A connection shared by every thread that picks it, without a thread of its own
+// (leader/follower). A caller appends its formatted commands to the output buffer; if no
+// other caller is reading the socket, it becomes the leader: it writes everything buffered,
+// reads replies and hands each to its caller in FIFO order, until its own replies are in.
+// Callers that arrive meanwhile wait (on a futex); their commands leave with the leader's next
+// write, so under contention Redis and we pay one write and one read per batch. When the
+// leader's own replies are in, it writes what is still buffered and wakes the oldest waiting
+// caller to read in its place.
+//
+// Uncontended (the pool gives each thread a connection of its own when it can), a call is
+// one write and one read on the caller's thread: no thread hop and no futex, which is most of
+// what a synchronous client spends per command on loopback.
+//
+// A failure (I/O error, timeout of any caller) fails every pending call and marks the
+// connection dead; the owner then opens a new one.
 class MuxConnection {
  public:
-  MuxConnection(std::unique_ptr<RedisSocket> s, std::chrono::milliseconds socket_timeout);
+  explicit MuxConnection(std::unique_ptr<RedisSocket> s);
   ~MuxConnection();
   MuxConnection(const MuxConnection&) = delete;
   MuxConnection& operator=(const MuxConnection&) = delete;
@@ -151,25 +166,34 @@ class MuxConnection {
   bool dead() const { return dead_.load(std::memory_order_acquire); }
   // Sends `bytes` (holding p->expected commands) and waits for their replies until
   // `deadline`. Throws TransportError when the connection fails or the deadline passes (the
-  // connection is then dead: its reply stream can no longer be matched to callers).
+  // connection is then dead: its reply stream can no longer be matched to callers), or
+  // StaleConnection when the server had closed this idle connection before anything was sent.
   void call(std::string_view bytes, const std::shared_ptr<Pending>& p, Clock::time_point deadline);
   // Fails every pending call with `why` and closes the socket.
   void fail(const std::string& why, bool timeout = false);
 
  private:
-  void read_loop();
-  void flush(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
+  // Reads and dispatches replies until p's are in. REQUIRES: `lock` holds mu_, leading_.
+  void lead(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Pending>& p,
+            Clock::time_point deadline);
+  // Writes out_ (swapped into spare_, mu_ released meanwhile). False if the write failed
+  // (the connection is then failed). REQUIRES: `lock` holds mu_, leading_.
+  bool write_buffered(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
   std::unique_ptr<RedisSocket> sock_;
-  std::chrono::milliseconds socket_timeout_;
   std::mutex mu_;
   std::string out_, spare_;  // commands not sent yet; the batch being written
-  std::size_t unsent_ = 0;   // calls whose commands are in out_
   std::size_t sent_ = 0;     // calls sent and not fully answered (at the front of queue_)
-  bool writing_ = false;
+  bool leading_ = false;     // a caller is writing or reading the socket
+  Clock::time_point idle_since_{};  // when the last call finished with nothing in flight
   std::deque<std::shared_ptr<Pending>> queue_;
   std::atomic<bool> dead_{false};
-  std::atomic<bool> stop_{false};
-  std::thread reader_;
+};
+
+// Thrown by MuxConnection::call when the server had closed the connection while it was idle:
+// nothing was sent, so any command may be sent again on a new connection.
+class StaleConnection : public TransportError {
+ public:
+  using TransportError::TransportError;
 };
 
 }  // namespace refcache::redis_detail

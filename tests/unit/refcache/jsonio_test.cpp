@@ -1,6 +1,7 @@
 // The JSON writer: what we measure is exactly what we send.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <limits>
 #include <random>
 
@@ -65,6 +66,58 @@ TEST(JsonText, MeasureEqualsTheWrittenText) {
     // What we write reads back to the same value.
     EXPECT_EQ(jsonio::parse_or_throw(text), v);
   }
+}
+
+// Strings are scanned eight bytes at a time; whatever sits where in a word, and whatever the
+// length, the text and its measure must equal a byte-by-byte reference.
+TEST(JsonText, StringsMatchAByteByByteReferenceAtEveryPositionOfAWord) {
+  auto reference = [](const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (c < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+    }
+    return out + "\"";
+  };
+  // Specials and bytes next to them (0x1f/0x20, 0x21/0x23 around '"', 0x5b/0x5d around
+  // '\\'), UTF-8 lead and continuation bytes, and 0x7f/0xff.
+  const std::vector<std::string> inserts = {"\"", "\\", "\n", std::string(1, '\x1f'),
+                                            std::string(1, '\0'), " ", "!", "#", "[", "]",
+                                            "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                            "\x7f", "a\xff"};
+  for (std::size_t len = 0; len <= 40; ++len)
+    for (std::size_t at = 0; at <= len; ++at)
+      for (const auto& ins : inserts) {
+        std::string s(len, 'v');
+        s.insert(at, ins);
+        std::string text = jsonio::to_string(json::value(json::string(s)));
+        ASSERT_EQ(text, reference(s)) << "len " << len << " at " << at;
+        std::string lit;
+        jsonio::write_string_literal(s, lit);
+        ASSERT_EQ(lit, text);
+        std::size_t cps = 0;
+        for (unsigned char c : text) cps += (c & 0xC0) != 0x80;
+        auto m = jsonio::measure_string_literal(s);
+        ASSERT_EQ(m.bytes, text.size());
+        ASSERT_EQ(m.code_points, cps) << "len " << len << " at " << at;
+        auto w = jsonio::measure(json::value(json::string(s)));
+        ASSERT_EQ(w.code_points, cps);
+      }
 }
 
 TEST(JsonText, WriterGrowsForLongStringsAndEscapes) {
