@@ -85,26 +85,56 @@ void append_escape(unsigned char c, std::string& out) {
   }
 }
 
+// Python's repr of a float: the shortest digits that read back to the same double, written
+// in fixed notation when the decimal exponent is within -4 .. 15 and in scientific notation
+// (at least two exponent digits) otherwise; a fixed number without a fraction gets ".0", so
+// that a value that went in as a float comes back as a float. (std::to_chars alone picks
+// whichever notation is shorter: "1e+05" where Python writes "100000.0".) `cap` must be at
+// least 32.
 std::size_t format_double(double d, char* buf, std::size_t cap) {
   if (!std::isfinite(d)) {
     static constexpr std::string_view kNull = "null";  // JSON has no NaN or infinity
     kNull.copy(buf, kNull.size());
     return kNull.size();
   }
-  auto res = std::to_chars(buf, buf + cap, d);
-  std::size_t n = static_cast<std::size_t>(res.ptr - buf);
-  // Keep doubles recognisable as doubles ("1.0", not "1"), as Python does, so a value that
-  // went in as a float comes back as a float.
-  bool has_marker = false;
-  for (std::size_t i = 0; i < n; ++i) {
-    char c = buf[i];
-    if (c == '.' || c == 'e' || c == 'E') {
-      has_marker = true;
-      break;
-    }
+  // Shortest round-trip digits in scientific form: [-]d[.ddd]e(+|-)XX[X].
+  char sci[40];
+  auto res = std::to_chars(sci, sci + sizeof sci, d, std::chars_format::scientific);
+  const char* p = sci;
+  const char* end = res.ptr;
+  std::size_t n = 0;
+  if (*p == '-') {
+    buf[n++] = '-';
+    ++p;
   }
-  if (!has_marker) {
+  const char* e = std::find(p, end, 'e');
+  char digits[20];
+  std::size_t nd = 0;
+  for (const char* q = p; q != e; ++q)
+    if (*q != '.') digits[nd++] = *q;
+  int exp = 0;
+  std::from_chars(e + (e[1] == '+' ? 2 : 1), end, exp);
+  if (exp < -4 || exp >= 16) {
+    // Scientific, as to_chars wrote it (its exponent has at least two digits, as Python's).
+    std::size_t len = static_cast<std::size_t>(end - p);
+    std::memcpy(buf + n, p, std::min(len, cap - n));
+    return n + len;
+  }
+  if (exp < 0) {  // 0.000ddd
+    buf[n++] = '0';
     buf[n++] = '.';
+    for (int i = -1; i > exp; --i) buf[n++] = '0';
+    std::memcpy(buf + n, digits, nd);
+    return n + nd;
+  }
+  // ddd[000].ddd or ddd.0
+  const auto whole = static_cast<std::size_t>(exp) + 1;
+  for (std::size_t i = 0; i < whole; ++i) buf[n++] = i < nd ? digits[i] : '0';
+  buf[n++] = '.';
+  if (nd > whole) {
+    std::memcpy(buf + n, digits + whole, nd - whole);
+    n += nd - whole;
+  } else {
     buf[n++] = '0';
   }
   return n;

@@ -1,7 +1,9 @@
 // The JSON writer: what we measure is exactly what we send.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -16,6 +18,60 @@ TEST(JsonText, CompactWithPythonStyleDoubles) {
   EXPECT_EQ(jsonio::to_string(json::value(0.1)), "0.1");
   EXPECT_EQ(jsonio::to_string(json::value(18446744073709551615ull)), "18446744073709551615");
   EXPECT_EQ(jsonio::to_string(json::value(std::numeric_limits<double>::infinity())), "null");
+  // Python's repr: fixed notation for decimal exponents -4 .. 15, scientific beyond, always
+  // the shortest digits that read back to the same double (checked against CPython 3.11).
+  const std::vector<std::pair<double, std::string>> python = {
+      {1.7e9, "1700000000.0"},
+      {1e5, "100000.0"},
+      {1e15, "1000000000000000.0"},
+      {1e16, "1e+16"},
+      {1.5e16, "1.5e+16"},
+      {0.0001, "0.0001"},
+      {0.00001, "1e-05"},
+      {2.5e-5, "2.5e-05"},
+      {-1e-7, "-1e-07"},
+      {-0.5, "-0.5"},
+      {123.456, "123.456"},
+      {1234567.125, "1234567.125"},
+      {0.1 + 0.2, "0.30000000000000004"},
+      {1764123456.123456, "1764123456.123456"},
+      {12345678901234567890.0, "1.2345678901234567e+19"},
+      {5e-324, "5e-324"},
+      {1.7976931348623157e308, "1.7976931348623157e+308"},
+      {-123456789012345.6, "-123456789012345.6"},
+  };
+  for (const auto& [d, text] : python) {
+    EXPECT_EQ(jsonio::to_string(json::value(d)), text);
+    std::string out;
+    jsonio::write_double(d, out);
+    EXPECT_EQ(out, text);
+    EXPECT_EQ(jsonio::measure(json::value(d)).bytes, text.size());
+    EXPECT_EQ(jsonio::parse_or_throw(text), json::value(d));
+  }
+}
+
+// Any finite double: the text reads back to the same double, and uses an exponent exactly
+// where Python's repr does (|d| >= 1e16, or 0 < |d| < 1e-4).
+TEST(JsonText, DoublesRoundTripAndChooseTheNotationAsPythonDoes) {
+  std::mt19937_64 rng(11);
+  int checked = 0;
+  for (int i = 0; i < 200000; ++i) {
+    std::uint64_t bits = rng();
+    double d;
+    std::memcpy(&d, &bits, sizeof d);
+    if (!std::isfinite(d)) continue;
+    if (i % 2 == 0) d = std::ldexp(static_cast<double>(rng() >> 11), -static_cast<int>(rng() % 100));
+    std::string text = jsonio::to_string(json::value(d));
+    ASSERT_EQ(jsonio::parse_or_throw(text).as_double(), d) << text;
+    double a = std::fabs(d);
+    bool sci = a >= 1e16 || (a != 0 && a < 1e-4);
+    ASSERT_EQ(text.find('e') != std::string::npos, sci) << text;
+    if (!sci) {
+      ASSERT_NE(text.find('.'), std::string::npos) << text;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 150000);
 }
 
 TEST(JsonText, EscapesControlsAndPassesUtf8) {
