@@ -35,6 +35,8 @@ struct AccessPolicy {
 
 // JSON form of the reference (permissions as integers, actor sets as lists or null).
 boost::json::object to_json(const AccessPolicy& p);
+// Appends the compact text of to_json(p) to `out`.
+void write_json(const AccessPolicy& p, std::string& out);
 
 // Parses the JSON form. Missing fields take their defaults; a field of the wrong type throws
 // std::invalid_argument naming the field.

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -687,19 +688,39 @@ json::value parse(std::string_view text, std::error_code& ec, const ParseLimits&
     ec = std::make_error_code(std::errc::message_size);
     return nullptr;
   }
-  json::parse_options opts;
-  opts.max_depth = limits.max_depth;
-  json::basic_parser<PreciseHandler> p(opts);
+  // A parser per thread (and per depth limit: the limit is fixed at construction), reused so
+  // that its stacks keep their memory from one document to the next; most documents are
+  // small and parsed often (every entry a text-storing backend reads). One that parsed a large
+  // document is dropped rather than keep a large stack.
+  using Parser = json::basic_parser<PreciseHandler>;
+  struct Cached {
+    std::size_t depth = 0;
+    std::unique_ptr<Parser> parser;
+  };
+  thread_local std::array<Cached, 4> cache;
+  thread_local std::size_t victim = 0;
+  Cached* slot = nullptr;
+  for (auto& c : cache)
+    if (c.parser && c.depth == limits.max_depth) slot = &c;
+  if (slot == nullptr) {
+    slot = &cache[victim++ % cache.size()];
+    json::parse_options opts;
+    opts.max_depth = limits.max_depth;
+    slot->depth = limits.max_depth;
+    slot->parser = std::make_unique<Parser>(opts);
+  }
+  Parser& p = *slot->parser;
+  p.reset();
   p.handler().st.reset();
+  p.handler().number.clear();
   boost::system::error_code bec;
   std::size_t n = p.write_some(false, text.data(), text.size(), bec);
   if (!bec && n < text.size()) bec = json::error::extra_data;
   if (!bec && !p.done()) bec = json::error::incomplete;
-  if (bec) {
-    ec = bec;  // boost::system::error_code converts to std::error_code
-    return nullptr;
-  }
-  return p.handler().st.release();
+  json::value result = bec ? json::value(nullptr) : p.handler().st.release();
+  if (bec) ec = bec;  // boost::system::error_code converts to std::error_code
+  if (text.size() > (std::size_t{1} << 20)) slot->parser.reset();
+  return result;
 }
 
 json::value parse_or_throw(std::string_view text, const ParseLimits& limits) {

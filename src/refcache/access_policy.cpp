@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <stdexcept>
+#include <string>
+
+#include "jsonio/json_text.hpp"
 
 namespace refcache {
 namespace json = boost::json;
@@ -88,6 +91,45 @@ json::object to_json(const AccessPolicy& p) {
   o.emplace("denied_actors", optional_list(p.denied_actors));
   o.emplace("bound_session", optional_string(p.bound_session));
   return o;
+}
+
+void write_json(const AccessPolicy& p, std::string& out) {
+  // The text of jsonio::to_string(to_json(p)), written without building the object (this
+  // runs for every entry a text-storing backend writes).
+  auto put_bits = [&](Permission perm) { out += std::to_string(static_cast<int>(bits(perm))); };
+  auto put_string = [&](const std::optional<std::string>& s) {
+    if (s)
+      jsonio::write_string_literal(*s, out);
+    else
+      out += "null";
+  };
+  auto put_list = [&](const std::optional<std::vector<std::string>>& l) {
+    if (!l) {
+      out += "null";
+      return;
+    }
+    out += '[';
+    for (std::size_t i = 0; i < l->size(); ++i) {
+      if (i) out += ',';
+      jsonio::write_string_literal((*l)[i], out);
+    }
+    out += ']';
+  };
+  out += "{\"user_permissions\":";
+  put_bits(p.user_permissions);
+  out += ",\"agent_permissions\":";
+  put_bits(p.agent_permissions);
+  out += ",\"owner\":";
+  put_string(p.owner);
+  out += ",\"owner_permissions\":";
+  put_bits(p.owner_permissions);
+  out += ",\"allowed_actors\":";
+  put_list(p.allowed_actors);
+  out += ",\"denied_actors\":";
+  put_list(p.denied_actors);
+  out += ",\"bound_session\":";
+  put_string(p.bound_session);
+  out += '}';
 }
 
 AccessPolicy policy_from_json(const json::value& v) {

@@ -71,7 +71,7 @@ std::string encode_entry_blob(const CacheEntry& entry) {
   out += ",\"namespace\":";
   jsonio::write_string_literal(entry.ns, out);
   out += ",\"policy\":";
-  jsonio::write(to_json(entry.policy), out);
+  write_json(entry.policy, out);
   out += ",\"created_at\":";
   jsonio::write_double(entry.created_at, out);
   out += ",\"expires_at\":";

@@ -55,6 +55,25 @@ TEST(AccessPolicy, RoundTripsEveryField) {
   EXPECT_EQ(policy_from_json(to_json(p)), p);
 }
 
+// The text writer backends use gives exactly the text of the JSON form, for every shape.
+TEST(AccessPolicy, WrittenTextEqualsTheJsonForm) {
+  std::vector<AccessPolicy> cases(5);
+  cases[1] = AccessPolicy::user_only();
+  cases[2].owner = "user:\"quoted\" \xc3\xa9\n";
+  cases[2].allowed_actors = std::vector<std::string>{};
+  cases[2].denied_actors = std::vector<std::string>{"user:a", "agent:b-*", "\\"};
+  cases[3].bound_session = "sess-1";
+  cases[3].owner_permissions = Permission::kNone;
+  cases[3].allowed_actors = std::vector<std::string>{"x"};
+  cases[4] = AccessPolicy::execute_only();
+  for (const auto& p : cases) {
+    std::string out = "prefix";
+    write_json(p, out);
+    EXPECT_EQ(out, "prefix" + jsonio::to_string(to_json(p)));
+    EXPECT_EQ(policy_from_json(jsonio::parse_or_throw(out.substr(6))), p);
+  }
+}
+
 TEST(AccessPolicy, MissingFieldsTakeDefaultsAndWrongTypesAreRejected) {
   AccessPolicy p = policy_from_json(J(R"({"agent_permissions":0})"));
   EXPECT_EQ(p.agent_permissions, Permission::kNone);
