@@ -477,7 +477,8 @@ bool MuxConnection::write_buffered(std::unique_lock<std::mutex>& lock,
 void MuxConnection::call(std::string_view bytes, const std::shared_ptr<Pending>& p,
                          Clock::time_point deadline) {
   std::unique_lock lock(mu_);
-  if (dead()) throw TransportError("connection lost");
+  // Failed since the caller picked it (by another call): nothing of ours was sent.
+  if (dead()) throw StaleConnection("connection lost");
   if (!leading_ && queue_.empty() && Clock::now() - idle_since_ > std::chrono::milliseconds(2)) {
     // Idle for a while: the server may have closed the connection meanwhile (a restart, its
     // idle timeout). Nothing has been sent yet, so the caller can still go elsewhere.

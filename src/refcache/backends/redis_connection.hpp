@@ -167,7 +167,7 @@ class MuxConnection {
   // Sends `bytes` (holding p->expected commands) and waits for their replies until
   // `deadline`. Throws TransportError when the connection fails or the deadline passes (the
   // connection is then dead: its reply stream can no longer be matched to callers), or
-  // StaleConnection when the server had closed this idle connection before anything was sent.
+  // StaleConnection when it was found closed before anything of this call was sent.
   void call(std::string_view bytes, const std::shared_ptr<Pending>& p, Clock::time_point deadline);
   // Fails every pending call with `why` and closes the socket.
   void fail(const std::string& why, bool timeout = false);
@@ -189,8 +189,9 @@ class MuxConnection {
   std::atomic<bool> dead_{false};
 };
 
-// Thrown by MuxConnection::call when the server had closed the connection while it was idle:
-// nothing was sent, so any command may be sent again on a new connection.
+// Thrown by MuxConnection::call when the connection was already closed (by the server while
+// it was idle, or failed by another call) before anything was sent: any command, a write
+// included, may then be sent again on a new connection.
 class StaleConnection : public TransportError {
  public:
   using TransportError::TransportError;
