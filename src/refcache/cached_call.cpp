@@ -28,9 +28,25 @@ const std::map<std::string, std::string>& fallbacks() {
 }
 
 std::string sha256_hex(std::string_view data, std::size_t hex_chars) {
+  // The algorithm is fetched once and a digest context kept per thread: EVP_Digest with
+  // EVP_sha256() looks the implementation up in OpenSSL 3's provider tables on every call,
+  // which cost more than hashing a call key.
+  struct Md {
+    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    ~Md() { EVP_MD_free(md); }
+  };
+  struct Ctx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  };
+  static const Md sha256;
+  thread_local const Ctx ctx;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1)
+  if (sha256.md == nullptr || ctx.ctx == nullptr ||
+      EVP_DigestInit_ex2(ctx.ctx, sha256.md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.ctx, md, &len) != 1)
     throw Error("SHA-256 failed");
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

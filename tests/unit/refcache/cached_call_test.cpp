@@ -89,6 +89,29 @@ TEST(CachedCall, ToolMaxSizeSizesThePreviewAndCallBeatsTool) {
   EXPECT_EQ(calls, 1);  // the second was a hit, only answered bigger
 }
 
+// Call keys are stored in shared backends, so their derivation is part of the storage
+// format: the first 32 hex digits of SHA-256("<name>\0<canonical JSON of the arguments>").
+// (Golden values from Python's hashlib; the same on every thread, however many times.)
+TEST(CachedCall, CallKeysAreTheStoredSha256OfNameAndCanonicalArguments) {
+  RefCache cache(char_opts());
+  std::atomic<int> calls{0};
+  CachedCall call(cache, "span", range_fn(calls));
+  std::vector<std::thread> ts;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t)
+    ts.emplace_back([&] {
+      for (int i = 0; i < 100; ++i) {
+        if (call.call_key(json::object{{"n", 1}}) != "65c199e238684280ecbe7e5c91b4ba2f") ++wrong;
+        if (call.call_key(J(R"({"b":{"c":null},"a":[1,2.5,"x"]})").as_object()) !=
+            "38cc09c1ff580e6cf9b77716ad5f1702")
+          ++wrong;
+      }
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(calls.load(), 0);
+}
+
 TEST(CachedCall, RunsOncePerDistinctArgumentsAndHitsReturnTheSameRef) {
   RefCache cache(char_opts());
   std::atomic<int> calls{0};
