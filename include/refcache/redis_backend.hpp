@@ -17,8 +17,9 @@
 // so the index and the entries never disagree; listing and clearing a namespace cost O(namespace),
 // not O(instance). Entries written by Python servers carry no index: reindex() adds them.
 //
-// Transport (redis_connection.hpp): our own sockets, plain TCP or TLS (rediss://), each
-// multiplexed: every thread pipelines its commands on one of pool_size shared connections.
+// Transport (redis_connection.hpp): our own sockets, plain TCP or TLS (rediss://), up to
+// pool_size of them: a thread has one to itself while one is free; beyond that, threads share
+// them and pipeline their commands.
 // When Redis goes away, each call fails within socket_timeout (and call_timeout overall) with
 // BackendUnavailable; idempotent reads are retried with backoff and jitter; a circuit breaker
 // fails calls fast while Redis stays down and probes it back; reconnects are attempted with

@@ -43,8 +43,8 @@ inline const char* skip_plain(const char* p, const char* end, std::size_t& conti
     // "Some byte is below n" is ((x - n*k01) & ~x & k80) != 0 (exact for n <= 128); a byte
     // equal to c is a byte of x ^ c*k01 below 1.
     const std::uint64_t quote = x ^ (k01 * '"'), backslash = x ^ (k01 * '\\');
-    const std::uint64_t special = ((x - k01 * 0x20) & ~x) | ((quote - k01) & ~quote) |
-                                  ((backslash - k01) & ~backslash);
+    const std::uint64_t special =
+        ((x - k01 * 0x20) & ~x) | ((quote - k01) & ~quote) | ((backslash - k01) & ~backslash);
     if ((special & k80) != 0) break;
     // Continuation bytes are 10xxxxxx: bit 7 set and bit 6 clear (none in ASCII text, where
     // the count, a library call without the popcnt instruction, is skipped).

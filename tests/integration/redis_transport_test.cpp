@@ -138,9 +138,11 @@ TEST(RedisConnection, ThreadsBeyondThePoolShareConnectionsAndEveryCallGetsItsOwn
                                "ns" + std::to_string(t % 3)));
           // Our own entry, and one another thread wrote a moment ago.
           auto mine = b.get(id);
-          if (!mine || mine->value != json::value(id + std::string(static_cast<std::size_t>(i) * 7, 'p')))
+          if (!mine ||
+              mine->value != json::value(id + std::string(static_cast<std::size_t>(i) * 7, 'p')))
             ++wrong;
-          std::string other = "mux:" + std::to_string((t + 1) % kThreads) + ":" + std::to_string(i / 2);
+          std::string other =
+              "mux:" + std::to_string((t + 1) % kThreads) + ":" + std::to_string(i / 2);
           if (auto e = b.get(other); e && !e->value.get_string().starts_with(other)) ++wrong;
           if (b.exists("mux:none:" + std::to_string(i))) ++wrong;
         } catch (const std::exception&) {

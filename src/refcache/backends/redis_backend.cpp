@@ -801,7 +801,7 @@ class RedisBackend::Impl {
     return slots[h];
   }
 
-  // A live multiplexed connection, opened on demand.
+  // The lease's slot's connection, (re)opened on demand.
   void connection(Lease& lease) {
     Slot& slot = *lease.slot;
     std::lock_guard lock(slot.mu);
@@ -819,7 +819,7 @@ class RedisBackend::Impl {
   }
 
   // --- Redis Cluster ----------------------------------------------------------------------
-  // One pool of pool_size multiplexed connections per node, each node with its own reconnect
+  // One pool of pool_size connections per node, each node with its own reconnect
   // backoff (a dead primary must not slow the calls that go to the others). slot_map_ names
   // the primary of every hash slot, from CLUSTER SLOTS; MOVED updates one slot at once and asks
   // for a refresh, ASK sends ASKING + the command to the named node without changing the map.

@@ -448,8 +448,7 @@ void MuxConnection::fail(const std::string& why, bool timeout) {
   for (auto& p : failed) p->wake.set();
 }
 
-bool MuxConnection::write_buffered(std::unique_lock<std::mutex>& lock,
-                                   Clock::time_point deadline) {
+bool MuxConnection::write_buffered(std::unique_lock<std::mutex>& lock, Clock::time_point deadline) {
   // The calls at queue_[sent_ ...] are those whose commands are in out_.
   while (queue_.size() > sent_) {
     sent_ = queue_.size();

@@ -181,9 +181,9 @@ class MuxConnection {
   bool write_buffered(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
   std::unique_ptr<RedisSocket> sock_;
   std::mutex mu_;
-  std::string out_, spare_;  // commands not sent yet; the batch being written
-  std::size_t sent_ = 0;     // calls sent and not fully answered (at the front of queue_)
-  bool leading_ = false;     // a caller is writing or reading the socket
+  std::string out_, spare_;         // commands not sent yet; the batch being written
+  std::size_t sent_ = 0;            // calls sent and not fully answered (at the front of queue_)
+  bool leading_ = false;            // a caller is writing or reading the socket
   Clock::time_point idle_since_{};  // when the last call finished with nothing in flight
   std::deque<std::shared_ptr<Pending>> queue_;
   std::atomic<bool> dead_{false};

@@ -60,7 +60,8 @@ TEST(JsonText, DoublesRoundTripAndChooseTheNotationAsPythonDoes) {
     double d;
     std::memcpy(&d, &bits, sizeof d);
     if (!std::isfinite(d)) continue;
-    if (i % 2 == 0) d = std::ldexp(static_cast<double>(rng() >> 11), -static_cast<int>(rng() % 100));
+    if (i % 2 == 0)
+      d = std::ldexp(static_cast<double>(rng() >> 11), -static_cast<int>(rng() % 100));
     std::string text = jsonio::to_string(json::value(d));
     ASSERT_EQ(jsonio::parse_or_throw(text).as_double(), d) << text;
     double a = std::fabs(d);
@@ -131,13 +132,27 @@ TEST(JsonText, StringsMatchAByteByByteReferenceAtEveryPositionOfAWord) {
     std::string out = "\"";
     for (unsigned char c : s) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
         default:
           if (c < 0x20) {
             char buf[8];
@@ -152,10 +167,9 @@ TEST(JsonText, StringsMatchAByteByByteReferenceAtEveryPositionOfAWord) {
   };
   // Specials and bytes next to them (0x1f/0x20, 0x21/0x23 around '"', 0x5b/0x5d around
   // '\\'), UTF-8 lead and continuation bytes, and 0x7f/0xff.
-  const std::vector<std::string> inserts = {"\"", "\\", "\n", std::string(1, '\x1f'),
-                                            std::string(1, '\0'), " ", "!", "#", "[", "]",
-                                            "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
-                                            "\x7f", "a\xff"};
+  const std::vector<std::string> inserts = {
+      "\"", "\\", "\n",       std::string(1, '\x1f'), std::string(1, '\0'), " ",    "!",    "#",
+      "[",  "]",  "\xc3\xa9", "\xe2\x82\xac",         "\xf0\x9f\x98\x80",   "\x7f", "a\xff"};
   for (std::size_t len = 0; len <= 40; ++len)
     for (std::size_t at = 0; at <= len; ++at)
       for (const auto& ins : inserts) {
