@@ -112,7 +112,7 @@ EntryRow encode_entry_row(const CacheEntry& entry) {
   EntryRow r;
   r.value_json = entry.value_text.empty() ? jsonio::to_string(entry.value) : entry.value_text;
   r.ns = entry.ns;
-  r.policy_json = jsonio::to_string(to_json(entry.policy));
+  write_json(entry.policy, r.policy_json);
   r.created_at = entry.created_at;
   r.expires_at = entry.expires_at;
   r.metadata_json = jsonio::to_string(entry.metadata);
