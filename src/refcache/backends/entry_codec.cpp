@@ -62,12 +62,23 @@ std::string encode_entry_blob(const CacheEntry& entry) {
   // Written member by member (the reference's field order), so that the value is neither
   // copied into a temporary object nor serialized again when its text is already known.
   std::string out;
-  out.reserve((entry.value_text.empty() ? 256 : entry.value_text.size()) + entry.ns.size() + 192);
   out += "{\"value\":";
-  if (entry.value_text.empty())
-    jsonio::write(entry.value, out);
-  else
+  if (entry.value_text.empty()) {
+    // The writer grows its buffer by doubling; a string value's size is known up front.
+    std::size_t hint = entry.value.is_string() ? entry.value.get_string().size() + 16 : 256;
+    jsonio::write_measured(entry.value, out, hint);
+  } else {
+    out.reserve(out.size() + entry.value_text.size());
     out += entry.value_text;
+  }
+  // The rest in one allocation at most.
+  std::size_t rest = entry.ns.size() + 320;
+  if (entry.policy.owner) rest += entry.policy.owner->size();
+  if (entry.policy.bound_session) rest += entry.policy.bound_session->size();
+  for (const auto* list : {&entry.policy.allowed_actors, &entry.policy.denied_actors})
+    if (*list)
+      for (const auto& a : **list) rest += a.size() + 3;
+  out.reserve(out.size() + rest);
   out += ",\"namespace\":";
   jsonio::write_string_literal(entry.ns, out);
   out += ",\"policy\":";

@@ -1485,12 +1485,16 @@ class RedisBackend::Impl {
 
   // Every reply of a MULTI ... EXEC pipeline checked; returns EXEC's array reply.
   Reply transaction(const std::vector<std::vector<std::string_view>>& cmds) {
-    std::vector<std::vector<std::string_view>> all;
-    all.reserve(cmds.size() + 2);
-    all.push_back({"MULTI"});
-    all.insert(all.end(), cmds.begin(), cmds.end());
-    all.push_back({"EXEC"});
-    auto replies = pipeline(all);
+    thread_local std::string out;
+    out.clear();
+    redis_detail::format_command(out, {"MULTI"});
+    int hslot = -1;
+    for (const auto& c : cmds) {
+      redis_detail::format_command(out, c);
+      if (cluster_ && hslot < 0) hslot = route_slot(c);
+    }
+    redis_detail::format_command(out, {"EXEC"});
+    auto replies = send(out, cmds.size() + 2, hslot);
     for (auto& r : replies)
       if (r->type == REDIS_REPLY_ERROR) error_reply(r.get(), "transaction");
     Reply exec = std::move(replies.back());
