@@ -92,6 +92,12 @@ class RefCache {
   // (re-setting a key replaces and deletes the previous entry). No permission check: the
   // caller decides who may write.
   CacheReference set(std::string_view key, boost::json::value value, const SetOptions& opts = {});
+  // The same, also giving back the entry as stored (value, policy, metadata), so that a
+  // caller that answers with the value need not read it back from the backend. The entry is
+  // the caller's to consume when it holds the only reference (use_count() == 1).
+  std::pair<CacheReference, std::shared_ptr<CacheEntry>> store(std::string_view key,
+                                                               boost::json::value value,
+                                                               const SetOptions& opts = {});
 
   // The preview of an entry as `actor` sees it (READ required), or the task status while an
   // async call is running (READ or EXECUTE on the task's policy required).

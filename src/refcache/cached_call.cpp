@@ -205,7 +205,7 @@ CachedCall::Scope CachedCall::scope_for(const CallIdentity& who) const {
 }
 
 json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entry,
-                                 const Actor& actor, std::size_t max_size) {
+                                 const Actor& actor, std::size_t max_size, json::value* take) {
   json::object out;
   out["ref_id"] = ref_id;
   const json::value& v = entry->value;
@@ -234,7 +234,10 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
   else
     size = cache_.measure(v);
   if (size <= max_size) {
-    out["value"] = v;
+    if (take)
+      out["value"] = std::move(*take);
+    else
+      out["value"] = v;
     out["is_complete"] = true;
     out["is_async"] = false;
     out["size"] = size;
@@ -380,11 +383,13 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
   so.policy = scope.policy;
   so.ttl = options_.ttl;
   so.tool_name = name_;
-  CacheReference ref =
-      cache_.set(bind_key ? std::string_view(key) : std::string_view(), std::move(result), so);
-  EntryPtr entry = backend.get(ref.ref_id);
-  if (!entry) throw BackendError("the result was stored but cannot be read back");
-  return respond(ref.ref_id, entry, scope.actor, max_size);
+  // The entry as stored answers the call: no read back from the backend (for Redis, a round
+  // trip). When nothing else holds it (the backends keep their own copies), its value moves
+  // into the answer instead of being copied.
+  auto [ref, stored] =
+      cache_.store(bind_key ? std::string_view(key) : std::string_view(), std::move(result), so);
+  json::value* take = stored.use_count() == 1 ? &stored->value : nullptr;
+  return respond(ref.ref_id, stored, scope.actor, max_size, take);
 }
 
 json::object CachedCall::run_async(const std::string& key, const std::string& ref_id,

@@ -89,6 +89,12 @@ std::size_t RefCache::measure(const json::value& v) const {
 }
 
 CacheReference RefCache::set(std::string_view key, json::value value, const SetOptions& opts) {
+  return store(key, std::move(value), opts).first;
+}
+
+std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::store(std::string_view key,
+                                                                       json::value value,
+                                                                       const SetOptions& opts) {
   auto entry = std::make_shared<CacheEntry>();
   const double now = options_.clock();
   const double ttl = opts.ttl ? *opts.ttl : ttl_for(opts.ns);
@@ -125,12 +131,12 @@ CacheReference RefCache::set(std::string_view key, json::value value, const SetO
   entry->metadata["total_chars"] = size.code_points;
 
   if (key.empty()) {
-    backend_->set(ref.ref_id, std::move(entry));
+    backend_->set(ref.ref_id, entry);
   } else {
     KeyBinding binding{opts.ns, std::string(key)};
-    backend_->set(ref.ref_id, std::move(entry), &binding);
+    backend_->set(ref.ref_id, entry, &binding);
   }
-  return ref;
+  return {std::move(ref), std::move(entry)};
 }
 
 std::pair<std::string, EntryPtr> RefCache::lookup(std::string_view ref_or_key,
