@@ -52,7 +52,7 @@ inline const char* skip_plain(const char* p, const char* end, std::size_t& conti
         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote16), _mm_cmpeq_epi8(x, backslash16)),
                      _mm_cmpeq_epi8(_mm_min_epu8(x, max_control16), x));
     if (_mm_movemask_epi8(special) != 0) return p;  // the SWAR and byte loops take it from here
-    if (_mm_movemask_epi8(x) != 0) {                 // some byte >= 0x80: count continuations
+    if (_mm_movemask_epi8(x) != 0) {                // some byte >= 0x80: count continuations
       const int c = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(x, top2), cont16));
       continuation += static_cast<std::size_t>(__builtin_popcount(static_cast<unsigned>(c)));
     }
