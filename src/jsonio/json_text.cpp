@@ -682,12 +682,18 @@ struct PreciseHandler {
     st.push_uint64(u);
     return true;
   }
-  bool on_double(double d, json::string_view s, ec_t&) {
+  bool on_double(double d, json::string_view s, ec_t& ec) {
     number.append(s.data(), s.size());
     double exact = d;
     auto res = std::from_chars(number.data(), number.data() + number.size(), exact);
-    if (res.ec != std::errc()) exact = d;  // out of range: keep Boost's (infinite) value
+    if (res.ec != std::errc()) exact = d;  // out of range: keep Boost's value (0 or infinite)
     number.clear();
+    if (!std::isfinite(exact)) {
+      // Beyond the range of a double (1e400): no value we could write back (JSON has no
+      // infinity), so the document is refused rather than changed.
+      ec = json::error::exponent_overflow;
+      return false;
+    }
     st.push_double(exact);
     return true;
   }

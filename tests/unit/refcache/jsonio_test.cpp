@@ -75,6 +75,21 @@ TEST(JsonText, DoublesRoundTripAndChooseTheNotationAsPythonDoes) {
   EXPECT_GT(checked, 150000);
 }
 
+// A number beyond the range of a double cannot be written back (JSON has no infinity): the
+// document is refused, not silently changed to null. Below the range it is 0, as in Python.
+TEST(JsonText, NumbersBeyondTheRangeOfADoubleAreRefused) {
+  for (const char* text : {"[1e400]", "[-1e400]", "{\"a\":38111111E11111123}", "1.8e308"}) {
+    std::error_code ec;
+    jsonio::parse(text, ec);
+    EXPECT_TRUE(ec) << text;
+    EXPECT_THROW(jsonio::parse_or_throw(text), std::exception) << text;
+  }
+  EXPECT_EQ(jsonio::parse_or_throw("[1e-400]"), json::parse("[0.0]"));
+  EXPECT_EQ(jsonio::parse_or_throw("1.7976931348623157e308").as_double(), 1.7976931348623157e308);
+  // The parser is reused on the same thread: a refused document leaves nothing behind.
+  EXPECT_EQ(jsonio::parse_or_throw("[1.5,2]"), json::parse("[1.5,2]"));
+}
+
 TEST(JsonText, EscapesControlsAndPassesUtf8) {
   EXPECT_EQ(jsonio::to_string(json::value("a\"b\\c\n\t\x01 \xc3\xa9")),
             "\"a\\\"b\\\\c\\n\\t\\u0001 \xc3\xa9\"");
