@@ -8,8 +8,10 @@
 // evictions).
 //
 // Values are kept as compact JSON text and parsed on demand, with a bounded set of recently
-// used entries kept parsed ("hot"), so a large cache costs little more than its JSON and a
-// hot entry is read without parsing (see MemoryBackendOptions::freeze_values).
+// read entries kept parsed ("hot"), so a large cache costs little more than its JSON and a
+// hot entry is read without parsing (see MemoryBackendOptions::freeze_values). A write does
+// not make its entry hot: the writer holds it already, and most written values are read
+// later or never.
 //
 // Thread-safety: all methods are safe to call concurrently (one internal mutex; cold entries
 // are parsed outside it).
@@ -32,7 +34,7 @@ struct MemoryBackendOptions {
   std::size_t max_bytes = 0;    // 0 = unbounded; bound on the compact-JSON bytes of values
   ClockFn clock = &unix_now;    // source of "now" (tests substitute a fake clock)
   // Keep values as compact JSON text (about a third of the memory of parsed values) and
-  // only the most recently used ones parsed: at most hot_entries entries and hot_bytes bytes
+  // only the most recently read ones parsed: at most hot_entries entries and hot_bytes bytes
   // of text. Off: every value stays parsed (fastest reads, most memory).
   bool freeze_values = true;
   std::size_t hot_entries = 1024;

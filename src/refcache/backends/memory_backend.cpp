@@ -261,9 +261,9 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
     if (options_.freeze_values) {
       it->second.frozen_value = std::move(value_text);
       it->second.frozen_metadata = std::move(metadata_text);
-      // What was just written is likely read soon (a cached call answers from it).
-      s.make_hot(it->second, &it->first, std::move(entry), options_.hot_entries, options_.hot_bytes,
-                 released);
+      // Not made hot: the writer already holds the parsed entry (a cached call answers from
+      // it and may move its value into the answer), and a value that is never read again
+      // would only push a read one out of the hot set. The first get() thaws it.
     }
 
     if (binding) {

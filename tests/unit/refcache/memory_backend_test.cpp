@@ -212,10 +212,26 @@ TEST(MemoryBackend, ClearingEverythingEmptiesTheHotSetToo) {
   MemoryBackend b({.hot_entries = 1});
   b.set("a", entry(1));
   b.set("b", entry(2));
+  ASSERT_TRUE(b.get("a"));  // reads make entries hot; "b" pushes "a" out
+  ASSERT_TRUE(b.get("b"));
   EXPECT_EQ(b.clear(std::nullopt), 2u);
   b.set("c", entry(3));
   b.set("d", entry(4));
   EXPECT_EQ(b.get("c")->value, json::value(3));
   EXPECT_EQ(b.get("d")->value, json::value(4));
   EXPECT_EQ(b.stats().entries, 2);
+}
+
+TEST(MemoryBackend, AWriteLeavesTheWritersEntryToTheWriter) {
+  // set() keeps text only; the writer's parsed entry is not retained (a cached call moves its
+  // value into the answer), and the first get() thaws a copy that later gets then share.
+  MemoryBackend b;
+  auto e = entry(J("[1,2,3]"));
+  b.set("r", e);
+  EXPECT_EQ(e.use_count(), 1);
+  auto first = b.get("r");
+  ASSERT_TRUE(first);
+  EXPECT_NE(first.get(), e.get());
+  EXPECT_EQ(first->value, e->value);
+  EXPECT_EQ(b.get("r").get(), first.get());
 }
