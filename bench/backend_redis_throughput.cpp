@@ -2,7 +2,12 @@
 // (-t set,get -d 1024 -c 8 -n 100000) against the same redis-server, started here; and the
 // same set + get over TLS (rediss://) on that server's TLS port, for the TLS overhead.
 // Also reports the CPU time per operation of redis-server and of the client (ours, or
-// redis-benchmark), which says which side limits. Prints one JSON line. Not a test.
+// redis-benchmark), which says which side limits, and the rates of the simplest client with
+// our threading model: 8 threads, each with its own blocking hiredis connection, sending a
+// bare SET key value PX ttl (no transaction, no index, no JSON) and GET for the same fresh
+// keys. That reference shows what any synchronous client from 8 threads reaches on this
+// machine, beside redis-benchmark's single event loop. Prints one JSON line. Not a test.
+#include <hiredis/hiredis.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <algorithm>
@@ -39,6 +44,47 @@ std::pair<double, double> run_redis_benchmark(const testing::RedisServer& server
                     server.password() + " -t set,get -d 1024 -c " + std::to_string(clients) +
                     " -n " + std::to_string(requests) + " -q --csv 2>/dev/null";
   return bench::redis_benchmark_set_get(cmd);
+}
+
+// The reference client: `threads` threads, each with its own blocking hiredis connection,
+// SET (with PX) or GET of the keys `keys` in turn. Returns operations per second, or 0 if a
+// connection or a command failed (said on stderr).
+double run_hiredis_sync(const testing::RedisServer& server, int threads,
+                        const std::vector<std::string>& keys, bool set) {
+  const std::string value(1024, 'v');
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  auto t0 = SteadyClock::now();
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&] {
+      redisContext* c = redisConnect("127.0.0.1", server.port());
+      auto ok = [&](redisReply* r) {
+        bool good = r && r->type != REDIS_REPLY_ERROR;
+        if (r) freeReplyObject(r);
+        return good;
+      };
+      if (!c || c->err ||
+          !ok(static_cast<redisReply*>(redisCommand(c, "AUTH %s", server.password().c_str())))) {
+        failed = true;
+      } else {
+        for (std::size_t i; !failed && (i = next.fetch_add(1)) < keys.size();) {
+          const std::string& k = keys[set ? i : (i * 7919) % keys.size()];
+          void* r = set ? redisCommand(c, "SET %b %b PX 3600000", k.data(), k.size(), value.data(),
+                                       value.size())
+                        : redisCommand(c, "GET %b", k.data(), k.size());
+          if (!ok(static_cast<redisReply*>(r))) failed = true;
+        }
+      }
+      if (c) redisFree(c);
+    });
+  for (auto& th : ts) th.join();
+  if (failed) {
+    std::cerr << "hiredis reference client failed\n";
+    return 0;
+  }
+  return static_cast<double>(keys.size()) /
+         std::chrono::duration<double>(SteadyClock::now() - t0).count();
 }
 
 }  // namespace
@@ -98,6 +144,9 @@ int main() {
   // same chances.
   constexpr int kRounds = 3;
   double ours_set = 0, ours_get = 0, rb_set = 0, rb_get = 0, tls_set = 0, tls_get = 0;
+  double ref_set = 0, ref_get = 0;
+  std::vector<std::string> entry_keys;
+  for (const auto& id : ids) entry_keys.push_back("mcp-refcache:entry:" + id);
   testing::RawRedis raw(server.port(), server.password());
   for (int round = 0; round < kRounds; ++round) {
     raw.cmd({"FLUSHALL"});
@@ -112,6 +161,9 @@ int main() {
     raw.cmd({"FLUSHALL"});
     tls_set = std::max(tls_set, run(tls_backend, true, nullptr));
     tls_get = std::max(tls_get, run(tls_backend, false, nullptr));
+    raw.cmd({"FLUSHALL"});
+    ref_set = std::max(ref_set, run_hiredis_sync(server, kThreads, entry_keys, true));
+    ref_get = std::max(ref_get, run_hiredis_sync(server, kThreads, entry_keys, false));
   }
   auto us_per_op = [&](double secs) {
     return std::round(secs / (2.0 * kOps * kRounds) * 1e6 * 100) / 100;
@@ -138,6 +190,13 @@ int main() {
   r["ours_client_cpu_us_per_op"] = us_per_op(ours_cpu.client);
   r["redis_benchmark_server_cpu_us_per_op"] = us_per_op(rb_cpu.server);
   r["redis_benchmark_client_cpu_us_per_op"] = us_per_op(rb_cpu.client);
+  // The reference client (bare blocking hiredis, 8 threads): its rates, its ratio to
+  // redis-benchmark, and ours to it.
+  r["hiredis_sync_set_per_s"] = static_cast<std::int64_t>(std::round(ref_set));
+  r["hiredis_sync_get_per_s"] = static_cast<std::int64_t>(std::round(ref_get));
+  double ref = ref_set > 0 && ref_get > 0 ? 2 / (1 / ref_set + 1 / ref_get) : 0.0;
+  r["hiredis_sync_set_get_ratio"] = theirs > 0 ? r3(ref / theirs) : 0.0;
+  r["ours_vs_hiredis_sync"] = ref > 0 ? r3(ours / ref) : 0.0;
   // The same through rediss:// on the same server.
   r["tls_set_per_s"] = static_cast<std::int64_t>(std::round(tls_set));
   r["tls_get_per_s"] = static_cast<std::int64_t>(std::round(tls_get));
