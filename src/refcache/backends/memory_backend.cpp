@@ -8,6 +8,7 @@
 
 #include "jsonio/json_text.hpp"
 #include "refcache/errors.hpp"
+#include "string_table.hpp"
 
 namespace refcache {
 namespace json = boost::json;
@@ -54,7 +55,8 @@ struct MemoryBackend::State {
     std::list<const std::string*>::iterator lru;
     std::uint64_t seq = 0;  // insertion order; the listing cursor
   };
-  using EntryMap = std::unordered_map<std::string, Node, StringHash, StringEq>;
+  using EntryMap = detail::StringTable<Node>;
+  using EntryIt = EntryMap::Element*;
 
   mutable std::mutex mu;
   EntryMap entries;
@@ -66,7 +68,7 @@ struct MemoryBackend::State {
   std::unordered_map<std::string, SeqIndex, StringHash, StringEq> by_ns;
   SeqIndex all;
   std::uint64_t next_seq = 1;
-  std::unordered_map<std::string, std::string, StringHash, StringEq> bindings;
+  detail::StringTable<std::string> bindings;  // binding_key() -> ref id
   struct Claim {
     std::string owner;
     double expires_at;
@@ -109,13 +111,13 @@ struct MemoryBackend::State {
   }
 
   // Adds an entry to the listing indexes (lock held).
-  void index(EntryMap::iterator it, const std::string& ns) {
+  void index(EntryIt it, const std::string& ns) {
     it->second.seq = next_seq++;
     auto& idx = by_ns[ns];
     idx.emplace_hint(idx.end(), it->second.seq, &it->first);
     all.emplace_hint(all.end(), it->second.seq, &it->first);
   }
-  void unindex(EntryMap::iterator it, const std::string& ns) {
+  void unindex(EntryIt it, const std::string& ns) {
     auto nsit = by_ns.find(ns);
     if (nsit != by_ns.end()) {
       nsit->second.erase(it->second.seq);
@@ -125,7 +127,7 @@ struct MemoryBackend::State {
   }
 
   // Removes one entry (lock held). Returns its namespace for the event.
-  std::string erase(EntryMap::iterator it) {
+  std::string erase(EntryIt it) {
     std::string ns = it->second.entry->ns;
     unindex(it, ns);
     if (!it->second.binding.empty()) {
@@ -237,7 +239,7 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
     std::lock_guard lock(state_->mu);
     auto& s = *state_;
     ++s.stats.sets;
-    auto [it, inserted] = s.entries.try_emplace(std::string(ref_id));
+    auto [it, inserted] = s.entries.try_emplace(ref_id);
     if (!inserted) {
       // Overwrite in place: fix the namespace index if the namespace changed.
       if (it->second.entry->ns != entry->ns) {
@@ -268,7 +270,8 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
 
     if (binding) {
       std::string bkey = binding_key(binding->ns, binding->key);
-      auto [b, fresh] = s.bindings.try_emplace(bkey, it->first);
+      auto [b, fresh] = s.bindings.try_emplace(bkey);
+      if (fresh) b->second = it->first;
       if (!fresh && b->second != it->first) {
         std::string old = b->second;
         b->second = it->first;
@@ -280,7 +283,7 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
           replaced = std::move(old);
         }
       }
-      // unordered_map::erase leaves iterators to other elements valid, so `it` still holds.
+      // Erasing another element leaves `it` where it is (elements never move).
       if (!it->second.binding.empty() && it->second.binding != bkey) {
         auto stale = s.bindings.find(it->second.binding);
         if (stale != s.bindings.end() && stale->second == it->first) s.bindings.erase(stale);

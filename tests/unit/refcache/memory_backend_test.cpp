@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "refcache/backends/string_table.hpp"
 #include "refcache/memory_backend.hpp"
 #include "refcache/responses.hpp"
 #include "test_util.hpp"
@@ -234,4 +235,43 @@ TEST(MemoryBackend, AWriteLeavesTheWritersEntryToTheWriter) {
   EXPECT_NE(first.get(), e.get());
   EXPECT_EQ(first->value, e->value);
   EXPECT_EQ(b.get("r").get(), first.get());
+}
+
+TEST(StringTable, ElementsStayInPlaceWhileTheTableGrowsAndShrinks) {
+  // The memory backend keeps pointers to keys and elements: growing the index must not move
+  // them, and every key must stay findable with its own value.
+  refcache::detail::StringTable<int> t;
+  std::vector<const refcache::detail::StringTable<int>::Element*> first;
+  for (int i = 0; i < 100000; ++i) {
+    auto [e, inserted] = t.try_emplace("ref:" + std::to_string(i));
+    ASSERT_TRUE(inserted);
+    EXPECT_EQ(e->second, 0);  // value-initialised
+    e->second = i;
+    if (i < 64) first.push_back(e);
+  }
+  EXPECT_EQ(t.size(), 100000u);
+  for (int i = 0; i < 64; ++i) {
+    EXPECT_EQ(t.find("ref:" + std::to_string(i)), first[static_cast<std::size_t>(i)]);
+    EXPECT_EQ(first[static_cast<std::size_t>(i)]->first, "ref:" + std::to_string(i));
+  }
+  auto [again, inserted] = t.try_emplace("ref:77");
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(again->second, 77);
+  EXPECT_EQ(t.find("ref:100000"), t.end());
+  EXPECT_EQ(t.find("ref:7"), t.find(std::string_view("ref:7x", 5)));
+  for (int i = 0; i < 100000; i += 2) t.erase(t.find("ref:" + std::to_string(i)));
+  EXPECT_EQ(t.size(), 50000u);
+  for (int i = 0; i < 100000; ++i) {
+    auto* e = t.find("ref:" + std::to_string(i));
+    if (i % 2 == 0) {
+      EXPECT_EQ(e, nullptr) << i;
+    } else {
+      ASSERT_NE(e, nullptr) << i;
+      EXPECT_EQ(e->second, i);
+    }
+  }
+  EXPECT_EQ(t.find("ref:1"), first[1]);
+  t.clear();
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.find("ref:1"), nullptr);
 }
