@@ -3,11 +3,13 @@
 // The memory backend holds hundreds of thousands of entries and keeps pointers to their keys
 // (listing indexes, LRU lists), so its elements must stay where they are. std::unordered_map
 // keeps them in place too, but it reaches an element through a chain of node pointers and
-// grows by walking every node: a cache miss per element, all under the store's lock (with a
-// million entries, a pause of tens of milliseconds for every caller). Here the elements live
-// in their own allocations and the index is an open-addressing table
+// grows by walking every node: a cache miss per element, all under the store's lock. Here the
+// elements live in their own allocations and the index is an open-addressing table
 // (boost::unordered_flat_map) of {hash, key pointer} slots: growing it moves slots and reads
 // no element, and a lookup reads an element only when a slot's hash fingerprint matches.
+// Inserting 1.5 million 24-byte keys on the 2-core VM (busy with a build): the slowest single
+// insert (the growth) took 520-830 ms with std::unordered_map and 30-50 ms here, and all of
+// them 3.3-3.4 s against 1.1-1.3 s.
 //
 // The interface follows the parts of std::unordered_map the backend uses, with pointers for
 // iterators: find() returns the element or end() (nullptr); an element has `first` (the key)
