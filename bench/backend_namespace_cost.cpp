@@ -71,7 +71,7 @@ local blob = '{"value":1,"namespace":"unrelated","policy":{"user_permissions":31
   '"denied_actors":null,"bound_session":null},"created_at":1.0,"expires_at":null,"metadata":{}}'
 for i = 1, tonumber(ARGV[1]) do
   redis.call('SET', 'mcp-refcache:entry:bulk:' .. i, blob)
-  redis.call('ZADD', 'mcp-refcache:ns:unrelated', 0, 'bulk:' .. i)
+  redis.call('ZADD', 'mcp-refcache:idx:unrelated', '+inf', 'bulk:' .. i)
 end
 redis.call('SADD', 'mcp-refcache:namespaces', 'unrelated')
 return 0

@@ -4,10 +4,9 @@
 // at "mcp-refcache:entry:<ref_id>" with a native TTL in milliseconds (the reference rounds
 // down to whole seconds). What the reference lacks lives under other keys, which Python
 // servers never read:
-//   mcp-refcache:ns:<namespace>       sorted set of the namespace's ref ids (score 0, in
-//                                     lexicographic order, for paging by last id)
-//   mcp-refcache:nsexp:<namespace>    sorted set of the same ids scored by expiry (ms), so
-//                                     expired members are pruned without reading entries
+//   mcp-refcache:idx:<namespace>      sorted set of the namespace's ref ids scored by expiry
+//                                     in ms (+inf: none), so that expired members are found
+//                                     without reading entries; listing pages by (score, id)
 //   mcp-refcache:namespaces           set of namespaces that have an index
 //   mcp-refcache:bind:<n>:<ns>:<key>  ref id bound to (ns, key); n = byte length of ns
 //   mcp-refcache:refbind:<ref_id>     set of the binding keys pointing at ref_id

@@ -98,7 +98,7 @@ local blob = '{"value":1,"namespace":"' .. ns .. '","policy":{"user_permissions"
 for i = 1, n do
   local ref = 'bulk:' .. i
   redis.call('SET', 'mcp-refcache:entry:' .. ref, blob)
-  redis.call('ZADD', 'mcp-refcache:ns:' .. ns, 0, ref)
+  redis.call('ZADD', 'mcp-refcache:idx:' .. ns, '+inf', ref)
 end
 redis.call('SADD', 'mcp-refcache:namespaces', ns)
 return n

@@ -50,7 +50,7 @@ TEST(RedisClusterSlots, HashTags) {
   EXPECT_EQ(key_hash_slot("foo{bar}{zap}"), key_hash_slot("bar"));
   EXPECT_EQ(key_hash_slot("no-closing{brace"), crc16("no-closing{brace") % 16384);
   // Our layout: every key of a ref group shares the group's slot.
-  EXPECT_EQ(key_hash_slot("mcp-refcache:{g7}:entry:a"), key_hash_slot("mcp-refcache:{g7}:ns:x"));
+  EXPECT_EQ(key_hash_slot("mcp-refcache:{g7}:entry:a"), key_hash_slot("mcp-refcache:{g7}:idx:x"));
   EXPECT_NE(key_hash_slot("mcp-refcache:{g7}:entry:a"), key_hash_slot("mcp-refcache:{g8}:entry:a"));
 }
 

@@ -98,18 +98,17 @@ local function remove_entry(P, ref)
   redis.call('DEL', ek)
   local ns = ns_of(old)
   if ns then
-    redis.call('ZREM', P .. 'ns:' .. ns, ref)
-    redis.call('ZREM', P .. 'nsexp:' .. ns, ref)
+    redis.call('ZREM', P .. 'idx:' .. ns, ref)
     return ns
   end
   return ''
 end
 )lua";
 
-// KEYS: entry, ns zset, nsexp zset, namespaces set, [binding, refbind] (single node) or
+// KEYS: entry, namespace index, namespaces set, [binding, refbind] (single node) or
 // [refbind] (cluster: the binding key, in another slot, is ARGV[9] and set by the client).
-// ARGV: blob, ttl_ms or '', ref, ns, expiry score (ms), prefix, events channel or '', origin,
-// [binding key]
+// ARGV: blob, ttl_ms or '', ref, ns, index score (expiry in ms, or '+inf'), prefix, events
+// channel or '', origin, [binding key]
 // Returns {overwrote (0/1), displaced ref or '', displaced ns or '', foreign pairs...}.
 const Script& set_script() {
   static const Script s(std::string(kLuaHelpers) + R"lua(
@@ -121,54 +120,47 @@ else
   old = redis.call('SET', KEYS[1], ARGV[1], 'GET')
 end
 local overwrote = 0
--- An overwrite in the same namespace leaves the index as it is; otherwise the old blob says
--- which namespace index to leave.
+-- An overwrite that moves the entry to another namespace leaves the old namespace's index
+-- (the old blob names it).
 if old then
   overwrote = 1
   if not redis.call('ZSCORE', KEYS[2], ref) then
     local oldns = ns_of(old)
-    if oldns and oldns ~= ns then
-      redis.call('ZREM', P .. 'ns:' .. oldns, ref)
-      redis.call('ZREM', P .. 'nsexp:' .. oldns, ref)
-    end
-    redis.call('ZADD', KEYS[2], 0, ref)
-    redis.call('SADD', KEYS[4], ns)
+    if oldns and oldns ~= ns then redis.call('ZREM', P .. 'idx:' .. oldns, ref) end
   end
-else
-  redis.call('ZADD', KEYS[2], 0, ref)
-  redis.call('SADD', KEYS[4], ns)
 end
-if ttl ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ref) else redis.call('ZREM', KEYS[3], ref) end
+redis.call('ZADD', KEYS[2], ARGV[5], ref)
+redis.call('SADD', KEYS[3], ns)
 local displaced, dns = '', ''
-if #KEYS >= 6 then
-  local prev = redis.call('GET', KEYS[5])
-  for _, b in ipairs(redis.call('SMEMBERS', KEYS[6])) do
-    if b ~= KEYS[5] and redis.call('GET', b) == ref then redis.call('DEL', b) end
+if #KEYS >= 5 then
+  local prev = redis.call('GET', KEYS[4])
+  for _, b in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+    if b ~= KEYS[4] and redis.call('GET', b) == ref then redis.call('DEL', b) end
   end
-  redis.call('DEL', KEYS[6])
+  redis.call('DEL', KEYS[5])
   if ttl ~= '' then
-    redis.call('SET', KEYS[5], ref, 'PX', ttl)
-    redis.call('SADD', KEYS[6], KEYS[5])
-    redis.call('PEXPIRE', KEYS[6], ttl)
+    redis.call('SET', KEYS[4], ref, 'PX', ttl)
+    redis.call('SADD', KEYS[5], KEYS[4])
+    redis.call('PEXPIRE', KEYS[5], ttl)
   else
-    redis.call('SET', KEYS[5], ref)
-    redis.call('SADD', KEYS[6], KEYS[5])
+    redis.call('SET', KEYS[4], ref)
+    redis.call('SADD', KEYS[5], KEYS[4])
   end
   if prev and prev ~= ref then
     local r = remove_entry(P, prev)
     if r then displaced, dns = prev, r end
   end
-elseif #KEYS == 5 then
+elseif #KEYS == 4 then
   -- cluster: the ref's other bindings are foreign; the client sets the binding itself
-  for _, b in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  for _, b in ipairs(redis.call('SMEMBERS', KEYS[4])) do
     if b ~= ARGV[9] then
       foreign[#foreign + 1] = b
       foreign[#foreign + 1] = ref
     end
   end
-  redis.call('DEL', KEYS[5])
-  redis.call('SADD', KEYS[5], ARGV[9])
-  if ttl ~= '' then redis.call('PEXPIRE', KEYS[5], ttl) end
+  redis.call('DEL', KEYS[4])
+  redis.call('SADD', KEYS[4], ARGV[9])
+  if ttl ~= '' then redis.call('PEXPIRE', KEYS[4], ttl) end
 end
 if overwrote == 1 then publish(ARGV[7], ARGV[8], 'updated', ref, ns) end
 if displaced ~= '' then publish(ARGV[7], ARGV[8], 'deleted', displaced, dns) end
@@ -196,46 +188,53 @@ return with_foreign({0, ''})
   return s;
 }
 
-// KEYS: ns zset, nsexp zset, namespaces set. ARGV: now_ms, cursor, limit, prefix, ns.
-// Returns {ids..., next_cursor} (next_cursor '' at the end).
+// KEYS: namespace index, namespaces set. ARGV: now_ms, cursor score, cursor ref ('' for the
+// start), limit, prefix, ns. The index is ordered by (score, ref); a page starts after the
+// cursor's position, found by adding a probe member just after it (the cursor's ref followed
+// by a NUL byte, which no ref id contains), reading its rank and removing it, all inside this
+// script, so that paging is exact even when the cursor's own ref is gone meanwhile.
+// Returns {id, score, id, score, ..., more (0/1)}.
 const Script& list_script() {
   static const Script s(R"lua(
-local P, limit = ARGV[4], tonumber(ARGV[3])
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 1000)
-for _, m in ipairs(expired) do
-  redis.call('ZREM', KEYS[1], m)
-  redis.call('ZREM', KEYS[2], m)
+local K, P, limit = KEYS[1], ARGV[5], tonumber(ARGV[4])
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', K, '-inf', ARGV[1], 'LIMIT', 0, 1000)) do
+  redis.call('ZREM', K, m)
 end
-local out = {}
-local start = '-'
-if ARGV[2] ~= '' then start = '(' .. ARGV[2] end
-local more = false
+local start = 0
+if ARGV[3] ~= '' then
+  local probe = ARGV[3] .. '\0'
+  redis.call('ZADD', K, ARGV[2], probe)
+  start = redis.call('ZRANK', K, probe)
+  redis.call('ZREM', K, probe)
+end
+local out, n, more = {}, 0, 0
 while true do
-  local want = limit - #out + 1
-  local batch = redis.call('ZRANGEBYLEX', KEYS[1], start, '+', 'LIMIT', 0, want)
-  for _, m in ipairs(batch) do
-    if #out == limit then more = true break end
+  local want = limit - n + 1
+  local batch = redis.call('ZRANGE', K, start, start + want - 1, 'WITHSCORES')
+  local got, removed = #batch / 2, 0
+  for i = 1, #batch, 2 do
+    if n == limit then more = 1 break end
+    local m = batch[i]
     if redis.call('EXISTS', P .. 'entry:' .. m) == 1 then
       out[#out + 1] = m
+      out[#out + 1] = batch[i + 1]
+      n = n + 1
     else
-      redis.call('ZREM', KEYS[1], m)
-      redis.call('ZREM', KEYS[2], m)
+      redis.call('ZREM', K, m)
+      removed = removed + 1
     end
   end
-  if more or #batch < want then break end
-  start = '(' .. batch[#batch]
+  if more == 1 or got < want then break end
+  start = start + got - removed
 end
-if redis.call('ZCARD', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[2])
-  redis.call('SREM', KEYS[3], ARGV[5])
-end
-if more then out[#out + 1] = out[#out] else out[#out + 1] = '' end
+if redis.call('ZCARD', K) == 0 then redis.call('SREM', KEYS[2], ARGV[6]) end
+out[#out + 1] = more
 return out
 )lua");
   return s;
 }
 
-// KEYS: ns zset, nsexp zset, namespaces set. ARGV: prefix, batch, ns.
+// KEYS: namespace index, namespaces set. ARGV: prefix, batch, ns.
 // Returns {removed, left, foreign pairs...}.
 const Script& clear_script() {
   static const Script s(std::string(kLuaHelpers) + R"lua(
@@ -246,13 +245,9 @@ for _, m in ipairs(members) do
   if redis.call('DEL', P .. 'entry:' .. m) == 1 then n = n + 1 end
   drop_bindings(P, m)
   redis.call('ZREM', KEYS[1], m)
-  redis.call('ZREM', KEYS[2], m)
 end
 local left = redis.call('ZCARD', KEYS[1])
-if left == 0 then
-  redis.call('DEL', KEYS[2])
-  redis.call('SREM', KEYS[3], ARGV[3])
-end
+if left == 0 then redis.call('SREM', KEYS[2], ARGV[3]) end
 return with_foreign({n, left})
 )lua");
   return s;
@@ -339,9 +334,9 @@ if not blob then return 0 end
 local ok, d = pcall(cjson.decode, blob)
 if not ok or type(d) ~= 'table' or type(d['namespace']) ~= 'string' then return 0 end
 local ns = d['namespace']
-if redis.call('ZSCORE', P .. 'ns:' .. ns, ref) then return 0 end
+if redis.call('ZSCORE', P .. 'idx:' .. ns, ref) then return 0 end
 -- The expiry is the blob's expires_at (a Python writer's TTL may outlive it), else the TTL.
-local score = nil
+local score = '+inf'
 if type(d['expires_at']) == 'number' then
   score = math.ceil(d['expires_at'] * 1000)
 else
@@ -351,8 +346,7 @@ else
     score = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + pttl
   end
 end
-redis.call('ZADD', P .. 'ns:' .. ns, 0, ref)
-if score then redis.call('ZADD', P .. 'nsexp:' .. ns, score, ref) end
+redis.call('ZADD', P .. 'idx:' .. ns, score, ref)
 redis.call('SADD', P .. 'namespaces', ns)
 return 1
 )lua");
@@ -367,11 +361,10 @@ const Script& sweep_script() {
 local P, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out = {}
 for _, ns in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local ek = P .. 'nsexp:' .. ns
+  local ek = P .. 'idx:' .. ns
   local due = redis.call('ZRANGEBYSCORE', ek, '-inf', now, 'LIMIT', 0, limit)
   for _, ref in ipairs(due) do
     redis.call('ZREM', ek, ref)
-    redis.call('ZREM', P .. 'ns:' .. ns, ref)
     redis.call('DEL', P .. 'entry:' .. ref)
     drop_bindings(P, ref)
     publish(ARGV[4], ARGV[5], 'expired', ref, ns)
@@ -1585,11 +1578,9 @@ class RedisBackend::Impl {
   std::string entry_key(std::string_view ref) const {
     return pfx(ref) + "entry:" + std::string(ref);
   }
-  std::string ns_key(std::string_view ns, const std::string& p) const {
-    return p + "ns:" + std::string(ns);
-  }
-  std::string nsexp_key(std::string_view ns, const std::string& p) const {
-    return p + "nsexp:" + std::string(ns);
+  // The namespace's index: its ref ids scored by expiry in ms ("+inf" for none).
+  std::string idx_key(std::string_view ns, const std::string& p) const {
+    return p + "idx:" + std::string(ns);
   }
   std::string namespaces_key(const std::string& p) const { return p + "namespaces"; }
   std::string binding_key(std::string_view ns, std::string_view key) const {
@@ -1610,64 +1601,95 @@ class RedisBackend::Impl {
     return ms_text(ms);
   }
 
+  // A position in a namespace index: a ref id and its score, as Redis writes it ("inf" for
+  // no expiry). Ordered as the index orders its members: by score, then by ref id.
+  struct IndexPos {
+    std::string score;
+    std::string ref;
+    double value() const { return std::strtod(score.c_str(), nullptr); }
+    bool operator<(const IndexPos& o) const {
+      double a = value(), b = o.value();
+      return a < b || (a == b && ref < o.ref);
+    }
+  };
+  // Listing cursors of one namespace are "<score> <ref id>" (the last position returned).
+  static IndexPos parse_cursor(std::string_view cursor) {
+    auto space = cursor.find(' ');
+    if (space == std::string_view::npos || space == 0 || space + 1 == cursor.size())
+      throw InvalidArgument("invalid listing cursor");
+    IndexPos pos{std::string(cursor.substr(0, space)), std::string(cursor.substr(space + 1))};
+    char* end = nullptr;
+    const double score = std::strtod(pos.score.c_str(), &end);
+    if (end != pos.score.c_str() + pos.score.size() || std::isnan(score))
+      throw InvalidArgument("invalid listing cursor");
+    return pos;
+  }
+
   ListPage list_ns(std::string_view ns, std::string_view cursor, std::size_t limit) {
     std::string now = ms_text(std::floor(clock_() * 1000.0));
-    std::string lim = std::to_string(limit);
-    auto page_of = [](const redisReply* r, ListPage& page) {
-      if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) return;
-      for (size_t i = 0; i + 1 < r->elements; ++i)
-        page.ref_ids.push_back(reply_text(r->element[i]));
-      page.next_cursor = reply_text(r->element[r->elements - 1]);
+    IndexPos after = cursor.empty() ? IndexPos{} : parse_cursor(cursor);
+    // One group's answer: its positions in index order, and whether it has more.
+    auto positions_of = [](const redisReply* r, std::vector<IndexPos>& out) {
+      if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) return false;
+      for (size_t i = 0; i + 2 < r->elements; i += 2)
+        out.push_back({reply_text(r->element[i + 1]), reply_text(r->element[i])});
+      return reply_int(r->element[r->elements - 1]) == 1;
     };
-    ListPage page;
-    if (!cluster_) {
-      std::string k1 = ns_key(ns, P_), k2 = nsexp_key(ns, P_), k3 = namespaces_key(P_);
-      Reply r = eval(list_script(), {k1, k2, k3}, {now, cursor, lim, P_, ns});
-      page_of(r.get(), page);
+    auto page_from = [](std::vector<IndexPos>& got, bool more) {
+      ListPage page;
+      for (auto& p : got) page.ref_ids.push_back(p.ref);
+      if (more && !got.empty()) page.next_cursor = got.back().score + " " + got.back().ref;
       return page;
+    };
+    std::string ns_s(ns);
+    if (!cluster_) {
+      std::string k1 = idx_key(ns, P_), k2 = namespaces_key(P_);
+      Reply r = eval(list_script(), {k1, k2},
+                     {now, after.score, after.ref, std::to_string(limit), P_, ns_s});
+      std::vector<IndexPos> got;
+      bool more = positions_of(r.get(), got);
+      return page_from(got, more);
     }
     // Cluster: the namespace's index is sharded over the ref groups. Each round asks every
-    // group (pipelined per node) for a small batch of its members after the cursor (the last
-    // ref id, as on one node): about twice the page's share per group, since ref ids spread
-    // evenly over the groups. The union is in ref order up to the smallest last id of the
-    // groups that have more (beyond it a group may hold ids it did not send); the page takes
-    // from there, and another round follows from its last id when it is not full yet. So a
+    // group (pipelined per node) for a small batch of its members after the cursor: about
+    // twice the page's share per group, since ref ids spread evenly over the groups. The
+    // union, in index order, is complete up to the smallest last position of the groups that
+    // have more (beyond it a group may hold members it did not send); the page takes from
+    // there, and another round follows from its last position when it is not full yet. So a
     // page reads about 2·limit members, not cluster_groups·limit.
-    std::string ns_s(ns), cur(cursor);
+    std::vector<IndexPos> page;
+    bool more = false;
     const std::size_t groups = group_prefix_.size();
     for (int round = 0; round < 1000; ++round) {
-      std::size_t want = limit - page.ref_ids.size();
+      std::size_t want = limit - page.size();
       std::size_t per = std::max<std::size_t>(1, (2 * want + groups - 1) / groups);
       std::string per_s = std::to_string(per);
       auto replies = eval_groups(list_script(), [&](const std::string& p, auto& keys, auto& argv) {
-        keys = {ns_key(ns_s, p), nsexp_key(ns_s, p), namespaces_key(p)};
-        argv = {now, cur, per_s, p, ns_s};
+        keys = {idx_key(ns_s, p), namespaces_key(p)};
+        argv = {now, after.score, after.ref, per_s, p, ns_s};
       });
-      std::vector<std::string> ids;
-      std::optional<std::string> cutoff;  // smallest last id of a group that has more
+      std::vector<IndexPos> got;
+      std::optional<IndexPos> cutoff;  // smallest last position of a group that has more
       for (const auto& r : replies) {
-        ListPage one;
-        page_of(r.get(), one);
-        if (!one.next_cursor.empty() && (!cutoff || one.next_cursor < *cutoff))
-          cutoff = one.next_cursor;
-        ids.insert(ids.end(), std::make_move_iterator(one.ref_ids.begin()),
-                   std::make_move_iterator(one.ref_ids.end()));
+        std::vector<IndexPos> one;
+        if (positions_of(r.get(), one) && !one.empty() && (!cutoff || one.back() < *cutoff))
+          cutoff = one.back();
+        got.insert(got.end(), std::make_move_iterator(one.begin()),
+                   std::make_move_iterator(one.end()));
       }
-      std::sort(ids.begin(), ids.end());
-      if (cutoff) ids.erase(std::upper_bound(ids.begin(), ids.end(), *cutoff), ids.end());
-      bool more = cutoff.has_value();
-      if (ids.size() > want) {
-        ids.resize(want);
+      std::sort(got.begin(), got.end());
+      if (cutoff) got.erase(std::upper_bound(got.begin(), got.end(), *cutoff), got.end());
+      more = cutoff.has_value();
+      if (got.size() > want) {
+        got.resize(want);
         more = true;
       }
-      page.ref_ids.insert(page.ref_ids.end(), std::make_move_iterator(ids.begin()),
-                          std::make_move_iterator(ids.end()));
-      if (!more) return page;  // every group is done
-      if (page.ref_ids.size() >= limit || page.ref_ids.empty()) break;
-      cur = page.ref_ids.back();
+      page.insert(page.end(), std::make_move_iterator(got.begin()),
+                  std::make_move_iterator(got.end()));
+      if (!more || page.size() >= limit || page.empty()) break;
+      after = page.back();
     }
-    if (!page.ref_ids.empty()) page.next_cursor = page.ref_ids.back();
-    return page;
+    return page_from(page, more);
   }
 
   std::vector<std::string> namespaces() {
@@ -1797,10 +1819,12 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
     if (!entry) throw InvalidArgument("RedisBackend::set: null entry");
     std::string blob = im.pack(encode_entry_blob(*entry), entry->ns);
     std::string ttl = entry->expires_at ? im.ttl_ms(*entry->expires_at) : std::string();
-    std::string score = entry->expires_at ? ms_text(std::ceil(*entry->expires_at * 1000.0)) : "0";
+    // The index orders by expiry; an entry that never expires sorts last.
+    std::string score =
+        entry->expires_at ? ms_text(std::ceil(*entry->expires_at * 1000.0)) : "+inf";
     const std::string& gp = im.pfx(ref_id);  // P_, or the ref's group prefix (cluster)
-    std::string k1 = im.entry_key(ref_id), k2 = im.ns_key(entry->ns, gp),
-                k3 = im.nsexp_key(entry->ns, gp), k4 = im.namespaces_key(gp);
+    std::string k1 = im.entry_key(ref_id), k2 = im.idx_key(entry->ns, gp),
+                k3 = im.namespaces_key(gp);
     if (!binding) {
       // Entry and index in one MULTI/EXEC (cheaper for Redis than a script).
       std::vector<std::string_view> set_cmd{"SET", k1, blob};
@@ -1809,11 +1833,7 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
         set_cmd.emplace_back(ttl);
       }
       set_cmd.emplace_back("GET");
-      std::vector<std::string_view> exp_cmd =
-          ttl.empty() ? std::vector<std::string_view>{"ZREM", k3, ref_id}
-                      : std::vector<std::string_view>{"ZADD", k3, score, ref_id};
-      Reply exec =
-          im.transaction({set_cmd, {"ZADD", k2, "0", ref_id}, {"SADD", k4, entry->ns}, exp_cmd});
+      Reply exec = im.transaction({set_cmd, {"ZADD", k2, score, ref_id}, {"SADD", k3, entry->ns}});
       ++im.sets_;
       const redisReply* old = exec->element[0];
       if (old->type == REDIS_REPLY_STRING) {
@@ -1821,8 +1841,7 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
         try {
           CacheEntry before = Impl::unpack(ref_id, std::string_view(old->str, old->len));
           if (before.ns != entry->ns) {
-            std::string o2 = im.ns_key(before.ns, gp), o3 = im.nsexp_key(before.ns, gp);
-            im.transaction({{"ZREM", o2, ref_id}, {"ZREM", o3, ref_id}});
+            im.checked({"ZREM", im.idx_key(before.ns, gp), ref_id});
           }
         } catch (const CorruptEntry&) {
           // The old value was unreadable; listings drop stale members by themselves.
@@ -1835,10 +1854,10 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
       }
       return std::nullopt;
     }
-    std::string k5 = im.binding_key(binding->ns, binding->key), k6 = im.refbind_key(ref_id);
+    std::string k4 = im.binding_key(binding->ns, binding->key), k5 = im.refbind_key(ref_id);
     std::optional<std::string> displaced;
     if (!im.cluster_) {
-      Reply r = im.eval(set_script(), {k1, k2, k3, k4, k5, k6},
+      Reply r = im.eval(set_script(), {k1, k2, k3, k4, k5},
                         {blob, ttl, ref_id, entry->ns, score, im.P_, im.channel_, im.origin_});
       ++im.sets_;
       if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3) {
@@ -1858,18 +1877,18 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
     // named before; 3. that ref removed if it was still bound to the key. A reader trusts a
     // binding only if the ref's binding set names it (find_by_key), so the steps in between
     // and a failure half-way never show a wrong ref.
-    Reply r = im.eval(set_script(), {k1, k2, k3, k4, k6},
-                      {blob, ttl, ref_id, entry->ns, score, gp, im.channel_, im.origin_, k5});
+    Reply r = im.eval(set_script(), {k1, k2, k3, k5},
+                      {blob, ttl, ref_id, entry->ns, score, gp, im.channel_, im.origin_, k4});
     ++im.sets_;
     bool overwrote =
         r->type == REDIS_REPLY_ARRAY && r->elements >= 3 && reply_int(r->element[0]) == 1;
-    Reply b = im.eval(bind_script(), {k5}, {ref_id, ttl});
+    Reply b = im.eval(bind_script(), {k4}, {ref_id, ttl});
     im.drop_foreign(r.get(), 3);
     if (overwrote) emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
     std::string prev = reply_text(b.get());
     if (!prev.empty() && prev != ref_id) {
       std::string pk = im.entry_key(prev);
-      Reply d = im.eval(remove_script(), {pk}, {im.pfx(prev), prev, im.channel_, im.origin_, k5});
+      Reply d = im.eval(remove_script(), {pk}, {im.pfx(prev), prev, im.channel_, im.origin_, k4});
       if (d->type == REDIS_REPLY_ARRAY && d->elements >= 2 && reply_int(d->element[0]) == 1) {
         ++im.deletes_;
         emit({ChangeKind::kDeleted, prev, reply_text(d->element[1])});
@@ -1914,8 +1933,7 @@ std::size_t RedisBackend::clear(std::optional<std::string_view> ns) {
       if (im.cluster_) {
         std::string ns_s(one);
         auto keys_of = [&](const std::string& p) {
-          return std::vector<std::string>{im.ns_key(ns_s, p), im.nsexp_key(ns_s, p),
-                                          im.namespaces_key(p)};
+          return std::vector<std::string>{im.idx_key(ns_s, p), im.namespaces_key(p)};
         };
         auto replies =
             im.eval_groups(clear_script(), [&](const std::string& p, auto& keys, auto& argv) {
@@ -1931,17 +1949,16 @@ std::size_t RedisBackend::clear(std::optional<std::string_view> ns) {
             n += static_cast<std::size_t>(reply_int(r->element[0]));
             im.drop_foreign(r.get(), 2);
             if (reply_int(r->element[1]) == 0) break;
-            r = im.eval(clear_script(), {ks[0], ks[1], ks[2]}, {p, "1000", ns_s});
+            r = im.eval(clear_script(), {ks[0], ks[1]}, {p, "1000", ns_s});
           }
         }
         return;
       }
-      std::string k1 = im.ns_key(one, im.P_), k2 = im.nsexp_key(one, im.P_),
-                  k3 = im.namespaces_key(im.P_);
+      std::string k1 = im.idx_key(one, im.P_), k2 = im.namespaces_key(im.P_);
       // Bounded: each round removes up to 1000 members; a namespace that keeps growing
       // meanwhile is cleared as far as 1000 rounds go.
       for (int round = 0; round < 1000; ++round) {
-        Reply r = im.eval(clear_script(), {k1, k2, k3}, {im.P_, "1000", one});
+        Reply r = im.eval(clear_script(), {k1, k2}, {im.P_, "1000", one});
         if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) break;
         n += static_cast<std::size_t>(reply_int(r->element[0]));
         if (reply_int(r->element[1]) == 0) break;
@@ -1987,7 +2004,8 @@ ListPage RedisBackend::list(std::optional<std::string_view> ns, std::string_view
   return im.run(true, [&]() -> ListPage {
     if (limit == 0) limit = 1;
     if (ns) return im.list_ns(*ns, cursor, limit);
-    // All namespaces, in namespace order; the cursor is "<namespace>\n<last ref id>".
+    // All namespaces, in namespace order; the cursor is "<namespace>\n<its cursor>", or
+    // "<namespace>\n\xff" once that namespace is done.
     std::string cur_ns, cur_ref;
     if (!cursor.empty()) {
       auto nl = cursor.find('\n');
@@ -1998,7 +2016,7 @@ ListPage RedisBackend::list(std::optional<std::string_view> ns, std::string_view
     ListPage out;
     auto all = im.namespaces();
     for (const auto& one : all) {
-      if (!cursor.empty() && one < cur_ns) continue;
+      if (!cursor.empty() && (one < cur_ns || (one == cur_ns && cur_ref == "\xff"))) continue;
       std::string_view from = (!cursor.empty() && one == cur_ns) ? std::string_view(cur_ref) : "";
       ListPage p = im.list_ns(one, from, limit - out.ref_ids.size());
       out.ref_ids.insert(out.ref_ids.end(), p.ref_ids.begin(), p.ref_ids.end());
