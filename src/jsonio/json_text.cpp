@@ -306,17 +306,22 @@ void put_string(std::string_view s, Out& o) {
   o.continuation += continuation;
 }
 
+// Two-digit pairs "00".."99", for writing integers two digits per step.
+constexpr char kPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 // Writes an unsigned integer two digits at a time from its end, in place (faster than
-// to_chars here, and than formatting into a scratch buffer and copying).
-inline char* put_u64(std::uint64_t v, char* p) {
-  static constexpr char kPairs[] =
-      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-      "8081828384858687888990919293949596979899";
+// to_chars here, and than formatting into a scratch buffer and copying). Integers below
+// 10,000, the bulk of tool results (ids, counts, small measures), take no loop and no
+// 64-bit division; below 2^32 the loop divides in 32 bits, which is cheaper.
+template <class U>
+inline char* put_digits(U v, char* p) {
   char* const end = p + digits(v);
   char* q = end;
   while (v >= 100) {
-    const std::size_t i = static_cast<std::size_t>(v % 100) * 2;
+    const auto i = static_cast<std::size_t>(v % 100) * 2;
     v /= 100;
     q -= 2;
     q[0] = kPairs[i];
@@ -329,6 +334,31 @@ inline char* put_u64(std::uint64_t v, char* p) {
     q[-1] = static_cast<char>('0' + v);
   }
   return end;
+}
+
+inline char* put_u64(std::uint64_t v, char* p) {
+  if (v < 100) {
+    if (v < 10) {
+      *p = static_cast<char>('0' + v);
+      return p + 1;
+    }
+    std::memcpy(p, kPairs + v * 2, 2);
+    return p + 2;
+  }
+  if (v < 10000) {
+    const auto hi = static_cast<std::uint32_t>(v) / 100;
+    const auto lo = static_cast<std::uint32_t>(v) % 100;
+    if (hi < 10) {
+      *p = static_cast<char>('0' + hi);
+      std::memcpy(p + 1, kPairs + lo * 2, 2);
+      return p + 3;
+    }
+    std::memcpy(p, kPairs + hi * 2, 2);
+    std::memcpy(p + 2, kPairs + lo * 2, 2);
+    return p + 4;
+  }
+  if (v <= 0xFFFFFFFFu) return put_digits(static_cast<std::uint32_t>(v), p);
+  return put_digits(v, p);
 }
 
 inline char* put_i64(std::int64_t v, char* p) {

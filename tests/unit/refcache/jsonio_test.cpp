@@ -1,6 +1,7 @@
 // The JSON writer: what we measure is exactly what we send.
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -203,6 +204,36 @@ TEST(JsonText, StringsMatchAByteByByteReferenceAtEveryPositionOfAWord) {
         auto w = jsonio::measure(json::value(json::string(s)));
         ASSERT_EQ(w.code_points, cps);
       }
+}
+
+TEST(JsonText, IntegersAtEveryDigitCountBoundary) {
+  // The writer has separate paths below 100, below 10,000, below 2^32 and beyond; every
+  // boundary (10^k - 1, 10^k, 10^k + 1, 2^32 +- 1) and its negative must read as to_chars.
+  std::vector<std::uint64_t> edges = {0,
+                                      1,
+                                      0xFFFFFFFFull,
+                                      0x100000000ull,
+                                      0xFFFFFFFEull,
+                                      std::numeric_limits<std::uint64_t>::max()};
+  for (std::uint64_t p = 10; p <= 1000000000000000000ull; p *= 10)
+    for (std::uint64_t e : {p - 1, p, p + 1}) edges.push_back(e);
+  auto chars = [](auto v) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
+  };
+  for (std::uint64_t e : edges) {
+    EXPECT_EQ(jsonio::to_string(json::value(e)), chars(e));
+    EXPECT_EQ(jsonio::measure(json::value(e)).bytes, chars(e).size());
+    if (e <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      auto i = static_cast<std::int64_t>(e);
+      EXPECT_EQ(jsonio::to_string(json::value(i)), chars(i));
+      EXPECT_EQ(jsonio::to_string(json::value(-i)), chars(-i));
+      // Inside an array too (the writer's inline path for array elements).
+      EXPECT_EQ(jsonio::to_string(json::value(json::array{i, -i})),
+                "[" + chars(i) + "," + chars(-i) + "]");
+    }
+  }
 }
 
 TEST(JsonText, WriterGrowsForLongStringsAndEscapes) {
