@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <map>
+#include <vector>
 
 #include "jsonio/json_text.hpp"
 #include "refcache/errors.hpp"
@@ -40,6 +40,58 @@ std::size_t value_bytes(const CacheEntry& e) {
 
 }  // namespace
 
+namespace {
+
+// Ref ids in insertion order, keyed by a sequence number that only grows. Appends are
+// amortized O(1) into one array (no node per entry: a tree of 1.5M nodes cost two
+// allocations per set and 64 bytes per entry); an erase leaves a hole that paging skips,
+// and the holes are squeezed out once they are half the array, so that a page never walks
+// more than twice its length of holes.
+class SeqIndex {
+ public:
+  struct Slot {
+    std::uint64_t seq;
+    const std::string* key;  // null: erased
+  };
+  void append(std::uint64_t seq, const std::string* key) {
+    slots_.push_back({seq, key});
+    ++live_;
+  }
+  void erase(std::uint64_t seq) {
+    auto it = std::lower_bound(slots_.begin(), slots_.end(), seq,
+                               [](const Slot& a, std::uint64_t b) { return a.seq < b; });
+    if (it == slots_.end() || it->seq != seq || !it->key) return;
+    it->key = nullptr;
+    --live_;
+    if (live_ == 0) {
+      slots_.clear();
+    } else if (slots_.size() >= 64 && live_ <= slots_.size() / 2) {
+      std::erase_if(slots_, [](const Slot& sl) { return sl.key == nullptr; });
+      if (slots_.capacity() > 4 * slots_.size()) slots_.shrink_to_fit();
+    }
+  }
+  // The first slot (live or a hole) after sequence number `after`.
+  const Slot* upper_bound(std::uint64_t after) const {
+    auto it = std::upper_bound(slots_.begin(), slots_.end(), after,
+                               [](std::uint64_t a, const Slot& b) { return a < b.seq; });
+    return slots_.data() + (it - slots_.begin());
+  }
+  const Slot* end() const { return slots_.data() + slots_.size(); }
+  std::size_t size() const { return live_; }
+  bool empty() const { return live_ == 0; }
+  void clear() {
+    slots_.clear();
+    slots_.shrink_to_fit();
+    live_ = 0;
+  }
+
+ private:
+  std::vector<Slot> slots_;  // ascending seq
+  std::size_t live_ = 0;
+};
+
+}  // namespace
+
 struct MemoryBackend::State {
   struct Node {
     // With freezing on, `entry` is a shell (namespace, policy, times; null value, no
@@ -61,10 +113,9 @@ struct MemoryBackend::State {
   mutable std::mutex mu;
   EntryMap entries;
   // Listing indexes in insertion order: per namespace and for the whole store. Keys are
-  // sequence numbers, so every insert lands at the end of the map (O(1) with the end hint)
-  // and list(ns) costs O(page), paging by the last sequence number returned. Values point to
-  // the keys of `entries`, which are stable while the node lives.
-  using SeqIndex = std::map<std::uint64_t, const std::string*>;
+  // sequence numbers, so every insert is an append, and list(ns) costs O(log n + page),
+  // paging by the last sequence number returned. Slots point to the keys of `entries`, which
+  // are stable while the element lives.
   std::unordered_map<std::string, SeqIndex, StringHash, StringEq> by_ns;
   SeqIndex all;
   std::uint64_t next_seq = 1;
@@ -114,8 +165,8 @@ struct MemoryBackend::State {
   void index(EntryIt it, const std::string& ns) {
     it->second.seq = next_seq++;
     auto& idx = by_ns[ns];
-    idx.emplace_hint(idx.end(), it->second.seq, &it->first);
-    all.emplace_hint(all.end(), it->second.seq, &it->first);
+    idx.append(it->second.seq, &it->first);
+    all.append(it->second.seq, &it->first);
   }
   void unindex(EntryIt it, const std::string& ns) {
     auto nsit = by_ns.find(ns);
@@ -347,7 +398,8 @@ std::size_t MemoryBackend::clear(std::optional<std::string_view> ns) {
       if (nsit != s.by_ns.end()) {
         std::vector<std::string> ids;
         ids.reserve(nsit->second.size());
-        for (const auto& [seq, id] : nsit->second) ids.push_back(*id);
+        for (const auto* slot = nsit->second.upper_bound(0); slot != nsit->second.end(); ++slot)
+          if (slot->key) ids.push_back(*slot->key);
         for (const auto& id : ids) {
           auto it = s.entries.find(id);
           if (it != s.entries.end()) {
@@ -378,23 +430,26 @@ ListPage MemoryBackend::list(std::optional<std::string_view> ns, std::string_vie
     std::lock_guard lock(state_->mu);
     auto& s = *state_;
     const double now = options_.clock();
-    const State::SeqIndex* idx = &s.all;
+    const SeqIndex* idx = &s.all;
     if (ns) {
       auto nsit = s.by_ns.find(*ns);
       idx = nsit == s.by_ns.end() ? nullptr : &nsit->second;
     }
     std::vector<std::string> expired;
     if (idx) {
-      auto it = idx->upper_bound(after);
+      const auto* it = idx->upper_bound(after);
       std::uint64_t last = after;
       for (; it != idx->end() && page.ref_ids.size() < limit; ++it) {
-        last = it->first;
-        auto e = s.entries.find(*it->second);
+        if (!it->key) continue;  // a hole left by an erase
+        last = it->seq;
+        auto e = s.entries.find(*it->key);
         if (e->second.entry->is_expired(now))
-          expired.push_back(*it->second);
+          expired.push_back(*it->key);
         else
-          page.ref_ids.push_back(*it->second);
+          page.ref_ids.push_back(*it->key);
       }
+      // More only if a live slot remains past the page.
+      while (it != idx->end() && !it->key) ++it;
       if (it != idx->end()) page.next_cursor = std::to_string(last);
     }
     for (const auto& id : expired) {

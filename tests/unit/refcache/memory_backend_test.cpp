@@ -1,6 +1,7 @@
 // MemoryBackend specifics: LRU bounds, events, concurrency, claims and tasks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "refcache/backends/string_table.hpp"
@@ -71,6 +72,52 @@ TEST(MemoryBackend, ListPagesInOrderAndSkipsExpired) {
   EXPECT_EQ(all.size(), 20u);
   EXPECT_TRUE(std::is_sorted(all.begin(), all.end()));
   EXPECT_EQ(b.keys().size(), 21u);
+}
+
+TEST(MemoryBackend, ListingStaysExactWhileMostEntriesAreRemoved) {
+  // The listing index leaves holes where entries were removed and squeezes them out once
+  // they are half of it; paging must neither lose nor repeat a live entry across that, even
+  // when the squeeze happens between two pages.
+  MemoryBackend b({.clock = &refcache_test::fake_now});
+  std::vector<std::string> live;  // namespace "a", in insertion order
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = "a" + std::to_string(i);
+    b.set(id, entry(i, "a"));
+    b.set("b" + std::to_string(i), entry(i, "b"));
+    live.push_back(id);
+  }
+  auto remove_where = [&](auto pred) {
+    std::vector<std::string> kept;
+    for (const auto& id : live)
+      if (pred(id))
+        EXPECT_TRUE(b.remove(id));
+      else
+        kept.push_back(id);
+    live = kept;
+  };
+  // Remove two of every three: past the half that triggers a squeeze.
+  remove_where([](const std::string& id) { return std::stoi(id.substr(1)) % 3 != 0; });
+  std::vector<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto p = b.list("a", cursor, 11);
+    seen.insert(seen.end(), p.ref_ids.begin(), p.ref_ids.end());
+    cursor = p.next_cursor;
+    // Between pages, remove some of what is not yet listed and some of what was.
+    if (++pages == 3) {
+      remove_where([](const std::string& id) { return std::stoi(id.substr(1)) % 2 == 1; });
+      std::vector<std::string> still;  // what was listed and is still there
+      for (const auto& id : seen)
+        if (std::find(live.begin(), live.end(), id) != live.end()) still.push_back(id);
+      seen = still;
+    }
+  } while (!cursor.empty());
+  EXPECT_EQ(seen, live);
+  EXPECT_EQ(b.list("b", "", 5000).ref_ids.size(), 1000u);
+  EXPECT_EQ(b.clear("a"), live.size());
+  EXPECT_TRUE(b.list("a", "", 10).ref_ids.empty());
+  EXPECT_EQ(b.list(std::nullopt, "", 5000).ref_ids.size(), 1000u);
 }
 
 TEST(MemoryBackend, KeyBindingsAndReplacement) {
