@@ -22,6 +22,11 @@ class RefCache;
 // True when `s` has the shape of a ref id.
 bool is_ref_id(std::string_view s);
 
+// True when some string inside `v` (not an object key) has the shape of a ref id, that is,
+// when resolve_refs() could change it. Reads without copying.
+bool contains_ref_ids(const boost::json::value& v);
+bool contains_ref_ids(const boost::json::object& obj);
+
 struct ResolutionOptions {
   // Resolution for a computation accepts READ or EXECUTE (EXECUTE = use without seeing).
   // Set false to require READ (the caller will see the value).

@@ -400,22 +400,26 @@ void put_object(const json::object& obj, Out& o, bool canonical) {
     *o.p++ = ':';
     put_value(kv.value(), o, canonical);
   };
-  if (!canonical) {
+  if (!canonical || obj.size() < 2) {
     bool first = true;
     for (const auto& kv : obj) {
       member(kv, first);
       first = false;
     }
   } else {
-    std::vector<const json::key_value_pair*> members;
-    members.reserve(obj.size());
-    for (const auto& kv : obj) members.push_back(&kv);
-    std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
-    bool first = true;
-    for (auto* kv : members) {
-      member(*kv, first);
-      first = false;
+    // Sorted by key. Small objects (call arguments, the common case) sort on the stack.
+    constexpr std::size_t kOnStack = 16;
+    std::array<const json::key_value_pair*, kOnStack> small{};
+    std::vector<const json::key_value_pair*> large;
+    const json::key_value_pair** members = small.data();
+    if (obj.size() > kOnStack) {
+      large.resize(obj.size());
+      members = large.data();
     }
+    std::size_t n = 0;
+    for (const auto& kv : obj) members[n++] = &kv;
+    std::sort(members, members + n, [](auto* a, auto* b) { return a->key() < b->key(); });
+    for (std::size_t i = 0; i < n; ++i) member(*members[i], i == 0);
   }
   o.need(1);
   *o.p++ = '}';

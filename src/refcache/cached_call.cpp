@@ -207,6 +207,7 @@ CachedCall::Scope CachedCall::scope_for(const CallIdentity& who) const {
 json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entry,
                                  const Actor& actor, std::size_t max_size, json::value* take) {
   json::object out;
+  out.reserve(10);  // the largest answer below has 10 members; no growth on the way
   out["ref_id"] = ref_id;
   const json::value& v = entry->value;
   std::optional<std::size_t> items;
@@ -271,14 +272,19 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
                   : (options_.max_size ? *options_.max_size : cache_.options().preview.max_size);
   if (max_size == 0) throw InvalidArgument("max_size must be at least 1");
 
-  // 1. Resolve input refs as the calling actor.
-  json::object resolved = args;
-  json::object key_args = args;
+  // 1. Resolve input refs as the calling actor. Most inputs hold none, and resolving copies
+  // the whole input, so a read-only scan decides first; without refs the tool and the call
+  // key both use `args` as given.
+  const json::object* input = &args;      // what the tool receives
+  const json::object* key_input = &args;  // what the call key is computed from
+  json::object resolved, key_args;
   bool private_inputs = false;
   ResolutionResult res;
-  if (options_.resolve_refs) {
+  if (options_.resolve_refs && contains_ref_ids(args)) {
     res = resolve_refs(cache_, json::value(args), scope.actor);
     resolved = std::move(res.value.as_object());
+    input = &resolved;
+    key_input = &resolved;
     private_inputs = res.used_execute_only;
     if (private_inputs) {
       // Keep EXECUTE-only refs as ref ids in the key (see header).
@@ -287,8 +293,7 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
       ro.fail_on_missing = false;
       key_args =
           std::move(resolve_refs(cache_, json::value(args), scope.actor, ro).value.as_object());
-    } else {
-      key_args = resolved;
+      key_input = &key_args;
     }
   }
 
@@ -304,7 +309,7 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
     }
   }
 
-  const std::string key = call_key(key_args);
+  const std::string key = call_key(*key_input);
   Backend& backend = cache_.backend();
 
   // 2. Cache hit (with the same checks as any read).
@@ -362,7 +367,7 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
     // The claim (owned by `owner`, which becomes the task's ref id) passes to the background
     // run, which releases it when it ends.
     claim.held = false;
-    return run_async(key, owner, scope.ns, scope.policy, scope.actor, resolved, ov, max_size,
+    return run_async(key, owner, scope.ns, scope.policy, scope.actor, *input, ov, max_size,
                      bind_key);
   }
 
@@ -372,7 +377,7 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
   ctx.caller_cancel_ = ov.cancel;
   json::value result;
   try {
-    result = fn_(resolved, ctx);
+    result = fn_(*input, ctx);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {

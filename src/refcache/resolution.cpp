@@ -100,6 +100,27 @@ struct Resolver {
 
 }  // namespace
 
+bool contains_ref_ids(const json::object& obj) {
+  for (const auto& kv : obj)
+    if (contains_ref_ids(kv.value())) return true;
+  return false;
+}
+
+bool contains_ref_ids(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::string:
+      return is_ref_id(v.get_string());
+    case json::kind::array:
+      for (const auto& e : v.get_array())
+        if (contains_ref_ids(e)) return true;
+      return false;
+    case json::kind::object:
+      return contains_ref_ids(v.get_object());
+    default:
+      return false;
+  }
+}
+
 ResolutionResult resolve_refs(RefCache& cache, const json::value& input, const Actor& actor,
                               const ResolutionOptions& options) {
   ResolutionResult result;

@@ -257,6 +257,29 @@ TEST(JsonText, CanonicalSortsKeysAtEveryLevel) {
             jsonio::to_canonical_string(J(R"({"y":2,"x":1})")));
 }
 
+TEST(JsonText, CanonicalSortsObjectsOfEverySize) {
+  // Up to 16 members sort on the stack, more in a vector: both ways, and at the boundary,
+  // the text must be the keys in order whatever the insertion order.
+  for (std::size_t n : {0u, 1u, 2u, 15u, 16u, 17u, 40u}) {
+    json::object forward, backward;
+    std::string expected = "{";
+    for (std::size_t i = 0; i < n; ++i) {
+      char key[24];
+      std::snprintf(key, sizeof key, "k%03zu", i);
+      forward[key] = i;
+      expected += (i ? ",\"" : "\"") + std::string(key) + "\":" + std::to_string(i);
+    }
+    for (std::size_t i = n; i-- > 0;) {
+      char key[24];
+      std::snprintf(key, sizeof key, "k%03zu", i);
+      backward[key] = i;
+    }
+    expected += "}";
+    EXPECT_EQ(jsonio::to_canonical_string(forward), expected) << n;
+    EXPECT_EQ(jsonio::to_canonical_string(backward), expected) << n;
+  }
+}
+
 TEST(JsonText, ParseLimits) {
   std::error_code ec;
   std::string deep(100, '[');

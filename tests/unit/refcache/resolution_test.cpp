@@ -23,6 +23,28 @@ TEST(IsRefId, RejectsEverythingElse) {
     EXPECT_FALSE(is_ref_id(bad)) << bad;
 }
 
+TEST(ContainsRefIds, FindsRefShapedStringsAtAnyDepthButNotKeysOrSubstrings) {
+  // CachedCall skips resolution (and its copy of the input) when this is false, so a false
+  // negative would hand a tool the ref id instead of the value.
+  EXPECT_TRUE(contains_ref_ids(J(R"({"a":"t:0123456789abcdef"})")));
+  EXPECT_TRUE(contains_ref_ids(J(R"({"a":{"b":[1,{"c":[null,"t:abcdef01"]}]}})")));
+  EXPECT_TRUE(contains_ref_ids(J(R"(["x","t:abcdef01"])")));
+  EXPECT_TRUE(contains_ref_ids(J(R"("t:abcdef01")")));
+  EXPECT_FALSE(contains_ref_ids(J(R"({"t:abcdef01":1})")));  // keys are never resolved
+  EXPECT_FALSE(contains_ref_ids(J(R"({"a":"see t:abcdef01","b":"t:abcdef01\n"})")));
+  EXPECT_FALSE(contains_ref_ids(J(R"({"a":[1,2.5,true,null,{}],"b":"plain"})")));
+  EXPECT_FALSE(contains_ref_ids(json::object{}));
+  // Agrees with resolve_refs on a mixed input: it changes exactly when refs are present.
+  for (const char* text : {R"({"n":1,"s":"x"})", R"({"n":[1,{"r":"t:abcdef01"}]})"}) {
+    json::value v = J(text);
+    ResolutionOptions ro;
+    ro.fail_on_missing = false;
+    RefCache cache;
+    auto r = resolve_refs(cache, v, Actor::agent(), ro);
+    EXPECT_EQ(contains_ref_ids(v), !r.failed_refs.empty() || !r.resolved_refs.empty()) << text;
+  }
+}
+
 class ResolutionTest : public ::testing::Test {
  protected:
   RefCache cache{[] {
