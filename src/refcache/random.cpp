@@ -87,13 +87,15 @@ std::string random_hex(std::size_t n) {
 std::string make_ref_id(std::string_view cache_name) {
   unsigned char b[8];
   random_bytes(b, sizeof b);
-  std::string out;
-  out.reserve(cache_name.size() + 17);
-  out.append(cache_name);
-  out.push_back(':');
+  // Sized once and written in place (a set makes one of these; push_back per digit cost
+  // a capacity check each).
+  std::string out(cache_name.size() + 17, ':');
+  char* p = out.data();
+  std::memcpy(p, cache_name.data(), cache_name.size());
+  p += cache_name.size() + 1;  // past the ':'
   for (unsigned char c : b) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xF]);
+    *p++ = kHex[c >> 4];
+    *p++ = kHex[c & 0xF];
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <condition_variable>
@@ -108,8 +109,17 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::store(std::stri
   ref.created_at = now;
   if (ttl != kNeverExpire) ref.expires_at = now + ttl;
   ref.total_items = count_items(value);
-  // One pass writes the text the backend stores and measures it.
-  const jsonio::TextSize size = jsonio::write_measured(value, entry->value_text);
+  // One pass writes the text the backend stores and measures it. Sized up front from the
+  // item count, so that a typical list or record is written without growing the buffer
+  // (each growth is a larger allocation and a copy; this buffer is temporary, the backend
+  // keeps a tight copy).
+  std::size_t hint = 256;
+  if (value.is_array())
+    hint = 16 + 8 * value.get_array().size();
+  else if (value.is_object())
+    hint = 16 + 32 * value.get_object().size();
+  hint = std::min<std::size_t>(hint, std::size_t{1} << 20);
+  const jsonio::TextSize size = jsonio::write_measured(value, entry->value_text, hint);
   ref.total_size = size.bytes;
 
   entry->value = std::move(value);
