@@ -346,8 +346,8 @@ inline char* put_u64(std::uint64_t v, char* p) {
     return p + 2;
   }
   if (v < 10000) {
-    const auto hi = static_cast<std::uint32_t>(v) / 100;
-    const auto lo = static_cast<std::uint32_t>(v) % 100;
+    const std::size_t hi = static_cast<std::uint32_t>(v) / 100;
+    const std::size_t lo = static_cast<std::uint32_t>(v) % 100;
     if (hi < 10) {
       *p = static_cast<char>('0' + hi);
       std::memcpy(p + 1, kPairs + lo * 2, 2);
