@@ -41,18 +41,26 @@ class RedisCluster {
       o.password = password;
       o.tls = tls;
       if (tls && i > 0) o.cert_dir = nodes_.front()->dir().string();
-      o.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                      "--cluster-node-timeout", std::to_string(node_timeout_ms),
-                      "--cluster-replica-validity-factor", "0", "--masterauth", password,
-                      "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
-                      // The bus port defaults to port + 10000, which may be taken or past
-                      // 65535 for a free ephemeral port: pick a free one.
-                      "--cluster-port",
-                      std::to_string(bus_ports_.emplace_back(free_loopback_port()))};
+      o.extra_args = {"--cluster-enabled",
+                      "yes",
+                      "--cluster-config-file",
+                      "nodes.conf",
+                      "--cluster-node-timeout",
+                      std::to_string(node_timeout_ms),
+                      "--cluster-replica-validity-factor",
+                      "0",
+                      "--masterauth",
+                      password,
+                      "--repl-diskless-sync",
+                      "yes",
+                      "--repl-diskless-sync-delay",
+                      "0"};
+      o.cluster_bus_port = true;
       if (tls)
         o.extra_args.insert(o.extra_args.end(),
                             {"--tls-cluster", "yes", "--tls-replication", "yes"});
       nodes_.push_back(std::make_unique<RedisServer>(o));
+      bus_ports_.push_back(nodes_.back()->cluster_port());
     }
     dir_ = make_temp_dir("cluster");
     // What `redis-cli --cluster create ... --cluster-replicas 1` does, without its one-second

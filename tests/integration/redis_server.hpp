@@ -128,6 +128,10 @@ class RedisServer {
     std::string cert_dir;                 // with tls: use the certificates there (e.g. another
                                           // server's dir()) instead of making new ones
     std::vector<std::string> extra_args;  // e.g. {"--replicaof", "127.0.0.1", "6379"}
+    // Cluster mode: also pick a free cluster bus port (--cluster-port), afresh with the
+    // client port on every start attempt. (Its default, port + 10000, may be taken or past
+    // 65535; one picked once, outside the attempts, may be taken by a concurrent test.)
+    bool cluster_bus_port = false;
   };
 
   explicit RedisServer(Options o) : opts_(std::move(o)) {
@@ -137,6 +141,11 @@ class RedisServer {
     for (int attempt = 0;; ++attempt) {
       port_ = free_loopback_port();
       if (opts_.tls) tls_port_ = free_loopback_port();
+      if (opts_.cluster_bus_port) cluster_port_ = free_loopback_port();
+      const bool clash =
+          (opts_.tls && tls_port_ == port_) ||
+          (opts_.cluster_bus_port && (cluster_port_ == port_ || cluster_port_ == tls_port_));
+      if (clash && attempt < 4) continue;  // the kernel handed out one port twice
       try {
         start();
         return;
@@ -156,6 +165,7 @@ class RedisServer {
 
   int port() const { return port_; }
   int tls_port() const { return tls_port_; }
+  int cluster_port() const { return cluster_port_; }  // with Options::cluster_bus_port
   // Certificate files (with Options::tls).
   std::string file(const std::string& name) const {
     return ((opts_.cert_dir.empty() ? dir_ : std::filesystem::path(opts_.cert_dir)) / name)
@@ -215,6 +225,10 @@ class RedisServer {
                                       "--tls-ca-cert-file", file("ca.crt"),
                                       "--tls-auth-clients", "optional"};
       args.insert(args.end(), tls.begin(), tls.end());
+    }
+    if (opts_.cluster_bus_port) {
+      args.emplace_back("--cluster-port");
+      args.push_back(std::to_string(cluster_port_));
     }
     args.insert(args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
     pid_t pid = ::fork();
@@ -302,6 +316,7 @@ class RedisServer {
   std::filesystem::path dir_;
   int port_ = 0;
   int tls_port_ = 0;
+  int cluster_port_ = 0;  // with Options::cluster_bus_port
   pid_t pid_ = -1;
 };
 
