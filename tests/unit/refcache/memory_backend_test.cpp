@@ -247,6 +247,49 @@ TEST(MemoryBackend, FrozenValuesThawExactlyAndHotSetIsBounded) {
   EXPECT_EQ(b.get("doc").get(), b.get("doc").get());
 }
 
+TEST(MemoryBackend, FrozenEntriesKeepEveryFieldAcrossOverwrites) {
+  // A frozen node keeps the namespace, policy and times itself (no second CacheEntry); a
+  // cold read must give them back exactly, and an overwrite must replace all of them and
+  // move the entry between namespace listings.
+  MemoryBackend b({.clock = &refcache_test::fake_now, .hot_entries = 1});
+  auto e = std::make_shared<CacheEntry>();
+  e->value = J(R"({"rows":[1,2,3]})");
+  e->ns = "user:alice";
+  e->policy.owner = "user:alice";
+  e->policy.agent_permissions = Permission::kExecute;
+  e->policy.allowed_actors = std::vector<std::string>{"user:alice-*"};
+  e->policy.denied_actors = std::vector<std::string>{"agent:evil"};
+  e->policy.bound_session = "s-1";
+  e->created_at = refcache_test::fake_now() - 5;
+  e->expires_at = refcache_test::fake_now() + 60;
+  e->metadata["tool_name"] = "gen";
+  b.set("r", e);
+  b.set("other", entry(0));  // pushes "r" out of the one-entry hot set: cold
+  auto back = b.get("r");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->value, e->value);
+  EXPECT_EQ(back->ns, e->ns);
+  EXPECT_EQ(back->policy, e->policy);
+  EXPECT_EQ(back->created_at, e->created_at);
+  EXPECT_EQ(back->expires_at, e->expires_at);
+  EXPECT_EQ(back->metadata, e->metadata);
+
+  auto replacement = std::make_shared<CacheEntry>();
+  replacement->value = 7;
+  replacement->ns = "public";
+  replacement->created_at = refcache_test::fake_now();
+  b.set("r", replacement);
+  b.set("other", entry(1));
+  back = b.get("r");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->value, json::value(7));
+  EXPECT_EQ(back->ns, "public");
+  EXPECT_EQ(back->policy, AccessPolicy{});
+  EXPECT_FALSE(back->expires_at);
+  EXPECT_TRUE(b.list("user:alice", "", 10).ref_ids.empty());
+  EXPECT_EQ(b.list("public", "", 10).ref_ids.size(), 2u);  // "r" and "other"
+}
+
 TEST(MemoryBackend, UnfrozenModeKeepsTheSameObject) {
   MemoryBackend b({.freeze_values = false});
   auto e = entry(J("[1,2,3]"));
