@@ -38,10 +38,6 @@ std::size_t value_bytes(const CacheEntry& e) {
   return jsonio::measure(e.value).bytes;
 }
 
-}  // namespace
-
-namespace {
-
 // Ref ids in insertion order, keyed by a sequence number that only grows. Appends are
 // amortized O(1) into one array (no node per entry: a tree of 1.5M nodes cost two
 // allocations per set and 64 bytes per entry); an erase leaves a hole that paging skips,
@@ -76,6 +72,7 @@ class SeqIndex {
                                [](std::uint64_t a, const Slot& b) { return a < b.seq; });
     return slots_.data() + (it - slots_.begin());
   }
+  const Slot* begin() const { return slots_.data(); }
   const Slot* end() const { return slots_.data() + slots_.size(); }
   std::size_t size() const { return live_; }
   bool empty() const { return live_ == 0; }
@@ -414,8 +411,8 @@ std::size_t MemoryBackend::clear(std::optional<std::string_view> ns) {
       if (nsit != s.by_ns.end()) {
         std::vector<std::string> ids;
         ids.reserve(nsit->second.size());
-        for (const auto* slot = nsit->second.upper_bound(0); slot != nsit->second.end(); ++slot)
-          if (slot->key) ids.push_back(*slot->key);
+        for (const auto& slot : nsit->second)
+          if (slot.key) ids.push_back(*slot.key);
         for (const auto& id : ids) {
           auto it = s.entries.find(id);
           if (it != s.entries.end()) {
