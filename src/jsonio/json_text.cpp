@@ -222,6 +222,9 @@ class Out {
     return {bytes, bytes - continuation};
   }
 
+  // The end of the room obtained so far (what need() guarantees is between p and it).
+  char* limit() const { return lim_; }
+
   char* p;
   std::size_t continuation = 0;
 
@@ -240,6 +243,8 @@ class Out {
 // Longest text of one scalar: a double ("-1.2345678901234567e-308" plus ".0" room, see
 // format_double) or a 64-bit integer (20 digits and a sign).
 constexpr std::size_t kScalarRoom = 40;
+// Longest text of a 64-bit integer and the comma after it in an array.
+constexpr std::size_t kIntRoom = 22;
 
 char* put_escape(unsigned char c, char* p) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -372,19 +377,39 @@ void put_value(const json::value& v, Out& o, bool canonical);
 void put_array(const json::array& a, Out& o, bool canonical) {
   o.need(2);
   *o.p++ = '[';
-  bool first = true;
-  for (const auto& e : a) {
-    // Integers (the bulk of large tool results) are written inline, without the call.
-    o.need(kScalarRoom + 1);
-    if (!first) *o.p++ = ',';
-    first = false;
-    if (e.is_int64())
-      o.p = put_i64(e.get_int64(), o.p);
-    else
-      put_value(e, o, canonical);
+  const json::value* e = a.data();
+  const json::value* const end = e + a.size();
+  if (e == end) {
+    *o.p++ = ']';
+    return;
   }
-  o.need(1);
-  *o.p++ = ']';
+  // Every element is followed by a comma; the last one becomes the closing bracket.
+  while (e != end) {
+    if (e->is_int64()) {
+      // A run of integers, the bulk of large tool results, written through a local cursor:
+      // through o.p the compiler must assume that each digit stored (a char, which may alias
+      // anything) could change o.p itself, and reloads and stores it around every element.
+      char* p = o.p;
+      char* lim = o.limit();
+      do {
+        if (static_cast<std::size_t>(lim - p) < kIntRoom) {
+          o.p = p;
+          o.need(kIntRoom * static_cast<std::size_t>(std::min<std::ptrdiff_t>(end - e, 64)));
+          p = o.p;
+          lim = o.limit();
+        }
+        p = put_i64(e->get_int64(), p);
+        *p++ = ',';
+      } while (++e != end && e->is_int64());
+      o.p = p;
+    } else {
+      put_value(*e, o, canonical);
+      o.need(1);
+      *o.p++ = ',';
+      ++e;
+    }
+  }
+  o.p[-1] = ']';
 }
 
 void put_object(const json::object& obj, Out& o, bool canonical) {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "jsonio/json_text.hpp"
@@ -37,6 +39,65 @@ std::size_t value_bytes(const CacheEntry& e) {
     return static_cast<std::size_t>(it->value().get_int64());
   return jsonio::measure(e.value).bytes;
 }
+
+// The metadata RefCache::store writes for every entry, when an entry's metadata is exactly
+// that: {"tool_name": string|null, "total_items": n|null, "total_size": n, "total_chars": n},
+// in this order, n a non-negative integer. A frozen node holds it as these fields instead of
+// text: a set then writes no metadata text, and the node holds no second heap string. Any
+// other metadata is kept as text, so that what a reader gets back is always what was set.
+struct StandardMetadata {
+  std::optional<std::string> tool_name;
+  std::int64_t total_items = -1;  // -1: null
+  std::int64_t total_size = 0;
+  std::int64_t total_chars = 0;
+
+  static std::optional<StandardMetadata> from(const json::object& m) {
+    if (m.size() != 4) return std::nullopt;
+    static constexpr std::string_view kKeys[] = {"tool_name", "total_items", "total_size",
+                                                 "total_chars"};
+    const json::key_value_pair* kv = m.begin();
+    for (std::size_t i = 0; i < 4; ++i)
+      if (kv[i].key() != kKeys[i]) return std::nullopt;
+    StandardMetadata out;
+    if (kv[0].value().is_string())
+      out.tool_name.emplace(kv[0].value().get_string());
+    else if (!kv[0].value().is_null())
+      return std::nullopt;
+    if (!kv[1].value().is_null() && !count(kv[1].value(), out.total_items)) return std::nullopt;
+    if (!count(kv[2].value(), out.total_size) || !count(kv[3].value(), out.total_chars))
+      return std::nullopt;
+    return out;
+  }
+  // The object a parse of the text form would give (counts come back as int64, as parsed).
+  json::object to_object() const {
+    json::object m;
+    m.reserve(4);
+    if (tool_name)
+      m.emplace("tool_name", *tool_name);
+    else
+      m.emplace("tool_name", nullptr);
+    if (total_items >= 0)
+      m.emplace("total_items", total_items);
+    else
+      m.emplace("total_items", nullptr);
+    m.emplace("total_size", total_size);
+    m.emplace("total_chars", total_chars);
+    return m;
+  }
+
+ private:
+  static bool count(const json::value& v, std::int64_t& out) {
+    if (v.is_int64() && v.get_int64() >= 0) {
+      out = v.get_int64();
+      return true;
+    }
+    if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+      out = static_cast<std::int64_t>(v.get_uint64());
+      return true;
+    }
+    return false;
+  }
+};
 
 // Ref ids in insertion order, keyed by a sequence number that only grows. Appends are
 // amortized O(1) into one array (no node per entry: a tree of 1.5M nodes cost two
@@ -90,6 +151,7 @@ class SeqIndex {
 }  // namespace
 
 struct MemoryBackend::State {
+  using BindingTable = detail::StringTable<const std::string*>;
   struct Node {
     // With freezing off, `entry` is the stored entry. With freezing on (the default) it is
     // null: the value and metadata live as compact JSON text, about a third of the memory
@@ -102,11 +164,15 @@ struct MemoryBackend::State {
     double created_at = 0;
     std::optional<double> expires_at;
     std::string frozen_value;
+    // The metadata: `standard_metadata` when it has RefCache's standard shape, else text.
+    std::optional<StandardMetadata> standard_metadata;
     std::string frozen_metadata;
     EntryPtr hot;
     std::list<const std::string*>::iterator hot_pos;
     std::size_t bytes = 0;
-    std::string binding;  // binding_key() of the (ns, key) bound to this ref, if any
+    // The (ns, key) binding that names this ref, if any. A binding names exactly the entry
+    // whose node points back at it: erasing the entry erases the binding.
+    BindingTable::Element* binding = nullptr;
     std::list<const std::string*>::iterator lru;
     std::uint64_t seq = 0;  // insertion order; the listing cursor
 
@@ -124,7 +190,9 @@ struct MemoryBackend::State {
   std::unordered_map<std::string, SeqIndex, StringHash, StringEq> by_ns;
   SeqIndex all;
   std::uint64_t next_seq = 1;
-  detail::StringTable<std::string> bindings;  // binding_key() -> ref id
+  // binding_key() -> the key (ref id) of the entry it names, a pointer into `entries`, whose
+  // keys stay put while their element lives (no second copy of the ref id per binding).
+  BindingTable bindings;
   struct Claim {
     std::string owner;
     double expires_at;
@@ -186,10 +254,7 @@ struct MemoryBackend::State {
   std::string erase(EntryIt it) {
     std::string ns = it->second.ns;
     unindex(it, ns);
-    if (!it->second.binding.empty()) {
-      auto b = bindings.find(it->second.binding);
-      if (b != bindings.end() && b->second == it->first) bindings.erase(b);
-    }
+    if (it->second.binding) bindings.erase(it->second.binding);
     if (bounded) lru.erase(it->second.lru);
     drop_hot(it->second);
     bytes -= it->second.bytes;
@@ -208,6 +273,7 @@ MemoryBackend::~MemoryBackend() = default;
 EntryPtr MemoryBackend::get(std::string_view ref_id) {
   std::vector<EntryPtr> released;
   std::string value_text, metadata_text;
+  std::optional<StandardMetadata> standard_metadata;
   // The entry's other fields, copied under the lock when it is cold. Held by pointer: a hot
   // read, the common case, then only checks a null (an inline std::optional of them cost
   // W3 ~15%).
@@ -246,7 +312,10 @@ EntryPtr MemoryBackend::get(std::string_view ref_id) {
     }
     // Cold: parse outside the lock (a large value takes a while) from a copy of the text.
     value_text = it->second.frozen_value;
-    metadata_text = it->second.frozen_metadata;
+    if (it->second.standard_metadata)
+      standard_metadata = it->second.standard_metadata;
+    else
+      metadata_text = it->second.frozen_metadata;
     fields = std::make_unique<Fields>(
         Fields{it->second.ns, it->second.policy, it->second.created_at, it->second.expires_at});
     seq = it->second.seq;
@@ -258,8 +327,12 @@ EntryPtr MemoryBackend::get(std::string_view ref_id) {
   if (ec)
     throw CorruptEntry("memory backend: stored value of " + std::string(ref_id) +
                        " does not parse: " + ec.message());
-  json::value meta = jsonio::parse(metadata_text, ec, unlimited);
-  if (!ec && meta.is_object()) thawed->metadata = std::move(meta.get_object());
+  if (standard_metadata) {
+    thawed->metadata = standard_metadata->to_object();
+  } else {
+    json::value meta = jsonio::parse(metadata_text, ec, unlimited);
+    if (!ec && meta.is_object()) thawed->metadata = std::move(meta.get_object());
+  }
   thawed->ns = std::move(fields->ns);
   thawed->policy = std::move(fields->policy);
   thawed->created_at = fields->created_at;
@@ -287,9 +360,11 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
   std::size_t nbytes = 0;
   EntryPtr stored = entry;
   std::string value_text, metadata_text;
+  std::optional<StandardMetadata> standard_metadata;
   if (options_.freeze_values) {
     value_text = entry->value_text.empty() ? jsonio::to_string(entry->value) : entry->value_text;
-    metadata_text = jsonio::to_string(entry->metadata);
+    standard_metadata = StandardMetadata::from(entry->metadata);
+    if (!standard_metadata) metadata_text = jsonio::to_string(entry->metadata);
     nbytes = value_text.size();
     stored = nullptr;  // the node keeps the text and the fields, not the entry
   } else {
@@ -326,6 +401,7 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
     s.bytes += nbytes;
     if (options_.freeze_values) {
       it->second.frozen_value = std::move(value_text);
+      it->second.standard_metadata = std::move(standard_metadata);
       it->second.frozen_metadata = std::move(metadata_text);
       // Not made hot: the writer already holds the parsed entry (a cached call answers from
       // it and may move its value into the answer), and a value that is never read again
@@ -333,26 +409,21 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
     }
 
     if (binding) {
-      std::string bkey = binding_key(binding->ns, binding->key);
-      auto [b, fresh] = s.bindings.try_emplace(bkey);
-      if (fresh) b->second = it->first;
-      if (!fresh && b->second != it->first) {
-        std::string old = b->second;
-        b->second = it->first;
+      auto [b, fresh] = s.bindings.try_emplace(binding_key(binding->ns, binding->key));
+      if (!fresh && b->second != &it->first) {
+        // The key named another ref: that entry is replaced. Its node lets go of the binding
+        // first, so that erasing it leaves the binding (now this ref's) in place.
+        std::string old = *b->second;
         auto oit = s.entries.find(old);
-        if (oit != s.entries.end()) {
-          oit->second.binding.clear();  // the binding now belongs to the new ref
-          std::string ns = s.erase(oit);
-          events.push_back({ChangeKind::kDeleted, old, std::move(ns)});
-          replaced = std::move(old);
-        }
+        oit->second.binding = nullptr;
+        std::string ns = s.erase(oit);
+        events.push_back({ChangeKind::kDeleted, old, std::move(ns)});
+        replaced = std::move(old);
       }
+      b->second = &it->first;
       // Erasing another element leaves `it` where it is (elements never move).
-      if (!it->second.binding.empty() && it->second.binding != bkey) {
-        auto stale = s.bindings.find(it->second.binding);
-        if (stale != s.bindings.end() && stale->second == it->first) s.bindings.erase(stale);
-      }
-      it->second.binding = std::move(bkey);
+      if (it->second.binding && it->second.binding != b) s.bindings.erase(it->second.binding);
+      it->second.binding = b;
     }
 
     // Evict least recently used entries beyond the bounds (never the one just written).
@@ -483,7 +554,7 @@ std::optional<std::string> MemoryBackend::find_by_key(std::string_view ns, std::
     std::lock_guard lock(state_->mu);
     auto b = state_->bindings.find(binding_key(ns, key));
     if (b == state_->bindings.end()) return std::nullopt;
-    ref = b->second;
+    ref = *b->second;
   }
   if (!get(ref)) return std::nullopt;  // expired entries take their binding with them
   return ref;

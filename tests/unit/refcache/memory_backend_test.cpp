@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "jsonio/json_text.hpp"
 #include "refcache/backends/string_table.hpp"
 #include "refcache/memory_backend.hpp"
 #include "refcache/responses.hpp"
@@ -131,6 +132,44 @@ TEST(MemoryBackend, KeyBindingsAndReplacement) {
   EXPECT_FALSE(b.find_by_key("other", "key"));
   EXPECT_TRUE(b.remove("r2"));
   EXPECT_FALSE(b.find_by_key("public", "key"));
+}
+
+TEST(MemoryBackend, ABindingFollowsItsRefThroughRebindingOverwriteAndRemoval) {
+  // Bindings point at the entries' own keys, and entries back at their binding: every way a
+  // binding or its entry goes away must leave no binding naming a ref that is gone.
+  MemoryBackend b;
+  KeyBinding k1{"public", "k1"}, k2{"public", "k2"}, k3{"user:bob", "k3"};
+  EXPECT_FALSE(b.set("r1", entry(1), &k1));
+  // The same ref bound to another key lets go of the first.
+  EXPECT_FALSE(b.set("r1", entry(2), &k2));
+  EXPECT_FALSE(b.find_by_key("public", "k1"));
+  EXPECT_EQ(b.find_by_key("public", "k2"), "r1");
+  // A plain overwrite keeps the binding.
+  EXPECT_FALSE(b.set("r1", entry(3)));
+  EXPECT_EQ(b.find_by_key("public", "k2"), "r1");
+  // The key taken by another ref removes r1; the key stays with r2 after that removal.
+  EXPECT_EQ(b.set("r2", entry(4), &k2), "r1");
+  EXPECT_FALSE(b.get("r1"));
+  EXPECT_EQ(b.find_by_key("public", "k2"), "r2");
+  // r1 again, bound to k1: independent of r2's binding.
+  EXPECT_FALSE(b.set("r1", entry(5), &k1));
+  EXPECT_TRUE(b.remove("r2"));
+  EXPECT_FALSE(b.find_by_key("public", "k2"));
+  EXPECT_EQ(b.find_by_key("public", "k1"), "r1");
+  // Clearing a namespace takes the bindings of its entries; bindings elsewhere stay.
+  EXPECT_FALSE(b.set("r3", entry(6, "user:bob"), &k3));
+  EXPECT_EQ(b.clear("user:bob"), 1u);
+  EXPECT_FALSE(b.find_by_key("user:bob", "k3"));
+  EXPECT_EQ(b.find_by_key("public", "k1"), "r1");
+  // The key freed by the clear can be bound again, and a bound ref can expire.
+  EXPECT_FALSE(b.set("r4", entry(7, "user:bob", refcache_test::fake_now() - 1), &k3));
+  EXPECT_FALSE(b.find_by_key("user:bob", "k3"));
+  EXPECT_FALSE(b.set("r4", entry(8, "user:bob"), &k3));
+  EXPECT_EQ(b.find_by_key("user:bob", "k3"), "r4");
+  b.clear(std::nullopt);
+  EXPECT_FALSE(b.find_by_key("public", "k1"));
+  EXPECT_FALSE(b.set("r1", entry(9), &k1));
+  EXPECT_EQ(b.find_by_key("public", "k1"), "r1");
 }
 
 TEST(MemoryBackend, ClaimsAndTasks) {
@@ -288,6 +327,52 @@ TEST(MemoryBackend, FrozenEntriesKeepEveryFieldAcrossOverwrites) {
   EXPECT_FALSE(back->expires_at);
   EXPECT_TRUE(b.list("user:alice", "", 10).ref_ids.empty());
   EXPECT_EQ(b.list("public", "", 10).ref_ids.size(), 2u);  // "r" and "other"
+}
+
+TEST(MemoryBackend, FrozenMetadataComesBackExactlyInEveryShape) {
+  // RefCache's own metadata shape is held as fields rather than text; every other shape
+  // (an extra key, another order, a type it does not expect) must come back as it was set,
+  // key order included.
+  const char* shapes[] = {
+      R"({"tool_name":"gen","total_items":3,"total_size":7,"total_chars":7})",
+      R"({"tool_name":null,"total_items":null,"total_size":0,"total_chars":0})",
+      R"({"tool_name":null,"total_items":2,"total_size":9223372036854775807,"total_chars":1})",
+      R"({"tool_name":"gen","total_items":3,"total_size":7,"total_chars":7,"extra":true})",
+      R"({"total_items":3,"tool_name":"gen","total_size":7,"total_chars":7})",
+      R"({"tool_name":"gen","total_items":3,"total_chars":7,"total_size":8})",
+      R"({"tool":"gen","total_items":3,"total_size":7,"total_chars":7})",
+      R"({"tool_name":"gen","total_items":3,"total_size":-7,"total_chars":7})",
+      R"({"tool_name":"gen","total_items":3,"total_size":"7","total_chars":7})",
+      R"({"tool_name":"gen","total_items":3.0,"total_size":7,"total_chars":7})",
+      R"({"tool_name":5,"total_items":3,"total_size":7,"total_chars":7})",
+      R"({"tool_name":"gen","total_items":3,"total_size":7,"total_chars":18446744073709551615})",
+      R"({"tool_name":"gen","total_items":3,"total_size":7})",
+      R"({})",
+  };
+  MemoryBackend b({.clock = &refcache_test::fake_now, .hot_entries = 1});
+  for (const char* shape : shapes) {
+    auto e = std::make_shared<CacheEntry>();
+    e->value = J("[1,2,3]");
+    e->metadata = J(shape).as_object();
+    b.set("r", e);
+    b.set("other", entry(0));  // pushes "r" out of the one-entry hot set: cold
+    auto back = b.get("r");
+    ASSERT_TRUE(back);
+    EXPECT_EQ(jsonio::to_string(back->metadata), shape);
+  }
+  // The counts RefCache writes are unsigned; they come back as a parse of their text gives.
+  auto e = std::make_shared<CacheEntry>();
+  e->metadata["tool_name"] = nullptr;
+  e->metadata["total_items"] = std::size_t{3};
+  e->metadata["total_size"] = std::size_t{7};
+  e->metadata["total_chars"] = std::size_t{7};
+  b.set("r", e);
+  b.set("other", entry(0));
+  auto back = b.get("r");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->metadata,
+            J(R"({"tool_name":null,"total_items":3,"total_size":7,"total_chars":7})"));
+  EXPECT_TRUE(back->metadata.at("total_size").is_int64());
 }
 
 TEST(MemoryBackend, UnfrozenModeKeepsTheSameObject) {
