@@ -160,7 +160,9 @@ struct MemoryBackend::State {
     // hot set. In both modes the fields below hold the entry's namespace, policy and times.
     EntryPtr entry;
     std::string ns;
-    AccessPolicy policy;
+    // Shared with the nodes around it that carry an equal policy (most entries carry the
+    // cache's default): 16 bytes a node instead of ~160.
+    std::shared_ptr<const AccessPolicy> policy;
     double created_at = 0;
     std::optional<double> expires_at;
     std::string frozen_value;
@@ -190,6 +192,8 @@ struct MemoryBackend::State {
   std::unordered_map<std::string, SeqIndex, StringHash, StringEq> by_ns;
   SeqIndex all;
   std::uint64_t next_seq = 1;
+  // The policy of the last set, which the next set shares if its policy is equal.
+  std::shared_ptr<const AccessPolicy> last_policy;
   // binding_key() -> the key (ref id) of the entry it names, a pointer into `entries`, whose
   // keys stay put while their element lives (no second copy of the ref id per binding).
   BindingTable bindings;
@@ -279,7 +283,7 @@ EntryPtr MemoryBackend::get(std::string_view ref_id) {
   // W3 ~15%).
   struct Fields {
     std::string ns;
-    AccessPolicy policy;
+    std::shared_ptr<const AccessPolicy> policy;
     double created_at;
     std::optional<double> expires_at;
   };
@@ -334,7 +338,7 @@ EntryPtr MemoryBackend::get(std::string_view ref_id) {
     if (!ec && meta.is_object()) thawed->metadata = std::move(meta.get_object());
   }
   thawed->ns = std::move(fields->ns);
-  thawed->policy = std::move(fields->policy);
+  thawed->policy = *fields->policy;
   thawed->created_at = fields->created_at;
   thawed->expires_at = fields->expires_at;
   EntryPtr result = std::move(thawed);
@@ -394,7 +398,9 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
     s.drop_hot(it->second);
     it->second.entry = std::move(stored);
     it->second.ns = entry->ns;
-    it->second.policy = entry->policy;
+    if (!s.last_policy || !(*s.last_policy == entry->policy))
+      s.last_policy = std::make_shared<const AccessPolicy>(entry->policy);
+    it->second.policy = s.last_policy;
     it->second.created_at = entry->created_at;
     it->second.expires_at = entry->expires_at;
     it->second.bytes = nbytes;

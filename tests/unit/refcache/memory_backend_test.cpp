@@ -375,6 +375,32 @@ TEST(MemoryBackend, FrozenMetadataComesBackExactlyInEveryShape) {
   EXPECT_TRUE(back->metadata.at("total_size").is_int64());
 }
 
+TEST(MemoryBackend, NodesSharingAPolicyKeepTheirOwn) {
+  // Runs of sets with equal policies share one stored policy; any difference must start a
+  // new one, or an entry would be read back (and checked) with its neighbour's policy.
+  MemoryBackend b({.clock = &refcache_test::fake_now, .hot_entries = 1});
+  std::vector<AccessPolicy> policies(6);
+  policies[1].owner = "user:alice";
+  policies[2] = policies[1];
+  policies[3] = policies[1];
+  policies[3].bound_session = "s-1";
+  policies[4].denied_actors = std::vector<std::string>{"agent:evil"};
+  policies[5].agent_permissions = Permission::kExecute;
+  for (std::size_t i = 0; i < policies.size(); ++i) {
+    auto e = std::make_shared<CacheEntry>();
+    e->value = static_cast<int>(i);
+    e->policy = policies[i];
+    b.set("r" + std::to_string(i), e);
+  }
+  b.set("other", entry(0));  // the last one out of the one-entry hot set: all cold
+  for (std::size_t i = 0; i < policies.size(); ++i) {
+    auto back = b.get("r" + std::to_string(i));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->policy, policies[i]) << "r" << i;
+    b.set("other", entry(0));
+  }
+}
+
 TEST(MemoryBackend, UnfrozenModeKeepsTheSameObject) {
   MemoryBackend b({.freeze_values = false});
   auto e = entry(J("[1,2,3]"));
