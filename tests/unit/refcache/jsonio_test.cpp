@@ -208,7 +208,8 @@ TEST(JsonText, StringsMatchAByteByByteReferenceAtEveryPositionOfAWord) {
 
 TEST(JsonText, IntegersAtEveryDigitCountBoundary) {
   // The writer has separate paths below 100, below 10,000, below 2^32 and beyond; every
-  // boundary (10^k - 1, 10^k, 10^k + 1, 2^32 +- 1) and its negative must read as to_chars.
+  // boundary (10^k - 1, 10^k, 10^k + 1, 2^32 +- 1), values with zeros inside, a spread of
+  // others, and their negatives must read as to_chars.
   std::vector<std::uint64_t> edges = {0,
                                       1,
                                       0xFFFFFFFFull,
@@ -217,6 +218,12 @@ TEST(JsonText, IntegersAtEveryDigitCountBoundary) {
                                       std::numeric_limits<std::uint64_t>::max()};
   for (std::uint64_t p = 10; p <= 1000000000000000000ull; p *= 10)
     for (std::uint64_t e : {p - 1, p, p + 1}) edges.push_back(e);
+  for (std::uint64_t e :
+       {10010ull, 100200ull, 1000300ull, 12030405ull, 50000000ull, 99990001ull, 10000099ull})
+    edges.push_back(e);
+  for (std::uint64_t x = 1, i = 0; i < 2000;
+       ++i, x = x * 6364136223846793005ull + 1442695040888963407ull)
+    edges.push_back((x >> 11) % (i % 2 ? 100000000ull : 10000000000ull));
   auto chars = [](auto v) {
     char buf[32];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
