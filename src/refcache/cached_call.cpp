@@ -229,9 +229,8 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
   }
   // RefCache::set measured the value already and kept the count in the entry's metadata.
   std::size_t size = 0;
-  auto chars = entry->metadata.find("total_chars");
-  if (chars != entry->metadata.end() && chars->value().is_number())
-    size = to_units(chars->value().to_number<std::size_t>(), cache_.options().preview);
+  if (auto chars = metadata_count(entry->standard.total_chars))
+    size = to_units(*chars, cache_.options().preview);
   else
     size = cache_.measure(v);
   if (size <= max_size) {

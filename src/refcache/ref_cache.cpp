@@ -41,15 +41,6 @@ std::optional<std::size_t> count_items(const json::value& v) {
   return std::nullopt;
 }
 
-std::optional<std::size_t> metadata_size(const CacheEntry& e, std::string_view field) {
-  auto it = e.metadata.find(field);
-  if (it == e.metadata.end()) return std::nullopt;
-  if (it->value().is_int64() && it->value().get_int64() >= 0)
-    return static_cast<std::size_t>(it->value().get_int64());
-  if (it->value().is_uint64()) return static_cast<std::size_t>(it->value().get_uint64());
-  return std::nullopt;
-}
-
 std::vector<std::string> actions_for(Permission eff) {
   std::vector<std::string> a;
   if (has_all(eff, Permission::kRead)) {
@@ -127,18 +118,20 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::store(std::stri
   entry->policy = opts.policy ? *opts.policy : options_.default_policy;
   entry->created_at = now;
   entry->expires_at = ref.expires_at;
-  entry->metadata.reserve(opts.metadata.size() + 5);
-  for (const auto& kv : opts.metadata) entry->metadata.emplace(kv.key(), kv.value());
+  // The caller's metadata, whose standard members (if any) go into the fields; then the
+  // standard members RefCache owns. A tool name from the caller's metadata stays unless the
+  // options name the tool.
+  if (!opts.metadata.empty()) set_metadata(*entry, opts.metadata);
+  StandardMetadata& m = entry->standard;
   if (opts.tool_name)
-    entry->metadata["tool_name"] = *opts.tool_name;
-  else if (!entry->metadata.contains("tool_name"))
-    entry->metadata["tool_name"] = nullptr;
-  entry->metadata["total_items"] =
-      ref.total_items ? json::value(*ref.total_items) : json::value(nullptr);
-  entry->metadata["total_size"] = size.bytes;
+    m.tool_name = json::value(*opts.tool_name);
+  else if (!m.tool_name)
+    m.tool_name = json::value(nullptr);
+  m.total_items = ref.total_items ? json::value(*ref.total_items) : json::value(nullptr);
+  m.total_size = json::value(size.bytes);
   // Ours (the Python reader ignores it): the character count, so previews of huge values
   // need not measure every item again.
-  entry->metadata["total_chars"] = size.code_points;
+  m.total_chars = json::value(size.code_points);
 
   if (key.empty()) {
     backend_->set(ref.ref_id, entry);
@@ -199,7 +192,7 @@ GetResult RefCache::get(std::string_view ref_or_key, const Actor& actor, const G
     req.strategy = PreviewStrategy::kPaginate;
   req.page = opts.page;
   req.page_size = opts.page_size;
-  req.known_total_chars = metadata_size(*entry, "total_chars");
+  req.known_total_chars = metadata_count(entry->standard.total_chars);
   PreviewResult pr = generate_preview(entry->value, req, options_.preview);
 
   CacheResponse resp;

@@ -136,8 +136,7 @@ json::object reference_info(RefCache& cache, const std::string& ref_id, const En
   o["namespace"] = e->ns;
   o["created_at"] = iso8601(e->created_at);
   o["expires_at"] = e->expires_at ? json::value(iso8601(*e->expires_at)) : json::value(nullptr);
-  auto tool = e->metadata.find("tool_name");
-  o["tool_name"] = tool != e->metadata.end() ? tool->value() : json::value(nullptr);
+  o["tool_name"] = e->standard.tool_name ? *e->standard.tool_name : json::value(nullptr);
   o["owner"] = e->policy.owner ? json::value(*e->policy.owner) : json::value(nullptr);
   o["policy"] = json::object{{"user_permissions", permission_name(e->policy.user_permissions)},
                              {"agent_permissions", permission_name(e->policy.agent_permissions)},
@@ -148,8 +147,7 @@ json::object reference_info(RefCache& cache, const std::string& ref_id, const En
   if (e->value.is_array()) items = e->value.get_array().size();
   if (e->value.is_object()) items = e->value.get_object().size();
   o["total_items"] = items ? json::value(*items) : json::value(nullptr);
-  auto size = e->metadata.find("total_size");
-  o["total_size"] = size != e->metadata.end() ? size->value() : json::value(nullptr);
+  o["total_size"] = e->standard.total_size ? *e->standard.total_size : json::value(nullptr);
   if (include_preview) {
     // Never a value without READ, whoever asks.
     if (cache.checker().allows(e->policy, Permission::kRead, viewer, e->ns))

@@ -19,6 +19,7 @@ void check_same(const refcache::CacheEntry& a, const refcache::CacheEntry& b) {
   FUZZ_CHECK(a.policy == b.policy, "policy round-trips");
   FUZZ_CHECK(a.created_at == b.created_at, "created_at round-trips");
   FUZZ_CHECK(a.expires_at == b.expires_at, "expires_at round-trips");
+  FUZZ_CHECK(a.standard == b.standard, "standard metadata round-trips");
   FUZZ_CHECK(a.metadata == b.metadata, "metadata round-trips");
 }
 

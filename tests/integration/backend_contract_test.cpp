@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "integration/backend_fixture.hpp"
+#include "jsonio/json_text.hpp"
 #include "refcache/errors.hpp"
 
 namespace refcache::testing {
@@ -65,10 +66,11 @@ TEST_P(BackendContract, RoundTripsNestedValuePolicyAndMetadata) {
   e->policy.allowed_actors = std::vector<std::string>{"agent:trusted-*", "user:bob"};
   e->policy.denied_actors = std::vector<std::string>{"agent:evil"};
   e->policy.bound_session = "sess-9";
-  e->metadata["tool_name"] = "tool_private";
-  e->metadata["total_items"] = 3;
-  e->metadata["total_size"] = 88;
+  e->standard.tool_name = "tool_private";
+  e->standard.total_items = 3;
+  e->standard.total_size = 88;
   e->metadata["async_completed"] = true;
+  e->metadata["labels"] = json::array{"a", json::object{{"b", nullptr}}};
   e->expires_at = e->created_at + 3600.25;
   b().set("rt:1", e);
   auto got = b().get("rt:1");
@@ -76,7 +78,11 @@ TEST_P(BackendContract, RoundTripsNestedValuePolicyAndMetadata) {
   EXPECT_EQ(got->value, e->value);
   EXPECT_EQ(got->ns, "user:alice");
   EXPECT_EQ(got->policy, e->policy);
+  EXPECT_EQ(got->standard, e->standard);
   EXPECT_EQ(got->metadata, e->metadata);
+  EXPECT_EQ(jsonio::to_string(metadata_object(*got)),
+            R"({"tool_name":"tool_private","total_items":3,"total_size":88,)"
+            R"("async_completed":true,"labels":["a",{"b":null}]})");
   EXPECT_DOUBLE_EQ(got->created_at, e->created_at);
   ASSERT_TRUE(got->expires_at.has_value());
   EXPECT_DOUBLE_EQ(*got->expires_at, *e->expires_at);

@@ -122,8 +122,13 @@ TEST_F(CompatTest, SqliteReadsEveryEntryPythonWrote) {
     auto e = b.get(ref);
     ASSERT_NE(e, nullptr);
     expect_matches_manifest(*e, m);
-    EXPECT_TRUE(e->metadata.contains("tool_name"));
-    EXPECT_TRUE(e->metadata.contains("total_size"));
+    EXPECT_TRUE(e->standard.tool_name);
+    EXPECT_TRUE(metadata_count(e->standard.total_size));
+    // The metadata object as Python stored it, member for member.
+    auto row = RawSqlite(kFixtures + "/sqlite/cache.db")
+                   .query("SELECT metadata_json FROM cache_entries WHERE key = '" + ref + "'");
+    ASSERT_EQ(row.size(), 1u);
+    EXPECT_EQ(metadata_object(*e), json::parse(row[0][0]).as_object());
     EXPECT_GT(e->created_at, 1.7e9);
   }
   EXPECT_EQ(live, 5);
@@ -150,9 +155,9 @@ TEST_F(CompatTest, SqliteRowsWeWriteHaveThePythonShape) {
     e->policy.allowed_actors = std::vector<std::string>{"agent:trusted-*"};
     e->policy.denied_actors = std::vector<std::string>{"agent:evil"};
     e->policy.bound_session = "sess-9";
-    e->metadata["tool_name"] = "tool_private";
-    e->metadata["total_items"] = 1;
-    e->metadata["total_size"] = 22;
+    e->standard.tool_name = "tool_private";
+    e->standard.total_items = 1;
+    e->standard.total_size = 22;
     b.set("cpp:5a244817e9e2b06e", e);
   }
   RawSqlite ours(ours_path);
@@ -174,6 +179,19 @@ TEST_F(CompatTest, SqliteRowsWeWriteHaveThePythonShape) {
   // Our rows round-trip through our reader of Python rows too.
   SQLiteBackend b(SQLiteOptions{.path = ours_path});
   EXPECT_NE(b.get("cpp:5a244817e9e2b06e"), nullptr);
+}
+
+// The blob the Python package stored for `ref_id` in the Redis fixture, parsed.
+json::value python_blob(const std::string& ref_id) {
+  std::ifstream in(kFixtures + "/redis/entries.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    json::value rec = json::parse(line);
+    if (rec.at("redis_key").as_string() == "mcp-refcache:entry:" + ref_id)
+      return json::parse(rec.at("blob").as_string());
+  }
+  throw std::runtime_error("no fixture blob for " + ref_id);
 }
 
 // Loads the Redis fixture: every key as the Python package left it. The entry written
@@ -215,7 +233,9 @@ TEST_F(CompatTest, RedisReadsEveryEntryPythonWrote) {
     auto e = b.get(ref);
     ASSERT_NE(e, nullptr);
     expect_matches_manifest(*e, m);
-    EXPECT_TRUE(e->metadata.contains("tool_name"));
+    EXPECT_TRUE(e->standard.tool_name);
+    // The metadata object as Python stored it, member for member.
+    EXPECT_EQ(metadata_object(*e), python_blob(ref).at("metadata").as_object());
   }
   // Python entries carry no namespace index until reindex() adds them.
   EXPECT_EQ(b.reindex(), 6u);
@@ -234,9 +254,9 @@ TEST_F(CompatTest, RedisBlobsWeWriteHaveThePythonShape) {
   e->policy.allowed_actors = std::vector<std::string>{"agent:trusted-*"};
   e->policy.denied_actors = std::vector<std::string>{"agent:evil"};
   e->policy.bound_session = "sess-9";
-  e->metadata["tool_name"] = "tool_private";
-  e->metadata["total_items"] = 1;
-  e->metadata["total_size"] = 22;
+  e->standard.tool_name = "tool_private";
+  e->standard.total_items = 1;
+  e->standard.total_size = 22;
   b.set("cpp:c1f80e9ccea64850", e);
   json::value mine = json::parse(raw.cmd({"GET", "mcp-refcache:entry:cpp:c1f80e9ccea64850"}));
   json::value theirs;
@@ -262,13 +282,19 @@ TEST(EntryCodec, BlobRoundTripAndErrors) {
   e.ns = "session:conv-1";
   e.created_at = 1795627126.9442713;
   e.expires_at = 3372427126.944271;
-  e.metadata["tool_name"] = nullptr;
+  e.standard.tool_name = nullptr;
+  e.standard.total_size = 28;
+  e.metadata["async_completed"] = true;
   std::string blob = encode_entry_blob(e);
+  EXPECT_NE(blob.find(R"("metadata":{"tool_name":null,"total_size":28,"async_completed":true})"),
+            std::string::npos)
+      << blob;
   CacheEntry back = decode_entry_blob("r", blob);
   EXPECT_EQ(back.value, e.value);
   EXPECT_EQ(back.ns, e.ns);
   EXPECT_EQ(back.created_at, e.created_at);  // doubles survive exactly
   EXPECT_EQ(back.expires_at, e.expires_at);
+  EXPECT_EQ(back.standard, e.standard);
   EXPECT_EQ(back.metadata, e.metadata);
   // A missing metadata reads as {} (as the reference does); extra fields are ignored.
   CacheEntry m = decode_entry_blob(

@@ -61,7 +61,7 @@ TEST_F(RedisTest, EntryIsOneReferenceBlobWithMillisecondTtl) {
   RedisBackend b(server().options());
   auto e = make_entry(json::parse(R"({"a":[1,2.5,"é"]})"), "custom:proj");
   e->expires_at = e->created_at + 1.7;
-  e->metadata["tool_name"] = "t";
+  e->standard.tool_name = "t";
   b.set("pycache:00000000000000ff", e);
   std::string blob = raw().cmd({"GET", "mcp-refcache:entry:pycache:00000000000000ff"});
   json::value v = json::parse(blob);

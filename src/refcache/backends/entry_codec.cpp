@@ -50,10 +50,10 @@ AccessPolicy decode_policy(std::string_view ref_id, const json::value& v) {
   }
 }
 
-json::object decode_metadata(std::string_view ref_id, const json::value* v) {
+json::object decode_metadata(std::string_view ref_id, json::value* v) {
   if (v == nullptr || v->is_null()) return {};
   if (!v->is_object()) corrupt(ref_id, "metadata is not a JSON object");
-  return v->get_object();
+  return std::move(v->get_object());
 }
 
 }  // namespace
@@ -91,7 +91,7 @@ std::string encode_entry_blob(const CacheEntry& entry) {
   else
     out += "null";
   out += ",\"metadata\":";
-  jsonio::write(entry.metadata, out);
+  write_metadata(entry, out);
   out += '}';
   return out;
 }
@@ -115,7 +115,7 @@ CacheEntry decode_entry_blob(std::string_view ref_id, std::string_view blob) {
   if (created == nullptr) corrupt(ref_id, "blob has no \"created_at\"");
   e.created_at = number_field(ref_id, *created, "created_at");
   e.expires_at = optional_number(ref_id, o.if_contains("expires_at"), "expires_at");
-  e.metadata = decode_metadata(ref_id, o.if_contains("metadata"));
+  set_metadata(e, decode_metadata(ref_id, o.if_contains("metadata")));
   return e;
 }
 
@@ -126,7 +126,7 @@ EntryRow encode_entry_row(const CacheEntry& entry) {
   write_json(entry.policy, r.policy_json);
   r.created_at = entry.created_at;
   r.expires_at = entry.expires_at;
-  r.metadata_json = jsonio::to_string(entry.metadata);
+  write_metadata(entry, r.metadata_json);
   return r;
 }
 
@@ -138,7 +138,7 @@ CacheEntry decode_entry_row(std::string_view ref_id, const EntryRow& row) {
   e.created_at = row.created_at;
   e.expires_at = row.expires_at;
   json::value meta = parse_stored(ref_id, row.metadata_json, "metadata_json");
-  e.metadata = decode_metadata(ref_id, &meta);
+  set_metadata(e, decode_metadata(ref_id, &meta));
   return e;
 }
 

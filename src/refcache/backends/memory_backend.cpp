@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <optional>
@@ -34,69 +35,36 @@ std::string binding_key(std::string_view ns, std::string_view key) {
 }
 
 std::size_t value_bytes(const CacheEntry& e) {
-  auto it = e.metadata.find("total_size");
-  if (it != e.metadata.end() && it->value().is_int64() && it->value().get_int64() >= 0)
-    return static_cast<std::size_t>(it->value().get_int64());
+  if (auto n = metadata_count(e.standard.total_size)) return *n;
   return jsonio::measure(e.value).bytes;
 }
 
-// The metadata RefCache::store writes for every entry, when an entry's metadata is exactly
-// that: {"tool_name": string|null, "total_items": n|null, "total_size": n, "total_chars": n},
-// in this order, n a non-negative integer. A frozen node holds it as these fields instead of
-// text: a set then writes no metadata text, and the node holds no second heap string. Any
-// other metadata is kept as text, so that what a reader gets back is always what was set.
-struct StandardMetadata {
-  std::optional<std::string> tool_name;
-  std::int64_t total_items = -1;  // -1: null
-  std::int64_t total_size = 0;
-  std::int64_t total_chars = 0;
-
-  static std::optional<StandardMetadata> from(const json::object& m) {
-    if (m.size() != 4) return std::nullopt;
-    static constexpr std::string_view kKeys[] = {"tool_name", "total_items", "total_size",
-                                                 "total_chars"};
-    const json::key_value_pair* kv = m.begin();
-    for (std::size_t i = 0; i < 4; ++i)
-      if (kv[i].key() != kKeys[i]) return std::nullopt;
-    StandardMetadata out;
-    if (kv[0].value().is_string())
-      out.tool_name.emplace(kv[0].value().get_string());
-    else if (!kv[0].value().is_null())
-      return std::nullopt;
-    if (!kv[1].value().is_null() && !count(kv[1].value(), out.total_items)) return std::nullopt;
-    if (!count(kv[2].value(), out.total_size) || !count(kv[3].value(), out.total_chars))
-      return std::nullopt;
-    return out;
+// The standard metadata members as a node holds them: four values and which of them are
+// present, 72 bytes where four std::optionals take 96.
+class PackedStandard {
+ public:
+  PackedStandard() = default;
+  explicit PackedStandard(const StandardMetadata& m) {
+    const std::optional<json::value>* in[] = {&m.tool_name, &m.total_items, &m.total_size,
+                                              &m.total_chars};
+    for (unsigned i = 0; i < 4; ++i)
+      if (*in[i]) {
+        values_[i] = **in[i];
+        present_ |= 1u << i;
+      }
   }
-  // The object a parse of the text form would give (counts come back as int64, as parsed).
-  json::object to_object() const {
-    json::object m;
-    m.reserve(4);
-    if (tool_name)
-      m.emplace("tool_name", *tool_name);
-    else
-      m.emplace("tool_name", nullptr);
-    if (total_items >= 0)
-      m.emplace("total_items", total_items);
-    else
-      m.emplace("total_items", nullptr);
-    m.emplace("total_size", total_size);
-    m.emplace("total_chars", total_chars);
+  StandardMetadata unpack() const {
+    StandardMetadata m;
+    std::optional<json::value>* out[] = {&m.tool_name, &m.total_items, &m.total_size,
+                                         &m.total_chars};
+    for (unsigned i = 0; i < 4; ++i)
+      if (present_ & (1u << i)) *out[i] = values_[i];
     return m;
   }
 
  private:
-  static bool count(const json::value& v, std::int64_t& out) {
-    if (v.is_int64() && v.get_int64() >= 0) {
-      out = v.get_int64();
-      return true;
-    }
-    if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-      out = static_cast<std::int64_t>(v.get_uint64());
-      return true;
-    }
-    return false;
-  }
+  std::array<json::value, 4> values_;
+  unsigned present_ = 0;
 };
 
 // Ref ids in insertion order, keyed by a sequence number that only grows. Appends are
@@ -166,8 +134,9 @@ struct MemoryBackend::State {
     double created_at = 0;
     std::optional<double> expires_at;
     std::string frozen_value;
-    // The metadata: `standard_metadata` when it has RefCache's standard shape, else text.
-    std::optional<StandardMetadata> standard_metadata;
+    // The metadata: the standard members as they are (no text to write or parse for them),
+    // the others as JSON text, empty when there are none.
+    PackedStandard standard;
     std::string frozen_metadata;
     EntryPtr hot;
     std::list<const std::string*>::iterator hot_pos;
@@ -277,12 +246,12 @@ MemoryBackend::~MemoryBackend() = default;
 EntryPtr MemoryBackend::get(std::string_view ref_id) {
   std::vector<EntryPtr> released;
   std::string value_text, metadata_text;
-  std::optional<StandardMetadata> standard_metadata;
   // The entry's other fields, copied under the lock when it is cold. Held by pointer: a hot
   // read, the common case, then only checks a null (an inline std::optional of them cost
   // W3 ~15%).
   struct Fields {
     std::string ns;
+    PackedStandard standard;
     std::shared_ptr<const AccessPolicy> policy;
     double created_at;
     std::optional<double> expires_at;
@@ -316,12 +285,9 @@ EntryPtr MemoryBackend::get(std::string_view ref_id) {
     }
     // Cold: parse outside the lock (a large value takes a while) from a copy of the text.
     value_text = it->second.frozen_value;
-    if (it->second.standard_metadata)
-      standard_metadata = it->second.standard_metadata;
-    else
-      metadata_text = it->second.frozen_metadata;
-    fields = std::make_unique<Fields>(
-        Fields{it->second.ns, it->second.policy, it->second.created_at, it->second.expires_at});
+    metadata_text = it->second.frozen_metadata;
+    fields = std::make_unique<Fields>(Fields{it->second.ns, it->second.standard, it->second.policy,
+                                             it->second.created_at, it->second.expires_at});
     seq = it->second.seq;
   }
   auto thawed = std::make_shared<CacheEntry>();
@@ -331,12 +297,11 @@ EntryPtr MemoryBackend::get(std::string_view ref_id) {
   if (ec)
     throw CorruptEntry("memory backend: stored value of " + std::string(ref_id) +
                        " does not parse: " + ec.message());
-  if (standard_metadata) {
-    thawed->metadata = standard_metadata->to_object();
-  } else {
+  if (!metadata_text.empty()) {
     json::value meta = jsonio::parse(metadata_text, ec, unlimited);
     if (!ec && meta.is_object()) thawed->metadata = std::move(meta.get_object());
   }
+  thawed->standard = fields->standard.unpack();
   thawed->ns = std::move(fields->ns);
   thawed->policy = *fields->policy;
   thawed->created_at = fields->created_at;
@@ -364,11 +329,9 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
   std::size_t nbytes = 0;
   EntryPtr stored = entry;
   std::string value_text, metadata_text;
-  std::optional<StandardMetadata> standard_metadata;
   if (options_.freeze_values) {
     value_text = entry->value_text.empty() ? jsonio::to_string(entry->value) : entry->value_text;
-    standard_metadata = StandardMetadata::from(entry->metadata);
-    if (!standard_metadata) metadata_text = jsonio::to_string(entry->metadata);
+    if (!entry->metadata.empty()) metadata_text = jsonio::to_string(entry->metadata);
     nbytes = value_text.size();
     stored = nullptr;  // the node keeps the text and the fields, not the entry
   } else {
@@ -407,7 +370,7 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
     s.bytes += nbytes;
     if (options_.freeze_values) {
       it->second.frozen_value = std::move(value_text);
-      it->second.standard_metadata = std::move(standard_metadata);
+      it->second.standard = PackedStandard(entry->standard);
       it->second.frozen_metadata = std::move(metadata_text);
       // Not made hot: the writer already holds the parsed entry (a cached call answers from
       // it and may move its value into the answer), and a value that is never read again

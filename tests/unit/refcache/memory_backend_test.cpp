@@ -329,50 +329,55 @@ TEST(MemoryBackend, FrozenEntriesKeepEveryFieldAcrossOverwrites) {
   EXPECT_EQ(b.list("public", "", 10).ref_ids.size(), 2u);  // "r" and "other"
 }
 
-TEST(MemoryBackend, FrozenMetadataComesBackExactlyInEveryShape) {
-  // RefCache's own metadata shape is held as fields rather than text; every other shape
-  // (an extra key, another order, a type it does not expect) must come back as it was set,
-  // key order included.
-  const char* shapes[] = {
-      R"({"tool_name":"gen","total_items":3,"total_size":7,"total_chars":7})",
-      R"({"tool_name":null,"total_items":null,"total_size":0,"total_chars":0})",
-      R"({"tool_name":null,"total_items":2,"total_size":9223372036854775807,"total_chars":1})",
-      R"({"tool_name":"gen","total_items":3,"total_size":7,"total_chars":7,"extra":true})",
-      R"({"total_items":3,"tool_name":"gen","total_size":7,"total_chars":7})",
-      R"({"tool_name":"gen","total_items":3,"total_chars":7,"total_size":8})",
-      R"({"tool":"gen","total_items":3,"total_size":7,"total_chars":7})",
-      R"({"tool_name":"gen","total_items":3,"total_size":-7,"total_chars":7})",
-      R"({"tool_name":"gen","total_items":3,"total_size":"7","total_chars":7})",
-      R"({"tool_name":"gen","total_items":3.0,"total_size":7,"total_chars":7})",
-      R"({"tool_name":5,"total_items":3,"total_size":7,"total_chars":7})",
-      R"({"tool_name":"gen","total_items":3,"total_size":7,"total_chars":18446744073709551615})",
-      R"({"tool_name":"gen","total_items":3,"total_size":7})",
-      R"({})",
-  };
+TEST(MemoryBackend, FrozenMetadataComesBackExactly) {
+  // A frozen node holds the standard members as they are and the others as text; a cold
+  // read must give back both parts exactly: kinds, and the other members' order included.
   MemoryBackend b({.clock = &refcache_test::fake_now, .hot_entries = 1});
-  for (const char* shape : shapes) {
-    auto e = std::make_shared<CacheEntry>();
-    e->value = J("[1,2,3]");
-    e->metadata = J(shape).as_object();
+  auto cold = [&](const EntryPtr& e) {
     b.set("r", e);
     b.set("other", entry(0));  // pushes "r" out of the one-entry hot set: cold
     auto back = b.get("r");
-    ASSERT_TRUE(back);
-    EXPECT_EQ(jsonio::to_string(back->metadata), shape);
-  }
-  // The counts RefCache writes are unsigned; they come back as a parse of their text gives.
+    EXPECT_TRUE(back);
+    return back;
+  };
+  // What RefCache writes: all four standard members (unsigned counts), nothing else.
   auto e = std::make_shared<CacheEntry>();
-  e->metadata["tool_name"] = nullptr;
-  e->metadata["total_items"] = std::size_t{3};
-  e->metadata["total_size"] = std::size_t{7};
-  e->metadata["total_chars"] = std::size_t{7};
-  b.set("r", e);
-  b.set("other", entry(0));
-  auto back = b.get("r");
+  e->value = J("[1,2,3]");
+  e->standard.tool_name = nullptr;
+  e->standard.total_items = std::size_t{3};
+  e->standard.total_size = std::size_t{7};
+  e->standard.total_chars = std::size_t{7};
+  auto back = cold(e);
   ASSERT_TRUE(back);
-  EXPECT_EQ(back->metadata,
-            J(R"({"tool_name":null,"total_items":3,"total_size":7,"total_chars":7})"));
-  EXPECT_TRUE(back->metadata.at("total_size").is_int64());
+  EXPECT_EQ(back->standard, e->standard);
+  EXPECT_TRUE(back->standard.total_size->is_uint64());
+  EXPECT_TRUE(back->metadata.empty());
+  // Standard members and others together.
+  e = std::make_shared<CacheEntry>();
+  e->standard.tool_name = "gen";
+  e->standard.total_size = 2;
+  e->metadata = J(R"({"z":1,"a":{"nested":[true,null]},"async_completed":true})").as_object();
+  back = cold(e);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->standard, e->standard);
+  EXPECT_EQ(jsonio::to_string(back->metadata), jsonio::to_string(e->metadata));
+  EXPECT_EQ(jsonio::to_string(metadata_object(*back)),
+            R"({"tool_name":"gen","total_size":2,"z":1,"a":{"nested":[true,null]},)"
+            R"("async_completed":true})");
+  // Everything in `metadata`, standard names included, in any shape: back as set.
+  const char* shapes[] = {
+      R"({"tool_name":"gen","total_items":3,"total_size":7,"total_chars":7})",
+      R"({"total_items":3,"tool_name":"gen","total_size":7.5,"extra":true})",
+      R"({"tool_name":5,"total_items":"3","total_size":-7})",
+      R"({})",
+  };
+  for (const char* shape : shapes) {
+    e = std::make_shared<CacheEntry>();
+    e->metadata = J(shape).as_object();
+    back = cold(e);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(jsonio::to_string(metadata_object(*back)), shape);
+  }
 }
 
 TEST(MemoryBackend, NodesSharingAPolicyKeepTheirOwn) {
