@@ -636,7 +636,10 @@ TextSize write_impl(const json::value& v, std::string& out, bool canonical, std:
 }  // namespace
 
 void write(const json::value& v, std::string& out) {
-  write_impl(v, out, false, 256);
+  // The room reserved up front is zero-filled and then cut back: a scalar (a metadata
+  // member, say) asks for the least, a string grows the room as it needs.
+  const bool container = v.is_array() || v.is_object();
+  write_impl(v, out, false, container ? 256 : 0);
 }
 
 TextSize write_measured(const json::value& v, std::string& out, std::size_t hint) {
