@@ -30,7 +30,6 @@ struct StandardMetadata {
   std::optional<boost::json::value> total_chars;  // characters of it (ours; Python ignores it)
 
   bool operator==(const StandardMetadata&) const = default;
-  bool empty() const { return !tool_name && !total_items && !total_size && !total_chars; }
   // The member called `key`, or null if `key` is not a standard member's name.
   std::optional<boost::json::value>* find(std::string_view key);
   const std::optional<boost::json::value>* find(std::string_view key) const;
