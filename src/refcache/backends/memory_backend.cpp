@@ -337,11 +337,22 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
   } else {
     nbytes = value_bytes(*entry);
   }
+  // Hashed outside the lock; the probes' first lines are fetched together as the lock is
+  // taken (in a table larger than the cache each is a miss, and they overlap).
+  const std::size_t ref_hash = State::EntryMap::hash_of(ref_id);
+  std::string bkey;
+  std::size_t bkey_hash = 0;
+  if (binding) {
+    bkey = binding_key(binding->ns, binding->key);
+    bkey_hash = State::BindingTable::hash_of(bkey);
+  }
   {
     std::lock_guard lock(state_->mu);
     auto& s = *state_;
+    s.entries.prefetch(ref_hash);
+    if (binding) s.bindings.prefetch(bkey_hash);
     ++s.stats.sets;
-    auto [it, inserted] = s.entries.try_emplace(ref_id);
+    auto [it, inserted] = s.entries.try_emplace(ref_id, ref_hash);
     if (!inserted) {
       // Overwrite in place: fix the namespace index if the namespace changed.
       if (it->second.ns != entry->ns) {
@@ -378,7 +389,7 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
     }
 
     if (binding) {
-      auto [b, fresh] = s.bindings.try_emplace(binding_key(binding->ns, binding->key));
+      auto [b, fresh] = s.bindings.try_emplace(bkey, bkey_hash);
       if (!fresh && b->second != &it->first) {
         // The key named another ref: that entry is replaced. Its node lets go of the binding
         // first, so that erasing it leaves the binding (now this ref's) in place.

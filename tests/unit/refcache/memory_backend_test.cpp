@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <random>
 #include <thread>
 
 #include "jsonio/json_text.hpp"
@@ -480,4 +482,48 @@ TEST(StringTable, ElementsStayInPlaceWhileTheTableGrowsAndShrinks) {
   t.clear();
   EXPECT_EQ(t.size(), 0u);
   EXPECT_EQ(t.find("ref:1"), nullptr);
+}
+
+TEST(StringTable, AgreesWithAnOrderedMapThroughRandomInsertsErasesAndClears) {
+  // Erasing moves later slots of a probe run back (no tombstones); a wrong move loses a key
+  // or leaves one unreachable. A few hundred keys over a small table make long runs, runs
+  // that wrap past the end of the slot array, and growth in the middle of the churn.
+  refcache::detail::StringTable<int> t;
+  std::map<std::string, int> model;
+  std::mt19937 rng(20261126);
+  for (int round = 0; round < 3; ++round) {
+    for (int step = 0; step < 40000; ++step) {
+      const std::string key = "k" + std::to_string(rng() % 600);
+      if (rng() % 3 == 0) {
+        auto* e = t.find(key);
+        ASSERT_EQ(e != nullptr, model.count(key) == 1) << key;
+        if (e) {
+          t.erase(e);
+          model.erase(key);
+        }
+      } else {
+        auto [e, inserted] = t.try_emplace(key);
+        ASSERT_EQ(inserted, model.count(key) == 0) << key;
+        ASSERT_EQ(e->first, key);
+        if (!inserted) {
+          ASSERT_EQ(e->second, model[key]) << key;
+        }
+        e->second = step;
+        model[key] = step;
+      }
+      ASSERT_EQ(t.size(), model.size());
+    }
+    for (int i = 0; i < 600; ++i) {
+      const std::string key = "k" + std::to_string(i);
+      auto* e = t.find(key);
+      auto m = model.find(key);
+      ASSERT_EQ(e != nullptr, m != model.end()) << key;
+      if (e) {
+        EXPECT_EQ(e->second, m->second) << key;
+      }
+    }
+    t.clear();
+    model.clear();
+    EXPECT_EQ(t.find("k1"), nullptr);
+  }
 }
