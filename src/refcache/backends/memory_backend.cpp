@@ -76,9 +76,9 @@ class SeqIndex {
  public:
   struct Slot {
     std::uint64_t seq;
-    const std::string* key;  // null: erased
+    const std::string_view* key;  // null: erased
   };
-  void append(std::uint64_t seq, const std::string* key) {
+  void append(std::uint64_t seq, const std::string_view* key) {
     slots_.push_back({seq, key});
     ++live_;
   }
@@ -119,7 +119,7 @@ class SeqIndex {
 }  // namespace
 
 struct MemoryBackend::State {
-  using BindingTable = detail::StringTable<const std::string*>;
+  using BindingTable = detail::StringTable<const std::string_view*>;
   struct Node {
     // With freezing off, `entry` is the stored entry. With freezing on (the default) it is
     // null: the value and metadata live as compact JSON text, about a third of the memory
@@ -139,12 +139,12 @@ struct MemoryBackend::State {
     PackedStandard standard;
     std::string frozen_metadata;
     EntryPtr hot;
-    std::list<const std::string*>::iterator hot_pos;
+    std::list<const std::string_view*>::iterator hot_pos;
     std::size_t bytes = 0;
     // The (ns, key) binding that names this ref, if any. A binding names exactly the entry
     // whose node points back at it: erasing the entry erases the binding.
     BindingTable::Element* binding = nullptr;
-    std::list<const std::string*>::iterator lru;
+    std::list<const std::string_view*>::iterator lru;
     std::uint64_t seq = 0;  // insertion order; the listing cursor
 
     bool is_expired(double now) const { return expires_at && now >= *expires_at; }
@@ -172,8 +172,8 @@ struct MemoryBackend::State {
   };
   std::unordered_map<std::string, Claim, StringHash, StringEq> claims;
   std::unordered_map<std::string, TaskRecord, StringHash, StringEq> tasks;
-  std::list<const std::string*> lru;      // front = most recently used
-  std::list<const std::string*> hot_lru;  // parsed entries, front = most recently used
+  std::list<const std::string_view*> lru;      // front = most recently used
+  std::list<const std::string_view*> hot_lru;  // parsed entries, front = most recently used
   std::size_t hot_bytes = 0;
   std::size_t bytes = 0;
   bool bounded = false;
@@ -188,7 +188,7 @@ struct MemoryBackend::State {
   // Makes `n` (whose key is `*key`) the most recently used hot entry and trims the hot set.
   // The EntryPtrs of trimmed entries are moved to `released` so that they are destroyed
   // outside the lock.
-  void make_hot(Node& n, const std::string* key, EntryPtr parsed, std::size_t max_entries,
+  void make_hot(Node& n, const std::string_view* key, EntryPtr parsed, std::size_t max_entries,
                 std::size_t max_bytes, std::vector<EntryPtr>& released) {
     if (n.hot) {
       hot_lru.splice(hot_lru.begin(), hot_lru, n.hot_pos);
@@ -268,7 +268,7 @@ EntryPtr MemoryBackend::get(std::string_view ref_id) {
       return nullptr;
     }
     if (it->second.is_expired(options_.clock())) {
-      std::string id = it->first;
+      std::string id(it->first);
       std::string gone_ns = s.erase(it);
       ++s.stats.misses;
       ++s.stats.expirations;
@@ -361,7 +361,7 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
       }
       s.bytes -= it->second.bytes;
       if (s.bounded) s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
-      events.push_back({ChangeKind::kUpdated, it->first, entry->ns});
+      events.push_back({ChangeKind::kUpdated, std::string(it->first), entry->ns});
     } else {
       s.index(it, entry->ns);
       if (s.bounded) {
@@ -393,7 +393,7 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
       if (!fresh && b->second != &it->first) {
         // The key named another ref: that entry is replaced. Its node lets go of the binding
         // first, so that erasing it leaves the binding (now this ref's) in place.
-        std::string old = *b->second;
+        std::string old(*b->second);
         auto oit = s.entries.find(old);
         oit->second.binding = nullptr;
         std::string ns = s.erase(oit);
@@ -410,10 +410,10 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
     if (s.bounded) {
       while ((options_.max_entries && s.entries.size() > options_.max_entries) ||
              (options_.max_bytes && s.bytes > options_.max_bytes && s.entries.size() > 1)) {
-        const std::string* victim = s.lru.back();
+        const std::string_view* victim = s.lru.back();
         if (*victim == ref_id) break;
         auto vit = s.entries.find(*victim);
-        std::string id = vit->first;
+        std::string id(vit->first);
         std::string ns = s.erase(vit);
         ++s.stats.evictions;
         events.push_back({ChangeKind::kExpired, std::move(id), std::move(ns)});
@@ -463,7 +463,7 @@ std::size_t MemoryBackend::clear(std::optional<std::string_view> ns) {
         std::vector<std::string> ids;
         ids.reserve(nsit->second.size());
         for (const auto& slot : nsit->second)
-          if (slot.key) ids.push_back(*slot.key);
+          if (slot.key) ids.emplace_back(*slot.key);
         for (const auto& id : ids) {
           auto it = s.entries.find(id);
           if (it != s.entries.end()) {
@@ -508,9 +508,9 @@ ListPage MemoryBackend::list(std::optional<std::string_view> ns, std::string_vie
         last = it->seq;
         auto e = s.entries.find(*it->key);
         if (e->second.is_expired(now))
-          expired.push_back(*it->key);
+          expired.emplace_back(*it->key);
         else
-          page.ref_ids.push_back(*it->key);
+          page.ref_ids.emplace_back(*it->key);
       }
       // More only if a live slot remains past the page.
       while (it != idx->end() && !it->key) ++it;

@@ -27,9 +27,10 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
-#include <string>
+#include <new>
 #include <string_view>
 #include <utility>
 
@@ -38,11 +39,35 @@ namespace refcache::detail {
 template <class V>
 class StringTable {
  public:
-  struct Element {
-    Element(std::size_t h, std::string_view k) : hash(h), first(k) {}
+  // One allocation holds the element and, just after it, the characters of its key: no
+  // second allocation for a key longer than std::string's inline buffer (a ref id is 20-odd
+  // characters), and comparing a probed key reads the line the element is on.
+  class Element {
+   public:
     const std::size_t hash;
-    const std::string first;
+    const std::string_view first;  // the key; its characters follow the element
     V second{};
+
+   private:
+    friend class StringTable;
+    Element(std::size_t h, std::string_view k) : hash(h), first(k) {}
+    ~Element() = default;
+
+    static Element* make(std::size_t h, std::string_view key) {
+      void* mem = ::operator new(sizeof(Element) + key.size());
+      char* chars = static_cast<char*>(mem) + sizeof(Element);
+      if (!key.empty()) std::memcpy(chars, key.data(), key.size());
+      try {
+        return ::new (mem) Element(h, std::string_view(chars, key.size()));
+      } catch (...) {
+        ::operator delete(mem);
+        throw;
+      }
+    }
+    static void destroy(Element* e) noexcept {
+      e->~Element();
+      ::operator delete(static_cast<void*>(e));
+    }
   };
 
   StringTable() = default;
@@ -83,10 +108,10 @@ class StringTable {
       if (!s.element) break;
       if (s.hash == h && s.element->first == key) return {s.element, false};
     }
-    auto element = std::make_unique<Element>(h, key);
-    slots_[i] = Slot{h, element.get()};
+    Element* e = Element::make(h, key);
+    slots_[i] = Slot{h, e};
     ++size_;
-    return {element.release(), true};
+    return {e, true};
   }
 
   // Removes and destroys `e` (an element of this table). The slots after it in its run move
@@ -95,7 +120,7 @@ class StringTable {
   void erase(Element* e) {
     std::size_t i = home(e->hash);
     while (slots_[i].element != e) i = (i + 1) & mask_;
-    delete e;
+    Element::destroy(e);
     --size_;
     for (std::size_t j = (i + 1) & mask_; slots_[j].element; j = (j + 1) & mask_) {
       const std::size_t k = home(slots_[j].hash);
@@ -111,7 +136,8 @@ class StringTable {
 
   // Destroys every element and gives the index's memory back.
   void clear() {
-    for (std::size_t i = 0; i < capacity(); ++i) delete slots_[i].element;
+    for (std::size_t i = 0; i < capacity(); ++i)
+      if (slots_[i].element) Element::destroy(slots_[i].element);
     slots_.reset();
     mask_ = 0;
     shift_ = 64;
