@@ -10,6 +10,7 @@
 // Thread-safety: all functions are pure and may be called from any thread.
 #pragma once
 
+#include <bit>
 #include <boost/json/value.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -47,18 +48,50 @@ TextSize measure(const boost::json::value& v);
 // (room reserved up front; the text may be longer).
 TextSize write_measured(const boost::json::value& v, std::string& out, std::size_t hint = 256);
 
+std::size_t decimal_digits(std::uint64_t v);
+
+// Digits of `v` without a branch per digit: the bit length gives floor(log10) within one
+// (1233/4096 ~ log10(2)), and one comparison with a power of ten settles it.
+inline std::size_t decimal_digits_inline(std::uint64_t v) {
+  static constexpr std::uint64_t kPow10[20] = {1ULL,
+                                               10ULL,
+                                               100ULL,
+                                               1000ULL,
+                                               10000ULL,
+                                               100000ULL,
+                                               1000000ULL,
+                                               10000000ULL,
+                                               100000000ULL,
+                                               1000000000ULL,
+                                               10000000000ULL,
+                                               100000000000ULL,
+                                               1000000000000ULL,
+                                               10000000000000ULL,
+                                               100000000000000ULL,
+                                               1000000000000000ULL,
+                                               10000000000000000ULL,
+                                               100000000000000000ULL,
+                                               1000000000000000000ULL,
+                                               10000000000000000000ULL};
+  const unsigned bits = 64 - static_cast<unsigned>(std::countl_zero(v | 1));
+  const unsigned t = bits * 1233 >> 12;  // floor(log10(v)) or one more
+  return t + 1 - ((v | 1) < kPow10[t] ? 1 : 0);
+}
+
+// Characters of an integer's JSON text.
+inline std::size_t int64_chars(std::int64_t i) {
+  return i >= 0 ? decimal_digits_inline(static_cast<std::uint64_t>(i))
+                : 1 + decimal_digits_inline(0 - static_cast<std::uint64_t>(i));
+}
+
 // Code points of the compact JSON text of `v` (measure(v).code_points), with integers
 // measured inline: previews measure items one by one, mostly numbers.
-std::size_t decimal_digits(std::uint64_t v);
 inline std::size_t measure_code_points(const boost::json::value& v) {
   switch (v.kind()) {
-    case boost::json::kind::int64: {
-      std::int64_t i = v.get_int64();
-      return i >= 0 ? decimal_digits(static_cast<std::uint64_t>(i))
-                    : 1 + decimal_digits(0 - static_cast<std::uint64_t>(i));
-    }
+    case boost::json::kind::int64:
+      return int64_chars(v.get_int64());
     case boost::json::kind::uint64:
-      return decimal_digits(v.get_uint64());
+      return decimal_digits_inline(v.get_uint64());
     default:
       return measure(v).code_points;
   }

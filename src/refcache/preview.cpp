@@ -51,12 +51,14 @@ std::size_t chars_of(const json::value& v) {
 
 // The i-th of `count` evenly spaced indices over n items: round(i * step) with Python's
 // round-half-to-even, without a libm call (this runs for every item of every search step).
+// Conversions go through int64 (one instruction each way; the unsigned ones test for 2^63
+// on every item). Counts are far below 2^53, so every value is exact.
 inline std::size_t sample_index(std::size_t i, double step) {
-  const double x = static_cast<double>(i) * step;
-  std::size_t r = static_cast<std::size_t>(x);  // x >= 0: truncation is floor
+  const double x = static_cast<double>(static_cast<std::int64_t>(i)) * step;
+  std::int64_t r = static_cast<std::int64_t>(x);  // x >= 0: truncation is floor
   const double frac = x - static_cast<double>(r);
   if (frac > 0.5 || (frac == 0.5 && (r & 1))) ++r;
-  return r;
+  return static_cast<std::size_t>(r);
 }
 
 // Largest count in [1, hi] for which fits(count) holds (fits is monotone in practice).
@@ -230,10 +232,17 @@ Shrunk sample_array(const json::array& a, std::size_t budget, std::size_t total_
   Shrunk r;
   const std::size_t n = a.size();
   r.total_items = n;
-  std::vector<std::uint32_t> sz(n, 0);  // 0 = not measured yet (no item is 0 chars)
+  // Sizes of items already measured, for items that are costly to measure (strings,
+  // records): a search probes overlapping samples. Integers, the common list, are measured
+  // on the spot (a few instructions, less than the memo's own upkeep), and a list of them
+  // never allocates the memo.
+  std::vector<std::uint32_t> sz;  // 0 = not measured yet (no item is 0 chars)
   auto size = [&](std::size_t i) -> std::size_t {
+    const json::value& v = a[i];
+    if (v.is_int64()) return jsonio::int64_chars(v.get_int64());
+    if (sz.empty()) sz.resize(n, 0);
     if (sz[i] == 0)
-      sz[i] = static_cast<std::uint32_t>(std::min<std::size_t>(chars_of(a[i]), UINT32_MAX));
+      sz[i] = static_cast<std::uint32_t>(std::min<std::size_t>(chars_of(v), UINT32_MAX));
     return sz[i];
   };
   std::size_t chars = 0, ok_count = 0;  // the size of the last sample that fitted, and its count

@@ -229,11 +229,19 @@ TEST(JsonText, IntegersAtEveryDigitCountBoundary) {
     auto r = std::to_chars(buf, buf + sizeof buf, v);
     return std::string(buf, r.ptr);
   };
+  edges.push_back(static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+  for (unsigned k = 1; k < 64; ++k)
+    for (std::uint64_t e : {(1ull << k) - 1, 1ull << k}) edges.push_back(e);
   for (std::uint64_t e : edges) {
     EXPECT_EQ(jsonio::to_string(json::value(e)), chars(e));
     EXPECT_EQ(jsonio::measure(json::value(e)).bytes, chars(e).size());
+    // The preview's inline measure (bit length, then one power of ten).
+    EXPECT_EQ(jsonio::decimal_digits_inline(e), chars(e).size()) << e;
+    EXPECT_EQ(jsonio::measure_code_points(json::value(e)), chars(e).size()) << e;
     if (e <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
       auto i = static_cast<std::int64_t>(e);
+      EXPECT_EQ(jsonio::int64_chars(i), chars(i).size()) << i;
+      EXPECT_EQ(jsonio::int64_chars(-i), chars(-i).size()) << -i;
       EXPECT_EQ(jsonio::to_string(json::value(i)), chars(i));
       EXPECT_EQ(jsonio::to_string(json::value(-i)), chars(-i));
       // Inside an array too (the writer's inline path for array elements).
@@ -241,6 +249,8 @@ TEST(JsonText, IntegersAtEveryDigitCountBoundary) {
                 "[" + chars(i) + "," + chars(-i) + "]");
     }
   }
+  const std::int64_t lowest = std::numeric_limits<std::int64_t>::min();
+  EXPECT_EQ(jsonio::int64_chars(lowest), chars(lowest).size());
 }
 
 TEST(JsonText, WriterGrowsForLongStringsAndEscapes) {
