@@ -126,7 +126,8 @@ class ServerTest : public ::testing::Test {
       if (auto* r = ctx.input_response("q"))
         return "answer=" + jsonio::to_string(*r) + " state=" + ctx.request_state();
       ctx.require_input(
-          bj::object{{"q", bj::object{{"method", "roots/list"}, {"params", bj::object{}}}}}, "s1");
+          bj::object{{"q", bj::object{{"method", "roots/list"}, {"params", bj::object{}}}}},
+          "plain:s1");
     });
     server.tool<None>({.name = "elicit", .description = ""},
                       [](const None&, mcp::ToolContext& ctx) {
@@ -352,7 +353,9 @@ TEST_F(ServerTest, InputRequiredWithTamperProofState) {
   ASSERT_EQ(res.at("resultType").as_string(), "input_required");
   EXPECT_EQ(res.at("inputRequests").at("q").at("method").as_string(), "roots/list");
   std::string state(res.at("requestState").as_string());
-  EXPECT_EQ(state.find("s1"), std::string::npos);  // opaque: the plain state is not visible
+  // Opaque: the plain state is not visible. (':' is outside base64url's alphabet, so the
+  // check cannot be defeated by chance; a plain "s1" turned up in the MAC about one run in 40.)
+  EXPECT_EQ(state.find("plain:s1"), std::string::npos);
 
   auto retry = [&](const std::string& tool, const std::string& st) {
     return call(std::string(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":")") +
@@ -361,7 +364,7 @@ TEST_F(ServerTest, InputRequiredWithTamperProofState) {
   };
   auto ok = retry("ask", state);
   EXPECT_EQ(ok->response.at("result").at("content").at(0).at("text").as_string(),
-            R"(answer={"roots":[]} state=s1)");
+            R"(answer={"roots":[]} state=plain:s1)");
 
   std::string tampered = state;
   tampered[5] = tampered[5] == 'A' ? 'B' : 'A';
