@@ -48,8 +48,6 @@ TextSize measure(const boost::json::value& v);
 // (room reserved up front; the text may be longer).
 TextSize write_measured(const boost::json::value& v, std::string& out, std::size_t hint = 256);
 
-std::size_t decimal_digits(std::uint64_t v);
-
 // Digits of `v` without a branch per digit: the bit length gives floor(log10) within one
 // (1233/4096 ~ log10(2)), and one comparison with a power of ten settles it.
 inline std::size_t decimal_digits_inline(std::uint64_t v) {

@@ -164,36 +164,14 @@ std::size_t format_double(double d, char* buf, std::size_t cap) {
   return n;
 }
 
-// Decimal digits of an unsigned integer; measuring must not format (hot in previews). Small
-// numbers, the common case, take a few comparisons.
+// Decimal digits (measuring must not format; hot in previews): decimal_digits_inline() of
+// json_text.hpp, the one count for the writer, measure() and previews.
 inline std::size_t digits(std::uint64_t v) {
-  if (v < 10) return 1;
-  if (v < 100) return 2;
-  if (v < 1000) return 3;
-  if (v < 10000) return 4;
-  std::size_t n = 4;
-  v /= 10000;
-  while (v >= 10000) {
-    v /= 10000;
-    n += 4;
-  }
-  if (v >= 1000) return n + 4;
-  if (v >= 100) return n + 3;
-  if (v >= 10) return n + 2;
-  return n + 1;
+  return decimal_digits_inline(v);
 }
-
-}  // namespace
-
-std::size_t decimal_digits(std::uint64_t v) {
-  return digits(v);
-}
-
-namespace {
 
 inline std::size_t int_len(std::int64_t v) {
-  if (v >= 0) return digits(static_cast<std::uint64_t>(v));
-  return 1 + digits(0 - static_cast<std::uint64_t>(v));
+  return int64_chars(v);
 }
 inline std::size_t int_len(std::uint64_t v) {
   return digits(v);
