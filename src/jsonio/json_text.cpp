@@ -164,17 +164,13 @@ std::size_t format_double(double d, char* buf, std::size_t cap) {
   return n;
 }
 
-// Decimal digits (measuring must not format; hot in previews): decimal_digits_inline() of
-// json_text.hpp, the one count for the writer, measure() and previews.
-inline std::size_t digits(std::uint64_t v) {
-  return decimal_digits_inline(v);
-}
-
+// Characters of an integer's text, counted without formatting it (hot in measure() and
+// previews); the count of json_text.hpp, shared with the previews.
 inline std::size_t int_len(std::int64_t v) {
   return int64_chars(v);
 }
 inline std::size_t int_len(std::uint64_t v) {
-  return digits(v);
+  return decimal_digits_inline(v);
 }
 
 // The writer formats straight into the output string through a raw pointer in one pass:
@@ -301,7 +297,7 @@ constexpr char kPairs[] =
 // 64-bit division; below 2^32 the loop divides in 32 bits, which is cheaper.
 template <class U>
 inline char* put_digits(U v, char* p) {
-  char* const end = p + digits(v);
+  char* const end = p + decimal_digits_inline(v);
   char* q = end;
   while (v >= 100) {
     const auto i = static_cast<std::size_t>(v % 100) * 2;

@@ -33,15 +33,24 @@ const std::optional<json::value>* StandardMetadata::find(std::string_view key) c
   return const_cast<StandardMetadata*>(this)->find(key);
 }
 
+// Calls fn(key, value) for each member of the stored metadata object, in stored order: the
+// standard members that are set, then the others (skipping one whose standard field is set,
+// so that no key comes twice).
+template <class Fn>
+void for_each_metadata_member(const CacheEntry& e, Fn fn) {
+  for (const auto& m : kStandardMembers)
+    if (const auto& v = e.standard.*m.field) fn(m.key, *v);
+  for (const auto& kv : e.metadata) {
+    const auto* field = e.standard.find(kv.key());
+    if (field == nullptr || !*field) fn(std::string_view(kv.key()), kv.value());
+  }
+}
+
 json::object metadata_object(const CacheEntry& e) {
   json::object out;
   out.reserve(e.metadata.size() + 4);
-  for (const auto& m : kStandardMembers)
-    if (const auto& v = e.standard.*m.field) out.emplace(m.key, *v);
-  for (const auto& kv : e.metadata) {
-    const auto* field = e.standard.find(kv.key());
-    if (field == nullptr || !*field) out.emplace(kv.key(), kv.value());
-  }
+  for_each_metadata_member(
+      e, [&](std::string_view key, const json::value& v) { out.emplace(key, v); });
   return out;
 }
 
@@ -50,19 +59,13 @@ void write_metadata(const CacheEntry& e, std::string& out) {
   // allocation.
   out += '{';
   bool first = true;
-  auto member = [&](std::string_view key, const json::value& v) {
+  for_each_metadata_member(e, [&](std::string_view key, const json::value& v) {
     if (!first) out += ',';
     first = false;
     jsonio::write_string_literal(key, out);
     out += ':';
     jsonio::write(v, out);
-  };
-  for (const auto& m : kStandardMembers)
-    if (const auto& v = e.standard.*m.field) member(m.key, *v);
-  for (const auto& kv : e.metadata) {
-    const auto* field = e.standard.find(kv.key());
-    if (field == nullptr || !*field) member(kv.key(), kv.value());
-  }
+  });
   out += '}';
 }
 
