@@ -15,6 +15,7 @@
 // Thread-safety: serve() blocks the calling thread; run one per process.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "mcp/http.hpp"
@@ -36,5 +37,15 @@ struct TransportConfig {
 // Serves until EOF on stdin (stdio) or SIGINT/SIGTERM (HTTP; prints "listening on URL" to
 // stderr once bound). Returns the process exit code.
 int serve(Server& server, const TransportConfig& config);
+
+// Makes the process hand every allocation of `threshold` bytes or more back to the operating
+// system when it is freed. Why: glibc raises its mmap threshold after the first large block is
+// freed (up to 32 MiB), after which request bodies near the 8 MiB limit are carved from the
+// per-thread arenas and stay resident; rounds of concurrent large bodies then left 70-150 MB
+// behind. A fixed threshold also fixes the trim threshold (128 KiB), so the heap tops shrink
+// too. Blocks this large cost an mmap and their page faults, which is small beside filling
+// them. serve() and the refcache servers call it at start; an operator's own
+// GLIBC_TUNABLES=glibc.malloc.mmap_threshold=N wins. Does nothing on other C libraries.
+void return_large_blocks_to_os(std::size_t threshold = std::size_t{1} << 20);
 
 }  // namespace mcp

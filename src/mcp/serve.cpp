@@ -1,11 +1,15 @@
 #include "mcp/serve.hpp"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
+#include <limits>
 #include <stdexcept>
 
 namespace mcp {
@@ -69,7 +73,21 @@ TransportConfig TransportConfig::from_flags(int argc, char** argv) {
   return c;
 }
 
+void return_large_blocks_to_os(std::size_t threshold) {
+#if defined(__GLIBC__)
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables && std::strstr(tunables, "malloc.mmap_threshold")) return;
+  // glibc marks mallopt "const:mallopt": it writes settings that allocations read unlocked.
+  // Called once at start-up; an allocation racing with it sees the old or the new threshold.
+  mallopt(M_MMAP_THRESHOLD,  // NOLINT(concurrency-mt-unsafe)
+          static_cast<int>(std::min<std::size_t>(threshold, std::numeric_limits<int>::max())));
+#else
+  (void)threshold;
+#endif
+}
+
 int serve(Server& server, const TransportConfig& config) {
+  return_large_blocks_to_os();
   if (config.kind == TransportConfig::Kind::kStdio) return serve_stdio(server, config.stdio);
   if (::pipe(g_signal_pipe) != 0) return 1;
   struct sigaction sa {

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "mcp/http.hpp"
+#include "mcp/serve.hpp"
 #include "mcp/stdio.hpp"
 #include "refcache/instrumented_backend.hpp"
 
@@ -200,6 +201,8 @@ int serve(::mcp::Server& server, const ServerConfig& c) {
 
 int run_server(int argc, char** argv, const ServerDefaults& d,
                const std::function<void(::mcp::Server&, RefCache&, const ServerConfig&)>& reg) {
+  // Request bodies and values near the limits must not stay resident once freed.
+  ::mcp::return_large_blocks_to_os();
   // stdout belongs to the stdio transport: every log line goes to stderr.
   spdlog::set_default_logger(spdlog::stderr_color_mt("refcache"));
   ServerConfig config;
