@@ -47,6 +47,10 @@ struct CacheEntry {
   // has it, so that a backend storing text need not serialize the value again; empty when
   // unknown. RefCache::set fills it; entries read back from a backend leave it empty.
   std::string value_text;
+  // True when `value` was left null because its writer did not own the value
+  // (RefCache::set(key, const value&)): `value_text` is then its only form. Backends that
+  // store text use it as always; one that keeps the entry itself parses it.
+  bool value_in_text_only = false;
 
   bool is_expired(double now) const { return expires_at && now >= *expires_at; }
 };

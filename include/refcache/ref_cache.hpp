@@ -91,7 +91,12 @@ class RefCache {
   // Stores `value` under a fresh ref id, bound to (opts.ns, key) when `key` is non-empty
   // (re-setting a key replaces and deletes the previous entry). No permission check: the
   // caller decides who may write.
-  CacheReference set(std::string_view key, boost::json::value value, const SetOptions& opts = {});
+  // The value is the caller's to keep: the cache stores its compact JSON text and neither
+  // copies nor destroys it (returning a value and caching it costs no copy).
+  CacheReference set(std::string_view key, const boost::json::value& value,
+                     const SetOptions& opts = {});
+  // The same for a value the caller gives up.
+  CacheReference set(std::string_view key, boost::json::value&& value, const SetOptions& opts = {});
   // The same, also giving back the entry as stored (value, policy, metadata), so that a
   // caller that answers with the value need not read it back from the backend. The entry is
   // the caller's to consume when it holds the only reference (use_count() == 1).
@@ -145,6 +150,11 @@ class RefCache {
   const std::string& worker_id() const { return worker_id_; }
 
  private:
+  // set() and store(): writes the text of `value` and stores the entry. With `owned` (which
+  // is &value) the entry takes the value; without, it holds the text only.
+  std::pair<CacheReference, std::shared_ptr<CacheEntry>> write_entry(
+      std::string_view key, const boost::json::value& value, boost::json::value* owned,
+      const SetOptions& opts);
   // The ref id an argument names: itself if an entry exists, else the key binding in `ns`.
   std::pair<std::string, EntryPtr> lookup(std::string_view ref_or_key, std::string_view ns);
 

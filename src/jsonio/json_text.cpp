@@ -363,18 +363,23 @@ void put_array(const json::array& a, Out& o, bool canonical) {
       // A run of integers, the bulk of large tool results, written through a local cursor:
       // through o.p the compiler must assume that each digit stored (a char, which may alias
       // anything) could change o.p itself, and reloads and stores it around every element.
+      // The room is checked per stretch of integers, not per integer: a stretch is as many
+      // as the room obtained so far holds at their longest.
       char* p = o.p;
-      char* lim = o.limit();
       do {
-        if (static_cast<std::size_t>(lim - p) < kIntRoom) {
+        auto room = static_cast<std::size_t>(o.limit() - p) / kIntRoom;
+        if (room == 0) {
           o.p = p;
           o.need(kIntRoom * static_cast<std::size_t>(std::min<std::ptrdiff_t>(end - e, 64)));
           p = o.p;
-          lim = o.limit();
+          room = static_cast<std::size_t>(o.limit() - p) / kIntRoom;
         }
-        p = put_i64(e->get_int64(), p);
-        *p++ = ',';
-      } while (++e != end && e->is_int64());
+        const json::value* const stop = e + std::min(room, static_cast<std::size_t>(end - e));
+        do {
+          p = put_i64(e->get_int64(), p);
+          *p++ = ',';
+        } while (++e != stop && e->is_int64());
+      } while (e != end && e->is_int64());
       o.p = p;
     } else {
       put_value(*e, o, canonical);

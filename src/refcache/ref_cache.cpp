@@ -80,13 +80,23 @@ std::size_t RefCache::measure(const json::value& v) const {
   return to_units(jsonio::measure(v).code_points, options_.preview);
 }
 
-CacheReference RefCache::set(std::string_view key, json::value value, const SetOptions& opts) {
-  return store(key, std::move(value), opts).first;
+CacheReference RefCache::set(std::string_view key, const json::value& value,
+                             const SetOptions& opts) {
+  return write_entry(key, value, nullptr, opts).first;
+}
+
+CacheReference RefCache::set(std::string_view key, json::value&& value, const SetOptions& opts) {
+  return write_entry(key, value, &value, opts).first;
 }
 
 std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::store(std::string_view key,
                                                                        json::value value,
                                                                        const SetOptions& opts) {
+  return write_entry(key, value, &value, opts);
+}
+
+std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
+    std::string_view key, const json::value& value, json::value* owned, const SetOptions& opts) {
   auto entry = std::make_shared<CacheEntry>();
   const double now = options_.clock();
   const double ttl = opts.ttl ? *opts.ttl : ttl_for(opts.ns);
@@ -113,7 +123,10 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::store(std::stri
   const jsonio::TextSize size = jsonio::write_measured(value, entry->value_text, hint);
   ref.total_size = size.bytes;
 
-  entry->value = std::move(value);
+  if (owned)
+    entry->value = std::move(*owned);
+  else
+    entry->value_in_text_only = true;
   entry->ns = opts.ns;
   entry->policy = opts.policy ? *opts.policy : options_.default_policy;
   entry->created_at = now;

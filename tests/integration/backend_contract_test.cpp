@@ -46,6 +46,19 @@ TEST_P(BackendContract, SetGetOverwrite) {
   EXPECT_FALSE(b().exists("c:0000000000000002"));
 }
 
+// RefCache::set(key, const value&) hands over the text alone (value_in_text_only, value
+// null): every backend stores that text, and reads give the value back.
+TEST_P(BackendContract, AnEntryHeldAsTextAloneReadsBackAsItsValue) {
+  auto e = make_entry(json::value(nullptr));
+  e->value_text = R"({"v":[1,2,3],"s":"x"})";
+  e->value_in_text_only = true;
+  b().set("c:00000000000000aa", e);
+  auto got = b().get("c:00000000000000aa");
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->value, json::parse(R"({"v":[1,2,3],"s":"x"})"));
+  EXPECT_FALSE(got->value_in_text_only);
+}
+
 TEST_P(BackendContract, RemoveTrueThenFalse) {
   b().set("r1", make_entry(json::value("x")));
   EXPECT_TRUE(b().remove("r1"));

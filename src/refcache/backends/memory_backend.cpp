@@ -354,7 +354,16 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
     nbytes = value_text.size();
     stored = nullptr;  // the node keeps the text and the fields, not the entry
   } else {
-    nbytes = value_bytes(*entry);
+    if (entry->value_in_text_only) {
+      // Readers of a kept entry use its value: give them one, parsed from the text.
+      auto whole = std::make_shared<CacheEntry>(*entry);
+      std::error_code ec;
+      whole->value = jsonio::parse(whole->value_text, ec, {.max_depth = 1u << 20});
+      if (ec) throw InvalidArgument("MemoryBackend::set: value_text does not parse");
+      whole->value_in_text_only = false;
+      stored = std::move(whole);
+    }
+    nbytes = value_bytes(*stored);
   }
   // Hashed outside the lock; the probes' first lines are fetched together as the lock is
   // taken (in a table larger than the cache each is a miss, and they overlap).

@@ -267,6 +267,28 @@ TEST(JsonText, WriterGrowsForLongStringsAndEscapes) {
   EXPECT_EQ(jsonio::parse_or_throw(text), v);
 }
 
+TEST(JsonText, IntegerRunsOfEveryLengthAcrossBufferGrowth) {
+  // The writer checks its room once per stretch of integers: runs of the longest integers,
+  // broken by other values, appended after existing text from the smallest start, must come
+  // out as Boost.JSON writes them, whatever the run lengths and wherever the buffer grows.
+  for (std::size_t n : {1u, 2u, 3u, 21u, 22u, 63u, 64u, 65u, 200u, 1000u}) {
+    for (std::size_t every : {0u, 1u, 7u, 64u}) {
+      json::array a;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (every && i % every == every - 1)
+          a.emplace_back("s");
+        else
+          a.emplace_back(i % 2 ? std::numeric_limits<std::int64_t>::min()
+                               : static_cast<std::int64_t>(i));
+      }
+      std::string out = "prefix";
+      const jsonio::TextSize size = jsonio::write_measured(json::value(a), out, 1);
+      EXPECT_EQ(out, "prefix" + json::serialize(a)) << n << " " << every;
+      EXPECT_EQ(size.bytes, out.size() - 6) << n << " " << every;
+    }
+  }
+}
+
 TEST(JsonText, CanonicalSortsKeysAtEveryLevel) {
   EXPECT_EQ(jsonio::to_canonical_string(J(R"({"b":1,"a":{"d":[{"z":1,"y":2}],"c":0}})")),
             R"({"a":{"c":0,"d":[{"y":2,"z":1}]},"b":1})");

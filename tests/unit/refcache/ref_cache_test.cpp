@@ -72,6 +72,35 @@ TEST(RefCache, SetReturnsAReference) {
   EXPECT_FALSE(cache.set("s", "text").total_items);  // strings have no items
 }
 
+// set(key, const value&) keeps only the text: the caller's value is untouched, and every read
+// path gives the value back, also from a memory backend that keeps entries parsed.
+TEST(RefCache, SetByReferenceLeavesTheCallersValueAndStoresItsText) {
+  for (bool freeze : {true, false}) {
+    SCOPED_TRACE(freeze ? "frozen values" : "parsed values");
+    RefCacheOptions o = opts();
+    o.backend = std::make_shared<MemoryBackend>(
+        MemoryBackendOptions{.clock = &refcache_test::fake_now, .freeze_values = freeze});
+    RefCache cache(o);
+    const json::value v = J(R"({"a":[1,2.5,"x"],"b":{"c":null}})");
+    const json::value copy = v;
+    auto ref = cache.set("k", v);
+    EXPECT_EQ(v, copy);
+    EXPECT_EQ(ref.total_size, 32u);
+    EXPECT_EQ(ref.total_items, 2u);
+    ValuePtr r = cache.resolve(ref.ref_id, Actor::agent());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r, copy);
+    EXPECT_EQ(preview_of(cache.get("k", Actor::agent())).preview, copy);
+    // A large list by reference: previews sample it like a moved one.
+    const json::value big = range(1000);
+    auto big_ref = cache.set("big", big);
+    auto p = preview_of(cache.get(big_ref.ref_id, Actor::agent()));
+    EXPECT_EQ(p.total_items, 1000u);
+    EXPECT_LE(p.preview_size, 50u);
+    EXPECT_EQ(*cache.resolve(big_ref.ref_id, Actor::agent()), big);
+  }
+}
+
 TEST(RefCache, LookupByRefOrKey) {
   RefCache cache(opts());
   auto ref = cache.set("mykey", J("[1,2,3]"));
