@@ -58,8 +58,12 @@ struct SQLiteOptions {
   int wal_autocheckpoint_pages = 4000;
 
   // Checkpoint on a background thread (PASSIVE: never blocks readers or writers) instead of
-  // inside the commit that crosses wal_autocheckpoint_pages, so no caller waits for a
-  // checkpoint's fsync. false = SQLite's PRAGMA wal_autocheckpoint. Default: true.
+  // inside the commit that crosses wal_autocheckpoint_pages: past it, once per further
+  // quarter of it written, and once writes pause. Under sustained writes the log can only
+  // restart after a checkpoint that no commit overlaps, so at twice the threshold the
+  // committing thread runs one itself (a FULL one, after any background one finishes);
+  // the -wal file stays near 2 x wal_autocheckpoint_pages pages. false = SQLite's PRAGMA
+  // wal_autocheckpoint. Default: true.
   bool background_checkpoint = true;
 
   // Expired rows are purged (with "expired" events) at most this often, on a write.
@@ -110,6 +114,10 @@ class SQLiteBackend final : public Backend {
   // Connections currently open (one per thread that used this backend and still runs; a
   // thread's connection closes when the thread ends).
   std::size_t open_connections() const;
+
+  // WAL checkpoints this backend has run so far (in the background and in committing
+  // threads), for tests and metrics.
+  std::uint64_t checkpoint_count() const;
 
   class Impl;
 

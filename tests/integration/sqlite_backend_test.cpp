@@ -306,6 +306,29 @@ TEST_F(SqliteTest, TheWalIsCheckpointedInTheBackground) {
   EXPECT_EQ(raw.query("PRAGMA integrity_check")[0][0], "ok");
 }
 
+// Under sustained writes a background checkpoint never sees the log whole (the writer adds
+// frames while it runs), so the log never restarts by itself: it must stay bounded all the
+// same, and checkpoints (two fsyncs each) must come per batch of pages, not per commit.
+TEST_F(SqliteTest, TheWalStaysBoundedUnderSustainedWrites) {
+  constexpr int kPages = 100;
+  SQLiteBackend b(SQLiteOptions{.path = db_path(), .wal_autocheckpoint_pages = kPages});
+  auto e = make_entry(json::value(std::string(1024, 'x')));
+  const std::string wal = db_path() + "-wal";
+  std::uintmax_t largest = 0;
+  for (int i = 0; i < 3000; ++i) {
+    b.set("wal:" + std::to_string(i), e);  // ~4 pages each: 12,000 frames in all
+    if (i % 50 == 0) largest = std::max(largest, std::filesystem::file_size(wal));
+  }
+  largest = std::max(largest, std::filesystem::file_size(wal));
+  // 2 x kPages frames and one commit's worth, of 4,096 bytes and a 24-byte header each.
+  EXPECT_LE(largest, (2 * kPages + 16) * (4096 + 24) + 32);
+  EXPECT_GE(b.checkpoint_count(), 1u);
+  EXPECT_LE(b.checkpoint_count(), 12000u / (kPages / 4) + 8);
+  EXPECT_NE(b.get("wal:2999"), nullptr);
+  RawSqlite raw(db_path());
+  EXPECT_EQ(raw.query("PRAGMA integrity_check")[0][0], "ok");
+}
+
 TEST_F(SqliteTest, CorruptTaskRecordIsCorruptEntry) {
   SQLiteBackend b(SQLiteOptions{.path = db_path()});
   {
