@@ -57,13 +57,15 @@ struct SQLiteOptions {
   // SQLite's own default is 1000).
   int wal_autocheckpoint_pages = 4000;
 
-  // Checkpoint on a background thread (PASSIVE: never blocks readers or writers) instead of
-  // inside the commit that crosses wal_autocheckpoint_pages: past it, once per further
-  // quarter of it written, and once writes pause. Under sustained writes the log can only
-  // restart after a checkpoint that no commit overlaps, so at twice the threshold the
-  // committing thread runs one itself (a FULL one, after any background one finishes);
-  // the -wal file stays near 2 x wal_autocheckpoint_pages pages. false = SQLite's PRAGMA
-  // wal_autocheckpoint. Default: true.
+  // Checkpoint on a background thread instead of inside the commit that crosses
+  // wal_autocheckpoint_pages: past it, once per further quarter of it written, and once
+  // writes pause. Each checkpoint is FULL (it holds SQLite's writer lock; this process's
+  // writers wait for it at a gate rather than in SQLite's busy handler), because SQLite
+  // before 3.51.3, Debian 12's 3.40.1 included, has the "WAL-reset bug": a PASSIVE
+  // checkpoint racing a commit that restarts the log can lose committed writes. A writer
+  // whose commit finds the log at twice the threshold waits for the next checkpoint, so
+  // the -wal file stays near 2 x wal_autocheckpoint_pages pages. false = SQLite's own PASSIVE
+  // auto-checkpoint, exposed to that bug when several connections write. Default: true.
   bool background_checkpoint = true;
 
   // Expired rows are purged (with "expired" events) at most this often, on a write.
