@@ -455,14 +455,18 @@ struct HttpServer::Impl {
 
   static void start_monitor(beast::tcp_stream& stream, const std::shared_ptr<HttpStream>& hs,
                             std::uint64_t gen = 0) {
-    // Readable with nothing to read = the peer closed its side.
-    stream.socket().async_wait(tcp::socket::wait_read,
-                               [&stream, hs, gen](boost::system::error_code ec) {
-                                 if (ec) return;
-                                 boost::system::error_code ec2;
-                                 if (stream.socket().available(ec2) == 0 || ec2)
-                                   hs->connection_lost(gen);
-                               });
+    // A one-byte peek that completes with end-of-file when the peer closes its side. The
+    // handler must not touch `stream`: a completion can be queued just before the
+    // connection ends and destroys it (it asked the socket for available() before, and a
+    // calculator under the churn test crashed there, reading freed memory). The byte it
+    // peeks into is owned by the handler, so it outlives an operation that is cancelled.
+    auto peeked = std::make_shared<char>();
+    stream.socket().async_receive(
+        asio::buffer(peeked.get(), 1), tcp::socket::message_peek,
+        [hs, gen, peeked](boost::system::error_code ec, std::size_t /*n*/) {
+          if (ec == asio::error::eof || ec == asio::error::connection_reset)
+            hs->connection_lost(gen);
+        });
   }
 
   std::string sse_headers(const Request& req,
