@@ -378,8 +378,9 @@ class SQLiteBackend::Impl {
   // each time another quarter of that has been written: not after every commit, since each
   // checkpoint costs two fsyncs (asked after every commit, they ran back to back: 11,000
   // fsyncs in a B2 run, 15% of its set rate). A checkpoint copies the whole log (FULL, with
-  // this process's writers held at the gate), so the next write restarts the log: the -wal
-  // file stays near wal_autocheckpoint_pages pages under sustained writes.
+  // this process's writers held at the gate), so the next write restarts the log; a writer
+  // that finds the log at twice the threshold waits for the checkpoint, so the -wal file
+  // stays near 2 x wal_autocheckpoint_pages pages under sustained writes.
   static int on_wal_commit(void* arg, sqlite3* /*db*/, const char* /*name*/, int pages) {
     auto* im = static_cast<Impl*>(arg);
     const int threshold = std::max(1, im->opts_.wal_autocheckpoint_pages);
@@ -445,7 +446,7 @@ class SQLiteBackend::Impl {
         // bug": a checkpoint that starts just after another one copied the whole log, while
         // a commit restarts the log, can record frames as copied that were not, and later
         // checkpoints skip them: committed writes are lost and the file can be corrupted.
-        // With PASSIVE background checkpoints, B2 lost 845 entries in 1 of 20 runs, and
+        // With PASSIVE background checkpoints, 845 of B2's gets missed in 1 run of 20, and
         // with faster commits reported "database disk image is malformed" in 1 of 6. A FULL
         // checkpoint holds the writer lock throughout, so no commit can restart the log
         // under it. (SQLite falls back to PASSIVE if the lock stays busy for busy_timeout.)
@@ -573,7 +574,6 @@ class SQLiteBackend::Impl {
     return t_conns.find(instance_);
   }
 
-  // Runs `f(connection)` inside BEGIN IMMEDIATE ... COMMIT, with retries.
   // After a write whose commit left the log at twice the checkpoint threshold: waits (at
   // most busy_timeout) until the checkpoint that commit asked for has run.
   void await_asked_checkpoint() {
@@ -586,6 +586,7 @@ class SQLiteBackend::Impl {
     });
   }
 
+  // Runs `f(connection)` inside BEGIN IMMEDIATE ... COMMIT, with retries.
   template <class F>
   auto write(F&& f) -> decltype(f(std::declval<Connection&>())) {
     struct AfterWrite {
