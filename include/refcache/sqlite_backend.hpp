@@ -59,13 +59,15 @@ struct SQLiteOptions {
 
   // Checkpoint on a background thread instead of inside the commit that crosses
   // wal_autocheckpoint_pages: past it, once per further quarter of it written, and once
-  // writes pause. Each checkpoint is FULL (it holds SQLite's writer lock; this process's
-  // writers wait for it at a gate rather than in SQLite's busy handler), because SQLite
-  // before 3.51.3, Debian 12's 3.40.1 included, has the "WAL-reset bug": a PASSIVE
-  // checkpoint racing a commit that restarts the log can lose committed writes. A writer
-  // whose commit finds the log at twice the threshold waits for the next checkpoint, so
-  // the -wal file stays near 2 x wal_autocheckpoint_pages pages. false = SQLite's own PASSIVE
-  // auto-checkpoint, exposed to that bug when several connections write. Default: true.
+  // writes pause. With SQLite 3.51.3 or later (the 3.54.1 scripts/setup builds) those
+  // checkpoints are PASSIVE and run beside the writers; a writer whose commit finds the log
+  // at twice the threshold asks for a FULL one (which holds SQLite's writer lock, and this
+  // process's writers wait for it at a gate rather than in SQLite's busy handler) and waits
+  // for it, so the -wal file stays near 2 x wal_autocheckpoint_pages pages. Linked against
+  // an older SQLite (Debian 12's 3.40.1), every background checkpoint is FULL, because of
+  // the "WAL-reset bug": a PASSIVE checkpoint racing a commit that restarts the log can lose
+  // committed writes. false = SQLite's own PASSIVE auto-checkpoint in the committing thread.
+  // Default: true.
   bool background_checkpoint = true;
 
   // Expired rows are purged (with "expired" events) at most this often, on a write.
@@ -116,6 +118,14 @@ class SQLiteBackend final : public Backend {
   // Connections currently open (one per thread that used this backend and still runs; a
   // thread's connection closes when the thread ends).
   std::size_t open_connections() const;
+
+  // The background checkpoints' mode: "passive" when the SQLite linked has the WAL-reset
+  // fix (3.51.3 or later), "full" before it, "off" for ":memory:" or without
+  // background_checkpoint.
+  std::string_view checkpoint_mode() const;
+
+  // The version of the SQLite library linked (sqlite3_libversion()).
+  static std::string_view sqlite_version();
 
   // WAL checkpoints this backend has run so far (in the background and in committing
   // threads), for tests and metrics.

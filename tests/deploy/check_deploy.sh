@@ -225,7 +225,7 @@ stage_packages() {  # $1 = stage index (0 = build, 1 = runtime)
       for (i = 1; i <= n; i++) if (w[i] != "" && w[i] !~ /^-/) print w[i]
     }' <<< "$joined"
 }
-setup_packages=$(awk '/^APT_PACKAGES=\(/ { on = 1; next } on && /^\)/ { on = 0 } on' "$ROOT/scripts/setup" | tr -s ' \t' '\n\n' | grep -v '^$')
+setup_packages=$(awk '/^(NODE_)?APT_PACKAGES=\(/ { on = 1; next } on && /^\)/ { on = 0 } on' "$ROOT/scripts/setup" | tr -s ' \t' '\n\n' | grep -v '^$')
 build_pkgs=$(stage_packages 0)
 [ -n "$build_pkgs" ] || fail "Dockerfile build stage installs no Debian packages"
 for p in $build_pkgs; do

@@ -329,6 +329,21 @@ TEST_F(SqliteTest, TheWalStaysBoundedUnderSustainedWrites) {
   EXPECT_EQ(raw.query("PRAGMA integrity_check")[0][0], "ok");
 }
 
+// scripts/setup builds SQLite 3.54.1, which has the WAL-reset fix (3.51.3), and the build
+// links it rather than Debian 12's 3.40.1: only then are background checkpoints PASSIVE.
+TEST_F(SqliteTest, BackgroundCheckpointsArePassiveOnlyWithTheWalResetFix) {
+  const bool fixed = sqlite3_libversion_number() >= 3051003;
+  EXPECT_TRUE(fixed) << "linked SQLite " << SQLiteBackend::sqlite_version()
+                     << " has the WAL-reset bug; scripts/build-sqlite builds 3.54.1";
+  EXPECT_EQ(SQLiteBackend::sqlite_version(), std::string_view(sqlite3_libversion()));
+  SQLiteBackend file(SQLiteOptions{.path = db_path()});
+  EXPECT_EQ(file.checkpoint_mode(), fixed ? "passive" : "full");
+  SQLiteBackend own(SQLiteOptions{.path = db_path() + ".own", .background_checkpoint = false});
+  EXPECT_EQ(own.checkpoint_mode(), "off");
+  SQLiteBackend mem(SQLiteOptions{.path = ":memory:"});
+  EXPECT_EQ(mem.checkpoint_mode(), "off");
+}
+
 TEST_F(SqliteTest, CorruptTaskRecordIsCorruptEntry) {
   SQLiteBackend b(SQLiteOptions{.path = db_path()});
   {

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <shared_mutex>
 #include <thread>
@@ -377,10 +378,11 @@ class SQLiteBackend::Impl {
   // wal_autocheckpoint_pages it asks the background thread for a checkpoint, then again
   // each time another quarter of that has been written: not after every commit, since each
   // checkpoint costs two fsyncs (asked after every commit, they ran back to back: 11,000
-  // fsyncs in a B2 run, 15% of its set rate). A checkpoint copies the whole log (FULL, with
-  // this process's writers held at the gate), so the next write restarts the log; a writer
-  // that finds the log at twice the threshold waits for the checkpoint, so the -wal file
-  // stays near 2 x wal_autocheckpoint_pages pages under sustained writes.
+  // fsyncs in a B2 run, 15% of its set rate). A PASSIVE checkpoint copies the log beside
+  // the writers but cannot let it restart while they keep committing; a commit that finds
+  // the log at twice the threshold asks for a FULL one (writers held at the gate, the whole
+  // log copied, so the next write restarts it) and its writer waits for that, so the -wal
+  // file stays near 2 x wal_autocheckpoint_pages pages under sustained writes.
   static int on_wal_commit(void* arg, sqlite3* /*db*/, const char* /*name*/, int pages) {
     auto* im = static_cast<Impl*>(arg);
     const int threshold = std::max(1, im->opts_.wal_autocheckpoint_pages);
@@ -392,8 +394,14 @@ class SQLiteBackend::Impl {
       // write is done (not here: it is inside the gate the checkpoint needs to itself).
       t_backpressure.backend = im;
       t_backpressure.round = im->ckpt_rounds_.load(std::memory_order_relaxed) + 1;
-    }
-    if (pages >= threshold && pages - asked_at >= std::max(1, threshold / 4)) {
+      im->ckpt_full_wanted_.store(true, std::memory_order_relaxed);
+      im->ckpt_asked_at_.store(pages, std::memory_order_relaxed);
+      {
+        std::lock_guard lock(im->ckpt_mu_);
+        im->ckpt_requested_ = true;
+      }
+      im->ckpt_cv_.notify_all();
+    } else if (pages >= threshold && pages - asked_at >= std::max(1, threshold / 4)) {
       im->ckpt_asked_at_.store(pages, std::memory_order_relaxed);
       {
         std::lock_guard lock(im->ckpt_mu_);
@@ -442,20 +450,23 @@ class SQLiteBackend::Impl {
       }
       try {
         if (!conn) conn = open_connection();
-        // FULL, not PASSIVE: SQLite before 3.51.3 (Debian 12 has 3.40.1) has the "WAL-reset
-        // bug": a checkpoint that starts just after another one copied the whole log, while
-        // a commit restarts the log, can record frames as copied that were not, and later
-        // checkpoints skip them: committed writes are lost and the file can be corrupted.
-        // With PASSIVE background checkpoints, 845 of B2's gets missed in 1 run of 20, and
-        // with faster commits reported "database disk image is malformed" in 1 of 6. A FULL
-        // checkpoint holds the writer lock throughout, so no commit can restart the log
-        // under it. (SQLite falls back to PASSIVE if the lock stays busy for busy_timeout.)
-        WriteGate::Checkpointing hold(gate_);
-        if (sqlite3_wal_checkpoint_v2(conn->db, nullptr, SQLITE_CHECKPOINT_FULL, nullptr,
-                                      nullptr) == SQLITE_OK) {
+        // PASSIVE only with SQLite 3.51.3 or later. Earlier versions (Debian 12 has 3.40.1)
+        // have the "WAL-reset bug": a checkpoint that starts just after another one copied
+        // the whole log, while a commit restarts the log, can record frames as copied that
+        // were not, and later checkpoints skip them: committed writes are lost and the file
+        // can be corrupted. With PASSIVE background checkpoints on 3.40.1, 845 of B2's gets
+        // missed in 1 run of 20, and with faster commits "database disk image is malformed"
+        // came in 1 of 6. A FULL checkpoint holds the writer lock throughout, so no commit
+        // can restart the log under it. (SQLite falls back to PASSIVE if the lock stays busy
+        // for busy_timeout.)
+        const bool full =
+            !passive_checkpoints_ || ckpt_full_wanted_.exchange(false, std::memory_order_relaxed);
+        std::optional<WriteGate::Checkpointing> hold;
+        if (full) hold.emplace(gate_);
+        if (sqlite3_wal_checkpoint_v2(conn->db, nullptr,
+                                      full ? SQLITE_CHECKPOINT_FULL : SQLITE_CHECKPOINT_PASSIVE,
+                                      nullptr, nullptr) == SQLITE_OK)
           checkpoints_.fetch_add(1, std::memory_order_relaxed);
-          ckpt_asked_at_.store(0, std::memory_order_relaxed);
-        }
       } catch (...) {
         conn.reset();  // try again on the next request
       }
@@ -705,6 +716,10 @@ class SQLiteBackend::Impl {
   std::atomic<std::uint64_t> ckpt_rounds_{0};  // checkpoints attempted, failed or not
   WriteGate gate_;
   bool ckpt_stop_ = false;
+  // Background checkpoints are PASSIVE (SQLite has the WAL-reset fix), except the FULL one a
+  // commit asks for when the log reached twice the threshold.
+  const bool passive_checkpoints_ = sqlite3_libversion_number() >= 3051003;
+  std::atomic<bool> ckpt_full_wanted_{false};
   std::atomic<std::uint64_t> checkpoints_{0};
   // The WAL's size in pages when a background checkpoint was last asked for (0: not since
   // the log last restarted).
@@ -1101,6 +1116,15 @@ void SQLiteBackend::close() {
 
 std::size_t SQLiteBackend::purge_expired() {
   return impl_->purge();
+}
+
+std::string_view SQLiteBackend::checkpoint_mode() const {
+  if (impl_->memory_ || !impl_->opts_.background_checkpoint) return "off";
+  return impl_->passive_checkpoints_ ? "passive" : "full";
+}
+
+std::string_view SQLiteBackend::sqlite_version() {
+  return sqlite3_libversion();
 }
 
 std::uint64_t SQLiteBackend::checkpoint_count() const {
