@@ -70,6 +70,12 @@ struct SQLiteOptions {
   // Default: true.
   bool background_checkpoint = true;
 
+  // Background checkpoints PASSIVE when the linked SQLite has the WAL-reset fix (above).
+  // false: every background checkpoint FULL, as with an SQLite without the fix; for a file
+  // shared with programs whose SQLite lacks the fix, if our checkpoints should not run
+  // beside their commits. Default: true.
+  bool passive_checkpoints = true;
+
   // Write each transaction's WAL frames with one system call instead of SQLite's two per
   // page, through a VFS that gathers them until the commit frame and writes them before the
   // commit is published to other connections. Default: true. See docs/backends.md.
@@ -125,8 +131,8 @@ class SQLiteBackend final : public Backend {
   std::size_t open_connections() const;
 
   // The background checkpoints' mode: "passive" when the SQLite linked has the WAL-reset
-  // fix (3.51.3 or later), "full" before it, "off" for ":memory:" or without
-  // background_checkpoint.
+  // fix (3.51.3 or later) and passive_checkpoints is on, else "full"; "off" for ":memory:"
+  // or without background_checkpoint.
   std::string_view checkpoint_mode() const;
 
   // The version of the SQLite library linked (sqlite3_libversion()).

@@ -721,7 +721,8 @@ class SQLiteBackend::Impl {
   bool ckpt_stop_ = false;
   // Background checkpoints are PASSIVE (SQLite has the WAL-reset fix), except the FULL one a
   // commit asks for when the log reached twice the threshold.
-  const bool passive_checkpoints_ = sqlite3_libversion_number() >= 3051003;
+  const bool passive_checkpoints_ =
+      opts_.passive_checkpoints && sqlite3_libversion_number() >= 3051003;
   std::atomic<bool> ckpt_full_wanted_{false};
   std::atomic<std::uint64_t> checkpoints_{0};
   // The WAL's size in pages when a background checkpoint was last asked for (0: not since
