@@ -12,6 +12,7 @@
 #include "mcp/serve.hpp"
 #include "mcp/stdio.hpp"
 #include "refcache/instrumented_backend.hpp"
+#include "refcache/sqlite_backend.hpp"
 
 namespace refcache::mcp {
 
@@ -199,6 +200,21 @@ int serve(::mcp::Server& server, const ServerConfig& c) {
   return 0;
 }
 
+namespace {
+
+// What an operator needs to know of the backend beyond its kind: for SQLite, the library
+// version linked and the background checkpoints' mode (see docs/backends.md).
+std::string backend_details(Backend& b) {
+  Backend* inner = &b;
+  if (auto* ib = dynamic_cast<InstrumentedBackend*>(inner)) inner = &ib->inner();
+  if (auto* sb = dynamic_cast<SQLiteBackend*>(inner))
+    return " (" + sb->path() + ", SQLite " + std::string(SQLiteBackend::sqlite_version()) + ", " +
+           std::string(sb->checkpoint_mode()) + " checkpoints)";
+  return "";
+}
+
+}  // namespace
+
 int run_server(int argc, char** argv, const ServerDefaults& d,
                const std::function<void(::mcp::Server&, RefCache&, const ServerConfig&)>& reg) {
   // Request bodies and values near the limits must not stay resident once freed.
@@ -234,8 +250,8 @@ int run_server(int argc, char** argv, const ServerDefaults& d,
   ChangeNotifierOptions no;
   no.watch_interval = std::chrono::milliseconds(static_cast<long>(config.watch_interval * 1000));
   ChangeNotifier notifier(server, *cache, no);
-  spdlog::info("{}: cache '{}' on the {} backend", d.program, d.cache_name,
-               cache->backend().kind());
+  spdlog::info("{}: cache '{}' on the {} backend{}", d.program, d.cache_name,
+               cache->backend().kind(), backend_details(cache->backend()));
   return serve(server, config);
 }
 
