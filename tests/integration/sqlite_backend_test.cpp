@@ -332,6 +332,20 @@ TEST_F(SqliteTest, TheWalStaysBoundedUnderSustainedWrites) {
   EXPECT_EQ(raw.query("PRAGMA integrity_check")[0][0], "ok");
 }
 
+// A few writes, far below the checkpoint threshold: once they pause, the background
+// checkpointer copies them into the database file anyway (readers then read through its
+// map instead of looking pages up in the log).
+TEST_F(SqliteTest, ASmallLogIsCopiedOnceWritesPause) {
+  SQLiteBackend b(SQLiteOptions{.path = db_path()});
+  auto e = make_entry(json::value(std::string(1024, 's')));
+  for (int i = 0; i < 20; ++i) b.set("small:" + std::to_string(i), e);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (b.checkpoint_count() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(b.checkpoint_count(), 1u);
+  EXPECT_NE(b.get("small:19"), nullptr);
+}
+
 // passive_checkpoints = false: every background checkpoint FULL, with this process's
 // writers held at the gate; four writer threads, a small threshold (many checkpoints):
 // nothing lost, the WAL bounded, the file whole.

@@ -409,8 +409,11 @@ class SQLiteBackend::Impl {
         im->ckpt_requested_ = true;
       }
       im->ckpt_cv_.notify_all();
-    } else if (pages >= threshold && !im->ckpt_tail_.exchange(true, std::memory_order_relaxed)) {
-      // The first page of a tail: wake the checkpointer to start watching for a pause.
+    } else if (!im->ckpt_tail_.load(std::memory_order_relaxed) &&
+               !im->ckpt_tail_.exchange(true, std::memory_order_relaxed)) {
+      // The first commit of a tail, below the threshold too (a log of up to the threshold
+      // left uncopied once writes stop makes every later read of its pages a pread): wake
+      // the checkpointer to start watching for a pause.
       { std::lock_guard lock(im->ckpt_mu_); }
       im->ckpt_cv_.notify_all();
     }
