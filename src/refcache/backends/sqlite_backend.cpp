@@ -283,8 +283,9 @@ struct Backpressure {
 };
 thread_local Backpressure t_backpressure;
 
-// Keeps this process's write transactions and its checkpoints apart. A checkpoint holds
-// SQLite's writer lock (FULL mode, see checkpoint_loop), so a write that starts meanwhile
+// Keeps this process's write transactions and its FULL checkpoints apart (PASSIVE ones run
+// beside the writers). A FULL checkpoint holds SQLite's writer lock, so a write that starts
+// meanwhile
 // gets SQLITE_BUSY and sleeps in the busy handler, a millisecond or more, where the
 // checkpoint takes a fraction of that: B2's sets fell from ~16,000/s to ~8,500/s. Here a
 // writer waits for the checkpoint on a condition variable instead, and a checkpoint that
