@@ -397,19 +397,9 @@ class SQLiteBackend::Impl {
       t_backpressure.backend = im;
       t_backpressure.round = im->ckpt_rounds_.load(std::memory_order_relaxed) + 1;
       im->ckpt_full_wanted_.store(true, std::memory_order_relaxed);
-      im->ckpt_asked_at_.store(pages, std::memory_order_relaxed);
-      {
-        std::lock_guard lock(im->ckpt_mu_);
-        im->ckpt_requested_ = true;
-      }
-      im->ckpt_cv_.notify_all();
+      im->ask_for_checkpoint(pages);
     } else if (pages >= threshold && pages - asked_at >= std::max(1, threshold / 4)) {
-      im->ckpt_asked_at_.store(pages, std::memory_order_relaxed);
-      {
-        std::lock_guard lock(im->ckpt_mu_);
-        im->ckpt_requested_ = true;
-      }
-      im->ckpt_cv_.notify_all();
+      im->ask_for_checkpoint(pages);
     } else if (!im->ckpt_tail_.load(std::memory_order_relaxed) &&
                !im->ckpt_tail_.exchange(true, std::memory_order_relaxed)) {
       // The first commit of a tail, below the threshold too (a log of up to the threshold
@@ -419,6 +409,16 @@ class SQLiteBackend::Impl {
       im->ckpt_cv_.notify_all();
     }
     return SQLITE_OK;
+  }
+
+  // Asks the background thread for a checkpoint round, the log being `pages` long.
+  void ask_for_checkpoint(int pages) {
+    ckpt_asked_at_.store(pages, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(ckpt_mu_);
+      ckpt_requested_ = true;
+    }
+    ckpt_cv_.notify_all();
   }
 
   // The background checkpointer: runs what commits ask for, and once writes pause (no
