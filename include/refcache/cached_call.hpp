@@ -107,6 +107,10 @@ struct CachedCallOptions {
   // How long a caller waits for another process that holds the claim on the same call
   // before computing it itself (seconds).
   double claim_wait = 10.0;
+  // The lease of that claim (seconds): the holder renews it every third of the lease while
+  // the call runs, so a claim whose holder died, or could not release it because the backend
+  // was away, stops holding others back after at most this long.
+  double claim_lease = 3.0;
 };
 
 // Per-call extras from the caller.
@@ -153,7 +157,8 @@ class CachedCall {
   boost::json::object run_async(const std::string& key, const std::string& ref_id,
                                 const std::string& ns, const AccessPolicy& policy,
                                 const Actor& actor, const boost::json::object& args,
-                                const CallOverrides& ov, std::size_t max_size, bool bind_key);
+                                const CallOverrides& ov, std::size_t max_size, bool bind_key,
+                                bool holds_claim);
 
   RefCache& cache_;
   std::string name_;

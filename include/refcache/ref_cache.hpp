@@ -146,6 +146,9 @@ class RefCache {
   // Internal: the process-wide worker pool for async calls and the local cancel flags.
   class TaskPool;
   TaskPool& task_pool();
+  // Internal: renews the claims of the cached calls running in this process.
+  class ClaimKeeper;
+  ClaimKeeper& claim_keeper();
   // "<hostname>:<pid>"
   const std::string& worker_id() const { return worker_id_; }
 
@@ -162,6 +165,9 @@ class RefCache {
   std::shared_ptr<Backend> backend_;
   PermissionChecker checker_;
   std::string worker_id_;
+  // Before pool_: async runs release their claims through it, so it must outlive them.
+  std::unique_ptr<ClaimKeeper> keeper_;
+  std::once_flag keeper_once_;
   std::unique_ptr<TaskPool> pool_;
   std::once_flag pool_once_;
 };

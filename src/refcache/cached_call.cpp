@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "jsonio/json_text.hpp"
+#include "refcache/claim_keeper.hpp"
 #include "refcache/namespace.hpp"
 #include "refcache/random.hpp"
 #include "refcache/resolution.hpp"
@@ -80,16 +81,18 @@ struct AsyncState {
   std::string ref_id;
 };
 
+// Releases a claim the call holds when it ends (unless ownership passed to an async run).
 struct ClaimGuard {
-  Backend& backend;
+  RefCache::ClaimKeeper& keeper;
   std::string name;
   std::string owner;
   bool held = false;
   ~ClaimGuard() {
     if (held) {
       try {
-        backend.release_claim(name, owner);
+        keeper.release(name, owner);
       } catch (...) {
+        // The backend is away: the claim lapses within its lease.
       }
     }
   }
@@ -180,6 +183,8 @@ CachedCall::CachedCall(RefCache& cache, std::string name, CallFn fn, CachedCallO
   if (options_.max_size && *options_.max_size == 0)
     throw InvalidArgument("CachedCall '" + name_ + "': max_size must be at least 1");
   if (options_.max_attempts < 1) options_.max_attempts = 1;
+  if (!(options_.claim_lease >= 0.01) || options_.claim_lease > 86400)
+    throw InvalidArgument("CachedCall '" + name_ + "': claim_lease must be 0.01 to 86400 seconds");
 }
 
 std::string CachedCall::call_key(const json::object& args) const {
@@ -331,11 +336,12 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
   // 3. Claim the call so that other processes wait for us instead of computing it again.
   const std::string claim_name = "call:" + scope.ns + ":" + key;
   const std::string owner = make_ref_id(cache_.name());  // doubles as the async task's ref id
-  ClaimGuard claim{backend, claim_name, owner};
+  auto& keeper = cache_.claim_keeper();
+  ClaimGuard claim{keeper, claim_name, owner};
   if (bind_key) {
-    const auto claim_ttl = std::chrono::milliseconds(static_cast<long long>(
-        1000 * std::max(60.0, options_.async_timeout ? 600.0 : options_.claim_wait * 6)));
-    claim.held = backend.try_claim(claim_name, owner, claim_ttl);
+    const auto lease =
+        std::chrono::milliseconds(static_cast<long long>(1000 * options_.claim_lease));
+    claim.held = keeper.acquire(claim_name, owner, lease);
     if (!claim.held) {
       // Another caller is computing it. Answer with its task if it is an async one.
       if (auto holder = backend.claim_holder(claim_name)) {
@@ -353,7 +359,7 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
       while (std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         if (auto r = hit()) return *r;
-        if (backend.try_claim(claim_name, owner, claim_ttl)) {
+        if (keeper.acquire(claim_name, owner, lease)) {
           claim.held = true;
           break;
         }
@@ -364,10 +370,11 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
   // 4. Run.
   if (options_.async_timeout) {
     // The claim (owned by `owner`, which becomes the task's ref id) passes to the background
-    // run, which releases it when it ends.
+    // run, which releases it when it ends; the keeper renews it meanwhile.
+    const bool holds_claim = claim.held;
     claim.held = false;
     return run_async(key, owner, scope.ns, scope.policy, scope.actor, *input, ov, max_size,
-                     bind_key);
+                     bind_key, holds_claim);
   }
 
   CallContext ctx;
@@ -399,7 +406,8 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
 json::object CachedCall::run_async(const std::string& key, const std::string& ref_id,
                                    const std::string& ns, const AccessPolicy& policy,
                                    const Actor& actor, const json::object& args,
-                                   const CallOverrides& ov, std::size_t max_size, bool bind_key) {
+                                   const CallOverrides& ov, std::size_t max_size, bool bind_key,
+                                   bool holds_claim) {
   Backend& backend = cache_.backend();
   auto& pool = cache_.task_pool();
   const double now = cache_.now();
@@ -416,9 +424,6 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
   rec.ns = ns;
   rec.policy = policy;
   backend.put_task(rec);
-
-  // Extend the claim for the length of a background run.
-  if (bind_key) backend.try_claim("call:" + ns + ":" + key, ref_id, std::chrono::hours(1));
 
   auto state = std::make_shared<AsyncState>();
   state->ref_id = ref_id;
@@ -522,10 +527,11 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
       t.error = last_error;
     }
     save(t);
-    if (bind_key) {
+    if (holds_claim) {
       try {
-        be.release_claim("call:" + ns + ":" + key, ref_id);
+        cache->claim_keeper().release("call:" + ns + ":" + key, ref_id);
       } catch (...) {
+        // The backend is away: the claim lapses within its lease.
       }
     }
     cache->task_pool().forget(ref_id);

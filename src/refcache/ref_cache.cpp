@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "jsonio/json_text.hpp"
+#include "refcache/claim_keeper.hpp"
 #include "refcache/memory_backend.hpp"
 #include "refcache/random.hpp"
 #include "refcache/resolution.hpp"
@@ -269,6 +270,11 @@ bool RefCache::cancel(std::string_view ref_id, const Actor& actor) {
   backend_->put_task(*t);
   task_pool().request_cancel(ref_id);
   return true;
+}
+
+RefCache::ClaimKeeper& RefCache::claim_keeper() {
+  std::call_once(keeper_once_, [this] { keeper_ = std::make_unique<ClaimKeeper>(*backend_); });
+  return *keeper_;
 }
 
 RefCache::TaskPool& RefCache::task_pool() {

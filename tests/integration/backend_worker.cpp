@@ -2,6 +2,9 @@
 //
 //   backend_worker put URL NS KEY REF       set REF (bound to NS/KEY) and a task record REF
 //   backend_worker lookup URL NS KEY        print "<ref> <task status>" or exit 1
+//   backend_worker hold-call URL LEASE
+//        runs the cached call slow({"n":1}) of a RefCache "calc" whose function never returns,
+//        with a claim lease of LEASE seconds; prints "computing" when the function starts.
 //   backend_worker hammer URL PROC THREADS N
 //        THREADS threads each write N entries "p<PROC>-t<T>-<i>" (each read back at once and
 //        an earlier one re-read every 10 writes); prints "done <count>"; exit 3 on any error.
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "refcache/backend.hpp"
+#include "refcache/cached_call.hpp"
 #include "refcache/errors.hpp"
 
 using namespace refcache;
@@ -108,6 +112,24 @@ int main(int argc, char** argv) {
                 << json::serialize(e->value) << std::endl;
       return 0;
     }
+    if (a.size() == 3 && a[0] == "hold-call") {
+      RefCacheOptions o;
+      o.name = "calc";
+      o.backend = open_backend(a[1]);
+      RefCache cache(o);
+      CachedCallOptions co;
+      co.claim_lease = std::atof(a[2].c_str());
+      CachedCall slow(
+          cache, "slow",
+          [](const json::object&, CallContext&) -> json::value {
+            std::cout << "computing" << std::endl;
+            std::this_thread::sleep_for(std::chrono::minutes(10));  // until killed
+            return 0;
+          },
+          co);
+      slow.call({{"n", 1}});
+      return 0;
+    }
     if (a.size() == 5 && a[0] == "hammer")
       return hammer(a[1], std::atoi(a[2].c_str()), std::atoi(a[3].c_str()),
                     std::atoi(a[4].c_str()));
@@ -115,6 +137,6 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     return 3;
   }
-  std::cerr << "usage: backend_worker put|lookup|hammer ...\n";
+  std::cerr << "usage: backend_worker put|lookup|hold-call|hammer ...\n";
   return 2;
 }

@@ -1,22 +1,26 @@
 // Several processes sharing one store: a ref set by one is found by key in another (with its
 // task record); many writer processes with many threads lose nothing and never see
-// "database is locked"; a writer killed with SIGKILL mid-run leaves a consistent file.
+// "database is locked"; a writer killed with SIGKILL mid-run leaves a consistent file; the
+// claim of a server killed while computing a cached call lapses within its lease.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wrestrict"  // GCC bug 105329
 #endif
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "integration/backend_fixture.hpp"
 #include "integration/test_util.hpp"
+#include "refcache/cached_call.hpp"
 #include "refcache/errors.hpp"
 
 namespace refcache::testing {
 namespace {
 
 using namespace std::chrono_literals;
+namespace json = boost::json;
 
 class MultiProcess : public ::testing::Test {
  protected:
@@ -131,6 +135,55 @@ TEST_F(MultiProcess, ManyRedisClientsLoseNothing) {
   RedisBackend b(shared_redis().options());
   EXPECT_EQ(b.keys("hammer").size(), static_cast<size_t>(kProcs * kThreads * kN));
   expect_all_written(b, kProcs, kThreads, kN);
+}
+
+// A server computing a cached call is SIGKILLed: its claim on the call lapses within the
+// claim lease, and another server then computes the call itself, instead of waiting out
+// claim_wait (60 s here) for a result that will never come. While the holder lived, its claim
+// outlived several leases (it renews it).
+void expect_dead_holders_claim_lapses(const std::string& url) {
+  constexpr double kLease = 0.5;
+  RefCacheOptions o;
+  o.name = "calc";
+  o.backend = open_backend(url);
+  RefCache cache(o);
+  std::atomic<int> runs{0};
+  CachedCallOptions co;
+  co.claim_wait = 60;
+  CachedCall slow(
+      cache, "slow",
+      [&](const json::object&, CallContext&) -> json::value {
+        ++runs;
+        return 42;
+      },
+      co);
+  const std::string claim = "call:public:" + slow.call_key({{"n", 1}});
+
+  Worker holder({"hold-call", url, std::to_string(kLease)});
+  for (int i = 0; i < 1000 && holder.output().empty(); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(holder.output(), "computing\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(kLease * 4000)));
+  EXPECT_FALSE(o.backend->try_claim(claim, "someone-else", 10s))
+      << "the live holder's claim lapsed";
+
+  holder.kill9();
+  EXPECT_EQ(holder.wait(), -SIGKILL);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = slow.call({{"n", 1}});
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(r.at("value"), json::value(42));
+  // Anything near claim_wait means the dead holder's claim was waited out.
+  EXPECT_LT(waited, 20s);
+}
+
+TEST_F(MultiProcess, ADeadHoldersClaimLapsesWithinItsLeaseOnSqlite) {
+  expect_dead_holders_claim_lapses(sqlite_url());
+}
+
+TEST_F(MultiProcess, ADeadHoldersClaimLapsesWithinItsLeaseOnRedis) {
+  RawRedis(shared_redis().port(), shared_redis().password()).cmd({"FLUSHALL"});
+  expect_dead_holders_claim_lapses(shared_redis().url());
 }
 
 }  // namespace

@@ -26,6 +26,7 @@ export function options(argv = process.argv.slice(2)) {
 }
 
 const children = [];
+const servers = [];  // started by startServer, for their logs on failure
 const tempDirs = [];
 let cleaned = false;
 export function cleanup() {
@@ -45,6 +46,11 @@ export function tempDir(tag) {
 
 export function fail(what, detail) {
   console.error(`FAIL: ${what}`, detail === undefined ? '' : JSON.stringify(detail).slice(0, 3000));
+  // What the servers said last is usually what explains the failure.
+  for (const s of servers.slice(-4)) {
+    const tail = s.log().trimEnd().split('\n').slice(-30).join('\n');
+    console.error(`--- last lines of ${path.basename(s.bin)} (pid ${s.pid}) ---\n${tail}`);
+  }
   process.exit(1);
 }
 export function check(cond, what, detail) {
@@ -133,7 +139,8 @@ export async function startServer(bin, args = [], env = {}) {
     proc.on('exit', (c, s) => { clearTimeout(t); reject(new Error(`${bin} exited (${c ?? s}): ${err}`)); });
   });
   proc.removeAllListeners('exit');
-  return {
+  const server = {
+    bin,
     base,
     url: base + '/mcp',
     proc,
@@ -144,6 +151,8 @@ export async function startServer(bin, args = [], env = {}) {
     stop: async () => { if (!exited(proc)) { proc.kill('SIGTERM'); await waitExit(proc); } },
     kill9: async () => { proc.kill('SIGKILL'); await waitExit(proc); },
   };
+  servers.push(server);
+  return server;
 }
 
 const countBy = (xs) => xs.reduce((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {});

@@ -439,3 +439,94 @@ TEST(CachedCall, ConcurrentIdenticalCallsComputeOnce) {
   EXPECT_EQ(runs, 1);
   for (const auto& r : refs) EXPECT_EQ(r, refs[0]);
 }
+
+// Two caches on one backend stand for two processes sharing it. A claim is taken with a short
+// lease and renewed while its call runs: the second process waits for the first one's result
+// although the call outlasts the lease many times, and the claim is free once the call ends.
+TEST(CachedCall, AClaimIsRenewedWhileItsCallRunsAndFreedWhenItEnds) {
+  auto backend = std::make_shared<MemoryBackend>();
+  RefCacheOptions ro = char_opts();
+  ro.backend = backend;
+  RefCache first(ro), second(ro);
+  CachedCallOptions o;
+  o.claim_lease = 0.1;
+  o.claim_wait = 30;
+  std::atomic<bool> started{false};
+  CachedCall slow_first(
+      first, "slow",
+      [&](const json::object&, CallContext&) -> json::value {
+        started = true;
+        std::this_thread::sleep_for(800ms);  // 8 leases
+        return 7;
+      },
+      o);
+  std::atomic<int> second_runs{0};
+  CachedCall slow_second(
+      second, "slow",
+      [&](const json::object&, CallContext&) -> json::value {
+        ++second_runs;
+        return 8;
+      },
+      o);
+  std::string first_ref;
+  std::thread t([&] { first_ref = slow_first.call({}).at("ref_id").as_string(); });
+  ASSERT_TRUE(eventually([&] { return started.load(); }));
+  auto r = slow_second.call({});
+  t.join();
+  EXPECT_EQ(second_runs, 0);
+  EXPECT_EQ(r.at("ref_id").as_string(), first_ref);
+  EXPECT_EQ(r.at("value"), json::value(7));
+  const std::string claim = "call:public:" + slow_first.call_key({});
+  EXPECT_TRUE(eventually([&] { return backend->claim_holder(claim) == std::nullopt; }));
+}
+
+// An async run keeps its claim for as long as it runs (far beyond the lease): a second
+// process asking meanwhile is answered with the running task.
+TEST(CachedCall, AsyncRunsKeepTheirClaimUntilTheyEnd) {
+  auto backend = std::make_shared<MemoryBackend>();
+  RefCacheOptions ro = char_opts();
+  ro.backend = backend;
+  RefCache first(ro), second(ro);
+  CachedCallOptions o;
+  o.claim_lease = 0.1;
+  o.async_timeout = 0.02;
+  std::atomic<bool> release{false};
+  std::atomic<int> runs{0};
+  auto fn = [&](const json::object&, CallContext&) -> json::value {
+    ++runs;
+    while (!release) std::this_thread::sleep_for(1ms);
+    return 9;
+  };
+  CachedCall a(first, "job", fn, o), b(second, "job", fn, o);
+  auto r = a.call({});
+  ASSERT_EQ(r.at("status"), "processing");
+  std::this_thread::sleep_for(600ms);  // 6 leases
+  auto again = b.call({});
+  EXPECT_EQ(again.at("ref_id"), r.at("ref_id"));
+  EXPECT_EQ(again.at("status"), "processing");
+  release = true;
+  const std::string claim = "call:public:" + a.call_key({});
+  EXPECT_TRUE(eventually([&] { return backend->claim_holder(claim) == std::nullopt; }));
+  EXPECT_EQ(runs, 1);
+}
+
+// A claim whose holder is gone (it died, or the backend was away when it released) lapses
+// with its lease; a caller waiting for it then computes the call itself at once, rather than
+// waiting out claim_wait.
+TEST(CachedCall, AWaiterTakesOverAClaimThatLapses) {
+  auto backend = std::make_shared<MemoryBackend>();
+  RefCacheOptions ro = char_opts();
+  ro.backend = backend;
+  RefCache cache(ro);
+  CachedCallOptions o;
+  o.claim_wait = 60;
+  std::atomic<int> runs{0};
+  CachedCall c(cache, "c", range_fn(runs), o);
+  const std::string claim = "call:public:" + c.call_key({{"n", 1}});
+  ASSERT_TRUE(backend->try_claim(claim, "gone", 300ms));  // its last renewal
+  const auto t0 = std::chrono::steady_clock::now();
+  c.call({{"n", 1}});
+  EXPECT_EQ(runs, 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);  // far from claim_wait
+  EXPECT_TRUE(eventually([&] { return backend->claim_holder(claim) == std::nullopt; }));
+}
