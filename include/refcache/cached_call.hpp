@@ -158,7 +158,7 @@ class CachedCall {
                                 const std::string& ns, const AccessPolicy& policy,
                                 const Actor& actor, const boost::json::object& args,
                                 const CallOverrides& ov, std::size_t max_size, bool bind_key,
-                                bool holds_claim);
+                                const std::shared_ptr<RefCache::KeptClaim>& claim);
 
   RefCache& cache_;
   std::string name_;

@@ -148,6 +148,7 @@ class RefCache {
   TaskPool& task_pool();
   // Internal: renews the claims of the cached calls running in this process.
   class ClaimKeeper;
+  struct KeptClaim;
   ClaimKeeper& claim_keeper();
   // "<hostname>:<pid>"
   const std::string& worker_id() const { return worker_id_; }

@@ -81,21 +81,36 @@ struct AsyncState {
   std::string ref_id;
 };
 
-// Releases a claim the call holds when it ends (unless ownership passed to an async run).
+// The claim of a call: on the call's stack when it runs inline, shared with the background
+// run of an async call (which releases it when it ends). Released, if held, when the call
+// ends, unless it passed to an async run.
 struct ClaimGuard {
-  RefCache::ClaimKeeper& keeper;
-  std::string name;
-  std::string owner;
-  bool held = false;
+  using Claim = RefCache::KeptClaim;
+  ClaimGuard(RefCache::ClaimKeeper& k, std::string name, std::string owner,
+             std::chrono::milliseconds lease, bool for_async)
+      : keeper(k) {
+    if (for_async)
+      shared = std::make_shared<Claim>(std::move(name), std::move(owner), lease);
+    else
+      local.emplace(std::move(name), std::move(owner), lease);
+  }
   ~ClaimGuard() {
     if (held) {
       try {
-        keeper.release(name, owner);
+        keeper.release(get());
       } catch (...) {
         // The backend is away: the claim lapses within its lease.
       }
     }
   }
+  ClaimGuard(const ClaimGuard&) = delete;
+  ClaimGuard& operator=(const ClaimGuard&) = delete;
+  Claim& get() { return shared ? *shared : *local; }
+
+  RefCache::ClaimKeeper& keeper;
+  std::optional<Claim> local;
+  std::shared_ptr<Claim> shared;
+  bool held = false;
 };
 
 }  // namespace
@@ -334,17 +349,16 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
   if (auto r = hit()) return *r;
 
   // 3. Claim the call so that other processes wait for us instead of computing it again.
-  const std::string claim_name = "call:" + scope.ns + ":" + key;
-  const std::string owner = make_ref_id(cache_.name());  // doubles as the async task's ref id
   auto& keeper = cache_.claim_keeper();
-  ClaimGuard claim{keeper, claim_name, owner};
+  // The owner doubles as the async task's ref id.
+  ClaimGuard claim(keeper, "call:" + scope.ns + ":" + key, make_ref_id(cache_.name()),
+                   std::chrono::milliseconds(static_cast<long long>(1000 * options_.claim_lease)),
+                   options_.async_timeout.has_value());
   if (bind_key) {
-    const auto lease =
-        std::chrono::milliseconds(static_cast<long long>(1000 * options_.claim_lease));
-    claim.held = keeper.acquire(claim_name, owner, lease);
+    claim.held = keeper.acquire(claim.get());
     if (!claim.held) {
       // Another caller is computing it. Answer with its task if it is an async one.
-      if (auto holder = backend.claim_holder(claim_name)) {
+      if (auto holder = backend.claim_holder(claim.get().name)) {
         if (auto t = backend.get_task(*holder); t && !t->is_terminal()) {
           if (cache_.checker().effective(t->policy, scope.actor, t->ns) != Permission::kNone) {
             auto fmt = ov.async_format ? *ov.async_format : options_.async_format;
@@ -359,7 +373,7 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
       while (std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         if (auto r = hit()) return *r;
-        if (keeper.acquire(claim_name, owner, lease)) {
+        if (keeper.acquire(claim.get())) {
           claim.held = true;
           break;
         }
@@ -369,12 +383,12 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
 
   // 4. Run.
   if (options_.async_timeout) {
-    // The claim (owned by `owner`, which becomes the task's ref id) passes to the background
-    // run, which releases it when it ends; the keeper renews it meanwhile.
-    const bool holds_claim = claim.held;
+    // The claim (its owner becomes the task's ref id) passes to the background run, which
+    // releases it when it ends; the keeper renews it meanwhile.
+    const bool held = claim.held;
     claim.held = false;
-    return run_async(key, owner, scope.ns, scope.policy, scope.actor, *input, ov, max_size,
-                     bind_key, holds_claim);
+    return run_async(key, claim.get().owner, scope.ns, scope.policy, scope.actor, *input, ov,
+                     max_size, bind_key, held ? claim.shared : nullptr);
   }
 
   CallContext ctx;
@@ -407,7 +421,7 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
                                    const std::string& ns, const AccessPolicy& policy,
                                    const Actor& actor, const json::object& args,
                                    const CallOverrides& ov, std::size_t max_size, bool bind_key,
-                                   bool holds_claim) {
+                                   const std::shared_ptr<RefCache::KeptClaim>& claim) {
   Backend& backend = cache_.backend();
   auto& pool = cache_.task_pool();
   const double now = cache_.now();
@@ -527,9 +541,9 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
       t.error = last_error;
     }
     save(t);
-    if (holds_claim) {
+    if (claim) {
       try {
-        cache->claim_keeper().release("call:" + ns + ":" + key, ref_id);
+        cache->claim_keeper().release(*claim);
       } catch (...) {
         // The backend is away: the claim lapses within its lease.
       }

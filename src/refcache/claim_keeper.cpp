@@ -13,92 +13,106 @@ RefCache::ClaimKeeper::~ClaimKeeper() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool RefCache::ClaimKeeper::acquire(const std::string& name, const std::string& owner,
-                                    std::chrono::milliseconds lease) {
-  if (!backend_.try_claim(name, owner, lease)) return false;
-  keep(name, owner, lease);
+bool RefCache::ClaimKeeper::acquire(Claim& c) {
+  if (!backend_.try_claim(c.name, c.owner, c.lease)) return false;
+  keep(c);
   return true;
 }
 
-void RefCache::ClaimKeeper::keep(const std::string& name, const std::string& owner,
-                                 std::chrono::milliseconds lease) {
-  lease = std::max(lease, std::chrono::milliseconds(3));
+void RefCache::ClaimKeeper::keep(Claim& c) {
+  const auto period = std::max(c.lease / 3, std::chrono::milliseconds(1));
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
-    Held& h = held_[{name, owner}];
-    h.lease = lease;
-    h.next = Clock::now() + lease / 3;
-    h.released = false;
+    c.due = Clock::now() + period;
+    if (!c.linked) link(c);
+    if (period < tick_) {
+      tick_ = period;
+      wake = true;  // the keeper may be asleep for longer than this claim can wait
+    }
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   }
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
 }
 
-void RefCache::ClaimKeeper::release(const std::string& name, const std::string& owner) {
+void RefCache::ClaimKeeper::release(Claim& c) {
   {
     std::lock_guard lock(mu_);
-    auto it = held_.find({name, owner});
-    if (it != held_.end()) {
-      if (it->second.renewing) {
-        it->second.released = true;  // the keeper releases it when the renewal returns
-        return;
-      }
-      held_.erase(it);
+    if (c.linked) unlink(c);
+    if (renewing_ == &c) {
+      // The keeper releases it when the renewal returns (`c` may be gone by then).
+      renewing_ = nullptr;
+      release_after_.emplace(c.name, c.owner);
+      return;
     }
   }
-  backend_.release_claim(name, owner);
+  backend_.release_claim(c.name, c.owner);
 }
 
-std::size_t RefCache::ClaimKeeper::held() const {
-  std::lock_guard lock(mu_);
-  return held_.size();
+void RefCache::ClaimKeeper::link(Claim& c) {
+  c.prev = nullptr;
+  c.next = head_;
+  if (head_) head_->prev = &c;
+  head_ = &c;
+  c.linked = true;
+}
+
+void RefCache::ClaimKeeper::unlink(Claim& c) {
+  if (c.prev)
+    c.prev->next = c.next;
+  else
+    head_ = c.next;
+  if (c.next) c.next->prev = c.prev;
+  c.prev = c.next = nullptr;
+  c.linked = false;
 }
 
 void RefCache::ClaimKeeper::run() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     // The claim due first (one renewal at a time: there are as many claims as calls running).
-    auto due = held_.end();
-    for (auto it = held_.begin(); it != held_.end(); ++it)
-      if (!it->second.renewing && (due == held_.end() || it->second.next < due->second.next))
-        due = it;
-    if (due == held_.end()) {
-      cv_.wait(lock);
-      continue;
+    Claim* due = nullptr;
+    for (Claim* c = head_; c; c = c->next)
+      if (!due || c->due < due->due) due = c;
+    // Claims taken while this thread sleeps are due no sooner than one tick from now.
+    const auto now = Clock::now();
+    if (!due || now < due->due) {
+      auto until = now + tick_;
+      if (due) until = std::min(until, due->due);
+      cv_.wait_until(lock, until);
+      continue;  // look again: claims may have come or gone meanwhile
     }
-    if (Clock::now() < due->second.next) {
-      cv_.wait_until(lock, due->second.next);
-      continue;  // look again: a claim may have come or gone meanwhile
-    }
-    const auto key = due->first;
-    const auto lease = due->second.lease;
-    due->second.renewing = true;
+    renewing_ = due;
+    const std::string name = due->name, owner = due->owner;
+    const auto lease = due->lease;
     lock.unlock();
     bool kept = true;
     try {
-      kept = backend_.try_claim(key.first, key.second, lease);
+      kept = backend_.try_claim(name, owner, lease);
     } catch (...) {
       // The backend is away: try again next round. If it stays away longer than the lease,
       // the claim lapses there, and the next renewal takes it again if it is still free.
     }
     lock.lock();
-    auto it = held_.find(key);  // still there: only this thread erases a claim being renewed
-    it->second.renewing = false;
-    if (it->second.released) {
-      held_.erase(it);
+    if (renewing_ == nullptr) {  // released meanwhile: release it now
+      auto [n, o] = std::move(*release_after_);
+      release_after_.reset();
       lock.unlock();
       try {
-        backend_.release_claim(key.first, key.second);
+        backend_.release_claim(n, o);
       } catch (...) {
         // It lapses within its lease.
       }
       lock.lock();
-    } else if (!kept) {
+      continue;
+    }
+    renewing_ = nullptr;
+    if (!kept) {
       // Lapsed and taken by another caller: this call's result is still stored, but the
       // claim is theirs now.
-      held_.erase(it);
+      unlink(*due);
     } else {
-      it->second.next = Clock::now() + lease / 3;
+      due->due = Clock::now() + std::max(lease / 3, std::chrono::milliseconds(1));
     }
   }
 }
