@@ -77,6 +77,7 @@ class RedisBackend final : public Backend {
   bool try_claim(std::string_view name, std::string_view owner,
                  std::chrono::milliseconds ttl) override;
   void release_claim(std::string_view name, std::string_view owner) override;
+  std::optional<std::string> claim_holder(std::string_view name) override;
   void put_task(const TaskRecord& task) override;
   std::optional<TaskRecord> get_task(std::string_view ref_id) override;
   bool remove_task(std::string_view ref_id) override;

@@ -259,15 +259,20 @@ TEST_P(BackendContract, RebindingAKeyDeletesTheOldEntry) {
 }
 
 TEST_P(BackendContract, ClaimsAreExclusiveAndExpire) {
+  EXPECT_EQ(b().claim_holder("job"), std::nullopt);
   EXPECT_TRUE(b().try_claim("job", "A", 10s));
+  EXPECT_EQ(b().claim_holder("job"), std::optional<std::string>("A"));
   EXPECT_FALSE(b().try_claim("job", "B", 10s));
   EXPECT_TRUE(b().try_claim("job", "A", 10s));  // re-claim extends
   b().release_claim("job", "B");                // not the holder: no effect
   EXPECT_FALSE(b().try_claim("job", "B", 10s));
   b().release_claim("job", "A");
+  EXPECT_EQ(b().claim_holder("job"), std::nullopt);
   EXPECT_TRUE(b().try_claim("job", "B", 200ms));
   EXPECT_FALSE(b().try_claim("job", "A", 10s));
+  EXPECT_EQ(b().claim_holder("job"), std::optional<std::string>("B"));
   std::this_thread::sleep_for(350ms);
+  EXPECT_EQ(b().claim_holder("job"), std::nullopt);  // expired
   EXPECT_TRUE(b().try_claim("job", "A", 10s));
   EXPECT_TRUE(b().try_claim("other-job", "B", 10s));
 }

@@ -2,9 +2,11 @@
 //
 //   backend_worker put URL NS KEY REF       set REF (bound to NS/KEY) and a task record REF
 //   backend_worker lookup URL NS KEY        print "<ref> <task status>" or exit 1
-//   backend_worker hold-call URL LEASE
+//   backend_worker hold-call URL LEASE [async]
 //        runs the cached call slow({"n":1}) of a RefCache "calc" whose function never returns,
 //        with a claim lease of LEASE seconds; prints "computing" when the function starts.
+//        With "async" (async_timeout 50 ms), prints "task <ref id>" when the call answers
+//        with its task, and waits to be killed.
 //   backend_worker hammer URL PROC THREADS N
 //        THREADS threads each write N entries "p<PROC>-t<T>-<i>" (each read back at once and
 //        an earlier one re-read every 10 writes); prints "done <count>"; exit 3 on any error.
@@ -112,13 +114,14 @@ int main(int argc, char** argv) {
                 << json::serialize(e->value) << std::endl;
       return 0;
     }
-    if (a.size() == 3 && a[0] == "hold-call") {
+    if ((a.size() == 3 || (a.size() == 4 && a[3] == "async")) && a[0] == "hold-call") {
       RefCacheOptions o;
       o.name = "calc";
       o.backend = open_backend(a[1]);
       RefCache cache(o);
       CachedCallOptions co;
       co.claim_lease = std::atof(a[2].c_str());
+      if (a.size() == 4) co.async_timeout = 0.05;
       CachedCall slow(
           cache, "slow",
           [](const json::object&, CallContext&) -> json::value {
@@ -127,7 +130,9 @@ int main(int argc, char** argv) {
             return 0;
           },
           co);
-      slow.call({{"n", 1}});
+      auto r = slow.call({{"n", 1}});
+      std::cout << "task " << r.at("ref_id").as_string().c_str() << std::endl;
+      std::this_thread::sleep_for(std::chrono::minutes(10));  // until killed
       return 0;
     }
     if (a.size() == 5 && a[0] == "hammer")

@@ -177,6 +177,61 @@ void expect_dead_holders_claim_lapses(const std::string& url) {
   EXPECT_LT(waited, 20s);
 }
 
+// An async call running in another server: a second server asking for the same call is
+// answered with that task (through the claim's holder and the shared task record) instead of
+// computing it too. Once the first server is killed, its claim lapses within the lease and
+// the call is computed here.
+void expect_running_task_seen_across_processes(const std::string& url) {
+  RefCacheOptions o;
+  o.name = "calc";
+  o.backend = open_backend(url);
+  RefCache cache(o);
+  std::atomic<int> runs{0};
+  CachedCallOptions co;
+  co.async_timeout = 5;
+  CachedCall slow(
+      cache, "slow",
+      [&](const json::object&, CallContext&) -> json::value {
+        ++runs;
+        return 42;
+      },
+      co);
+
+  Worker holder({"hold-call", url, "0.5", "async"});
+  for (int i = 0; i < 1000 && holder.output().find("task ") == std::string::npos; ++i)
+    std::this_thread::sleep_for(10ms);
+  const std::string out = holder.output();
+  ASSERT_EQ(out.rfind("computing\ntask ", 0), 0u) << out;
+  const std::string task = out.substr(15, out.size() - 16);
+  std::this_thread::sleep_for(1500ms);  // three leases: the claim is renewed
+  auto r = slow.call({{"n", 1}});
+  EXPECT_EQ(r.at("ref_id").as_string(), task);
+  EXPECT_EQ(r.at("status"), "processing");
+  EXPECT_EQ(runs, 0);
+
+  holder.kill9();
+  EXPECT_EQ(holder.wait(), -SIGKILL);
+  // The dead server's task record still says "processing"; its claim lapses within 0.5 s,
+  // and then a call computes the result here.
+  json::object done;
+  for (int i = 0; i < 100 && runs == 0; ++i) {
+    done = slow.call({{"n", 1}});
+    if (runs == 0) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(done.at("value"), json::value(42));
+  EXPECT_NE(done.at("ref_id").as_string(), task);
+}
+
+TEST_F(MultiProcess, ARunningTaskIsSeenAcrossProcessesOnSqlite) {
+  expect_running_task_seen_across_processes(sqlite_url());
+}
+
+TEST_F(MultiProcess, ARunningTaskIsSeenAcrossProcessesOnRedis) {
+  RawRedis(shared_redis().port(), shared_redis().password()).cmd({"FLUSHALL"});
+  expect_running_task_seen_across_processes(shared_redis().url());
+}
+
 TEST_F(MultiProcess, ADeadHoldersClaimLapsesWithinItsLeaseOnSqlite) {
   expect_dead_holders_claim_lapses(sqlite_url());
 }

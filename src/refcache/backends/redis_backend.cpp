@@ -2082,6 +2082,15 @@ void RedisBackend::release_claim(std::string_view name, std::string_view owner) 
   });
 }
 
+std::optional<std::string> RedisBackend::claim_holder(std::string_view name) {
+  auto& im = *impl_;
+  return im.run(true, [&]() -> std::optional<std::string> {
+    Reply r = im.checked({"GET", im.claim_key(name)});  // PX expiry: only a live claim
+    if (r->type != REDIS_REPLY_STRING) return std::nullopt;
+    return std::string(r->str, r->len);
+  });
+}
+
 void RedisBackend::put_task(const TaskRecord& task) {
   auto& im = *impl_;
   return im.run(false, [&]() {

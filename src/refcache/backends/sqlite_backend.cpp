@@ -1036,6 +1036,19 @@ void SQLiteBackend::release_claim(std::string_view name, std::string_view owner)
   });
 }
 
+std::optional<std::string> SQLiteBackend::claim_holder(std::string_view name) {
+  auto& im = *impl_;
+  double t = im.now();
+  return im.read([&](Connection& c) -> std::optional<std::string> {
+    sqlite3_stmt* q = c.prepare(kClaimOf);
+    bind_text(q, 1, name);
+    std::optional<std::string> r;
+    if (c.step(q) && sqlite3_column_double(q, 1) > t) r = column_text(q, 0);
+    sqlite3_reset(q);
+    return r;
+  });
+}
+
 void SQLiteBackend::put_task(const TaskRecord& task) {
   std::string text = jsonio::to_string(to_json(task));
   impl_->write([&](Connection& c) {
