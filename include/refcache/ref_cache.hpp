@@ -159,6 +159,9 @@ class RefCache {
   std::pair<CacheReference, std::shared_ptr<CacheEntry>> write_entry(
       std::string_view key, const boost::json::value& value, boost::json::value* owned,
       const SetOptions& opts);
+  // A leased task still "processing" whose run's claim has lapsed: its server stopped (was
+  // killed, crashed) before it finished. Reported as failed, with that reason.
+  std::optional<TaskRecord> live_view(std::optional<TaskRecord> t);
   // The ref id an argument names: itself if an entry exists, else the key binding in `ns`.
   std::pair<std::string, EntryPtr> lookup(std::string_view ref_or_key, std::string_view ns);
 

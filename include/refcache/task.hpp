@@ -40,6 +40,9 @@ struct TaskRecord {
   std::optional<double> expires_at;  // the record disappears after this
   std::string ns = "public";         // namespace and policy the result will be stored under;
   AccessPolicy policy;               // polling a task is checked against them
+  // Its run holds the claim task_lease_claim(ref_id) while it lives (renewed every third of
+  // the claim lease): a record still "processing" whose claim has lapsed lost its server.
+  bool leased = false;
 
   bool is_terminal() const {
     return status == TaskStatus::kComplete || status == TaskStatus::kFailed ||
@@ -47,6 +50,11 @@ struct TaskRecord {
   }
   bool operator==(const TaskRecord&) const = default;
 };
+
+// The liveness claim of a leased task's run.
+inline std::string task_lease_claim(std::string_view ref_id) {
+  return "task:" + std::string(ref_id);
+}
 
 boost::json::object to_json(const TaskRecord& t);
 // Throws std::invalid_argument on a malformed record.

@@ -437,7 +437,27 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
   rec.expires_at = now + cache_.options().task_record_ttl;
   rec.ns = ns;
   rec.policy = policy;
-  backend.put_task(rec);
+  // The run's liveness claim, taken before the record says it is leased and released after
+  // its last save: readers tell a run whose server died from one still going by it.
+  auto live = std::make_shared<RefCache::KeptClaim>(
+      task_lease_claim(ref_id), ref_id,
+      std::chrono::milliseconds(static_cast<long long>(1000 * options_.claim_lease)));
+  rec.leased = cache_.claim_keeper().acquire(*live);
+  if (!rec.leased) live.reset();
+  try {
+    backend.put_task(rec);
+  } catch (...) {
+    // No run: give both claims up (the call's passed to us), else they are renewed forever.
+    for (const auto& c : {live, claim}) {
+      if (!c) continue;
+      try {
+        cache_.claim_keeper().release(*c);
+      } catch (...) {
+        // It lapses within its lease.
+      }
+    }
+    throw;
+  }
 
   auto state = std::make_shared<AsyncState>();
   state->ref_id = ref_id;
@@ -541,6 +561,13 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
       t.error = last_error;
     }
     save(t);
+    if (live) {
+      try {
+        cache->claim_keeper().release(*live);
+      } catch (...) {
+        // The backend is away: the claim lapses within its lease.
+      }
+    }
     if (claim) {
       try {
         cache->claim_keeper().release(*claim);

@@ -187,7 +187,7 @@ GetResult RefCache::get(std::string_view ref_or_key, const Actor& actor, const G
   auto [ref, entry] = lookup(ref_or_key, opts.ns);
   if (!entry) {
     if (!ref.empty()) {
-      if (auto t = backend_->get_task(ref); t && t->status != TaskStatus::kComplete) {
+      if (auto t = live_view(backend_->get_task(ref)); t && t->status != TaskStatus::kComplete) {
         Permission eff = checker_.effective(t->policy, actor, t->ns);
         if (!has_all(eff, Permission::kRead) && !has_all(eff, Permission::kExecute))
           checker_.check(t->policy, Permission::kRead, actor, t->ns);  // throws with the reason
@@ -256,7 +256,18 @@ ListPage RefCache::list(std::optional<std::string_view> ns, const Actor& actor,
 }
 
 std::optional<TaskRecord> RefCache::task(std::string_view ref_id) {
-  return backend_->get_task(ref_id);
+  return live_view(backend_->get_task(ref_id));
+}
+
+std::optional<TaskRecord> RefCache::live_view(std::optional<TaskRecord> t) {
+  if (!t || !t->leased || t->is_terminal()) return t;
+  if (backend_->claim_holder(task_lease_claim(t->ref_id))) return t;
+  // Not written back: if the run is alive after all (its renewals failed for longer than a
+  // lease while the backend was away), its next save still tells the truth.
+  t->status = TaskStatus::kFailed;
+  t->error = "the server running this task (" + t->worker + ") stopped before it finished";
+  t->completed_at = options_.clock();
+  return t;
 }
 
 bool RefCache::cancel(std::string_view ref_id, const Actor& actor) {

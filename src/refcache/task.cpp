@@ -94,6 +94,7 @@ json::object to_json(const TaskRecord& t) {
   o["expires_at"] = opt(t.expires_at);
   o["namespace"] = t.ns;
   o["policy"] = to_json(t.policy);
+  o["leased"] = t.leased;
   return o;
 }
 
@@ -133,6 +134,10 @@ TaskRecord task_from_json(const json::value& v) {
   if ((f = field(o, "expires_at"))) t.expires_at = num(*f, "expires_at");
   if ((f = field(o, "namespace"))) t.ns = str(*f, "namespace");
   if ((f = field(o, "policy"))) t.policy = policy_from_json(*f);
+  if ((f = field(o, "leased"))) {
+    if (!f->is_bool()) throw std::invalid_argument("task field 'leased' must be bool");
+    t.leased = f->get_bool();
+  }
   return t;
 }
 

@@ -179,8 +179,8 @@ void expect_dead_holders_claim_lapses(const std::string& url) {
 
 // An async call running in another server: a second server asking for the same call is
 // answered with that task (through the claim's holder and the shared task record) instead of
-// computing it too. Once the first server is killed, its claim lapses within the lease and
-// the call is computed here.
+// computing it too. Once the first server is killed, its claims lapse within the lease: its
+// task is reported failed, and the call is computed here.
 void expect_running_task_seen_across_processes(const std::string& url) {
   RefCacheOptions o;
   o.name = "calc";
@@ -208,11 +208,26 @@ void expect_running_task_seen_across_processes(const std::string& url) {
   EXPECT_EQ(r.at("ref_id").as_string(), task);
   EXPECT_EQ(r.at("status"), "processing");
   EXPECT_EQ(runs, 0);
+  ASSERT_TRUE(cache.task(task));
+  EXPECT_EQ(cache.task(task)->status, TaskStatus::kProcessing);
 
   holder.kill9();
   EXPECT_EQ(holder.wait(), -SIGKILL);
-  // The dead server's task record still says "processing"; its claim lapses within 0.5 s,
-  // and then a call computes the result here.
+  // The dead server's task record still says "processing", but its run's claim lapses
+  // within the lease: the task is then reported failed, with the reason.
+  bool reported_failed = false;
+  for (int i = 0; i < 100 && !reported_failed; ++i) {
+    auto t = cache.task(task);
+    reported_failed = t && t->status == TaskStatus::kFailed;
+    if (!reported_failed) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(reported_failed);
+  EXPECT_NE(cache.task(task)->error.value_or("").find("stopped before it finished"),
+            std::string::npos);
+  auto polled = cache.get(task, Actor::agent());
+  ASSERT_TRUE(std::holds_alternative<AsyncTaskResponse>(polled));
+  EXPECT_EQ(std::get<AsyncTaskResponse>(polled).status, TaskStatus::kFailed);
+  // And a call computes the result here.
   json::object done;
   for (int i = 0; i < 100 && runs == 0; ++i) {
     done = slow.call({{"n", 1}});

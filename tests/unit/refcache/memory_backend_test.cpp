@@ -230,7 +230,12 @@ TEST(TaskRecord, JsonRoundTrip) {
   t.worker = "h:1";
   t.ns = "session:s";
   t.policy = AccessPolicy::execute_only();
+  t.leased = true;
   EXPECT_EQ(task_from_json(to_json(t)), t);
+  // Records written before "leased" existed read as not leased.
+  auto old = to_json(t);
+  old.erase("leased");
+  EXPECT_FALSE(task_from_json(old).leased);
   EXPECT_DOUBLE_EQ(*t.progress->percentage(), 30.0);
   EXPECT_FALSE((TaskProgress{1, 0, {}}.percentage()));
   EXPECT_THROW(task_from_json(J(R"({"ref_id":"a","status":"weird"})")), std::invalid_argument);
