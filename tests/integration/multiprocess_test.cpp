@@ -137,34 +137,40 @@ TEST_F(MultiProcess, ManyRedisClientsLoseNothing) {
   expect_all_written(b, kProcs, kThreads, kN);
 }
 
+// This process's side of the claim tests: the cached call slow({"n":1}) of a RefCache "calc"
+// on `url`, which returns 42 at once and counts its runs.
+struct CountedCall {
+  CountedCall(const std::string& url, const CachedCallOptions& co)
+      : backend(open_backend(url)),
+        cache(RefCacheOptions{.name = "calc", .backend = backend}),
+        slow(
+            cache, "slow",
+            [this](const json::object&, CallContext&) -> json::value {
+              ++runs;
+              return 42;
+            },
+            co) {}
+  std::shared_ptr<Backend> backend;
+  RefCache cache;
+  std::atomic<int> runs{0};
+  CachedCall slow;
+};
+
 // A server computing a cached call is SIGKILLed: its claim on the call lapses within the
 // claim lease, and another server then computes the call itself, instead of waiting out
 // claim_wait (60 s here) for a result that will never come. While the holder lived, its claim
 // outlived several leases (it renews it).
 void expect_dead_holders_claim_lapses(const std::string& url) {
   constexpr double kLease = 0.5;
-  RefCacheOptions o;
-  o.name = "calc";
-  o.backend = open_backend(url);
-  RefCache cache(o);
-  std::atomic<int> runs{0};
-  CachedCallOptions co;
-  co.claim_wait = 60;
-  CachedCall slow(
-      cache, "slow",
-      [&](const json::object&, CallContext&) -> json::value {
-        ++runs;
-        return 42;
-      },
-      co);
+  CountedCall here(url, {.claim_wait = 60});
+  auto& [backend, cache, runs, slow] = here;
   const std::string claim = "call:public:" + slow.call_key({{"n", 1}});
 
   Worker holder({"hold-call", url, std::to_string(kLease)});
   for (int i = 0; i < 1000 && holder.output().empty(); ++i) std::this_thread::sleep_for(10ms);
   ASSERT_EQ(holder.output(), "computing\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(kLease * 4000)));
-  EXPECT_FALSE(o.backend->try_claim(claim, "someone-else", 10s))
-      << "the live holder's claim lapsed";
+  EXPECT_FALSE(backend->try_claim(claim, "someone-else", 10s)) << "the live holder's claim lapsed";
 
   holder.kill9();
   EXPECT_EQ(holder.wait(), -SIGKILL);
@@ -182,20 +188,8 @@ void expect_dead_holders_claim_lapses(const std::string& url) {
 // computing it too. Once the first server is killed, its claims lapse within the lease: its
 // task is reported failed, and the call is computed here.
 void expect_running_task_seen_across_processes(const std::string& url) {
-  RefCacheOptions o;
-  o.name = "calc";
-  o.backend = open_backend(url);
-  RefCache cache(o);
-  std::atomic<int> runs{0};
-  CachedCallOptions co;
-  co.async_timeout = 5;
-  CachedCall slow(
-      cache, "slow",
-      [&](const json::object&, CallContext&) -> json::value {
-        ++runs;
-        return 42;
-      },
-      co);
+  CountedCall here(url, {.async_timeout = 5});
+  auto& [backend, cache, runs, slow] = here;
 
   Worker holder({"hold-call", url, "0.5", "async"});
   for (int i = 0; i < 1000 && holder.output().find("task ") == std::string::npos; ++i)

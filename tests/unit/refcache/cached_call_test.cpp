@@ -44,6 +44,18 @@ bool eventually(Pred p, std::chrono::milliseconds limit = 5s) {
   return p();
 }
 
+// Two caches on one backend, as two processes sharing it.
+struct SharedBackend {
+  static RefCacheOptions opts(std::shared_ptr<Backend> b) {
+    RefCacheOptions o = char_opts();
+    o.backend = std::move(b);
+    return o;
+  }
+  std::shared_ptr<MemoryBackend> backend = std::make_shared<MemoryBackend>();
+  RefCache first{opts(backend)};
+  RefCache second{opts(backend)};
+};
+
 }  // namespace
 
 TEST(CachedCall, SmallResultShape) {
@@ -444,10 +456,8 @@ TEST(CachedCall, ConcurrentIdenticalCallsComputeOnce) {
 // lease and renewed while its call runs: the second process waits for the first one's result
 // although the call outlasts the lease many times, and the claim is free once the call ends.
 TEST(CachedCall, AClaimIsRenewedWhileItsCallRunsAndFreedWhenItEnds) {
-  auto backend = std::make_shared<MemoryBackend>();
-  RefCacheOptions ro = char_opts();
-  ro.backend = backend;
-  RefCache first(ro), second(ro);
+  SharedBackend two;
+  auto& [backend, first, second] = two;
   CachedCallOptions o;
   o.claim_lease = 0.1;
   o.claim_wait = 30;
@@ -483,10 +493,8 @@ TEST(CachedCall, AClaimIsRenewedWhileItsCallRunsAndFreedWhenItEnds) {
 // An async run keeps its claim for as long as it runs (far beyond the lease): a second
 // process asking meanwhile is answered with the running task.
 TEST(CachedCall, AsyncRunsKeepTheirClaimUntilTheyEnd) {
-  auto backend = std::make_shared<MemoryBackend>();
-  RefCacheOptions ro = char_opts();
-  ro.backend = backend;
-  RefCache first(ro), second(ro);
+  SharedBackend two;
+  auto& [backend, first, second] = two;
   CachedCallOptions o;
   o.claim_lease = 0.1;
   o.async_timeout = 0.02;
