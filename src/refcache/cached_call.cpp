@@ -81,6 +81,20 @@ struct AsyncState {
   std::string ref_id;
 };
 
+// Releases claim `c` if there is one. When the backend is away the claim is not lost track
+// of: it lapses within its lease.
+void release_quietly(RefCache::ClaimKeeper& keeper, RefCache::KeptClaim* c) noexcept {
+  if (!c) return;
+  try {
+    keeper.release(*c);
+  } catch (...) {
+  }
+}
+
+std::chrono::milliseconds lease_of(const CachedCallOptions& o) {
+  return std::chrono::milliseconds(static_cast<long long>(1000 * o.claim_lease));
+}
+
 // The claim of a call: on the call's stack when it runs inline, shared with the background
 // run of an async call (which releases it when it ends). Released, if held, when the call
 // ends, unless it passed to an async run.
@@ -95,13 +109,7 @@ struct ClaimGuard {
       local.emplace(std::move(name), std::move(owner), lease);
   }
   ~ClaimGuard() {
-    if (held) {
-      try {
-        keeper.release(get());
-      } catch (...) {
-        // The backend is away: the claim lapses within its lease.
-      }
-    }
+    if (held) release_quietly(keeper, &get());
   }
   ClaimGuard(const ClaimGuard&) = delete;
   ClaimGuard& operator=(const ClaimGuard&) = delete;
@@ -352,8 +360,7 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
   auto& keeper = cache_.claim_keeper();
   // The owner doubles as the async task's ref id.
   ClaimGuard claim(keeper, "call:" + scope.ns + ":" + key, make_ref_id(cache_.name()),
-                   std::chrono::milliseconds(static_cast<long long>(1000 * options_.claim_lease)),
-                   options_.async_timeout.has_value());
+                   lease_of(options_), options_.async_timeout.has_value());
   if (bind_key) {
     claim.held = keeper.acquire(claim.get());
     if (!claim.held) {
@@ -439,23 +446,16 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
   rec.policy = policy;
   // The run's liveness claim, taken before the record says it is leased and released after
   // its last save: readers tell a run whose server died from one still going by it.
-  auto live = std::make_shared<RefCache::KeptClaim>(
-      task_lease_claim(ref_id), ref_id,
-      std::chrono::milliseconds(static_cast<long long>(1000 * options_.claim_lease)));
+  auto live =
+      std::make_shared<RefCache::KeptClaim>(task_lease_claim(ref_id), ref_id, lease_of(options_));
   rec.leased = cache_.claim_keeper().acquire(*live);
   if (!rec.leased) live.reset();
   try {
     backend.put_task(rec);
   } catch (...) {
     // No run: give both claims up (the call's passed to us), else they are renewed forever.
-    for (const auto& c : {live, claim}) {
-      if (!c) continue;
-      try {
-        cache_.claim_keeper().release(*c);
-      } catch (...) {
-        // It lapses within its lease.
-      }
-    }
+    release_quietly(cache_.claim_keeper(), live.get());
+    release_quietly(cache_.claim_keeper(), claim.get());
     throw;
   }
 
@@ -561,20 +561,8 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
       t.error = last_error;
     }
     save(t);
-    if (live) {
-      try {
-        cache->claim_keeper().release(*live);
-      } catch (...) {
-        // The backend is away: the claim lapses within its lease.
-      }
-    }
-    if (claim) {
-      try {
-        cache->claim_keeper().release(*claim);
-      } catch (...) {
-        // The backend is away: the claim lapses within its lease.
-      }
-    }
+    release_quietly(cache->claim_keeper(), live.get());
+    release_quietly(cache->claim_keeper(), claim.get());
     cache->task_pool().forget(ref_id);
     {
       std::lock_guard lock(state->mu);
