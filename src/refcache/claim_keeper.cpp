@@ -1,7 +1,5 @@
 #include "refcache/claim_keeper.hpp"
 
-#include <algorithm>
-
 namespace refcache {
 
 RefCache::ClaimKeeper::~ClaimKeeper() {
@@ -20,11 +18,11 @@ bool RefCache::ClaimKeeper::acquire(Claim& c) {
 }
 
 void RefCache::ClaimKeeper::keep(Claim& c) {
-  const auto period = std::max(c.lease / 3, std::chrono::milliseconds(1));
+  const auto period = renewal_period(c.lease);
   bool wake = false;
   {
     std::lock_guard lock(mu_);
-    c.due = Clock::now() + period;
+    c.renew_at = Clock::now() + period;
     if (!c.linked) link(c);
     if (period < tick_) {
       tick_ = period;
@@ -73,12 +71,12 @@ void RefCache::ClaimKeeper::run() {
     // The claim due first (one renewal at a time: there are as many claims as calls running).
     Claim* due = nullptr;
     for (Claim* c = head_; c; c = c->next)
-      if (!due || c->due < due->due) due = c;
+      if (!due || c->renew_at < due->renew_at) due = c;
     // Claims taken while this thread sleeps are due no sooner than one tick from now.
     const auto now = Clock::now();
-    if (!due || now < due->due) {
+    if (!due || now < due->renew_at) {
       auto until = now + tick_;
-      if (due) until = std::min(until, due->due);
+      if (due) until = std::min(until, due->renew_at);
       cv_.wait_until(lock, until);
       continue;  // look again: claims may have come or gone meanwhile
     }
@@ -112,7 +110,7 @@ void RefCache::ClaimKeeper::run() {
       // claim is theirs now.
       unlink(*due);
     } else {
-      due->due = Clock::now() + std::max(lease / 3, std::chrono::milliseconds(1));
+      due->renew_at = Clock::now() + renewal_period(lease);
     }
   }
 }

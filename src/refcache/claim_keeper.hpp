@@ -18,6 +18,7 @@
 // itself once the renewal returns.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -43,8 +44,8 @@ struct RefCache::KeptClaim {
   const std::chrono::milliseconds lease;
 
  private:
-  friend class ClaimKeeper;                     // the rest is the keeper's, under its mutex
-  std::chrono::steady_clock::time_point due{};  // when to renew
+  friend class ClaimKeeper;  // the rest is the keeper's, under its mutex
+  std::chrono::steady_clock::time_point renew_at{};
   KeptClaim* prev = nullptr;
   KeptClaim* next = nullptr;
   bool linked = false;
@@ -70,6 +71,10 @@ class RefCache::ClaimKeeper {
   void release(Claim& c);
 
  private:
+  // How often a claim with `lease` is renewed: every third of it.
+  static std::chrono::milliseconds renewal_period(std::chrono::milliseconds lease) {
+    return std::max(lease / 3, std::chrono::milliseconds(1));
+  }
   void link(Claim& c);    // REQUIRES: mu_
   void unlink(Claim& c);  // REQUIRES: mu_
   void run();
