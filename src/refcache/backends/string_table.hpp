@@ -16,7 +16,8 @@
 // prefetch() lets the caller start that read while it does other work, and growing copies the
 // slots in order (a slot's home is the top bits of its mixed hash, so doubling maps home h to
 // 2h or 2h+1): the writes are sequential, where a rehash into a hashed order misses on every
-// slot.
+// slot. The slot arrays come from allocate_zeroed (large_pages.hpp): already zero, and in
+// 2 MiB pages where the kernel allows.
 //
 // The interface follows the parts of std::unordered_map the backend uses, with pointers for
 // iterators: find() returns the element or end() (nullptr); an element has `first` (the key)
@@ -33,6 +34,8 @@
 #include <new>
 #include <string_view>
 #include <utility>
+
+#include "large_pages.hpp"
 
 namespace refcache::detail {
 
@@ -138,7 +141,8 @@ class StringTable {
   void clear() {
     for (std::size_t i = 0; i < capacity(); ++i)
       if (slots_[i].element) Element::destroy(slots_[i].element);
-    slots_.reset();
+    free_zeroed(slots_, capacity() * sizeof(Slot));
+    slots_ = nullptr;
     mask_ = 0;
     shift_ = 64;
     size_ = 0;
@@ -164,9 +168,9 @@ class StringTable {
   void grow() {
     const std::size_t old_capacity = capacity();
     const std::size_t new_capacity = old_capacity ? old_capacity * 2 : 16;
-    std::unique_ptr<Slot[]> old =
-        std::make_unique<Slot[]>(new_capacity);  // may throw: nothing changed yet
-    old.swap(slots_);
+    // All-zero bytes are free slots. May throw: nothing changed yet.
+    Slot* const old = slots_;
+    slots_ = static_cast<Slot*>(allocate_zeroed(new_capacity * sizeof(Slot)));
     mask_ = new_capacity - 1;
     shift_ = 64 - static_cast<unsigned>(std::countr_zero(new_capacity));
     // In slot order, so that the writes go mostly forward through the new array. A run that
@@ -179,9 +183,10 @@ class StringTable {
       while (slots_[j].element) j = (j + 1) & mask_;
       slots_[j] = s;
     }
+    free_zeroed(old, old_capacity * sizeof(Slot));
   }
 
-  std::unique_ptr<Slot[]> slots_;
+  Slot* slots_ = nullptr;  // capacity() slots from allocate_zeroed
   std::size_t mask_ = 0;
   unsigned shift_ = 64;
   std::size_t size_ = 0;

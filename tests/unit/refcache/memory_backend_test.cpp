@@ -2,11 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <map>
 #include <random>
 #include <thread>
 
 #include "jsonio/json_text.hpp"
+#include "refcache/backends/large_pages.hpp"
 #include "refcache/backends/string_table.hpp"
 #include "refcache/memory_backend.hpp"
 #include "refcache/responses.hpp"
@@ -531,4 +534,24 @@ TEST(StringTable, AgreesWithAnOrderedMapThroughRandomInsertsErasesAndClears) {
     model.clear();
     EXPECT_EQ(t.find("k1"), nullptr);
   }
+}
+
+TEST(LargePages, BlocksAreZeroAlignedAndWritable) {
+  // The indexes treat all-zero bytes as free slots and never clear a fresh array themselves.
+  using refcache::detail::allocate_zeroed;
+  using refcache::detail::free_zeroed;
+  using refcache::detail::kLargeBlock;
+  for (std::size_t bytes :
+       {std::size_t{256}, kLargeBlock - 16, kLargeBlock, 3 * kLargeBlock + 48}) {
+    auto* p = static_cast<unsigned char*>(allocate_zeroed(bytes));
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 16, 0u) << bytes;
+    if (bytes >= kLargeBlock) {
+      EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % kLargeBlock, 0u);
+    }
+    EXPECT_EQ(std::count(p, p + bytes, 0), static_cast<std::ptrdiff_t>(bytes)) << bytes;
+    std::memset(p, 0xAB, bytes);  // all of it is ours
+    free_zeroed(p, bytes);
+  }
+  free_zeroed(nullptr, kLargeBlock);  // a no-op, as free(nullptr)
 }
