@@ -111,6 +111,12 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
   ref.created_at = now;
   if (ttl != kNeverExpire) ref.expires_at = now + ttl;
   ref.total_items = count_items(value);
+  KeyBinding binding;
+  if (!key.empty()) binding = KeyBinding{opts.ns, std::string(key)};
+  const KeyBinding* const bind = key.empty() ? nullptr : &binding;
+  // The backend's fetches for the set (index slots, in a large store misses to memory)
+  // overlap the writing of the text.
+  backend_->prepare_set(ref.ref_id, bind);
   // One pass writes the text the backend stores and measures it. Sized up front from the
   // item count, so that a typical list or record is written without growing the buffer
   // (each growth is a larger allocation and a copy; this buffer is temporary, the backend
@@ -147,12 +153,7 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
   // need not measure every item again.
   m.total_chars = json::value(size.code_points);
 
-  if (key.empty()) {
-    backend_->set(ref.ref_id, entry);
-  } else {
-    KeyBinding binding{opts.ns, std::string(key)};
-    backend_->set(ref.ref_id, entry, &binding);
-  }
+  backend_->set(ref.ref_id, entry, bind);
   return {std::move(ref), std::move(entry)};
 }
 

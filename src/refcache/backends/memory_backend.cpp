@@ -6,6 +6,7 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <optional>
 #include <vector>
@@ -341,6 +342,21 @@ EntryPtr MemoryBackend::get(std::string_view ref_id) {
     }
   }
   return result;
+}
+
+void MemoryBackend::prepare_set(std::string_view ref_id, const KeyBinding* binding) noexcept {
+  auto& s = *state_;
+  s.entries.prefetch_unlocked(State::EntryMap::hash_of(ref_id));
+  if (!binding) return;
+  // The binding key is built on the stack when it fits (it nearly always does): no
+  // allocation for a hint.
+  char buf[128];
+  const std::size_t n = binding->ns.size() + 1 + binding->key.size();
+  if (n > sizeof buf) return;
+  std::memcpy(buf, binding->ns.data(), binding->ns.size());
+  buf[binding->ns.size()] = '\0';
+  std::memcpy(buf + binding->ns.size() + 1, binding->key.data(), binding->key.size());
+  s.bindings.prefetch_unlocked(State::BindingTable::hash_of(std::string_view(buf, n)));
 }
 
 std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr entry,

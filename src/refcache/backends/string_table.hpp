@@ -25,6 +25,7 @@
 // Not thread-safe; the owner locks.
 #pragma once
 
+#include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -83,6 +84,19 @@ class StringTable {
   // Starts reading the line where a probe for hash `h` begins (no effect on an empty table).
   void prefetch(std::size_t h) const {
     if (slots_) __builtin_prefetch(&slots_[home(h)]);
+  }
+
+  // Like prefetch(), but callable without the owner's lock: it reads a copy of the slot
+  // array's address and shift that grow() and clear() publish. A stale copy (the table grew
+  // or was cleared in between) fetches a line of no use, or of memory no longer mapped, which
+  // is harmless: a prefetch never faults. The address is computed as an integer for that
+  // reason (it may lie outside the array the copy names).
+  void prefetch_unlocked(std::size_t h) const noexcept {
+    const auto base = published_slots_.load(std::memory_order_relaxed);
+    if (base == 0) return;
+    const unsigned shift = published_shift_.load(std::memory_order_relaxed);
+    if (shift >= 64) return;  // cleared while we looked
+    __builtin_prefetch(reinterpret_cast<const void*>(base + home(h, shift) * sizeof(Slot)));
   }
 
   Element* find(std::string_view key) const { return find(key, hash_of(key)); }
@@ -145,6 +159,7 @@ class StringTable {
     slots_ = nullptr;
     mask_ = 0;
     shift_ = 64;
+    publish();
     size_ = 0;
   }
 
@@ -160,9 +175,15 @@ class StringTable {
 
   // Fibonacci hashing: the top bits of the hash times 2^64/phi. Any change in the hash's
   // bits reaches them, and doubling the table keeps the order of homes (h -> 2h or 2h+1).
-  std::size_t home(std::size_t h) const {
+  std::size_t home(std::size_t h) const { return home(h, shift_); }
+  static std::size_t home(std::size_t h, unsigned shift) {
     return static_cast<std::size_t>((static_cast<std::uint64_t>(h) * 0x9E3779B97F4A7C15ULL) >>
-                                    shift_);
+                                    shift);
+  }
+
+  void publish() {
+    published_slots_.store(reinterpret_cast<std::uintptr_t>(slots_), std::memory_order_relaxed);
+    published_shift_.store(shift_, std::memory_order_relaxed);
   }
 
   void grow() {
@@ -184,9 +205,13 @@ class StringTable {
       slots_[j] = s;
     }
     free_zeroed(old, old_capacity * sizeof(Slot));
+    publish();
   }
 
   Slot* slots_ = nullptr;  // capacity() slots from allocate_zeroed
+  // Copies of slots_ and shift_ for prefetch_unlocked().
+  std::atomic<std::uintptr_t> published_slots_{0};
+  std::atomic<unsigned> published_shift_{64};
   std::size_t mask_ = 0;
   unsigned shift_ = 64;
   std::size_t size_ = 0;
