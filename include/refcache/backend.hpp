@@ -87,7 +87,8 @@ class Backend {
   // Stores `entry` under `ref_id` (upsert). With a `binding`, atomically also binds
   // (binding->ns, binding->key) to `ref_id` with the entry's expiry; if that key was bound to
   // another ref, the other entry is deleted and its ref id returned (so that overwriting a
-  // key never orphans an entry).
+  // key never orphans an entry). A caller that passes the last reference to `entry` gives it
+  // up: the backend may then take parts of it (the memory backend takes `value_text`).
   virtual std::optional<std::string> set(std::string_view ref_id, EntryPtr entry,
                                          const KeyBinding* binding = nullptr) = 0;
 

@@ -155,10 +155,12 @@ class RefCache {
 
  private:
   // set() and store(): writes the text of `value` and stores the entry. With `owned` (which
-  // is &value) the entry takes the value; without, it holds the text only.
+  // is &value) the entry takes the value; without, it holds the text only. Without
+  // `return_entry` the entry goes to the backend with its last reference (and the pair's
+  // entry is null): a backend keeping the text may then take it instead of copying it.
   std::pair<CacheReference, std::shared_ptr<CacheEntry>> write_entry(
       std::string_view key, const boost::json::value& value, boost::json::value* owned,
-      const SetOptions& opts);
+      const SetOptions& opts, bool return_entry);
   // A leased task still "processing" whose run's claim has lapsed: its server stopped (was
   // killed, crashed) before it finished. Reported as failed, with that reason.
   std::optional<TaskRecord> live_view(std::optional<TaskRecord> t);

@@ -83,21 +83,22 @@ std::size_t RefCache::measure(const json::value& v) const {
 
 CacheReference RefCache::set(std::string_view key, const json::value& value,
                              const SetOptions& opts) {
-  return write_entry(key, value, nullptr, opts).first;
+  return write_entry(key, value, nullptr, opts, false).first;
 }
 
 CacheReference RefCache::set(std::string_view key, json::value&& value, const SetOptions& opts) {
-  return write_entry(key, value, &value, opts).first;
+  return write_entry(key, value, &value, opts, false).first;
 }
 
 std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::store(std::string_view key,
                                                                        json::value value,
                                                                        const SetOptions& opts) {
-  return write_entry(key, value, &value, opts);
+  return write_entry(key, value, &value, opts, true);
 }
 
 std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
-    std::string_view key, const json::value& value, json::value* owned, const SetOptions& opts) {
+    std::string_view key, const json::value& value, json::value* owned, const SetOptions& opts,
+    bool return_entry) {
   auto entry = std::make_shared<CacheEntry>();
   const double now = options_.clock();
   const double ttl = opts.ttl ? *opts.ttl : ttl_for(opts.ns);
@@ -117,17 +118,23 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
   // The backend's fetches for the set (index slots, in a large store misses to memory)
   // overlap the writing of the text.
   backend_->prepare_set(ref.ref_id, bind);
-  // One pass writes the text the backend stores and measures it. Sized up front from the
-  // item count, so that a typical list or record is written without growing the buffer
-  // (each growth is a larger allocation and a copy; this buffer is temporary, the backend
-  // keeps a tight copy).
+  // One pass writes the text the backend stores and measures it, into this thread's
+  // scratch buffer (no allocation once it has grown), sized up front from the item count so
+  // that a typical list or record is written without growing it. The entry gets one copy
+  // at the exact length, which a backend keeping text stores as it is (a buffer with room to
+  // spare, kept for every entry, cost rss_over_json 1.58 -> 2.57).
   std::size_t hint = 256;
   if (value.is_array())
     hint = 16 + 8 * value.get_array().size();
   else if (value.is_object())
     hint = 16 + 32 * value.get_object().size();
   hint = std::min<std::size_t>(hint, std::size_t{1} << 20);
-  const jsonio::TextSize size = jsonio::write_measured(value, entry->value_text, hint);
+  thread_local std::string scratch;
+  scratch.clear();
+  const jsonio::TextSize size = jsonio::write_measured(value, scratch, hint);
+  entry->value_text.assign(scratch);
+  // A thread that once wrote a huge value does not keep its buffer.
+  if (scratch.capacity() > (std::size_t{4} << 20)) std::string().swap(scratch);
   ref.total_size = size.bytes;
 
   if (owned)
@@ -153,6 +160,10 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
   // need not measure every item again.
   m.total_chars = json::value(size.code_points);
 
+  if (!return_entry) {
+    backend_->set(ref.ref_id, std::move(entry), bind);
+    return {std::move(ref), nullptr};
+  }
   backend_->set(ref.ref_id, entry, bind);
   return {std::move(ref), std::move(entry)};
 }

@@ -369,7 +369,17 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
   EntryPtr stored = entry;
   std::string value_text, metadata_text;
   if (options_.freeze_values) {
-    value_text = entry->value_text.empty() ? jsonio::to_string(entry->value) : entry->value_text;
+    if (entry->value_text.empty()) {
+      value_text = jsonio::to_string(entry->value);
+    } else if (entry.use_count() == 1 &&
+               entry->value_text.capacity() - entry->value_text.size() <= 32) {
+      // The caller handed over its last reference (RefCache::set does), so no one else
+      // sees the entry: its text, written at its exact length, is taken rather than copied.
+      // (A CacheEntry is never created const, so writing through the cast is defined.)
+      value_text = std::move(const_cast<CacheEntry&>(*entry).value_text);
+    } else {
+      value_text = entry->value_text;
+    }
     if (!entry->metadata.empty()) metadata_text = jsonio::to_string(entry->metadata);
     nbytes = value_text.size();
     stored = nullptr;  // the node keeps the text and the fields, not the entry

@@ -493,6 +493,24 @@ TEST(MemoryBackend, AWriteLeavesTheWritersEntryToTheWriter) {
   EXPECT_EQ(b.get("r").get(), first.get());
 }
 
+TEST(MemoryBackend, TakesTheTextOnlyFromAnEntryHandedOver) {
+  // Given the last reference, the backend takes the entry's text instead of copying it;
+  // given an entry its writer still holds, it must leave the text where it is.
+  MemoryBackend b;
+  const std::string text = "[10,20,30,40]";
+  auto held = std::make_shared<CacheEntry>(*entry(J(text)));
+  held->value_text = text;
+  b.set("held", held);
+  EXPECT_EQ(held->value_text, text);  // still the writer's
+  b.set("given", std::make_shared<CacheEntry>(*held));
+  for (const char* id : {"held", "given"}) {
+    auto e = b.get(id);
+    ASSERT_TRUE(e) << id;
+    EXPECT_EQ(e->value, J(text)) << id;
+  }
+  EXPECT_EQ(b.stats().bytes, static_cast<std::int64_t>(2 * text.size()));
+}
+
 TEST(StringTable, ElementsStayInPlaceWhileTheTableGrowsAndShrinks) {
   // The memory backend keeps pointers to keys and elements: growing the index must not move
   // them, and every key must stay findable with its own value.
