@@ -348,8 +348,8 @@ void MemoryBackend::prepare_set(std::string_view ref_id, const KeyBinding* bindi
   auto& s = *state_;
   s.entries.prefetch_unlocked(State::EntryMap::hash_of(ref_id));
   if (!binding) return;
-  // The binding key is built on the stack when it fits (it nearly always does): no
-  // allocation for a hint.
+  // The bytes of binding_key(ns, key), built on the stack when they fit (they nearly always
+  // do): no allocation for a hint.
   char buf[128];
   const std::size_t n = binding->ns.size() + 1 + binding->key.size();
   if (n > sizeof buf) return;
