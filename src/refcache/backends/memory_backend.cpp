@@ -366,7 +366,10 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
   std::vector<EntryPtr> released;  // destroyed after the lock is released
   std::optional<std::string> replaced;
   std::size_t nbytes = 0;
-  EntryPtr stored = entry;
+  // What the node keeps of the entry itself: nothing when freezing (the text and the fields
+  // instead). Taken only after the text below: a second reference here would make the
+  // caller's handed-over entry look shared, and its text would be copied, not taken.
+  EntryPtr stored;
   std::string value_text, metadata_text;
   if (options_.freeze_values) {
     if (entry->value_text.empty()) {
@@ -382,8 +385,8 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
     }
     if (!entry->metadata.empty()) metadata_text = jsonio::to_string(entry->metadata);
     nbytes = value_text.size();
-    stored = nullptr;  // the node keeps the text and the fields, not the entry
   } else {
+    stored = entry;
     if (entry->value_in_text_only) {
       // Readers of a kept entry use its value: give them one, parsed from the text.
       auto whole = std::make_shared<CacheEntry>(*entry);

@@ -509,6 +509,20 @@ TEST(MemoryBackend, TakesTheTextOnlyFromAnEntryHandedOver) {
     EXPECT_EQ(e->value, J(text)) << id;
   }
   EXPECT_EQ(b.stats().bytes, static_cast<std::int64_t>(2 * text.size()));
+
+  // Handed over, the text is taken: the entry is destroyed (here, when set() returns) with
+  // its text moved out. A deleter sees what is left, without holding a reference of its own.
+  std::string left = "not destroyed";
+  std::shared_ptr<CacheEntry> given(new CacheEntry(*held), [&left](CacheEntry* e) {
+    left = e->value_text;
+    delete e;
+  });
+  given->value_text.shrink_to_fit();
+  b.set("taken", std::move(given));
+  EXPECT_EQ(left, "");
+  auto e = b.get("taken");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->value, J(text));
 }
 
 TEST(StringTable, ElementsStayInPlaceWhileTheTableGrowsAndShrinks) {
