@@ -253,6 +253,35 @@ TEST(JsonText, IntegersAtEveryDigitCountBoundary) {
   EXPECT_EQ(jsonio::int64_chars(lowest), chars(lowest).size());
 }
 
+TEST(JsonText, EveryIntegerBelowTenThousandAndItsNegative) {
+  // Integers below 10,000 are written from a table of their texts: every entry, alone, in
+  // an array (where the table's comma is used) and negated, must read as to_chars. The
+  // array is written after a prefix of every length mod 8 and from the smallest buffer, so
+  // that the table's eight-byte stores meet the end of the room at every offset.
+  auto chars = [](std::int64_t v) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
+  };
+  json::array all;
+  std::string expected = "[";
+  for (std::int64_t v = 0; v <= 10000; ++v) {
+    ASSERT_EQ(jsonio::to_string(json::value(v)), chars(v));
+    ASSERT_EQ(jsonio::to_string(json::value(static_cast<std::uint64_t>(v))), chars(v));
+    ASSERT_EQ(jsonio::to_string(json::value(-v)), chars(-v));
+    all.emplace_back(v);
+    all.emplace_back(-v);
+    expected += chars(v) + "," + chars(-v) + ",";
+  }
+  expected.back() = ']';
+  for (std::size_t prefix = 0; prefix < 8; ++prefix) {
+    std::string out(prefix, 'p');
+    const jsonio::TextSize size = jsonio::write_measured(json::value(all), out, 1);
+    EXPECT_EQ(out, std::string(prefix, 'p') + expected) << prefix;
+    EXPECT_EQ(size.bytes, expected.size());
+  }
+}
+
 TEST(JsonText, WriterGrowsForLongStringsAndEscapes) {
   // A string of control characters grows six-fold when escaped; the writer reserves for the
   // plain text first and must make room escape by escape.
