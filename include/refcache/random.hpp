@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,5 +25,12 @@ std::string random_hex(std::size_t n);
 
 // "{cache_name}:{16 lowercase hex}".
 std::string make_ref_id(std::string_view cache_name);
+
+// "{cache_name}:{bits as 16 lowercase hex}" (make_ref_id with bits of the caller's making).
+std::string format_ref_id(std::string_view cache_name, std::uint64_t bits);
+
+// The 64 bits of a ref id's last 17 characters, ":" and 16 lowercase hex digits, as
+// format_ref_id writes them; nullopt if the id does not end that way.
+std::optional<std::uint64_t> ref_id_bits(std::string_view ref_id);
 
 }  // namespace refcache

@@ -105,7 +105,7 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
   if (ttl != kNeverExpire && ttl < 0) throw InvalidArgument("ttl must be >= 0 or kNeverExpire");
 
   CacheReference ref;
-  ref.ref_id = opts.ref_id ? *opts.ref_id : make_ref_id(options_.name);
+  ref.ref_id = opts.ref_id ? *opts.ref_id : backend_->new_ref_id(options_.name);
   ref.cache_name = options_.name;
   ref.ns = opts.ns;
   ref.tool_name = opts.tool_name;
