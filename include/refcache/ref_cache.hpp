@@ -6,9 +6,9 @@
 // resolves it as the calling actor (READ or EXECUTE). Every read path checks the entry's
 // AccessPolicy and namespace against the actor.
 //
-// ref ids are "{name}:{16 lowercase hex}" with 64 bits from a CSPRNG. Lookup by key goes
-// through the Backend's key bindings, so a second process sharing the backend finds refs by
-// key too.
+// ref ids are "{name}:{16 lowercase hex}", unguessable, from the backend (new_ref_id: 64
+// bits from a CSPRNG, or the memory backend's keyed counter). Lookup by key goes through the
+// Backend's key bindings, so a second process sharing the backend finds refs by key too.
 //
 // Thread-safety: all methods may be called concurrently.
 #pragma once

@@ -7,6 +7,8 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "refcache/backends/ref_id_cipher.hpp"
 #include "refcache/memory_backend.hpp"
@@ -102,4 +104,14 @@ TEST(RefIds, MemoryBackendIssuesUnguessableIdsThatNeverRepeat) {
   EXPECT_NEAR(static_cast<double>(flipped) / (n - 1), 32.0, 0.5);
   // Another backend has another key: none of its ids is one of a's.
   for (int i = 0; i < n; ++i) ASSERT_EQ(from_a.count(b.new_ref_id("demo")), 0u);
+  // Drawn from several threads at once, ids stay distinct.
+  std::vector<std::vector<std::string>> drawn(4);
+  std::vector<std::thread> threads;
+  for (auto& mine : drawn)
+    threads.emplace_back([&a, &mine] {
+      for (int i = 0; i < 20000; ++i) mine.push_back(a.new_ref_id("demo"));
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& mine : drawn)
+    for (const auto& id : mine) ASSERT_TRUE(from_a.insert(id).second) << id;
 }
