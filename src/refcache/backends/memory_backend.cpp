@@ -29,14 +29,43 @@ struct StringHash {
 };
 using StringEq = std::equal_to<>;
 
-std::string binding_key(std::string_view ns, std::string_view key) {
-  std::string k;
-  k.reserve(ns.size() + key.size() + 1);
-  k.append(ns);
-  k.push_back('\0');  // cannot occur in a namespace given by a caller as text
-  k.append(key);
-  return k;
-}
+// The bindings table's key for (ns, key): ns, '\0' (which cannot occur in a namespace given
+// by a caller as text), key. On the stack when it fits, as it nearly always does: a set
+// builds it twice (prepare_set, set), and a std::string cost an allocation-free but
+// branchy append per part.
+class BindingKey {
+ public:
+  BindingKey(std::string_view ns, std::string_view key) {
+    const std::size_t n = ns.size() + 1 + key.size();
+    char* p = buf_;
+    if (n > sizeof buf_) {
+      long_.resize(n);
+      p = long_.data();
+    }
+    std::memcpy(p, ns.data(), ns.size());
+    p[ns.size()] = '\0';
+    std::memcpy(p + ns.size() + 1, key.data(), key.size());
+    view_ = std::string_view(p, n);
+  }
+  BindingKey(const BindingKey&) = delete;
+  BindingKey& operator=(const BindingKey&) = delete;
+  std::string_view view() const { return view_; }
+
+ private:
+  char buf_[120];
+  std::string long_;
+  std::string_view view_;
+};
+
+// The hash of the binding key prepare_set() last hashed on this thread, so that the set it
+// announces does not hash it again (the hash of the bindings table is the same function in
+// every backend).
+struct LastBindingHash {
+  std::size_t size = 0;  // 0: none (a binding key has at least its '\0')
+  char bytes[120];
+  std::size_t hash = 0;
+};
+thread_local LastBindingHash t_last_binding_hash;
 
 std::size_t value_bytes(const CacheEntry& e) {
   if (auto n = metadata_count(e.standard.total_size)) return *n;
@@ -245,7 +274,7 @@ struct MemoryBackend::State {
   std::uint64_t next_seq = 1;
   // The policy of the last set, which the next set shares if its policy is equal.
   std::shared_ptr<const AccessPolicy> last_policy;
-  // binding_key() -> the key (ref id) of the entry it names, a pointer into `entries`, whose
+  // BindingKey -> the key (ref id) of the entry it names, a pointer into `entries`, whose
   // keys stay put while their element lives (no second copy of the ref id per binding).
   BindingTable bindings;
   struct Claim {
@@ -415,15 +444,15 @@ void MemoryBackend::prepare_set(std::string_view /*ref_id*/, const KeyBinding* b
   // the previous set's (ordered homes), in cache already.
   auto& s = *state_;
   if (!binding) return;
-  // The bytes of binding_key(ns, key), built on the stack when they fit (they nearly always
-  // do): no allocation for a hint.
-  char buf[128];
   const std::size_t n = binding->ns.size() + 1 + binding->key.size();
-  if (n > sizeof buf) return;
-  std::memcpy(buf, binding->ns.data(), binding->ns.size());
-  buf[binding->ns.size()] = '\0';
-  std::memcpy(buf + binding->ns.size() + 1, binding->key.data(), binding->key.size());
-  s.bindings.prefetch_unlocked(s.bindings.hash_of(std::string_view(buf, n)));
+  LastBindingHash& last = t_last_binding_hash;
+  if (n > sizeof last.bytes) return;  // no allocation for a hint
+  std::memcpy(last.bytes, binding->ns.data(), binding->ns.size());
+  last.bytes[binding->ns.size()] = '\0';
+  std::memcpy(last.bytes + binding->ns.size() + 1, binding->key.data(), binding->key.size());
+  last.size = n;
+  last.hash = s.bindings.hash_of(std::string_view(last.bytes, n));
+  s.bindings.prefetch_unlocked(last.hash);
 }
 
 std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr entry,
@@ -468,11 +497,16 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
   // Hashed outside the lock; the probes' first lines are fetched together as the lock is
   // taken (in a table larger than the cache each is a miss, and they overlap).
   const std::size_t ref_hash = state_->entries.hash_of(ref_id);
-  std::string bkey;
+  std::optional<BindingKey> bkey;
   std::size_t bkey_hash = 0;
   if (binding) {
-    bkey = binding_key(binding->ns, binding->key);
-    bkey_hash = state_->bindings.hash_of(bkey);
+    bkey.emplace(binding->ns, binding->key);
+    const LastBindingHash& last = t_last_binding_hash;
+    if (last.size == bkey->view().size() &&
+        std::memcmp(last.bytes, bkey->view().data(), last.size) == 0)
+      bkey_hash = last.hash;
+    else
+      bkey_hash = state_->bindings.hash_of(bkey->view());
   }
   {
     std::lock_guard lock(state_->mu);
@@ -517,7 +551,7 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
     }
 
     if (binding) {
-      auto [b, fresh] = s.bindings.try_emplace(bkey, bkey_hash);
+      auto [b, fresh] = s.bindings.try_emplace(bkey->view(), bkey_hash);
       if (!fresh && b->second != &it->first) {
         // The key named another ref: that entry is replaced. Its node lets go of the binding
         // first, so that erasing it leaves the binding (now this ref's) in place.
@@ -660,7 +694,7 @@ std::optional<std::string> MemoryBackend::find_by_key(std::string_view ns, std::
   std::string ref;
   {
     std::lock_guard lock(state_->mu);
-    auto b = state_->bindings.find(binding_key(ns, key));
+    auto b = state_->bindings.find(BindingKey(ns, key).view());
     if (b == state_->bindings.end()) return std::nullopt;
     ref = *b->second;
   }
