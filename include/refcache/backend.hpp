@@ -96,7 +96,8 @@ class Backend {
   // (binding->ns, binding->key) to `ref_id` with the entry's expiry; if that key was bound to
   // another ref, the other entry is deleted and its ref id returned (so that overwriting a
   // key never orphans an entry). A caller that passes the last reference to `entry` gives it
-  // up: the backend may then take parts of it (the memory backend takes `value_text`).
+  // up: the backend may then take parts of it (the memory backend takes `value_text`); so it
+  // may when the entry says `text_may_be_taken`.
   virtual std::optional<std::string> set(std::string_view ref_id, EntryPtr entry,
                                          const KeyBinding* binding = nullptr) = 0;
 

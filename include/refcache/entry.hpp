@@ -51,6 +51,12 @@ struct CacheEntry {
   // (RefCache::set(key, const value&)): `value_text` is then its only form. Backends that
   // store text use it as always; one that keeps the entry itself parses it.
   bool value_in_text_only = false;
+  // Set by the writer when it no longer needs `value_text` (RefCache does, for every entry
+  // it stores): a backend that stores text may then move it out of the entry although the
+  // writer still holds it (RefCache::store returns the entry, without its text, to answer a
+  // call). Otherwise a backend takes the text only from an entry handed over with its last
+  // reference.
+  bool text_may_be_taken = false;
 
   bool is_expired(double now) const { return expires_at && now >= *expires_at; }
 };

@@ -99,7 +99,8 @@ class RefCache {
   CacheReference set(std::string_view key, boost::json::value&& value, const SetOptions& opts = {});
   // The same, also giving back the entry as stored (value, policy, metadata), so that a
   // caller that answers with the value need not read it back from the backend. The entry is
-  // the caller's to consume when it holds the only reference (use_count() == 1).
+  // the caller's to consume when it holds the only reference (use_count() == 1). Its
+  // value_text may be empty: a backend that stores text may have taken it.
   std::pair<CacheReference, std::shared_ptr<CacheEntry>> store(std::string_view key,
                                                                boost::json::value value,
                                                                const SetOptions& opts = {});
@@ -157,7 +158,8 @@ class RefCache {
   // set() and store(): writes the text of `value` and stores the entry. With `owned` (which
   // is &value) the entry takes the value; without, it holds the text only. Without
   // `return_entry` the entry goes to the backend with its last reference (and the pair's
-  // entry is null): a backend keeping the text may then take it instead of copying it.
+  // entry is null). Either way the entry says text_may_be_taken: a backend keeping the text
+  // may take it instead of copying it.
   std::pair<CacheReference, std::shared_ptr<CacheEntry>> write_entry(
       std::string_view key, const boost::json::value& value, boost::json::value* owned,
       const SetOptions& opts, bool return_entry);

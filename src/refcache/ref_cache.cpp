@@ -133,6 +133,7 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
   scratch.clear();
   const jsonio::TextSize size = jsonio::write_measured(value, scratch, hint);
   entry->value_text.assign(scratch);
+  entry->text_may_be_taken = true;  // nothing here reads the text again
   // A thread that once wrote a huge value does not keep its buffer.
   if (scratch.capacity() > (std::size_t{4} << 20)) std::string().swap(scratch);
   ref.total_size = size.bytes;

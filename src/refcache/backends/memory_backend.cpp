@@ -470,11 +470,12 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
   if (options_.freeze_values) {
     if (entry->value_text.empty()) {
       value_text = jsonio::to_string(entry->value);
-    } else if (entry.use_count() == 1 &&
+    } else if ((entry.use_count() == 1 || entry->text_may_be_taken) &&
                entry->value_text.capacity() - entry->value_text.size() <= 32) {
-      // The caller handed over its last reference (RefCache::set does), so no one else
-      // sees the entry: its text, written at its exact length, is taken rather than copied.
-      // (A CacheEntry is never created const, so writing through the cast is defined.)
+      // The caller handed over its last reference (RefCache::set does) or gave up the text
+      // (RefCache::store, which keeps the entry for the answer): its text, written at its
+      // exact length, is taken rather than copied. (A CacheEntry is never created const, so
+      // writing through the cast is defined; the writer reads the text no more.)
       value_text = std::move(const_cast<CacheEntry&>(*entry).value_text);
     } else {
       value_text = entry->value_text;

@@ -527,6 +527,16 @@ TEST(MemoryBackend, TakesTheTextOnlyFromAnEntryHandedOver) {
   auto e = b.get("taken");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->value, J(text));
+
+  // A writer that keeps the entry but gives up its text (RefCache::store) has it taken too.
+  auto kept = std::make_shared<CacheEntry>(*held);
+  kept->value_text.shrink_to_fit();
+  kept->text_may_be_taken = true;
+  b.set("given up", kept);
+  EXPECT_EQ(kept->value_text, "");
+  EXPECT_EQ(kept->value, J(text));  // the rest of the entry is the writer's still
+  ASSERT_TRUE(b.get("given up"));
+  EXPECT_EQ(b.get("given up")->value, J(text));
 }
 
 TEST(MemoryBackend, FindsEntriesUnderIdsOfEveryOrigin) {
