@@ -33,18 +33,26 @@ using StringEq = std::equal_to<>;
 // by a caller as text), key. On the stack when it fits, as it nearly always does: a set
 // builds it twice (prepare_set, set), and a std::string cost an allocation-free but
 // branchy append per part.
+std::size_t binding_key_size(std::string_view ns, std::string_view key) {
+  return ns.size() + 1 + key.size();
+}
+// Writes the binding_key_size() bytes of the key at `out`.
+void write_binding_key(std::string_view ns, std::string_view key, char* out) {
+  std::memcpy(out, ns.data(), ns.size());
+  out[ns.size()] = '\0';
+  std::memcpy(out + ns.size() + 1, key.data(), key.size());
+}
+
 class BindingKey {
  public:
   BindingKey(std::string_view ns, std::string_view key) {
-    const std::size_t n = ns.size() + 1 + key.size();
+    const std::size_t n = binding_key_size(ns, key);
     char* p = buf_;
     if (n > sizeof buf_) {
       long_.resize(n);
       p = long_.data();
     }
-    std::memcpy(p, ns.data(), ns.size());
-    p[ns.size()] = '\0';
-    std::memcpy(p + ns.size() + 1, key.data(), key.size());
+    write_binding_key(ns, key, p);
     view_ = std::string_view(p, n);
   }
   BindingKey(const BindingKey&) = delete;
@@ -444,12 +452,10 @@ void MemoryBackend::prepare_set(std::string_view /*ref_id*/, const KeyBinding* b
   // the previous set's (ordered homes), in cache already.
   auto& s = *state_;
   if (!binding) return;
-  const std::size_t n = binding->ns.size() + 1 + binding->key.size();
+  const std::size_t n = binding_key_size(binding->ns, binding->key);
   LastBindingHash& last = t_last_binding_hash;
   if (n > sizeof last.bytes) return;  // no allocation for a hint
-  std::memcpy(last.bytes, binding->ns.data(), binding->ns.size());
-  last.bytes[binding->ns.size()] = '\0';
-  std::memcpy(last.bytes + binding->ns.size() + 1, binding->key.data(), binding->key.size());
+  write_binding_key(binding->ns, binding->key, last.bytes);
   last.size = n;
   last.hash = s.bindings.hash_of(std::string_view(last.bytes, n));
   s.bindings.prefetch_unlocked(last.hash);
@@ -496,7 +502,8 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
     nbytes = value_bytes(*stored);
   }
   // Hashed outside the lock; the probes' first lines are fetched together as the lock is
-  // taken (in a table larger than the cache each is a miss, and they overlap).
+  // taken (a binding's, and the entry's for an id from elsewhere, are misses in a table
+  // larger than the cache: they overlap).
   const std::size_t ref_hash = state_->entries.hash_of(ref_id);
   std::optional<BindingKey> bkey;
   std::size_t bkey_hash = 0;
