@@ -92,6 +92,12 @@ class InvalidArgument : public Error {
   using Error::Error;
 };
 
+// The caller cancelled the call, or its deadline passed, before it finished.
+class Cancelled : public Error {
+ public:
+  using Error::Error;
+};
+
 class BackendError : public Error {
  public:
   using Error::Error;
