@@ -6,6 +6,7 @@
 //   ├─ InvalidReference        the opaque resolution error: missing, expired OR forbidden
 //   ├─ CircularReference       a ref resolves (transitively) to itself
 //   ├─ InvalidArgument         a caller passed a bad value (page < 1, bad URL, ...)
+//   │  └─ QuotaExceeded        a set would exceed its principal's quota (RefCacheOptions::quota)
 //   └─ BackendError            the storage failed
 //      ├─ BackendUnavailable   cannot reach the store (connection refused, timeout, ...)
 //      └─ CorruptEntry         one stored entry cannot be decoded; others are unaffected
@@ -90,6 +91,15 @@ class CircularReference : public Error {
 class InvalidArgument : public Error {
  public:
   using Error::Error;
+};
+
+// A set refused by the per-principal quota (RefCacheOptions::quota): a value larger than
+// max_bytes on its own, or, when the quota refuses instead of evicting, a principal already
+// at its limit. The message names the limit and the figures, never the value. An
+// InvalidArgument, so tool layers answer it as a tool error the caller can act on.
+class QuotaExceeded : public InvalidArgument {
+ public:
+  using InvalidArgument::InvalidArgument;
 };
 
 // The caller cancelled the call, or its deadline passed, before it finished.
