@@ -10,10 +10,14 @@
 // bits from a CSPRNG, or the memory backend's keyed counter). Lookup by key goes through the
 // Backend's key bindings, so a second process sharing the backend finds refs by key too.
 //
+// Sets that name a principal (SetOptions::principal) are charged to it under
+// RefCacheOptions::quota, so that no one caller can grow the store without bound.
+//
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -34,8 +38,47 @@
 
 namespace refcache {
 
+class QuotaLedger;
+struct QuotaRecord;
+
 // TTLs are seconds. kNeverExpire as a TTL means "no expiry".
 inline constexpr double kNeverExpire = -1.0;
+
+// What a set charged to a principal (SetOptions::principal) does when storing it would take
+// the principal past QuotaOptions::max_entries or max_bytes.
+enum class QuotaOverflow {
+  // Remove the principal's own oldest entries (never another principal's), oldest first,
+  // until the new one fits; the removals are ordinary deletes (kDeleted events).
+  kEvictOldest,
+  // Store nothing and throw QuotaExceeded: the principal must delete (or wait for expiry)
+  // before it may store more.
+  kRefuse,
+};
+
+// Per-principal limits on what one caller may keep in the store, so that no caller can grow
+// it without bound. A set is charged to SetOptions::principal; sets without a principal are
+// not counted. The accounting lives in the RefCache object (src/refcache/quota_ledger.hpp),
+// above the Backend, so it is the same over every backend, and it is per process: N server
+// processes sharing one store bound a principal at N times these limits, and entries stored
+// before this process started are not counted (they still expire by their TTL).
+struct QuotaOptions {
+  // Entries one principal may hold at once. 0 = unlimited. Default: 1000, far above what
+  // one agent session keeps alive within a TTL, and small enough that the accounting of a
+  // principal stays around 250 KB (about 250 bytes per entry counted).
+  std::size_t max_entries = 1000;
+
+  // Bytes of values one principal may hold at once, counted as the compact JSON text of each
+  // value (CacheReference::total_size; the store's own overhead per entry is not counted).
+  // 0 = unlimited. A single value larger than this is refused with QuotaExceeded whatever
+  // on_exceed says. Default: 64 MiB, room for the largest results tools return while one
+  // caller cannot take more than that of a store's disk or memory. With max_entries 0 the
+  // accounting holds up to one record per byte of this: set both.
+  std::size_t max_bytes = std::size_t{64} << 20;
+
+  // What a set that does not fit does. Default: kEvictOldest (the caller's newest result
+  // is the one it wants; its oldest are the likeliest to be stale).
+  QuotaOverflow on_exceed = QuotaOverflow::kEvictOldest;
+};
 
 struct RefCacheOptions {
   std::string name = "default";      // ref id prefix; must match [a-zA-Z][a-zA-Z0-9_-]*
@@ -49,6 +92,9 @@ struct RefCacheOptions {
   ClockFn clock = &unix_now;
   std::size_t task_workers = 4;    // threads running async cached calls
   double task_record_ttl = 86400;  // seconds a finished task record is kept
+  // Per-principal limits for sets that name a principal (SetOptions::principal). Default:
+  // 1000 entries and 64 MiB per principal, evicting the principal's oldest; see QuotaOptions.
+  QuotaOptions quota;
 };
 
 struct SetOptions {
@@ -59,6 +105,9 @@ struct SetOptions {
   boost::json::object metadata;  // extra metadata stored with the entry
   // Ref id to store under (async tasks pre-allocate theirs); default: a fresh one.
   std::optional<std::string> ref_id;
+  // Who the entry is charged to under RefCacheOptions::quota, an opaque key such as
+  // "user:alice", "session:abc" or "peer:127.0.0.1". Empty (the default): not counted.
+  std::string principal;
 };
 
 struct GetOptions {
@@ -90,7 +139,9 @@ class RefCache {
 
   // Stores `value` under a fresh ref id, bound to (opts.ns, key) when `key` is non-empty
   // (re-setting a key replaces and deletes the previous entry). No permission check: the
-  // caller decides who may write.
+  // caller decides who may write. With opts.principal, the entry is charged to it under
+  // options().quota: once it is stored, that principal's oldest entries are removed while it
+  // is over its quota; throws QuotaExceeded when the quota refuses it (nothing is stored).
   // The value is the caller's to keep: the cache stores its compact JSON text and neither
   // copies nor destroys it (returning a value and caching it costs no copy).
   CacheReference set(std::string_view key, const boost::json::value& value,
@@ -108,6 +159,8 @@ class RefCache {
   // The preview of an entry as `actor` sees it (READ required), or the task status while an
   // async call is running (READ or EXECUTE on the task's policy required).
   // Throws NotFound, PermissionDenied, InvalidArgument (bad page/page_size/max_size).
+  // A missing ref and one the actor may not read cost the same backend calls in the same
+  // order (the entry, then the task record), so their timing does not tell them apart.
   GetResult get(std::string_view ref_or_key, const Actor& actor, const GetOptions& opts = {});
 
   // The full value (READ required). Throws NotFound or PermissionDenied.
@@ -121,14 +174,17 @@ class RefCache {
   bool remove(std::string_view ref_or_key, const Actor& actor, std::string_view ns = "public");
 
   // True if the entry exists and `actor` holds any permission on it (so existence is not
-  // revealed to actors who may do nothing with it).
+  // revealed to actors who may do nothing with it). A missing ref and a hidden one cost the
+  // same backend call.
   bool exists(std::string_view ref_or_key, const Actor& actor, std::string_view ns = "public");
 
   // Removes every entry of exactly `ns` (all when nullopt). An administrative operation: no
   // permission check (gate it in the caller).
   std::size_t clear(std::optional<std::string_view> ns = std::nullopt);
 
-  // One page of ref ids of `ns` that `actor` holds any permission on.
+  // One page of ref ids of `ns` that `actor` may at least use: READ or EXECUTE. An actor
+  // holding only WRITE, UPDATE or DELETE on an entry does not see it listed (a listing is a
+  // way to find refs to use, and must not reveal ones the actor cannot use).
   ListPage list(std::optional<std::string_view> ns, const Actor& actor,
                 std::string_view cursor = {}, std::size_t limit = 100);
 
@@ -166,12 +222,28 @@ class RefCache {
   // A leased task still "processing" whose run's claim has lapsed: its server stopped (was
   // killed, crashed) before it finished. Reported as failed, with that reason.
   std::optional<TaskRecord> live_view(std::optional<TaskRecord> t);
-  // The ref id an argument names: itself if an entry exists, else the key binding in `ns`.
+  // The ref id an argument names and its entry (null if missing or expired). A ref-shaped
+  // argument is looked up as a ref id only (one Backend::get), never also as a key, so that
+  // a missing ref costs what an existing one does; any other argument is a key, looked up
+  // through its binding in `ns`.
   std::pair<std::string, EntryPtr> lookup(std::string_view ref_or_key, std::string_view ns);
+  // Stores `entry` under `ref_id` for write_entry(), charging it to `principal` under the
+  // quota when there is one (and removing the victims the quota names).
+  void store_charged(const std::string& ref_id, std::shared_ptr<CacheEntry> entry,
+                     const KeyBinding* bind, const SetOptions& opts, std::uint64_t bytes);
+  // Removes quota victims from the store. A victim that cannot be removed (the backend
+  // failed) is given back to the ledger with the rest, for the principal's next set to try
+  // again; the set that chose them has succeeded, so the error is not thrown.
+  void evict(std::string_view principal, std::vector<QuotaRecord> victims);
 
   RefCacheOptions options_;
   std::shared_ptr<Backend> backend_;
   PermissionChecker checker_;
+  // The per-principal accounting; null when the quota sets no limit. Shared with the backend
+  // listener that tells it about deleted, expired and cleared entries, which may run after
+  // this object is gone.
+  std::shared_ptr<QuotaLedger> quota_;
+  std::uint64_t quota_listener_ = 0;
   std::string worker_id_;
   // Before pool_: async runs release their claims through it, so it must outlive them.
   std::unique_ptr<ClaimKeeper> keeper_;

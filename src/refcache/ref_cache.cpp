@@ -7,11 +7,13 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <thread>
 
 #include "jsonio/json_text.hpp"
 #include "refcache/claim_keeper.hpp"
 #include "refcache/memory_backend.hpp"
+#include "refcache/quota_ledger.hpp"
 #include "refcache/random.hpp"
 #include "refcache/resolution.hpp"
 #include "refcache/task_pool.hpp"
@@ -67,9 +69,33 @@ RefCache::RefCache(RefCacheOptions options)
     mo.clock = options_.clock;
     backend_ = std::make_shared<MemoryBackend>(mo);
   }
+  if (options_.quota.max_entries != 0 || options_.quota.max_bytes != 0) {
+    auto ledger = std::make_shared<QuotaLedger>(options_.quota);
+    quota_ = ledger;
+    // Entries that leave the store by any other way than our evictions (deleted through this
+    // or, with Redis, another process, expired, evicted by the memory backend's own bounds,
+    // cleared) stop counting. The listener holds the ledger, not this object: a delivery may
+    // still run after the destructor has unsubscribed.
+    quota_listener_ = backend_->subscribe([ledger](const ChangeEvent& e) {
+      switch (e.kind) {
+        case ChangeKind::kDeleted:
+        case ChangeKind::kExpired:
+          ledger->forget(e.ref_id);
+          break;
+        case ChangeKind::kCleared:
+          ledger->forget_namespace(e.ns.empty() ? std::nullopt
+                                                : std::optional<std::string_view>(e.ns));
+          break;
+        case ChangeKind::kUpdated:
+          break;
+      }
+    });
+  }
 }
 
-RefCache::~RefCache() = default;
+RefCache::~RefCache() {
+  if (quota_) backend_->unsubscribe(quota_listener_);
+}
 
 double RefCache::ttl_for(std::string_view ns) const {
   for (const auto& [pattern, ttl] : options_.namespace_ttls)
@@ -162,24 +188,61 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
   m.total_chars = json::value(size.code_points);
 
   if (!return_entry) {
-    backend_->set(ref.ref_id, std::move(entry), bind);
+    store_charged(ref.ref_id, std::move(entry), bind, opts, size.bytes);
     return {std::move(ref), nullptr};
   }
-  backend_->set(ref.ref_id, entry, bind);
+  store_charged(ref.ref_id, entry, bind, opts, size.bytes);
   return {std::move(ref), std::move(entry)};
+}
+
+void RefCache::store_charged(const std::string& ref_id, std::shared_ptr<CacheEntry> entry,
+                             const KeyBinding* bind, const SetOptions& opts, std::uint64_t bytes) {
+  if (!quota_ || opts.principal.empty()) {
+    backend_->set(ref_id, std::move(entry), bind);
+    return;
+  }
+  const std::string& who = opts.principal;
+  const double expires_at =
+      entry->expires_at ? *entry->expires_at : std::numeric_limits<double>::infinity();
+  quota_->admit(who, ref_id, entry->ns, bytes, expires_at, options_.clock());
+  std::optional<std::string> replaced;
+  try {
+    replaced = backend_->set(ref_id, std::move(entry), bind);
+  } catch (...) {
+    evict(who, quota_->settle(who, ref_id, false, options_.clock()));
+    throw;
+  }
+  // The entry a re-set key replaced is gone (the backend deleted it): its room is free
+  // before the victims are chosen.
+  if (replaced) quota_->forget(*replaced);
+  evict(who, quota_->settle(who, ref_id, true, options_.clock()));
+}
+
+void RefCache::evict(std::string_view principal, std::vector<QuotaRecord> victims) {
+  for (std::size_t i = 0; i < victims.size(); ++i) {
+    try {
+      // False when the entry was already gone (deleted elsewhere): its record is dropped
+      // all the same.
+      backend_->remove(victims[i].ref_id);
+    } catch (...) {
+      victims.erase(victims.begin(), victims.begin() + static_cast<std::ptrdiff_t>(i));
+      quota_->restore(principal, std::move(victims));
+      return;
+    }
+  }
 }
 
 std::pair<std::string, EntryPtr> RefCache::lookup(std::string_view ref_or_key,
                                                   std::string_view ns) {
-  const bool ref_shaped = is_ref_id(ref_or_key);
-  if (ref_shaped) {
-    if (EntryPtr e = backend_->get(ref_or_key)) return {std::string(ref_or_key), std::move(e)};
-  }
+  // A ref-shaped argument is never also tried as a key: a missing ref would pay a second
+  // round trip (find_by_key) that an existing one does not, and the difference in time
+  // would tell an actor which refs exist.
+  if (is_ref_id(ref_or_key)) return {std::string(ref_or_key), backend_->get(ref_or_key)};
   if (auto ref = backend_->find_by_key(ns, ref_or_key)) {
     EntryPtr e = backend_->get(*ref);
     return {*ref, std::move(e)};
   }
-  return {ref_shaped ? std::string(ref_or_key) : std::string(), nullptr};
+  return {std::string(), nullptr};
 }
 
 EntryPtr RefCache::entry_for(std::string_view ref_or_key, const Actor& actor, Permission required,
@@ -198,18 +261,23 @@ ValuePtr RefCache::resolve(std::string_view ref_or_key, const Actor& actor, std:
 
 GetResult RefCache::get(std::string_view ref_or_key, const Actor& actor, const GetOptions& opts) {
   auto [ref, entry] = lookup(ref_or_key, opts.ns);
-  if (!entry) {
-    if (!ref.empty()) {
-      if (auto t = live_view(backend_->get_task(ref)); t && t->status != TaskStatus::kComplete) {
-        Permission eff = checker_.effective(t->policy, actor, t->ns);
-        if (!has_all(eff, Permission::kRead) && !has_all(eff, Permission::kExecute))
-          checker_.check(t->policy, Permission::kRead, actor, t->ns);  // throws with the reason
-        return AsyncTaskResponse::from_task(*t, options_.clock());
-      }
+  const Permission eff =
+      entry ? checker_.effective(entry->policy, actor, entry->ns) : Permission::kNone;
+  if (!has_all(eff, Permission::kRead)) {
+    // A missing entry may be an async call still running: its task record says. An entry the
+    // actor may not read pays for the same lookup (and the claim check live_view makes of a
+    // running task), so that both answers cost the same backend calls in the same order.
+    std::optional<TaskRecord> t;
+    if (!ref.empty()) t = live_view(backend_->get_task(ref));
+    if (entry) checker_.check(entry->policy, Permission::kRead, actor, entry->ns);  // throws
+    if (t && t->status != TaskStatus::kComplete) {
+      const Permission on_task = checker_.effective(t->policy, actor, t->ns);
+      if (!has_all(on_task, Permission::kRead) && !has_all(on_task, Permission::kExecute))
+        checker_.check(t->policy, Permission::kRead, actor, t->ns);  // throws with the reason
+      return AsyncTaskResponse::from_task(*t, options_.clock());
     }
     throw NotFound("Reference '" + std::string(ref_or_key) + "' not found");
   }
-  checker_.check(entry->policy, Permission::kRead, actor, entry->ns);
 
   PreviewRequest req;
   req.max_size = opts.max_size ? *opts.max_size : options_.preview.max_size;
@@ -234,7 +302,7 @@ GetResult RefCache::get(std::string_view ref_or_key, const Actor& actor, const G
   resp.page = pr.page;
   resp.total_pages = pr.total_pages;
   resp.page_size = pr.page_size;
-  resp.available_actions = actions_for(checker_.effective(entry->policy, actor, entry->ns));
+  resp.available_actions = actions_for(eff);
   return resp;
 }
 
@@ -242,7 +310,9 @@ bool RefCache::remove(std::string_view ref_or_key, const Actor& actor, std::stri
   auto [ref, entry] = lookup(ref_or_key, ns);
   if (!entry) return false;
   checker_.check(entry->policy, Permission::kDelete, actor, entry->ns);
-  return backend_->remove(ref);
+  const bool removed = backend_->remove(ref);
+  if (quota_) quota_->forget(ref);
+  return removed;
 }
 
 bool RefCache::exists(std::string_view ref_or_key, const Actor& actor, std::string_view ns) {
@@ -252,7 +322,9 @@ bool RefCache::exists(std::string_view ref_or_key, const Actor& actor, std::stri
 }
 
 std::size_t RefCache::clear(std::optional<std::string_view> ns) {
-  return backend_->clear(ns);
+  const std::size_t n = backend_->clear(ns);
+  if (quota_) quota_->forget_namespace(ns);
+  return n;
 }
 
 ListPage RefCache::list(std::optional<std::string_view> ns, const Actor& actor,
@@ -262,7 +334,9 @@ ListPage RefCache::list(std::optional<std::string_view> ns, const Actor& actor,
   out.next_cursor = std::move(raw.next_cursor);
   for (auto& id : raw.ref_ids) {
     EntryPtr e = backend_->get(id);
-    if (e && checker_.effective(e->policy, actor, e->ns) != Permission::kNone)
+    if (!e) continue;
+    const Permission eff = checker_.effective(e->policy, actor, e->ns);
+    if (has_all(eff, Permission::kRead) || has_all(eff, Permission::kExecute))
       out.ref_ids.push_back(std::move(id));
   }
   return out;
