@@ -240,10 +240,11 @@ class RefCache {
   std::shared_ptr<Backend> backend_;
   PermissionChecker checker_;
   // The per-principal accounting; null when the quota sets no limit. Shared with the backend
-  // listener that tells it about deleted, expired and cleared entries, which may run after
-  // this object is gone.
+  // listener that tells it about deleted, expired and cleared entries (subscribed on the
+  // first charged set), which may run after this object is gone.
   std::shared_ptr<QuotaLedger> quota_;
-  std::uint64_t quota_listener_ = 0;
+  std::once_flag quota_listen_once_;
+  std::uint64_t quota_listener_ = 0;  // 0: not subscribed
   std::string worker_id_;
   // Before pool_: async runs release their claims through it, so it must outlive them.
   std::unique_ptr<ClaimKeeper> keeper_;

@@ -69,32 +69,12 @@ RefCache::RefCache(RefCacheOptions options)
     mo.clock = options_.clock;
     backend_ = std::make_shared<MemoryBackend>(mo);
   }
-  if (options_.quota.max_entries != 0 || options_.quota.max_bytes != 0) {
-    auto ledger = std::make_shared<QuotaLedger>(options_.quota);
-    quota_ = ledger;
-    // Entries that leave the store by any other way than our evictions (deleted through this
-    // or, with Redis, another process, expired, evicted by the memory backend's own bounds,
-    // cleared) stop counting. The listener holds the ledger, not this object: a delivery may
-    // still run after the destructor has unsubscribed.
-    quota_listener_ = backend_->subscribe([ledger](const ChangeEvent& e) {
-      switch (e.kind) {
-        case ChangeKind::kDeleted:
-        case ChangeKind::kExpired:
-          ledger->forget(e.ref_id);
-          break;
-        case ChangeKind::kCleared:
-          ledger->forget_namespace(e.ns.empty() ? std::nullopt
-                                                : std::optional<std::string_view>(e.ns));
-          break;
-        case ChangeKind::kUpdated:
-          break;
-      }
-    });
-  }
+  if (options_.quota.max_entries != 0 || options_.quota.max_bytes != 0)
+    quota_ = std::make_shared<QuotaLedger>(options_.quota);
 }
 
 RefCache::~RefCache() {
-  if (quota_) backend_->unsubscribe(quota_listener_);
+  if (quota_listener_ != 0) backend_->unsubscribe(quota_listener_);
 }
 
 double RefCache::ttl_for(std::string_view ns) const {
@@ -201,6 +181,29 @@ void RefCache::store_charged(const std::string& ref_id, std::shared_ptr<CacheEnt
     backend_->set(ref_id, std::move(entry), bind);
     return;
   }
+  // Entries that leave the store by any other way than our evictions (deleted through this
+  // backend object or, with Redis, by another process; expired; evicted by the memory
+  // backend's own bounds; cleared) stop counting. Subscribed on the first charged set, not
+  // at construction: a listener makes some backends do more per write (SQLite looks for the
+  // row a set overwrites, to announce it), which a cache that charges nobody must not pay.
+  // The listener holds the ledger, not this object: a delivery may still be running when
+  // the destructor has unsubscribed.
+  std::call_once(quota_listen_once_, [this] {
+    quota_listener_ = backend_->subscribe([ledger = quota_](const ChangeEvent& e) {
+      switch (e.kind) {
+        case ChangeKind::kDeleted:
+        case ChangeKind::kExpired:
+          ledger->forget(e.ref_id);
+          break;
+        case ChangeKind::kCleared:
+          ledger->forget_namespace(e.ns.empty() ? std::nullopt
+                                                : std::optional<std::string_view>(e.ns));
+          break;
+        case ChangeKind::kUpdated:
+          break;
+      }
+    });
+  });
   const std::string& who = opts.principal;
   const double expires_at =
       entry->expires_at ? *entry->expires_at : std::numeric_limits<double>::infinity();
