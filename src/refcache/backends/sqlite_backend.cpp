@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "jsonio/json_text.hpp"
+#include "private_files.hpp"
 #include "refcache/entry_codec.hpp"
 #include "refcache/errors.hpp"
 #include "sqlite_wal_vfs.hpp"
@@ -138,16 +139,25 @@ std::optional<double> column_optional_double(sqlite3_stmt* s, int i) {
   return sqlite3_column_double(s, i);
 }
 
-}  // namespace
-
-std::string default_sqlite_path() {
+// The default path, and whether it is the cache's own folder (XDG_CACHE_HOME or HOME) rather
+// than a path the operator named in MCP_REFCACHE_DB_PATH.
+std::string default_path(bool& own_folder) {
+  own_folder = false;
   std::string p = getenv_str("MCP_REFCACHE_DB_PATH");
   if (!p.empty()) return p;
+  own_folder = true;
   std::string xdg = getenv_str("XDG_CACHE_HOME");
   if (!xdg.empty()) return (std::filesystem::path(xdg) / "mcp-refcache" / "cache.db").string();
   std::string home = getenv_str("HOME");
   if (home.empty()) home = ".";
   return (std::filesystem::path(home) / ".cache" / "mcp-refcache" / "cache.db").string();
+}
+
+}  // namespace
+
+std::string default_sqlite_path() {
+  bool own_folder = false;
+  return default_path(own_folder);
 }
 
 // One SQLite connection with its prepared statements. Used by one thread at a time.
@@ -343,18 +353,13 @@ class WriteGate {
 
 class SQLiteBackend::Impl {
  public:
-  Impl(SQLiteBackend& owner, SQLiteOptions opts, std::string path)
+  // `own_folder`: the path is the default cache folder, refcache's own, whose existing
+  // folder and files are made owner-only too.
+  Impl(SQLiteBackend& owner, SQLiteOptions opts, std::string path, bool own_folder)
       : owner_(owner), opts_(std::move(opts)), path_(std::move(path)) {
     memory_ = path_ == ":memory:";
     clock_ = opts_.clock ? opts_.clock : &unix_now;
-    if (!memory_) {
-      std::error_code ec;
-      auto parent = std::filesystem::path(path_).parent_path();
-      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-      if (ec)
-        throw BackendUnavailable("sqlite " + path_ + ": cannot create folder " + parent.string() +
-                                 ": " + ec.message());
-    }
+    if (!memory_) prepare_files(own_folder);
     // Open the first connection and create the schema (retrying while another process does).
     with_retry([&] {
       Connection& c = connection();
@@ -374,6 +379,29 @@ class SQLiteBackend::Impl {
   }
 
   double now() const { return clock_(); }
+
+  // Missing folders are created 0700 and a missing database file 0600, before SQLite opens
+  // it: SQLite gives the -wal and -shm files it creates the database file's mode. In the
+  // default folder, existing ones (and existing -wal and -shm files) lose their group and
+  // other bits, so a cache first made by a program that left them readable (the Python
+  // reference, an older build) is not left open to other users.
+  void prepare_files(bool own_folder) {
+    const std::filesystem::path file(path_);
+    const std::filesystem::path parent = file.parent_path();
+    if (!parent.empty()) {
+      try {
+        detail::create_private_folders(parent);
+      } catch (const std::filesystem::filesystem_error& e) {
+        throw BackendUnavailable("sqlite " + path_ + ": cannot create folder " + parent.string() +
+                                 ": " + e.code().message());
+      }
+    }
+    if (own_folder) {
+      if (!parent.empty()) detail::make_owner_only(parent);
+      for (const char* suffix : {"", "-wal", "-shm"}) detail::make_owner_only(path_ + suffix);
+    }
+    detail::create_private_file(file);
+  }
 
   // --- background checkpoints -----------------------------------------------------------
   // Runs after every commit of a file connection, with the WAL's size in pages. Past
@@ -743,8 +771,9 @@ class SQLiteBackend::Impl {
 };
 
 SQLiteBackend::SQLiteBackend(SQLiteOptions options) {
-  path_ = options.path.empty() ? default_sqlite_path() : options.path;
-  impl_ = std::make_unique<Impl>(*this, std::move(options), path_);
+  bool own_folder = false;
+  path_ = options.path.empty() ? default_path(own_folder) : options.path;
+  impl_ = std::make_unique<Impl>(*this, std::move(options), path_, own_folder);
 }
 
 SQLiteBackend::~SQLiteBackend() {
