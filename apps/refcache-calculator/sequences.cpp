@@ -12,6 +12,31 @@ namespace json = boost::json;
 
 namespace {
 
+// The character starting at byte `i` of `text` as it can be shown: the whole UTF-8 sequence
+// when it is one (so that a message never holds half a character), else its byte in hex.
+std::string character_at(const std::string& text, std::size_t i) {
+  const auto b = static_cast<unsigned char>(text[i]);
+  std::size_t len = b < 0x80           ? 1
+                    : (b >> 5) == 0x6  ? 2
+                    : (b >> 4) == 0xE  ? 3
+                    : (b >> 3) == 0x1E ? 4
+                                       : 0;
+  bool whole = len > 0 && i + len <= text.size();
+  for (std::size_t k = 1; whole && k < len; ++k)
+    whole = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+  if (whole && len > 1) {
+    // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8 either.
+    std::uint32_t cp = b & (0x7F >> len);
+    for (std::size_t k = 1; k < len; ++k)
+      cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    whole = cp >= kMin[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+  }
+  if (whole && b >= 0x20 && b != 0x7F) return "'" + text.substr(i, len) + "'";
+  static constexpr char kHex[] = "0123456789abcdef";
+  return std::string("byte 0x") + kHex[b >> 4] + kHex[b & 0xF];
+}
+
 void check_count(int count, int max) {
   if (count < 1 || count > max)
     throw InputError("Count must be between 1 and " + std::to_string(max));
@@ -143,16 +168,19 @@ json::value sequence(std::string type, int count, std::optional<long long> start
     }
     return out;
   }
-  throw InputError("Unknown sequence type: " + type +
-                   ". Valid types: fibonacci, prime, arithmetic, geometric, triangular, factorial");
+  // The type is not quoted back: it may come from a value the caller may use but not read.
+  throw InputError(
+      "Unknown sequence type. Valid types: fibonacci, prime, arithmetic, geometric, triangular, "
+      "factorial");
 }
 
 double evaluate(const std::string& expression) {
-  for (char c : expression) {
+  for (std::size_t i = 0; i < expression.size(); ++i) {
+    const char c = expression[i];
     const bool ok = std::isdigit(static_cast<unsigned char>(c)) ||
                     std::isalpha(static_cast<unsigned char>(c)) ||
                     std::string_view("+-*/.(), _").find(c) != std::string_view::npos;
-    if (!ok) throw InputError(std::string("Invalid character in expression: ") + c);
+    if (!ok) throw InputError("Invalid character in expression: " + character_at(expression, i));
   }
   // Python writes powers as **; muparser as ^.
   std::string expr;

@@ -4,13 +4,16 @@
 
 #include <boost/json/value.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace calculator {
 
-// Thrown with the message the agent sees (as the reference's ValueError texts).
-struct InputError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+// Thrown with the message the agent sees (as the reference's ValueError texts). An
+// std::invalid_argument, so that the cached-call layer passes its text on (see
+// refcache::CachedCall::call).
+struct InputError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
 };
 
 // The first `count` primes. REQUIRES 1 <= count <= 10000 (else InputError).

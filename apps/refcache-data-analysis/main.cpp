@@ -64,14 +64,19 @@ int main(int argc, char** argv) {
                                              {"properties", {{"data", numbers_schema()}}},
                                              {"required", {"data"}}};
           s.tool.annotations.read_only_hint = true;
+          s.ref_params = {"data"};
           s.cache.ns = "analysis";
           config.apply(s.cache);
-          // Aggregate statistics may be shown even when computed from private data.
-          s.cache.release_private_results = true;
+          // Of private data, only statistics that cannot single out one value are shown, and
+          // only over a whole original private list of enough items (ReleaseRule).
+          s.cache.release = refcache::ReleaseRule{
+              .fields = {"count", "sum", "mean", "std", "variance", "input_size"},
+              .min_items = config.release_min_items};
           refcache::mcp::cached_tool_raw(server, cache, std::move(s),
-                                         [](const json::object& a, refcache::CallContext&) {
+                                         [](const json::object& a, refcache::CallContext& ctx) {
                                            return checked([&] {
                                              auto data = analysis::numbers(a.at("data"));
+                                             ctx.throw_if_cancelled();
                                              json::object stats = analysis::statistics(data);
                                              stats["input_size"] = data.size();
                                              return json::value(std::move(stats));
@@ -96,13 +101,15 @@ int main(int argc, char** argv) {
                   {"default", "normalize"}}},
                 {"scale_factor", {{"type", "number"}, {"default", 1.0}}}}},
               {"required", {"data"}}};
+          s.ref_params = {"data"};
           s.cache.ns = "transforms";
           config.apply(s.cache);
           refcache::mcp::cached_tool_raw(
-              server, cache, std::move(s), [](const json::object& a, refcache::CallContext&) {
+              server, cache, std::move(s), [](const json::object& a, refcache::CallContext& ctx) {
                 return checked([&] {
-                  return as_json(analysis::transform(analysis::numbers(a.at("data")),
-                                                     string_or(a, "operation", "normalize"),
+                  auto data = analysis::numbers(a.at("data"));
+                  ctx.throw_if_cancelled();
+                  return as_json(analysis::transform(data, string_or(a, "operation", "normalize"),
                                                      number_or(a, "scale_factor", 1.0)));
                 });
               });
@@ -123,14 +130,17 @@ int main(int argc, char** argv) {
                                {"enum", {"concat", "sum", "mean", "zip"}},
                                {"default", "concat"}}}}},
                            {"required", {"datasets"}}};
+          s.ref_params = {"datasets"};
           s.cache.ns = "aggregates";
           config.apply(s.cache);
           refcache::mcp::cached_tool_raw(
-              server, cache, std::move(s), [](const json::object& a, refcache::CallContext&) {
+              server, cache, std::move(s), [](const json::object& a, refcache::CallContext& ctx) {
                 return checked([&] {
                   std::vector<std::vector<double>> ds;
-                  for (const auto& d : a.at("datasets").as_array())
+                  for (const auto& d : a.at("datasets").as_array()) {
+                    ctx.throw_if_cancelled();
                     ds.push_back(analysis::numbers(d));
+                  }
                   return as_json(analysis::aggregate(ds, string_or(a, "operation", "concat")));
                 });
               });
@@ -152,6 +162,7 @@ int main(int argc, char** argv) {
                   {"default", "uniform"}}},
                 {"min_value", {{"type", "number"}, {"default", 0}}},
                 {"max_value", {{"type", "number"}, {"default", 100}}}}}};
+          s.ref_params = {"size", "min_value", "max_value"};
           s.cache.ns = "samples";
           config.apply(s.cache);
           refcache::mcp::cached_tool_raw(
@@ -165,32 +176,39 @@ int main(int argc, char** argv) {
               });
         }
         {
-          // Private data: tools may use it (EXECUTE), agents may not read it. Results computed
-          // from it are withheld too, unless the tool releases them (analyze_data does).
+          // Private data: tools of the caller's scope may use it (EXECUTE); nobody may read
+          // it, and other callers may not even use it (refcache::private_set_options).
+          // Results computed from it are withheld too, unless a tool's ReleaseRule lets
+          // statistics out (analyze_data's does).
           mcp::ToolSpec s;
           s.name = "store_private_data";
           s.description =
               "Store a list of numbers that tools may use but you may not read back: returns "
-              "only a ref_id. Pass it to analyze_data (aggregate statistics are shown) or "
-              "transform_data (the result stays private and is returned as a ref_id).";
+              "only a ref_id, usable by you alone. Pass it to analyze_data (count, sum, mean "
+              "and spread are shown for lists of at least " +
+              std::to_string(config.release_min_items) +
+              " numbers) or transform_data (the result stays private and is returned as a "
+              "ref_id).";
           s.input_schema = json::object{{"type", "object"},
                                         {"properties", {{"data", numbers_schema()}}},
                                         {"required", {"data"}}};
-          server.tool_raw(std::move(s), [&cache](const json::value& args, mcp::ToolContext& ctx) {
-            refcache::SetOptions so;
-            so.ns = "private";
-            so.policy = refcache::AccessPolicy::execute_only();
-            // The storing user (if authenticated) owns it and may read it.
-            auto who = refcache::mcp::identity_of(ctx);
-            if (auto u = who.values.find("user_id"); u != who.values.end())
-              so.policy->owner = "user:" + u->second;
-            so.tool_name = "store_private_data";
-            refcache::CacheReference ref = cache.set("", args.at("data"), so);
-            return mcp::CallToolResult::structured(json::object{
-                {"ref_id", ref.ref_id},
-                {"total_items", ref.total_items ? json::value(*ref.total_items) : json::value()},
-                {"value_withheld", true},
-                {"message", "Stored as private data: pass ref_id to tools; it cannot be read."}});
+          refcache::CachedCallOptions scoping;
+          config.apply(scoping);
+          server.tool_raw(std::move(s), [&cache, scoping](const json::value& args,
+                                                          mcp::ToolContext& ctx) {
+            try {
+              refcache::SetOptions so =
+                  refcache::private_set_options(refcache::mcp::identity_of(ctx), scoping);
+              so.tool_name = "store_private_data";
+              refcache::CacheReference ref = cache.set("", args.at("data"), so);
+              return mcp::CallToolResult::structured(json::object{
+                  {"ref_id", ref.ref_id},
+                  {"total_items", ref.total_items ? json::value(*ref.total_items) : json::value()},
+                  {"value_withheld", true},
+                  {"message", "Stored as private data: pass ref_id to tools; it cannot be read."}});
+            } catch (const refcache::InvalidArgument& e) {
+              return mcp::CallToolResult::error(e.what());
+            }
           });
         }
         {

@@ -26,10 +26,13 @@ struct AccessPolicy {
 
   bool operator==(const AccessPolicy&) const = default;
 
-  // Presets of the reference.
+  // Presets. public_policy, user_only and read_only are the reference's. execute_only is
+  // stricter than the reference's (which leaves users FULL): nobody but the owner reads the
+  // value, everyone the namespace admits may use it (EXECUTE). An "EXECUTE-only" value must
+  // be so for every kind of actor, or a user-typed caller would read what an agent may not.
   static AccessPolicy public_policy();  // user FULL, agent FULL
   static AccessPolicy user_only();      // user FULL, agent NONE
-  static AccessPolicy execute_only();   // user FULL, agent EXECUTE
+  static AccessPolicy execute_only();   // user EXECUTE, agent EXECUTE (owner FULL)
   static AccessPolicy read_only();      // user READ, agent READ
 };
 

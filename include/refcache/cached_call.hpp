@@ -15,8 +15,13 @@
 //   5. otherwise the function runs (once: a claim in the backend keeps other processes from
 //      running the same call at the same time), and its result is stored and answered: the
 //      value when small, a preview when large, the ref id alone when the caller may not READ
-//      it -- which is the case for results computed from EXECUTE-only inputs, stored under a
-//      policy at least as strict as those inputs' unless the call releases such results.
+//      it.
+// Information flows one way: a result is stored at least as strictly as every ref it was
+// computed from (policies combined by stricter_of, a scoped namespace of an input kept). A
+// result computed from EXECUTE-only inputs is "private derived": nobody may READ it, it is
+// marked so in its metadata, and errors of such a call never carry the function's text. The
+// one exception is a ReleaseRule (statistics over a whole original private value of enough
+// items; see ReleaseRule).
 //   With an async timeout, a call still running after the timeout is answered at once with a
 //   task status; it finishes in the background (exactly once), retrying failures with
 //   exponential backoff, and its status can be polled (RefCache::get) from any process.
@@ -35,6 +40,7 @@
 #include <string>
 
 #include "refcache/ref_cache.hpp"
+#include "refcache/resolution.hpp"
 
 namespace refcache {
 
@@ -65,6 +71,9 @@ class CallContext {
   // True once cancellation was requested (locally, by RefCache::cancel from any process, or by
   // the caller's own cancel flag).
   bool cancelled();
+  // Throws Cancelled once cancellation was requested (or the caller's deadline passed). For
+  // loops over large inputs: call it every few thousand items.
+  void throw_if_cancelled();
   const Actor& actor() const { return actor_; }
   // The ref id the result will be stored under (async calls), else empty.
   const std::string& ref_id() const { return ref_id_; }
@@ -86,6 +95,23 @@ class CallContext {
 
 using CallFn = std::function<boost::json::value(const boost::json::object& args, CallContext& ctx)>;
 
+// When a result computed from values the caller may use but not read (EXECUTE-only inputs)
+// may be shown to that caller: the declassification rule of docs/concepts.md. All of these
+// must hold, or the result is withheld like any private derived result:
+//   - the call used exactly one EXECUTE-only ref, once, as the whole value of one parameter
+//     (not inside a list or object of other data, which would let a caller mix in values of
+//     its own and difference the releases);
+//   - that value is original: not itself computed from private values (no masks, concats or
+//     transforms of private data), and holding no refs of its own;
+//   - it holds at least `min_items` items (a list's elements, an object's members);
+//   - the result is an object, and only its members named in `fields` are shown (and
+//     stored): statistics that cannot single out one item, such as count, sum, mean, std
+//     and variance -- never min, max, median or quantiles, which are items themselves.
+struct ReleaseRule {
+  std::vector<std::string> fields;
+  std::size_t min_items = 10;
+};
+
 struct CachedCallOptions {
   std::string ns = "public";
   std::optional<std::string> namespace_template;  // e.g. "org:{org_id}:user:{user_id}"
@@ -95,10 +121,14 @@ struct CachedCallOptions {
   std::optional<double> ttl;                      // seconds / kNeverExpire; default per ns
   std::optional<std::size_t> max_size;            // small/large threshold and preview size
   bool resolve_refs = true;
-  // Results computed from EXECUTE-only inputs are normally withheld from the caller (stored
-  // strictly, answered by ref id). true declares the result safe to release (e.g. aggregate
-  // statistics) under the call's own policy.
-  bool release_private_results = false;
+  // Top-level arguments in which refs are resolved; empty = all of them. A string argument
+  // outside this list that looks like a ref id reaches the function as written.
+  std::vector<std::string> ref_params;
+  // Budget of the refs in one call's arguments (items, bytes, nesting; see InputLimits).
+  InputLimits input_limits;
+  // What may be shown of a result computed from EXECUTE-only inputs; none: nothing (the
+  // result is withheld, stored so that nobody may READ it, and answered by ref id).
+  std::optional<ReleaseRule> release;
   std::optional<double> async_timeout;  // seconds; none = run inline
   int max_attempts = 1;                 // async: 1 + retries
   double retry_base_delay = 1.0;        // seconds; doubles each retry
@@ -121,11 +151,31 @@ struct CallOverrides {
   std::shared_ptr<std::atomic<bool>> cancel;             // e.g. MCP notifications/cancelled
 };
 
-// A failure of the wrapped function, carried to the caller as a tool error.
+// A failure of the wrapped function, carried to the caller as a tool error. what() is the
+// text for the caller; detail() what the operator's log may hold besides (e.g. the text of an
+// exception that must not reach a caller).
 class CallFailed : public Error {
  public:
-  using Error::Error;
+  explicit CallFailed(const std::string& message, std::string detail = {})
+      : Error(message), detail_(std::move(detail)) {}
+  const std::string& detail() const { return detail_; }
+
+ private:
+  std::string detail_;
 };
+
+// Where and how a caller's private value is stored (docs/concepts.md, "Private values"):
+// nobody READs it through the cache; only its caller's scope may use it (EXECUTE) and delete
+// it, and every other actor gets nothing, not even EXECUTE.
+//   - an authenticated user U: namespace "user:U", owned by user:U (EXECUTE and DELETE);
+//   - an unauthenticated caller with a session S (stdio, 2025-11-25 HTTP): namespace
+//     "session:S", bound to session S;
+//   - a caller with neither (2026-07-28 HTTP without authentication): refused with
+//     InvalidArgument, since nothing would tell its later calls from anyone else's.
+// A scoped `scoping.namespace_template` (one holding a user/session/agent pair, e.g.
+// "org:{org_id}:user:{user_id}") replaces the namespace; `scoping.session_scoped` also binds
+// an authenticated user's value to the session. `scoping.ttl` is kept.
+SetOptions private_set_options(const CallIdentity& who, const CachedCallOptions& scoping = {});
 
 class CachedCall {
  public:
@@ -134,9 +184,15 @@ class CachedCall {
   const std::string& name() const { return name_; }
   const CachedCallOptions& options() const { return options_; }
 
-  // Runs or answers the call (see the header comment). Response shapes: DESIGN.md section 4.
-  // Throws InvalidReference / CircularReference for bad input refs, CallFailed when the
-  // function fails (inline calls, or an async call that failed within its timeout).
+  // Runs or answers the call (see the header comment). Throws InvalidReference /
+  // CircularReference for bad input refs, InvalidArgument for a breached input budget or a
+  // scope the caller lacks (a "session:{session_id}" namespace and no session), Cancelled
+  // when `overrides.cancel` is set before the call finishes, CallFailed when the function
+  // fails (inline calls, or an async call that failed within its timeout). The function's
+  // own errors pass through when they are refcache errors or std::invalid_argument; any
+  // other exception becomes CallFailed("internal error"), so that no library's text (paths,
+  // internals) reaches a caller; and when the call used EXECUTE-only inputs, every error
+  // names the parameters that held them and carries no text of the function's.
   boost::json::object call(const boost::json::object& args, const CallIdentity& who = {},
                            const CallOverrides& overrides = {});
 
@@ -158,7 +214,8 @@ class CachedCall {
                                 const std::string& ns, const AccessPolicy& policy,
                                 const Actor& actor, const boost::json::object& args,
                                 const CallOverrides& ov, std::size_t max_size, bool bind_key,
-                                const std::shared_ptr<RefCache::KeptClaim>& claim);
+                                const std::shared_ptr<RefCache::KeptClaim>& claim,
+                                const std::vector<PrivateInput>& private_inputs, bool released);
 
   RefCache& cache_;
   std::string name_;

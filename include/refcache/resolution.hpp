@@ -7,6 +7,7 @@
 // caller cannot probe which refs exist.
 #pragma once
 
+#include <atomic>
 #include <boost/json/value.hpp>
 #include <string>
 #include <string_view>
@@ -27,14 +28,48 @@ bool is_ref_id(std::string_view s);
 bool contains_ref_ids(const boost::json::value& v);
 bool contains_ref_ids(const boost::json::object& obj);
 
+// The budget of one input. A short request can name large values many times over, so what
+// refs expand to is bounded, not only how many there are. Each breach throws InvalidArgument
+// naming the limit (never a value).
+struct InputLimits {
+  std::size_t max_refs = 10000;  // ref occurrences resolved
+  std::size_t max_depth = 32;    // refs nested inside resolved values
+  // Items of the resolved values, summed: a list's elements, an object's members, 1 for a
+  // scalar.
+  std::size_t max_items = 1000000;
+  // Compact JSON bytes of the resolved values, summed (64 MiB).
+  std::size_t max_bytes = std::size_t{64} << 20;
+};
+
 struct ResolutionOptions {
   // Resolution for a computation accepts READ or EXECUTE (EXECUTE = use without seeing).
   // Set false to require READ (the caller will see the value).
   bool allow_execute = true;
-  bool fail_on_missing = true;   // false: leave unresolvable refs in place and record them
-  std::size_t max_refs = 10000;  // bound on refs resolved in one input
-  std::size_t max_depth = 32;    // bound on refs nested inside resolved values
+  bool fail_on_missing = true;  // false: leave unresolvable refs in place and record them
+  InputLimits limits;
+  // When the input is an object: only refs inside these top-level members are resolved
+  // (others stay as written); empty = every member.
+  std::vector<std::string> only_members;
+  // Polled before each ref; when it reads true, resolution stops with Cancelled.
+  const std::atomic<bool>* cancel = nullptr;
 };
+
+// A ref the caller may use but not read (EXECUTE without READ), as it occurred in the input.
+struct PrivateInput {
+  std::string ref_id;
+  // The top-level member of the input object the ref sits in ("" if the input is no object).
+  std::string parameter;
+  // True when the ref is that member's whole value, not nested inside other data.
+  bool whole_parameter = false;
+  // True when the value was itself computed from private inputs (entry metadata
+  // kDerivedFromPrivate), or holds refs of its own: it is not an original value.
+  bool derived = false;
+  // Items of the value: a list's elements, an object's members; 1 for a scalar.
+  std::size_t items = 0;
+};
+
+// Entry metadata member that marks a value computed from private inputs.
+inline constexpr std::string_view kDerivedFromPrivate = "derived_from_private";
 
 struct ResolutionResult {
   boost::json::value value;
@@ -43,12 +78,16 @@ struct ResolutionResult {
   // True when at least one ref was usable only through EXECUTE: the value reached the
   // computation, but the caller may not see it, nor anything derived from it.
   bool used_execute_only = false;
-  // The policies of the refs used, for storing derived results at least as strictly.
+  // Those refs, one per occurrence (refs resolved inside a private value count as private).
+  std::vector<PrivateInput> private_inputs;
+  // The policies and namespaces of every ref used, for storing derived results at least as
+  // strictly as their inputs.
   std::vector<AccessPolicy> input_policies;
   std::vector<std::string> input_namespaces;
 };
 
-// Resolves refs in `input` as `actor`. Throws InvalidReference (opaque) or CircularReference.
+// Resolves refs in `input` as `actor`. Throws InvalidReference (opaque), CircularReference,
+// InvalidArgument (a budget of `options` exceeded) or Cancelled.
 ResolutionResult resolve_refs(RefCache& cache, const boost::json::value& input, const Actor& actor,
                               const ResolutionOptions& options = {});
 

@@ -16,6 +16,8 @@
 //   --stdio-admin               (MCP_STDIO_ADMIN=1) the stdio client may use the admin tools
 //   --no-metrics                do not serve /metrics over HTTP (get_metrics stays, gated)
 //   --watch-interval SECONDS    how often subscribed refs are checked for deletion (2; 0 = off)
+//   --release-min-items N       statistics of private data need N items (10; ReleaseRule)
+//   --max-ref-items N --max-ref-bytes N   what the refs of one call may expand to
 // Flags beat environment variables, which beat defaults.
 #pragma once
 
@@ -54,8 +56,13 @@ struct ServerConfig {
   bool stdio_admin = false;   // the stdio client (who started the process) is an admin
   bool http_metrics = true;   // serve /metrics over HTTP
   double watch_interval = 2;  // seconds; ChangeNotifierOptions::watch_interval
+  // ReleaseRule::min_items of the tools that release statistics of private data.
+  std::size_t release_min_items = 10;
+  // InputLimits of every cached tool (items and bytes the refs of one call expand to).
+  std::size_t max_ref_items = InputLimits{}.max_items;
+  std::size_t max_ref_bytes = InputLimits{}.max_bytes;
 
-  // Applies the scoping flags to a cached tool's options.
+  // Applies the scoping flags and input limits to a cached tool's options.
   void apply(CachedCallOptions& options) const;
 };
 

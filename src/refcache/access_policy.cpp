@@ -22,6 +22,7 @@ AccessPolicy AccessPolicy::user_only() {
 }
 AccessPolicy AccessPolicy::execute_only() {
   AccessPolicy p;
+  p.user_permissions = Permission::kExecute;
   p.agent_permissions = Permission::kExecute;
   return p;
 }

@@ -2,10 +2,12 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "jsonio/json_text.hpp"
@@ -121,6 +123,107 @@ struct ClaimGuard {
   bool held = false;
 };
 
+// The text of every failure of a call that used EXECUTE-only inputs: it names the parameters
+// that held them and nothing the function said, which could quote the values.
+std::string private_failure(const std::vector<PrivateInput>& inputs) {
+  std::vector<std::string> params;
+  for (const auto& in : inputs)
+    if (!in.parameter.empty() &&
+        std::find(params.begin(), params.end(), in.parameter) == params.end())
+      params.push_back(in.parameter);
+  std::string names;
+  for (const auto& p : params) names += (names.empty() ? "'" : ", '") + p + "'";
+  return "The tool could not complete with the values you may use but not read" +
+         (names.empty() ? std::string() : " (given for " + names + ")") +
+         "; its error is not shown because it could quote them.";
+}
+
+// Runs the function, turning its failures into errors whose text may reach the caller (see
+// CachedCall::call).
+json::value run_guarded(const CallFn& fn, const std::string& tool, const json::object& args,
+                        CallContext& ctx, const std::vector<PrivateInput>& private_inputs) {
+  try {
+    return fn(args, ctx);
+  } catch (const Cancelled&) {
+    throw;
+  } catch (const Error& e) {
+    if (!private_inputs.empty()) throw CallFailed(private_failure(private_inputs), e.what());
+    throw;
+  } catch (const std::invalid_argument& e) {
+    if (!private_inputs.empty()) throw CallFailed(private_failure(private_inputs), e.what());
+    throw InvalidArgument(e.what());
+  } catch (const std::exception& e) {
+    if (!private_inputs.empty()) throw CallFailed(private_failure(private_inputs), e.what());
+    throw CallFailed("The tool '" + tool + "' failed with an internal error.", e.what());
+  }
+}
+
+// Why `rule` does not release a result computed from `inputs`; empty when it does.
+std::string release_refusal(const ReleaseRule& rule, const std::vector<PrivateInput>& inputs) {
+  if (inputs.size() != 1)
+    return "it combines several values you may not read (or one several times)";
+  const PrivateInput& in = inputs.front();
+  if (!in.whole_parameter) return "the private value is not passed whole as one parameter";
+  if (in.derived) return "the private value is itself computed from private data";
+  if (in.items < rule.min_items)
+    return "the private value has fewer than " + std::to_string(rule.min_items) + " items";
+  return {};
+}
+
+// The policy of a private derived result: nobody READs it, through any mask or allow list.
+AccessPolicy withheld_policy(AccessPolicy p) {
+  const Permission no_read = Permission::kFull & ~Permission::kRead;
+  p.user_permissions = p.user_permissions & no_read;
+  p.agent_permissions = p.agent_permissions & no_read;
+  p.owner_permissions = p.owner_permissions & no_read;
+  p.allowed_actors.reset();
+  return p;
+}
+
+// A template placeholder that stands for the caller's identity, and whether `who` has it.
+void require_identity(std::string_view tpl, const std::map<std::string, std::string>& values,
+                      std::string_view what) {
+  struct Need {
+    std::string_view placeholder, key, fallback, message;
+  };
+  static constexpr Need kNeeds[] = {
+      {"{session_id}", "session_id", "nosession",
+       "needs the caller's session, and this request has none (2026-07-28 requests are "
+       "stateless); call it over stdio or with a 2025-11-25 session"},
+      {"{user_id}", "user_id", "anonymous",
+       "needs an authenticated user, and this request has none; authenticate with a bearer "
+       "token"},
+      {"{agent_id}", "agent_id", "anonymous", "needs an agent id, and this request has none"},
+  };
+  for (const auto& n : kNeeds) {
+    if (tpl.find(n.placeholder) == std::string_view::npos) continue;
+    auto v = value_of(values, std::string(n.key));
+    if (!v || *v == n.fallback)
+      throw InvalidArgument("This tool keeps its results per caller (" + std::string(what) + " '" +
+                            std::string(tpl) + "') and " + std::string(n.message) + ".");
+  }
+}
+
+// Keeps only the members of `result` named in `fields`. False if `result` is no object.
+bool keep_released_fields(json::value& result, const std::vector<std::string>& fields) {
+  if (!result.is_object()) return false;
+  json::object kept;
+  for (const auto& f : fields)
+    if (auto it = result.get_object().find(f); it != result.get_object().end())
+      kept[f] = it->value();
+  result = std::move(kept);
+  return true;
+}
+
+// Tells a caller whose result was withheld although the tool releases statistics why.
+void explain_refusal(json::object& out, const ReleaseRule& rule, const std::string& reason) {
+  if (out.find("value_withheld") == out.end()) return;
+  out["message"] =
+      "The result is withheld: this tool shows statistics of data you may use but "
+      "not read only over one whole original private value of at least " +
+      std::to_string(rule.min_items) + " items, and " + reason +
+      ". Pass ref_id to other tools to use it.";
+}
 }  // namespace
 
 std::string expand_template(std::string_view tpl,
@@ -167,6 +270,35 @@ Actor derive_actor(const CallIdentity& who) {
   return actor;
 }
 
+SetOptions private_set_options(const CallIdentity& who, const CachedCallOptions& scoping) {
+  SetOptions so;
+  so.ttl = scoping.ttl;
+  AccessPolicy p = AccessPolicy::execute_only();
+  p.owner_permissions = Permission::kExecute | Permission::kDelete;
+  auto session = value_of(who.values, "session_id");
+  if (session && *session == "nosession") session.reset();
+  auto user = value_of(who.values, "user_id");
+  if (user && *user == "anonymous") user.reset();
+  if (user) {
+    so.ns = "user:" + *user;
+    p.owner = "user:" + *user;
+    if (scoping.session_scoped && session) p.bound_session = *session;
+  } else if (session) {
+    so.ns = "session:" + *session;
+    p.bound_session = *session;
+  } else {
+    throw InvalidArgument(
+        "Private data needs a caller to keep it for, and this request has none: authenticate "
+        "with a bearer token, or use a session (stdio, or a 2025-11-25 client).");
+  }
+  if (scoping.namespace_template && is_scoped_namespace(*scoping.namespace_template)) {
+    require_identity(*scoping.namespace_template, who.values, "namespace");
+    so.ns = expand_template(*scoping.namespace_template, who.values);
+  }
+  so.policy = std::move(p);
+  return so;
+}
+
 // --- CallContext -------------------------------------------------------------------------
 
 bool CallContext::report_progress(std::int64_t current, std::optional<std::int64_t> total,
@@ -198,6 +330,10 @@ bool CallContext::cancelled() {
   return false;
 }
 
+void CallContext::throw_if_cancelled() {
+  if (cancelled()) throw Cancelled("The call was cancelled before it finished.");
+}
+
 // --- CachedCall --------------------------------------------------------------------------
 
 CachedCall::CachedCall(RefCache& cache, std::string name, CallFn fn, CachedCallOptions options)
@@ -220,14 +356,26 @@ std::string CachedCall::call_key(const json::object& args) const {
 CachedCall::Scope CachedCall::scope_for(const CallIdentity& who) const {
   Scope s;
   s.actor = derive_actor(who);
-  s.ns = options_.namespace_template ? expand_template(*options_.namespace_template, who.values)
-                                     : options_.ns;
+  if (options_.namespace_template) {
+    // A scope the caller lacks would store results nobody can read, recomputed on every call.
+    require_identity(*options_.namespace_template, who.values, "namespace");
+    s.ns = expand_template(*options_.namespace_template, who.values);
+  } else {
+    s.ns = options_.ns;
+  }
   s.policy = options_.policy ? *options_.policy : cache_.options().default_policy;
-  if (options_.owner_template)
+  if (options_.owner_template) {
+    require_identity(*options_.owner_template, who.values, "owner");
     s.policy.owner = expand_template(*options_.owner_template, who.values);
+  }
   if (options_.session_scoped) {
     auto sess = value_of(who.values, "session_id");
-    if (sess && *sess != "nosession") s.policy.bound_session = *sess;
+    if (!sess || *sess == "nosession")
+      throw InvalidArgument(
+          "This tool binds its results to the caller's session, and this request has none "
+          "(2026-07-28 requests are stateless); call it over stdio or with a 2025-11-25 "
+          "session.");
+    s.policy.bound_session = *sess;
   }
   return s;
 }
@@ -248,7 +396,9 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
     out["is_complete"] = false;
     out["is_async"] = false;
     out["value_withheld"] = true;
-    out["total_items"] = items ? json::value(*items) : json::value(nullptr);
+    // Not even the size: a tool whose output length depends on private values (a filter)
+    // would otherwise answer questions about them.
+    out["total_items"] = nullptr;
     out["message"] =
         "The result is computed from values you may use but not read, so it is not shown. "
         "Pass ref_id='" +
@@ -305,34 +455,60 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
   const json::object* input = &args;      // what the tool receives
   const json::object* key_input = &args;  // what the call key is computed from
   json::object resolved, key_args;
-  bool private_inputs = false;
   ResolutionResult res;
   if (options_.resolve_refs && contains_ref_ids(args)) {
-    res = resolve_refs(cache_, json::value(args), scope.actor);
+    ResolutionOptions ro;
+    ro.limits = options_.input_limits;
+    ro.only_members = options_.ref_params;
+    ro.cancel = ov.cancel.get();
+    res = resolve_refs(cache_, json::value(args), scope.actor, ro);
     resolved = std::move(res.value.as_object());
     input = &resolved;
     key_input = &resolved;
-    private_inputs = res.used_execute_only;
-    if (private_inputs) {
+    if (!res.private_inputs.empty()) {
       // Keep EXECUTE-only refs as ref ids in the key (see header).
-      ResolutionOptions ro;
-      ro.allow_execute = false;
-      ro.fail_on_missing = false;
+      ResolutionOptions keep = ro;
+      keep.allow_execute = false;
+      keep.fail_on_missing = false;
       key_args =
-          std::move(resolve_refs(cache_, json::value(args), scope.actor, ro).value.as_object());
+          std::move(resolve_refs(cache_, json::value(args), scope.actor, keep).value.as_object());
       key_input = &key_args;
     }
   }
+  const std::vector<PrivateInput>& private_inputs = res.private_inputs;
 
-  // Results from private inputs are stored at least as strictly as those inputs.
-  if (private_inputs && !options_.release_private_results) {
-    for (const auto& p : res.input_policies) scope.policy = stricter_of(scope.policy, p);
-    if (scope.ns == "public" || !is_scoped_namespace(scope.ns)) {
-      for (const auto& ns : res.input_namespaces)
-        if (is_scoped_namespace(ns)) {
-          scope.ns = ns;
-          break;
-        }
+  // Information flows one way: the result is stored at least as strictly as its inputs, in
+  // the scoped namespace of one of them when the call's own namespace is not scoped.
+  const AccessPolicy own_policy = scope.policy;
+  for (const auto& p : res.input_policies) scope.policy = stricter_of(scope.policy, p);
+  if (!is_scoped_namespace(scope.ns)) {
+    for (const auto& ns : res.input_namespaces)
+      if (is_scoped_namespace(ns)) {
+        scope.ns = ns;
+        break;
+      }
+  }
+  // Private inputs: the result is withheld (nobody READs it) unless the release rule holds,
+  // in which case its statistics are stored readable under the call's own masks, still
+  // bound to the inputs' session and deny lists, in their scope.
+  std::optional<std::string> refusal;
+  bool released = false;
+  if (!private_inputs.empty()) {
+    if (options_.release) {
+      std::string why = release_refusal(*options_.release, private_inputs);
+      if (why.empty())
+        released = true;
+      else
+        refusal = std::move(why);
+    }
+    if (released) {
+      AccessPolicy p = own_policy;
+      p.bound_session = scope.policy.bound_session;
+      p.denied_actors = scope.policy.denied_actors;
+      if (!p.owner) p.owner = scope.policy.owner;
+      scope.policy = std::move(p);
+    } else {
+      scope.policy = withheld_policy(scope.policy);
     }
   }
 
@@ -379,6 +555,8 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
           std::chrono::milliseconds(static_cast<long long>(options_.claim_wait * 1000));
       while (std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (ov.cancel && ov.cancel->load())
+          throw Cancelled("The call was cancelled while it waited for the same call elsewhere.");
         if (auto r = hit()) return *r;
         if (keeper.acquire(claim.get())) {
           claim.held = true;
@@ -395,40 +573,63 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
     const bool held = claim.held;
     claim.held = false;
     return run_async(key, claim.get().owner, scope.ns, scope.policy, scope.actor, *input, ov,
-                     max_size, bind_key, held ? claim.shared : nullptr);
+                     max_size, bind_key, held ? claim.shared : nullptr, private_inputs, released);
   }
 
   CallContext ctx;
   ctx.actor_ = scope.actor;
   ctx.on_progress_ = ov.on_progress;
   ctx.caller_cancel_ = ov.cancel;
+  ctx.throw_if_cancelled();
   json::value result;
-  try {
-    result = fn_(*input, ctx);
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw CallFailed(e.what());
+  if (private_inputs.empty()) {
+    result = run_guarded(fn_, name_, *input, ctx, private_inputs);
+  } else {
+    // Whether a computation on private values failed is itself a fact about them (a log
+    // transform fails on a value <= 0: with a mask, that finds any value in 64 calls). So a
+    // failure is answered like a success: a withheld ref, here to a value nobody may read.
+    try {
+      result = run_guarded(fn_, name_, *input, ctx, private_inputs);
+    } catch (const Cancelled&) {
+      throw;
+    } catch (const Error& e) {
+      result = json::object{{"error", e.what()}};
+      if (released) refusal = "the tool could not compute statistics of it";
+      released = false;
+    }
   }
   SetOptions so;
   so.ns = scope.ns;
   so.policy = scope.policy;
   so.ttl = options_.ttl;
   so.tool_name = name_;
+  if (!private_inputs.empty()) {
+    if (released && !keep_released_fields(result, options_.release->fields)) {
+      released = false;
+      refusal = "the tool could not compute statistics of it";
+    }
+    if (!released) {
+      so.policy = withheld_policy(*so.policy);
+      so.metadata[kDerivedFromPrivate] = true;
+    }
+  }
   // The entry as stored answers the call: no read back from the backend (for Redis, a round
   // trip). When nothing else holds it (the backends keep their own copies), its value moves
   // into the answer instead of being copied.
   auto [ref, stored] =
       cache_.store(bind_key ? std::string_view(key) : std::string_view(), std::move(result), so);
   json::value* take = stored.use_count() == 1 ? &stored->value : nullptr;
-  return respond(ref.ref_id, stored, scope.actor, max_size, take);
+  json::object out = respond(ref.ref_id, stored, scope.actor, max_size, take);
+  if (refusal) explain_refusal(out, *options_.release, *refusal);
+  return out;
 }
 
 json::object CachedCall::run_async(const std::string& key, const std::string& ref_id,
                                    const std::string& ns, const AccessPolicy& policy,
                                    const Actor& actor, const json::object& args,
                                    const CallOverrides& ov, std::size_t max_size, bool bind_key,
-                                   const std::shared_ptr<RefCache::KeptClaim>& claim) {
+                                   const std::shared_ptr<RefCache::KeptClaim>& claim,
+                                   const std::vector<PrivateInput>& private_inputs, bool released) {
   Backend& backend = cache_.backend();
   auto& pool = cache_.task_pool();
   const double now = cache_.now();
@@ -467,6 +668,7 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
   CachedCallOptions opts = options_;
   std::string tool = name_;
   CallOverrides overrides = ov;
+  std::vector<PrivateInput> privates = private_inputs;
 
   pool.submit([=]() mutable {
     Backend& be = cache->backend();
@@ -508,7 +710,7 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
         save(t);
       };
       try {
-        json::value result = fn(args, ctx);
+        json::value result = run_guarded(fn, tool, args, ctx, privates);
         if (ctx.cancelled()) {
           was_cancelled = true;
           break;
@@ -520,6 +722,11 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
         so.tool_name = tool;
         so.ref_id = ref_id;
         so.metadata["async_completed"] = true;
+        if (!privates.empty() &&
+            !(released && keep_released_fields(result, opts.release->fields))) {
+          so.policy = withheld_policy(*so.policy);
+          so.metadata[kDerivedFromPrivate] = true;
+        }
         cache->set(bind_key ? std::string_view(key) : std::string_view(), std::move(result), so);
         ok = true;
         break;
@@ -544,7 +751,26 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
           was_cancelled = true;
           break;
         }
-        t.error = last_error;
+        if (privates.empty()) t.error = last_error;  // private failures are not told (below)
+      }
+    }
+    if (!ok && !was_cancelled && !privates.empty()) {
+      // As for inline calls: a failure on private values looks like a success, a withheld
+      // result nobody may read.
+      try {
+        SetOptions so;
+        so.ns = ns;
+        so.policy = withheld_policy(policy);
+        so.ttl = opts.ttl;
+        so.tool_name = tool;
+        so.ref_id = ref_id;
+        so.metadata["async_completed"] = true;
+        so.metadata[kDerivedFromPrivate] = true;
+        cache->set(bind_key ? std::string_view(key) : std::string_view(),
+                   json::value(json::object{{"error", last_error}}), so);
+        ok = true;
+      } catch (const std::exception& e) {
+        last_error = e.what();
       }
     }
     const double end = cache->now();

@@ -1,8 +1,10 @@
 #include "refcache/resolution.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <unordered_set>
 
+#include "jsonio/json_text.hpp"
 #include "refcache/ref_cache.hpp"
 
 namespace refcache {
@@ -29,30 +31,44 @@ bool is_ref_id(std::string_view s) {
 
 namespace {
 
+// Items of a value as the budget counts them.
+std::size_t items_of(const json::value& v) {
+  if (v.is_array()) return v.get_array().size();
+  if (v.is_object()) return v.get_object().size();
+  return 1;
+}
+
 struct Resolver {
   RefCache& cache;
   const Actor& actor;
   const ResolutionOptions& opts;
   ResolutionResult& result;
   std::vector<std::string> path;  // refs being resolved (cycle detection)
+  std::size_t items = 0;          // budget used so far
+  std::size_t bytes = 0;
+  // Where the walk is: the top-level member being walked, and whether the value being
+  // resolved sits inside an EXECUTE-only value.
+  std::string parameter;
+  std::size_t inside_private = 0;
 
-  json::value walk(const json::value& v, std::size_t depth) {
+  // `whole`: `v` is a top-level member's entire value.
+  json::value walk(const json::value& v, std::size_t depth, bool whole) {
     switch (v.kind()) {
       case json::kind::string: {
         std::string_view s = v.get_string();
         if (!is_ref_id(s)) return v;
-        return resolve_one(std::string(s), depth);
+        return resolve_one(std::string(s), depth, whole);
       }
       case json::kind::array: {
         json::array out;
         out.reserve(v.get_array().size());
-        for (const auto& e : v.get_array()) out.push_back(walk(e, depth));
+        for (const auto& e : v.get_array()) out.push_back(walk(e, depth, false));
         return out;
       }
       case json::kind::object: {
         json::object out;
         out.reserve(v.get_object().size());
-        for (const auto& kv : v.get_object()) out.emplace(kv.key(), walk(kv.value(), depth));
+        for (const auto& kv : v.get_object()) out.emplace(kv.key(), walk(kv.value(), depth, false));
         return out;
       }
       default:
@@ -60,11 +76,48 @@ struct Resolver {
     }
   }
 
-  json::value resolve_one(const std::string& ref, std::size_t depth) {
+  json::value walk_top(const json::value& input) {
+    if (!input.is_object()) return walk(input, 0, false);
+    json::object out;
+    out.reserve(input.get_object().size());
+    const auto& only = opts.only_members;
+    for (const auto& kv : input.get_object()) {
+      if (!only.empty() && std::find(only.begin(), only.end(), kv.key()) == only.end()) {
+        out.emplace(kv.key(), kv.value());
+        continue;
+      }
+      parameter = std::string(kv.key());
+      out.emplace(kv.key(), walk(kv.value(), 0, true));
+    }
+    return out;
+  }
+
+  void charge(const CacheEntry& e) {
+    items += items_of(e.value);
+    const auto size = metadata_count(e.standard.total_size);
+    bytes += size ? *size : jsonio::measure(e.value).bytes;
+    if (items > opts.limits.max_items)
+      throw InvalidArgument("The refs in this input expand to more than " +
+                            std::to_string(opts.limits.max_items) +
+                            " items (the server's limit per call); pass fewer or smaller refs.");
+    if (bytes > opts.limits.max_bytes)
+      throw InvalidArgument("The refs in this input expand to more than " +
+                            std::to_string(opts.limits.max_bytes) +
+                            " bytes of JSON (the server's limit per call); pass fewer or smaller "
+                            "refs.");
+  }
+
+  json::value resolve_one(const std::string& ref, std::size_t depth, bool whole) {
     for (const auto& p : path)
       if (p == ref) throw CircularReference(ref, path);
-    if (result.resolved_refs.size() >= opts.max_refs || depth >= opts.max_depth)
-      throw InvalidReference(ref);
+    if (opts.cancel && opts.cancel->load(std::memory_order_relaxed))
+      throw Cancelled("The call was cancelled while its refs were resolved.");
+    if (result.resolved_refs.size() >= opts.limits.max_refs)
+      throw InvalidArgument("This input holds more than " + std::to_string(opts.limits.max_refs) +
+                            " refs (the server's limit per call).");
+    if (depth >= opts.limits.max_depth)
+      throw InvalidArgument("Refs nest deeper than " + std::to_string(opts.limits.max_depth) +
+                            " levels in this input (the server's limit).");
     EntryPtr entry;
     bool execute_only = false;
     try {
@@ -87,12 +140,27 @@ struct Resolver {
       result.failed_refs.push_back(ref);
       return json::value(ref);
     }
+    charge(*entry);
     result.resolved_refs.push_back(ref);
-    result.used_execute_only = result.used_execute_only || execute_only;
+    const bool is_private = execute_only || inside_private > 0;
+    if (is_private) {
+      PrivateInput in;
+      in.ref_id = ref;
+      in.parameter = parameter;
+      in.whole_parameter = whole && depth == 0;
+      auto marker = entry->metadata.find(kDerivedFromPrivate);
+      in.derived = (marker != entry->metadata.end() && marker->value() == true) ||
+                   inside_private > 0 || contains_ref_ids(entry->value);
+      in.items = items_of(entry->value);
+      result.private_inputs.push_back(std::move(in));
+      result.used_execute_only = true;
+    }
     result.input_policies.push_back(entry->policy);
     result.input_namespaces.push_back(entry->ns);
     path.push_back(ref);
-    json::value out = walk(entry->value, depth + 1);
+    if (is_private) ++inside_private;
+    json::value out = walk(entry->value, depth + 1, false);
+    if (is_private) --inside_private;
     path.pop_back();
     return out;
   }
@@ -125,7 +193,7 @@ ResolutionResult resolve_refs(RefCache& cache, const json::value& input, const A
                               const ResolutionOptions& options) {
   ResolutionResult result;
   Resolver r{cache, actor, options, result, {}};
-  result.value = r.walk(input, 0);
+  result.value = r.walk_top(input);
   return result;
 }
 

@@ -1,7 +1,11 @@
 #include "refcache_mcp/cached_tools.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <boost/json.hpp>
+#include <cmath>
+#include <cstdint>
 #include <mutex>
 
 #include "jsonio/json_text.hpp"
@@ -15,6 +19,8 @@ namespace {
 
 constexpr const char* kRefPattern = "^[a-zA-Z][a-zA-Z0-9_-]*:[a-f0-9]{8,}$";
 constexpr const char* kUriPrefix = "refcache://";
+// No value has more pages than this; larger page numbers are refused by the schema.
+constexpr std::int64_t kMaxPage = 1000000000;
 
 ::mcp::CallToolResult opaque_reference_error(std::string_view ref_id) {
   ::mcp::CallToolResult r;
@@ -37,7 +43,9 @@ constexpr const char* kUriPrefix = "refcache://";
 }
 
 // Runs `body`, turning every failure into the tool error an agent can act on. Permission
-// failures never say more than the opaque reference text.
+// failures never say more than the opaque reference text; exceptions that are not ours (a
+// library's text may hold paths and internals) say only that an internal error happened, and
+// their text goes to the operator's log.
 template <class Body>
 ::mcp::CallToolResult guarded(Body body, std::string_view ref_hint = {}) {
   try {
@@ -53,20 +61,33 @@ template <class Body>
   } catch (const BackendError& e) {
     return error_result(std::string("Cache backend unavailable: ") + e.what());
   } catch (const CallFailed& e) {
+    if (!e.detail().empty()) spdlog::warn("tool failed: {} ({})", e.what(), e.detail());
+    return error_result(e.what());
+  } catch (const Cancelled& e) {
     return error_result(e.what());
   } catch (const InvalidArgument& e) {
     return error_result(e.what());
   } catch (const ::mcp::Error&) {
     throw;  // protocol-level conditions stay protocol errors
   } catch (const std::exception& e) {
-    return error_result(e.what());
+    spdlog::warn("internal error: {}", e.what());
+    return error_result("Internal error");
   }
 }
 
+// An optional integer argument. The schema bounds it; a value outside int64 is refused with a
+// message naming the argument, never a library's text.
 std::optional<std::int64_t> opt_int(const json::object& o, std::string_view k) {
   auto it = o.find(k);
   if (it == o.end() || it->value().is_null()) return std::nullopt;
-  return it->value().to_number<std::int64_t>();
+  const json::value& v = it->value();
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return static_cast<std::int64_t>(v.get_uint64());
+  if (v.is_double() && std::trunc(v.get_double()) == v.get_double() &&
+      std::fabs(v.get_double()) < 9.0e15)
+    return static_cast<std::int64_t>(v.get_double());
+  throw InvalidArgument("'" + std::string(k) + "' must be an integer in range");
 }
 
 std::string opt_string(const json::object& o, std::string_view k, std::string dflt = {}) {
@@ -236,6 +257,7 @@ void cached_tool_raw(::mcp::Server& server, RefCache& cache, CachedToolSpec spec
                                ? json::value(json::object{{"type", "object"}})
                                : spec.tool.input_schema;
   spec.tool.input_schema = accept_refs(own_schema, spec.ref_params);
+  spec.cache.ref_params = spec.ref_params;
   if (spec.describe_caching) {
     std::string& d = spec.tool.description;
     if (!d.empty() && d.back() != '.') d += '.';
@@ -302,7 +324,11 @@ void add_get_cached_result(::mcp::Server& server, RefCache& cache, const Install
       "ref_id to other tools instead.";
   spec.input_schema = tool_schema(
       {{"ref_id", ref_id_schema()},
-       {"page", {{"type", "integer"}, {"minimum", 1}, {"description", "Page number, from 1"}}},
+       {"page",
+        {{"type", "integer"},
+         {"minimum", 1},
+         {"maximum", kMaxPage},
+         {"description", "Page number, from 1"}}},
        {"page_size",
         {{"type", "integer"},
          {"minimum", 1},

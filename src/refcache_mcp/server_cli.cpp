@@ -92,6 +92,19 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
                  "other processes on SQLite and expiries); 0 = off")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
+  app.add_option("--release-min-items", c.release_min_items,
+                 "a tool shows statistics of data the caller may use but not read only over a "
+                 "whole original private list of at least this many items")
+      ->check(CLI::Range(2, 1000000000))
+      ->capture_default_str();
+  app.add_option("--max-ref-items", c.max_ref_items,
+                 "items the refs in one call's arguments may expand to, summed")
+      ->check(CLI::Range(1, 1000000000))
+      ->capture_default_str();
+  app.add_option("--max-ref-bytes", c.max_ref_bytes,
+                 "bytes of JSON the refs in one call's arguments may expand to, summed")
+      ->check(CLI::Range(1, 1 << 30))
+      ->capture_default_str();
   app.add_option("--allowed-host", c.allowed_hosts,
                  "extra Host/Origin name accepted over HTTP (DNS-rebinding protection stays on)");
   try {
@@ -131,6 +144,23 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
     c.bearer_tokens.push_back(std::move(pair));
   }
   if (c.admins.empty()) c.admins = split(env("MCP_ADMIN_USERS"), ',');
+  // A namespace template that names an identity no caller can have stores results nobody can
+  // read (and recomputes them on every call): refuse it here, where the operator sees it.
+  const std::string& tpl = c.namespace_template;
+  const bool authenticated = c.transport == "http" && !c.bearer_tokens.empty();
+  if (tpl.find("{user_id}") != std::string::npos && !authenticated) {
+    std::cerr << d.program << ": --namespace-template '" << tpl
+              << "' scopes results by user, but no caller will have one: users come from "
+                 "--bearer-token over --transport http\n";
+    exit_code = 2;
+    return false;
+  }
+  if (tpl.find("{agent_id}") != std::string::npos) {
+    std::cerr << d.program << ": --namespace-template '" << tpl
+              << "' scopes results by agent id, which these servers never receive\n";
+    exit_code = 2;
+    return false;
+  }
   return true;
 }
 
@@ -148,6 +178,9 @@ RefCacheOptions cache_options(const ServerConfig& c, const ServerDefaults& d) {
 void ServerConfig::apply(CachedCallOptions& o) const {
   if (!namespace_template.empty()) o.namespace_template = namespace_template;
   if (session_scoped) o.session_scoped = true;
+  o.input_limits.max_items = max_ref_items;
+  o.input_limits.max_bytes = max_ref_bytes;
+  if (o.release) o.release->min_items = release_min_items;
 }
 
 AdminCheck admin_check(const ServerConfig& c) {
@@ -188,6 +221,10 @@ int serve(::mcp::Server& server, const ServerConfig& c) {
     };
     ho.auth = std::move(auth);
   }
+  if (c.namespace_template.find("{session_id}") != std::string::npos || c.session_scoped)
+    spdlog::warn(
+        "results are kept per session: cached tools refuse 2026-07-28 requests, which have "
+        "no session (2025-11-25 clients over HTTP have one)");
   ::mcp::HttpServer http(server, ho);
   http.start();
   // The "listening on" line is what scripts and tests wait for.

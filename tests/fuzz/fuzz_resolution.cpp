@@ -98,21 +98,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   refcache::ResolutionOptions opt;
   opt.allow_execute = (a & 0x10) != 0;
   opt.fail_on_missing = (a & 0x20) != 0;
-  opt.max_refs = (a & 0x40) ? (b & 0x0F) : 10000;
-  opt.max_depth = (a & 0x80) ? (b >> 4) : 32;
+  opt.limits.max_refs = (a & 0x40) ? (b & 0x0F) : 10000;
+  opt.limits.max_depth = (a & 0x80) ? (b >> 4) : 32;
 
   try {
     refcache::ResolutionResult r = refcache::resolve_refs(rc, input, actor, opt);
-    FUZZ_CHECK(r.resolved_refs.size() <= opt.max_refs, "max_refs bounds the refs resolved");
+    FUZZ_CHECK(r.resolved_refs.size() <= opt.limits.max_refs, "max_refs bounds the refs resolved");
     FUZZ_CHECK(opt.fail_on_missing ? r.failed_refs.empty() : true,
                "failed_refs only when fail_on_missing is false");
     (void)jsonio::measure(r.value);
   } catch (const refcache::InvalidReference&) {
   } catch (const refcache::CircularReference&) {
-  } catch (const refcache::Error& e) {
-    // Any other refcache error is allowed by the interface only as InvalidReference or
-    // CircularReference; report it but do not treat it as a crash (bounds, e.g. max_refs).
-    (void)e;
+  } catch (const refcache::InvalidArgument& e) {
+    // A budget breach: the message names the limit and never a value.
+    FUZZ_CHECK(std::string_view(e.what()).find("secret") == std::string_view::npos,
+               "budget errors never echo a value");
   }
   return 0;
 }

@@ -1,7 +1,7 @@
 // Access control through the MCP servers, with the official TypeScript client over HTTP:
 //  - private computation: EXECUTE-only data reaches tools, never the agent; analyze_data
-//    releases aggregate statistics, transform_data keeps its result private (also when
-//    chained, on the other server, and through resources/read);
+//    releases count/sum/mean/spread of a whole private list of 10+ items, transform_data keeps
+//    its result private (also when chained, on the other server, and through resources/read);
 //  - identity: bearer tokens make users; a user:{user_id} result is refused to another user;
 //  - admin tools are refused unless the caller is named with --admin, and never show a value
 //    the caller may not read.
@@ -73,7 +73,7 @@ const anonCalc = await start(CALC, []);
 {
   const agent = await client(anonAna);
   const other = await client(anonCalc);
-  const stored = await call(agent, 'store_private_data', { data: [10, 20, 30, 40] });
+  const stored = await call(agent, 'store_private_data', { data: [10, 20, 30, 40, 41, 42, 43, 44, 45, 46] });
   const secret = stored.sc.ref_id;
   check(!stored.error && stored.sc.value_withheld && !leaks(stored.text, '40'), 'store_private_data returns only a ref', stored);
   const read = await call(agent, 'get_cached_result', { ref_id: secret, full: true });
@@ -85,7 +85,8 @@ const anonCalc = await start(CALC, []);
   check(JSON.parse(res.contents[0].text).value_withheld === true && !leaks(res.contents[0].text, '30'),
     'resources/read describes private data without its content', res);
   const stats = await call(agent, 'analyze_data', { data: secret });
-  check(!stats.error && stats.sc.value.sum === 100 && stats.sc.value.count === 4, 'analyze_data releases aggregate statistics', stats);
+  check(!stats.error && stats.sc.value.sum === 361 && stats.sc.value.count === 10 && !('max' in stats.sc.value),
+    'analyze_data releases statistics that single out no value', stats);
   const t = await call(agent, 'transform_data', { data: secret, operation: 'scale', scale_factor: 2 });
   check(!t.error && t.sc.value_withheld === true && !('value' in t.sc) && !('preview' in t.sc) && !leaks(t.text, '80'),
     'transform_data computes but withholds a result derived from private data', t);
@@ -93,7 +94,8 @@ const anonCalc = await start(CALC, []);
   const readDerived = await call(agent, 'get_cached_result', { ref_id: derived, full: true });
   check(readDerived.error && !leaks(readDerived.text, '80'), 'the derived result cannot be read either', readDerived);
   const chained = await call(agent, 'analyze_data', { data: derived });
-  check(!chained.error && chained.sc.value.sum === 200, 'the derived result can still be used', chained);
+  check(!chained.error && chained.sc.value_withheld === true && !leaks(chained.text, '722'),
+    'the derived result can still be used, and its statistics stay private', chained);
   const elsewhere = await call(other, 'get_cached_result', { ref_id: derived, full: true });
   check(elsewhere.error && !leaks(elsewhere.text, '80'), 'nor read through the other server', elsewhere);
   const guess = await call(agent, 'transform_data', { data: [10, 20, 30, 40], operation: 'scale', scale_factor: 2 });

@@ -176,17 +176,34 @@ TEST(CachedCall, FunctionFailuresCacheNothing) {
   std::atomic<int> calls{0};
   CachedCall boom(cache, "boom", [&](const json::object&, CallContext&) -> json::value {
     ++calls;
-    throw std::runtime_error("Count must be between 1 and 10000");
+    throw std::invalid_argument("Count must be between 1 and 10000");
   });
   try {
     boom.call({});
     FAIL();
-  } catch (const CallFailed& e) {
+  } catch (const InvalidArgument& e) {
     EXPECT_STREQ(e.what(), "Count must be between 1 and 10000");
   }
-  EXPECT_THROW(boom.call({}), CallFailed);
+  EXPECT_THROW(boom.call({}), InvalidArgument);
   EXPECT_EQ(calls, 2);
   EXPECT_TRUE(cache.backend().keys().empty());
+}
+
+// A library's exception text (Boost.JSON's holds a source path) never reaches the caller;
+// the operator's log gets it through CallFailed::detail().
+TEST(CachedCall, InternalErrorsDoNotReachTheCaller) {
+  RefCache cache(char_opts());
+  CachedCall boom(cache, "boom", [](const json::object& a, CallContext&) -> json::value {
+    // Not an exact integer: Boost.JSON throws a system_error naming its source file.
+    return a.at("n").to_number<std::int64_t>();
+  });
+  try {
+    boom.call(json::object{{"n", 1.5}});
+    FAIL();
+  } catch (const CallFailed& e) {
+    EXPECT_EQ(std::string(e.what()), "The tool 'boom' failed with an internal error.");
+    EXPECT_NE(e.detail().find("boost"), std::string::npos) << e.detail();
+  }
 }
 
 TEST(CachedCall, PrivateComputationWithholdsTheResult) {
@@ -205,11 +222,12 @@ TEST(CachedCall, PrivateComputationWithholdsTheResult) {
   EXPECT_FALSE(r.contains("preview"));
   EXPECT_EQ(r.at("value_withheld"), true);
   const std::string ref(r.at("ref_id").as_string());
-  // Stored at least as strictly as the input: the agent cannot read it ...
+  // Stored at least as strictly as the input: nobody reads it, whatever their kind ...
   EXPECT_THROW(cache.resolve(ref, Actor::agent()), PermissionDenied);
-  // ... but can pass it on, and the user who owns the data can read it.
-  EXPECT_EQ(*cache.resolve(ref, Actor::user()), J("[20,40,60]"));
+  EXPECT_THROW(cache.resolve(ref, Actor::user()), PermissionDenied);
+  // ... but it can be passed on, and says that it is derived from private data.
   EXPECT_NO_THROW(cache.entry_for(ref, Actor::agent(), Permission::kExecute));
+  EXPECT_EQ(cache.backend().get(ref)->metadata.at(kDerivedFromPrivate), true);
   // A chained computation stays private.
   auto r2 = transform.call(json::object{{"data", ref}});
   EXPECT_EQ(r2.at("value_withheld"), true);
@@ -223,17 +241,19 @@ TEST(CachedCall, DeclaredReleasesMayShowAggregates) {
   RefCache cache(char_opts());
   SetOptions so;
   so.policy = AccessPolicy::execute_only();
-  auto secret = cache.set("", J("[10,20,30]"), so);
+  auto secret = cache.set("", J("[1,2,3,4,5,6,7,8,9,10]"), so);
   CachedCallOptions o;
-  o.release_private_results = true;
-  CachedCall count(
-      cache, "count",
+  o.release = ReleaseRule{.fields = {"count", "sum"}, .min_items = 10};
+  CachedCall stats(
+      cache, "stats",
       [](const json::object& a, CallContext&) -> json::value {
-        return a.at("data").as_array().size();
+        const auto& d = a.at("data").as_array();
+        return json::object{{"count", d.size()}, {"sum", 55}, {"max", d.back()}};
       },
       o);
-  auto r = count.call(json::object{{"data", secret.ref_id}});
-  EXPECT_EQ(r.at("value"), 3);
+  auto r = stats.call(json::object{{"data", secret.ref_id}});
+  // Only the declared statistics: max is an item of the private list.
+  EXPECT_EQ(r.at("value"), J(R"({"count":10,"sum":55})"));
 }
 
 TEST(CachedCall, ContextScopingIsolatesUsers) {
@@ -365,7 +385,7 @@ TEST(CachedCall, AsyncFailuresRetryWithBackoffThenFailThenRunAgain) {
       [&](const json::object&, CallContext&) -> json::value {
         ++runs;
         std::this_thread::sleep_for(20ms);
-        throw std::runtime_error("boom");
+        throw std::invalid_argument("boom");
       },
       o);
   auto r = flaky.call({});

@@ -90,6 +90,19 @@ TEST(AccessPolicy, Presets) {
   EXPECT_EQ(AccessPolicy::read_only().user_permissions, Permission::kRead);
 }
 
+// EXECUTE-only holds for every kind of actor: a caller identified as a user (a bearer token)
+// must not read what an anonymous agent may not.
+TEST(AccessPolicy, ExecuteOnlyRestrictsUsersToo) {
+  const AccessPolicy p = AccessPolicy::execute_only();
+  PermissionChecker checker;
+  EXPECT_FALSE(checker.allows(p, Permission::kRead, Actor::user("bob"), "public"));
+  EXPECT_TRUE(checker.allows(p, Permission::kExecute, Actor::user("bob"), "public"));
+  EXPECT_FALSE(checker.allows(p, Permission::kRead, Actor::agent(), "public"));
+  AccessPolicy owned = p;
+  owned.owner = "user:alice";
+  EXPECT_TRUE(checker.allows(owned, Permission::kRead, Actor::user("alice"), "public"));
+}
+
 TEST(AccessPolicy, StricterOfIntersectsMasksAndKeepsRestrictions) {
   AccessPolicy a;  // agent READ|EXECUTE
   AccessPolicy b = AccessPolicy::execute_only();
