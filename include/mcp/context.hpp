@@ -29,7 +29,8 @@ struct CallState;
 enum class TransportKind { kStdio, kStreamableHttp, kLegacySse, kInMemory };
 
 // Becomes "cancelled" when the client cancels the request (notifications/cancelled), closes the
-// HTTP response stream, or the server shuts down. Thread-safe.
+// HTTP response stream, the call's deadline passes (ServerOptions::call_timeout), or the server
+// shuts down. Thread-safe.
 class CancellationToken {
  public:
   bool cancelled() const noexcept { return flag_.load(std::memory_order_acquire); }
@@ -62,6 +63,10 @@ class ToolContext {
   Era era() const;
   // The transport the request came on (stdio: the client is whoever started the process).
   TransportKind transport() const;
+  // HTTP: the IP address the request came from ("127.0.0.1", "::1"; IPv4-mapped IPv6
+  // addresses as IPv4), e.g. a quota key for anonymous callers. Empty for stdio and for
+  // transports that do not know it.
+  const std::string& peer_address() const;
   const std::string& protocol_version() const;
   // Client capabilities (initialize params or modern _meta); {} when none were declared.
   const boost::json::object& client_capabilities() const;

@@ -4,7 +4,10 @@
 // by params._meta["io.modelcontextprotocol/protocolVersion"]).
 //
 // Transports (serve_stdio, HttpServer) feed it messages; handlers run on a bounded worker pool
-// owned by the server, so a slow tool never blocks a transport or other requests.
+// owned by the server, so a slow tool never blocks a transport or other requests. The pool is
+// shared fairly between callers (the authenticated principal, else the legacy session, else the
+// peer address): callers take turns, one caller runs at most max_running_per_caller calls at
+// once, and every call has a deadline (call_timeout).
 //
 // Thread-safety: all methods are thread-safe. Registering or removing tools/resources/prompts
 // while serving is allowed; call notify_*_list_changed() afterwards to tell clients.
@@ -38,10 +41,28 @@ namespace mcp {
 
 struct ServerOptions {
   Implementation info;
-  std::string instructions;             // optional; sent in initialize / server/discover
-  std::size_t worker_threads = 0;       // handler threads; 0 = max(2, hardware threads)
-  std::size_t max_queued_calls = 4096;  // calls waiting for a worker; beyond -> -32603 "busy"
-  std::size_t page_size = 0;            // items per */list page; 0 = everything in one page
+  std::string instructions;        // optional; sent in initialize / server/discover
+  std::size_t worker_threads = 0;  // handler threads; 0 = max(2, hardware threads)
+  // Calls waiting for a worker, all callers together; beyond -> -32603 "Server busy".
+  std::size_t max_queued_calls = 4096;
+  // Calls of one caller running at once; 0 = half the workers, at least 1. The rest of the
+  // workers stay free for other callers, whose calls take turns with this one's (round-robin).
+  // A caller is the authenticated principal (bearer subject) if there is one, else the legacy
+  // session, else the peer address (modern HTTP); stdio is not capped (its one client may use
+  // every worker).
+  std::size_t max_running_per_caller = 0;
+  // Calls of one caller waiting for a worker; beyond -> -32603 "Server busy", so that one
+  // caller cannot fill the queue shared by all (max_queued_calls).
+  std::size_t max_queued_per_caller = 256;
+  // Deadline of every call that runs on the worker pool (tools/call, resources/read,
+  // prompts/get, completion/complete, subscribe checks), counted from its arrival, queueing
+  // included. When it passes, the client is answered at once (tools/call: an isError result;
+  // the others: -32603) saying the call exceeded its deadline, and the call's
+  // CancellationToken is cancelled; its worker is free again once the handler notices. Covers
+  // server->client requests too (raise it for tools that wait on a person). Does not apply to
+  // subscriptions/listen streams or to tasks once created (they have their ttl). 0 = none.
+  std::chrono::milliseconds call_timeout{std::chrono::seconds(30)};
+  std::size_t page_size = 0;  // items per */list page; 0 = everything in one page
   // Modern-era caching hints on the six cacheable results (ttlMs, cacheScope).
   std::int64_t cache_ttl_ms = 0;
   // "public" | "private" | "" (default: "private" for authenticated requests, else "public",

@@ -104,6 +104,8 @@ struct MessageInfo {
   // HTTP: true when the header selects the modern era for this message.
   bool modern_http = false;
   std::optional<Principal> principal;
+  // HTTP: the client's IP address (as ToolContext::peer_address()); empty for stdio.
+  std::string peer_address;
 };
 
 }  // namespace mcp

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "deadline_timer.hpp"
 #include "mcp/context.hpp"
 #include "mcp/session.hpp"
 
@@ -33,6 +34,7 @@ struct CallState {
   boost::json::object meta;
   boost::json::object client_caps;
   std::optional<Principal> principal;
+  std::string peer_address;           // MessageInfo::peer_address
   boost::json::value progress_token;  // null = none
   std::mutex progress_mu;
   double last_progress = -std::numeric_limits<double>::infinity();
@@ -48,6 +50,9 @@ struct CallState {
   std::string task_id;
   std::weak_ptr<TaskRecord> task;
   std::atomic<bool> detached{false};  // a task now: transport events no longer cancel it
+  // The call's deadline (ServerOptions::call_timeout), armed before it is queued; disarmed by
+  // the answer.
+  std::optional<DeadlineTimer::Key> deadline;
 };
 
 }  // namespace detail

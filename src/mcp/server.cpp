@@ -15,6 +15,7 @@
 
 #include "call_state.hpp"
 #include "crypto.hpp"
+#include "deadline_timer.hpp"
 #include "jsonio/json_text.hpp"
 #include "task_engine.hpp"
 #include "uri_template.hpp"
@@ -64,6 +65,21 @@ const bj::string* get_string(const bj::object& o, std::string_view key) {
 std::string str(const bj::string* s) {
   return s ? std::string(*s) : std::string();
 }
+
+// "30 s", "1.5 s", "0.25 s": a duration as clients read it in a deadline message.
+std::string seconds_text(std::chrono::milliseconds d) {
+  std::string s = std::to_string(d.count() / 1000);
+  if (auto ms = d.count() % 1000; ms != 0) {
+    std::string frac = std::to_string(1000 + ms).substr(1);  // three digits
+    while (frac.back() == '0') frac.pop_back();
+    s += "." + frac;
+  }
+  return s + " s";
+}
+
+// What handlers' unexpected exceptions become for the client. The detail (std::exception::what()
+// of a Boost.JSON error names a source file of the server, for one) goes to the log only.
+constexpr std::string_view kInternalErrorText = "Internal error";
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -195,6 +211,7 @@ struct Server::Impl {
   Server& self;
   const ServerOptions& opt;
   std::unique_ptr<WorkerPool> pool;
+  detail::DeadlineTimer deadlines;  // ServerOptions::call_timeout of calls on the pool
   std::string hmac_key = crypto::random_bytes(32);
 
   mutable std::shared_mutex reg_mu;
@@ -218,6 +235,8 @@ struct Server::Impl {
   // "other"), so lookups need no lock.
   std::unordered_map<std::string, std::unique_ptr<metrics::Counter>> method_counts;
   std::array<metrics::Counter, 4> sessions_created;  // by TransportKind
+  metrics::Counter deadlines_exceeded;               // calls answered by their deadline
+  metrics::Counter busy_pool, busy_caller;           // calls refused: which queue was full
   TransportMetrics transport;
   std::mutex sources_mu;
   std::vector<std::function<void(metrics::TextWriter&)>> metric_sources;
@@ -236,7 +255,12 @@ struct Server::Impl {
     std::size_t n = o.worker_threads
                         ? o.worker_threads
                         : std::max<std::size_t>(2, std::thread::hardware_concurrency());
-    pool = std::make_unique<WorkerPool>(n, o.max_queued_calls);
+    pool = std::make_unique<WorkerPool>(WorkerPool::Limits{
+        .threads = n,
+        .max_queued = o.max_queued_calls,
+        .max_queued_per_key = o.max_queued_per_caller,
+        .max_running_per_key =
+            o.max_running_per_caller ? o.max_running_per_caller : std::max<std::size_t>(1, n / 2)});
     legacy_methods = {
         {"initialize", {&Impl::m_initialize, false, false, false}},
         {"ping", {&Impl::m_ping, false, false, false}},
@@ -355,8 +379,17 @@ struct Server::Impl {
     for (auto k : kKinds)
       w.sample("mcp_sessions_created_total", {{"transport", transport_label(k)}},
                sessions_created[static_cast<std::size_t>(k)].value());
+    w.family("mcp_calls_deadline_exceeded_total", "counter",
+             "Calls answered by their deadline (ServerOptions::call_timeout) and cancelled.");
+    w.sample("mcp_calls_deadline_exceeded_total", {}, deadlines_exceeded.value());
+    w.family("mcp_calls_busy_total", "counter",
+             "Calls refused with \"Server busy\", by the queue that was full (server = all "
+             "callers' queue, caller = the caller's own).");
+    w.sample("mcp_calls_busy_total", {{"queue", "server"}}, busy_pool.value());
+    w.sample("mcp_calls_busy_total", {{"queue", "caller"}}, busy_caller.value());
     w.family("mcp_sessions_expired_total", "counter",
-             "Legacy HTTP sessions dropped after being idle longer than their TTL.");
+             "Legacy HTTP sessions dropped after being idle longer than their TTL, or not "
+             "initialised in time.");
     w.sample("mcp_sessions_expired_total", {}, transport.sessions_expired());
     w.family("mcp_http_responses_total", "counter",
              "HTTP responses sent, by status code (an SSE stream counts once, as 200).");
@@ -426,6 +459,7 @@ struct Server::Impl {
 
   void finish(const CallPtr& c, std::string text, int status) {
     if (c->done.exchange(true)) return;
+    if (c->deadline) deadlines.cancel(*c->deadline);
     if (!c->session->stateless()) {
       std::lock_guard lk(c->session->mu_);
       auto it = c->session->in_flight_.find(c->id_key);
@@ -488,8 +522,33 @@ struct Server::Impl {
     } catch (const Error& e) {
       finish_error(c, e.code(), e.what(), e.data());
     } catch (const std::exception& e) {
-      finish_error(c, error_code::kInternalError, e.what());
+      spdlog::error("mcp: {} failed: {}", c->method, e.what());
+      finish_error(c, error_code::kInternalError, kInternalErrorText);
+    } catch (...) {
+      spdlog::error("mcp: {} failed with an exception that is not a std::exception", c->method);
+      finish_error(c, error_code::kInternalError, kInternalErrorText);
     }
+  }
+
+  // The call's deadline passed (ServerOptions::call_timeout): answer now, then cancel it, so
+  // that what the handler returns afterwards is dropped (finish() answers once).
+  void expire(const CallPtr& c) {
+    if (c->done.load() || c->detached.load()) return;
+    const std::string text = "The request exceeded its deadline of " +
+                             seconds_text(opt.call_timeout) + " and was cancelled";
+    if (c->method == "tools/call") {
+      // A tool result with isError, not a JSON-RPC error: the spec reserves protocol errors
+      // for requests the server cannot take (unknown tool, malformed request) and reports
+      // failures of the tool's execution in the result, where the model sees them and can
+      // adjust (ask for less, or use a task).
+      bj::value r = CallToolResult::error(text).to_json();
+      if (c->era == Era::kModern) decorate_modern(r.as_object(), false, c->principal.has_value());
+      finish(c, result_text(c->id, r), 200);
+    } else {
+      finish_error(c, error_code::kInternalError, text);
+    }
+    deadlines_exceeded.inc();
+    c->token.cancel();
   }
 
   // --- MRTR request state ---------------------------------------------------------------------
@@ -666,7 +725,8 @@ struct Server::Impl {
     } catch (const InputRequiredSignal&) {
       throw;
     } catch (const std::exception& e) {
-      r = CallToolResult::error(e.what());
+      spdlog::error("mcp: tool {} failed: {}", t->spec.name, e.what());
+      r = CallToolResult::error(std::string(kInternalErrorText));
     }
     return r.to_json();
   }
@@ -926,6 +986,7 @@ Server::~Server() {
 void Server::shutdown() {
   if (impl_ && impl_->tasks) impl_->tasks->shutdown();  // tasks (src/mcp/tasks.cpp) end first
   if (impl_ && impl_->pool) impl_->pool->stop();
+  if (impl_) impl_->deadlines.stop();
 }
 
 bool Server::wait_idle(std::chrono::milliseconds timeout) {
@@ -1198,6 +1259,7 @@ void Server::handle(const std::shared_ptr<Session>& session, json message,
   c->id = id;
   c->method = method;
   c->principal = info.principal;
+  c->peer_address = info.peer_address;
 
   const bj::object* meta = get_object(params, "_meta");
   bool modern = info.modern_http || (meta && meta->contains(kMetaVersion));
@@ -1298,15 +1360,50 @@ void Server::handle(const std::shared_ptr<Session>& session, json message,
     I.run(c, *mi);
     return;
   }
+  // Calls are queued per caller and take turns (ServerOptions::max_running_per_caller).
+  std::string caller;
+  if (info.principal)
+    caller = "principal:" + info.principal->subject;
+  else if (!session->stateless())
+    caller = "session:" + session->id();
+  else
+    caller = "peer:" + info.peer_address;
+  const bool capped = session->kind() != TransportKind::kStdio;
+  if (I.opt.call_timeout.count() > 0 && method != "subscriptions/listen") {
+    std::weak_ptr<CallState> wc = c;
+    I.deadlines.schedule(
+        std::chrono::steady_clock::now() + I.opt.call_timeout,
+        [&I, wc] {
+          if (auto call = wc.lock()) I.expire(call);
+        },
+        c->deadline);
+  }
   const Impl::MethodInfo info_copy = *mi;
-  if (!I.pool->submit([c, &I, info_copy] {
+  auto submitted = I.pool->submit(
+      caller,
+      [c, &I, info_copy] {
+        if (c->done.load()) return;  // answered by its deadline while it waited
         if (c->token.cancelled() && c->suppressed.load()) {
           I.finish(c, {}, 200);
           return;
         }
         I.run(c, info_copy);
-      }))
-    I.finish_error(c, error_code::kInternalError, "Server busy: too many queued requests");
+      },
+      capped);
+  switch (submitted) {
+    case WorkerPool::Submitted::kQueued:
+      break;
+    case WorkerPool::Submitted::kKeyFull:
+      I.busy_caller.inc();
+      I.finish_error(c, error_code::kInternalError,
+                     "Server busy: too many queued requests from this caller");
+      break;
+    case WorkerPool::Submitted::kPoolFull:
+    case WorkerPool::Submitted::kStopped:
+      I.busy_pool.inc();
+      I.finish_error(c, error_code::kInternalError, "Server busy: too many queued requests");
+      break;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1324,6 +1421,9 @@ Era ToolContext::era() const {
 }
 TransportKind ToolContext::transport() const {
   return s_->session->kind();
+}
+const std::string& ToolContext::peer_address() const {
+  return s_->peer_address;
 }
 const std::string& ToolContext::protocol_version() const {
   return s_->version;

@@ -2,6 +2,8 @@
 // tools/call into tasks and answers tasks/* for both protocol eras.
 #include "task_engine.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <ctime>
 
@@ -505,7 +507,9 @@ void TaskEngine::settle_exception(const TaskPtr& t, const CallPtr& c, const std:
   } catch (const Error& ex) {
     store_.fail(t, error_object(ex.code(), ex.what(), ex.data()));
   } catch (const std::exception& ex) {
-    store_.complete(t, CallToolResult::error(ex.what()).to_json());
+    // The detail may name the server's source files (Boost.JSON errors do): the log keeps it.
+    spdlog::error("mcp: a task's tools/call failed: {}", ex.what());
+    store_.complete(t, CallToolResult::error("Internal error").to_json());
   } catch (...) {
     store_.fail(t, error_object(error_code::kInternalError, "Unknown error"));
   }
@@ -540,7 +544,8 @@ bj::value TaskEngine::run_sync(const CallPtr& c) {
     } catch (const InputRequiredSignal&) {
       throw;
     } catch (const std::exception& e) {
-      r = CallToolResult::error(e.what());
+      spdlog::error("mcp: tool call failed: {}", e.what());
+      r = CallToolResult::error("Internal error");
     }
   }
   if (auto t = c->task.lock()) {

@@ -2,38 +2,73 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <limits>
+
 namespace mcp {
 
-WorkerPool::WorkerPool(std::size_t threads, std::size_t max_queue) : max_queue_(max_queue) {
-  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+WorkerPool::WorkerPool(const Limits& limits) : limits_(limits) {
+  limits_.max_running_per_key = std::max<std::size_t>(1, limits_.max_running_per_key);
+  for (std::size_t i = 0; i < limits_.threads; ++i) threads_.emplace_back([this] { run(); });
 }
+
+WorkerPool::WorkerPool(std::size_t threads, std::size_t max_queue)
+    : WorkerPool(Limits{.threads = threads,
+                        .max_queued = max_queue,
+                        .max_queued_per_key = max_queue,
+                        .max_running_per_key = threads}) {}
 
 WorkerPool::~WorkerPool() {
   stop();
 }
 
-bool WorkerPool::submit(std::function<void()> job) {
+void WorkerPool::enqueue_turn(KeyQueue& q) {
+  if (q.in_ring || q.jobs.empty() || q.running >= q.cap) return;
+  ring_.push_back(&q);
+  q.in_ring = true;
+  ready_.store(ring_.size(), std::memory_order_relaxed);
+}
+
+WorkerPool::Submitted WorkerPool::submit(std::string_view key, std::function<void()> job,
+                                         bool capped) {
   bool wake;
   {
     std::lock_guard lk(mu_);
-    if (stopped_ || queue_.size() >= max_queue_) return false;
-    queue_.push_back(std::move(job));
-    queued_.fetch_add(1, std::memory_order_relaxed);
-    // Only pay for a futex wake when a worker is actually sleeping.
-    wake = waiting_ > 0;
+    if (stopped_) return Submitted::kStopped;
+    if (queued_ >= limits_.max_queued) return Submitted::kPoolFull;
+    auto it = keys_.find(std::string(key));
+    if (it != keys_.end() && it->second->jobs.size() >= limits_.max_queued_per_key)
+      return Submitted::kKeyFull;
+    if (it == keys_.end()) {
+      auto q = std::make_unique<KeyQueue>();
+      q->key = std::string(key);
+      it = keys_.emplace(q->key, std::move(q)).first;
+    }
+    KeyQueue& q = *it->second;
+    q.cap = capped ? limits_.max_running_per_key : std::numeric_limits<std::size_t>::max();
+    q.jobs.push_back(std::move(job));
+    ++queued_;
+    const bool was_ready = q.in_ring;
+    enqueue_turn(q);
+    // Only pay for a futex wake when the job can start and a worker is actually sleeping.
+    wake = !was_ready && q.in_ring && waiting_ > 0;
   }
   if (wake) cv_.notify_one();
-  return true;
+  return Submitted::kQueued;
+}
+
+bool WorkerPool::submit(std::function<void()> job) {
+  return submit({}, std::move(job), /*capped=*/false) == Submitted::kQueued;
 }
 
 std::size_t WorkerPool::busy() const {
   std::lock_guard lk(mu_);
-  return queue_.size() + running_;
+  return queued_ + running_;
 }
 
 bool WorkerPool::wait_idle(std::chrono::milliseconds timeout) {
   std::unique_lock lk(mu_);
-  return idle_cv_.wait_for(lk, timeout, [&] { return queue_.empty() && running_ == 0; });
+  return idle_cv_.wait_for(lk, timeout, [&] { return queued_ == 0 && running_ == 0; });
 }
 
 void WorkerPool::stop() {
@@ -51,7 +86,9 @@ void WorkerPool::stop() {
 void WorkerPool::run() {
   std::unique_lock lk(mu_);
   for (;;) {
-    if (queue_.empty()) {
+    if (ring_.empty()) {
+      // Stopped with nothing startable: jobs still queued belong to keys at their cap, whose
+      // running jobs' threads start them when they finish.
       if (stopped_) return;
       // Under load the next job usually arrives within microseconds: one worker spinning
       // briefly (without yielding, which would queue it behind every other runnable thread)
@@ -62,7 +99,7 @@ void WorkerPool::run() {
         lk.unlock();
         auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
         int polls = 0;
-        while (queued_.load(std::memory_order_relaxed) == 0) {
+        while (ready_.load(std::memory_order_relaxed) == 0) {
 #if defined(__x86_64__) || defined(__i386__)
           __builtin_ia32_pause();
 #endif
@@ -71,19 +108,29 @@ void WorkerPool::run() {
         }
         spinning_.store(0, std::memory_order_relaxed);
         lk.lock();
-        if (!queue_.empty()) continue;
+        if (!ring_.empty()) continue;
       }
       if (stopped_) return;
       ++waiting_;
-      cv_.wait(lk, [&] { return stopped_ || !queue_.empty(); });
+      cv_.wait(lk, [&] { return stopped_ || !ring_.empty(); });
       --waiting_;
       continue;
     }
-    auto job = std::move(queue_.front());
-    queue_.pop_front();
-    queued_.fetch_sub(1, std::memory_order_relaxed);
+    KeyQueue* q = ring_.front();
+    ring_.pop_front();
+    q->in_ring = false;
+    auto job = std::move(q->jobs.front());
+    q->jobs.pop_front();
+    --queued_;
+    ++q->running;
     ++running_;
+    enqueue_turn(*q);  // its next job waits for the other keys' turns
+    ready_.store(ring_.size(), std::memory_order_relaxed);
+    // Turns left in the ring (other keys', or this key's next job when it may run more than
+    // one) need a thread of their own: submit() woke one for the turn this thread took only.
+    const bool more = !ring_.empty() && waiting_ > 0;
     lk.unlock();
+    if (more) cv_.notify_one();
     try {
       job();
     } catch (const std::exception& e) {
@@ -93,8 +140,14 @@ void WorkerPool::run() {
     }
     job = nullptr;  // release what the job holds before the pool can report idle
     lk.lock();
+    --q->running;
     --running_;
-    if (queue_.empty() && running_ == 0) idle_cv_.notify_all();
+    enqueue_turn(*q);  // below its cap again
+    if (q->jobs.empty() && q->running == 0) keys_.erase(keys_.find(q->key));
+    // This thread takes the next turn itself; wake another for any further one.
+    const bool again = ring_.size() > 1 && waiting_ > 0;
+    if (queued_ == 0 && running_ == 0) idle_cv_.notify_all();
+    if (again) cv_.notify_one();
   }
 }
 

@@ -1,39 +1,90 @@
-// A fixed pool of threads running queued jobs, with a bounded queue. Used for handlers so that
-// a slow tool never blocks a transport thread.
+// A fixed pool of threads running queued jobs, shared fairly between callers. Used for handlers
+// so that a slow tool never blocks a transport thread, and one caller's slow calls never take
+// every thread from the others.
+//
+// Every job belongs to a caller key. Jobs of one key start in submission order; keys with
+// waiting jobs take turns (round-robin, one job per turn); a key runs at most
+// `max_running_per_key` jobs at once unless its jobs are submitted uncapped (a transport with a
+// single client, stdio, may use every thread). Waiting jobs are bounded overall and per key;
+// submit() refuses beyond either bound instead of letting the queue grow.
+//
+// Thread-safety: every method may be called from any thread. Jobs run on the pool's threads and
+// may submit further jobs; stop() must not be called from a job.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace mcp {
 
 class WorkerPool {
  public:
+  struct Limits {
+    std::size_t threads = 2;
+    std::size_t max_queued = 4096;         // waiting jobs of all keys together
+    std::size_t max_queued_per_key = 256;  // waiting jobs of one key
+    std::size_t max_running_per_key = 1;   // running jobs of one key (capped submissions)
+  };
+  enum class Submitted {
+    kQueued,
+    kPoolFull,  // max_queued jobs are waiting
+    kKeyFull,   // max_queued_per_key jobs of this key are waiting
+    kStopped,
+  };
+
+  explicit WorkerPool(const Limits& limits);
+  // One key and no per-key bounds: a plain bounded FIFO pool (the task threads).
   WorkerPool(std::size_t threads, std::size_t max_queue);
   ~WorkerPool();
-  // Queues `job`; returns false (and drops it) when the queue is full or the pool stopped.
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Queues `job` for caller `key`. `capped` = the key's running jobs are bounded by
+  // max_running_per_key (else by the thread count). The job is dropped unless kQueued.
+  Submitted submit(std::string_view key, std::function<void()> job, bool capped = true);
+  // Queues an uncapped job under the empty key; false when refused.
   bool submit(std::function<void()> job);
   // Jobs queued or running.
   std::size_t busy() const;
   // Waits until no job is queued or running, or the timeout passes.
   bool wait_idle(std::chrono::milliseconds timeout);
+  // Stops taking jobs; the queued ones still run; joins the threads.
   void stop();
 
  private:
+  struct KeyQueue {
+    std::string key;
+    std::deque<std::function<void()>> jobs;
+    std::size_t running = 0;
+    std::size_t cap = 1;   // running jobs allowed
+    bool in_ring = false;  // waiting for its turn in ring_
+  };
+
   void run();
+  // Puts `q` at the back of the ring if it has a job it may start now. Under mu_.
+  void enqueue_turn(KeyQueue& q);
+
+  Limits limits_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
-  std::deque<std::function<void()>> queue_;
-  std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the lock
+  std::unordered_map<std::string, std::unique_ptr<KeyQueue>> keys_;  // keys with jobs
+  std::deque<KeyQueue*> ring_;  // keys that may start a job, in turn order
+  std::size_t queued_ = 0;      // jobs waiting, all keys
+  // ring_.size(), readable without the lock by the spinning worker.
+  std::atomic<std::size_t> ready_{0};
   std::vector<std::thread> threads_;
-  std::size_t max_queue_;
   std::size_t running_ = 0;
   std::size_t waiting_ = 0;
   // Workers currently spinning for the next job instead of sleeping; at most one, so that an

@@ -6,9 +6,9 @@
 // resources, the admin tools and cached tools whose parameters accept ref ids.
 //
 // Input: JSON-RPC messages, one per line. A first line "!modern" serves the connection as a
-// stateless (2026-07-28 HTTP) session; "!auth" adds a principal. Messages are handled one after
-// the other, each to completion; requests the server sends to the client (request_client) are
-// answered by the harness.
+// stateless (2026-07-28 HTTP) session from a peer address; "!auth" adds a principal. Messages are
+// handled one after the other, each to completion; requests the server sends to the client
+// (request_client) are answered by the harness.
 #include <boost/describe.hpp>
 #include <boost/json.hpp>
 #include <chrono>
@@ -269,7 +269,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   mcp::MessageInfo info;
   while (!lines.empty() && !lines.front().empty() && lines.front().front() == '!') {
     std::string_view opt = lines.front();
-    if (opt == "!modern") stateless = info.modern_http = true;
+    if (opt == "!modern") {
+      stateless = info.modern_http = true;
+      info.peer_address = "192.0.2.7";  // anonymous modern callers are keyed by address
+    }
     if (opt == "!auth") info.principal = mcp::Principal{.subject = "admin", .scopes = {"s"}};
     if (opt == "!user") info.principal = mcp::Principal{.subject = "alice", .scopes = {}};
     if (opt == "!refuse") g_answer_kind = 1;
