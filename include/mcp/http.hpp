@@ -5,8 +5,12 @@
 //
 // Security defaults: binds 127.0.0.1; rejects requests whose Host or Origin is not a loopback
 // name (localhost, 127.0.0.1, [::1], any port) or in the allow-lists (403); body limit (413);
-// JSON depth limit; session cap and idle TTL; optional bearer-token auth with RFC 9728
-// protected-resource metadata.
+// JSON depth limit; legacy sessions capped overall, per principal and per peer address, with an
+// idle TTL, and dropped when not initialised within seconds; sessions answer only the principal
+// that created them; connections capped, with a deadline for each request's header (slowloris);
+// accepting backs off when descriptors run out; optional bearer-token auth with RFC 9728
+// protected-resource metadata. start() warns on stderr when a setting weakens these (any Host
+// accepted, a non-loopback address without auth).
 //
 // Thread-safety: start()/stop()/port() may be called from any thread; run() blocks.
 #pragma once
@@ -35,7 +39,7 @@ struct AuthOptions {
 };
 
 struct HttpOptions {
-  std::string host = "127.0.0.1";  // bind address
+  std::string host = "127.0.0.1";  // bind address; not loopback without `auth` -> a warning
   std::uint16_t port = 0;          // 0 = pick a free port (see HttpServer::port())
   std::string path = "/mcp";       // Streamable HTTP endpoint
   bool legacy_sse = true;          // serve GET /sse + POST /messages
@@ -44,18 +48,53 @@ struct HttpOptions {
   // Prometheus text exposition of Server::metrics_text() (GET); empty = not served. Guarded
   // like the MCP endpoint: Host/Origin validation, and a bearer token when `auth` is set.
   std::string metrics_path = "/metrics";
-  std::size_t io_threads = 1;              // Asio threads (handlers use the server's pool)
-  std::size_t max_body_bytes = 8u << 20;   // larger bodies -> 413
-  std::size_t max_json_depth = 64;         // deeper JSON -> -32700 / 400
-  std::size_t max_sessions = 1024;         // legacy sessions; beyond -> 503
-  std::chrono::seconds session_ttl{1800};  // idle legacy sessions expire (then 404)
+  std::size_t io_threads = 1;             // Asio threads (handlers use the server's pool)
+  std::size_t max_body_bytes = 8u << 20;  // larger bodies -> 413
+  std::size_t max_json_depth = 64;        // deeper JSON -> -32700 / 400
+
+  // --- legacy sessions (Streamable HTTP 2025-11-25 and older, and legacy SSE streams) ---------
+  // Sessions of each transport at once; beyond -> 503 "Too many sessions".
+  std::size_t max_sessions = 1024;
+  // Sessions (both transports together) of one authenticated principal (bearer subject);
+  // beyond -> 503. Keeps one user's flood of initialize requests from filling the table for
+  // everyone else.
+  std::size_t max_sessions_per_principal = 64;
+  // Sessions of one unauthenticated peer: one IPv4 address, or one IPv6 /64 (what one host
+  // usually holds); beyond -> 503. Local clients all share 127.0.0.1, so without `auth` they
+  // share this budget.
+  std::size_t max_sessions_per_peer = 256;
+  // Idle legacy sessions expire (then 404; clients initialize again).
+  std::chrono::seconds session_ttl{1800};
+  // A Streamable HTTP session that sees no request after its initialize (the client sends
+  // notifications/initialized at once) within this time is dropped, so that initialize floods
+  // hold their places for seconds, not for session_ttl.
+  std::chrono::milliseconds session_init_timeout{std::chrono::seconds(10)};
   std::chrono::seconds sse_keepalive{15};  // ": keepalive" comment interval on SSE streams
+
+  // --- connections --------------------------------------------------------------------------
+  // Connections open at once (SSE streams included); beyond, a new connection is answered 503
+  // and closed. Keep it below the process's descriptor limit (RLIMIT_NOFILE; start() warns
+  // when it is not). When descriptors run out anyway, accepting pauses 50 ms, doubling up to
+  // 1 s, with one log line per 10 s, instead of spinning.
+  std::size_t max_connections = 2048;
+  // Time for a request's header to arrive in full: from the connection's start for the first
+  // request, from the request's first byte for later ones. Slower clients are disconnected
+  // (slowloris), so connections that never send a request last this long, not
+  // idle_connection_timeout.
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
+  // Time a kept-alive connection may wait for its next request; also bounds a request's body.
   std::chrono::seconds idle_connection_timeout{120};
-  // Host/Origin validation (DNS-rebinding protection). Loopback names are always allowed;
-  // add host names (without port) or origins ("https://app.example.com") here, or "*".
+
+  // --- Host/Origin validation (DNS-rebinding protection) -----------------------------------
+  // Loopback names are always allowed; add host names (without port) to allowed_hosts and
+  // origins ("https://app.example.com") to allowed_origins. A "*" entry in either is refused
+  // by start() (std::invalid_argument): use allow_any_host.
   bool validate_host_origin = true;
   std::vector<std::string> allowed_hosts;
   std::vector<std::string> allowed_origins;
+  // Accept any Host and Origin: DNS-rebinding protection off, for deployments behind a proxy
+  // that checks them. start() logs a warning. (validate_host_origin = false does the same.)
+  bool allow_any_host = false;
   std::optional<AuthOptions> auth;
 };
 
@@ -66,7 +105,8 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and starts serving on background threads. Throws std::system_error on bind failure.
+  // Binds and starts serving on background threads. Throws std::system_error on bind failure
+  // and std::invalid_argument on contradictory options ("*" in allowed_hosts/allowed_origins).
   void start();
   // The bound port (valid after start()).
   std::uint16_t port() const;

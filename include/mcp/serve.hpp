@@ -8,6 +8,8 @@
 //   --path /mcp              Streamable HTTP endpoint
 //   --allow-host H           extra Host name accepted by DNS-rebinding protection (repeatable)
 //   --allow-origin O         extra Origin accepted (repeatable)
+//   --allow-any-host         accept any Host and Origin (HttpOptions::allow_any_host:
+//                            DNS-rebinding protection off; a warning at start)
 //   --no-legacy-sse          do not serve GET /sse + POST /messages
 // Flags win over the environment, which wins over the defaults. Unknown flags are left to the
 // application.
@@ -35,7 +37,8 @@ struct TransportConfig {
 };
 
 // Serves until EOF on stdin (stdio) or SIGINT/SIGTERM (HTTP; prints "listening on URL" to
-// stderr once bound). Returns the process exit code.
+// stderr once bound). Points spdlog's default logger at stderr unless the application set one
+// of its own. Returns the process exit code.
 int serve(Server& server, const TransportConfig& config);
 
 // Makes the process hand every allocation of `threshold` bytes or more back to the operating

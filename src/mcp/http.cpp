@@ -8,6 +8,7 @@
 #include "mcp/http.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -18,6 +19,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -239,9 +241,36 @@ class HttpStream : public Outbound, public std::enable_shared_from_this<HttpStre
 class HttpStream;
 struct HttpSessionEntry {
   std::shared_ptr<Session> session;
-  std::chrono::steady_clock::time_point last_used;
+  std::string owner;  // whose budget it counts against (owner_key)
+  std::chrono::steady_clock::time_point created, last_used;
+  bool established = false;                                    // a request followed its initialize
   std::map<std::string, std::shared_ptr<HttpStream>> streams;  // resumable POST streams
 };
+struct SseSessionEntry {
+  std::shared_ptr<Session> session;
+  std::string owner;
+};
+
+// Who a legacy session counts against (HttpOptions::max_sessions_per_principal/_per_peer): the
+// authenticated principal, else the peer's address; an IPv6 peer by its /64, the block one
+// host usually holds.
+std::string owner_key(const std::optional<Principal>& principal, const std::string& peer) {
+  if (principal) return "principal:" + principal->subject;
+  boost::system::error_code ec;
+  auto a = asio::ip::make_address(peer, ec);
+  if (ec || !a.is_v6()) return "peer:" + peer;
+  auto bytes = a.to_v6().to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return "peer:" + asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
+// The address as handlers and logs see it: IPv4-mapped IPv6 peers as IPv4.
+std::string peer_text(const tcp::endpoint& ep) {
+  auto a = ep.address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
+  return a.to_string();
+}
 
 struct HttpServer::Impl {
   Server& server;
@@ -254,8 +283,9 @@ struct HttpServer::Impl {
   std::mutex mu;
   std::condition_variable stopped_cv;
   bool stopped = false;
-  std::unordered_map<std::string, HttpSessionEntry> sessions;              // legacy Streamable HTTP
-  std::unordered_map<std::string, std::shared_ptr<Session>> sse_sessions;  // legacy HTTP+SSE
+  std::unordered_map<std::string, HttpSessionEntry> sessions;     // legacy Streamable HTTP
+  std::unordered_map<std::string, SseSessionEntry> sse_sessions;  // legacy HTTP+SSE
+  std::unordered_map<std::string, std::size_t> owner_sessions;    // both tables, by owner_key
   std::shared_ptr<Session> stateless =
       std::make_shared<Session>("", TransportKind::kStreamableHttp, true);
   // Open connections and response streams, so that stop() can end them (and the requests they
@@ -265,6 +295,7 @@ struct HttpServer::Impl {
   std::uint64_t next_conn = 0;
   std::vector<std::weak_ptr<HttpStream>> streams_alive;
   std::size_t prune_at = 64;
+  std::atomic<int> refusing{0};      // refuse_connection() coroutines running
   asio::thread_pool scrape_pool{1};  // renders /metrics (see route)
 
   std::shared_ptr<HttpStream> new_stream(beast::tcp_stream& stream, HttpStream::Kind kind) {
@@ -282,21 +313,21 @@ struct HttpServer::Impl {
 
   // --- policy checks ----------------------------------------------------------------------------
   bool host_allowed(const Request& req) const {
-    if (!opt.validate_host_origin) return true;
+    if (!opt.validate_host_origin || opt.allow_any_host) return true;
     std::string host = header(req, "Host");
     if (host.empty()) return false;
     std::string_view h = host_part(host);
     if (is_loopback_name(h)) return true;
     for (const auto& a : opt.allowed_hosts)
-      if (a == "*" || lower(a) == lower(h)) return true;
+      if (lower(a) == lower(h)) return true;
     return false;
   }
 
   bool origin_allowed(const Request& req) const {
-    if (!opt.validate_host_origin || !has_header(req, "Origin")) return true;
+    if (!opt.validate_host_origin || opt.allow_any_host || !has_header(req, "Origin")) return true;
     std::string origin = header(req, "Origin");
     for (const auto& a : opt.allowed_origins)
-      if (a == "*" || lower(a) == lower(origin)) return true;
+      if (lower(a) == lower(origin)) return true;
     auto p = origin.find("://");
     if (p == std::string::npos) return false;
     std::string_view hp = std::string_view(origin).substr(p + 3);
@@ -304,7 +335,7 @@ struct HttpServer::Impl {
     std::string_view h = host_part(hp);
     if (is_loopback_name(h)) return true;
     for (const auto& a : opt.allowed_hosts)
-      if (a == "*" || lower(a) == lower(h)) return true;
+      if (lower(a) == lower(h)) return true;
     return false;
   }
 
@@ -367,6 +398,7 @@ struct HttpServer::Impl {
       if (!scope.empty()) www += ", scope=\"" + scope + "\"";
       if (!authz.empty()) www += ", error=\"invalid_token\"";
       r.set(http::field::www_authenticate, www);
+      r.keep_alive(false);  // an unauthenticated connection does not stay open
       deny = std::move(r);
       return std::nullopt;
     }
@@ -381,6 +413,7 @@ struct HttpServer::Impl {
         challenge += meta;
         challenge += '"';
         r.set(http::field::www_authenticate, challenge);
+        r.keep_alive(false);
         deny = std::move(r);
         return std::nullopt;
       }
@@ -389,40 +422,124 @@ struct HttpServer::Impl {
 
   // --- sessions
   // ------------------------------------------------------------------------------------
-  std::shared_ptr<Session> find_session(const std::string& id) {
-    std::lock_guard lk(mu);
-    auto it = sessions.find(id);
-    if (it == sessions.end()) return nullptr;
-    auto now = std::chrono::steady_clock::now();
-    if (now - it->second.last_used > opt.session_ttl) {
-      server.detach(it->second.session);
-      server.transport_metrics().count_session_expired();
-      sessions.erase(it);
-      return nullptr;
-    }
-    it->second.last_used = now;
-    return it->second.session;
-  }
+  // Why find_session found nothing to use.
+  enum class Lookup { kFound, kMissing, kForeign };
 
-  std::shared_ptr<Session> create_session() {
-    std::lock_guard lk(mu);
-    auto now = std::chrono::steady_clock::now();
-    if (sessions.size() >= opt.max_sessions) {
-      for (auto it = sessions.begin(); it != sessions.end();) {
+  // The session `id` if `principal` may use it, counting this request as its use (which also
+  // establishes it). A session created by an authenticated principal answers that principal
+  // only (kForeign, and the session is not touched); unknown or expired ids are kMissing.
+  std::shared_ptr<Session> find_session(const std::string& id,
+                                        const std::optional<Principal>& principal,
+                                        Lookup* why = nullptr) {
+    std::shared_ptr<Session> found, expired;
+    Lookup result = Lookup::kMissing;
+    {
+      std::lock_guard lk(mu);
+      auto it = sessions.find(id);
+      if (it != sessions.end()) {
+        auto now = std::chrono::steady_clock::now();
+        auto subject = it->second.session->principal_subject();
         if (now - it->second.last_used > opt.session_ttl) {
-          server.detach(it->second.session);
-          server.transport_metrics().count_session_expired();
-          it = sessions.erase(it);
+          expired = take_locked(it);
+        } else if (subject && (!principal || principal->subject != *subject)) {
+          result = Lookup::kForeign;
         } else {
-          ++it;
+          it->second.last_used = now;
+          it->second.established = true;
+          found = it->second.session;
+          result = Lookup::kFound;
         }
       }
-      if (sessions.size() >= opt.max_sessions) return nullptr;
     }
-    auto s = std::make_shared<Session>(crypto::random_hex(16), TransportKind::kStreamableHttp);
-    sessions.emplace(s->id(), HttpSessionEntry{s, now});
-    server.attach(s);
+    if (expired) retire(expired, /*expired=*/true);
+    if (why) *why = result;
+    return found;
+  }
+
+  // Removes a session from its table and its owner's count, under `mu`. The caller retires
+  // it outside the lock.
+  std::shared_ptr<Session> take_locked(decltype(sessions)::iterator it) {
+    auto s = std::move(it->second.session);
+    release_owner_locked(it->second.owner);
+    sessions.erase(it);
     return s;
+  }
+  void release_owner_locked(const std::string& owner) {
+    auto it = owner_sessions.find(owner);
+    if (it != owner_sessions.end() && --it->second == 0) owner_sessions.erase(it);
+  }
+  std::size_t owned_locked(const std::string& owner) const {
+    auto it = owner_sessions.find(owner);
+    return it == owner_sessions.end() ? 0 : it->second;
+  }
+
+  // Ends a session taken from the table: its calls are cancelled and its GET stream closes.
+  void retire(const std::shared_ptr<Session>& s, bool expired) {
+    server.detach(s);
+    if (expired) server.transport_metrics().count_session_expired();
+    if (auto out = s->standalone()) static_cast<HttpStream*>(out.get())->peer_closed();
+    s->set_standalone(nullptr);
+  }
+
+  // Takes out of the table the sessions idle longer than session_ttl and those that saw no
+  // request after their initialize within session_init_timeout. Under `mu`.
+  std::vector<std::shared_ptr<Session>> reap_locked(std::chrono::steady_clock::time_point now) {
+    std::vector<std::shared_ptr<Session>> gone;
+    const bool reap_unestablished = opt.session_init_timeout.count() > 0;
+    for (auto it = sessions.begin(); it != sessions.end();) {
+      const auto& e = it->second;
+      if (now - e.last_used > opt.session_ttl ||
+          (reap_unestablished && !e.established && now - e.created > opt.session_init_timeout))
+        gone.push_back(take_locked(it++));
+      else
+        ++it;
+    }
+    return gone;
+  }
+
+  // The cap a new session of `owner` must stay under.
+  std::size_t owner_cap(bool by_principal) const {
+    return by_principal ? opt.max_sessions_per_principal : opt.max_sessions_per_peer;
+  }
+  static const char* owner_refusal(bool by_principal) {
+    return by_principal ? "Too many sessions for this principal"
+                        : "Too many sessions from this address";
+  }
+
+  struct Created {
+    std::shared_ptr<Session> session;
+    const char* refusal = nullptr;  // why there is none
+  };
+  // A new legacy Streamable HTTP session for `principal` (or, without one, the peer), within
+  // max_sessions and the owner's cap; when either is full, reaped sessions make room first.
+  Created create_session(const std::optional<Principal>& principal, const std::string& peer) {
+    const std::string owner = owner_key(principal, peer);
+    const std::size_t cap = owner_cap(principal.has_value());
+    Created out;
+    std::vector<std::shared_ptr<Session>> gone;
+    {
+      std::lock_guard lk(mu);
+      auto now = std::chrono::steady_clock::now();
+      if (sessions.size() >= opt.max_sessions || owned_locked(owner) >= cap)
+        gone = reap_locked(now);
+      if (sessions.size() >= opt.max_sessions) {
+        out.refusal = "Too many sessions";
+      } else if (owned_locked(owner) >= cap) {
+        out.refusal = owner_refusal(principal.has_value());
+      } else {
+        out.session =
+            std::make_shared<Session>(crypto::random_hex(16), TransportKind::kStreamableHttp);
+        if (principal) out.session->set_principal_subject(principal->subject);
+        sessions.emplace(
+            out.session->id(),
+            HttpSessionEntry{
+                .session = out.session, .owner = owner, .created = now, .last_used = now});
+        ++owner_sessions[owner];
+      }
+    }
+    for (auto& x : gone) retire(x, /*expired=*/true);
+    if (out.session) server.attach(out.session);
+    return out;
   }
 
   void end_session(const std::string& id) {
@@ -431,11 +548,9 @@ struct HttpServer::Impl {
       std::lock_guard lk(mu);
       auto it = sessions.find(id);
       if (it == sessions.end()) return;
-      s = it->second.session;
-      sessions.erase(it);
+      s = take_locked(it);
     }
-    server.detach(s);
-    if (auto out = s->standalone()) static_cast<HttpStream*>(out.get())->peer_closed();
+    retire(s, /*expired=*/false);
   }
 
   // --- writing
@@ -654,7 +769,8 @@ struct HttpServer::Impl {
 
   // --- routing
   // -------------------------------------------------------------------------------------
-  awaitable<bool> route(beast::tcp_stream& stream, Request& req) {
+  // Serves one request from `peer` (its IP address). Returns whether the connection stays open.
+  awaitable<bool> route(beast::tcp_stream& stream, Request& req, const std::string& peer) {
     auto target = std::string_view(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
     std::string_view query = target.find('?') == std::string_view::npos
@@ -662,9 +778,11 @@ struct HttpServer::Impl {
                                  : target.substr(target.find('?') + 1);
 
     if (!host_allowed(req) || !origin_allowed(req)) {
-      co_return co_await write(stream, make(req, http::status::forbidden,
-                                            error_body(nullptr, error_code::kInvalidRequest,
-                                                       "Forbidden: Host or Origin not allowed")));
+      Response r = make(req, http::status::forbidden,
+                        error_body(nullptr, error_code::kInvalidRequest,
+                                   "Forbidden: Host or Origin not allowed"));
+      r.keep_alive(false);  // nothing more to serve on it
+      co_return co_await write(stream, std::move(r));
     }
     if (req.method() == http::verb::options) {
       Response r = make(req, http::status::no_content, "");
@@ -716,15 +834,17 @@ struct HttpServer::Impl {
           scrape_pool, [this]() -> awaitable<std::string> { co_return server.metrics_text(); },
           tuple_awaitable);
       if (ep) {
-        std::string why = "metrics unavailable";
+        // The detail stays in the log: exception texts may name the server's source files.
         try {
           std::rethrow_exception(ep);
         } catch (const std::exception& e) {
-          why += std::string(": ") + e.what();
+          spdlog::error("mcp http: rendering metrics failed: {}", e.what());
         } catch (...) {
+          spdlog::error("mcp http: rendering metrics failed");
         }
-        co_return co_await write(stream, make(req, http::status::internal_server_error, why + "\n",
-                                              "text/plain; charset=utf-8"));
+        co_return co_await write(
+            stream, make(req, http::status::internal_server_error, "metrics unavailable\n",
+                         "text/plain; charset=utf-8"));
       }
       Response r = make(req, http::status::ok, std::move(text), metrics::kContentType);
       r.set(http::field::cache_control, "no-store");
@@ -734,16 +854,16 @@ struct HttpServer::Impl {
     if (is_sse) {
       if (req.method() != http::verb::get)
         co_return co_await write(stream, method_not_allowed(req, "GET"));
-      co_return co_await legacy_sse_stream(stream, req, principal);
+      co_return co_await legacy_sse_stream(stream, req, principal, peer);
     }
     if (is_msg) {
       if (req.method() != http::verb::post)
         co_return co_await write(stream, method_not_allowed(req, "POST"));
-      co_return co_await legacy_sse_post(stream, req, query, principal);
+      co_return co_await legacy_sse_post(stream, req, query, principal, peer);
     }
-    if (req.method() == http::verb::post) co_return co_await mcp_post(stream, req, principal);
+    if (req.method() == http::verb::post) co_return co_await mcp_post(stream, req, principal, peer);
     if (req.method() == http::verb::get) co_return co_await mcp_get(stream, req, principal);
-    if (req.method() == http::verb::delete_) co_return co_await mcp_delete(stream, req);
+    if (req.method() == http::verb::delete_) co_return co_await mcp_delete(stream, req, principal);
     co_return co_await write(stream, method_not_allowed(req, "GET, POST, DELETE, OPTIONS"));
   }
 
@@ -774,7 +894,7 @@ struct HttpServer::Impl {
   }
 
   awaitable<bool> mcp_post(beast::tcp_stream& stream, Request& req,
-                           const std::optional<Principal>& principal) {
+                           const std::optional<Principal>& principal, const std::string& peer) {
     std::string ctype = lower(header(req, "Content-Type"));
     if (ctype.find("application/json") == std::string::npos)
       co_return co_await write(stream, make(req, http::status::unsupported_media_type,
@@ -803,6 +923,7 @@ struct HttpServer::Impl {
     std::vector<std::pair<std::string, std::string>> extra;
     MessageInfo info;
     info.principal = principal;
+    info.peer_address = peer;
 
     if (modern_request(req, msg)) {
       // SEP-2243: the routing headers must agree with the body.
@@ -875,16 +996,14 @@ struct HttpServer::Impl {
     std::shared_ptr<Session> session;
     std::string sid(trim(header(req, "Mcp-Session-Id")));
     if (is_request && method == "initialize") {
-      if (!sid.empty() && find_session(sid))
+      if (!sid.empty() && find_session(sid, principal))
         co_return co_await write(stream, make(req, http::status::bad_request,
                                               error_body(id, error_code::kInvalidRequest,
                                                          "Session already initialized")));
-      session = create_session();
-      if (!session)
-        co_return co_await write(
-            stream, make(req, http::status::service_unavailable,
-                         error_body(id, error_code::kInternalError, "Too many sessions")));
-      if (principal) session->set_principal_subject(principal->subject);
+      auto created = create_session(principal, peer);
+      if (!created.session)
+        co_return co_await write(stream, too_many_sessions(req, id, created.refusal));
+      session = std::move(created.session);
       extra.emplace_back("Mcp-Session-Id", session->id());
     } else {
       if (sid.empty())
@@ -892,16 +1011,9 @@ struct HttpServer::Impl {
             stream, make(req, http::status::bad_request,
                          error_body(id, error_code::kInvalidRequest,
                                     "Bad Request: Mcp-Session-Id header is required")));
-      session = find_session(sid);
-      if (!session)
-        co_return co_await write(
-            stream, make(req, http::status::not_found,
-                         error_body(id, error_code::kInvalidRequest, "Session not found")));
-      if (auto subj = session->principal_subject();
-          subj && (!principal || principal->subject != *subj))
-        co_return co_await write(stream, make(req, http::status::forbidden,
-                                              error_body(id, error_code::kInvalidRequest,
-                                                         "Session belongs to another principal")));
+      Lookup why;
+      session = find_session(sid, principal, &why);
+      if (!session) co_return co_await write(stream, session_refused(req, id, why));
       std::string hv(trim(header(req, "MCP-Protocol-Version")));
       if (!hv.empty() && !is_legacy_version(hv))
         co_return co_await write(stream,
@@ -920,7 +1032,7 @@ struct HttpServer::Impl {
   }
 
   awaitable<bool> mcp_get(beast::tcp_stream& stream, Request& req,
-                          const std::optional<Principal>&) {
+                          const std::optional<Principal>& principal) {
     std::string sid(trim(header(req, "Mcp-Session-Id")));
     std::string accept = lower(header(req, "Accept"));
     if (sid.empty())
@@ -929,11 +1041,9 @@ struct HttpServer::Impl {
       co_return co_await write(stream, make(req, http::status::not_acceptable,
                                             error_body(nullptr, error_code::kInvalidRequest,
                                                        "Accept must include text/event-stream")));
-    auto session = find_session(sid);
-    if (!session)
-      co_return co_await write(
-          stream, make(req, http::status::not_found,
-                       error_body(nullptr, error_code::kInvalidRequest, "Session not found")));
+    Lookup why;
+    auto session = find_session(sid, principal, &why);
+    if (!session) co_return co_await write(stream, session_refused(req, nullptr, why));
     if (std::string last(trim(header(req, "Last-Event-ID"))); !last.empty()) {
       // Resumption: replay the named POST stream after the given event, then continue it.
       auto dash = last.rfind('-');
@@ -960,30 +1070,40 @@ struct HttpServer::Impl {
     co_return keep;
   }
 
-  awaitable<bool> mcp_delete(beast::tcp_stream& stream, Request& req) {
+  awaitable<bool> mcp_delete(beast::tcp_stream& stream, Request& req,
+                             const std::optional<Principal>& principal) {
     std::string sid(trim(header(req, "Mcp-Session-Id")));
     if (sid.empty()) co_return co_await write(stream, method_not_allowed(req, "POST"));
-    if (!find_session(sid))
-      co_return co_await write(
-          stream, make(req, http::status::not_found,
-                       error_body(nullptr, error_code::kInvalidRequest, "Session not found")));
+    Lookup why;
+    if (!find_session(sid, principal, &why))
+      co_return co_await write(stream, session_refused(req, nullptr, why));
     end_session(sid);
     co_return co_await write(stream, make(req, http::status::ok, ""));
   }
 
   awaitable<bool> legacy_sse_stream(beast::tcp_stream& stream, Request& req,
-                                    const std::optional<Principal>& principal) {
+                                    const std::optional<Principal>& principal,
+                                    const std::string& peer) {
     auto session = std::make_shared<Session>(crypto::random_hex(16), TransportKind::kLegacySse);
     if (principal) session->set_principal_subject(principal->subject);
     auto hs = new_stream(stream, HttpStream::Kind::kLegacySse);
     session->set_standalone(hs);
+    const std::string owner = owner_key(principal, peer);
     {
-      std::lock_guard lk(mu);
-      if (sse_sessions.size() >= opt.max_sessions)
-        co_return co_await write(
-            stream, make(req, http::status::service_unavailable,
-                         error_body(nullptr, error_code::kInternalError, "Too many sessions")));
-      sse_sessions[session->id()] = session;
+      // The stream holds its place while it is open; it needs no reaping.
+      const char* refusal = nullptr;
+      {
+        std::lock_guard lk(mu);
+        if (sse_sessions.size() >= opt.max_sessions)
+          refusal = "Too many sessions";
+        else if (owned_locked(owner) >= owner_cap(principal.has_value()))
+          refusal = owner_refusal(principal.has_value());
+        else {
+          sse_sessions[session->id()] = SseSessionEntry{session, owner};
+          ++owner_sessions[owner];
+        }
+      }
+      if (refusal) co_return co_await write(stream, too_many_sessions(req, nullptr, refusal));
     }
     server.attach(session);
     std::string first =
@@ -991,14 +1111,32 @@ struct HttpServer::Impl {
     co_await serve_sse(stream, req, hs, first);
     {
       std::lock_guard lk(mu);
-      sse_sessions.erase(session->id());
+      if (sse_sessions.erase(session->id()) > 0) release_owner_locked(owner);
     }
     server.detach(session);
     co_return false;
   }
 
+  Response too_many_sessions(const Request& req, const bj::value& id, const char* why) {
+    Response r = make(req, http::status::service_unavailable,
+                      error_body(id, error_code::kInternalError, why));
+    r.set(http::field::retry_after, "10");
+    return r;
+  }
+
+  // The answer to a request naming a session that find_session() would not give it.
+  Response session_refused(const Request& req, const bj::value& id, Lookup why) {
+    if (why == Lookup::kForeign)
+      return make(
+          req, http::status::forbidden,
+          error_body(id, error_code::kInvalidRequest, "Session belongs to another principal"));
+    return make(req, http::status::not_found,
+                error_body(id, error_code::kInvalidRequest, "Session not found"));
+  }
+
   awaitable<bool> legacy_sse_post(beast::tcp_stream& stream, Request& req, std::string_view query,
-                                  const std::optional<Principal>& principal) {
+                                  const std::optional<Principal>& principal,
+                                  const std::string& peer) {
     std::string sid;
     for (std::string_view rest = query; !rest.empty();) {
       auto amp = rest.find('&');
@@ -1010,7 +1148,7 @@ struct HttpServer::Impl {
     {
       std::lock_guard lk(mu);
       auto it = sse_sessions.find(sid);
-      if (it != sse_sessions.end()) session = it->second;
+      if (it != sse_sessions.end()) session = it->second.session;
     }
     if (!session)
       co_return co_await write(
@@ -1030,6 +1168,7 @@ struct HttpServer::Impl {
                                     error_body(nullptr, error_code::kParseError, "Parse error")));
     MessageInfo info;
     info.principal = principal;
+    info.peer_address = peer;
     auto out = session->standalone();
     if (!out)  // the stream just closed; the session is going away
       co_return co_await write(
@@ -1039,9 +1178,30 @@ struct HttpServer::Impl {
     co_return co_await write(stream, make(req, http::status::accepted, "Accepted", "text/plain"));
   }
 
-  // --- connections
-  // -----------------------------------------------------------------------------------
-  awaitable<void> connection(tcp::socket socket) {
+  // --- connections ------------------------------------------------------------------------
+  // Answers a request whose body is over max_body_bytes with 413 and a lingering close.
+  awaitable<void> refuse_large_body(beast::tcp_stream& stream, unsigned version) {
+    server.transport_metrics().count_http_response(413);
+    Response res{http::status::payload_too_large, version};
+    res.set(http::field::content_type, "application/json");
+    res.body() = error_body(nullptr, error_code::kInvalidRequest, "Payload too large");
+    res.keep_alive(false);
+    res.prepare_payload();
+    co_await write(stream, std::move(res));
+    // Lingering close: stop sending, then drain (bounded) what the client is still
+    // uploading, so it reads our 413 instead of a connection reset.
+    boost::system::error_code sec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, sec);
+    stream.expires_after(std::chrono::seconds(2));
+    std::vector<char> scratch(std::size_t{64} * 1024);
+    for (std::size_t drained = 0; drained < (64u << 20);) {
+      auto [rec, got] = co_await stream.async_read_some(asio::buffer(scratch), tuple_awaitable);
+      if (rec) break;
+      drained += got;
+    }
+  }
+
+  awaitable<void> connection(tcp::socket socket, std::string peer) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     beast::tcp_stream stream(std::move(socket));
@@ -1060,41 +1220,47 @@ struct HttpServer::Impl {
         self->conns.erase(id);
       }
     } unregister{this, conn_id};
-    for (;;) {
+    // The first request's header must be in within header_timeout of the connection's start:
+    // a connection that sends nothing, half a header, or a header a byte at a time (slowloris)
+    // holds its descriptor that long, not idle_connection_timeout.
+    stream.expires_after(opt.header_timeout);
+    for (bool first = true;; first = false) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(opt.max_body_bytes);
       parser.header_limit(64 * 1024);
-      stream.expires_after(opt.idle_connection_timeout);
-      auto [ec, n] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
-      (void)n;
-      if (ec == http::error::body_limit) {
-        Request r = parser.release();
-        server.transport_metrics().count_http_response(413);
-        Response res{http::status::payload_too_large, r.version()};
-        res.set(http::field::content_type, "application/json");
-        res.body() = error_body(nullptr, error_code::kInvalidRequest, "Payload too large");
-        res.keep_alive(false);
-        res.prepare_payload();
-        co_await write(stream, std::move(res));
-        // Lingering close: stop sending, then drain (bounded) what the client is still
-        // uploading, so it reads our 413 instead of a connection reset.
-        boost::system::error_code sec;
-        stream.socket().shutdown(tcp::socket::shutdown_send, sec);
-        stream.expires_after(std::chrono::seconds(2));
-        std::vector<char> scratch(std::size_t{64} * 1024);
-        for (std::size_t drained = 0; drained < (64u << 20);) {
-          auto [rec, got] = co_await stream.async_read_some(asio::buffer(scratch), tuple_awaitable);
-          if (rec) break;
-          drained += got;
+      if (!first) {
+        // Between requests a kept-alive connection may idle; the next header has
+        // header_timeout from its first byte.
+        if (buffer.size() == 0) {
+          stream.expires_after(opt.idle_connection_timeout);
+          auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), tuple_awaitable);
+          if (ec) break;
+          buffer.commit(n);
         }
+        stream.expires_after(opt.header_timeout);
+      }
+      auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
+      (void)hn;
+      if (hec == http::error::body_limit) {  // a Content-Length over the limit
+        co_await refuse_large_body(stream, parser.get().version());
         break;
       }
-      if (ec) break;
+      if (hec) break;
+      stream.expires_after(opt.idle_connection_timeout);  // the body
+      if (!parser.is_done()) {
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+        (void)n;
+        if (ec == http::error::body_limit) {
+          co_await refuse_large_body(stream, parser.get().version());
+          break;
+        }
+        if (ec) break;
+      }
       stream.expires_never();
       Request req = parser.release();
       bool keep = false;
       try {
-        keep = co_await route(stream, req);
+        keep = co_await route(stream, req, peer);
       } catch (const std::exception& e) {
         spdlog::warn("mcp http: request failed: {}", e.what());
         keep = false;
@@ -1105,44 +1271,122 @@ struct HttpServer::Impl {
     stream.close();
   }
 
-  // Expired legacy sessions are dropped every 30 s (and on access), so abandoned clients do not
-  // pin memory until the cap is reached.
+  // A connection beyond max_connections: a 503 (read by clients that read before they send,
+  // e.g. with a lingering close) and the end. At most 64 such goodbyes are in progress; beyond,
+  // connections are closed at once, so that refusing costs next to nothing.
+  awaitable<void> refuse_connection(tcp::socket socket) {
+    struct Count {
+      std::atomic<int>& n;
+      ~Count() { n.fetch_sub(1); }
+    } count{refusing};
+    static const std::string kAnswer = [] {
+      std::string body = Server::error_response(nullptr, error_code::kInternalError,
+                                                "Server busy: too many connections");
+      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+             "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    server.transport_metrics().count_http_response(503);
+    beast::tcp_stream stream(std::move(socket));
+    stream.expires_after(std::chrono::seconds(1));
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kAnswer), tuple_awaitable);
+    (void)n;
+    boost::system::error_code ignored;
+    if (!ec) {
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      char scratch[4096];
+      for (int i = 0; i < 16; ++i) {
+        auto [rec, got] = co_await stream.async_read_some(asio::buffer(scratch), tuple_awaitable);
+        (void)got;
+        if (rec) break;
+      }
+    }
+    stream.close();
+  }
+
+  // Expired legacy sessions are dropped every 30 s (and on access), and sessions that were
+  // never used after their initialize within session_init_timeout, so abandoned clients and
+  // initialize floods do not pin places until the cap is reached.
   awaitable<void> sweep_loop() {
+    using std::chrono::milliseconds;
+    milliseconds period = std::chrono::seconds(30);
+    if (opt.session_init_timeout.count() > 0)
+      period = std::clamp<milliseconds>(opt.session_init_timeout / 2, milliseconds(100), period);
     asio::steady_timer t(co_await asio::this_coro::executor);
     for (;;) {
-      t.expires_after(std::chrono::seconds(30));
+      t.expires_after(period);
       auto [ec] = co_await t.async_wait(tuple_awaitable);
       if (ec) co_return;
-      std::vector<std::shared_ptr<Session>> expired;
+      std::vector<std::shared_ptr<Session>> gone;
       {
         std::lock_guard lk(mu);
-        auto now = std::chrono::steady_clock::now();
-        for (auto it = sessions.begin(); it != sessions.end();) {
-          if (now - it->second.last_used > opt.session_ttl) {
-            expired.push_back(it->second.session);
-            it = sessions.erase(it);
-          } else {
-            ++it;
-          }
-        }
+        gone = reap_locked(std::chrono::steady_clock::now());
       }
-      for (auto& x : expired) {
-        server.detach(x);
-        server.transport_metrics().count_session_expired();
-        x->set_standalone(nullptr);
-      }
+      for (auto& x : gone) retire(x, /*expired=*/true);
     }
   }
 
+  static bool out_of_descriptors(const boost::system::error_code& ec) {
+    return ec == asio::error::no_descriptors ||                         // EMFILE
+           ec == boost::system::errc::too_many_files_open_in_system ||  // ENFILE
+           ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+  }
+
   awaitable<void> accept_loop() {
+    using std::chrono::milliseconds;
+    asio::steady_timer pause(ioc);
+    milliseconds backoff{0};
+    std::chrono::steady_clock::time_point last_report{};
+    std::uint64_t pauses = 0;
     for (;;) {
       auto strand = asio::make_strand(ioc);
       auto [ec, socket] = co_await acceptor.async_accept(strand, tuple_awaitable);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (!out_of_descriptors(ec)) continue;  // e.g. the client gave up before we accepted
+        // The pending connection stays in the listen queue and the acceptor stays readable:
+        // retrying at once would spin a core until a descriptor frees. Pause instead, 50 ms
+        // doubling to 1 s, and say so once per 10 s.
+        backoff = std::min(milliseconds(1000), backoff.count() ? backoff * 2 : milliseconds(50));
+        ++pauses;
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_report >= std::chrono::seconds(10)) {
+          std::size_t open_now;
+          {
+            std::lock_guard lk(conn_mu);
+            open_now = conns.size();
+          }
+          spdlog::warn(
+              "mcp http: out of file descriptors accepting connections ({}; {} open, {} pauses "
+              "so far): accepting pauses up to 1 s at a time until descriptors free",
+              ec.message(), open_now, pauses);
+          last_report = now;
+        }
+        pause.expires_after(backoff);
+        auto [pec] = co_await pause.async_wait(tuple_awaitable);
+        if (pec || !acceptor.is_open()) co_return;
         continue;
       }
-      asio::co_spawn(strand, connection(std::move(socket)), asio::detached);
+      backoff = milliseconds(0);
+      std::size_t open_now;
+      {
+        std::lock_guard lk(conn_mu);
+        open_now = conns.size();
+      }
+      if (open_now >= opt.max_connections) {
+        if (refusing.fetch_add(1) < 64) {
+          asio::co_spawn(strand, refuse_connection(std::move(socket)), asio::detached);
+        } else {
+          refusing.fetch_sub(1);
+          boost::system::error_code ignored;
+          socket.close(ignored);
+        }
+        continue;
+      }
+      boost::system::error_code pec;
+      auto remote = socket.remote_endpoint(pec);
+      if (pec) continue;  // already gone
+      asio::co_spawn(strand, connection(std::move(socket), peer_text(remote)), asio::detached);
     }
   }
 };
@@ -1163,12 +1407,34 @@ HttpServer::~HttpServer() {
 
 void HttpServer::start() {
   auto& I = *impl_;
+  for (const auto* list : {&I.opt.allowed_hosts, &I.opt.allowed_origins})
+    for (const auto& a : *list)
+      if (trim(a) == "*")
+        throw std::invalid_argument(
+            "HttpOptions: \"*\" in allowed_hosts or allowed_origins is not a host name; to "
+            "accept any Host and Origin (DNS-rebinding protection off), set "
+            "HttpOptions::allow_any_host (flag --allow-any-host)");
   tcp::endpoint ep(asio::ip::make_address(I.opt.host), I.opt.port);
   I.acceptor.open(ep.protocol());
   I.acceptor.set_option(asio::socket_base::reuse_address(true));
   I.acceptor.bind(ep);
   I.acceptor.listen(asio::socket_base::max_listen_connections);
   I.bound_port = I.acceptor.local_endpoint().port();
+  if (I.opt.allow_any_host || !I.opt.validate_host_origin)
+    spdlog::warn(
+        "mcp http: any Host and Origin header is accepted (allow_any_host): DNS-rebinding "
+        "protection is off, so a web page a local user visits may drive this server");
+  if (!ep.address().is_loopback() && !I.opt.auth)
+    spdlog::warn(
+        "mcp http: listening on {} without authentication: anyone who can reach this address "
+        "may call every tool; configure bearer-token auth or bind a loopback address",
+        I.opt.host);
+  if (rlimit lim{}; ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+                    lim.rlim_cur < I.opt.max_connections + 64)
+    spdlog::warn(
+        "mcp http: max_connections ({}) is not below the process's limit of open files ({}, "
+        "less 64 for everything else): raise the limit (ulimit -n) or lower max_connections",
+        I.opt.max_connections, static_cast<std::uint64_t>(lim.rlim_cur));
   I.work.emplace(I.ioc.get_executor());
   asio::co_spawn(I.ioc, I.accept_loop(), asio::detached);
   asio::co_spawn(I.ioc, I.sweep_loop(), asio::detached);
@@ -1235,9 +1501,10 @@ void HttpServer::stop() {
   {
     std::lock_guard lk(I.mu);
     for (auto& [k, e] : I.sessions) all.push_back(e.session);
-    for (auto& [k, s] : I.sse_sessions) all.push_back(s);
+    for (auto& [k, e] : I.sse_sessions) all.push_back(e.session);
     I.sessions.clear();
     I.sse_sessions.clear();
+    I.owner_sessions.clear();
   }
   for (auto& s : all) {
     I.server.detach(s);

@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,6 +69,8 @@ TransportConfig TransportConfig::from_flags(int argc, char** argv) {
       c.http.allowed_hosts.push_back(value());
     else if (a == "--allow-origin")
       c.http.allowed_origins.push_back(value());
+    else if (a == "--allow-any-host")
+      c.http.allow_any_host = true;
     else if (a == "--no-legacy-sse")
       c.http.legacy_sse = false;
   }
@@ -89,6 +93,15 @@ void return_large_blocks_to_os(std::size_t threshold) {
 int serve(Server& server, const TransportConfig& config) {
   return_large_blocks_to_os();
   if (config.kind == TransportConfig::Kind::kStdio) return serve_stdio(server, config.stdio);
+  // Logs go to stderr on every transport (the HTTP transport's warnings included).
+  if (auto logger = spdlog::default_logger(); logger && logger->name().empty()) {
+    auto err = spdlog::get("mcp-stderr");
+    if (!err) {
+      err = spdlog::stderr_color_mt("mcp-stderr");
+      err->set_level(logger->level());
+    }
+    spdlog::set_default_logger(err);
+  }
   if (::pipe(g_signal_pipe) != 0) return 1;
   struct sigaction sa {
   }, old_int{}, old_term{};

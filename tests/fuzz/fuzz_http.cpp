@@ -38,7 +38,7 @@ struct World {
     o.allowed_origins = {"https://app.example.com"};
     open = std::make_unique<mcp::HttpServer::Impl>(server, o);
     mcp::HttpOptions a = o;
-    a.allowed_hosts = {"*"};
+    a.allow_any_host = true;
     a.auth = mcp::AuthOptions{};
     a.auth->verify = [](std::string_view token) -> std::optional<mcp::Principal> {
       if (token == "good") return mcp::Principal{.subject = "alice", .scopes = {"mcp", "x"}};
@@ -48,7 +48,7 @@ struct World {
     a.auth->authorization_servers = {"https://auth.example.com"};
     a.auth->required_scopes = {"mcp"};
     authed = std::make_unique<mcp::HttpServer::Impl>(server, a);
-    auto s = open->create_session();
+    auto s = open->create_session(std::nullopt, "127.0.0.1").session;
     sid = s->id();
   }
 };
@@ -104,10 +104,15 @@ void check(World& w, mcp::HttpServer::Impl& impl, const Request& req) {
   }
   (void)Server::is_modern_message(msg);
 
-  // Session id and Last-Event-ID (mcp_get).
+  // Session id and Last-Event-ID (mcp_get), as the authenticated principal (if any) asks.
   std::string sid(trim(header(req, "Mcp-Session-Id")));
-  auto session = impl.find_session(sid);
+  HttpServer::Impl::Lookup why = HttpServer::Impl::Lookup::kMissing;
+  auto session = impl.find_session(sid, p, &why);
   if (session) FUZZ_CHECK(session->id() == sid, "find_session finds that session");
+  FUZZ_CHECK((session != nullptr) == (why == HttpServer::Impl::Lookup::kFound),
+             "a session is given exactly when the lookup found one the caller may use");
+  // The owner key of a session this request would create (IPv6 peers by their /64).
+  (void)owner_key(p, std::string(trim(header(req, "X-Forwarded-For"))));
   if (std::string last(trim(header(req, "Last-Event-ID"))); !last.empty()) {
     auto dash = last.rfind('-');
     if (dash != std::string::npos) {

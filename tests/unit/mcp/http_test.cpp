@@ -125,7 +125,8 @@ TEST(Http, MetricsEndpointGuardsStatusesAndSessionExpiry) {
 
   auto sock = connect();
   EXPECT_EQ(request(sock, http::verb::get, "/metrics", port, {}).result_int(), 401);
-  EXPECT_EQ(request(sock, http::verb::get, "/metrics", port, {{"Authorization", "Bearer bad"}})
+  auto bad = connect();  // a refused connection is closed
+  EXPECT_EQ(request(bad, http::verb::get, "/metrics", port, {{"Authorization", "Bearer bad"}})
                 .result_int(),
             401);
   auto foreign = connect();
