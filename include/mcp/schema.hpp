@@ -25,13 +25,17 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
 namespace mcp {
 
 // Validates `instance` against `schema`. Returns an empty string when valid, else a message
-// naming the first failing location (e.g. "arguments.count: expected integer").
+// naming the first failing location and the rule it breaks (e.g. "arguments.count: expected
+// integer, got string", "arguments.mode: must be one of [\"fast\",\"slow\"]"). Messages never
+// repeat the argument's value (a caller's secrets would land in logs and transcripts); property
+// names in paths are cut to 64 bytes.
 std::string validate(const boost::json::value& schema, const boost::json::value& instance,
                      const std::string& path = "arguments");
 
@@ -135,6 +139,16 @@ boost::json::value schema_of() {
 
 namespace schema_detail {
 
+// A property name of the caller's as error messages show it: at most 64 bytes (cut at a UTF-8
+// character boundary, then "..."), so that an error cannot echo a huge key back.
+inline std::string name_for_message(std::string_view key) {
+  constexpr std::size_t kMax = 64;
+  if (key.size() <= kMax) return std::string(key);
+  std::size_t n = kMax;
+  while (n > 0 && (static_cast<unsigned char>(key[n]) & 0xC0) == 0x80) --n;
+  return std::string(key.substr(0, n)) + "...";
+}
+
 inline std::string type_name(const boost::json::value& v) {
   switch (v.kind()) {
     case boost::json::kind::null:
@@ -156,7 +170,8 @@ inline std::string type_name(const boost::json::value& v) {
   return "?";
 }
 
-// Converts `v` into `out`; on failure sets `err` ("path: expected X") and returns false.
+// Converts `v` into `out`; on failure sets `err` ("path: expected X, got Y", naming types and
+// rules, never the value) and returns false.
 template <class T>
 bool from_json_value(const boost::json::value& v, T& out, std::string& err,
                      const std::string& path) {
@@ -232,7 +247,7 @@ bool from_json_value(const boost::json::value& v, T& out, std::string& err,
       std::string key(kv.key());
       std::string item_path = path;
       item_path += '.';
-      item_path += key;
+      item_path += name_for_message(key);
       if (!from_json_value(kv.value(), item, err, item_path)) return false;
       out.emplace(std::move(key), std::move(item));
     }
@@ -259,7 +274,13 @@ bool from_json_value(const boost::json::value& v, T& out, std::string& err,
       }
     });
     if (!found) {
-      err = path + ": value \"" + std::string(s) + "\" is not one of the allowed values";
+      std::string allowed;
+      boost::mp11::mp_for_each<boost::describe::describe_enumerators<T>>([&](auto d) {
+        allowed += allowed.empty() ? "[\"" : ", \"";
+        allowed += d.name;
+        allowed += '"';
+      });
+      err = path + ": must be one of " + (allowed.empty() ? "[]" : allowed + "]");
       return false;
     }
     return true;

@@ -135,9 +135,7 @@ struct Validator {
       bool found = false;
       for (const auto& e : it->value().get_array())
         if (json_equal(e, v)) found = true;
-      if (!found)
-        return path + ": value " + jsonio::to_string(v) + " is not one of " +
-               jsonio::to_string(it->value());
+      if (!found) return path + ": must be one of " + jsonio::to_string(it->value());
     }
     if (auto it = s.find("const"); it != s.end() && !json_equal(it->value(), v))
       return path + ": must equal " + jsonio::to_string(it->value());
@@ -210,12 +208,13 @@ struct Validator {
       if (auto i = s.find("required"); i != s.end() && i->value().is_array())
         for (const auto& r : i->value().get_array())
           if (r.is_string() && !o->contains(r.get_string()))
-            return path + ": missing required property \"" + std::string(r.get_string()) + "\"";
+            return path + ": missing required property \"" +
+                   schema_detail::name_for_message(r.get_string()) + "\"";
       const bj::object* props = nullptr;
       if (auto i = s.find("properties"); i != s.end()) props = i->value().if_object();
       auto addl = s.find("additionalProperties");
       for (const auto& kv : *o) {
-        std::string sub = path + "." + std::string(kv.key());
+        std::string sub = path + "." + schema_detail::name_for_message(kv.key());
         if (props) {
           if (auto p = props->find(kv.key()); p != props->end()) {
             if (auto e = check(p->value(), kv.value(), sub); !e.empty()) return e;
@@ -224,7 +223,8 @@ struct Validator {
         }
         if (addl != s.end()) {
           if (addl->value().is_bool() && !addl->value().get_bool())
-            return path + ": unexpected property \"" + std::string(kv.key()) + "\"";
+            return path + ": unexpected property \"" + schema_detail::name_for_message(kv.key()) +
+                   "\"";
           if (auto e = check(addl->value(), kv.value(), sub); !e.empty()) return e;
         }
       }
