@@ -59,6 +59,8 @@ void QuotaLedger::admit(std::string_view principal, std::string_view ref_id, std
   p.records.push_back(QuotaRecord{std::string(ref_id), std::string(ns), bytes, expires_at, true});
   by_ref_.emplace(p.records.back().ref_id, Location{&p, std::prev(p.records.end())});
   p.bytes += bytes;
+  ++p.pending;
+  p.pending_bytes += bytes;
   p.next_expiry = std::min(p.next_expiry, expires_at);
 }
 
@@ -68,7 +70,13 @@ std::vector<QuotaRecord> QuotaLedger::settle(std::string_view principal, std::st
   if (auto it = by_ref_.find(ref_id);
       it != by_ref_.end() && it->second.principal->name == principal) {
     if (stored) {
-      it->second.record->pending = false;
+      Principal& p = *it->second.principal;
+      QuotaRecord& r = *it->second.record;
+      if (r.pending) {
+        r.pending = false;
+        --p.pending;
+        p.pending_bytes -= r.bytes;
+      }
     } else {
       Principal& p = *it->second.principal;
       erase(p, it->second.record);
@@ -161,6 +169,10 @@ QuotaLedger::Principal& QuotaLedger::principal_for(std::string_view name) {
 
 void QuotaLedger::erase(Principal& p, std::list<QuotaRecord>::iterator it) {
   p.bytes -= it->bytes;
+  if (it->pending) {
+    --p.pending;
+    p.pending_bytes -= it->bytes;
+  }
   by_ref_.erase(it->ref_id);
   p.records.erase(it);
 }
@@ -184,8 +196,9 @@ void QuotaLedger::prune(Principal& p, double now) {
 }
 
 bool QuotaLedger::over(const Principal& p) const {
-  return (options_.max_entries != 0 && p.records.size() > options_.max_entries) ||
-         (options_.max_bytes != 0 && p.bytes > options_.max_bytes);
+  // Settled records only: a set in flight is counted by its own settle().
+  return (options_.max_entries != 0 && p.records.size() - p.pending > options_.max_entries) ||
+         (options_.max_bytes != 0 && p.bytes - p.pending_bytes > options_.max_bytes);
 }
 
 std::vector<QuotaRecord> QuotaLedger::take_victims(Principal& p) {

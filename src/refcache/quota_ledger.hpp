@@ -9,13 +9,16 @@
 // memory, SQLite and Redis, and the Backend interface knows nothing of it.
 //
 // A set is admitted (admit(): refused, or recorded as pending), stored by the caller, then
-// settled (settle(): kept, or dropped if the store failed), and only then are the victims
-// chosen: the principal's oldest settled records, while it is over a limit. Choosing after the
-// store has answered lets a set that replaced an entry of the same key (the backend deletes it)
-// free its room first, and never picks a set still in flight on another thread (evicting an
-// entry not stored yet would leave it in the store uncounted). So while T sets of one
-// principal are in flight the principal may hold up to max_entries + T entries; each settle()
-// brings it back within its quota.
+// settled (settle(): kept, or dropped if the store failed), and only then are victims chosen:
+// the principal's oldest settled records, while its settled records exceed a limit. Choosing
+// after the store has answered lets a set that replaced an entry of the same key (the backend
+// deletes it) free its room first; counting settled records only means a set never evicts
+// for another thread's set still in flight (that one's own settle() does), and a record in
+// flight is never a victim (evicting an entry not stored yet would leave it in the store
+// uncounted). So with T sets of one principal in flight, the store holds at most
+// max_entries + T of its entries (each thread adds either its set in flight or the one
+// victim it is removing), and max_entries once they have ended. kRefuse counts the sets in
+// flight too, so it never lets the principal past its limits.
 //
 // Limits of the design, by intent:
 //   - The accounting is per process. N server processes sharing one store bound a principal
@@ -115,9 +118,11 @@ class QuotaLedger {
   };
   struct Principal {
     std::string name;
-    std::list<QuotaRecord> records;  // oldest first
-    std::uint64_t bytes = 0;
-    double next_expiry = 0;  // no record expires before this (+infinity: none expires)
+    std::list<QuotaRecord> records;   // oldest first
+    std::uint64_t bytes = 0;          // of every record
+    std::size_t pending = 0;          // records admitted and not settled yet
+    std::uint64_t pending_bytes = 0;  // their bytes
+    double next_expiry = 0;           // no record expires before this (+infinity: none expires)
   };
   struct Location {
     Principal* principal;

@@ -268,15 +268,17 @@ GetResult RefCache::get(std::string_view ref_or_key, const Actor& actor, const G
       entry ? checker_.effective(entry->policy, actor, entry->ns) : Permission::kNone;
   if (!has_all(eff, Permission::kRead)) {
     // A missing entry may be an async call still running: its task record says. An entry the
-    // actor may not read pays for the same lookup (and the claim check live_view makes of a
-    // running task), so that both answers cost the same backend calls in the same order.
+    // actor may not read pays for the same lookup, so that both cost the same backend calls
+    // in the same order; and a running task the actor may not see is refused before its
+    // run's claim is checked (live_view), as if there were none.
     std::optional<TaskRecord> t;
-    if (!ref.empty()) t = live_view(backend_->get_task(ref));
+    if (!ref.empty()) t = backend_->get_task(ref);
     if (entry) checker_.check(entry->policy, Permission::kRead, actor, entry->ns);  // throws
     if (t && t->status != TaskStatus::kComplete) {
       const Permission on_task = checker_.effective(t->policy, actor, t->ns);
       if (!has_all(on_task, Permission::kRead) && !has_all(on_task, Permission::kExecute))
         checker_.check(t->policy, Permission::kRead, actor, t->ns);  // throws with the reason
+      t = live_view(std::move(t));
       return AsyncTaskResponse::from_task(*t, options_.clock());
     }
     throw NotFound("Reference '" + std::string(ref_or_key) + "' not found");
