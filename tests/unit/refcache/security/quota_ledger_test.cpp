@@ -102,21 +102,28 @@ TEST(QuotaLedger, RefuseModeRefusesInsteadOfEvicting) {
   EXPECT_NO_THROW(put(l, "p", "r3"));
 }
 
-TEST(QuotaLedger, SetsInFlightAreNeverVictimsAndTheExcessGoesWhenTheyEnd) {
+TEST(QuotaLedger, SetsInFlightAreNeverVictimsAndEachSettleEvictsForItself) {
   QuotaLedger l(limits(2, 0));
   put(l, "p", "r1");
   put(l, "p", "r2");
   // Two sets in flight at once (two threads between admit and settle).
   l.admit("p", "x", "public", 10, kNever, kNow);
   l.admit("p", "y", "public", 10, kNever, kNow);
+  EXPECT_EQ(l.usage("p").entries, 4u);
   std::vector<std::string> victims;
   for (auto& v : l.settle("p", "x", true, kNow)) victims.push_back(v.ref_id);
-  // Over by two, but y is still in flight: only settled records go.
-  EXPECT_EQ(victims, (Ids{"r1", "r2"}));
+  EXPECT_EQ(victims, Ids{"r1"});  // room for x; y makes its own when it ends
   victims.clear();
   for (auto& v : l.settle("p", "y", true, kNow)) victims.push_back(v.ref_id);
-  EXPECT_EQ(victims, Ids{});
+  EXPECT_EQ(victims, Ids{"r2"});
   EXPECT_EQ(l.usage("p").entries, 2u);
+}
+
+TEST(QuotaLedger, RefuseModeCountsSetsInFlight) {
+  QuotaLedger l(limits(2, 0, QuotaOverflow::kRefuse));
+  put(l, "p", "r1");
+  l.admit("p", "x", "public", 10, kNever, kNow);
+  EXPECT_THROW(l.admit("p", "y", "public", 10, kNever, kNow), QuotaExceeded);
 }
 
 TEST(QuotaLedger, AFailedSetIsNotCharged) {

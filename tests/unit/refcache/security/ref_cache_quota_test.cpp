@@ -49,6 +49,12 @@ TEST(RefCacheQuota, DefaultsBoundEveryPrincipal) {
   EXPECT_EQ(o.quota.max_bytes, std::size_t{64} << 20);
   EXPECT_EQ(o.quota.on_exceed, QuotaOverflow::kEvictOldest);
   EXPECT_TRUE(SetOptions{}.principal.empty());
+  // With no quota configured, one principal still cannot keep more than 1000 entries.
+  RefCache cache;
+  const std::string first = cache.set("", 0, as("peer:127.0.0.1")).ref_id;
+  for (int i = 1; i <= 1000; ++i) cache.set("", i, as("peer:127.0.0.1"));
+  EXPECT_EQ(cache.backend().keys().size(), 1000u);
+  EXPECT_FALSE(stored(cache, first));
 }
 
 TEST(RefCacheQuota, EvictsOnlyThePrincipalsOwnOldestEntries) {
@@ -135,11 +141,17 @@ TEST(RefCacheQuota, EntriesDeletedOrClearedElsewhereStopCounting) {
   auto r3 = cache.set("", 3, as("p", "work"));
   EXPECT_TRUE(stored(cache, refs[0]));  // room was made by the delete: nothing evicted
   EXPECT_TRUE(stored(cache, refs[2]));
+  // The quota still holds: one more set evicts the oldest.
+  auto r4 = cache.set("", 4, as("p", "work"));
+  EXPECT_FALSE(stored(cache, refs[0]));
+  EXPECT_TRUE(stored(cache, r4.ref_id));
   // A cleared namespace frees the room of everything in it.
   cache.clear("work");
   std::vector<std::string> fresh;
   for (int i = 0; i < 3; ++i) fresh.push_back(cache.set("", i, as("p", "other")).ref_id);
   for (const auto& r : fresh) EXPECT_TRUE(stored(cache, r));
+  cache.set("", 3, as("p", "other"));
+  EXPECT_FALSE(stored(cache, fresh[0]));
 }
 
 TEST(RefCacheQuota, ReSettingAKeyReplacesWithoutEvictingAnother) {
@@ -151,6 +163,10 @@ TEST(RefCacheQuota, ReSettingAKeyReplacesWithoutEvictingAnother) {
   EXPECT_TRUE(stored(cache, a.ref_id));
   EXPECT_TRUE(stored(cache, b.ref_id));
   EXPECT_TRUE(stored(cache, c2.ref_id));
+  EXPECT_EQ(cache.backend().keys().size(), 3u);
+  auto d = cache.set("d", 5, as("p"));  // a fourth key: the oldest goes
+  EXPECT_FALSE(stored(cache, a.ref_id));
+  EXPECT_TRUE(stored(cache, d.ref_id));
   EXPECT_EQ(cache.backend().keys().size(), 3u);
 }
 
@@ -165,6 +181,9 @@ TEST(RefCacheQuota, ExpiredEntriesFreeTheirRoom) {
   auto lasting2 = cache.set("", 4, as("p"));
   EXPECT_TRUE(stored(cache, lasting1.ref_id));
   EXPECT_TRUE(stored(cache, lasting2.ref_id));
+  auto lasting3 = cache.set("", 5, as("p"));
+  EXPECT_FALSE(stored(cache, lasting1.ref_id));
+  EXPECT_TRUE(stored(cache, lasting3.ref_id));
 }
 
 TEST(RefCacheQuota, ConcurrentSetsStayWithinQuotaPlusThreads) {

@@ -89,26 +89,31 @@ TEST(RefCacheSecurity, MissingAndForbiddenRefsMakeTheSameBackendCalls) {
   EXPECT_FALSE(c.exists(forbidden, bob));
 }
 
-// A running async call answers get() with its status; an entry the actor may not read is
-// still refused while its task record says "processing".
-TEST(RefCacheSecurity, TaskRecordsStillAnswerForMissingEntries) {
+// A ref whose async call is still running (a task record, no entry yet): an actor allowed to
+// poll it gets its status; one that is not is refused at the cost of a missing ref, before the
+// run's claim is checked, so a hidden running task does not show either.
+TEST(RefCacheSecurity, HiddenRunningTasksCostWhatMissingRefsCost) {
   Fixture f;
   TaskRecord t;
   t.ref_id = "sec:00000000000000aa";
   t.status = TaskStatus::kProcessing;
   t.started_at = refcache_test::fake_now();
   t.updated_at = t.started_at;
-  t.ns = "public";
+  t.leased = true;  // live_view() asks who holds its run's claim
+  t.ns = "user:alice";
   f.rec->put_task(t);
-  EXPECT_TRUE(std::holds_alternative<AsyncTaskResponse>(f.cache.get(t.ref_id, Actor::agent())));
+  const Actor alice = Actor::user("alice");
+  const Actor bob = Actor::user("bob");
+  GetResult polled = f.cache.get(t.ref_id, alice);
+  ASSERT_TRUE(std::holds_alternative<AsyncTaskResponse>(polled));
 
-  SetOptions hidden;
-  hidden.policy = AccessPolicy::user_only();
-  hidden.ref_id = "sec:00000000000000bb";
-  f.cache.set("", 1, hidden);
-  t.ref_id = *hidden.ref_id;
-  f.rec->put_task(t);
-  EXPECT_THROW(f.cache.get(t.ref_id, Actor::agent()), PermissionDenied);
+  const Ops for_missing = f.ops_of([&] { f.cache.get("sec:0123456789abcdef", bob); });
+  EXPECT_EQ(for_missing, (Ops{"get", "get_task"}));
+  EXPECT_EQ(f.ops_of([&] { f.cache.get(t.ref_id, bob); }), for_missing);
+  EXPECT_THROW(f.cache.get(t.ref_id, bob), PermissionDenied);
+  // The owner's poll checks the claim (a run whose server died is reported failed).
+  EXPECT_EQ(f.ops_of([&] { f.cache.get(t.ref_id, alice); }),
+            (Ops{"get", "get_task", "claim_holder"}));
 }
 
 TEST(RefCacheSecurity, ListShowsOnlyRefsTheActorMayUse) {
