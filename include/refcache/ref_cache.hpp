@@ -60,7 +60,9 @@ enum class QuotaOverflow {
 // not counted. The accounting lives in the RefCache object (src/refcache/quota_ledger.hpp),
 // above the Backend, so it is the same over every backend, and it is per process: N server
 // processes sharing one store bound a principal at N times these limits, and entries stored
-// before this process started are not counted (they still expire by their TTL).
+// before this process started are not counted (they still expire by their TTL). Victims are
+// removed once the set that needs the room is stored, so while T sets of one principal are in
+// flight the store may hold max_entries + T of its entries.
 struct QuotaOptions {
   // Entries one principal may hold at once. 0 = unlimited. Default: 1000, far above what
   // one agent session keeps alive within a TTL, and small enough that the accounting of a

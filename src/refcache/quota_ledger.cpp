@@ -97,12 +97,13 @@ void QuotaLedger::restore(std::string_view principal, std::vector<QuotaRecord> v
   std::lock_guard lock(mu_);
   Principal& p = principal_for(principal);
   // Back to the front, in their order: they were the oldest.
-  for (auto it = victims.rbegin(); it != victims.rend(); ++it) {
-    if (by_ref_.find(it->ref_id) != by_ref_.end()) continue;  // charged again meanwhile
-    it->pending = false;
-    p.bytes += it->bytes;
-    p.next_expiry = std::min(p.next_expiry, it->expires_at);
-    p.records.push_front(std::move(*it));
+  std::reverse(victims.begin(), victims.end());
+  for (QuotaRecord& r : victims) {
+    if (by_ref_.find(r.ref_id) != by_ref_.end()) continue;  // charged again meanwhile
+    r.pending = false;
+    p.bytes += r.bytes;
+    p.next_expiry = std::min(p.next_expiry, r.expires_at);
+    p.records.push_front(std::move(r));
     by_ref_.emplace(p.records.front().ref_id, Location{&p, p.records.begin()});
   }
   drop_if_empty(p);
