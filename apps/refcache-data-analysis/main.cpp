@@ -183,15 +183,17 @@ int main(int argc, char** argv) {
           mcp::ToolSpec s;
           s.name = "store_private_data";
           s.description =
-              "Store a list of numbers that tools may use but you may not read back: returns "
-              "only a ref_id, usable by you alone. Pass it to analyze_data (count, sum, mean "
-              "and spread are shown for lists of at least " +
+              "Store data (a list of numbers, or any JSON value) that tools may use but you may "
+              "not read back: returns only a ref_id, usable by you alone. Pass it to "
+              "analyze_data (count, sum, mean and spread are shown for lists of at least " +
               std::to_string(config.release_min_items) +
               " numbers) or transform_data (the result stays private and is returned as a "
               "ref_id).";
-          s.input_schema = json::object{{"type", "object"},
-                                        {"properties", {{"data", numbers_schema()}}},
-                                        {"required", {"data"}}};
+          s.input_schema = json::object{
+              {"type", "object"},
+              {"properties",
+               {{"data", {{"description", "The private value: numbers, text, any JSON"}}}}},
+              {"required", {"data"}}};
           refcache::CachedCallOptions scoping;
           config.apply(scoping);
           server.tool_raw(std::move(s), [&cache, scoping](const json::value& args,

@@ -57,6 +57,11 @@ struct CallIdentity {
 // unlike the reference, which drops it for the default actor.
 Actor derive_actor(const CallIdentity& who);
 
+// Who a call's stored results are charged to under RefCacheOptions::quota: "user:<id>",
+// else "agent:<id>", else "session:<id>", else "peer:<address>" (values["peer_address"]),
+// else "anonymous" (every caller without any of these shares one quota).
+std::string quota_principal(const CallIdentity& who);
+
 // Expands {placeholders} from `values`; missing ones use the reference's fallbacks
 // (user_id/agent_id "anonymous", org_id/tenant_id "default", session_id "nosession",
 // client_id/request_id "unknown"), else "unknown".
@@ -215,7 +220,8 @@ class CachedCall {
                                 const Actor& actor, const boost::json::object& args,
                                 const CallOverrides& ov, std::size_t max_size, bool bind_key,
                                 const std::shared_ptr<RefCache::KeptClaim>& claim,
-                                const std::vector<PrivateInput>& private_inputs, bool released);
+                                const std::vector<PrivateInput>& private_inputs, bool released,
+                                const std::string& principal);
 
   RefCache& cache_;
   std::string name_;

@@ -19,7 +19,8 @@
 // carry a resource_link to refcache://{ref_id}.
 //
 // Identity: the MCP session becomes the actor's session; an authenticated principal's subject
-// becomes user_id (and its string claims org_id, tenant_id, agent_id become template values).
+// becomes user_id (and its string claims org_id, tenant_id, agent_id become template values);
+// the peer address is kept as peer_address (quota_principal uses it).
 //
 // Thread-safety: registration functions are called before or while serving, like any
 // mcp::Server registration; the registered handlers are thread-safe.
@@ -42,9 +43,11 @@ namespace refcache::mcp {
 
 // How an MCP request maps to a cache actor and template values.
 CallIdentity identity_of(const ::mcp::ToolContext& ctx);
-// The same from a session id (empty for stateless requests) and a principal.
+// The same from a session id (empty for stateless requests), a principal and the peer's
+// address (empty over stdio; the quota key of unauthenticated stateless callers).
 CallIdentity identity_of(const std::string& session_id,
-                         const std::optional<::mcp::Principal>& principal);
+                         const std::optional<::mcp::Principal>& principal,
+                         const std::string& peer_address = {});
 
 // The ref id pattern as a JSON Schema for a string parameter.
 boost::json::value ref_id_schema();

@@ -18,6 +18,7 @@
 //   --watch-interval SECONDS    how often subscribed refs are checked for deletion (2; 0 = off)
 //   --release-min-items N       statistics of private data need N items (10; ReleaseRule)
 //   --max-ref-items N --max-ref-bytes N   what the refs of one call may expand to
+//   --quota-entries N --quota-bytes N     what one caller may keep in the store (QuotaOptions)
 // Flags beat environment variables, which beat defaults.
 #pragma once
 
@@ -61,6 +62,9 @@ struct ServerConfig {
   // InputLimits of every cached tool (items and bytes the refs of one call expand to).
   std::size_t max_ref_items = InputLimits{}.max_items;
   std::size_t max_ref_bytes = InputLimits{}.max_bytes;
+  // RefCacheOptions::quota: entries and bytes one caller (user, session or peer) may keep.
+  std::size_t quota_entries = QuotaOptions{}.max_entries;
+  std::size_t quota_bytes = QuotaOptions{}.max_bytes;
 
   // Applies the scoping flags and input limits to a cached tool's options.
   void apply(CachedCallOptions& options) const;

@@ -258,6 +258,14 @@ std::string expand_template(std::string_view tpl,
   return out;
 }
 
+std::string quota_principal(const CallIdentity& who) {
+  if (auto u = value_of(who.values, "user_id"); u && *u != "anonymous") return "user:" + *u;
+  if (auto a = value_of(who.values, "agent_id"); a && *a != "anonymous") return "agent:" + *a;
+  if (auto s = value_of(who.values, "session_id"); s && *s != "nosession") return "session:" + *s;
+  if (auto p = value_of(who.values, "peer_address")) return "peer:" + *p;
+  return "anonymous";
+}
+
 Actor derive_actor(const CallIdentity& who) {
   std::optional<std::string> session = value_of(who.values, "session_id");
   if (session && *session == "nosession") session.reset();
@@ -296,6 +304,7 @@ SetOptions private_set_options(const CallIdentity& who, const CachedCallOptions&
     so.ns = expand_template(*scoping.namespace_template, who.values);
   }
   so.policy = std::move(p);
+  so.principal = quota_principal(who);
   return so;
 }
 
@@ -573,7 +582,8 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
     const bool held = claim.held;
     claim.held = false;
     return run_async(key, claim.get().owner, scope.ns, scope.policy, scope.actor, *input, ov,
-                     max_size, bind_key, held ? claim.shared : nullptr, private_inputs, released);
+                     max_size, bind_key, held ? claim.shared : nullptr, private_inputs, released,
+                     quota_principal(who));
   }
 
   CallContext ctx;
@@ -603,6 +613,7 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
   so.policy = scope.policy;
   so.ttl = options_.ttl;
   so.tool_name = name_;
+  so.principal = quota_principal(who);
   if (!private_inputs.empty()) {
     if (released && !keep_released_fields(result, options_.release->fields)) {
       released = false;
@@ -629,7 +640,8 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
                                    const Actor& actor, const json::object& args,
                                    const CallOverrides& ov, std::size_t max_size, bool bind_key,
                                    const std::shared_ptr<RefCache::KeptClaim>& claim,
-                                   const std::vector<PrivateInput>& private_inputs, bool released) {
+                                   const std::vector<PrivateInput>& private_inputs, bool released,
+                                   const std::string& principal) {
   Backend& backend = cache_.backend();
   auto& pool = cache_.task_pool();
   const double now = cache_.now();
@@ -764,6 +776,7 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
         so.ttl = opts.ttl;
         so.tool_name = tool;
         so.ref_id = ref_id;
+        so.principal = principal;
         so.metadata["async_completed"] = true;
         so.metadata[kDerivedFromPrivate] = true;
         cache->set(bind_key ? std::string_view(key) : std::string_view(),

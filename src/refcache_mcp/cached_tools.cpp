@@ -189,13 +189,15 @@ json::object tool_schema(json::object properties, json::array required = {}) {
 }  // namespace
 
 CallIdentity identity_of(const ::mcp::ToolContext& ctx) {
-  return identity_of(ctx.session_id(), ctx.principal());
+  return identity_of(ctx.session_id(), ctx.principal(), ctx.peer_address());
 }
 
 CallIdentity identity_of(const std::string& session_id,
-                         const std::optional<::mcp::Principal>& principal) {
+                         const std::optional<::mcp::Principal>& principal,
+                         const std::string& peer_address) {
   CallIdentity who;
   if (!session_id.empty()) who.values["session_id"] = session_id;
+  if (!peer_address.empty()) who.values["peer_address"] = peer_address;
   if (const auto& p = principal) {
     if (!p->subject.empty()) who.values["user_id"] = p->subject;
     for (const char* claim : {"org_id", "tenant_id", "agent_id"}) {

@@ -105,6 +105,14 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
                  "bytes of JSON the refs in one call's arguments may expand to, summed")
       ->check(CLI::Range(1, 1 << 30))
       ->capture_default_str();
+  app.add_option("--quota-entries", c.quota_entries,
+                 "entries one caller (user, session or peer address) may keep in the store; "
+                 "beyond it its oldest are deleted (0 = unlimited)")
+      ->capture_default_str();
+  app.add_option("--quota-bytes", c.quota_bytes,
+                 "bytes of values one caller may keep in the store (0 = unlimited); a larger "
+                 "single value is refused")
+      ->capture_default_str();
   app.add_option("--allowed-host", c.allowed_hosts,
                  "extra Host/Origin name accepted over HTTP (DNS-rebinding protection stays on)");
   try {
@@ -172,6 +180,8 @@ RefCacheOptions cache_options(const ServerConfig& c, const ServerDefaults& d) {
   o.default_ttl = c.ttl;
   o.preview.max_size = c.max_size;
   o.preview.size_mode = c.size_mode;
+  o.quota.max_entries = c.quota_entries;
+  o.quota.max_bytes = c.quota_bytes;
   return o;
 }
 
