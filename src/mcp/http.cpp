@@ -295,7 +295,10 @@ struct HttpServer::Impl {
   std::uint64_t next_conn = 0;
   std::vector<std::weak_ptr<HttpStream>> streams_alive;
   std::size_t prune_at = 64;
-  std::atomic<int> refusing{0};      // refuse_connection() coroutines running
+  std::atomic<int> refusing{0};  // refuse_connection() coroutines running
+  // Connections accepted and not yet ended, counted by the accept loop itself (a connection
+  // registers in `conns` later, on its own strand) so that max_connections holds exactly.
+  std::atomic<std::size_t> live_connections{0};
   asio::thread_pool scrape_pool{1};  // renders /metrics (see route)
 
   std::shared_ptr<HttpStream> new_stream(beast::tcp_stream& stream, HttpStream::Kind kind) {
@@ -1202,6 +1205,10 @@ struct HttpServer::Impl {
   }
 
   awaitable<void> connection(tcp::socket socket, std::string peer) {
+    struct Live {
+      std::atomic<std::size_t>& n;
+      ~Live() { n.fetch_sub(1); }
+    } live{live_connections};
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     beast::tcp_stream stream(std::move(socket));
@@ -1351,11 +1358,7 @@ struct HttpServer::Impl {
         ++pauses;
         const auto now = std::chrono::steady_clock::now();
         if (now - last_report >= std::chrono::seconds(10)) {
-          std::size_t open_now;
-          {
-            std::lock_guard lk(conn_mu);
-            open_now = conns.size();
-          }
+          const std::size_t open_now = live_connections.load();
           spdlog::warn(
               "mcp http: out of file descriptors accepting connections ({}; {} open, {} pauses "
               "so far): accepting pauses up to 1 s at a time until descriptors free",
@@ -1368,12 +1371,7 @@ struct HttpServer::Impl {
         continue;
       }
       backoff = milliseconds(0);
-      std::size_t open_now;
-      {
-        std::lock_guard lk(conn_mu);
-        open_now = conns.size();
-      }
-      if (open_now >= opt.max_connections) {
+      if (live_connections.load() >= opt.max_connections) {
         if (refusing.fetch_add(1) < 64) {
           asio::co_spawn(strand, refuse_connection(std::move(socket)), asio::detached);
         } else {
@@ -1386,6 +1384,7 @@ struct HttpServer::Impl {
       boost::system::error_code pec;
       auto remote = socket.remote_endpoint(pec);
       if (pec) continue;  // already gone
+      live_connections.fetch_add(1);
       asio::co_spawn(strand, connection(std::move(socket), peer_text(remote)), asio::detached);
     }
   }
