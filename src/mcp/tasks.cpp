@@ -575,6 +575,7 @@ void TaskEngine::resume(const TaskPtr& t, bj::object answers, std::string state)
   c->meta = prev->meta;
   c->client_caps = prev->client_caps;
   c->principal = prev->principal;
+  c->peer_address = prev->peer_address;
   c->log_threshold = 100;
   c->done.store(true);  // nobody is listening: progress and logs are dropped
   c->tasks = this;
