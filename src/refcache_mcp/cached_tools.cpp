@@ -393,26 +393,28 @@ void add_ref_resources(::mcp::Server& server, RefCache& cache) {
         ::mcp::ResourceContents c;
         c.uri = uri;
         c.mime_type = "application/json";
+        // A missing ref and a forbidden one cost the same lookups (the entry, then the task
+        // record), so that timing does not tell which refs exist.
+        EntryPtr e;
+        Permission eff = Permission::kNone;
         try {
-          EntryPtr e = cache.entry_for(ref, actor, Permission::kNone);
-          Permission eff = cache.checker().effective(e->policy, actor, e->ns);
-          if (has_all(eff, Permission::kRead)) {
-            c.text = jsonio::to_string(e->value);
-          } else if (has_all(eff, Permission::kExecute)) {
-            json::object d{{"ref_id", ref}, {"namespace", e->ns}, {"value_withheld", true}};
-            d["message"] = "You may pass this ref_id to tools but not read its value.";
-            c.text = jsonio::to_string(d);
-          } else {
-            throw ::mcp::ResourceNotFound(uri);  // the same answer as for a missing ref
-          }
+          e = cache.entry_for(ref, actor, Permission::kNone);
+          eff = cache.checker().effective(e->policy, actor, e->ns);
         } catch (const NotFound&) {
-          auto task = cache.task(ref);
-          if (!task || task->status == TaskStatus::kComplete ||
-              cache.checker().effective(task->policy, actor, task->ns) == Permission::kNone)
-            throw ::mcp::ResourceNotFound(uri);
-          c.text = jsonio::to_string(AsyncTaskResponse::from_task(*task, cache.now()).to_json());
         } catch (const PermissionDenied&) {
-          throw ::mcp::ResourceNotFound(uri);
+        }
+        if (e && has_all(eff, Permission::kRead)) {
+          c.text = jsonio::to_string(e->value);
+        } else if (e && has_all(eff, Permission::kExecute)) {
+          json::object d{{"ref_id", ref}, {"namespace", e->ns}, {"value_withheld", true}};
+          d["message"] = "You may pass this ref_id to tools but not read its value.";
+          c.text = jsonio::to_string(d);
+        } else {
+          auto task = cache.task(ref);
+          if (e || !task || task->status == TaskStatus::kComplete ||
+              cache.checker().effective(task->policy, actor, task->ns) == Permission::kNone)
+            throw ::mcp::ResourceNotFound(uri);  // the same answer as for a missing ref
+          c.text = jsonio::to_string(AsyncTaskResponse::from_task(*task, cache.now()).to_json());
         }
         ::mcp::ReadResourceResult r;
         r.contents.push_back(std::move(c));

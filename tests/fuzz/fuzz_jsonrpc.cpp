@@ -192,7 +192,6 @@ struct World {
           return std::vector<int>(static_cast<std::size_t>(std::clamp(a.count, 0, 3000)), 7);
         });
     refcache::mcp::CachedToolSpec total{.tool = {.name = "total", .description = "sum of values"}};
-    total.cache.release_private_results = false;
     refcache::mcp::cached_tool<ListArgs>(server, cache, std::move(total),
                                          [](const ListArgs& a, refcache::CallContext&) {
                                            double s = 0;

@@ -285,6 +285,48 @@ const attacks = {
     }
   },
 
+  // A hostile user keeps the heaviest calls the budget allows running (a million items each,
+  // more calls than there are workers) while another user works: the other user's p99 stays
+  // under 100 ms and the server's memory under its cap.
+  async hostile_neighbour() {
+    for (const backendKind of ['memory', 'sqlite', 'redis']) {
+      const s = await servers('http', backendKind, { auth: true });
+      const tag = `[http/${backendKind}]`;
+      const mallory = await s.ana('mallory-token', 'mallory');
+      const alice = await s.ana('alice-token', 'alice');
+      const sample = await call(mallory, 'create_sample_data', { size: 10000 });
+      let stop = false;
+      let heavy = 0;
+      const hostile = async (k) => {
+        for (let i = 0; !stop; i++) {
+          // 99 refs to 10,000 items and a distinct literal: 990,001 items, a fresh result each time.
+          const datasets = [...Array.from({ length: 99 }, () => sample.sc.ref_id), [k * 1e6 + i]];
+          await call(mallory, 'aggregate_data', { datasets, operation: 'concat' });
+          heavy++;
+        }
+      };
+      const runs = [0, 1, 2, 3].map(hostile);
+      await new Promise((r) => setTimeout(r, 500));
+      const lat = [];
+      for (let i = 0; i < 220; i++) {
+        const t0 = process.hrtime.bigint();
+        const r = await call(alice, 'analyze_data', { data: [i, i + 1, i + 2.5] });
+        if (r.error) fail(`${tag} alice's call failed`, r);
+        if (i >= 20) lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      stop = true;
+      await Promise.all(runs);
+      lat.sort((a, b) => a - b);
+      const p50 = lat[Math.floor(lat.length * 0.5)];
+      const p99 = lat[Math.floor(lat.length * 0.99)];
+      check(heavy >= 2, `${tag} the hostile user's heavy calls ran (${heavy})`);
+      check(p99 < 100, `${tag} the other user's p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms beside them`);
+      const hwm = Number(/VmHWM:\s+(\d+)/.exec(require_status(s.anaServer.proc.pid))?.[1] ?? 0) / 1024;
+      check(hwm > 0 && hwm < 800, `${tag} the server's peak memory ${hwm.toFixed(0)} MB stayed under 800 MB`);
+      await closeAll();
+    }
+  },
+
   // Scopes no caller can have: refused at start-up, or per call with a clear message
   // (never stored for nobody, never recomputed on every call).
   async scope_without_identity() {
