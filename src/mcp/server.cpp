@@ -1379,6 +1379,7 @@ void Server::handle(const std::shared_ptr<Session>& session, json message,
         c->deadline);
   }
   const Impl::MethodInfo info_copy = *mi;
+  std::shared_ptr<WorkerPool::Ticket> ticket;
   auto submitted = I.pool->submit(
       caller,
       [c, &I, info_copy] {
@@ -1389,10 +1390,19 @@ void Server::handle(const std::shared_ptr<Session>& session, json message,
         }
         I.run(c, info_copy);
       },
-      capped);
+      capped, &ticket);
   switch (submitted) {
-    case WorkerPool::Submitted::kQueued:
+    case WorkerPool::Submitted::kQueued: {
+      // A waiting call nobody wants any more (its client went away or cancelled it, or its
+      // deadline answered it) leaves the queue at once, giving its caller's place back.
+      std::weak_ptr<CallState> wc = c;
+      c->token.on_cancel([&I, wc, ticket] {
+        auto call = wc.lock();
+        if (!call || !(call->done.load() || call->suppressed.load())) return;
+        if (I.pool->withdraw(ticket)) I.finish(call, {}, 200);
+      });
       break;
+    }
     case WorkerPool::Submitted::kKeyFull:
       I.busy_caller.inc();
       I.finish_error(c, error_code::kInternalError,

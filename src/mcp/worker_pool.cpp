@@ -29,8 +29,12 @@ void WorkerPool::enqueue_turn(KeyQueue& q) {
   ready_.store(ring_.size(), std::memory_order_relaxed);
 }
 
+void WorkerPool::erase_if_idle(KeyQueue& q) {
+  if (q.jobs.empty() && q.running == 0 && !q.in_ring) keys_.erase(keys_.find(q.key));
+}
+
 WorkerPool::Submitted WorkerPool::submit(std::string_view key, std::function<void()> job,
-                                         bool capped) {
+                                         bool capped, std::shared_ptr<Ticket>* ticket) {
   bool wake;
   {
     std::lock_guard lk(mu_);
@@ -46,7 +50,13 @@ WorkerPool::Submitted WorkerPool::submit(std::string_view key, std::function<voi
     }
     KeyQueue& q = *it->second;
     q.cap = capped ? limits_.max_running_per_key : std::numeric_limits<std::size_t>::max();
-    q.jobs.push_back(std::move(job));
+    q.jobs.push_back(Job{std::move(job), nullptr});
+    if (ticket) {
+      *ticket = std::make_shared<Ticket>();
+      (*ticket)->queue = &q;
+      (*ticket)->at = std::prev(q.jobs.end());
+      q.jobs.back().ticket = *ticket;
+    }
     ++queued_;
     const bool was_ready = q.in_ring;
     enqueue_turn(q);
@@ -55,6 +65,28 @@ WorkerPool::Submitted WorkerPool::submit(std::string_view key, std::function<voi
   }
   if (wake) cv_.notify_one();
   return Submitted::kQueued;
+}
+
+bool WorkerPool::withdraw(const std::shared_ptr<Ticket>& ticket) {
+  if (!ticket) return false;
+  std::function<void()> dropped;  // destroyed outside the lock: it may hold anything
+  {
+    std::lock_guard lk(mu_);
+    KeyQueue* q = ticket->queue;
+    if (!q) return false;  // started, or withdrawn already
+    dropped = std::move(ticket->at->fn);
+    q->jobs.erase(ticket->at);
+    ticket->queue = nullptr;
+    --queued_;
+    if (q->jobs.empty() && q->in_ring) {
+      ring_.erase(std::find(ring_.begin(), ring_.end(), q));
+      q->in_ring = false;
+      ready_.store(ring_.size(), std::memory_order_relaxed);
+    }
+    erase_if_idle(*q);
+    if (queued_ == 0 && running_ == 0) idle_cv_.notify_all();
+  }
+  return true;
 }
 
 bool WorkerPool::submit(std::function<void()> job) {
@@ -119,7 +151,8 @@ void WorkerPool::run() {
     KeyQueue* q = ring_.front();
     ring_.pop_front();
     q->in_ring = false;
-    auto job = std::move(q->jobs.front());
+    auto job = std::move(q->jobs.front().fn);
+    if (auto& t = q->jobs.front().ticket) t->queue = nullptr;  // started: no longer withdrawable
     q->jobs.pop_front();
     --queued_;
     ++q->running;
@@ -143,7 +176,7 @@ void WorkerPool::run() {
     --q->running;
     --running_;
     enqueue_turn(*q);  // below its cap again
-    if (q->jobs.empty() && q->running == 0) keys_.erase(keys_.find(q->key));
+    erase_if_idle(*q);
     // This thread takes the next turn itself; wake another for any further one.
     const bool again = ring_.size() > 1 && waiting_ > 0;
     if (queued_ == 0 && running_ == 0) idle_cv_.notify_all();

@@ -6,7 +6,9 @@
 // waiting jobs take turns (round-robin, one job per turn); a key runs at most
 // `max_running_per_key` jobs at once unless its jobs are submitted uncapped (a transport with a
 // single client, stdio, may use every thread). Waiting jobs are bounded overall and per key;
-// submit() refuses beyond either bound instead of letting the queue grow.
+// submit() refuses beyond either bound instead of letting the queue grow. A job that is no
+// longer wanted (its client went away, its call was answered) can be withdrawn while it waits,
+// so that it gives its place back at once.
 //
 // Thread-safety: every method may be called from any thread. Jobs run on the pool's threads and
 // may submit further jobs; stop() must not be called from a job.
@@ -18,6 +20,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,6 +46,9 @@ class WorkerPool {
     kStopped,
   };
 
+  // Names one submitted job, to withdraw it while it waits.
+  class Ticket;
+
   explicit WorkerPool(const Limits& limits);
   // One key and no per-key bounds: a plain bounded FIFO pool (the task threads).
   WorkerPool(std::size_t threads, std::size_t max_queue);
@@ -51,8 +57,13 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // Queues `job` for caller `key`. `capped` = the key's running jobs are bounded by
-  // max_running_per_key (else by the thread count). The job is dropped unless kQueued.
-  Submitted submit(std::string_view key, std::function<void()> job, bool capped = true);
+  // max_running_per_key (else by the thread count). The job is dropped unless kQueued; then
+  // `ticket`, if given, names it.
+  Submitted submit(std::string_view key, std::function<void()> job, bool capped = true,
+                   std::shared_ptr<Ticket>* ticket = nullptr);
+  // Removes the job from its queue (it will not run) if it has not started; returns whether it
+  // was removed.
+  bool withdraw(const std::shared_ptr<Ticket>& ticket);
   // Queues an uncapped job under the empty key; false when refused.
   bool submit(std::function<void()> job);
   // Jobs queued or running.
@@ -63,9 +74,13 @@ class WorkerPool {
   void stop();
 
  private:
+  struct Job {
+    std::function<void()> fn;
+    std::shared_ptr<Ticket> ticket;  // null when the submitter did not ask for one
+  };
   struct KeyQueue {
     std::string key;
-    std::deque<std::function<void()>> jobs;
+    std::list<Job> jobs;  // a list: withdrawn jobs leave from anywhere
     std::size_t running = 0;
     std::size_t cap = 1;   // running jobs allowed
     bool in_ring = false;  // waiting for its turn in ring_
@@ -74,6 +89,8 @@ class WorkerPool {
   void run();
   // Puts `q` at the back of the ring if it has a job it may start now. Under mu_.
   void enqueue_turn(KeyQueue& q);
+  // Forgets `q` once it has nothing queued or running. Under mu_.
+  void erase_if_idle(KeyQueue& q);
 
   Limits limits_;
   mutable std::mutex mu_;
@@ -91,6 +108,13 @@ class WorkerPool {
   // idle pool on a small machine does not take cores from the transport threads.
   std::atomic<int> spinning_{0};
   bool stopped_ = false;
+};
+
+// Guarded by the pool's lock.
+class WorkerPool::Ticket {
+  friend class WorkerPool;
+  KeyQueue* queue = nullptr;  // while queued
+  std::list<Job>::iterator at;
 };
 
 }  // namespace mcp

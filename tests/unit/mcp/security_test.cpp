@@ -129,6 +129,31 @@ TEST(McpFairQueue, QueuesAreBoundedPerCallerAndOverall) {
   EXPECT_EQ(pool.busy(), 0u);
 }
 
+TEST(McpFairQueue, AWithdrawnJobGivesItsPlaceBackAndNeverRuns) {
+  mcp::WorkerPool pool({.threads = 1, .max_queued_per_key = 2, .max_running_per_key = 1});
+  using S = mcp::WorkerPool::Submitted;
+  Gate gate;
+  std::atomic<bool> started{false}, ran{false};
+  pool.submit("A", [&] {
+    started = true;
+    gate.wait();
+  });
+  ASSERT_TRUE(eventually([&] { return started.load(); }));
+  std::shared_ptr<mcp::WorkerPool::Ticket> ticket;
+  ASSERT_EQ(pool.submit(
+                "A", [&] { ran = true; }, true, &ticket),
+            S::kQueued);
+  EXPECT_EQ(pool.submit("A", [] {}), S::kQueued);
+  EXPECT_EQ(pool.submit("A", [] {}), S::kKeyFull);
+  EXPECT_TRUE(pool.withdraw(ticket));
+  EXPECT_FALSE(pool.withdraw(ticket));  // once
+  EXPECT_EQ(pool.submit("A", [] {}), S::kQueued);
+  gate.open();
+  EXPECT_TRUE(pool.wait_idle(5s));
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(pool.busy(), 0u);
+}
+
 TEST(McpFairQueue, AnUncappedCallerUsesEveryWorker) {
   mcp::WorkerPool pool({.threads = 3, .max_running_per_key = 1});
   Gate gate;
@@ -294,6 +319,13 @@ TEST(McpCallerKeys, OneCallersBacklogAnswersBusyAndLeavesOthersServed) {
   EXPECT_EQ(refused->response.at("error").at("code").as_int64(), -32603);
   EXPECT_EQ(refused->response.at("error").at("message").as_string(),
             "Server busy: too many queued requests from this caller");
+  // A waiting call its client cancels leaves the queue at once, giving its place back.
+  handle(server, hostile,
+         R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"h2"}})");
+  ASSERT_TRUE(outs[2]->wait(5s));
+  EXPECT_TRUE(outs[2]->response.is_null());  // abandoned, not answered
+  outs[2] = handle(server, hostile, tool_call("h4", "block"));
+  EXPECT_FALSE(outs[2]->wait(50ms));  // queued, not refused
   // Another caller is served at once on the worker the hostile one may not take.
   auto quick = handle(server, other, tool_call("o1", "quick"));
   ASSERT_TRUE(quick->wait(5s));
