@@ -276,7 +276,7 @@ bool from_json_value(const boost::json::value& v, T& out, std::string& err,
     if (!found) {
       std::string allowed;
       boost::mp11::mp_for_each<boost::describe::describe_enumerators<T>>([&](auto d) {
-        allowed += allowed.empty() ? "[\"" : ", \"";
+        allowed += allowed.empty() ? "[\"" : ",\"";
         allowed += d.name;
         allowed += '"';
       });
