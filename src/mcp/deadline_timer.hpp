@@ -7,7 +7,6 @@
 #pragma once
 
 #include <chrono>
-#include <compare>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -25,7 +24,7 @@ class DeadlineTimer {
   struct Key {
     Clock::time_point at;
     std::uint64_t seq = 0;
-    auto operator<=>(const Key&) const = default;
+    bool operator<(const Key& o) const { return at < o.at || (at == o.at && seq < o.seq); }
   };
 
   DeadlineTimer() = default;
