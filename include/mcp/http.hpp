@@ -9,8 +9,9 @@
 // idle TTL, and dropped when not initialised within seconds; sessions answer only the principal
 // that created them; connections capped, with a deadline for each request's header (slowloris);
 // accepting backs off when descriptors run out; optional bearer-token auth with RFC 9728
-// protected-resource metadata. start() warns on stderr when a setting weakens these (any Host
-// accepted, a non-loopback address without auth).
+// protected-resource metadata. start() logs a warning when a setting weakens these (any Host
+// accepted, a non-loopback address without auth, more connections allowed than descriptors);
+// logs go to spdlog's default logger, which mcp::serve() points at stderr.
 //
 // Thread-safety: start()/stop()/port() may be called from any thread; run() blocks.
 #pragma once
