@@ -11,6 +11,9 @@
 //   --bearer-token TOKEN=USER   (repeatable; MCP_BEARER_TOKENS="t1=alice,t2=bob") HTTP auth
 //   --admin USER                (repeatable; MCP_ADMIN_USERS) principals allowed admin tools
 //   --allowed-host NAME         (repeatable) extra Host/Origin names accepted over HTTP
+//   --allow-any-host            accept any Host/Origin: DNS-rebinding protection off (logged)
+//   --call-timeout SECONDS      deadline of every call (30; 0 = none)
+//   --max-connections N         HTTP connections at once (2048)
 //   --namespace-template TPL    e.g. "session:{session_id}": scope every cached result
 //   --session-scoped            bind cached results to the caller's session
 //   --stdio-admin               (MCP_STDIO_ADMIN=1) the stdio client may use the admin tools
@@ -52,7 +55,10 @@ struct ServerConfig {
   std::vector<std::pair<std::string, std::string>> bearer_tokens;  // token, user
   std::vector<std::string> admins;
   std::vector<std::string> allowed_hosts;
-  std::string namespace_template;  // overrides every cached tool's namespace when set
+  bool allow_any_host = false;         // ::mcp::HttpOptions::allow_any_host
+  double call_timeout = 30;            // seconds; ::mcp::ServerOptions::call_timeout (0 = none)
+  std::size_t max_connections = 2048;  // ::mcp::HttpOptions::max_connections
+  std::string namespace_template;      // overrides every cached tool's namespace when set
   bool session_scoped = false;
   bool stdio_admin = false;   // the stdio client (who started the process) is an admin
   bool http_metrics = true;   // serve /metrics over HTTP

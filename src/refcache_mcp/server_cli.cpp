@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/system/system_error.hpp>
 #include <cstdlib>
 #include <iostream>
 
@@ -114,7 +115,20 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
                  "single value is refused")
       ->capture_default_str();
   app.add_option("--allowed-host", c.allowed_hosts,
-                 "extra Host/Origin name accepted over HTTP (DNS-rebinding protection stays on)");
+                 "extra Host/Origin name accepted over HTTP (DNS-rebinding protection stays on; "
+                 "'*' is refused: see --allow-any-host)");
+  app.add_flag("--allow-any-host", c.allow_any_host,
+               "accept any Host and Origin header over HTTP: turns DNS-rebinding protection off, "
+               "for a deployment behind a proxy that checks them (logged at start)");
+  app.add_option("--call-timeout", c.call_timeout,
+                 "seconds a call may take, queueing included; the caller is then answered that "
+                 "it exceeded its deadline and the call is cancelled (0 = none)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  app.add_option("--max-connections", c.max_connections,
+                 "HTTP connections open at once; beyond, new ones are answered 503 and closed")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -152,6 +166,14 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
     c.bearer_tokens.push_back(std::move(pair));
   }
   if (c.admins.empty()) c.admins = split(env("MCP_ADMIN_USERS"), ',');
+  for (const auto& h : c.allowed_hosts)
+    if (h == "*") {
+      std::cerr << d.program
+                << ": --allowed-host '*' would turn DNS-rebinding protection off without "
+                   "saying so; use --allow-any-host if that is what you want\n";
+      exit_code = 2;
+      return false;
+    }
   // A namespace template that names an identity no caller can have stores results nobody can
   // read (and recomputes them on every call): refuse it here, where the operator sees it.
   const std::string& tpl = c.namespace_template;
@@ -220,6 +242,8 @@ int serve(::mcp::Server& server, const ServerConfig& c) {
   ho.host = c.host;
   ho.port = c.port;
   ho.allowed_hosts = c.allowed_hosts;
+  ho.allow_any_host = c.allow_any_host;
+  ho.max_connections = c.max_connections;
   if (!c.http_metrics) ho.metrics_path.clear();
   if (!c.bearer_tokens.empty()) {
     ::mcp::AuthOptions auth;
@@ -236,7 +260,18 @@ int serve(::mcp::Server& server, const ServerConfig& c) {
         "results are kept per session: cached tools refuse 2026-07-28 requests, which have "
         "no session (2025-11-25 clients over HTTP have one)");
   ::mcp::HttpServer http(server, ho);
-  http.start();
+  try {
+    http.start();
+  } catch (const boost::system::system_error& e) {
+    // A port in use, an address that is not ours: say which, without Boost's source location.
+    spdlog::error("cannot serve HTTP on {}:{}: {}", c.host, c.port, e.code().message());
+    server.shutdown();
+    return 1;
+  } catch (const std::exception& e) {
+    spdlog::error("cannot serve HTTP on {}:{}: {}", c.host, c.port, e.what());
+    server.shutdown();
+    return 1;
+  }
   // The "listening on" line is what scripts and tests wait for.
   spdlog::info("listening on http://{}:{}/mcp (legacy SSE on /sse)", c.host, http.port());
   int sig = 0;
@@ -287,6 +322,7 @@ int run_server(int argc, char** argv, const ServerDefaults& d,
   so.instructions = cache_instructions();
   // Cached results depend on who asks: answers may be cached per authorization context only.
   so.cache_scope = "private";
+  so.call_timeout = std::chrono::milliseconds(static_cast<long long>(config.call_timeout * 1000));
   ::mcp::Server server(so);
   InstallOptions io;
   io.admin_check = admin_check(config);
