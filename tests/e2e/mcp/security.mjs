@@ -197,6 +197,8 @@ if (kind === 'sessions') {
   check(s.alive(), 'server alive');
   await s.stop();
 } else if (kind === 'descriptors') {
+  // (Not meaningful under UBSan: its runtime needs a descriptor to check memory and reports a
+  // false "invalid vptr" when there is none.)
   const s = await start([], ['prlimit', '--nofile=64:64', '--']);
   const cpuSeconds = () => {
     const f = fs.readFileSync(`/proc/${s.pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -222,13 +224,16 @@ if (kind === 'sessions') {
   check(lines.length >= 1 && lines.length <= 3, 'a rate-limited log line says why accepting stopped', lines);
   for (const c of socks) c.destroy();
   let served = null;
+  let last = null;
   for (let i = 0; i < 50 && !served; ++i) {
     const r = await request(s.base, { headers: { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'fast' },
       body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'fast', arguments: {}, _meta: modernMeta } }, timeoutMs: 3000 });
+    last = r;
     if (r.status === 200) served = r;
     else await sleep(100);
   }
-  check(served?.body?.result?.content?.[0]?.text === 'fast', 'serves again once the connections closed', served);
+  check(served?.body?.result?.content?.[0]?.text === 'fast', 'serves again once the connections closed',
+    { answer: served ?? last, alive: s.alive(), stderr: s.stderr().slice(-2000) });
   check(s.alive(), 'server alive');
   await s.stop();
 } else if (kind === 'fairness') {
