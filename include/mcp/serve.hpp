@@ -38,7 +38,8 @@ struct TransportConfig {
 
 // Serves until EOF on stdin (stdio) or SIGINT/SIGTERM (HTTP; prints "listening on URL" to
 // stderr once bound). Points spdlog's default logger at stderr unless the application set one
-// of its own. Returns the process exit code.
+// of its own. Returns the process exit code: 1 when it cannot listen, 2 when the options
+// contradict each other (std::invalid_argument from HttpServer::start(), printed).
 int serve(Server& server, const TransportConfig& config);
 
 // Makes the process hand every allocation of `threshold` bytes or more back to the operating

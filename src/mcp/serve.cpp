@@ -114,6 +114,9 @@ int serve(Server& server, const TransportConfig& config) {
     HttpServer http(server, config.http);
     try {
       http.start();
+    } catch (const std::invalid_argument& e) {
+      std::cerr << e.what() << std::endl;
+      rc = 2;
     } catch (const std::exception& e) {
       std::cerr << "cannot listen on " << config.http.host << ":" << config.http.port << ": "
                 << e.what() << std::endl;
