@@ -32,7 +32,7 @@ std::string character_at(const std::string& text, std::size_t i) {
     static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
     whole = cp >= kMin[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
   }
-  if (whole && b >= 0x20 && b != 0x7F) return "'" + text.substr(i, len) + "'";
+  if (whole && b >= 0x20 && b != 0x7F) return text.substr(i, len);
   static constexpr char kHex[] = "0123456789abcdef";
   return std::string("byte 0x") + kHex[b >> 4] + kHex[b & 0xF];
 }

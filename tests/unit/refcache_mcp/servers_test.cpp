@@ -41,7 +41,9 @@ TEST(Calculator, Sequences) {
     calculator::sequence("squares", 3, {}, {});
     FAIL();
   } catch (const calculator::InputError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("Unknown sequence type: squares", 0), 0u);
+    // The type is not quoted back (it may come from a private value).
+    EXPECT_EQ(std::string(e.what()).rfind("Unknown sequence type. Valid types:", 0), 0u);
+    EXPECT_EQ(std::string(e.what()).find("squares"), std::string::npos);
   }
 }
 
@@ -55,6 +57,20 @@ TEST(Calculator, Expressions) {
     FAIL();
   } catch (const calculator::InputError& e) {
     EXPECT_STREQ(e.what(), "Invalid character in expression: '");
+  }
+  // A character beyond ASCII is named whole (valid UTF-8), a stray byte by its value.
+  for (const auto& [expr, named] : std::vector<std::pair<std::string, std::string>>{
+           {"2 \xC3\x97 3", "\xC3\x97"},
+           {"1 + \xF0\x9F\x98\x80", "\xF0\x9F\x98\x80"},
+           {"1 \xC3", "byte 0xc3"},
+           {"1 \xE0\x80\x80", "byte 0xe0"},
+           {"1 \xED\xA0\x80", "byte 0xed"}}) {
+    try {
+      calculator::evaluate(expr);
+      ADD_FAILURE() << expr;
+    } catch (const calculator::InputError& e) {
+      EXPECT_EQ(std::string(e.what()), "Invalid character in expression: " + named);
+    }
   }
   EXPECT_THROW(calculator::evaluate("1 / 0"), calculator::InputError);
   EXPECT_THROW(calculator::evaluate("2 +"), calculator::InputError);
