@@ -193,13 +193,13 @@ export function closeConnections() {
   agent.destroy();
   agent = new http.Agent({ keepAlive: true });
 }
-export function httpRequest(url, { method = 'POST', headers = {}, body, timeoutMs = 10000 } = {}) {
+export function httpRequest(url, { method = 'POST', headers = {}, body, timeoutMs = 10000, localAddress } = {}) {
   return new Promise((resolve) => {
     const u = new URL(url);
     const t0 = now();
     let settled = false;
     const settle = (r) => { if (!settled) { settled = true; clearTimeout(timer); resolve({ ...r, ms: now() - t0 }); } };
-    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, agent }, (res) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, agent, localAddress }, (res) => {
       const chunks = [];
       res.on('data', (d) => chunks.push(d));
       res.on('end', () => settle({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString() }));

@@ -113,36 +113,52 @@ async function stillServing(what) {
 }
 
 // --- many sessions -------------------------------------------------------------------------------
+// 1,024 sessions come from four loopback addresses (127.0.0.1-4): one unauthenticated address
+// may hold 256 of them, so that one host's flood leaves room for the others.
 {
-  const init = () => httpRequest(calc.url, { headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+  const PEERS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+  const legacyHeaders = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const init = (localAddress) => httpRequest(calc.url, { headers: legacyHeaders, localAddress,
     body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'limits', version: '1' } } }) });
+  // A session that never makes a second request is dropped after a few seconds: say initialized.
+  const initialized = (sid, localAddress) => httpRequest(calc.url, { localAddress,
+    headers: { ...legacyHeaders, 'mcp-session-id': sid, 'mcp-protocol-version': LEGACY },
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
   const sids = [];
-  for (let i = 0; i < 1024; i += 16) {
-    const rs = await Promise.all(Array.from({ length: 16 }, init));
-    for (const r of rs) if (r.status === 200) sids.push(r.headers['mcp-session-id']);
+  for (const peer of PEERS) {
+    for (let i = 0; i < 256; i += 16) {
+      const rs = await Promise.all(Array.from({ length: 16 }, () => init(peer)));
+      for (const r of rs) if (r.status === 200) sids.push(r.headers['mcp-session-id']);
+      await Promise.all(rs.filter((r) => r.status === 200).map((r) => initialized(r.headers['mcp-session-id'], peer)));
+    }
+    if (peer === PEERS[0]) {
+      const over = await init(peer);
+      check(over.status === 503 && /Too many sessions from this address/.test(over.text),
+        'the 257th session of one address gets HTTP 503 "Too many sessions from this address"', over);
+    }
   }
-  check(sids.length === 1024, `1,024 legacy sessions open (${sids.length})`);
-  const extra = await init();
+  check(sids.length === 1024, `1,024 legacy sessions open from four addresses (${sids.length})`);
+  const extra = await init('127.0.0.5');
   check(extra.status === 503 && /Too many sessions/.test(extra.text), 'the 1,025th gets HTTP 503 "Too many sessions"', extra);
-  const del = await httpRequest(calc.url, { method: 'DELETE', headers: { 'mcp-session-id': sids.pop(), 'mcp-protocol-version': LEGACY } });
+  const del = await httpRequest(calc.url, { method: 'DELETE', localAddress: PEERS[3], headers: { 'mcp-session-id': sids.pop(), 'mcp-protocol-version': LEGACY } });
   check(del.status === 200, 'ending a session', del.status);
-  check((await init()).status === 200, 'frees a place for a new one');
+  check((await init('127.0.0.5')).status === 200, 'frees a place for a new one');
   await stillServing('1,024 sessions');
 
-  // Legacy SSE sessions have the same cap; their streams hold a connection each.
+  // Legacy SSE sessions have the same caps; their streams hold a connection each.
   const before = procStats(analysis.pid);
   const { port } = new URL(analysis.base);
-  const open = (n) => Promise.all(Array.from({ length: n }, () => new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port: Number(port) });
+  const open = (n, localAddress) => Promise.all(Array.from({ length: n }, () => new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port: Number(port), localAddress });
     let got = '';
     s.on('data', (d) => { got += d; if (got.includes('event: endpoint') || /^HTTP\/1\.1 503[\s\S]*\}/.test(got)) resolve({ s, got }); });
     s.on('error', (e) => resolve({ s, got: 'error ' + e.message }));
     s.write(`GET /sse HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
   })));
   const streams = [];
-  for (let i = 0; i < 1024; i += 64) streams.push(...await open(64));
+  for (const peer of PEERS) for (let i = 0; i < 256; i += 64) streams.push(...await open(64, peer));
   check(streams.every((x) => x.got.includes('event: endpoint')), '1,024 legacy SSE streams open');
-  const [over1025] = await open(1);
+  const [over1025] = await open(1, '127.0.0.5');
   check(over1025.got.startsWith('HTTP/1.1 503'), 'the 1,025th SSE stream gets HTTP 503', over1025.got.slice(0, 200));
   const during = procStats(analysis.pid);
   for (const x of [...streams, over1025]) x.s.destroy();

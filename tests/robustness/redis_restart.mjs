@@ -27,8 +27,11 @@ if (!CALC || !ANALYSIS) fail('usage: redis_restart.mjs --calc BIN --analysis BIN
 deadline(150, 'redis_restart');
 
 const redis = await startRedis({ aof: true });
-const calc = await startServer(CALC, [], redis.env());
-const analysis = await startServer(ANALYSIS, [], redis.env());
+// Every call comes from one address, which is one caller: its quota would evict the refs the
+// workload pages later. Quotas are tested in tests/e2e/security.
+const unlimited = ['--quota-entries', '0'];
+const calc = await startServer(CALC, unlimited, redis.env());
+const analysis = await startServer(ANALYSIS, unlimited, redis.env());
 console.log(`redis on ${redis.port} (AOF, fsync always); calculator ${calc.base}; data-analysis ${analysis.base}`);
 
 const w = new Workload({ calc: () => calc.url, analysis: () => analysis.url });
