@@ -29,7 +29,7 @@ deadline(150, 'redis_restart');
 const redis = await startRedis({ aof: true });
 // Every call comes from one address, which is one caller: its quota would evict the refs the
 // workload pages later. Quotas are tested in tests/e2e/security.
-const unlimited = ['--quota-entries', '0'];
+const unlimited = ['--quota-entries', '0', '--quota-bytes', '0'];
 const calc = await startServer(CALC, unlimited, redis.env());
 const analysis = await startServer(ANALYSIS, unlimited, redis.env());
 console.log(`redis on ${redis.port} (AOF, fsync always); calculator ${calc.base}; data-analysis ${analysis.base}`);

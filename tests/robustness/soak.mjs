@@ -75,7 +75,7 @@ if (BACKEND === 'redis') {
 }
 // Every call comes from one address, which is one caller: its quota would evict the refs the
 // workload pages later. Quotas are tested in tests/e2e/security.
-args.push('--quota-entries', '0');
+args.push('--quota-entries', '0', '--quota-bytes', '0');
 const calc = await startServer(CALC, args, env);
 const analysis = await startServer(ANALYSIS, args, env);
 console.log(`soak: ${SECONDS} s, ${CLIENTS} client processes x ${CONCURRENCY} callers, ${BACKEND}; calculator ${calc.base}, data-analysis ${analysis.base}`);

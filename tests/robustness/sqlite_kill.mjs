@@ -29,7 +29,7 @@ const work = tempDir('sqlite-kill');
 const db = path.join(work, 'cache.db');
 // Every call comes from one address, which is one caller: its quota would evict the refs the
 // workload pages later. Quotas are tested in tests/e2e/security.
-const args = ['--backend', 'sqlite:' + db, '--quota-entries', '0'];
+const args = ['--backend', 'sqlite:' + db, '--quota-entries', '0', '--quota-bytes', '0'];
 const bins = { calc: CALC, analysis: ANALYSIS };
 const servers = { calc: await startServer(CALC, args), analysis: await startServer(ANALYSIS, args) };
 const up = { calc: true, analysis: true };
