@@ -1,0 +1,75 @@
+// Clang's thread-safety annotations, for the implementation classes of every library here:
+// a field says which mutex guards it (GUARDED_BY), a function which mutex it needs held
+// (REQUIRES) or must not hold (EXCLUDES). `scripts/lint` compiles our sources with
+// clang -Wthread-safety, so a field touched without its lock is a build error there; other
+// compilers see empty macros.
+//
+// std::mutex is not annotated as a capability by libstdc++, so guarded classes hold an
+// refcache_sync::Mutex (a std::mutex that is one) and lock it with refcache_sync::Lock (a
+// scoped lock the analysis understands), or UniqueLock where a condition variable waits.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+
+#if defined(__clang__)
+#define REFCACHE_TSA(x) __attribute__((x))
+#else
+#define REFCACHE_TSA(x)
+#endif
+
+#define CAPABILITY(x) REFCACHE_TSA(capability(x))
+#define SCOPED_CAPABILITY REFCACHE_TSA(scoped_lockable)
+#define GUARDED_BY(x) REFCACHE_TSA(guarded_by(x))
+#define PT_GUARDED_BY(x) REFCACHE_TSA(pt_guarded_by(x))
+#define REQUIRES(...) REFCACHE_TSA(requires_capability(__VA_ARGS__))
+#define EXCLUDES(...) REFCACHE_TSA(locks_excluded(__VA_ARGS__))
+#define ACQUIRE(...) REFCACHE_TSA(acquire_capability(__VA_ARGS__))
+#define RELEASE(...) REFCACHE_TSA(release_capability(__VA_ARGS__))
+#define TRY_ACQUIRE(...) REFCACHE_TSA(try_acquire_capability(__VA_ARGS__))
+#define ASSERT_CAPABILITY(x) REFCACHE_TSA(assert_capability(x))
+#define NO_THREAD_SAFETY_ANALYSIS REFCACHE_TSA(no_thread_safety_analysis)
+
+namespace refcache_sync {
+
+// A std::mutex the analysis knows as a capability.
+class CAPABILITY("mutex") Mutex {
+ public:
+  void lock() ACQUIRE() { mu_.lock(); }
+  void unlock() RELEASE() { mu_.unlock(); }
+  bool try_lock() TRY_ACQUIRE(true) { return mu_.try_lock(); }
+  // For std::condition_variable, which waits on the std::mutex itself.
+  std::mutex& native() { return mu_; }
+
+ private:
+  std::mutex mu_;
+};
+
+// Holds `mu` for its scope.
+class SCOPED_CAPABILITY Lock {
+ public:
+  explicit Lock(Mutex& mu) ACQUIRE(mu) : mu_(mu) { mu_.lock(); }
+  ~Lock() RELEASE() { mu_.unlock(); }
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+
+ private:
+  Mutex& mu_;
+};
+
+// Holds `mu` for its scope and lends a std::unique_lock to condition-variable waits (which
+// release and retake the mutex inside wait(); the analysis treats the lock as held
+// throughout, which is what the code around the wait sees).
+class SCOPED_CAPABILITY UniqueLock {
+ public:
+  explicit UniqueLock(Mutex& mu) ACQUIRE(mu) : lock_(mu.native()) {}
+  ~UniqueLock() RELEASE() {}
+  UniqueLock(const UniqueLock&) = delete;
+  UniqueLock& operator=(const UniqueLock&) = delete;
+  std::unique_lock<std::mutex>& native() { return lock_; }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+};
+
+}  // namespace refcache_sync
