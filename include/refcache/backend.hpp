@@ -29,7 +29,6 @@
 #include <vector>
 
 #include "refcache/entry.hpp"
-#include "refcache/random.hpp"
 #include "refcache/task.hpp"
 
 namespace refcache {
@@ -82,13 +81,6 @@ class Backend {
   virtual std::string_view kind() const = 0;
 
   // --- entries -------------------------------------------------------------------------
-  // A new ref id, "{cache_name}:{16 lowercase hex}", for an entry about to be set: never
-  // issued before, and unguessable (64 bits from the CSPRNG, or, in a backend that overrides
-  // this, a keyed permutation of a counter whose key comes from it). RefCache draws the ids
-  // of the entries it creates here, so that a backend can choose ids it indexes cheaply.
-  // Thread-safe.
-  virtual std::string new_ref_id(std::string_view cache_name) { return make_ref_id(cache_name); }
-
   // The entry stored under `ref_id`, or null if missing or expired.
   virtual EntryPtr get(std::string_view ref_id) = 0;
 

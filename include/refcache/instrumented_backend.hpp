@@ -59,9 +59,6 @@ class InstrumentedBackend : public Backend {
   EntryPtr get(std::string_view ref_id) override;
   std::optional<std::string> set(std::string_view ref_id, EntryPtr entry,
                                  const KeyBinding* binding = nullptr) override;
-  std::string new_ref_id(std::string_view cache_name) override {
-    return inner_->new_ref_id(cache_name);
-  }
   void prepare_set(std::string_view ref_id, const KeyBinding* binding) noexcept override {
     inner_->prepare_set(ref_id, binding);
   }

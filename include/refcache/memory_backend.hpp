@@ -48,10 +48,6 @@ class MemoryBackend final : public Backend {
 
   std::string_view kind() const override { return "memory"; }
 
-  // The backend's counter encrypted under a key drawn from the CSPRNG at construction
-  // (Speck64/128; CSPRNG ids after 2^32 of them): unguessable and never repeated like
-  // make_ref_id's, and the entry is placed in the table next to the previous one.
-  std::string new_ref_id(std::string_view cache_name) override;
   EntryPtr get(std::string_view ref_id) override;
   std::optional<std::string> set(std::string_view ref_id, EntryPtr entry,
                                  const KeyBinding* binding = nullptr) override;

@@ -6,9 +6,9 @@
 // resolves it as the calling actor (READ or EXECUTE). Every read path checks the entry's
 // AccessPolicy and namespace against the actor.
 //
-// ref ids are "{name}:{16 lowercase hex}", unguessable, from the backend (new_ref_id: 64
-// bits from a CSPRNG, or the memory backend's keyed counter). Lookup by key goes through the
-// Backend's key bindings, so a second process sharing the backend finds refs by key too.
+// ref ids are "{name}:{16 lowercase hex}", 64 bits from the CSPRNG (make_ref_id,
+// refcache/ref_id.hpp). Lookup by key goes through the Backend's key bindings, so a second
+// process sharing the backend finds refs by key too.
 //
 // Sets that name a principal (SetOptions::principal) are charged to it under
 // RefCacheOptions::quota, so that no one caller can grow the store without bound.
@@ -83,7 +83,7 @@ struct QuotaOptions {
 };
 
 struct RefCacheOptions {
-  std::string name = "default";      // ref id prefix; must match [a-zA-Z][a-zA-Z0-9_-]*
+  std::string name = "default";      // ref id prefix; must be is_cache_name() (ref_id.hpp)
   std::shared_ptr<Backend> backend;  // null: a MemoryBackend
   AccessPolicy default_policy;       // used when set() is given no policy
   double default_ttl = 3600;         // seconds, or kNeverExpire

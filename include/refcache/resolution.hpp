@@ -1,5 +1,5 @@
-// Ref resolution inside JSON inputs: every string that is exactly a ref id
-// (^[a-zA-Z][a-zA-Z0-9_-]*:[a-f0-9]{8,}$; a trailing newline does not match) is replaced by
+// Ref resolution inside JSON inputs: every string that is exactly a ref id (is_ref_id(),
+// refcache/ref_id.hpp; a trailing newline does not match) is replaced by
 // the value it names, recursively (a resolved value may itself hold refs), with cycle
 // detection. Object keys are never resolved; substrings of longer strings are left alone.
 //
@@ -15,13 +15,11 @@
 
 #include "refcache/access_policy.hpp"
 #include "refcache/actor.hpp"
+#include "refcache/ref_id.hpp"
 
 namespace refcache {
 
 class RefCache;
-
-// True when `s` has the shape of a ref id.
-bool is_ref_id(std::string_view s);
 
 // True when some string inside `v` (not an object key) has the shape of a ref id, that is,
 // when resolve_refs() could change it. Reads without copying.

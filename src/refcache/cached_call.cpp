@@ -1,7 +1,5 @@
 #include "refcache/cached_call.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
@@ -13,8 +11,9 @@
 #include "jsonio/json_text.hpp"
 #include "refcache/claim_keeper.hpp"
 #include "refcache/namespace.hpp"
-#include "refcache/random.hpp"
+#include "refcache/ref_id.hpp"
 #include "refcache/resolution.hpp"
+#include "refcache/sha256.hpp"
 #include "refcache/task_pool.hpp"
 
 namespace refcache {
@@ -28,36 +27,6 @@ const std::map<std::string, std::string>& fallbacks() {
       {"session_id", "nosession"}, {"client_id", "unknown"}, {"request_id", "unknown"},
       {"agent_id", "anonymous"}};
   return f;
-}
-
-std::string sha256_hex(std::string_view data, std::size_t hex_chars) {
-  // The algorithm is fetched once and a digest context kept per thread: EVP_Digest with
-  // EVP_sha256() looks the implementation up in OpenSSL 3's provider tables on every call,
-  // which cost more than hashing a call key.
-  struct Md {
-    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    ~Md() { EVP_MD_free(md); }
-  };
-  struct Ctx {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    ~Ctx() { EVP_MD_CTX_free(ctx); }
-  };
-  static const Md sha256;
-  thread_local const Ctx ctx;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (sha256.md == nullptr || ctx.ctx == nullptr ||
-      EVP_DigestInit_ex2(ctx.ctx, sha256.md, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.ctx, data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.ctx, md, &len) != 1)
-    throw Error("SHA-256 failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len && out.size() < hex_chars; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xF]);
-  }
-  return out;
 }
 
 std::optional<std::string> value_of(const std::map<std::string, std::string>& m,
@@ -359,7 +328,7 @@ std::string CachedCall::call_key(const json::object& args) const {
   std::string material = name_;
   material.push_back('\0');
   material += jsonio::to_canonical_string(args);
-  return sha256_hex(material, 32);
+  return detail::sha256_hex(material, 32);
 }
 
 CachedCall::Scope CachedCall::scope_for(const CallIdentity& who) const {

@@ -15,6 +15,7 @@
 #include "refcache/memory_backend.hpp"
 #include "refcache/quota_ledger.hpp"
 #include "refcache/random.hpp"
+#include "refcache/ref_id.hpp"
 #include "refcache/resolution.hpp"
 #include "refcache/task_pool.hpp"
 
@@ -22,15 +23,6 @@ namespace refcache {
 namespace json = boost::json;
 
 namespace {
-
-bool valid_cache_name(std::string_view n) {
-  if (n.empty()) return false;
-  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-  if (!alpha(n[0])) return false;
-  for (char c : n)
-    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '_' && c != '-') return false;
-  return true;
-}
 
 std::string make_worker_id() {
   char host[256] = {0};
@@ -60,7 +52,7 @@ std::vector<std::string> actions_for(Permission eff) {
 
 RefCache::RefCache(RefCacheOptions options)
     : options_(std::move(options)), backend_(options_.backend), worker_id_(make_worker_id()) {
-  if (!valid_cache_name(options_.name))
+  if (!is_cache_name(options_.name))
     throw InvalidArgument("cache name '" + options_.name +
                           "' must match [a-zA-Z][a-zA-Z0-9_-]* so its ref ids are recognised");
   if (options_.preview.max_size == 0) throw InvalidArgument("preview max_size must be at least 1");
@@ -111,7 +103,7 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
   if (ttl != kNeverExpire && ttl < 0) throw InvalidArgument("ttl must be >= 0 or kNeverExpire");
 
   CacheReference ref;
-  ref.ref_id = opts.ref_id ? *opts.ref_id : backend_->new_ref_id(options_.name);
+  ref.ref_id = opts.ref_id ? *opts.ref_id : make_ref_id(options_.name);
   ref.cache_name = options_.name;
   ref.ns = opts.ns;
   ref.tool_name = opts.tool_name;

@@ -10,25 +10,6 @@
 namespace refcache {
 namespace json = boost::json;
 
-bool is_ref_id(std::string_view s) {
-  // ^[a-zA-Z][a-zA-Z0-9_-]*:[a-f0-9]{8,}$ with no trailing newline allowed.
-  if (s.empty()) return false;
-  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-  if (!alpha(s[0])) return false;
-  std::size_t i = 1;
-  while (i < s.size() &&
-         (alpha(s[i]) || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
-    ++i;
-  if (i >= s.size() || s[i] != ':') return false;
-  ++i;
-  std::size_t hex = 0;
-  for (; i < s.size(); ++i, ++hex) {
-    char c = s[i];
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return hex >= 8;
-}
-
 namespace {
 
 // Items of a value as the budget counts them.

@@ -10,6 +10,7 @@
 
 #include "jsonio/json_text.hpp"
 #include "refcache/instrumented_backend.hpp"
+#include "refcache/ref_id.hpp"
 #include "refcache/resolution.hpp"
 
 namespace refcache::mcp {
@@ -17,7 +18,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr const char* kRefPattern = "^[a-zA-Z][a-zA-Z0-9_-]*:[a-f0-9]{8,}$";
 constexpr const char* kUriPrefix = "refcache://";
 // No value has more pages than this; larger page numbers are refused by the schema.
 constexpr std::int64_t kMaxPage = 1000000000;
@@ -212,7 +212,7 @@ CallIdentity identity_of(const std::string& session_id,
 
 json::value ref_id_schema() {
   return json::object{{"type", "string"},
-                      {"pattern", kRefPattern},
+                      {"pattern", kRefIdPattern},
                       {"description", "ref_id of a cached value (from an earlier tool call)"}};
 }
 

@@ -14,6 +14,7 @@
 #include "jsonio/json_text.hpp"
 #include "refcache/errors.hpp"
 #include "refcache/ref_cache.hpp"
+#include "refcache/ref_id.hpp"
 #include "refcache/resolution.hpp"
 
 namespace {
@@ -73,7 +74,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   refcache::RefCache& rc = cache();
   std::uint8_t a = data[0], b = data[1];
   std::string_view text = as_view(data + 2, size - 2);
-  (void)refcache::is_ref_id(text);
+  // parse_ref_id agrees with is_ref_id, and its parts are the text it parsed.
+  if (auto parts = refcache::parse_ref_id(text)) {
+    FUZZ_CHECK(refcache::is_ref_id(text), "parsed but not a ref id");
+    FUZZ_CHECK(parts->cache_name.data() == text.data() &&
+                   parts->cache_name.size() + 1 + parts->hex.size() == text.size(),
+               "parts are not the text");
+  } else {
+    FUZZ_CHECK(!refcache::is_ref_id(text), "a ref id that does not parse");
+  }
 
   std::error_code ec;
   bj::value input = jsonio::parse(text, ec);

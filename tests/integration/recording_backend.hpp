@@ -36,10 +36,6 @@ class RecordingBackend : public Backend {
   }
 
   std::string_view kind() const override { return inner_->kind(); }
-  std::string new_ref_id(std::string_view cache_name) override {
-    note("new_ref_id");
-    return inner_->new_ref_id(cache_name);
-  }
   EntryPtr get(std::string_view ref_id) override {
     note("get");
     return inner_->get(ref_id);

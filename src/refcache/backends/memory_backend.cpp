@@ -12,9 +12,7 @@
 #include <vector>
 
 #include "jsonio/json_text.hpp"
-#include "ref_id_cipher.hpp"
 #include "refcache/errors.hpp"
-#include "refcache/random.hpp"
 #include "string_table.hpp"
 
 namespace refcache {
@@ -179,65 +177,9 @@ class SeqIndex {
   std::size_t live_ = 0;
 };
 
-// The ids this backend issues are its counter encrypted under a key of its own (see
-// new_ref_id): decrypting an id gives back its number, which is the id's hash in the entries
-// table, so that entries set one after another sit next to each other there (ordered homes).
-// Any other key (an id issued elsewhere, or given by the caller) decrypts to a number that
-// is as good as random to the table, or is hashed as a string if it is not ref-shaped.
-//
-// Decrypting is 27 dependent rounds, about 30 ns: more than the rest of a lookup of a hot
-// entry. So each thread remembers the numbers of the ids it last issued or read, per backend
-// (a cipher's `owner` number is never reused, so a memo slot cannot outlive its key's
-// meaning): the set that follows new_ref_id, and repeated reads of an id, find its number
-// here. The memo holds results of a fixed function; it never changes what the hash is.
-struct DecryptMemo {
-  struct Slot {
-    std::uint64_t owner = 0;  // 0: empty
-    std::uint64_t bits = 0;
-    std::uint64_t number = 0;
-  };
-  std::array<Slot, 256> slots;  // by the low bits of the id (random: they are ciphertext)
-
-  void remember(std::uint64_t owner, std::uint64_t bits, std::uint64_t number) {
-    slots[bits & 255] = Slot{owner, bits, number};
-  }
-};
-thread_local DecryptMemo t_decrypt_memo;
-std::atomic<std::uint64_t> g_next_cipher_owner{1};
-
-struct RefIdHash {
-  const detail::RefIdCipher* cipher;
-  std::uint64_t owner;
-  std::size_t operator()(std::string_view key) const {
-    if (auto bits = ref_id_bits(key)) {
-      const DecryptMemo::Slot& slot = t_decrypt_memo.slots[*bits & 255];
-      if (slot.owner == owner && slot.bits == *bits) return static_cast<std::size_t>(slot.number);
-      const std::uint64_t number = cipher->decrypt(*bits);
-      t_decrypt_memo.remember(owner, *bits, number);
-      return static_cast<std::size_t>(number);
-    }
-    return std::hash<std::string_view>{}(key);
-  }
-};
-
-// How many ids one key encrypts: past 2^32 (a 64-bit block cipher's birthday bound, where
-// its outputs stop looking random because none repeats), ids come from the CSPRNG.
-constexpr std::uint64_t kCipherIds = std::uint64_t{1} << 32;
-
-detail::RefIdCipher cipher_with_random_key() {
-  std::array<std::uint32_t, 4> key;
-  random_bytes(key.data(), sizeof key);
-  return detail::RefIdCipher(key);
-}
-
 }  // namespace
 
 struct MemoryBackend::State {
-  // Before `entries`, whose hash uses it.
-  const detail::RefIdCipher cipher = cipher_with_random_key();
-  const std::uint64_t cipher_owner = g_next_cipher_owner.fetch_add(1, std::memory_order_relaxed);
-  std::atomic<std::uint64_t> ids_issued{0};
-
   using BindingTable = detail::StringTable<const std::string_view*>;
   struct Node {
     // With freezing off, `entry` is the stored entry. With freezing on (the default) it is
@@ -268,11 +210,11 @@ struct MemoryBackend::State {
 
     bool is_expired(double now) const { return expires_at && now >= *expires_at; }
   };
-  using EntryMap = detail::StringTable<Node, RefIdHash, /*kOrderedHomes=*/true>;
+  using EntryMap = detail::StringTable<Node>;
   using EntryIt = EntryMap::Element*;
 
   mutable std::mutex mu;
-  EntryMap entries{RefIdHash{&cipher, cipher_owner}};
+  EntryMap entries;
   // Listing indexes in insertion order: per namespace and for the whole store. Keys are
   // sequence numbers, so every insert is an append, and list(ns) costs O(log n + page),
   // paging by the last sequence number returned. Slots point to the keys of `entries`, which
@@ -439,17 +381,7 @@ EntryPtr MemoryBackend::get(std::string_view ref_id) {
   return result;
 }
 
-std::string MemoryBackend::new_ref_id(std::string_view cache_name) {
-  const std::uint64_t n = state_->ids_issued.fetch_add(1, std::memory_order_relaxed);
-  if (n >= kCipherIds) return make_ref_id(cache_name);
-  const std::uint64_t bits = state_->cipher.encrypt(n);
-  t_decrypt_memo.remember(state_->cipher_owner, bits, n);
-  return format_ref_id(cache_name, bits);
-}
-
 void MemoryBackend::prepare_set(std::string_view /*ref_id*/, const KeyBinding* binding) noexcept {
-  // The entry's slot is not fetched: an id of this backend's issuing has its home next to
-  // the previous set's (ordered homes), in cache already.
   auto& s = *state_;
   if (!binding) return;
   const std::size_t n = binding_key_size(binding->ns, binding->key);

@@ -19,19 +19,6 @@
 // slot. The slot arrays come from allocate_zeroed (large_pages.hpp): already zero, and in
 // 2 MiB pages where the kernel allows.
 //
-// Homes. By default a slot's home is the top bits of the hash times 2^64/phi (Fibonacci
-// hashing), for hashes of any quality. With kOrderedHomes, hash h goes to slot 3h/2 modulo
-// the capacity: for a table whose keys hash to the order in which they were made (the memory
-// backend's ref ids decrypt to a counter, see ref_id_cipher.hpp), each insert lands next to
-// the one before it, in memory already cached and mapped, instead of on a random line of a
-// large array (at 1,000,000 entries, that random line cost W1 a tenth of its rate or more).
-// Homes one after the other (a stride of 1) would make one run of every key in order, which
-// a lookup of an absent key landing in it would walk to its end; the stride of 3/2 leaves
-// every third slot free, so runs of keys in order are two long. It is at most 1/(maximum
-// load): the homes of as many consecutive keys as the table holds span less than the array,
-// so they never wrap onto each other. Keys that are not in order (any other hash) still
-// spread at random.
-//
 // The interface follows the parts of std::unordered_map the backend uses, with pointers for
 // iterators: find() returns the element or end() (nullptr); an element has `first` (the key)
 // and `second` (the value). Lookups may pass the key's hash, computed once with hash_of().
@@ -58,7 +45,7 @@ struct StdStringHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-template <class V, class Hash = StdStringHash, bool kOrderedHomes = false>
+template <class V, class Hash = StdStringHash>
 class StringTable {
  public:
   // One allocation holds the element and, just after it, the characters of its key: no
@@ -213,15 +200,10 @@ class StringTable {
 
   // Fibonacci hashing: the top bits of the hash times 2^64/phi. Any change in the hash's
   // bits reaches them, and doubling the table keeps the order of homes (h -> 2h or 2h+1).
-  // Ordered homes: 3h/2 modulo the capacity (2^(64 - shift)); doubling the table sends
-  // home j to j or j + the old capacity.
   std::size_t home(std::size_t h) const { return home(h, shift_); }
   static std::size_t home(std::size_t h, unsigned shift) {
-    const auto x = static_cast<std::uint64_t>(h);
-    if constexpr (kOrderedHomes)
-      return static_cast<std::size_t>(((x * 3) >> 1) & (~std::uint64_t{0} >> shift));
-    else
-      return static_cast<std::size_t>((x * 0x9E3779B97F4A7C15ULL) >> shift);
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(h) * 0x9E3779B97F4A7C15ULL) >>
+                                    shift);
   }
 
   void publish() {
@@ -237,10 +219,9 @@ class StringTable {
     slots_ = static_cast<Slot*>(allocate_zeroed(new_capacity * sizeof(Slot)));
     mask_ = new_capacity - 1;
     shift_ = 64 - static_cast<unsigned>(std::countr_zero(new_capacity));
-    // In slot order, so that the writes go mostly forward through the new array (with
-    // ordered homes, forward through its two halves). A run that wrapped past the end of the
-    // old array lands at the start of the new one; those slots are placed after it, which
-    // linear probing allows (any order of inserts leaves every element reachable from its
+    // In slot order, so that the writes go mostly forward through the new array. A run that wrapped
+    // past the end of the old array lands at the start of the new one; those slots are placed after
+    // it, which linear probing allows (any order of inserts leaves every element reachable from its
     // home).
     for (std::size_t i = 0; i < old_capacity; ++i) {
       const Slot& s = old[i];

@@ -19,6 +19,7 @@
 #include "integration/backend_fixture.hpp"
 #include "integration/recording_backend.hpp"
 #include "refcache/ref_cache.hpp"
+#include "refcache/ref_id.hpp"
 
 namespace refcache::testing {
 namespace {

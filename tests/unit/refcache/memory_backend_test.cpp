@@ -15,7 +15,7 @@
 #include "refcache/backends/large_pages.hpp"
 #include "refcache/backends/string_table.hpp"
 #include "refcache/memory_backend.hpp"
-#include "refcache/random.hpp"
+#include "refcache/ref_id.hpp"
 #include "refcache/responses.hpp"
 #include "test_util.hpp"
 
@@ -539,25 +539,21 @@ TEST(MemoryBackend, TakesTheTextOnlyFromAnEntryHandedOver) {
   EXPECT_EQ(b.get("given up")->value, J(text));
 }
 
-TEST(MemoryBackend, FindsEntriesUnderIdsOfEveryOrigin) {
-  // The entries table places ids of the backend's own issuing by their number and any other
-  // key by a hash: ids from new_ref_id, from make_ref_id, from another backend, given ids
-  // that are not ref-shaped or nearly so, all must be found, survive the erasure of their
-  // neighbours, and never be confused with an id that was not set.
-  MemoryBackend b, other;
+TEST(MemoryBackend, FindsEntriesUnderAnyKey) {
+  // Ref ids from the CSPRNG, given ids that are not ref-shaped or nearly so: all must be
+  // found, survive the erasure of their neighbours, and never be confused with an id that
+  // was not set.
+  MemoryBackend b;
   std::vector<std::string> ids;
-  for (int i = 0; i < 20000; ++i) ids.push_back(b.new_ref_id("c"));
-  for (int i = 0; i < 3000; ++i) ids.push_back(make_ref_id("c"));
-  for (int i = 0; i < 3000; ++i) ids.push_back(other.new_ref_id("c"));
+  for (int i = 0; i < 20000; ++i) ids.push_back(make_ref_id("c"));
   for (int i = 0; i < 300; ++i) {
     ids.push_back("k" + std::to_string(i));
     ids.push_back("c:" + std::to_string(i));
-    ids.push_back(format_ref_id("c", static_cast<std::uint64_t>(i)));  // the bare counter
-    std::string upper = b.new_ref_id("d");
+    std::string upper = make_ref_id("d");
     for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     ids.push_back(upper);
   }
-  std::shuffle(ids.begin() + 20000, ids.end(), std::mt19937(7));
+  std::shuffle(ids.begin(), ids.end(), std::mt19937(7));
   for (std::size_t i = 0; i < ids.size(); ++i)
     b.set(ids[i], entry(json::value(static_cast<std::int64_t>(i))));
   auto check = [&](std::size_t erased_every) {
@@ -574,45 +570,7 @@ TEST(MemoryBackend, FindsEntriesUnderIdsOfEveryOrigin) {
   check(0);
   for (std::size_t i = 0; i < ids.size(); i += 3) ASSERT_TRUE(b.remove(ids[i]));
   check(3);
-  for (int i = 0; i < 5000; ++i) {
-    EXPECT_FALSE(b.get(b.new_ref_id("c")));  // issued, never set
-    EXPECT_FALSE(b.get(make_ref_id("c")));
-  }
-}
-
-TEST(StringTable, OrderedHomesKeepRunsOfKeysInOrderShort) {
-  // With ordered homes, keys whose hashes count up sit next to each other; the stride must
-  // still leave free slots (a lookup of an absent key walks the run it lands in), and the
-  // homes of a full table's worth of consecutive keys must not wrap onto each other. At
-  // every size up to each growth (the fullest the table gets), and while a window of live
-  // keys moves through many times the capacity.
-  struct NumberHash {
-    std::size_t operator()(std::string_view s) const { return std::stoull(std::string(s)); }
-  };
-  refcache::detail::StringTable<int, NumberHash, true> t;
-  std::size_t checked = 0;
-  // The fullest the table gets at each capacity (2^k slots hold at most 5/8 of 2^k).
-  std::set<std::size_t> fullest;
-  for (std::size_t capacity = 16; capacity <= (1u << 18); capacity *= 2)
-    fullest.insert(capacity * 5 / 8);
-  for (int i = 0; i < 100000; ++i) {
-    t.try_emplace(std::to_string(i));
-    const std::size_t n = t.size();
-    if (n % 25000 == 0 || fullest.count(n)) {
-      ASSERT_LE(t.longest_run(), 2u) << n;
-      ++checked;
-    }
-  }
-  EXPECT_GE(checked, 14u);
-  for (int i = 100000; i < 600000; ++i) {
-    t.try_emplace(std::to_string(i));
-    t.erase(t.find(std::to_string(i - 100000)));
-    if (i % 100000 == 0) {
-      ASSERT_LE(t.longest_run(), 2u) << i;
-    }
-  }
-  for (int i = 500000; i < 600000; ++i) ASSERT_NE(t.find(std::to_string(i)), t.end()) << i;
-  EXPECT_EQ(t.find("499999"), t.end());
+  for (int i = 0; i < 5000; ++i) EXPECT_FALSE(b.get(make_ref_id("c")));
 }
 
 TEST(StringTable, ElementsStayInPlaceWhileTheTableGrowsAndShrinks) {

@@ -1,117 +1,140 @@
-// Ref ids: their hex form (format_ref_id, ref_id_bits) and the keyed counter the memory
-// backend issues them from (RefIdCipher, Speck64/128).
+// Ref ids (refcache/ref_id.hpp): their shape, making them, parsing them, and the JSON-Schema
+// pattern that tools advertise for them.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <regex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "refcache/backends/ref_id_cipher.hpp"
-#include "refcache/memory_backend.hpp"
 #include "refcache/random.hpp"
+#include "refcache/ref_id.hpp"
 
-using refcache::detail::RefIdCipher;
+using namespace refcache;
 
 namespace {
 
-RefIdCipher random_cipher() {
-  std::array<std::uint32_t, 4> key;
-  refcache::random_bytes(key.data(), sizeof key);
-  return RefIdCipher(key);
+// The 64 bits of an id make_ref_id() made.
+std::uint64_t bits_of(const std::string& id) {
+  return std::stoull(id.substr(id.size() - kRefIdHexDigits), nullptr, 16);
 }
 
 }  // namespace
 
-TEST(RefIdCipher, MatchesTheSpeck64_128TestVector) {
-  // The designers' test vector (Beaulieu et al. 2013, appendix C): key 1b1a1918 13121110
-  // 0b0a0908 03020100, plaintext 3b726574 7475432d, ciphertext 8c6fa548 454e028b.
-  const RefIdCipher c({0x1b1a1918, 0x13121110, 0x0b0a0908, 0x03020100});
-  EXPECT_EQ(c.encrypt(0x3b7265747475432dull), 0x8c6fa548454e028bull);
-  EXPECT_EQ(c.decrypt(0x8c6fa548454e028bull), 0x3b7265747475432dull);
-}
-
-TEST(RefIdCipher, CountsComeBackAndDoNotShowThrough) {
-  const RefIdCipher a = random_cipher();
-  const RefIdCipher b = random_cipher();
-  std::set<std::uint64_t> seen;
-  std::uint64_t flipped = 0, same_under_both = 0;
-  const std::uint64_t n = 100000;
-  for (std::uint64_t i = 0; i < n; ++i) {
-    const std::uint64_t e = a.encrypt(i);
-    ASSERT_EQ(a.decrypt(e), i);
-    ASSERT_TRUE(seen.insert(e).second);  // a permutation: never the same id twice
-    // Consecutive counts give unrelated ids: about half of the 64 bits differ.
-    flipped += static_cast<std::uint64_t>(std::popcount(e ^ a.encrypt(i + 1)));
-    same_under_both += e == b.encrypt(i);
-  }
-  const double mean = static_cast<double>(flipped) / static_cast<double>(n);
-  EXPECT_GT(mean, 31.5);
-  EXPECT_LT(mean, 32.5);
-  EXPECT_EQ(same_under_both, 0u);  // another key, other ids
-  for (std::uint64_t x : {0ull, ~0ull, 0x8000000000000000ull, 0x123456789abcdef0ull})
-    EXPECT_EQ(a.decrypt(a.encrypt(x)), x);
-}
-
-TEST(RefIds, HexFormReadsBack) {
-  EXPECT_EQ(refcache::format_ref_id("demo", 0x0123456789abcdefull), "demo:0123456789abcdef");
-  EXPECT_EQ(refcache::format_ref_id("", 0), ":0000000000000000");
-  EXPECT_EQ(refcache::ref_id_bits("demo:0123456789abcdef"), 0x0123456789abcdefull);
-  EXPECT_EQ(refcache::ref_id_bits("a:b:ffffffffffffffff"), ~0ull);  // the last 16 digits
-  for (int i = 0; i < 10000; ++i) {
-    const std::uint64_t v = refcache::random_u64() >> (i % 64);
-    ASSERT_EQ(refcache::ref_id_bits(refcache::format_ref_id("c", v)), v);
-  }
-  for (const char* bad :
-       {"", "demo", ":0123456789abcde", "demo:0123456789ABCDEF", "demo0123456789abcdef",
-        "demo:0123456789abcdef0", "demo:0123456789abcdeg", "demo:0123456789abcde\xe6"})
-    EXPECT_FALSE(refcache::ref_id_bits(bad)) << bad;
-  // Every byte value at every digit: only 0-9 and a-f read (the digits are checked eight at
-  // a time, so a wrong byte must be caught wherever it sits in its word).
-  for (const std::uint64_t v : {0ull, 0x0123456789abcdefull, ~0ull}) {
-    const std::string id = refcache::format_ref_id("c", v);
-    for (std::size_t at = 2; at < id.size(); ++at)
-      for (int c = 0; c < 256; ++c) {
-        std::string m = id;
-        m[at] = static_cast<char>(c);
-        const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-        ASSERT_EQ(refcache::ref_id_bits(m).has_value(), hex) << at << " " << c;
-      }
+TEST(RefId, MadeIdsHaveTheShapeAndRecogniseTheirCache) {
+  const std::regex shape("^demo-1:[0-9a-f]{16}$");
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = make_ref_id("demo-1");
+    ASSERT_TRUE(std::regex_match(id, shape)) << id;
+    auto parts = parse_ref_id(id);
+    ASSERT_TRUE(parts) << id;
+    EXPECT_EQ(parts->cache_name, "demo-1");
+    EXPECT_EQ(parts->hex.size(), kRefIdHexDigits);
+    EXPECT_TRUE(is_ref_id(id));
   }
 }
 
-TEST(RefIds, MemoryBackendIssuesUnguessableIdsThatNeverRepeat) {
-  refcache::MemoryBackend a, b;
-  const std::regex shape("^demo:[0-9a-f]{16}$");
-  std::set<std::string> from_a;
-  std::uint64_t flipped = 0;
-  std::uint64_t previous = 0;
+TEST(RefId, MadeIdsAreUnrelatedAndNeverRepeatAcrossThreads) {
+  std::set<std::string> seen;
+  std::uint64_t flipped = 0, previous = 0;
   const int n = 50000;
   for (int i = 0; i < n; ++i) {
-    const std::string id = a.new_ref_id("demo");
-    if (i < 1000) {
-      ASSERT_TRUE(std::regex_match(id, shape)) << id;
-    }
-    ASSERT_TRUE(from_a.insert(id).second) << id;
-    const std::uint64_t bits = *refcache::ref_id_bits(id);
+    const std::string id = make_ref_id("c");
+    ASSERT_TRUE(seen.insert(id).second) << id;
+    const std::uint64_t bits = bits_of(id);
     if (i > 0) flipped += static_cast<std::uint64_t>(std::popcount(bits ^ previous));
     previous = bits;
   }
-  // Nothing of the counter shows: consecutive ids differ in about half their bits.
+  // Consecutive ids differ in about half of their 64 bits, as independent draws do.
   EXPECT_NEAR(static_cast<double>(flipped) / (n - 1), 32.0, 0.5);
-  // Another backend has another key: none of its ids is one of a's.
-  for (int i = 0; i < n; ++i) ASSERT_EQ(from_a.count(b.new_ref_id("demo")), 0u);
-  // Drawn from several threads at once, ids stay distinct.
   std::vector<std::vector<std::string>> drawn(4);
   std::vector<std::thread> threads;
   for (auto& mine : drawn)
-    threads.emplace_back([&a, &mine] {
-      for (int i = 0; i < 20000; ++i) mine.push_back(a.new_ref_id("demo"));
+    threads.emplace_back([&mine] {
+      for (int i = 0; i < 20000; ++i) mine.push_back(make_ref_id("c"));
     });
   for (auto& t : threads) t.join();
   for (const auto& mine : drawn)
-    for (const auto& id : mine) ASSERT_TRUE(from_a.insert(id).second) << id;
+    for (const auto& id : mine) ASSERT_TRUE(seen.insert(id).second) << id;
+}
+
+TEST(RefId, AForkedChildDrawsOtherBytesThanItsParent) {
+  // The parent has bytes buffered when it forks; the child must not hand out the same ones.
+  (void)random_u64();
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::uint64_t v[4];
+    for (auto& x : v) x = random_u64();
+    const bool ok = write(pipe_fds[1], v, sizeof v) == static_cast<ssize_t>(sizeof v);
+    _exit(ok ? 0 : 1);
+  }
+  std::uint64_t mine[4], theirs[4];
+  for (auto& x : mine) x = random_u64();
+  ASSERT_EQ(read(pipe_fds[0], theirs, sizeof theirs), static_cast<ssize_t>(sizeof theirs));
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  EXPECT_NE(std::memcmp(mine, theirs, sizeof mine), 0);
+}
+
+TEST(RefId, AcceptsTheShape) {
+  for (const char* ok : {"myapp:abc12345", "my-cache:0123456789abcdef", "my_cache:abcdef01",
+                         "MyApp:abcdef0123", "a:00000000"})
+    EXPECT_TRUE(is_ref_id(ok)) << ok;
+  auto parts = parse_ref_id("my_cache:abcdef0123");
+  ASSERT_TRUE(parts);
+  EXPECT_EQ(parts->cache_name, "my_cache");
+  EXPECT_EQ(parts->hex, "abcdef0123");
+}
+
+TEST(RefId, RejectsEverythingElse) {
+  for (const char* bad :
+       {"123cache:abcdef01", "myapp:abc123", "myapp:abcdefgh", "", ":", "app:ABCDEF12",
+        "abc:12345678\n", "test:../secret", "test:$(whoami)", "a b:12345678", "app:12345678 ",
+        "app::12345678", "demo", "a:b:ffffffffffffffff", "demo:0123456789abcde\xe6"}) {
+    EXPECT_FALSE(is_ref_id(bad)) << bad;
+    EXPECT_FALSE(parse_ref_id(bad)) << bad;
+  }
+}
+
+TEST(RefId, ThePatternAgreesWithIsRefId) {
+  // Tools advertise kRefIdPattern for ref-id parameters; a client that validates with it
+  // must accept exactly the strings the server resolves as refs.
+  const std::regex pattern{std::string(kRefIdPattern)};
+  std::vector<std::string> samples = {"a:00000000",
+                                      "a:0000000",
+                                      "Z_-9:ffffffffffffffffff",
+                                      "9a:00000000",
+                                      "a:0000000g",
+                                      "a:00000000\n",
+                                      "",
+                                      "a-:12345678",
+                                      "_a:12345678",
+                                      make_ref_id("x")};
+  // Every byte value at every position of a short id.
+  const std::string base = "ab:0123456789";
+  for (std::size_t at = 0; at < base.size(); ++at)
+    for (int c = 0; c < 256; ++c) {
+      std::string m = base;
+      m[at] = static_cast<char>(c);
+      samples.push_back(m);
+    }
+  for (const auto& s : samples) EXPECT_EQ(std::regex_match(s, pattern), is_ref_id(s)) << s;
+}
+
+TEST(RefId, CacheNames) {
+  for (const char* ok : {"a", "calculator", "My-Cache_2"}) EXPECT_TRUE(is_cache_name(ok)) << ok;
+  for (const char* bad : {"", "2a", "-a", "a:b", "a b", "é"})
+    EXPECT_FALSE(is_cache_name(bad)) << bad;
 }
