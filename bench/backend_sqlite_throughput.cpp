@@ -34,7 +34,6 @@ Rates measure(const std::string& path, int threads, int sets, int gets) {
   if (const char* sy = std::getenv("BENCH_SYNC")) so.synchronous = sy;
   if (const char* ck = std::getenv("BENCH_CKPT")) so.wal_autocheckpoint_pages = std::atoi(ck);
   if (std::getenv("BENCH_NO_BGCK")) so.background_checkpoint = false;
-  if (std::getenv("BENCH_NO_COALESCE")) so.coalesce_wal_writes = false;
   SQLiteBackend b(so);
   auto entry = std::make_shared<CacheEntry>();
   entry->value = std::string(1024, 'v');

@@ -76,11 +76,6 @@ struct SQLiteOptions {
   // beside their commits. Default: true.
   bool passive_checkpoints = true;
 
-  // Write each transaction's WAL frames with one system call instead of SQLite's two per
-  // page, through a VFS that gathers them until the commit frame and writes them before the
-  // commit is published to other connections. Default: true. See docs/backends.md.
-  bool coalesce_wal_writes = true;
-
   // Expired rows are purged (with "expired" events) at most this often, on a write.
   // Default: 30 s. Reads never return expired rows whatever this is.
   std::chrono::milliseconds purge_interval{30000};

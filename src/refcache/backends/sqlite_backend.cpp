@@ -20,7 +20,6 @@
 #include "private_files.hpp"
 #include "refcache/entry_codec.hpp"
 #include "refcache/errors.hpp"
-#include "sqlite_wal_vfs.hpp"
 
 namespace refcache {
 
@@ -525,9 +524,7 @@ class SQLiteBackend::Impl {
     auto c = std::make_unique<Connection>();
     c->path = &path_;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    const char* vfs =
-        !memory_ && opts_.coalesce_wal_writes ? detail::coalescing_wal_vfs() : nullptr;
-    int rc = sqlite3_open_v2(path_.c_str(), &c->db, flags, vfs);
+    int rc = sqlite3_open_v2(path_.c_str(), &c->db, flags, nullptr);
     if (rc != SQLITE_OK) {
       std::string msg = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
       throw BackendUnavailable("sqlite " + path_ + ": cannot open database: " + msg);
