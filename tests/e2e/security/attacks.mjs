@@ -13,7 +13,11 @@ import { spawnSync } from 'node:child_process';
 bound(300);
 const ATTACK = opt('--attack');
 
-const SECRET_LIST = [31.5, 8, 77, 12, 45, 3, 91, 26, 54, 19];  // 10 items
+// 10 items, each written in a way no timestamp, size or id in an answer can contain.
+const SECRET_LIST = [7731.5, 6618.25, 5507.125, 4409.75, 3301.5, 2203.25, 1109.125, 9917.75, 8829.5, 7713.25];
+const FIRST = '7731.5';        // the first item as an answer would print it
+const RUN = '5507.125,4409.75';  // two items in a row, as a preview would print them
+const PRIMES_RUN = '163,167,173';  // a run of the 40 primes alice computes
 const SECRET_TEXT = 'zebra-hunter2-7731';
 const SECRET_NUMBER = 987654.321;
 
@@ -67,7 +71,7 @@ const attacks = {
       const ana = await s.ana(auth ? 'mallory-token' : undefined);
       const one = await call(ana, 'store_private_data', { data: [4242.125] });
       const r = await call(ana, 'analyze_data', { data: one.sc.ref_id });
-      check(r.sc.value_withheld === true && !leaks(r.text, '4242.125') && !leaks(r.text, '4242'),
+      check(r.sc.value_withheld === true && !leaks(r.text, '4242.125'),
         `[${transport}/${backendKind}] analyze_data of a one-item private list is withheld`, r);
       const whole = await call(ana, 'store_private_data', { data: SECRET_LIST });
       const stats = await call(ana, 'analyze_data', { data: whole.sc.ref_id });
@@ -143,8 +147,8 @@ const attacks = {
         noSecretIn(r.text, 'the oracle probe');
         return { error: r.error, withheld: r.sc.value_withheld, items: r.sc.total_items, keys: Object.keys(r.sc).sort().join() };
       };
-      const below = await probe(1);    // 31.5 - 1 > 0: the log succeeds
-      const above = await probe(100);  // 31.5 - 100 < 0: the log fails
+      const below = await probe(1);      // 7731.5 - 1 > 0: the log succeeds
+      const above = await probe(10000);  // 7731.5 - 10000 < 0: the log fails
       check(JSON.stringify(below) === JSON.stringify(above), `[${transport}/${backendKind}] a failed and a successful log look alike`, { below, above });
       await closeAll();
     }
@@ -174,7 +178,7 @@ const attacks = {
       const ownRead = await call(alice, 'get_cached_result', { ref_id: p, full: true });
       check(ownRead.error, `${tag} nobody reads a private value, not even its owner`, ownRead);
       for (const [what, ref] of targets) {
-        const opaque = (r) => r.error && !leaks(r.text, '31.5') && !leaks(r.text, '173') && !leaks(r.text, '77');
+        const opaque = (r) => r.error && !leaks(r.text, FIRST) && !leaks(r.text, RUN) && !leaks(r.text, PRIMES_RUN);
         for (const [path, r] of [
           ['get_cached_result full', await call(bob, 'get_cached_result', { ref_id: ref, full: true })],
           ['get_cached_result preview', await call(bob, 'get_cached_result', { ref_id: ref })],
@@ -185,7 +189,7 @@ const attacks = {
           ['transform_data', await call(bob, 'transform_data', { data: ref, operation: 'abs' })],
         ]) check(opaque(r) && (r.text.includes('Invalid or inaccessible reference') || r.protocol), `${tag} bob: ${what} via ${path} is refused opaquely`, r);
         const res = await read(bob, `refcache://${ref}`);
-        check(res.error && !leaks(res.text, '31.5'), `${tag} bob: ${what} via resources/read is not found`, res);
+        check(res.error && !leaks(res.text, FIRST) && !leaks(res.text, PRIMES_RUN), `${tag} bob: ${what} via resources/read is not found`, res);
         if (transport !== 'modern') {
           let subscribed = true;
           try { await bob.subscribeResource({ uri: `refcache://${ref}` }); } catch { subscribed = false; }
@@ -195,10 +199,10 @@ const attacks = {
         check(!listed.text.includes(ref), `${tag} list_shared_cache does not name ${what} to bob`, listed.sc);
         // bob is an admin of the analysis server: metadata, never the value.
         const info = await call(bob, 'get_reference_info', { ref_id: ref });
-        check(!info.error && !('preview' in info.sc) && !leaks(info.text, '31.5') && !leaks(info.text, '173'),
+        check(!info.error && !('preview' in info.sc) && !leaks(info.text, FIRST) && !leaks(info.text, PRIMES_RUN),
           `${tag} the admin tools show bob no value of ${what}`, info.sc);
         const all = await call(bob, 'list_references', { include_preview: true });
-        check(!leaks(all.text, '31.5') && !leaks(all.text, '77,12,45') && !leaks(all.text, '2,3,5,7,11'), `${tag} admin listing with previews shows no value of ${what}`, all.sc);
+        check(!leaks(all.text, FIRST) && !leaks(all.text, RUN) && !leaks(all.text, '2,3,5,7,11'), `${tag} admin listing with previews shows no value of ${what}`, all.sc);
       }
       if (s.shared) {
         const bobCalc = await s.calc('bob-token', 'bob-calc');
@@ -214,7 +218,7 @@ const attacks = {
       const b = await s.ana(undefined, 'session-b');
       const p = (await call(a, 'store_private_data', { data: SECRET_LIST })).sc.ref_id;
       for (const r of [await call(b, 'analyze_data', { data: p }), await call(b, 'get_cached_result', { ref_id: p, full: true })])
-        check(r.error && r.text.includes('Invalid or inaccessible reference') && !leaks(r.text, '31.5'),
+        check(r.error && r.text.includes('Invalid or inaccessible reference') && !leaks(r.text, FIRST),
           `[stdio/${backendKind}] another session cannot use or read session A's private value`, r);
       await closeAll();
     }
@@ -251,7 +255,7 @@ const attacks = {
               const r = await call(client, tool.name, { [param]: ref });
               calls++;
               const all = r.text + ' ' + JSON.stringify(r.sc);
-              if (all.includes(SECRET_TEXT) || all.includes('zebra') || leaks(all, '987654'))
+              if (all.includes(SECRET_TEXT) || all.includes('zebra') || leaks(all, '987654.321'))
                 fail(`${tag} ${tool.name}(${param}=<private>) echoed the private value`, r);
             }
           }
