@@ -62,8 +62,12 @@ Distribution distribution(std::vector<double> us) {
   return {at(0.5), at(0.9)};
 }
 
+// The two paths make the same backend calls (the test above); what remains is decoding the
+// entry that exists, a few microseconds for a small value, which a loaded 2-core host
+// stretches to about 12. The tolerance sits above that and far below a round trip to the
+// store (25 us on loopback Redis), the difference this test was written to catch.
 bool close_enough(double a, double b) {
-  return std::abs(a - b) <= std::max(0.15 * std::max(a, b), 10.0);
+  return std::abs(a - b) <= std::max(0.2 * std::max(a, b), 15.0);
 }
 
 class ReadTiming : public ::testing::TestWithParam<BackendKind> {
@@ -118,7 +122,7 @@ TEST_P(ReadTiming, MissingAndForbiddenRefsMakeTheSameBackendCalls) {
 TEST_P(ReadTiming, MissingAndForbiddenRefsTakeTheSameTime) {
   constexpr int kWarmUp = 200;
   constexpr int kTries = 1000;
-  constexpr int kRounds = 3;  // a round disturbed by the host's other work is measured again
+  constexpr int kRounds = 5;  // a round disturbed by the host's other work is measured again
   for (const Read& read : reads()) {
     SCOPED_TRACE(read.name);
     auto time_one = [&](const std::string& ref) {
