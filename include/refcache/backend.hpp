@@ -93,11 +93,6 @@ class Backend {
   virtual std::optional<std::string> set(std::string_view ref_id, EntryPtr entry,
                                          const KeyBinding* binding = nullptr) = 0;
 
-  // A hint that set(ref_id, ..., binding) follows soon: the backend may start fetching what
-  // that set will touch, so that the fetch overlaps the caller's work in between (RefCache
-  // writes the value's text). No effect on any result; thread-safe; never throws.
-  virtual void prepare_set(std::string_view /*ref_id*/, const KeyBinding* /*binding*/) noexcept {}
-
   // Removes the entry (and any key binding to it). True if something was removed.
   virtual bool remove(std::string_view ref_id) = 0;
 

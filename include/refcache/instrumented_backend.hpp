@@ -59,9 +59,6 @@ class InstrumentedBackend : public Backend {
   EntryPtr get(std::string_view ref_id) override;
   std::optional<std::string> set(std::string_view ref_id, EntryPtr entry,
                                  const KeyBinding* binding = nullptr) override;
-  void prepare_set(std::string_view ref_id, const KeyBinding* binding) noexcept override {
-    inner_->prepare_set(ref_id, binding);
-  }
   bool remove(std::string_view ref_id) override;
   bool exists(std::string_view ref_id) override;
   std::size_t clear(std::optional<std::string_view> ns) override;

@@ -51,10 +51,6 @@ class MemoryBackend final : public Backend {
   EntryPtr get(std::string_view ref_id) override;
   std::optional<std::string> set(std::string_view ref_id, EntryPtr entry,
                                  const KeyBinding* binding = nullptr) override;
-  // Starts fetching the key binding's index slot the set will probe: in a store larger than
-  // the CPU's caches it is a miss to memory, which otherwise stalls the set under the lock.
-  // (The entry's slot needs no fetch: ids from new_ref_id land next to the previous set's.)
-  void prepare_set(std::string_view ref_id, const KeyBinding* binding) noexcept override;
   bool remove(std::string_view ref_id) override;
   bool exists(std::string_view ref_id) override;
   std::size_t clear(std::optional<std::string_view> ns) override;

@@ -113,9 +113,6 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
   KeyBinding binding;
   if (!key.empty()) binding = KeyBinding{opts.ns, std::string(key)};
   const KeyBinding* const bind = key.empty() ? nullptr : &binding;
-  // The backend's fetches for the set (index slots, in a large store misses to memory)
-  // overlap the writing of the text.
-  backend_->prepare_set(ref.ref_id, bind);
   // One pass writes the text the backend stores and measures it, into this thread's
   // scratch buffer (no allocation once it has grown), sized up front from the item count so
   // that a typical list or record is written without growing it. The entry gets one copy

@@ -45,9 +45,6 @@ class RecordingBackend : public Backend {
     note("set");
     return inner_->set(ref_id, std::move(entry), binding);
   }
-  void prepare_set(std::string_view ref_id, const KeyBinding* binding) noexcept override {
-    inner_->prepare_set(ref_id, binding);
-  }
   bool remove(std::string_view ref_id) override {
     note("remove");
     return inner_->remove(ref_id);

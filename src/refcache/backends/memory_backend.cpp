@@ -28,9 +28,7 @@ struct StringHash {
 using StringEq = std::equal_to<>;
 
 // The bindings table's key for (ns, key): ns, '\0' (which cannot occur in a namespace given
-// by a caller as text), key. On the stack when it fits, as it nearly always does: a set
-// builds it twice (prepare_set, set), and a std::string cost an allocation-free but
-// branchy append per part.
+// by a caller as text), key. On the stack when it fits, as it nearly always does.
 std::size_t binding_key_size(std::string_view ns, std::string_view key) {
   return ns.size() + 1 + key.size();
 }
@@ -62,16 +60,6 @@ class BindingKey {
   std::string long_;
   std::string_view view_;
 };
-
-// The hash of the binding key prepare_set() last hashed on this thread, so that the set it
-// announces does not hash it again (the hash of the bindings table is the same function in
-// every backend).
-struct LastBindingHash {
-  std::size_t size = 0;  // 0: none (a binding key has at least its '\0')
-  char bytes[120];
-  std::size_t hash = 0;
-};
-thread_local LastBindingHash t_last_binding_hash;
 
 std::size_t value_bytes(const CacheEntry& e) {
   if (auto n = metadata_count(e.standard.total_size)) return *n;
@@ -381,18 +369,6 @@ EntryPtr MemoryBackend::get(std::string_view ref_id) {
   return result;
 }
 
-void MemoryBackend::prepare_set(std::string_view /*ref_id*/, const KeyBinding* binding) noexcept {
-  auto& s = *state_;
-  if (!binding) return;
-  const std::size_t n = binding_key_size(binding->ns, binding->key);
-  LastBindingHash& last = t_last_binding_hash;
-  if (n > sizeof last.bytes) return;  // no allocation for a hint
-  write_binding_key(binding->ns, binding->key, last.bytes);
-  last.size = n;
-  last.hash = s.bindings.hash_of(std::string_view(last.bytes, n));
-  s.bindings.prefetch_unlocked(last.hash);
-}
-
 std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr entry,
                                               const KeyBinding* binding) {
   if (!entry) throw InvalidArgument("MemoryBackend::set: null entry");
@@ -441,12 +417,7 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
   std::size_t bkey_hash = 0;
   if (binding) {
     bkey.emplace(binding->ns, binding->key);
-    const LastBindingHash& last = t_last_binding_hash;
-    if (last.size == bkey->view().size() &&
-        std::memcmp(last.bytes, bkey->view().data(), last.size) == 0)
-      bkey_hash = last.hash;
-    else
-      bkey_hash = state_->bindings.hash_of(bkey->view());
+    bkey_hash = state_->bindings.hash_of(bkey->view());
   }
   {
     std::lock_guard lock(state_->mu);

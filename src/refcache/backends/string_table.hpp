@@ -26,7 +26,6 @@
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -92,19 +91,6 @@ class StringTable {
     if (slots_) __builtin_prefetch(&slots_[home(h)]);
   }
 
-  // Like prefetch(), but callable without the owner's lock: it reads a copy of the slot
-  // array's address and shift that grow() and clear() publish. A stale copy (the table grew
-  // or was cleared in between) fetches a line of no use, or of memory no longer mapped, which
-  // is harmless: a prefetch never faults. The address is computed as an integer for that
-  // reason (it may lie outside the array the copy names).
-  void prefetch_unlocked(std::size_t h) const noexcept {
-    const auto base = published_slots_.load(std::memory_order_relaxed);
-    if (base == 0) return;
-    const unsigned shift = published_shift_.load(std::memory_order_relaxed);
-    if (shift >= 64) return;  // cleared while we looked
-    __builtin_prefetch(reinterpret_cast<const void*>(base + home(h, shift) * sizeof(Slot)));
-  }
-
   Element* find(std::string_view key) const { return find(key, hash_of(key)); }
   Element* find(std::string_view key, std::size_t h) const {
     if (size_ == 0) return nullptr;
@@ -165,7 +151,6 @@ class StringTable {
     slots_ = nullptr;
     mask_ = 0;
     shift_ = 64;
-    publish();
     size_ = 0;
   }
 
@@ -206,11 +191,6 @@ class StringTable {
                                     shift);
   }
 
-  void publish() {
-    published_slots_.store(reinterpret_cast<std::uintptr_t>(slots_), std::memory_order_relaxed);
-    published_shift_.store(shift_, std::memory_order_relaxed);
-  }
-
   void grow() {
     const std::size_t old_capacity = capacity();
     const std::size_t new_capacity = old_capacity ? old_capacity * 2 : 16;
@@ -231,14 +211,10 @@ class StringTable {
       slots_[j] = s;
     }
     free_zeroed(old, old_capacity * sizeof(Slot));
-    publish();
   }
 
   Hash hash_;
   Slot* slots_ = nullptr;  // capacity() slots from allocate_zeroed
-  // Copies of slots_ and shift_ for prefetch_unlocked().
-  std::atomic<std::uintptr_t> published_slots_{0};
-  std::atomic<unsigned> published_shift_{64};
   std::size_t mask_ = 0;
   unsigned shift_ = 64;
   std::size_t size_ = 0;
