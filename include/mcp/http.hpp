@@ -13,7 +13,8 @@
 // accepted, a non-loopback address without auth, more connections allowed than descriptors);
 // logs go to spdlog's default logger, which mcp::serve() points at stderr.
 //
-// Thread-safety: start()/stop()/port() may be called from any thread; run() blocks.
+// Thread-safety: start(), stop(), port() and wait() may be called from any thread; wait()
+// blocks until stop(). Destroy the HttpServer before the Server it serves.
 #pragma once
 
 #include <chrono>
@@ -29,14 +30,18 @@
 namespace mcp {
 
 // Bearer-token authentication. `verify` maps a token to a principal (nullopt = invalid).
+// Called from the I/O threads, concurrently: `verify` must be thread-safe.
 struct AuthOptions {
-  std::function<std::optional<Principal>(std::string_view token)> verify;
+  std::function<std::optional<Principal>(std::string_view token)> verify{};
   // Canonical URL of the MCP endpoint as clients type it (RFC 9728 "resource"), e.g.
-  // "https://mcp.example.com/mcp". Empty = http://<Host header><path>.
-  std::string resource;
-  std::vector<std::string> authorization_servers;  // issuer URLs
-  std::vector<std::string> scopes_supported;
-  std::vector<std::string> required_scopes;  // missing one -> 403 insufficient_scope
+  // "https://mcp.example.com/mcp". Empty (default) = http://<Host header><path>.
+  std::string resource{};
+  // Issuer URLs listed in the protected-resource metadata. Default: none.
+  std::vector<std::string> authorization_servers{};
+  // Scopes listed in the metadata. Default: none.
+  std::vector<std::string> scopes_supported{};
+  // Scopes every token must carry; missing one -> 403 insufficient_scope. Default: none.
+  std::vector<std::string> required_scopes{};
 };
 
 struct HttpOptions {
@@ -91,12 +96,13 @@ struct HttpOptions {
   // origins ("https://app.example.com") to allowed_origins. A "*" entry in either is refused
   // by start() (std::invalid_argument): use allow_any_host.
   bool validate_host_origin = true;
-  std::vector<std::string> allowed_hosts;
-  std::vector<std::string> allowed_origins;
+  std::vector<std::string> allowed_hosts{};    // default: none (loopback names only)
+  std::vector<std::string> allowed_origins{};  // default: none
   // Accept any Host and Origin: DNS-rebinding protection off, for deployments behind a proxy
   // that checks them. start() logs a warning. (validate_host_origin = false does the same.)
   bool allow_any_host = false;
-  std::optional<AuthOptions> auth;
+  // Bearer-token authentication of every endpoint but /.well-known; unset (default) = none.
+  std::optional<AuthOptions> auth{};
 };
 
 class HttpServer {
