@@ -7,17 +7,13 @@
 // calls from any thread.
 #pragma once
 
-#include <atomic>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-#include <chrono>
+#include <cstddef>
 #include <functional>
-#include <future>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <string>
-#include <unordered_map>
 
 #include "mcp/context.hpp"
 #include "mcp/types.hpp"
@@ -50,9 +46,16 @@ class Outbound {
 
 // TransportKind: see mcp/context.hpp.
 
+namespace detail {
+struct SessionState;
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(std::string id, TransportKind kind, bool stateless = false);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   const std::string& id() const { return id_; }
   TransportKind kind() const { return kind_; }
@@ -63,49 +66,45 @@ class Session : public std::enable_shared_from_this<Session> {
   void set_standalone(std::shared_ptr<Outbound> out);
   std::shared_ptr<Outbound> standalone() const;
 
-  bool initialized() const { return initialized_.load(); }
+  // notifications/initialized was received.
+  bool initialized() const;
+  // The version agreed in initialize; empty before.
   std::string protocol_version() const;
   boost::json::object client_capabilities() const;
-  // -1 = no logging/setLevel seen (everything is sent).
-  int log_level() const { return log_level_.load(); }
+  // The level set by logging/setLevel (a LogLevel as int); -1 = none seen (everything is
+  // sent).
+  int log_level() const;
   bool subscribed(const std::string& uri) const;
+  // The authenticated subject that created the session, if any: only it may use the session.
   std::optional<std::string> principal_subject() const;
   void set_principal_subject(std::string s);
 
-  // Cancels every in-flight request (transport closed).
+  // Cancels every in-flight request and fails every pending server->client request (the
+  // transport closed).
   void cancel_all();
+  // Requests of this session being served.
   std::size_t in_flight() const;
 
+  // The SDK's own state of the session (src/mcp/session_state.hpp).
+  detail::SessionState& state() const { return *state_; }
+
  private:
-  friend class Server;
-  friend class ToolContext;
   std::string id_;
   TransportKind kind_;
   bool stateless_;
-  mutable std::mutex mu_;
-  std::shared_ptr<Outbound> standalone_;
-  std::atomic<bool> initialized_{false};
-  std::string protocol_version_;
-  boost::json::object client_capabilities_;
-  boost::json::object client_info_;
-  std::atomic<int> log_level_{-1};
-  std::set<std::string> subscriptions_;
-  std::optional<Principal> subscriber_principal_;  // who subscribed (resources/subscribe)
-  std::optional<std::string> principal_subject_;
-  std::unordered_map<std::string, std::weak_ptr<detail::CallState>> in_flight_;
-  std::unordered_map<std::string, std::shared_ptr<std::promise<boost::json::value>>> pending_;
-  std::atomic<std::uint64_t> next_request_id_{0};
+  std::unique_ptr<detail::SessionState> state_;
 };
 
 // What the transport knows about a message beyond its JSON text.
 struct MessageInfo {
   // HTTP: the MCP-Protocol-Version header, if present.
-  std::optional<std::string> protocol_version_header;
+  std::optional<std::string> protocol_version_header{};
   // HTTP: true when the header selects the modern era for this message.
   bool modern_http = false;
-  std::optional<Principal> principal;
+  // HTTP with bearer auth: the authenticated caller.
+  std::optional<Principal> principal{};
   // HTTP: the client's IP address (as ToolContext::peer_address()); empty for stdio.
-  std::string peer_address;
+  std::string peer_address{};
 };
 
 }  // namespace mcp

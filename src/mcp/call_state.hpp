@@ -1,4 +1,10 @@
-// Internal: the state of one request being served, shared by the dispatcher and ToolContext.
+// Internal: the state of one request being served, shared by the dispatcher, ToolContext and
+// the task engine.
+//
+// Thread-safety: the dispatcher fills a CallState before anything else can see it (a worker,
+// a cancellation, the deadline timer); afterwards it is read-only, except `last_progress`
+// (progress_mu), the atomics and the token (synchronized themselves), and the task fields,
+// which the task engine sets on the thread running the call before it hands the call over.
 #pragma once
 
 #include <atomic>
@@ -6,23 +12,20 @@
 #include <functional>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "deadline_timer.hpp"
 #include "mcp/context.hpp"
 #include "mcp/session.hpp"
+#include "thread_annotations.hpp"
 
-namespace mcp {
-class Server;
-namespace detail {
+namespace mcp::detail {
 
 class TaskEngine;
 struct TaskRecord;
 
 struct CallState {
-  Server::Impl* server = nullptr;
   std::shared_ptr<Session> session;
   std::shared_ptr<Outbound> out;
   boost::json::value id;
@@ -36,8 +39,8 @@ struct CallState {
   std::optional<Principal> principal;
   std::string peer_address;           // MessageInfo::peer_address
   boost::json::value progress_token;  // null = none
-  std::mutex progress_mu;
-  double last_progress = -std::numeric_limits<double>::infinity();
+  refcache_sync::Mutex progress_mu;
+  double last_progress GUARDED_BY(progress_mu) = -std::numeric_limits<double>::infinity();
   int log_threshold = -1;  // -1 = send all levels, 100 = send none
   CancellationToken token;
   std::atomic<bool> done{false};                         // response sent (or abandoned)
@@ -55,5 +58,4 @@ struct CallState {
   std::optional<DeadlineTimer::Key> deadline;
 };
 
-}  // namespace detail
-}  // namespace mcp
+}  // namespace mcp::detail

@@ -4,7 +4,11 @@
 
 #include <vector>
 
+#include "sync.hpp"
+
 namespace mcp::detail {
+
+using refcache_sync::Lock;
 
 DeadlineTimer::~DeadlineTimer() {
   stop();
@@ -14,7 +18,7 @@ void DeadlineTimer::schedule(Clock::time_point at, std::function<void()> fn,
                              std::optional<Key>& slot) {
   bool wake;
   {
-    std::lock_guard lk(mu_);
+    Lock lk(mu_);
     if (stopped_) return;
     const Key key{at, next_seq_++};
     slot = key;
@@ -26,19 +30,19 @@ void DeadlineTimer::schedule(Clock::time_point at, std::function<void()> fn,
 }
 
 void DeadlineTimer::cancel(const Key& key) {
-  std::lock_guard lk(mu_);
+  Lock lk(mu_);
   pending_.erase(key);  // a later wake-up finds the next entry; no need to wake the thread
 }
 
 std::size_t DeadlineTimer::pending() const {
-  std::lock_guard lk(mu_);
+  Lock lk(mu_);
   return pending_.size();
 }
 
 void DeadlineTimer::stop() {
   std::thread t;
   {
-    std::lock_guard lk(mu_);
+    Lock lk(mu_);
     stopped_ = true;
     pending_.clear();
     t = std::move(thread_);
@@ -48,16 +52,16 @@ void DeadlineTimer::stop() {
 }
 
 void DeadlineTimer::run() {
-  std::unique_lock lk(mu_);
+  RelockableLock lk(mu_);
   std::vector<std::function<void()>> due;
   while (!stopped_) {
     if (pending_.empty()) {
-      cv_.wait(lk);
+      cv_.wait(lk.native());
       continue;
     }
     const auto next = pending_.begin()->first.at;
     if (Clock::now() < next) {
-      cv_.wait_until(lk, next);
+      cv_.wait_until(lk.native(), next);
       continue;
     }
     const auto now = Clock::now();

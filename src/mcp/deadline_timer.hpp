@@ -15,6 +15,8 @@
 #include <optional>
 #include <thread>
 
+#include "thread_annotations.hpp"
+
 namespace mcp::detail {
 
 class DeadlineTimer {
@@ -44,13 +46,13 @@ class DeadlineTimer {
   std::size_t pending() const;
 
  private:
-  void run();
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<Key, std::function<void()>> pending_;
-  std::uint64_t next_seq_ = 1;
-  bool stopped_ = false;
-  std::thread thread_;
+  void run() EXCLUDES(mu_);
+  mutable refcache_sync::Mutex mu_;
+  std::condition_variable cv_;  // the earliest deadline changed, or stop()
+  std::map<Key, std::function<void()>> pending_ GUARDED_BY(mu_);
+  std::uint64_t next_seq_ GUARDED_BY(mu_) = 1;
+  bool stopped_ GUARDED_BY(mu_) = false;
+  std::thread thread_ GUARDED_BY(mu_);  // started by the first schedule()
 };
 
 }  // namespace mcp::detail

@@ -23,6 +23,7 @@
 #include "mcp/session.hpp"
 #include "mcp/tasks.hpp"
 #include "mcp/types.hpp"
+#include "thread_annotations.hpp"
 #include "worker_pool.hpp"
 
 namespace mcp::detail {
@@ -94,7 +95,7 @@ class TaskStore {
 
   template <class F>
   auto read(const TaskPtr& t, F&& f) {
-    std::lock_guard lk(mu_);
+    refcache_sync::Lock lk(mu_);
     return f(static_cast<const TaskRecord&>(*t));
   }
 
@@ -112,15 +113,17 @@ class TaskStore {
     std::vector<std::function<void()>> fns;
     void run();
   };
-  void purge_locked(Clock::time_point now, Callbacks& cb);
-  void erase_locked(std::unordered_map<std::string, TaskPtr>::iterator it);
-  bool settle_locked(TaskRecord& t, TaskStatus s, Callbacks& cb);
+  void purge_locked(Clock::time_point now, Callbacks& cb) REQUIRES(mu_);
+  void erase_locked(std::unordered_map<std::string, TaskPtr>::iterator it) REQUIRES(mu_);
+  bool settle_locked(TaskRecord& t, TaskStatus s, Callbacks& cb) REQUIRES(mu_);
 
   TaskOptions opt_;
   std::function<Clock::time_point()> now_;
-  std::mutex mu_;
-  std::unordered_map<std::string, TaskPtr> tasks_;
-  std::unordered_map<std::string, std::size_t> per_owner_;
+  // Also guards the fields of every TaskRecord below "Guarded by the store's mutex" (which the
+  // analysis cannot name from TaskRecord).
+  refcache_sync::Mutex mu_;
+  std::unordered_map<std::string, TaskPtr> tasks_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::size_t> per_owner_ GUARDED_BY(mu_);
 };
 
 // ISO 8601 UTC with milliseconds, e.g. 2026-11-25T22:10:00.123Z.
@@ -182,9 +185,9 @@ class TaskEngine {
 
   TaskStore store_;
   Hooks hooks_;
-  std::mutex pool_mu_;
-  std::unique_ptr<WorkerPool> pool_;  // created with the first task
-  bool stopped_ = false;              // guarded by pool_mu_
+  refcache_sync::Mutex pool_mu_;
+  std::unique_ptr<WorkerPool> pool_ GUARDED_BY(pool_mu_);  // created with the first task
+  bool stopped_ GUARDED_BY(pool_mu_) = false;
 };
 
 }  // namespace mcp::detail

@@ -7,10 +7,7 @@
 #include <algorithm>
 #include <ctime>
 
-#include "mcp/server.hpp"  // (before call_state.hpp, which needs Server::Impl)
-// clang-format off
 #include "call_state.hpp"
-// clang-format on
 #include "crypto.hpp"
 #include "mcp/errors.hpp"
 
@@ -127,7 +124,7 @@ TaskPtr TaskStore::create(const std::string& owner, std::optional<milliseconds> 
   Callbacks cb;
   TaskPtr t;
   {
-    std::lock_guard lk(mu_);
+    refcache_sync::Lock lk(mu_);
     auto now = now_();
     purge_locked(now, cb);
     auto po = per_owner_.find(owner);
@@ -156,7 +153,7 @@ TaskPtr TaskStore::find(std::string_view id, std::string_view owner) {
   Callbacks cb;
   TaskPtr t;
   {
-    std::lock_guard lk(mu_);
+    refcache_sync::Lock lk(mu_);
     auto it = tasks_.find(std::string(id));
     if (it != tasks_.end()) {
       if (now_() >= it->second->expires) {
@@ -176,7 +173,7 @@ std::vector<TaskPtr> TaskStore::list(std::string_view owner) {
   Callbacks cb;
   std::vector<TaskPtr> out;
   {
-    std::lock_guard lk(mu_);
+    refcache_sync::Lock lk(mu_);
     purge_locked(now_(), cb);
     for (auto& [id, t] : tasks_)
       if (t->owner == owner) out.push_back(t);
@@ -191,7 +188,7 @@ bool TaskStore::complete(const TaskPtr& t, bj::value result) {
   Callbacks cb;
   bool ok;
   {
-    std::lock_guard lk(mu_);
+    refcache_sync::Lock lk(mu_);
     ok = settle_locked(*t, TaskStatus::kCompleted, cb);
     if (ok) t->result = std::move(result);
   }
@@ -203,7 +200,7 @@ bool TaskStore::fail(const TaskPtr& t, bj::value error) {
   Callbacks cb;
   bool ok;
   {
-    std::lock_guard lk(mu_);
+    refcache_sync::Lock lk(mu_);
     ok = settle_locked(*t, TaskStatus::kFailed, cb);
     if (ok) t->error = std::move(error);
   }
@@ -215,7 +212,7 @@ bool TaskStore::cancel(const TaskPtr& t) {
   Callbacks cb;
   bool ok;
   {
-    std::lock_guard lk(mu_);
+    refcache_sync::Lock lk(mu_);
     ok = settle_locked(*t, TaskStatus::kCancelled, cb);
     if (ok) t->status_message = "Cancelled by the client";
   }
@@ -224,7 +221,7 @@ bool TaskStore::cancel(const TaskPtr& t) {
 }
 
 bool TaskStore::park(const TaskPtr& t, bj::object requests, std::string state) {
-  std::lock_guard lk(mu_);
+  refcache_sync::Lock lk(mu_);
   if (is_terminal(t->status)) return false;
   t->status = TaskStatus::kInputRequired;
   t->updated = std::chrono::system_clock::now();
@@ -237,7 +234,7 @@ bool TaskStore::park(const TaskPtr& t, bj::object requests, std::string state) {
 
 TaskStore::Update TaskStore::update(const TaskPtr& t, const bj::object& responses,
                                     bj::object& answers, std::string& state) {
-  std::lock_guard lk(mu_);
+  refcache_sync::Lock lk(mu_);
   if (t->status != TaskStatus::kInputRequired) return Update::kNotWaiting;
   bool any = false;
   for (const auto& kv : responses) {
@@ -262,7 +259,7 @@ void TaskStore::attach(const TaskPtr& t, std::shared_ptr<CallState> call,
                        std::function<void()> cancel) {
   std::function<void()> cancel_now;  // already cancelled: run the hook outside the lock
   {
-    std::lock_guard lk(mu_);
+    refcache_sync::Lock lk(mu_);
     if (t->status == TaskStatus::kCancelled) {
       cancel_now = std::move(cancel);
     } else if (!is_terminal(t->status)) {
@@ -275,7 +272,7 @@ void TaskStore::attach(const TaskPtr& t, std::shared_ptr<CallState> call,
 
 bool TaskStore::when_terminal(const TaskPtr& t, std::function<void()> fn) {
   {
-    std::lock_guard lk(mu_);
+    refcache_sync::Lock lk(mu_);
     if (!is_terminal(t->status) && tasks_.count(t->id)) {
       if (t->on_terminal.size() >= kMaxWaiters) return false;
       t->on_terminal.push_back(std::move(fn));
@@ -290,7 +287,7 @@ std::size_t TaskStore::drop_owner(const std::string& owner) {
   Callbacks cb;
   std::size_t n = 0;
   {
-    std::lock_guard lk(mu_);
+    refcache_sync::Lock lk(mu_);
     for (auto it = tasks_.begin(); it != tasks_.end();) {
       auto next = std::next(it);
       if (it->second->owner == owner) {
@@ -306,14 +303,14 @@ std::size_t TaskStore::drop_owner(const std::string& owner) {
 }
 
 std::size_t TaskStore::size() {
-  std::lock_guard lk(mu_);
+  refcache_sync::Lock lk(mu_);
   return tasks_.size();
 }
 
 void TaskStore::cancel_all() {
   Callbacks cb;
   {
-    std::lock_guard lk(mu_);
+    refcache_sync::Lock lk(mu_);
     for (auto& [id, t] : tasks_)
       if (settle_locked(*t, TaskStatus::kCancelled, cb)) t->status_message = "Server shutting down";
   }
@@ -324,7 +321,7 @@ std::size_t TaskStore::purge() {
   Callbacks cb;
   std::size_t n;
   {
-    std::lock_guard lk(mu_);
+    refcache_sync::Lock lk(mu_);
     n = tasks_.size();
     purge_locked(now_(), cb);
     n -= tasks_.size();
@@ -365,7 +362,7 @@ void TaskEngine::shutdown() {
   store_.cancel_all();
   WorkerPool* p;
   {
-    std::lock_guard lk(pool_mu_);
+    refcache_sync::Lock lk(pool_mu_);
     stopped_ = true;
     p = pool_.get();
   }
@@ -375,7 +372,7 @@ void TaskEngine::shutdown() {
 void TaskEngine::run_async(const TaskPtr& t, const CallPtr& c) {
   bool queued = false;
   {
-    std::lock_guard lk(pool_mu_);
+    refcache_sync::Lock lk(pool_mu_);
     if (!stopped_) {
       if (!pool_) {
         const auto& o = store_.options();
@@ -563,7 +560,6 @@ void TaskEngine::resume(const TaskPtr& t, bj::object answers, std::string state)
     return;
   }
   auto c = std::make_shared<CallState>();
-  c->server = prev->server;
   c->session = prev->session;
   c->out = std::make_shared<NullOutbound>();
   c->id = prev->id;
@@ -688,20 +684,3 @@ bj::value TaskEngine::legacy_cancel(const CallPtr& c) {
 }
 
 }  // namespace mcp::detail
-
-// ---------------------------------------------------------------------------------------------
-// ToolContext
-
-namespace mcp {
-
-bool ToolContext::start_task() {
-  auto c = state();
-  if (!c->tasks) return !c->task_id.empty();
-  return c->tasks->start(c);
-}
-
-const std::string& ToolContext::task_id() const {
-  return state()->task_id;
-}
-
-}  // namespace mcp

@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <limits>
 
+#include "sync.hpp"
+
 namespace mcp {
+
+using refcache_sync::Lock;
 
 WorkerPool::WorkerPool(const Limits& limits) : limits_(limits) {
   limits_.max_running_per_key = std::max<std::size_t>(1, limits_.max_running_per_key);
@@ -37,7 +41,7 @@ WorkerPool::Submitted WorkerPool::submit(std::string_view key, std::function<voi
                                          bool capped, std::shared_ptr<Ticket>* ticket) {
   bool wake;
   {
-    std::lock_guard lk(mu_);
+    Lock lk(mu_);
     if (stopped_) return Submitted::kStopped;
     if (queued_ >= limits_.max_queued) return Submitted::kPoolFull;
     auto it = keys_.find(std::string(key));
@@ -71,7 +75,7 @@ bool WorkerPool::withdraw(const std::shared_ptr<Ticket>& ticket) {
   if (!ticket) return false;
   std::function<void()> dropped;  // destroyed outside the lock: it may hold anything
   {
-    std::lock_guard lk(mu_);
+    Lock lk(mu_);
     KeyQueue* q = ticket->queue;
     if (!q) return false;  // started, or withdrawn already
     dropped = std::move(ticket->at->fn);
@@ -94,18 +98,22 @@ bool WorkerPool::submit(std::function<void()> job) {
 }
 
 std::size_t WorkerPool::busy() const {
-  std::lock_guard lk(mu_);
+  Lock lk(mu_);
   return queued_ + running_;
 }
 
 bool WorkerPool::wait_idle(std::chrono::milliseconds timeout) {
-  std::unique_lock lk(mu_);
-  return idle_cv_.wait_for(lk, timeout, [&] { return queued_ == 0 && running_ == 0; });
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  refcache_sync::UniqueLock lk(mu_);
+  while (queued_ != 0 || running_ != 0)
+    if (idle_cv_.wait_until(lk.native(), until) == std::cv_status::timeout)
+      return queued_ == 0 && running_ == 0;
+  return true;
 }
 
 void WorkerPool::stop() {
   {
-    std::lock_guard lk(mu_);
+    Lock lk(mu_);
     if (stopped_ && threads_.empty()) return;
     stopped_ = true;
   }
@@ -116,7 +124,7 @@ void WorkerPool::stop() {
 }
 
 void WorkerPool::run() {
-  std::unique_lock lk(mu_);
+  detail::RelockableLock lk(mu_);
   for (;;) {
     if (ring_.empty()) {
       // Stopped with nothing startable: jobs still queued belong to keys at their cap, whose
@@ -144,7 +152,7 @@ void WorkerPool::run() {
       }
       if (stopped_) return;
       ++waiting_;
-      cv_.wait(lk, [&] { return stopped_ || !ring_.empty(); });
+      while (!stopped_ && ring_.empty()) cv_.wait(lk.native());
       --waiting_;
       continue;
     }

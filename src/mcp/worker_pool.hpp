@@ -29,6 +29,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "thread_annotations.hpp"
+
 namespace mcp {
 
 class WorkerPool {
@@ -86,31 +88,33 @@ class WorkerPool {
     bool in_ring = false;  // waiting for its turn in ring_
   };
 
-  void run();
-  // Puts `q` at the back of the ring if it has a job it may start now. Under mu_.
-  void enqueue_turn(KeyQueue& q);
-  // Forgets `q` once it has nothing queued or running. Under mu_.
-  void erase_if_idle(KeyQueue& q);
+  void run() EXCLUDES(mu_);
+  // Puts `q` at the back of the ring if it has a job it may start now.
+  void enqueue_turn(KeyQueue& q) REQUIRES(mu_);
+  // Forgets `q` once it has nothing queued or running.
+  void erase_if_idle(KeyQueue& q) REQUIRES(mu_);
 
   Limits limits_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::condition_variable idle_cv_;
-  std::unordered_map<std::string, std::unique_ptr<KeyQueue>> keys_;  // keys with jobs
-  std::deque<KeyQueue*> ring_;  // keys that may start a job, in turn order
-  std::size_t queued_ = 0;      // jobs waiting, all keys
+  // Guards everything below but the atomics and threads_, and the KeyQueues and Tickets.
+  mutable refcache_sync::Mutex mu_;
+  std::condition_variable cv_;       // a job may start, or stop()
+  std::condition_variable idle_cv_;  // nothing queued or running
+  std::unordered_map<std::string, std::unique_ptr<KeyQueue>> keys_ GUARDED_BY(mu_);  // with jobs
+  std::deque<KeyQueue*> ring_ GUARDED_BY(mu_);  // keys that may start a job, in turn order
+  std::size_t queued_ GUARDED_BY(mu_) = 0;      // jobs waiting, all keys
+  std::size_t running_ GUARDED_BY(mu_) = 0;
+  std::size_t waiting_ GUARDED_BY(mu_) = 0;  // workers asleep on cv_
+  bool stopped_ GUARDED_BY(mu_) = false;
   // ring_.size(), readable without the lock by the spinning worker.
   std::atomic<std::size_t> ready_{0};
-  std::vector<std::thread> threads_;
-  std::size_t running_ = 0;
-  std::size_t waiting_ = 0;
   // Workers currently spinning for the next job instead of sleeping; at most one, so that an
   // idle pool on a small machine does not take cores from the transport threads.
   std::atomic<int> spinning_{0};
-  bool stopped_ = false;
+  // Started by the constructor, joined by stop(); touched by no other thread.
+  std::vector<std::thread> threads_;
 };
 
-// Guarded by the pool's lock.
+// Guarded by the pool's mutex.
 class WorkerPool::Ticket {
   friend class WorkerPool;
   KeyQueue* queue = nullptr;  // while queued
