@@ -87,9 +87,8 @@ class Backend {
   // Stores `entry` under `ref_id` (upsert). With a `binding`, atomically also binds
   // (binding->ns, binding->key) to `ref_id` with the entry's expiry; if that key was bound to
   // another ref, the other entry is deleted and its ref id returned (so that overwriting a
-  // key never orphans an entry). A caller that passes the last reference to `entry` gives it
-  // up: the backend may then take parts of it (the memory backend takes `value_text`); so it
-  // may when the entry says `text_may_be_taken`.
+  // key never orphans an entry). The entry is immutable: the backend may keep the pointer
+  // (readers then share the object) or store a copy of its contents, never change it.
   virtual std::optional<std::string> set(std::string_view ref_id, EntryPtr entry,
                                          const KeyBinding* binding = nullptr) = 0;
 

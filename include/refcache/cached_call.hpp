@@ -211,10 +211,8 @@ class CachedCall {
     Actor actor;
   };
   Scope scope_for(const CallIdentity& who) const;
-  // `take`: the entry's value when the caller owns the entry alone, moved into the answer
-  // instead of copied.
   boost::json::object respond(const std::string& ref_id, const EntryPtr& entry, const Actor& actor,
-                              std::size_t max_size, boost::json::value* take = nullptr);
+                              std::size_t max_size);
   boost::json::object run_async(const std::string& key, const std::string& ref_id,
                                 const std::string& ns, const AccessPolicy& policy,
                                 const Actor& actor, const boost::json::object& args,

@@ -43,20 +43,6 @@ struct CacheEntry {
   std::optional<double> expires_at;
   StandardMetadata standard;     // the standard members of the metadata object
   boost::json::object metadata;  // its other members (free-form)
-  // The compact JSON text of `value` (jsonio::to_string) when the writer of the entry already
-  // has it, so that a backend storing text need not serialize the value again; empty when
-  // unknown. RefCache::set fills it; entries read back from a backend leave it empty.
-  std::string value_text;
-  // True when `value` was left null because its writer did not own the value
-  // (RefCache::set(key, const value&)): `value_text` is then its only form. Backends that
-  // store text use it as always; one that keeps the entry itself parses it.
-  bool value_in_text_only = false;
-  // Set by the writer when it no longer needs `value_text` (RefCache does, for every entry
-  // it stores): a backend that stores text may then move it out of the entry although the
-  // writer still holds it (RefCache::store returns the entry, without its text, to answer a
-  // call). Otherwise a backend takes the text only from an entry handed over with its last
-  // reference.
-  bool text_may_be_taken = false;
 
   bool is_expired(double now) const { return expires_at && now >= *expires_at; }
 };

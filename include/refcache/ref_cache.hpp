@@ -144,19 +144,16 @@ class RefCache {
   // caller decides who may write. With opts.principal, the entry is charged to it under
   // options().quota: once it is stored, that principal's oldest entries are removed while it
   // is over its quota; throws QuotaExceeded when the quota refuses it (nothing is stored).
-  // The value is the caller's to keep: the cache stores its compact JSON text and neither
-  // copies nor destroys it (returning a value and caching it costs no copy).
+  // The value is copied into the stored entry; the caller keeps its own.
   CacheReference set(std::string_view key, const boost::json::value& value,
                      const SetOptions& opts = {});
-  // The same for a value the caller gives up.
+  // The same for a value the caller gives up (moved into the entry, not copied).
   CacheReference set(std::string_view key, boost::json::value&& value, const SetOptions& opts = {});
   // The same, also giving back the entry as stored (value, policy, metadata), so that a
-  // caller that answers with the value need not read it back from the backend. The entry is
-  // the caller's to consume when it holds the only reference (use_count() == 1). Its
-  // value_text may be empty: a backend that stores text may have taken it.
-  std::pair<CacheReference, std::shared_ptr<CacheEntry>> store(std::string_view key,
-                                                               boost::json::value value,
-                                                               const SetOptions& opts = {});
+  // caller that answers with the value need not read it back from the backend. Like every
+  // stored entry it is immutable and may be shared with the backend.
+  std::pair<CacheReference, EntryPtr> store(std::string_view key, boost::json::value value,
+                                            const SetOptions& opts = {});
 
   // The preview of an entry as `actor` sees it (READ required), or the task status while an
   // async call is running (READ or EXECUTE on the task's policy required).
@@ -213,14 +210,10 @@ class RefCache {
   const std::string& worker_id() const { return worker_id_; }
 
  private:
-  // set() and store(): writes the text of `value` and stores the entry. With `owned` (which
-  // is &value) the entry takes the value; without, it holds the text only. Without
-  // `return_entry` the entry goes to the backend with its last reference (and the pair's
-  // entry is null). Either way the entry says text_may_be_taken: a backend keeping the text
-  // may take it instead of copying it.
-  std::pair<CacheReference, std::shared_ptr<CacheEntry>> write_entry(
-      std::string_view key, const boost::json::value& value, boost::json::value* owned,
-      const SetOptions& opts, bool return_entry);
+  // set() and store(): builds the entry of `value` (measured for its metadata) and stores
+  // it under a fresh ref id, or opts.ref_id.
+  std::pair<CacheReference, EntryPtr> write_entry(std::string_view key, boost::json::value value,
+                                                  const SetOptions& opts);
   // A leased task still "processing" whose run's claim has lapsed: its server stopped (was
   // killed, crashed) before it finished. Reported as failed, with that reason.
   std::optional<TaskRecord> live_view(std::optional<TaskRecord> t);
@@ -231,8 +224,8 @@ class RefCache {
   std::pair<std::string, EntryPtr> lookup(std::string_view ref_or_key, std::string_view ns);
   // Stores `entry` under `ref_id` for write_entry(), charging it to `principal` under the
   // quota when there is one (and removing the victims the quota names).
-  void store_charged(const std::string& ref_id, std::shared_ptr<CacheEntry> entry,
-                     const KeyBinding* bind, const SetOptions& opts, std::uint64_t bytes);
+  void store_charged(const std::string& ref_id, EntryPtr entry, const KeyBinding* bind,
+                     const SetOptions& opts, std::uint64_t bytes);
   // Removes quota victims from the store. A victim that cannot be removed (the backend
   // failed) is given back to the ledger with the rest, for the principal's next set to try
   // again; the set that chose them has succeeded, so the error is not thrown.

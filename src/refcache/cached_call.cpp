@@ -359,7 +359,7 @@ CachedCall::Scope CachedCall::scope_for(const CallIdentity& who) const {
 }
 
 json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entry,
-                                 const Actor& actor, std::size_t max_size, json::value* take) {
+                                 const Actor& actor, std::size_t max_size) {
   json::object out;
   out.reserve(10);  // the largest answer below has 10 members; no growth on the way
   out["ref_id"] = ref_id;
@@ -390,10 +390,7 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
   else
     size = cache_.measure(v);
   if (size <= max_size) {
-    if (take)
-      out["value"] = std::move(*take);
-    else
-      out["value"] = v;
+    out["value"] = v;
     out["is_complete"] = true;
     out["is_async"] = false;
     out["size"] = size;
@@ -594,12 +591,10 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
     }
   }
   // The entry as stored answers the call: no read back from the backend (for Redis, a round
-  // trip). When nothing else holds it (the backends keep their own copies), its value moves
-  // into the answer instead of being copied.
+  // trip).
   auto [ref, stored] =
       cache_.store(bind_key ? std::string_view(key) : std::string_view(), std::move(result), so);
-  json::value* take = stored.use_count() == 1 ? &stored->value : nullptr;
-  json::object out = respond(ref.ref_id, stored, scope.actor, max_size, take);
+  json::object out = respond(ref.ref_id, stored, scope.actor, max_size);
   if (refusal) explain_refusal(out, *options_.release, *refusal);
   return out;
 }

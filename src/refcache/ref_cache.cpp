@@ -81,22 +81,20 @@ std::size_t RefCache::measure(const json::value& v) const {
 
 CacheReference RefCache::set(std::string_view key, const json::value& value,
                              const SetOptions& opts) {
-  return write_entry(key, value, nullptr, opts, false).first;
+  return write_entry(key, json::value(value), opts).first;
 }
 
 CacheReference RefCache::set(std::string_view key, json::value&& value, const SetOptions& opts) {
-  return write_entry(key, value, &value, opts, false).first;
+  return write_entry(key, std::move(value), opts).first;
 }
 
-std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::store(std::string_view key,
-                                                                       json::value value,
-                                                                       const SetOptions& opts) {
-  return write_entry(key, value, &value, opts, true);
+std::pair<CacheReference, EntryPtr> RefCache::store(std::string_view key, json::value value,
+                                                    const SetOptions& opts) {
+  return write_entry(key, std::move(value), opts);
 }
 
-std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
-    std::string_view key, const json::value& value, json::value* owned, const SetOptions& opts,
-    bool return_entry) {
+std::pair<CacheReference, EntryPtr> RefCache::write_entry(std::string_view key, json::value value,
+                                                          const SetOptions& opts) {
   auto entry = std::make_shared<CacheEntry>();
   const double now = options_.clock();
   const double ttl = opts.ttl ? *opts.ttl : ttl_for(opts.ns);
@@ -113,30 +111,10 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
   KeyBinding binding;
   if (!key.empty()) binding = KeyBinding{opts.ns, std::string(key)};
   const KeyBinding* const bind = key.empty() ? nullptr : &binding;
-  // One pass writes the text the backend stores and measures it, into this thread's
-  // scratch buffer (no allocation once it has grown), sized up front from the item count so
-  // that a typical list or record is written without growing it. The entry gets one copy
-  // at the exact length, which a backend keeping text stores as it is (a buffer with room to
-  // spare, kept for every entry, cost rss_over_json 1.58 -> 2.57).
-  std::size_t hint = 256;
-  if (value.is_array())
-    hint = 16 + 8 * value.get_array().size();
-  else if (value.is_object())
-    hint = 16 + 32 * value.get_object().size();
-  hint = std::min<std::size_t>(hint, std::size_t{1} << 20);
-  thread_local std::string scratch;
-  scratch.clear();
-  const jsonio::TextSize size = jsonio::write_measured(value, scratch, hint);
-  entry->value_text.assign(scratch);
-  entry->text_may_be_taken = true;  // nothing here reads the text again
-  // A thread that once wrote a huge value does not keep its buffer.
-  if (scratch.capacity() > (std::size_t{4} << 20)) std::string().swap(scratch);
+  const jsonio::TextSize size = jsonio::measure(value);
   ref.total_size = size.bytes;
 
-  if (owned)
-    entry->value = std::move(*owned);
-  else
-    entry->value_in_text_only = true;
+  entry->value = std::move(value);
   entry->ns = opts.ns;
   entry->policy = opts.policy ? *opts.policy : options_.default_policy;
   entry->created_at = now;
@@ -156,16 +134,13 @@ std::pair<CacheReference, std::shared_ptr<CacheEntry>> RefCache::write_entry(
   // need not measure every item again.
   m.total_chars = json::value(size.code_points);
 
-  if (!return_entry) {
-    store_charged(ref.ref_id, std::move(entry), bind, opts, size.bytes);
-    return {std::move(ref), nullptr};
-  }
-  store_charged(ref.ref_id, entry, bind, opts, size.bytes);
-  return {std::move(ref), std::move(entry)};
+  EntryPtr stored = std::move(entry);
+  store_charged(ref.ref_id, stored, bind, opts, size.bytes);
+  return {std::move(ref), std::move(stored)};
 }
 
-void RefCache::store_charged(const std::string& ref_id, std::shared_ptr<CacheEntry> entry,
-                             const KeyBinding* bind, const SetOptions& opts, std::uint64_t bytes) {
+void RefCache::store_charged(const std::string& ref_id, EntryPtr entry, const KeyBinding* bind,
+                             const SetOptions& opts, std::uint64_t bytes) {
   if (!quota_ || opts.principal.empty()) {
     backend_->set(ref_id, std::move(entry), bind);
     return;

@@ -59,18 +59,16 @@ json::object decode_metadata(std::string_view ref_id, json::value* v) {
 }  // namespace
 
 std::string encode_entry_blob(const CacheEntry& entry) {
-  // Written member by member (the reference's field order), so that the value is neither
-  // copied into a temporary object nor serialized again when its text is already known.
+  // Written member by member (the reference's field order), so that the value is not copied
+  // into a temporary object. Its size, when the metadata says it, reserves room up front.
   std::string out;
   out += "{\"value\":";
-  if (entry.value_text.empty()) {
-    // The writer grows its buffer by doubling; a string value's size is known up front.
-    std::size_t hint = entry.value.is_string() ? entry.value.get_string().size() + 16 : 256;
-    jsonio::write_measured(entry.value, out, hint);
-  } else {
-    out.reserve(out.size() + entry.value_text.size());
-    out += entry.value_text;
-  }
+  std::size_t hint = 256;
+  if (auto n = metadata_count(entry.standard.total_size))
+    hint = *n;
+  else if (entry.value.is_string())
+    hint = entry.value.get_string().size() + 16;
+  jsonio::write_measured(entry.value, out, hint);
   // The rest in one allocation at most.
   std::size_t rest = entry.ns.size() + 320;
   if (entry.policy.owner) rest += entry.policy.owner->size();
@@ -121,7 +119,7 @@ CacheEntry decode_entry_blob(std::string_view ref_id, std::string_view blob) {
 
 EntryRow encode_entry_row(const CacheEntry& entry) {
   EntryRow r;
-  r.value_json = entry.value_text.empty() ? jsonio::to_string(entry.value) : entry.value_text;
+  r.value_json = jsonio::to_string(entry.value);
   r.ns = entry.ns;
   write_json(entry.policy, r.policy_json);
   r.created_at = entry.created_at;

@@ -61,6 +61,19 @@ class BindingKey {
   std::string_view view_;
 };
 
+// The compact JSON text of the entry's value at its exact length: a node keeps one per
+// entry, and room to spare would be kept with it. Written into this thread's buffer, which
+// keeps the capacity of the largest value written (up to 4 MiB), then copied once.
+std::string compact_text(const CacheEntry& e) {
+  thread_local std::string scratch;
+  scratch.clear();
+  const std::size_t hint = metadata_count(e.standard.total_size).value_or(192) + 64;
+  jsonio::write_measured(e.value, scratch, hint);
+  std::string text(scratch);
+  if (scratch.capacity() > (std::size_t{4} << 20)) std::string().swap(scratch);
+  return text;
+}
+
 std::size_t value_bytes(const CacheEntry& e) {
   if (auto n = metadata_count(e.standard.total_size)) return *n;
   return jsonio::measure(e.value).bytes;
@@ -376,37 +389,15 @@ std::optional<std::string> MemoryBackend::set(std::string_view ref_id, EntryPtr 
   std::vector<EntryPtr> released;  // destroyed after the lock is released
   std::optional<std::string> replaced;
   std::size_t nbytes = 0;
-  // What the node keeps of the entry itself: nothing when freezing (the text and the fields
-  // instead). Taken only after the text below: a second reference here would make the
-  // caller's handed-over entry look shared, and its text would be copied, not taken.
+  // What the node keeps of the entry: its text and fields when freezing, else the entry.
   EntryPtr stored;
   std::string value_text, metadata_text;
   if (options_.freeze_values) {
-    if (entry->value_text.empty()) {
-      value_text = jsonio::to_string(entry->value);
-    } else if ((entry.use_count() == 1 || entry->text_may_be_taken) &&
-               entry->value_text.capacity() - entry->value_text.size() <= 32) {
-      // The caller handed over its last reference (RefCache::set does) or gave up the text
-      // (RefCache::store, which keeps the entry for the answer): its text, written at its
-      // exact length, is taken rather than copied. (A CacheEntry is never created const, so
-      // writing through the cast is defined; the writer reads the text no more.)
-      value_text = std::move(const_cast<CacheEntry&>(*entry).value_text);
-    } else {
-      value_text = entry->value_text;
-    }
+    value_text = compact_text(*entry);
     if (!entry->metadata.empty()) metadata_text = jsonio::to_string(entry->metadata);
     nbytes = value_text.size();
   } else {
     stored = entry;
-    if (entry->value_in_text_only) {
-      // Readers of a kept entry use its value: give them one, parsed from the text.
-      auto whole = std::make_shared<CacheEntry>(*entry);
-      std::error_code ec;
-      whole->value = jsonio::parse(whole->value_text, ec, {.max_depth = 1u << 20});
-      if (ec) throw InvalidArgument("MemoryBackend::set: value_text does not parse");
-      whole->value_in_text_only = false;
-      stored = std::move(whole);
-    }
     nbytes = value_bytes(*stored);
   }
   // Hashed outside the lock; the probes' first lines are fetched together as the lock is

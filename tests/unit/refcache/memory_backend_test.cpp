@@ -444,8 +444,8 @@ TEST(MemoryBackend, ClearingEverythingEmptiesTheHotSetToo) {
 }
 
 TEST(MemoryBackend, AWriteLeavesTheWritersEntryToTheWriter) {
-  // set() keeps text only; the writer's parsed entry is not retained (a cached call moves its
-  // value into the answer), and the first get() thaws a copy that later gets then share.
+  // set() keeps text only; the writer's parsed entry is not retained, and the first get()
+  // thaws a copy that later gets then share.
   MemoryBackend b;
   auto e = entry(J("[1,2,3]"));
   b.set("r", e);
@@ -455,48 +455,6 @@ TEST(MemoryBackend, AWriteLeavesTheWritersEntryToTheWriter) {
   EXPECT_NE(first.get(), e.get());
   EXPECT_EQ(first->value, e->value);
   EXPECT_EQ(b.get("r").get(), first.get());
-}
-
-TEST(MemoryBackend, TakesTheTextOnlyFromAnEntryHandedOver) {
-  // Given the last reference, the backend takes the entry's text instead of copying it;
-  // given an entry its writer still holds, it must leave the text where it is.
-  MemoryBackend b;
-  const std::string text = "[10,20,30,40]";
-  auto held = std::make_shared<CacheEntry>(*entry(J(text)));
-  held->value_text = text;
-  b.set("held", held);
-  EXPECT_EQ(held->value_text, text);  // still the writer's
-  b.set("given", std::make_shared<CacheEntry>(*held));
-  for (const char* id : {"held", "given"}) {
-    auto e = b.get(id);
-    ASSERT_TRUE(e) << id;
-    EXPECT_EQ(e->value, J(text)) << id;
-  }
-  EXPECT_EQ(b.stats().bytes, static_cast<std::int64_t>(2 * text.size()));
-
-  // Handed over, the text is taken: the entry is destroyed (here, when set() returns) with
-  // its text moved out. A deleter sees what is left, without holding a reference of its own.
-  std::string left = "not destroyed";
-  std::shared_ptr<CacheEntry> given(new CacheEntry(*held), [&left](CacheEntry* e) {
-    left = e->value_text;
-    delete e;
-  });
-  given->value_text.shrink_to_fit();
-  b.set("taken", std::move(given));
-  EXPECT_EQ(left, "");
-  auto e = b.get("taken");
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->value, J(text));
-
-  // A writer that keeps the entry but gives up its text (RefCache::store) has it taken too.
-  auto kept = std::make_shared<CacheEntry>(*held);
-  kept->value_text.shrink_to_fit();
-  kept->text_may_be_taken = true;
-  b.set("given up", kept);
-  EXPECT_EQ(kept->value_text, "");
-  EXPECT_EQ(kept->value, J(text));  // the rest of the entry is the writer's still
-  ASSERT_TRUE(b.get("given up"));
-  EXPECT_EQ(b.get("given up")->value, J(text));
 }
 
 TEST(MemoryBackend, FindsEntriesUnderAnyKey) {

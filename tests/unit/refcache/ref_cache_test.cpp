@@ -72,9 +72,9 @@ TEST(RefCache, SetReturnsAReference) {
   EXPECT_FALSE(cache.set("s", "text").total_items);  // strings have no items
 }
 
-// set(key, const value&) keeps only the text: the caller's value is untouched, and every read
-// path gives the value back, also from a memory backend that keeps entries parsed.
-TEST(RefCache, SetByReferenceLeavesTheCallersValueAndStoresItsText) {
+// set(key, const value&) stores a copy: the caller's value is untouched, and every read path
+// gives the value back, from a memory backend that keeps text or one that keeps entries.
+TEST(RefCache, SetByReferenceLeavesTheCallersValueAndStoresACopy) {
   for (bool freeze : {true, false}) {
     SCOPED_TRACE(freeze ? "frozen values" : "parsed values");
     RefCacheOptions o = opts();
