@@ -3,13 +3,15 @@
 // SSE), or over stdio with --stdio. It is also a worked example of the mcp SDK: typed tools,
 // raw tools, MRTR, progress, logging, server->client requests, templates and prompts.
 //
-//   mcp-conformance-server [--host 127.0.0.1] [--port 0] [--stdio]
-// Prints "listening on http://HOST:PORT/mcp" to stderr once bound.
+//   mcp-conformance-server [SDK transport flags] [--session-ttl S] [--bearer TOKEN
+//                          [--require-scope SCOPE]]
+// The transport flags are the SDK's (mcp/transport_flags.hpp; --help lists them); here HTTP on
+// a free port is the default. Prints "listening on http://HOST:PORT/mcp" to stderr once bound.
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <boost/describe.hpp>
-#include <charconv>
 #include <csignal>
 #include <cstring>
 #include <iostream>
@@ -23,6 +25,7 @@
 #include "mcp/serve.hpp"
 #include "mcp/server.hpp"
 #include "mcp/stdio.hpp"
+#include "mcp/transport_flags.hpp"
 
 namespace bj = boost::json;
 using namespace std::chrono_literals;
@@ -632,46 +635,27 @@ void register_fixture(mcp::Server& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Transport flags (--stdio/--http, --host, --port, ...) are the SDK's common set; the
-  // fixture adds a few of its own for the e2e tests. HTTP is the default here (the suite is
-  // HTTP-only) and port 0 picks a free port.
+  CLI::App app{"Fixture server of the MCP conformance suite and the SDK's e2e tests",
+               "mcp-conformance-server"};
+  // The suite is HTTP-only: HTTP on a free port unless the flags (or MCP_*) say otherwise.
   mcp::TransportConfig cfg;
+  cfg.kind = mcp::TransportConfig::Kind::kHttp;
+  cfg.http.port = 0;
+  mcp::add_transport_flags(app, cfg);
   int session_ttl = 1800;
   std::string bearer, require_scope;
+  app.add_option("--session-ttl", session_ttl, "seconds an idle legacy session lives")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  auto* bearer_opt =
+      app.add_option("--bearer", bearer, "require this bearer token (subject tester, scope mcp)");
+  app.add_option("--require-scope", require_scope, "a scope every token must carry")
+      ->needs(bearer_opt);
   try {
-    cfg = mcp::TransportConfig::from_flags(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << e.what() << "\n";
-    return 2;
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
   }
-  bool explicit_port = false, want_stdio = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--port")
-      explicit_port = true;
-    else if (a == "--stdio" ||
-             (a == "--transport" && i + 1 < argc && std::string(argv[i + 1]) == "stdio"))
-      want_stdio = true;
-    else if (a == "--session-ttl" && i + 1 < argc) {
-      const std::string_view v = argv[++i];
-      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), session_ttl);
-      if (ec != std::errc() || end != v.data() + v.size() || session_ttl < 1) {
-        std::cerr << "mcp-conformance-server: --session-ttl wants a positive number of seconds\n";
-        return 2;
-      }
-    } else if (a == "--bearer" && i + 1 < argc)
-      bearer = argv[++i];  // enable auth: this token is valid
-    else if (a == "--require-scope" && i + 1 < argc)
-      require_scope = argv[++i];
-    else if (a == "--help" || a == "-h") {
-      std::cerr << "usage: mcp-conformance-server [--stdio | --http] [--host H] [--port P] "
-                   "[--session-ttl S]\n"
-                   "                              [--bearer TOKEN [--require-scope SCOPE]]\n";
-      return 0;
-    }
-  }
-  cfg.kind = want_stdio ? mcp::TransportConfig::Kind::kStdio : mcp::TransportConfig::Kind::kHttp;
-  if (!explicit_port && !std::getenv("MCP_PORT")) cfg.http.port = 0;
   cfg.http.session_ttl = std::chrono::seconds(session_ttl);
   if (!bearer.empty()) {
     // Test-only verifier: one static token whose subject is "tester" with scope "mcp".

@@ -1,24 +1,20 @@
-// Choosing and running a transport from command-line flags and the environment, so that every
-// server program offers the same switches:
+// mcp::serve: runs a server on the transport a TransportConfig chooses -- stdio until EOF on
+// stdin, or HTTP (Streamable HTTP on HttpOptions::path, legacy SSE beside it) until SIGINT or
+// SIGTERM -- the way every server program of this SDK does. Fill the TransportConfig yourself,
+// or from the command line with the SDK's transport flags (mcp/transport_flags.hpp:
+// add_transport_flags on a CLI11 app, or TransportConfig::from_flags).
 //
-//   --transport stdio|http   (or --stdio / --http; env MCP_TRANSPORT; default stdio)
-//   --host H                 (env MCP_HOST; default 127.0.0.1)
-//   --port P                 (env MCP_PORT; default 8000; giving a port alone does not
-//                            switch to HTTP)
-//   --path /mcp              Streamable HTTP endpoint
-//   --allow-host H           extra Host name accepted by DNS-rebinding protection (repeatable)
-//   --allow-origin O         extra Origin accepted (repeatable)
-//   --allow-any-host         accept any Host and Origin (HttpOptions::allow_any_host:
-//                            DNS-rebinding protection off; a warning at start)
-//   --no-legacy-sse          do not serve GET /sse + POST /messages
-// Flags win over the environment, which wins over the defaults. Unknown flags are left to the
-// application.
+// What serve() prints (through spdlog's default logger, which it points at stderr unless the
+// application set one of its own; stdout belongs to the stdio transport):
+//   listening on http://HOST:PORT/PATH (legacy SSE on /sse)   once bound (scripts wait for it)
+//   signal 15: stopping                                        on SIGINT/SIGTERM
+//   cannot listen on http://HOST:PORT: Address already in use  when binding fails (exit code 1)
 //
-// Thread-safety: serve() blocks the calling thread; run one per process.
+// Thread-safety: serve() blocks the calling thread and installs process-wide signal handlers
+// for its duration (restored on return); run one per process.
 #pragma once
 
 #include <cstddef>
-#include <string>
 
 #include "mcp/http.hpp"
 #include "mcp/server.hpp"
@@ -28,28 +24,38 @@ namespace mcp {
 
 struct TransportConfig {
   enum class Kind { kStdio, kHttp };
+  // Which transport serve() runs. Default: stdio.
   Kind kind = Kind::kStdio;
-  StdioOptions stdio;
+  // The stdio transport's options (used when kind is kStdio).
+  StdioOptions stdio{};
+  // The HTTP transport's options (used when kind is kHttp). Default: HttpOptions's, on port
+  // 8000.
   HttpOptions http{.port = 8000};
 
-  // REQUIRES: argv[0..argc) valid. Throws std::invalid_argument on a malformed known flag.
+  // The SDK's transport flags (mcp/transport_flags.hpp) read from argv[0..argc) and the
+  // environment; flags it does not know are left to the application, and --help is not
+  // handled. Throws std::invalid_argument naming a malformed known flag (or environment
+  // variable). A convenience for programs without flags of their own; programs with flags of
+  // their own add the transport flags to their CLI11 app (add_transport_flags).
   static TransportConfig from_flags(int argc, char** argv);
 };
 
-// Serves until EOF on stdin (stdio) or SIGINT/SIGTERM (HTTP; prints "listening on URL" to
-// stderr once bound). Points spdlog's default logger at stderr unless the application set one
-// of its own. Returns the process exit code: 1 when it cannot listen, 2 when the options
-// contradict each other (std::invalid_argument from HttpServer::start(), printed).
+// Serves `server` on `config`'s transport until EOF on stdin (stdio, after waiting for running
+// calls up to StdioOptions::drain_timeout) or SIGINT/SIGTERM (HTTP). Calls
+// return_large_blocks_to_os() first. Returns the process exit code: 0 after a clean end; 1 when
+// the HTTP transport cannot listen (the address is in use or not the machine's) or stdio fails;
+// 2 when the HTTP options contradict each other (HttpServer::start()'s std::invalid_argument,
+// printed). The server stays usable; its destructor (or Server::shutdown()) stops its workers.
 int serve(Server& server, const TransportConfig& config);
 
 // Makes the process hand every allocation of `threshold` bytes or more back to the operating
 // system when it is freed. Why: glibc raises its mmap threshold after the first large block is
 // freed (up to 32 MiB), after which request bodies near the 8 MiB limit are carved from the
-// per-thread arenas and stay resident; rounds of concurrent large bodies then left 70-150 MB
-// behind. A fixed threshold also fixes the trim threshold (128 KiB), so the heap tops shrink
-// too. Blocks this large cost an mmap and their page faults, which is small beside filling
-// them. serve() and the refcache servers call it at start; an operator's own
-// GLIBC_TUNABLES=glibc.malloc.mmap_threshold=N wins. Does nothing on other C libraries.
+// per-thread arenas and stay resident, tens of megabytes per round of concurrent large bodies.
+// A fixed threshold also fixes the trim threshold (128 KiB), so the heap tops shrink too.
+// Blocks this large cost an mmap and their page faults, which is small beside filling them.
+// serve() calls it; an operator's own GLIBC_TUNABLES=glibc.malloc.mmap_threshold=N wins. Does
+// nothing on other C libraries.
 void return_large_blocks_to_os(std::size_t threshold = std::size_t{1} << 20);
 
 }  // namespace mcp

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/system/system_error.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -18,64 +19,55 @@ namespace mcp {
 
 namespace {
 
+// The self-pipe the signal handler writes the signal number to; serve() reads it.
 int g_signal_pipe[2] = {-1, -1};
 
-void on_signal(int) {
-  char c = 1;
+void on_signal(int sig) {
+  const char c = static_cast<char>(sig);
   // write(2) is async-signal-safe; a full pipe only means a stop is already pending.
   [[maybe_unused]] auto n = ::write(g_signal_pipe[1], &c, 1);
 }
 
-std::uint16_t parse_port(const std::string& s) {
-  char* end = nullptr;
-  long v = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || v < 0 || v > 65535)
-    throw std::invalid_argument("invalid port: " + s);
-  return static_cast<std::uint16_t>(v);
+// Points spdlog's default logger at stderr unless the application set one of its own (a named
+// default logger): stdout belongs to the stdio transport.
+void log_to_stderr() {
+  auto logger = spdlog::default_logger();
+  if (logger && !logger->name().empty()) return;
+  auto err = spdlog::get("mcp-stderr");
+  if (!err) {
+    err = spdlog::stderr_color_mt("mcp-stderr");
+    if (logger) err->set_level(logger->level());
+  }
+  spdlog::set_default_logger(err);
 }
 
-TransportConfig::Kind parse_kind(const std::string& s) {
-  if (s == "stdio") return TransportConfig::Kind::kStdio;
-  if (s == "http" || s == "streamable-http" || s == "sse") return TransportConfig::Kind::kHttp;
-  throw std::invalid_argument("unknown transport: " + s + " (stdio or http)");
+// Through the default logger when it lets `level` through, else straight to stderr: these
+// lines are what scripts wait for and operators read, whatever the log level.
+void say(spdlog::level::level_enum level, const std::string& text) {
+  if (auto logger = spdlog::default_logger(); logger && logger->should_log(level)) {
+    logger->log(level, text);
+    logger->flush();
+  } else {
+    std::cerr << text << std::endl;
+  }
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
+}
+
+// Blocks until SIGINT or SIGTERM; returns the signal, or 0 when waiting failed.
+int wait_for_signal() {
+  char c = 0;
+  for (;;) {
+    const auto n = ::read(g_signal_pipe[0], &c, 1);
+    if (n == 1) return static_cast<unsigned char>(c);
+    if (n < 0 && errno == EINTR) continue;
+    return 0;
+  }
 }
 
 }  // namespace
-
-TransportConfig TransportConfig::from_flags(int argc, char** argv) {
-  TransportConfig c;
-  if (const char* e = std::getenv("MCP_TRANSPORT"); e && *e) c.kind = parse_kind(e);
-  if (const char* e = std::getenv("MCP_HOST"); e && *e) c.http.host = e;
-  if (const char* e = std::getenv("MCP_PORT"); e && *e) c.http.port = parse_port(e);
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--transport")
-      c.kind = parse_kind(value());
-    else if (a == "--stdio")
-      c.kind = Kind::kStdio;
-    else if (a == "--http")
-      c.kind = Kind::kHttp;
-    else if (a == "--host")
-      c.http.host = value();
-    else if (a == "--port")
-      c.http.port = parse_port(value());
-    else if (a == "--path")
-      c.http.path = value();
-    else if (a == "--allow-host")
-      c.http.allowed_hosts.push_back(value());
-    else if (a == "--allow-origin")
-      c.http.allowed_origins.push_back(value());
-    else if (a == "--allow-any-host")
-      c.http.allow_any_host = true;
-    else if (a == "--no-legacy-sse")
-      c.http.legacy_sse = false;
-  }
-  return c;
-}
 
 void return_large_blocks_to_os(std::size_t threshold) {
 #if defined(__GLIBC__)
@@ -93,16 +85,12 @@ void return_large_blocks_to_os(std::size_t threshold) {
 int serve(Server& server, const TransportConfig& config) {
   return_large_blocks_to_os();
   if (config.kind == TransportConfig::Kind::kStdio) return serve_stdio(server, config.stdio);
-  // Logs go to stderr on every transport (the HTTP transport's warnings included).
-  if (auto logger = spdlog::default_logger(); logger && logger->name().empty()) {
-    auto err = spdlog::get("mcp-stderr");
-    if (!err) {
-      err = spdlog::stderr_color_mt("mcp-stderr");
-      err->set_level(logger->level());
-    }
-    spdlog::set_default_logger(err);
+  log_to_stderr();
+  const HttpOptions& o = config.http;
+  if (::pipe(g_signal_pipe) != 0) {
+    say(spdlog::level::err, std::string("cannot serve HTTP: pipe: ") + std::strerror(errno));
+    return 1;
   }
-  if (::pipe(g_signal_pipe) != 0) return 1;
   struct sigaction sa {
   }, old_int{}, old_term{};
   sa.sa_handler = on_signal;
@@ -111,23 +99,28 @@ int serve(Server& server, const TransportConfig& config) {
   sigaction(SIGTERM, &sa, &old_term);
   int rc = 0;
   {
-    HttpServer http(server, config.http);
+    HttpServer http(server, o);
+    const std::string where = "http://" + url_host(o.host) + ":" + std::to_string(o.port);
     try {
       http.start();
     } catch (const std::invalid_argument& e) {
-      std::cerr << e.what() << std::endl;
+      say(spdlog::level::err, e.what());
       rc = 2;
+    } catch (const boost::system::system_error& e) {
+      // A port in use, an address that is not ours: say which, without Boost's source location.
+      say(spdlog::level::err, "cannot listen on " + where + ": " + e.code().message());
+      rc = 1;
     } catch (const std::exception& e) {
-      std::cerr << "cannot listen on " << config.http.host << ":" << config.http.port << ": "
-                << e.what() << std::endl;
+      say(spdlog::level::err, "cannot listen on " + where + ": " + e.what());
       rc = 1;
     }
     if (rc == 0) {
-      std::cerr << "listening on http://" << config.http.host << ":" << http.port()
-                << config.http.path << std::endl;
-      char c;
-      while (::read(g_signal_pipe[0], &c, 1) < 0 && errno == EINTR) {
-      }
+      std::string line =
+          "listening on http://" + url_host(o.host) + ":" + std::to_string(http.port()) + o.path;
+      if (o.legacy_sse) line += " (legacy SSE on " + o.sse_path + ")";
+      say(spdlog::level::info, line);
+      const int sig = wait_for_signal();
+      say(spdlog::level::info, "signal " + std::to_string(sig) + ": stopping");
       http.stop();
     }
   }
@@ -135,6 +128,7 @@ int serve(Server& server, const TransportConfig& config) {
   sigaction(SIGTERM, &old_term, nullptr);
   ::close(g_signal_pipe[0]);
   ::close(g_signal_pipe[1]);
+  g_signal_pipe[0] = g_signal_pipe[1] = -1;
   return rc;
 }
 

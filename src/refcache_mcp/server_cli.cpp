@@ -1,17 +1,13 @@
 #include "refcache_mcp/server_cli.hpp"
 
-#include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/system/system_error.hpp>
 #include <cstdlib>
 #include <iostream>
 
-#include "mcp/http.hpp"
-#include "mcp/serve.hpp"
-#include "mcp/stdio.hpp"
+#include "mcp/transport_flags.hpp"
 #include "refcache/instrumented_backend.hpp"
 #include "refcache/sqlite_backend.hpp"
 
@@ -53,14 +49,8 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
   CLI::App app{d.description, d.program};
   std::string size_mode = "token";
   std::vector<std::string> tokens;
-  int port = -1;  // -1: not given; 0: pick a free port
-  app.add_option("--transport", c.transport, "stdio or http")
-      ->check(CLI::IsMember({"stdio", "http"}))
-      ->capture_default_str();
-  app.add_option("--host", c.host, "HTTP bind address")->capture_default_str();
-  app.add_option("--port", port,
-                 "HTTP port (default: MCP_PORT, else " + std::to_string(d.default_port) + ")")
-      ->check(CLI::Range(0, 65535));
+  c.transport.http.port = d.default_port;
+  ::mcp::add_transport_flags(app, c.transport);
   app.add_option("--backend", c.backend_url,
                  "memory: | sqlite:PATH | redis://[user:pass@]host:port/db | rediss://... "
                  "(default: REDIS_URL/REDIS_HOST, else the embedded SQLite cache)");
@@ -84,10 +74,6 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
   app.add_flag("--stdio-admin", c.stdio_admin,
                "over stdio, the client (whoever started this process) may use the admin tools "
                "(also MCP_STDIO_ADMIN=1)");
-  bool no_metrics = false;
-  app.add_flag("--no-metrics", no_metrics,
-               "do not serve Prometheus metrics at /metrics over HTTP (the gated get_metrics "
-               "tool stays)");
   app.add_option("--watch-interval", c.watch_interval,
                  "seconds between checks that subscribed refs still exist (notices deletions by "
                  "other processes on SQLite and expiries); 0 = off")
@@ -114,47 +100,23 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
                  "bytes of values one caller may keep in the store (0 = unlimited); a larger "
                  "single value is refused")
       ->capture_default_str();
-  app.add_option("--allowed-host", c.allowed_hosts,
-                 "extra Host/Origin name accepted over HTTP (DNS-rebinding protection stays on; "
-                 "'*' is refused: see --allow-any-host)");
-  app.add_flag("--allow-any-host", c.allow_any_host,
-               "accept any Host and Origin header over HTTP: turns DNS-rebinding protection off, "
-               "for a deployment behind a proxy that checks them (logged at start)");
   app.add_option("--call-timeout", c.call_timeout,
                  "seconds a call may take, queueing included; the caller is then answered that "
                  "it exceeded its deadline and the call is cancelled (0 = none)")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
-  app.add_option("--max-connections", c.max_connections,
-                 "HTTP connections open at once; beyond, new ones are answered 503 and closed")
-      ->check(CLI::Range(1, 1000000))
-      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    exit_code = app.exit(e);
+    // --help prints and exits 0; a flag that cannot be used is a usage error.
+    exit_code = app.exit(e) == 0 ? 0 : 2;
     return false;
   }
   c.size_mode = size_mode == "character" ? SizeMode::kCharacter : SizeMode::kToken;
-  c.http_metrics = !no_metrics;
   if (!c.stdio_admin) {
     std::string v = env("MCP_STDIO_ADMIN");
     c.stdio_admin = v == "1" || v == "true" || v == "yes";
   }
-  if (port < 0) {
-    std::string p = env("MCP_PORT");
-    if (!p.empty()) {
-      try {
-        port = std::stoi(p);
-      } catch (...) {
-        std::cerr << d.program << ": MCP_PORT is not a port number\n";
-        exit_code = 2;
-        return false;
-      }
-    }
-  }
-  if (port < 0 || port > 65535) port = d.default_port;
-  c.port = static_cast<std::uint16_t>(port);
   if (tokens.empty()) tokens = split(env("MCP_BEARER_TOKENS"), ',');
   for (const auto& t : tokens) {
     std::pair<std::string, std::string> pair;
@@ -166,18 +128,11 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
     c.bearer_tokens.push_back(std::move(pair));
   }
   if (c.admins.empty()) c.admins = split(env("MCP_ADMIN_USERS"), ',');
-  for (const auto& h : c.allowed_hosts)
-    if (h == "*") {
-      std::cerr << d.program
-                << ": --allowed-host '*' would turn DNS-rebinding protection off without "
-                   "saying so; use --allow-any-host if that is what you want\n";
-      exit_code = 2;
-      return false;
-    }
   // A namespace template that names an identity no caller can have stores results nobody can
   // read (and recomputes them on every call): refuse it here, where the operator sees it.
   const std::string& tpl = c.namespace_template;
-  const bool authenticated = c.transport == "http" && !c.bearer_tokens.empty();
+  const bool authenticated =
+      c.transport.kind == ::mcp::TransportConfig::Kind::kHttp && !c.bearer_tokens.empty();
   if (tpl.find("{user_id}") != std::string::npos && !authenticated) {
     std::cerr << d.program << ": --namespace-template '" << tpl
               << "' scopes results by user, but no caller will have one: users come from "
@@ -227,59 +182,26 @@ AdminCheck admin_check(const ServerConfig& c) {
 }
 
 int serve(::mcp::Server& server, const ServerConfig& c) {
-  if (c.transport == "stdio") {
-    ::mcp::StdioOptions so;
-    return ::mcp::serve_stdio(server, so);
+  ::mcp::TransportConfig transport = c.transport;
+  if (transport.kind == ::mcp::TransportConfig::Kind::kHttp) {
+    if (!c.bearer_tokens.empty()) {
+      ::mcp::AuthOptions auth;
+      auth.verify =
+          [tokens = c.bearer_tokens](std::string_view token) -> std::optional<::mcp::Principal> {
+        for (const auto& [t, user] : tokens)
+          if (t == token) return ::mcp::Principal{.subject = user};
+        return std::nullopt;
+      };
+      transport.http.auth = std::move(auth);
+    }
+    if (c.namespace_template.find("{session_id}") != std::string::npos || c.session_scoped)
+      spdlog::warn(
+          "results are kept per session: cached tools refuse 2026-07-28 requests, which have "
+          "no session (2025-11-25 clients over HTTP have one)");
   }
-  // Block the signals in every thread; one thread waits for them and stops the server.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-
-  ::mcp::HttpOptions ho;
-  ho.host = c.host;
-  ho.port = c.port;
-  ho.allowed_hosts = c.allowed_hosts;
-  ho.allow_any_host = c.allow_any_host;
-  ho.max_connections = c.max_connections;
-  if (!c.http_metrics) ho.metrics_path.clear();
-  if (!c.bearer_tokens.empty()) {
-    ::mcp::AuthOptions auth;
-    auth.verify = [tokens =
-                       c.bearer_tokens](std::string_view token) -> std::optional<::mcp::Principal> {
-      for (const auto& [t, user] : tokens)
-        if (t == token) return ::mcp::Principal{user, {}, {}};
-      return std::nullopt;
-    };
-    ho.auth = std::move(auth);
-  }
-  if (c.namespace_template.find("{session_id}") != std::string::npos || c.session_scoped)
-    spdlog::warn(
-        "results are kept per session: cached tools refuse 2026-07-28 requests, which have "
-        "no session (2025-11-25 clients over HTTP have one)");
-  ::mcp::HttpServer http(server, ho);
-  try {
-    http.start();
-  } catch (const boost::system::system_error& e) {
-    // A port in use, an address that is not ours: say which, without Boost's source location.
-    spdlog::error("cannot serve HTTP on {}:{}: {}", c.host, c.port, e.code().message());
-    server.shutdown();
-    return 1;
-  } catch (const std::exception& e) {
-    spdlog::error("cannot serve HTTP on {}:{}: {}", c.host, c.port, e.what());
-    server.shutdown();
-    return 1;
-  }
-  // The "listening on" line is what scripts and tests wait for.
-  spdlog::info("listening on http://{}:{}/mcp (legacy SSE on /sse)", c.host, http.port());
-  int sig = 0;
-  sigwait(&set, &sig);
-  spdlog::info("signal {}: stopping", sig);
-  http.stop();
+  const int rc = ::mcp::serve(server, transport);
   server.shutdown();
-  return 0;
+  return rc;
 }
 
 namespace {

@@ -2,22 +2,24 @@
 // what those tests need and the conformance fixture lacks: several bearer users, each token
 // mapped to its own subject, and a slow tool that stops when its call is cancelled.
 //
-//   mcp-security-fixture [--transport http] [--host H] [--port P] [SDK transport flags]
+//   mcp-security-fixture [SDK transport flags: --transport http --host H --port P ...]
 //                        [--bearer-token TOKEN=USER]... [--workers N]
 //
 // Tools: fast (answers at once), slow {ms} (sleeps up to ms milliseconds, 10 s by default,
 // checking cancellation every 5 ms), whoami (the caller's subject and session). Prints
 // "listening on http://HOST:PORT/mcp" to stderr once bound (mcp::serve).
+#include <CLI/CLI.hpp>
 #include <boost/describe.hpp>
-#include <charconv>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "mcp/serve.hpp"
 #include "mcp/server.hpp"
+#include "mcp/transport_flags.hpp"
 
 namespace {
 
@@ -29,39 +31,30 @@ struct SlowArgs {
 };
 BOOST_DESCRIBE_STRUCT(SlowArgs, (), (ms))
 
-bool parse_size(std::string_view v, std::size_t& out) {
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  return ec == std::errc() && end == v.data() + v.size();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{"The server the SDK's security e2e tests attack", "mcp-security-fixture"};
   mcp::TransportConfig cfg;
+  mcp::add_transport_flags(app, cfg);
+  std::vector<std::string> tokens;
+  std::size_t workers = 0;
+  app.add_option("--bearer-token", tokens, "TOKEN=USER: a valid token and its subject (repeatable)")
+      ->allow_extra_args(false);
+  app.add_option("--workers", workers, "handler threads (0: the SDK's default)");
   try {
-    cfg = mcp::TransportConfig::from_flags(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << e.what() << "\n";
-    return 2;
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
   }
   std::map<std::string, std::string, std::less<>> users;  // token -> subject
-  std::size_t workers = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    if (a == "--bearer-token" && i + 1 < argc) {
-      const std::string_view pair = argv[++i];
-      const auto eq = pair.find('=');
-      if (eq == std::string_view::npos || eq == 0 || eq + 1 == pair.size()) {
-        std::cerr << "mcp-security-fixture: --bearer-token wants TOKEN=USER\n";
-        return 2;
-      }
-      users.emplace(std::string(pair.substr(0, eq)), std::string(pair.substr(eq + 1)));
-    } else if (a == "--workers" && i + 1 < argc) {
-      if (!parse_size(argv[++i], workers)) {
-        std::cerr << "mcp-security-fixture: --workers wants a number\n";
-        return 2;
-      }
+  for (const auto& pair : tokens) {
+    const auto eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size()) {
+      std::cerr << "mcp-security-fixture: --bearer-token wants TOKEN=USER\n";
+      return 2;
     }
+    users.emplace(pair.substr(0, eq), pair.substr(eq + 1));
   }
   if (!users.empty()) {
     cfg.http.auth = mcp::AuthOptions{
