@@ -47,8 +47,8 @@ class CancellationToken {
 
 // Thrown by ToolContext::require_input; the SDK turns it into an input_required result.
 struct InputRequiredSignal {
-  boost::json::object input_requests;
-  std::string request_state;
+  boost::json::object input_requests{};
+  std::string request_state{};
 };
 
 class ToolContext {

@@ -14,7 +14,7 @@
 
 namespace mcp {
 
-// JSON-RPC 2.0 and MCP error codes (research §2.1).
+// JSON-RPC 2.0 and MCP error codes.
 namespace error_code {
 inline constexpr int kParseError = -32700;      // invalid JSON; id is null
 inline constexpr int kInvalidRequest = -32600;  // not a JSON-RPC request

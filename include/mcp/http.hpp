@@ -48,9 +48,9 @@ struct HttpOptions {
   std::string host = "127.0.0.1";  // bind address; not loopback without `auth` -> a warning
   std::uint16_t port = 0;          // 0 = pick a free port (see HttpServer::port())
   std::string path = "/mcp";       // Streamable HTTP endpoint
-  bool legacy_sse = true;          // serve GET /sse + POST /messages
-  std::string sse_path = "/sse";
-  std::string messages_path = "/messages";
+  bool legacy_sse = true;          // serve the legacy HTTP+SSE transport on the two paths below
+  std::string sse_path = "/sse";   // legacy SSE: GET opens a session's stream
+  std::string messages_path = "/messages";  // legacy SSE: POST ?sessionId=... a message
   // Prometheus text exposition of Server::metrics_text() (GET); empty = not served. Guarded
   // like the MCP endpoint: Host/Origin validation, and a bearer token when `auth` is set.
   std::string metrics_path = "/metrics";

@@ -40,9 +40,12 @@
 namespace mcp {
 
 struct ServerOptions {
-  Implementation info;
-  std::string instructions;        // optional; sent in initialize / server/discover
-  std::size_t worker_threads = 0;  // handler threads; 0 = max(2, hardware threads)
+  // serverInfo: name, version and display data. Default: "mcp-server" 0.0.0.
+  Implementation info{};
+  // Sent in initialize / server/discover; empty (default) = none.
+  std::string instructions{};
+  // Handler threads; 0 (default) = max(2, hardware threads).
+  std::size_t worker_threads = 0;
   // Calls waiting for a worker, all callers together; beyond -> -32603 "Server busy".
   std::size_t max_queued_calls = 4096;
   // Calls of one caller running at once; 0 = half the workers, at least 1. The rest of the
@@ -62,28 +65,30 @@ struct ServerOptions {
   // server->client requests too (raise it for tools that wait on a person). Does not apply to
   // subscriptions/listen streams or to tasks once created (they have their ttl). 0 = none.
   std::chrono::milliseconds call_timeout{std::chrono::seconds(30)};
-  std::size_t page_size = 0;  // items per */list page; 0 = everything in one page
-  // Modern-era caching hints on the six cacheable results (ttlMs, cacheScope).
+  // Items per */list page; 0 (default) = everything in one page.
+  std::size_t page_size = 0;
+  // 2026-07-28 caching hint ttlMs on the six cacheable results, in milliseconds. Default 0.
   std::int64_t cache_ttl_ms = 0;
-  // "public" | "private" | "" (default: "private" for authenticated requests, else "public",
-  // because results may depend on who asks).
-  std::string cache_scope;
-  // Lifetime of MRTR requestState tokens.
+  // Their cacheScope: "public" | "private" | "" (default: "private" for authenticated
+  // requests, else "public", because results may depend on who asks).
+  std::string cache_scope{};
+  // Lifetime of MRTR requestState tokens. Default 10 min.
   std::chrono::seconds request_state_ttl{600};
-  // Capabilities advertised (the registries decide tools/resources/prompts; these toggle the rest).
+  // Capabilities advertised (the registries decide tools/resources/prompts; these toggle the
+  // rest). Default: all on.
   bool logging = true;
   bool completions = true;
   bool resource_subscriptions = true;
   bool list_changed = true;
   // Limits of the task store (tools registered with task_support; see mcp/tasks.hpp).
-  TaskOptions tasks;
+  TaskOptions tasks{};
 };
 
 // A client that subscribed to a resource, as notify_resource_updated filters see it.
 struct Subscriber {
-  std::string session_id;  // as ToolContext::session_id(): empty for modern HTTP (stateless)
-  std::optional<Principal> principal;  // who subscribed (HTTP bearer auth), if known
-  Era era = Era::kLegacy;              // legacy resources/subscribe or modern listen stream
+  std::string session_id{};  // as ToolContext::session_id(): empty for modern HTTP (stateless)
+  std::optional<Principal> principal{};  // who subscribed (HTTP bearer auth), if known
+  Era era = Era::kLegacy;                // legacy resources/subscribe or modern listen stream
   TransportKind transport = TransportKind::kStdio;
 };
 using SubscriberFilter = std::function<bool(const Subscriber&)>;
