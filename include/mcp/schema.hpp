@@ -70,6 +70,37 @@ concept EqualityComparable = requires(const T& a, const T& b) {
 template <class T>
 boost::json::value to_json_value(const T& v);
 
+// Whether two values of a supported type are equal: optionals, vectors and maps element by
+// element, described structs member by member (unless they have an operator== of their own),
+// anything else with ==. A member whose default differs from its type's value-initialised
+// value is optional, with that "default"; comparing this way needs no operator== of the
+// user's, also for std::vector<DescribedStruct> members.
+template <class T>
+bool same_value(const T& a, const T& b) {
+  if constexpr (is_optional<T>::value) {
+    return a.has_value() == b.has_value() && (!a || same_value(*a, *b));
+  } else if constexpr (is_vector<T>::value) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!same_value(a[i], b[i])) return false;
+    return true;
+  } else if constexpr (is_string_map<T>::value) {
+    if (a.size() != b.size()) return false;
+    for (auto i = a.begin(), j = b.begin(); i != a.end(); ++i, ++j)
+      if (i->first != j->first || !same_value(i->second, j->second)) return false;
+    return true;
+  } else if constexpr (Described<T> && !EqualityComparable<T>) {
+    bool same = true;
+    boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public>>(
+        [&](auto d) { same = same && same_value(a.*d.pointer, b.*d.pointer); });
+    return same;
+  } else if constexpr (EqualityComparable<T>) {
+    return a == b;
+  } else {
+    return true;
+  }
+}
+
 }  // namespace schema_detail
 
 // JSON Schema (2020-12 dialect, no "$schema" key) of T.
@@ -119,8 +150,8 @@ boost::json::value schema_of() {
           auto it = docs.find(d.name);
           if (it != docs.end()) s.as_object()["description"] = it->second;
           bool has_default = false;
-          if constexpr (!is_optional<M>::value && EqualityComparable<M>) {
-            if (!(defaults.*d.pointer == M{})) {
+          if constexpr (!is_optional<M>::value) {
+            if (!same_value(defaults.*d.pointer, M{})) {
               has_default = true;
               s.as_object()["default"] = to_json_value(defaults.*d.pointer);
             }
@@ -296,8 +327,8 @@ bool from_json_value(const boost::json::value& v, T& out, std::string& err,
           auto it = obj.find(d.name);
           if (it == obj.end()) {
             bool optional_field = is_optional<M>::value;
-            if constexpr (!is_optional<M>::value && EqualityComparable<M>) {
-              if (!(defaults.*d.pointer == M{})) optional_field = true;
+            if constexpr (!is_optional<M>::value) {
+              if (!same_value(defaults.*d.pointer, M{})) optional_field = true;
             }
             if (!optional_field) {
               err = path + ": missing required property \"" + d.name + "\"";

@@ -32,6 +32,24 @@ bj::value J(std::string_view s) {
   return jsonio::parse_or_throw(s);
 }
 
+// Described structs inside vectors (and maps, optionals, structs), none of them with an
+// operator==: what a member's default is must still be decidable.
+struct Point {
+  int x = 0;
+  int y = 0;
+};
+BOOST_DESCRIBE_STRUCT(Point, (), (x, y))
+struct Polyline {
+  std::string name;
+  std::vector<Point> points;                       // required
+  std::vector<Point> origin = {{.x = 1, .y = 2}};  // optional, default [{"x":1,"y":2}]
+  std::map<std::string, Point> marks;              // required
+  std::optional<std::vector<Point>> extra;         // optional
+  Point anchor;                                    // required (its default is Point{})
+  Point offset = {.x = 0, .y = 5};                 // optional, default {"x":0,"y":5}
+};
+BOOST_DESCRIBE_STRUCT(Polyline, (), (name, points, origin, marks, extra, anchor, offset))
+
 TEST(Schema, GeneratesObjectSchemaWithRequiredDefaultsAndDocs) {
   bj::value s = mcp::schema_of<Args>();
   EXPECT_EQ(jsonio::to_canonical_string(s),
@@ -155,3 +173,37 @@ TEST(Validator, PatternIsAnUnanchoredEcmaRegex) {
   boost::json::value broken = {{"type", "string"}, {"pattern", "(unclosed"}};
   EXPECT_EQ(mcp::validate(broken, "anything"), "");  // an invalid pattern constrains nothing
 }
+
+namespace {
+
+TEST(Schema, VectorsOfDescribedStructsNeedNoEqualityOperator) {
+  bj::value s = mcp::schema_of<Polyline>();
+  const auto& props = s.at("properties").as_object();
+  EXPECT_EQ(jsonio::to_canonical_string(props.at("points")),
+            jsonio::to_canonical_string(J(R"({"type":"array","items":{"type":"object",
+              "properties":{"x":{"type":"integer"},"y":{"type":"integer"}},"required":["x","y"]}})")));
+  EXPECT_EQ(jsonio::to_string(props.at("origin").at("default")), R"([{"x":1,"y":2}])");
+  EXPECT_EQ(jsonio::to_string(props.at("offset").at("default")), R"({"x":0,"y":5})");
+  EXPECT_FALSE(props.at("anchor").as_object().contains("default"));
+  EXPECT_EQ(jsonio::to_string(s.at("required")), R"(["name","points","marks","anchor"])");
+
+  Polyline p;
+  std::string err;
+  ASSERT_TRUE(mcp::from_json(
+      J(R"({"name":"n","points":[{"x":3,"y":4},{"x":5,"y":6}],"marks":{"a":{"x":7,"y":8}},
+           "anchor":{"x":0,"y":0}})"),
+      p, err))
+      << err;
+  ASSERT_EQ(p.points.size(), 2u);
+  EXPECT_EQ(p.points[1].y, 6);
+  EXPECT_EQ(p.origin.at(0).x, 1);  // the default stays
+  EXPECT_EQ(p.marks.at("a").x, 7);
+  EXPECT_EQ(jsonio::to_string(mcp::to_json(p)),
+            R"({"name":"n","points":[{"x":3,"y":4},{"x":5,"y":6}],"origin":[{"x":1,"y":2}],)"
+            R"("marks":{"a":{"x":7,"y":8}},"anchor":{"x":0,"y":0},"offset":{"x":0,"y":5}})");
+  EXPECT_FALSE(
+      mcp::from_json(J(R"({"name":"n","points":[{"x":"3"}],"marks":{},"anchor":{}})"), p, err));
+  EXPECT_EQ(err, "arguments.points[0].x: expected integer, got string");
+}
+
+}  // namespace

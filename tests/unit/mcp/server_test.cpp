@@ -74,6 +74,17 @@ struct SumOut {
 BOOST_DESCRIBE_STRUCT(SumOut, (), (sum))
 struct None {};
 BOOST_DESCRIBE_STRUCT(None, (), ())
+// A described struct holding a vector of described structs, neither with an operator==.
+struct Stop {
+  std::string name;
+  int minutes = 0;
+};
+BOOST_DESCRIBE_STRUCT(Stop, (), (name, minutes))
+struct Route {
+  std::string line;
+  std::vector<Stop> stops;
+};
+BOOST_DESCRIBE_STRUCT(Route, (), (line, stops))
 
 bj::value J(std::string_view s) {
   return jsonio::parse_or_throw(s);
@@ -288,6 +299,37 @@ TEST_F(ServerTest, ToolsListAndTypedCalls) {
   r = call(
       R"({"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"echo","arguments":[1]}})");
   EXPECT_EQ(r->response.at("error").at("code").as_int64(), -32602);
+}
+
+TEST_F(ServerTest, VectorsOfDescribedStructsAsArgumentsAndResult) {
+  server.tool<Route>({.name = "reverse", .description = "The route backwards"},
+                     [](const Route& r, mcp::ToolContext&) {
+                       return Route{.line = r.line,
+                                    .stops = std::vector<Stop>(r.stops.rbegin(), r.stops.rend())};
+                     });
+  initialize();
+  auto l = call(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})");
+  bool listed = false;
+  for (const auto& t : l->response.at("result").at("tools").as_array()) {
+    if (t.at("name") != "reverse") continue;
+    listed = true;
+    for (const char* schema : {"inputSchema", "outputSchema"}) {
+      const auto& stops = t.at(schema).at("properties").at("stops");
+      EXPECT_EQ(stops.at("type").as_string(), "array");
+      EXPECT_EQ(stops.at("items").at("properties").at("minutes").at("type").as_string(), "integer");
+    }
+  }
+  EXPECT_TRUE(listed);
+  auto r = call(
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"reverse","arguments":)"
+      R"({"line":"7","stops":[{"name":"a","minutes":0},{"name":"b","minutes":4}]}}})");
+  EXPECT_EQ(jsonio::to_string(r->response.at("result").at("structuredContent")),
+            R"({"line":"7","stops":[{"name":"b","minutes":4},{"name":"a","minutes":0}]})");
+  r = call(
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"reverse","arguments":)"
+      R"({"line":"7","stops":[{"minutes":1}]}}})");
+  EXPECT_EQ(r->response.at("result").at("content").at(0).at("text").as_string(),
+            "Invalid arguments: arguments.stops[0]: missing required property \"name\"");
 }
 
 TEST_F(ServerTest, ModernEraPerMessage) {
