@@ -14,6 +14,7 @@
 
 #include "crypto.hpp"
 #include "jsonio/json_text.hpp"
+#include "thread_annotations.hpp"
 
 namespace mcp {
 
@@ -31,7 +32,7 @@ class StdioWriter : public Outbound {
   // Flushes everything queued and stops the thread.
   void close() {
     {
-      std::lock_guard lk(mu_);
+      refcache_sync::Lock lk(mu_);
       if (closing_) return;
       closing_ = true;
     }
@@ -44,7 +45,7 @@ class StdioWriter : public Outbound {
     if (broken_.load()) return false;
     text.push_back('\n');
     {
-      std::lock_guard lk(mu_);
+      refcache_sync::Lock lk(mu_);
       if (closing_) return false;
       queue_.push_back(std::move(text));
     }
@@ -57,8 +58,8 @@ class StdioWriter : public Outbound {
     std::string buf;
     for (;;) {
       {
-        std::unique_lock lk(mu_);
-        cv_.wait(lk, [&] { return closing_ || !queue_.empty(); });
+        refcache_sync::UniqueLock lk(mu_);
+        while (!closing_ && queue_.empty()) cv_.wait(lk.native());
         if (queue_.empty() && closing_) return;
         batch.swap(queue_);
       }
@@ -93,12 +94,12 @@ class StdioWriter : public Outbound {
   }
 
   int fd_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> queue_;
-  bool closing_ = false;
+  refcache_sync::Mutex mu_;
+  std::condition_variable cv_;  // something queued, or closing
+  std::deque<std::string> queue_ GUARDED_BY(mu_);
+  bool closing_ GUARDED_BY(mu_) = false;
   std::atomic<bool> broken_{false};
-  std::thread thread_;
+  std::thread thread_;  // last: starts once the members above exist
 };
 
 }  // namespace
@@ -120,7 +121,6 @@ int serve_stdio(Server& server, const StdioOptions& opt) {
 
   std::string buf;
   buf.reserve(1 << 20);
-  std::size_t scan_from = 0;
   bool discarding = false;  // inside an over-long line
   std::vector<char> chunk(1 << 20);
   int rc = 0;
@@ -186,7 +186,6 @@ int serve_stdio(Server& server, const StdioOptions& opt) {
       }
       data.remove_prefix(nl + 1);
     }
-    (void)scan_from;
   }
   // EOF: let pipelined calls finish (bounded), then flush and leave.
   server.wait_idle(opt.drain_timeout);
