@@ -18,26 +18,29 @@
 #pragma once
 
 #include <cstddef>
-#include <list>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "refcache/backend.hpp"
 
 namespace refcache {
 
 struct MemoryBackendOptions {
-  std::size_t max_entries = 0;  // 0 = unbounded; otherwise LRU-evict beyond this many entries
-  std::size_t max_bytes = 0;    // 0 = unbounded; bound on the compact-JSON bytes of values
-  ClockFn clock = &unix_now;    // source of "now" (tests substitute a fake clock)
+  // Entries held at most; beyond it the least recently used are evicted. 0 = unbounded
+  // (the default).
+  std::size_t max_entries = 0;
+  // Compact-JSON bytes of values held at most; beyond it the least recently used entries
+  // are evicted (never the one just written). 0 = unbounded (the default).
+  std::size_t max_bytes = 0;
+  // Source of "now" (tests substitute a fake clock). Default: unix_now.
+  ClockFn clock = &unix_now;
   // Keep values as compact JSON text (about a third of the memory of parsed values) and
-  // only the most recently read ones parsed: at most hot_entries entries and hot_bytes bytes
-  // of text. Off: every value stays parsed (fastest reads, most memory).
+  // only the most recently read ones parsed. Off: every value stays parsed (fastest reads,
+  // most memory). Default: on.
   bool freeze_values = true;
+  // With freeze_values, parsed entries kept at most. Default: 1024.
   std::size_t hot_entries = 1024;
+  // With freeze_values, bytes of text of the parsed entries kept at most. Default: 64 MiB.
   std::size_t hot_bytes = 64u << 20;
 };
 

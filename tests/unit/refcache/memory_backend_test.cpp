@@ -12,8 +12,6 @@
 #include <thread>
 
 #include "jsonio/json_text.hpp"
-#include "refcache/backends/large_pages.hpp"
-#include "refcache/backends/string_table.hpp"
 #include "refcache/memory_backend.hpp"
 #include "refcache/ref_id.hpp"
 #include "refcache/responses.hpp"
@@ -489,107 +487,4 @@ TEST(MemoryBackend, FindsEntriesUnderAnyKey) {
   for (std::size_t i = 0; i < ids.size(); i += 3) ASSERT_TRUE(b.remove(ids[i]));
   check(3);
   for (int i = 0; i < 5000; ++i) EXPECT_FALSE(b.get(make_ref_id("c")));
-}
-
-TEST(StringTable, ElementsStayInPlaceWhileTheTableGrowsAndShrinks) {
-  // The memory backend keeps pointers to keys and elements: growing the index must not move
-  // them, and every key must stay findable with its own value.
-  refcache::detail::StringTable<int> t;
-  std::vector<const refcache::detail::StringTable<int>::Element*> first;
-  for (int i = 0; i < 100000; ++i) {
-    auto [e, inserted] = t.try_emplace("ref:" + std::to_string(i));
-    ASSERT_TRUE(inserted);
-    EXPECT_EQ(e->second, 0);  // value-initialised
-    e->second = i;
-    if (i < 64) first.push_back(e);
-  }
-  EXPECT_EQ(t.size(), 100000u);
-  for (int i = 0; i < 64; ++i) {
-    EXPECT_EQ(t.find("ref:" + std::to_string(i)), first[static_cast<std::size_t>(i)]);
-    EXPECT_EQ(first[static_cast<std::size_t>(i)]->first, "ref:" + std::to_string(i));
-  }
-  auto [again, inserted] = t.try_emplace("ref:77");
-  EXPECT_FALSE(inserted);
-  EXPECT_EQ(again->second, 77);
-  EXPECT_EQ(t.find("ref:100000"), t.end());
-  EXPECT_EQ(t.find("ref:7"), t.find(std::string_view("ref:7x", 5)));
-  for (int i = 0; i < 100000; i += 2) t.erase(t.find("ref:" + std::to_string(i)));
-  EXPECT_EQ(t.size(), 50000u);
-  for (int i = 0; i < 100000; ++i) {
-    auto* e = t.find("ref:" + std::to_string(i));
-    if (i % 2 == 0) {
-      EXPECT_EQ(e, nullptr) << i;
-    } else {
-      ASSERT_NE(e, nullptr) << i;
-      EXPECT_EQ(e->second, i);
-    }
-  }
-  EXPECT_EQ(t.find("ref:1"), first[1]);
-  t.clear();
-  EXPECT_EQ(t.size(), 0u);
-  EXPECT_EQ(t.find("ref:1"), nullptr);
-}
-
-TEST(StringTable, AgreesWithAnOrderedMapThroughRandomInsertsErasesAndClears) {
-  // Erasing moves later slots of a probe run back (no tombstones); a wrong move loses a key
-  // or leaves one unreachable. A few hundred keys over a small table make long runs, runs
-  // that wrap past the end of the slot array, and growth in the middle of the churn.
-  refcache::detail::StringTable<int> t;
-  std::map<std::string, int> model;
-  std::mt19937 rng(20261126);
-  for (int round = 0; round < 3; ++round) {
-    for (int step = 0; step < 40000; ++step) {
-      const std::string key = "k" + std::to_string(rng() % 600);
-      if (rng() % 3 == 0) {
-        auto* e = t.find(key);
-        ASSERT_EQ(e != nullptr, model.count(key) == 1) << key;
-        if (e) {
-          t.erase(e);
-          model.erase(key);
-        }
-      } else {
-        auto [e, inserted] = t.try_emplace(key);
-        ASSERT_EQ(inserted, model.count(key) == 0) << key;
-        ASSERT_EQ(e->first, key);
-        if (!inserted) {
-          ASSERT_EQ(e->second, model[key]) << key;
-        }
-        e->second = step;
-        model[key] = step;
-      }
-      ASSERT_EQ(t.size(), model.size());
-    }
-    for (int i = 0; i < 600; ++i) {
-      const std::string key = "k" + std::to_string(i);
-      auto* e = t.find(key);
-      auto m = model.find(key);
-      ASSERT_EQ(e != nullptr, m != model.end()) << key;
-      if (e) {
-        EXPECT_EQ(e->second, m->second) << key;
-      }
-    }
-    t.clear();
-    model.clear();
-    EXPECT_EQ(t.find("k1"), nullptr);
-  }
-}
-
-TEST(LargePages, BlocksAreZeroAlignedAndWritable) {
-  // The indexes treat all-zero bytes as free slots and never clear a fresh array themselves.
-  using refcache::detail::allocate_zeroed;
-  using refcache::detail::free_zeroed;
-  using refcache::detail::kLargeBlock;
-  for (std::size_t bytes :
-       {std::size_t{256}, kLargeBlock - 16, kLargeBlock, 3 * kLargeBlock + 48}) {
-    auto* p = static_cast<unsigned char*>(allocate_zeroed(bytes));
-    ASSERT_NE(p, nullptr);
-    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 16, 0u) << bytes;
-    if (bytes >= kLargeBlock) {
-      EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % kLargeBlock, 0u);
-    }
-    EXPECT_EQ(std::count(p, p + bytes, 0), static_cast<std::ptrdiff_t>(bytes)) << bytes;
-    std::memset(p, 0xAB, bytes);  // all of it is ours
-    free_zeroed(p, bytes);
-  }
-  free_zeroed(nullptr, kLargeBlock);  // a no-op, as free(nullptr)
 }
