@@ -20,6 +20,7 @@
 #include "private_files.hpp"
 #include "refcache/entry_codec.hpp"
 #include "refcache/errors.hpp"
+#include "thread_annotations.hpp"
 
 namespace refcache {
 
@@ -27,6 +28,43 @@ namespace {
 
 // Raised inside an operation when SQLite reports BUSY/LOCKED; the operation is retried.
 struct Busy {};
+
+// A std::shared_mutex the thread-safety analysis knows as a capability, with its scoped
+// locks: shared for the backend's operations, exclusive for close().
+class CAPABILITY("mutex") SharedMutex {
+ public:
+  void lock() ACQUIRE() { mu_.lock(); }
+  void unlock() RELEASE() { mu_.unlock(); }
+  void lock_shared() REFCACHE_TSA(acquire_shared_capability()) { mu_.lock_shared(); }
+  void unlock_shared() REFCACHE_TSA(release_shared_capability()) { mu_.unlock_shared(); }
+
+ private:
+  std::shared_mutex mu_;
+};
+
+class SCOPED_CAPABILITY ReaderLock {
+ public:
+  explicit ReaderLock(SharedMutex& mu) REFCACHE_TSA(acquire_shared_capability(mu)) : mu_(mu) {
+    mu_.lock_shared();
+  }
+  ~ReaderLock() RELEASE() { mu_.unlock_shared(); }
+  ReaderLock(const ReaderLock&) = delete;
+  ReaderLock& operator=(const ReaderLock&) = delete;
+
+ private:
+  SharedMutex& mu_;
+};
+
+class SCOPED_CAPABILITY WriterLock {
+ public:
+  explicit WriterLock(SharedMutex& mu) ACQUIRE(mu) : mu_(mu) { mu_.lock(); }
+  ~WriterLock() RELEASE() { mu_.unlock(); }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+ private:
+  SharedMutex& mu_;
+};
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS cache_entries (
@@ -243,8 +281,8 @@ std::atomic<std::uint64_t> g_next_instance{1};
 // threads, so that a thread that ends closes its connection (a server that starts and ends
 // threads must not accumulate open files).
 struct ConnectionRegistry {
-  std::mutex mu;
-  std::unordered_map<std::thread::id, std::unique_ptr<Connection>> conns;
+  refcache_sync::Mutex mu;
+  std::unordered_map<std::thread::id, std::unique_ptr<Connection>> conns GUARDED_BY(mu);
 };
 
 // This thread's connections, by backend instance (ids are never reused).
@@ -272,7 +310,7 @@ struct ThreadConnections {
       if (!r) continue;
       std::unique_ptr<Connection> mine;
       {
-        std::lock_guard lock(r->mu);
+        refcache_sync::Lock lock(r->mu);
         auto it = r->conns.find(id);
         if (it != r->conns.end()) {
           mine = std::move(it->second);
@@ -294,32 +332,31 @@ thread_local Backpressure t_backpressure;
 
 // Keeps this process's write transactions and its FULL checkpoints apart (PASSIVE ones run
 // beside the writers). A FULL checkpoint holds SQLite's writer lock, so a write that starts
-// meanwhile
-// gets SQLITE_BUSY and sleeps in the busy handler, a millisecond or more, where the
-// checkpoint takes a fraction of that: B2's sets fell from ~16,000/s to ~8,500/s. Here a
-// writer waits for the checkpoint on a condition variable instead, and a checkpoint that
-// is waiting lets no new writer in, so that writers from several threads cannot starve it.
+// meanwhile gets SQLITE_BUSY and sleeps in the busy handler, a millisecond or more, where the
+// checkpoint takes a fraction of that (B2's sets fell by half). Here a writer waits for the
+// checkpoint on a condition variable instead, and a checkpoint that is waiting lets no new
+// writer in, so that writers from several threads cannot starve it.
 class WriteGate {
  public:
-  void enter_write() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !checkpointing_ && !checkpoint_waiting_; });
+  void enter_write() EXCLUDES(mu_) {
+    refcache_sync::UniqueLock lock(mu_);
+    while (checkpointing_ || checkpoint_waiting_) cv_.wait(lock.native());
     ++writers_;
   }
-  void leave_write() {
-    std::lock_guard lock(mu_);
+  void leave_write() EXCLUDES(mu_) {
+    refcache_sync::Lock lock(mu_);
     if (--writers_ == 0 && checkpoint_waiting_) cv_.notify_all();
   }
-  void enter_checkpoint() {
-    std::unique_lock lock(mu_);
+  void enter_checkpoint() EXCLUDES(mu_) {
+    refcache_sync::UniqueLock lock(mu_);
     checkpoint_waiting_ = true;
-    cv_.wait(lock, [&] { return writers_ == 0; });
+    while (writers_ != 0) cv_.wait(lock.native());
     checkpoint_waiting_ = false;
     checkpointing_ = true;
   }
-  void leave_checkpoint() {
+  void leave_checkpoint() EXCLUDES(mu_) {
     {
-      std::lock_guard lock(mu_);
+      refcache_sync::Lock lock(mu_);
       checkpointing_ = false;
     }
     cv_.notify_all();
@@ -341,11 +378,13 @@ class WriteGate {
   };
 
  private:
-  std::mutex mu_;
+  refcache_sync::Mutex mu_;
+  // Signalled when the last writer leaves while a checkpoint waits, and when a checkpoint
+  // ends; waits on mu_.
   std::condition_variable cv_;
-  int writers_ = 0;
-  bool checkpoint_waiting_ = false;
-  bool checkpointing_ = false;
+  int writers_ GUARDED_BY(mu_) = 0;                  // write transactions inside the gate
+  bool checkpoint_waiting_ GUARDED_BY(mu_) = false;  // a FULL checkpoint waits to enter
+  bool checkpointing_ GUARDED_BY(mu_) = false;       // a FULL checkpoint is running
 };
 
 }  // namespace
@@ -355,13 +394,17 @@ class SQLiteBackend::Impl {
   // `own_folder`: the path is the default cache folder, refcache's own, whose existing
   // folder and files are made owner-only too.
   Impl(SQLiteBackend& owner, SQLiteOptions opts, std::string path, bool own_folder)
-      : owner_(owner), opts_(std::move(opts)), path_(std::move(path)) {
-    memory_ = path_ == ":memory:";
-    clock_ = opts_.clock ? opts_.clock : &unix_now;
-    if (!memory_) prepare_files(own_folder);
+      : owner_(owner),
+        opts_(std::move(opts)),
+        path_(std::move(path)),
+        memory_(path_ == ":memory:"),
+        clock_(opts_.clock ? opts_.clock : &unix_now) {
+    if (memory_)
+      mem_conn_ = open_connection();
+    else
+      prepare_files(own_folder);
     // Open the first connection and create the schema (retrying while another process does).
-    with_retry([&] {
-      Connection& c = connection();
+    with_retry([&](Connection& c) {
       c.exec(kBegin);
       try {
         c.exec(kSchema);
@@ -406,8 +449,8 @@ class SQLiteBackend::Impl {
   // Runs after every commit of a file connection, with the WAL's size in pages. Past
   // wal_autocheckpoint_pages it asks the background thread for a checkpoint, then again
   // each time another quarter of that has been written: not after every commit, since each
-  // checkpoint costs two fsyncs (asked after every commit, they ran back to back: 11,000
-  // fsyncs in a B2 run, 15% of its set rate). A PASSIVE checkpoint copies the log beside
+  // checkpoint costs two fsyncs, and checkpoints run back to back would take a good part of
+  // the writers' disk time. A PASSIVE checkpoint copies the log beside
   // the writers but cannot let it restart while they keep committing; a commit that finds
   // the log at twice the threshold asks for a FULL one (writers held at the gate, the whole
   // log copied, so the next write restarts it) and its writer waits for that, so the -wal
@@ -432,17 +475,17 @@ class SQLiteBackend::Impl {
       // The first commit of a tail, below the threshold too (a log of up to the threshold
       // left uncopied once writes stop makes every later read of its pages a pread): wake
       // the checkpointer to start watching for a pause.
-      { std::lock_guard lock(im->ckpt_mu_); }
+      { refcache_sync::Lock lock(im->ckpt_mu_); }
       im->ckpt_cv_.notify_all();
     }
     return SQLITE_OK;
   }
 
   // Asks the background thread for a checkpoint round, the log being `pages` long.
-  void ask_for_checkpoint(int pages) {
+  void ask_for_checkpoint(int pages) EXCLUDES(ckpt_mu_) {
     ckpt_asked_at_.store(pages, std::memory_order_relaxed);
     {
-      std::lock_guard lock(ckpt_mu_);
+      refcache_sync::Lock lock(ckpt_mu_);
       ckpt_requested_ = true;
     }
     ckpt_cv_.notify_all();
@@ -451,29 +494,34 @@ class SQLiteBackend::Impl {
   // The background checkpointer: runs what commits ask for, and once writes pause (no
   // commit for 50 ms) copies the pages committed since the last checkpoint that were too few
   // to ask for one. Until a log is copied whole, readers look pages up in it and read them
-  // with pread instead of through the map of the database file (gets of B2 ran 15% slower
-  // with the tail left in the log). With no tail it sleeps until a commit wakes it.
-  void checkpoint_loop() {
+  // with pread instead of through the map of the database file, which is slower. With no
+  // tail it sleeps until a commit wakes it.
+  void checkpoint_loop() EXCLUDES(ckpt_mu_) {
     using namespace std::chrono_literals;
     std::unique_ptr<Connection> conn;
     std::uint64_t commits_seen = 0;
     for (;;) {
       {
-        std::unique_lock lock(ckpt_mu_);
-        auto asked = [&] { return (ckpt_requested_ && !ckpt_running_) || ckpt_stop_; };
+        refcache_sync::UniqueLock lock(ckpt_mu_);
         if (!ckpt_tail_.load(std::memory_order_relaxed)) {
-          ckpt_cv_.wait(lock,
-                        [&] { return asked() || ckpt_tail_.load(std::memory_order_relaxed); });
+          while (!checkpoint_asked() && !ckpt_tail_.load(std::memory_order_relaxed))
+            ckpt_cv_.wait(lock.native());
           if (ckpt_stop_) return;
-          if (!asked()) {  // a tail began: watch the commits from here
+          if (!checkpoint_asked()) {  // a tail began: watch the commits from here
             commits_seen = commits_.load(std::memory_order_relaxed);
             continue;
           }
-        } else if (!ckpt_cv_.wait_for(lock, 50ms, asked)) {
-          const std::uint64_t commits = commits_.load(std::memory_order_relaxed);
-          const bool idle = commits == commits_seen;
-          commits_seen = commits;
-          if (!idle || ckpt_running_) continue;
+        } else {
+          const auto until = std::chrono::steady_clock::now() + 50ms;
+          while (!checkpoint_asked() &&
+                 ckpt_cv_.wait_until(lock.native(), until) == std::cv_status::no_timeout) {
+          }
+          if (!checkpoint_asked()) {  // 50 ms without a request: idle if no commit either
+            const std::uint64_t commits = commits_.load(std::memory_order_relaxed);
+            const bool idle = commits == commits_seen;
+            commits_seen = commits;
+            if (!idle || ckpt_running_) continue;
+          }
         }
         if (ckpt_stop_) return;
         ckpt_requested_ = false;
@@ -486,11 +534,9 @@ class SQLiteBackend::Impl {
         // have the "WAL-reset bug": a checkpoint that starts just after another one copied
         // the whole log, while a commit restarts the log, can record frames as copied that
         // were not, and later checkpoints skip them: committed writes are lost and the file
-        // can be corrupted. With PASSIVE background checkpoints on 3.40.1, 845 of B2's gets
-        // missed in 1 run of 20, and with faster commits "database disk image is malformed"
-        // came in 1 of 6. A FULL checkpoint holds the writer lock throughout, so no commit
-        // can restart the log under it. (SQLite falls back to PASSIVE if the lock stays busy
-        // for busy_timeout.)
+        // can be corrupted (B2 shows both on 3.40.1). A FULL checkpoint holds the writer lock
+        // throughout, so no commit can restart the log under it. (SQLite falls back to
+        // PASSIVE if the lock stays busy for busy_timeout.)
         const bool full =
             !passive_checkpoints_ || ckpt_full_wanted_.exchange(false, std::memory_order_relaxed);
         std::optional<WriteGate::Checkpointing> hold;
@@ -503,7 +549,7 @@ class SQLiteBackend::Impl {
         conn.reset();  // try again on the next request
       }
       {
-        std::lock_guard lock(ckpt_mu_);
+        refcache_sync::Lock lock(ckpt_mu_);
         ckpt_running_ = false;
         ckpt_rounds_.fetch_add(1, std::memory_order_relaxed);
       }
@@ -511,9 +557,14 @@ class SQLiteBackend::Impl {
     }
   }
 
-  void stop_checkpointer() {
+  // A checkpoint round is asked for and none runs, or the checkpointer must stop.
+  bool checkpoint_asked() const REQUIRES(ckpt_mu_) {
+    return (ckpt_requested_ && !ckpt_running_) || ckpt_stop_;
+  }
+
+  void stop_checkpointer() EXCLUDES(ckpt_mu_) {
     {
-      std::lock_guard lock(ckpt_mu_);
+      refcache_sync::Lock lock(ckpt_mu_);
       ckpt_stop_ = true;
     }
     ckpt_cv_.notify_all();
@@ -552,43 +603,45 @@ class SQLiteBackend::Impl {
     return c;
   }
 
-  // This thread's connection (file databases) or the shared one (":memory:", whose mutex
-  // the caller holds).
-  Connection& connection() {
-    if (memory_) {
-      if (!mem_conn_) mem_conn_ = open_connection();
-      return *mem_conn_;
-    }
+  // This thread's connection to the file, opened on its first use.
+  Connection& thread_connection() {
     if (Connection* c = t_conns.find(instance_)) return *c;
     auto fresh = open_connection();
     Connection* c = fresh.get();
     {
-      std::lock_guard lock(registry_->mu);
+      refcache_sync::Lock lock(registry_->mu);
       registry_->conns[std::this_thread::get_id()] = std::move(fresh);
     }
     t_conns.add(instance_, registry_, c);
     return *c;
   }
 
-  // Runs `f(connection)` retrying on BUSY/LOCKED with backoff until lock_retry_budget.
+  // Runs `f(connection)` on this thread's connection to the file, or on the one connection
+  // of ":memory:" with mem_mu_ held throughout; see attempts().
   template <class F>
-  auto with_retry(F&& f) -> decltype(f()) {
-    std::shared_lock closing(close_mu_);
+  auto with_retry(F&& f) -> decltype(f(std::declval<Connection&>())) {
+    ReaderLock closing(close_mu_);
     if (closed_) throw BackendUnavailable("sqlite " + path_ + ": backend is closed");
-    std::unique_lock<std::mutex> mem_lock;
-    if (memory_) mem_lock = std::unique_lock(mem_mu_);
-    auto deadline = std::chrono::steady_clock::now() + opts_.lock_retry_budget;
+    if (!memory_) return attempts(f, [this]() -> Connection& { return thread_connection(); });
+    refcache_sync::Lock serialized(mem_mu_);
+    Connection& c = *mem_conn_;
+    return attempts(f, [&c]() -> Connection& { return c; });
+  }
+
+  // Runs `f(get())`, again while SQLite reports BUSY/LOCKED (after rolling back what the
+  // attempt began), with backoff, for up to lock_retry_budget; then BackendUnavailable.
+  template <class F, class GetConnection>
+  auto attempts(F& f, GetConnection get) -> decltype(f(std::declval<Connection&>())) {
+    const auto deadline = std::chrono::steady_clock::now() + opts_.lock_retry_budget;
     std::chrono::microseconds backoff{500};
     thread_local std::minstd_rand rng{std::random_device{}()};
     for (;;) {
+      Connection* c = nullptr;  // set once the attempt has its connection
       try {
-        return f();
+        c = &get();
+        return f(*c);
       } catch (const Busy&) {
-        if (Connection* c = current_connection()) {
-          c->reset_all();
-          if (!sqlite3_get_autocommit(c->db))
-            sqlite3_exec(c->db, "ROLLBACK", nullptr, nullptr, nullptr);
-        }
+        if (c) roll_back(*c);
         if (std::chrono::steady_clock::now() >= deadline) {
           ++errors_;
           throw BackendUnavailable("sqlite " + path_ + ": database stayed locked for " +
@@ -602,31 +655,29 @@ class SQLiteBackend::Impl {
         throw;
       } catch (const BackendError&) {
         ++errors_;
-        if (Connection* c = current_connection()) {
-          c->reset_all();
-          if (!sqlite3_get_autocommit(c->db))
-            sqlite3_exec(c->db, "ROLLBACK", nullptr, nullptr, nullptr);
-        }
+        if (c) roll_back(*c);
         throw;
       }
     }
   }
 
-  Connection* current_connection() {
-    if (memory_) return mem_conn_.get();
-    return t_conns.find(instance_);
+  // Resets `c`'s statements and rolls back its open transaction, if any.
+  static void roll_back(Connection& c) {
+    c.reset_all();
+    if (!sqlite3_get_autocommit(c.db)) sqlite3_exec(c.db, "ROLLBACK", nullptr, nullptr, nullptr);
   }
 
   // After a write whose commit left the log at twice the checkpoint threshold: waits (at
   // most busy_timeout) until the checkpoint that commit asked for has run.
-  void await_asked_checkpoint() {
+  void await_asked_checkpoint() EXCLUDES(ckpt_mu_) {
     if (t_backpressure.backend != this) return;
     const std::uint64_t round = t_backpressure.round;
     t_backpressure.backend = nullptr;
-    std::unique_lock lock(ckpt_mu_);
-    ckpt_cv_.wait_for(lock, opts_.busy_timeout, [&] {
-      return ckpt_stop_ || ckpt_rounds_.load(std::memory_order_relaxed) >= round;
-    });
+    const auto until = std::chrono::steady_clock::now() + opts_.busy_timeout;
+    refcache_sync::UniqueLock lock(ckpt_mu_);
+    while (!ckpt_stop_ && ckpt_rounds_.load(std::memory_order_relaxed) < round &&
+           ckpt_cv_.wait_until(lock.native(), until) == std::cv_status::no_timeout) {
+    }
   }
 
   // Runs `f(connection)` inside BEGIN IMMEDIATE ... COMMIT, with retries.
@@ -637,8 +688,7 @@ class SQLiteBackend::Impl {
       ~AfterWrite() { im->await_asked_checkpoint(); }
     } after{this};
     WriteGate::Writing writing(gate_);
-    return with_retry([&]() -> decltype(f(std::declval<Connection&>())) {
-      Connection& c = connection();
+    return with_retry([&](Connection& c) -> decltype(f(std::declval<Connection&>())) {
       c.run(c.prepare(kBegin));
       try {
         if constexpr (std::is_void_v<decltype(f(c))>) {
@@ -650,20 +700,16 @@ class SQLiteBackend::Impl {
           return r;
         }
       } catch (...) {
-        c.reset_all();
-        if (!sqlite3_get_autocommit(c.db))
-          sqlite3_exec(c.db, "ROLLBACK", nullptr, nullptr, nullptr);
+        roll_back(c);
         throw;
       }
     });
   }
 
+  // Runs `f(connection)` outside a transaction, with retries.
   template <class F>
   auto read(F&& f) -> decltype(f(std::declval<Connection&>())) {
-    return with_retry([&]() -> decltype(f(std::declval<Connection&>())) {
-      Connection& c = connection();
-      return f(c);
-    });
+    return with_retry(f);
   }
 
   // Deletes bindings and the entry `ref` (in a transaction). Returns the namespace if a row
@@ -683,11 +729,11 @@ class SQLiteBackend::Impl {
     return ns;
   }
 
-  void maybe_purge() {
+  void maybe_purge() EXCLUDES(purge_mu_) {
     double t = now();
     double interval = static_cast<double>(opts_.purge_interval.count()) / 1000.0;
     {
-      std::lock_guard lock(purge_mu_);
+      refcache_sync::Lock lock(purge_mu_);
       if (t - last_purge_ < interval) return;
       last_purge_ = t;
     }
@@ -714,40 +760,66 @@ class SQLiteBackend::Impl {
     return gone.size();
   }
 
-  void close() {
-    stop_checkpointer();
-    std::unique_lock lock(close_mu_);
+  // Stops the checkpointer (before taking close_mu_: a writer may hold the gate the
+  // checkpointer waits for while it waits for close_mu_), then waits for the operations in
+  // progress and closes every connection. Idempotent.
+  void close() EXCLUDES(close_mu_, ckpt_mu_) {
+    std::call_once(stop_once_, [this] { stop_checkpointer(); });
+    WriterLock lock(close_mu_);
     if (closed_) return;
     closed_ = true;
     std::unordered_map<std::thread::id, std::unique_ptr<Connection>> gone;
     {
-      std::lock_guard c(registry_->mu);
+      refcache_sync::Lock c(registry_->mu);
       gone.swap(registry_->conns);
     }
     mem_conn_.reset();
   }
 
+  std::size_t open_connections() EXCLUDES(close_mu_) {
+    if (memory_) {
+      ReaderLock lock(close_mu_);
+      return mem_conn_ ? 1 : 0;
+    }
+    refcache_sync::Lock lock(registry_->mu);
+    return registry_->conns.size();
+  }
+
+  // Fixed at construction.
   SQLiteBackend& owner_;
-  SQLiteOptions opts_;
-  std::string path_;
-  bool memory_ = false;
-  ClockFn clock_ = nullptr;
+  const SQLiteOptions opts_;
+  const std::string path_;
+  const bool memory_;
+  const ClockFn clock_;
   const std::uint64_t instance_ = g_next_instance.fetch_add(1);
 
-  std::shared_mutex close_mu_;
-  bool closed_ = false;
+  // Held shared by every operation (with_retry) and exclusively by close(), which so waits
+  // for the operations in progress; guards closed_ and the mem_conn_ pointer.
+  SharedMutex close_mu_;
+  bool closed_ GUARDED_BY(close_mu_) = false;
+  // File databases: the connections of the threads that used this backend (each thread
+  // finds its own through t_conns, without this registry's lock).
   std::shared_ptr<ConnectionRegistry> registry_ = std::make_shared<ConnectionRegistry>();
-  std::mutex mem_mu_;
-  std::unique_ptr<Connection> mem_conn_;
-  std::mutex purge_mu_;
+  // ":memory:": the one connection, made at construction; its statements and transactions
+  // are used by one operation at a time, holding mem_mu_.
+  refcache_sync::Mutex mem_mu_;
+  std::unique_ptr<Connection> mem_conn_ GUARDED_BY(close_mu_) PT_GUARDED_BY(mem_mu_);
+  // Guards last_purge_, so that one write at a time finds a purge due.
+  refcache_sync::Mutex purge_mu_;
+  double last_purge_ GUARDED_BY(purge_mu_) = 0;
+
+  // The background checkpointer and what it is asked to do. ckpt_mu_ guards the requests
+  // and the flags below; ckpt_cv_ (waiting on ckpt_mu_) wakes the checkpointer for a
+  // request, a tail or the stop, and wakes writers waiting for a round to end.
   std::thread checkpointer_;
-  std::mutex ckpt_mu_;
+  std::once_flag stop_once_;
+  refcache_sync::Mutex ckpt_mu_;
   std::condition_variable ckpt_cv_;
-  bool ckpt_requested_ = false;
-  bool ckpt_running_ = false;                  // the background checkpointer is checkpointing
+  bool ckpt_requested_ GUARDED_BY(ckpt_mu_) = false;
+  bool ckpt_running_ GUARDED_BY(ckpt_mu_) = false;  // the checkpointer is checkpointing
+  bool ckpt_stop_ GUARDED_BY(ckpt_mu_) = false;
   std::atomic<std::uint64_t> ckpt_rounds_{0};  // checkpoints attempted, failed or not
   WriteGate gate_;
-  bool ckpt_stop_ = false;
   // Background checkpoints are PASSIVE (SQLite has the WAL-reset fix), except the FULL one a
   // commit asks for when the log reached twice the threshold.
   const bool passive_checkpoints_ =
@@ -761,7 +833,6 @@ class SQLiteBackend::Impl {
   // without asking for a checkpoint (the tail the idle checkpoint copies).
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<bool> ckpt_tail_{false};
-  double last_purge_ = 0;
 
   std::atomic<std::uint64_t> gets_{0}, hits_{0}, misses_{0}, sets_{0}, deletes_{0};
   std::atomic<std::uint64_t> expirations_{0}, errors_{0}, busy_retries_{0};
@@ -864,8 +935,8 @@ std::optional<std::string> SQLiteBackend::set(std::string_view ref_id, EntryPtr 
     // One statement: atomic by itself, no explicit transaction needed.
     {
       WriteGate::Writing writing(im.gate_);
-      im.with_retry([&] {
-        upsert(im.connection());
+      im.with_retry([&](Connection& c) {
+        upsert(c);
         return 0;
       });
     }
@@ -1179,9 +1250,7 @@ std::uint64_t SQLiteBackend::checkpoint_count() const {
 }
 
 std::size_t SQLiteBackend::open_connections() const {
-  if (impl_->memory_) return impl_->mem_conn_ ? 1 : 0;
-  std::lock_guard lock(impl_->registry_->mu);
-  return impl_->registry_->conns.size();
+  return impl_->open_connections();
 }
 
 }  // namespace refcache
