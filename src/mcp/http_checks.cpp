@@ -152,8 +152,11 @@ AuthOutcome authenticate(const HttpOptions& opt, const HttpRequest& req, std::ui
       out.denied = true;
       out.status = http::status::forbidden;
       out.message = "Forbidden: insufficient scope";
-      out.www_authenticate = "Bearer error=\"insufficient_scope\", scope=\"" + scope +
-                             "\", resource_metadata=\"" + meta + "\"";
+      out.www_authenticate = "Bearer error=\"insufficient_scope\", scope=\"";
+      out.www_authenticate += scope;
+      out.www_authenticate += "\", resource_metadata=\"";
+      out.www_authenticate += meta;
+      out.www_authenticate += '"';
       return out;
     }
   out.principal = std::move(p);

@@ -31,8 +31,8 @@ using refcache_sync::Lock;
 using std::chrono::milliseconds;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-std::string peer_text(const tcp::endpoint& ep) {
-  auto a = ep.address();
+std::string peer_text(const tcp::endpoint& endpoint) {
+  auto a = endpoint.address();
   if (a.is_v6() && a.to_v6().is_v4_mapped())
     return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
   return a.to_string();

@@ -7,8 +7,6 @@ namespace mcp {
 namespace bj = boost::json;
 using detail::CallPtr;
 using detail::PromptEntry;
-using detail::ReaderLock;
-using detail::WriterLock;
 
 namespace detail {
 

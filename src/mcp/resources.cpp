@@ -9,10 +9,8 @@ namespace mcp {
 
 namespace bj = boost::json;
 using detail::CallPtr;
-using detail::ReaderLock;
 using detail::ResourceEntry;
 using detail::TemplateEntry;
-using detail::WriterLock;
 
 namespace detail {
 

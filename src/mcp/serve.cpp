@@ -14,6 +14,7 @@
 #include <iostream>
 #include <limits>
 #include <stdexcept>
+#include <system_error>
 
 namespace mcp {
 
@@ -88,7 +89,7 @@ int serve(Server& server, const TransportConfig& config) {
   log_to_stderr();
   const HttpOptions& o = config.http;
   if (::pipe(g_signal_pipe) != 0) {
-    say(spdlog::level::err, std::string("cannot serve HTTP: pipe: ") + std::strerror(errno));
+    say(spdlog::level::err, "cannot serve HTTP: pipe: " + std::system_category().message(errno));
     return 1;
   }
   struct sigaction sa {

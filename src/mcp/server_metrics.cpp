@@ -48,8 +48,8 @@ std::vector<std::function<void(metrics::TextWriter&)>> ServerMetrics::sources() 
 
 void ServerMetrics::write(
     metrics::TextWriter& w,
-    const std::vector<std::pair<std::string, std::shared_ptr<ToolCounters>>>& tc,
-    const std::array<std::int64_t, 4>& active) const {
+    const std::vector<std::pair<std::string, std::shared_ptr<ToolCounters>>>& tools,
+    const std::array<std::int64_t, 4>& active_sessions) const {
   w.family("mcp_requests_total", "counter", "JSON-RPC requests received, by method.");
   {
     std::map<std::string_view, std::uint64_t> sorted;
@@ -59,7 +59,7 @@ void ServerMetrics::write(
   w.family("mcp_tool_calls_total", "counter",
            "tools/call requests by tool and outcome (ok, tool_error = isError result, "
            "protocol_error = JSON-RPC error, input_required = MRTR round).");
-  for (const auto& [name, c] : tc) {
+  for (const auto& [name, c] : tools) {
     w.sample("mcp_tool_calls_total", {{"tool", name}, {"outcome", "ok"}}, c->ok.value());
     w.sample("mcp_tool_calls_total", {{"tool", name}, {"outcome", "tool_error"}},
              c->tool_error.value());
@@ -70,7 +70,7 @@ void ServerMetrics::write(
   }
   w.family("mcp_tool_call_duration_seconds", "histogram",
            "Time spent in tool handlers (including argument checks), by tool.");
-  for (const auto& [name, c] : tc)
+  for (const auto& [name, c] : tools)
     w.histogram("mcp_tool_call_duration_seconds", {{"tool", name}}, c->duration);
 
   static constexpr TransportKind kKinds[] = {TransportKind::kStdio, TransportKind::kStreamableHttp,
@@ -78,7 +78,7 @@ void ServerMetrics::write(
   w.family("mcp_sessions_active", "gauge", "Sessions currently open, by transport.");
   for (auto k : kKinds)
     w.sample("mcp_sessions_active", {{"transport", transport_label(k)}},
-             active[static_cast<std::size_t>(k)]);
+             active_sessions[static_cast<std::size_t>(k)]);
   w.family("mcp_sessions_created_total", "counter", "Sessions opened, by transport.");
   for (auto k : kKinds)
     w.sample("mcp_sessions_created_total", {{"transport", transport_label(k)}},

@@ -10,10 +10,8 @@ namespace mcp {
 
 namespace bj = boost::json;
 using detail::CallPtr;
-using detail::ReaderLock;
 using detail::ToolCounters;
 using detail::ToolEntry;
-using detail::WriterLock;
 
 namespace detail {
 
