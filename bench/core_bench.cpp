@@ -98,10 +98,8 @@ int main(int argc, char** argv) {
   }
 
   // W1: set of a 100-int list, distinct keys. Values are built in batches outside the timed
-  // region (the caller's cost, not the cache's) and moved into set(), which destroys them
-  // once their text is written, as a tool's result is handed over. (Given by reference, the
-  // values of a batch stay alive through it: fewer instructions in set(), 2,350 a set, but
-  // half the rate here, the cache's allocations no longer reusing the memory each value frees.)
+  // region (the caller's cost, not the cache's) and moved into set(), as a tool's result is
+  // handed over; the memory backend keeps their text, and the values are freed in set().
   double w1 = 0;
   if (run("W1")) {
     RefCache cache(options());

@@ -6,9 +6,8 @@
 // RefCache, CachedCall's key bindings, claims and task records, and the admin tools that call
 // backend() directly -- for any Backend, including ones written outside this library, and it
 // keeps RefCache and the backends free of metrics code. The cost is two steady_clock reads
-// and two relaxed atomic additions per operation: measured on the shared development VM
-// (whose clock reads cost ~85 ns each) +120..150 ns on a ~100 ns MemoryBackend get, which is
-// noise beside a tool call (tens of µs) and beside SQLite (µs) or Redis (~50 µs) operations.
+// and two relaxed atomic additions per operation, a few hundred nanoseconds at most: noise
+// beside a tool call (tens of µs) and beside SQLite (µs) or Redis (~50 µs) operations.
 //
 // Change events of the wrapped backend are re-delivered to this object's listeners; kind(),
 // stats() and close() are the wrapped backend's.
