@@ -47,7 +47,7 @@ struct CallState {
   std::atomic<bool> suppressed{false};                   // cancelled by the client: do not respond
   const boost::json::object* input_responses = nullptr;  // points into params
   std::string request_state;
-  // Tasks (src/mcp/tasks.cpp): set when this tools/call may become a task / once it is one.
+  // Tasks (task_engine.cpp): set when this tools/call may become a task / once it is one.
   TaskEngine* tasks = nullptr;
   std::function<CallToolResult(ToolContext&)> task_invoke;
   std::string task_id;

@@ -17,7 +17,7 @@
 //                                                    logging/setLevel, server/discover;
 //                                                    tools.cpp; resources.cpp; prompts.cpp;
 //                                                    notifications.cpp: subscriptions/listen;
-//                                                    tasks.cpp: tasks/*).
+//                                                    task_engine.cpp: tasks/*).
 //
 // Thread-safety: each registry and Subscriptions is internally synchronized (one lock each,
 // never held while user code runs); ServerMetrics records with atomics. The method tables are

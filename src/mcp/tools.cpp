@@ -142,7 +142,7 @@ bj::value Server::Impl::call_tool(const CallPtr& c, const ToolEntry& te) {
     std::string err = validate(t->spec.input_schema, args);
     if (!err.empty()) return CallToolResult::error("Invalid arguments: " + err).to_json();
   }
-  // A task-capable tool may answer with a task instead (tasks.cpp).
+  // A task-capable tool may answer with a task instead (task_engine.cpp).
   if (auto tr = tasks->tool_call(c, t->spec, [t, args](ToolContext& x) { return t->fn(args, x); }))
     return std::move(*tr);
   ToolContext ctx(c);
