@@ -15,7 +15,7 @@ namespace refcache {
 namespace {
 
 // Fills `out` from getrandom(2): blocks only until the kernel's pool is first initialised,
-// at boot; a call interrupted by a signal is repeated.
+// at boot. A read of more than 256 bytes may be cut short by a signal; the rest is read again.
 void fill_from_kernel(unsigned char* out, std::size_t n) {
   while (n > 0) {
     const ssize_t got = getrandom(out, n, 0);
@@ -40,9 +40,9 @@ struct ForkHook {
 };
 const ForkHook g_fork_hook;
 
-// 256 bytes: the most one getrandom call returns without the chance of a short read.
+// One system call per 4 KiB: 512 ref ids.
 struct RandomBuffer {
-  static constexpr std::size_t kSize = 256;
+  static constexpr std::size_t kSize = 4096;
   unsigned char bytes[kSize];
   std::size_t pos = kSize;  // bytes[pos, kSize) are unused
   std::uint64_t generation = ~std::uint64_t{0};
