@@ -9,6 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace refcache {
 
@@ -21,7 +22,8 @@ void fill_from_kernel(unsigned char* out, std::size_t n) {
     const ssize_t got = getrandom(out, n, 0);
     if (got < 0) {
       if (errno == EINTR) continue;
-      throw std::runtime_error(std::string("CSPRNG failure: getrandom: ") + std::strerror(errno));
+      throw std::runtime_error("CSPRNG failure: getrandom: " +
+                               std::generic_category().message(errno));
     }
     out += got;
     n -= static_cast<std::size_t>(got);

@@ -31,7 +31,7 @@ std::uint32_t load_be32(const unsigned char* p) {
 // FIPS 180-4, 6.2.2: one 64-byte block into the hash value `h`.
 void compress(std::uint32_t h[8], const unsigned char* block) {
   std::uint32_t w[64];
-  for (int t = 0; t < 16; ++t) w[t] = load_be32(block + 4 * t);
+  for (std::size_t t = 0; t < 16; ++t) w[t] = load_be32(block + 4 * t);
   for (int t = 16; t < 64; ++t) {
     const std::uint32_t s0 = std::rotr(w[t - 15], 7) ^ std::rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
     const std::uint32_t s1 = std::rotr(w[t - 2], 17) ^ std::rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
