@@ -18,6 +18,7 @@
 #include <chrono>
 #include <vector>
 
+#include "asio_coroutines.hpp"  // a GCC false positive off: see there
 #include "mcp/server.hpp"
 
 namespace mcp::detail {
@@ -50,12 +51,8 @@ bool out_of_descriptors(const boost::system::error_code& ec) {
 
 HttpConnections::HttpConnections(asio::io_context& ioc, tcp::acceptor& acceptor,
                                  const HttpOptions& options, TransportMetrics& metrics,
-                                 RequestHandler handler)
-    : ioc_(ioc),
-      acceptor_(acceptor),
-      opt_(options),
-      metrics_(metrics),
-      handler_(std::move(handler)) {}
+                                 RequestHandler& handler)
+    : ioc_(ioc), acceptor_(acceptor), opt_(options), metrics_(metrics), handler_(handler) {}
 
 std::size_t HttpConnections::open_count() const {
   Lock lk(mu_);
@@ -179,7 +176,7 @@ awaitable<void> HttpConnections::serve(tcp::socket socket, std::string peer) {
     HttpRequest req = parser.release();
     bool keep = false;
     try {
-      keep = co_await handler_(stream, req, peer);
+      keep = co_await handler_.serve(stream, req, peer);
     } catch (const std::exception& e) {
       spdlog::warn("mcp http: request failed: {}", e.what());
       keep = false;

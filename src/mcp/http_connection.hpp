@@ -26,7 +26,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <unordered_map>
 
@@ -37,15 +36,21 @@
 
 namespace mcp::detail {
 
-class HttpConnections {
+// What serves the requests the connections read (HttpServer's router).
+class RequestHandler {
  public:
+  virtual ~RequestHandler() = default;
   // Serves one request of a connection from `peer` (its IP address as handlers see it);
   // returns whether the connection stays open.
-  using RequestHandler = std::function<boost::asio::awaitable<bool>(
-      boost::beast::tcp_stream& stream, HttpRequest& req, const std::string& peer)>;
+  virtual boost::asio::awaitable<bool> serve(boost::beast::tcp_stream& stream, HttpRequest& req,
+                                             const std::string& peer) = 0;
+};
 
+class HttpConnections {
+ public:
+  // `handler` must outlive the connections.
   HttpConnections(boost::asio::io_context& ioc, boost::asio::ip::tcp::acceptor& acceptor,
-                  const HttpOptions& options, TransportMetrics& metrics, RequestHandler handler);
+                  const HttpOptions& options, TransportMetrics& metrics, RequestHandler& handler);
 
   // Accepts connections until the acceptor is closed.
   boost::asio::awaitable<void> accept_loop();
@@ -66,7 +71,7 @@ class HttpConnections {
   boost::asio::ip::tcp::acceptor& acceptor_;
   const HttpOptions& opt_;
   TransportMetrics& metrics_;
-  RequestHandler handler_;
+  RequestHandler& handler_;
 
   mutable refcache_sync::Mutex mu_;
   std::unordered_map<std::uint64_t, boost::beast::tcp_stream*> open_ GUARDED_BY(mu_);

@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/write.hpp>
+#include "asio_coroutines.hpp"  // a GCC false positive off: see there
 
 namespace mcp::detail {
 

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "asio_coroutines.hpp"  // a GCC false positive off: see there
 #include "http_checks.hpp"
 #include "http_connection.hpp"
 #include "http_response.hpp"
@@ -44,7 +45,7 @@ using detail::HttpRequest;
 using detail::HttpResponse;
 using detail::Responder;
 
-struct HttpServer::Impl {
+struct HttpServer::Impl : detail::RequestHandler {
   Server& server;
   const HttpOptions opt;
   asio::io_context ioc;
@@ -58,11 +59,7 @@ struct HttpServer::Impl {
   detail::StreamRegistry streams;
   detail::StreamableHttpHandler streamable{server, opt, sessions, streams, responder};
   detail::LegacySseHandler legacy_sse{server, opt, sessions, streams, responder};
-  detail::HttpConnections connections{
-      ioc, acceptor, opt, server.transport_metrics(),
-      [this](beast::tcp_stream& stream, HttpRequest& req, const std::string& peer) {
-        return route(stream, req, peer);
-      }};
+  detail::HttpConnections connections{ioc, acceptor, opt, server.transport_metrics(), *this};
   // Renders /metrics: the application's metric sources may block (a backend's statistics may
   // query its store), so never on an I/O thread.
   asio::thread_pool scrape_pool{1};
@@ -73,7 +70,9 @@ struct HttpServer::Impl {
 
   Impl(Server& s, HttpOptions o) : server(s), opt(std::move(o)) {}
 
-  awaitable<bool> route(beast::tcp_stream& stream, HttpRequest& req, const std::string& peer) {
+  // Routes one request (RequestHandler: the connections call it).
+  awaitable<bool> serve(beast::tcp_stream& stream, HttpRequest& req,
+                        const std::string& peer) override {
     auto target = std::string_view(req.target().data(), req.target().size());
     const auto q = target.find('?');
     std::string_view path = target.substr(0, q);

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "asio_coroutines.hpp"  // a GCC false positive off: see there
 #include "crypto.hpp"
 #include "http_response.hpp"
 

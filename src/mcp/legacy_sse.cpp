@@ -1,5 +1,6 @@
 #include "legacy_sse.hpp"
 
+#include "asio_coroutines.hpp"  // a GCC false positive off: see there
 #include "jsonio/json_text.hpp"
 
 namespace mcp::detail {

@@ -1,5 +1,6 @@
 #include "streamable_http.hpp"
 
+#include "asio_coroutines.hpp"  // a GCC false positive off: see there
 #include "crypto.hpp"
 #include "jsonio/json_text.hpp"
 
