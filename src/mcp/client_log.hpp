@@ -18,21 +18,20 @@ namespace mcp::detail {
 // The "mcp-client" logger (created on first use).
 spdlog::logger& client_log();
 
-// Lets the first `burst` events through, then one in every `every`.
+// Lets the first `burst` events through, then those whose count is a power of two: a flood of
+// a million events logs about forty lines, each with the count so far.
 class LogLimiter {
  public:
-  explicit LogLimiter(std::uint64_t burst = 20, std::uint64_t every = 1000)
-      : burst_(burst), every_(every) {}
+  explicit LogLimiter(std::uint64_t burst = 20) : burst_(burst) {}
   // Whether this event is to be logged; `n` receives how many events there were so far.
   bool allow(std::uint64_t* n = nullptr) {
     const std::uint64_t k = count_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (n) *n = k;
-    return k <= burst_ || k % every_ == 0;
+    return k <= burst_ || (k & (k - 1)) == 0;
   }
 
  private:
   std::uint64_t burst_;
-  std::uint64_t every_;
   std::atomic<std::uint64_t> count_{0};
 };
 

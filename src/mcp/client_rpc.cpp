@@ -280,7 +280,7 @@ void Client::Impl::send_response(const bj::value& id, bj::object result) {
   try {
     transport->send(std::move(out));
   } catch (const std::exception& e) {
-    detail::client_log().warn("mcp client: cannot answer the server's request: {}", e.what());
+    detail::client_log().debug("mcp client: cannot answer the server's request: {}", e.what());
   }
 }
 
@@ -295,7 +295,7 @@ void Client::Impl::send_error_response(const bj::value& id, int code, const std:
   try {
     transport->send(std::move(out));
   } catch (const std::exception& e) {
-    detail::client_log().warn("mcp client: cannot answer the server's request: {}", e.what());
+    detail::client_log().debug("mcp client: cannot answer the server's request: {}", e.what());
   }
 }
 

@@ -172,8 +172,8 @@ TEST_P(ConformanceServer, ResourcesPromptsCompletion) {
     client.read_resource("test://nothing-here");
     ADD_FAILURE() << "reading a resource that does not exist";
   } catch (const mcp::Error& e) {
-    EXPECT_EQ(e.code(), legacy() ? mcp::error_code::kResourceNotFound
-                                 : mcp::error_code::kInvalidParams);
+    EXPECT_EQ(e.code(),
+              legacy() ? mcp::error_code::kResourceNotFound : mcp::error_code::kInvalidParams);
   }
 
   auto prompts = client.list_prompts();
@@ -188,8 +188,8 @@ TEST_P(ConformanceServer, ResourcesPromptsCompletion) {
   EXPECT_EQ(got.messages[0].role, "user");
   EXPECT_EQ(got.messages[0].content.at("text"), "Prompt with arguments: arg1='a', arg2='b'");
 
-  auto completion = client.complete(mcp::Client::prompt_ref("test_prompt_with_arguments"),
-                                    "arg1", "par");
+  auto completion =
+      client.complete(mcp::Client::prompt_ref("test_prompt_with_arguments"), "arg1", "par");
   EXPECT_EQ(completion.values, (std::vector<std::string>{"paris", "park", "party"}));
   EXPECT_EQ(completion.total.value_or(-1), 3);
 }
@@ -198,12 +198,11 @@ TEST_P(ConformanceServer, ProgressArrivesInOrder) {
   mcp::Client client(options());
   connect(client);
   std::vector<double> seen;  // on the notification thread; read after the call returned
-  auto r = client.call_tool(
-      "test_tool_with_progress", {},
-      {.on_progress = [&](const mcp::Progress& p) {
-        seen.push_back(p.progress);
-        EXPECT_EQ(p.total.value_or(0), 100);
-      }});
+  auto r =
+      client.call_tool("test_tool_with_progress", {}, {.on_progress = [&](const mcp::Progress& p) {
+                         seen.push_back(p.progress);
+                         EXPECT_EQ(p.total.value_or(0), 100);
+                       }});
   EXPECT_EQ(first_text(r), "Tool with progress executed successfully");
   // Progress travels on the notification thread and the answer on the transport's: what
   // arrived before the answer has been delivered once the call returns.
@@ -315,8 +314,7 @@ TEST_P(ConformanceServer, ServerQuestionsAnsweredByHandlers) {
               "LLM response: Paris");
     auto r = client.call_tool("test_elicitation", {{"message", "Who are you?"}});
     EXPECT_NE(first_text(r).find("\"username\":\"Ada\""), std::string::npos) << first_text(r);
-    EXPECT_EQ(first_text(client.call_tool("test_missing_capability")),
-              "Client declared sampling");
+    EXPECT_EQ(first_text(client.call_tool("test_missing_capability")), "Client declared sampling");
   } else {
     // 2026-07-28: input_required results, answered and retried.
     EXPECT_EQ(first_text(client.call_tool("test_input_required_result_elicitation")),
@@ -334,8 +332,7 @@ TEST_P(ConformanceServer, ServerQuestionsAnsweredByHandlers) {
     auto prompt = client.get_prompt("test_input_required_result_prompt");
     ASSERT_EQ(prompt.messages.size(), 1u);
     EXPECT_EQ(prompt.messages[0].content.at("text"), "Context: Ada");
-    EXPECT_EQ(first_text(client.call_tool("test_missing_capability")),
-              "Client declared sampling");
+    EXPECT_EQ(first_text(client.call_tool("test_missing_capability")), "Client declared sampling");
   }
   EXPECT_FALSE(asked.items().empty());
 }
@@ -364,7 +361,9 @@ TEST_P(ConformanceServer, QuestionsWithoutHandlersFailClearly) {
     ADD_FAILURE() << "a local error for the server's: " << e.what();
   } catch (const mcp::Error& e) {
     EXPECT_NE(std::string(e.what()).find("sampling"), std::string::npos) << e.what();
-    if (!legacy()) EXPECT_EQ(e.code(), mcp::error_code::kMissingRequiredClientCapability);
+    if (!legacy()) {
+      EXPECT_EQ(e.code(), mcp::error_code::kMissingRequiredClientCapability);
+    }
   }
 }
 
