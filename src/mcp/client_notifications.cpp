@@ -35,6 +35,16 @@ void Client::Impl::on_notification(std::string method, bj::object params) {
     if (ack) ack->settle_response(bj::object{{"result", params}});
     return;
   }
+  // 2026-07-28: a notification of a subscriptions/listen stream the client has ended (or
+  // replaced) is dropped, whether or not the server has noticed the end yet.
+  if (auto m = params.find("_meta"); m != params.end() && m->value().is_object()) {
+    const auto& meta = m->value().get_object();
+    if (auto s = meta.find(detail::kClientMetaSubscriptionId); s != meta.end()) {
+      const std::string sub = detail::client_id_key(s->value());
+      Lock lk(mu);
+      if (!listen_id || *listen_id != sub) return;
+    }
+  }
   if (!notify_pool ||
       !notify_pool->submit([this, method = std::move(method), params = std::move(params)] {
         dispatch_notification(method, params);
