@@ -379,10 +379,12 @@ void Client::Impl::on_message(std::string text) {
   const std::string key = detail::client_id_key(id_it->value());
   std::shared_ptr<PendingCall> p;
   bool listen_end = false;
+  bool has_progress = false;
   {
     Lock lk(mu);
     if (auto it = pending.find(key); it != pending.end()) {
       p = it->second;
+      has_progress = progress.count(key) > 0;
     } else if (listen_id && *listen_id == key) {
       listen_end = true;
       listen_id.reset();
@@ -408,6 +410,17 @@ void Client::Impl::on_message(std::string text) {
         Kind::kMalformedAnswer, std::string("the server's answer is not a JSON-RPC response (") +
                                     (v2 ? "neither result nor error" : "jsonrpc is not \"2.0\"") +
                                     ")")));
+    return;
+  }
+  // A call that receives progress is answered through the notification queue, behind the
+  // progress notifications that came before its answer: they all reach the callback before
+  // the call returns.
+  if (has_progress && notify_pool) {
+    auto job = [p, answer = std::make_shared<bj::value>(std::move(msg))] {
+      p->settle_response(std::move(*answer));
+    };
+    if (notify_pool->submit(job)) return;
+    job();
     return;
   }
   p->settle_response(std::move(msg));
