@@ -7,10 +7,13 @@
 // std::mutex is not annotated as a capability by libstdc++, so guarded classes hold an
 // refcache_sync::Mutex (a std::mutex that is one) and lock it with refcache_sync::Lock (a
 // scoped lock the analysis understands), or UniqueLock where a condition variable waits.
+// A reader-writer lock is a SharedMutex (a std::shared_mutex), held with ReaderLock (shared)
+// or WriterLock (exclusive).
 #pragma once
 
 #include <condition_variable>
 #include <mutex>
+#include <shared_mutex>
 
 #if defined(__clang__)
 #define REFCACHE_TSA(x) __attribute__((x))
@@ -70,6 +73,45 @@ class SCOPED_CAPABILITY UniqueLock {
 
  private:
   std::unique_lock<std::mutex> lock_;
+};
+
+// A std::shared_mutex the analysis knows as a capability: readers hold it shared, writers
+// exclusively.
+class CAPABILITY("mutex") SharedMutex {
+ public:
+  void lock() ACQUIRE() { mu_.lock(); }
+  void unlock() RELEASE() { mu_.unlock(); }
+  void lock_shared() REFCACHE_TSA(acquire_shared_capability()) { mu_.lock_shared(); }
+  void unlock_shared() REFCACHE_TSA(release_shared_capability()) { mu_.unlock_shared(); }
+
+ private:
+  std::shared_mutex mu_;
+};
+
+// Holds `mu` shared (a reader) for its scope.
+class SCOPED_CAPABILITY ReaderLock {
+ public:
+  explicit ReaderLock(SharedMutex& mu) REFCACHE_TSA(acquire_shared_capability(mu)) : mu_(mu) {
+    mu_.lock_shared();
+  }
+  ~ReaderLock() RELEASE() { mu_.unlock_shared(); }
+  ReaderLock(const ReaderLock&) = delete;
+  ReaderLock& operator=(const ReaderLock&) = delete;
+
+ private:
+  SharedMutex& mu_;
+};
+
+// Holds `mu` exclusively (a writer) for its scope.
+class SCOPED_CAPABILITY WriterLock {
+ public:
+  explicit WriterLock(SharedMutex& mu) ACQUIRE(mu) : mu_(mu) { mu_.lock(); }
+  ~WriterLock() RELEASE() { mu_.unlock(); }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+ private:
+  SharedMutex& mu_;
 };
 
 }  // namespace refcache_sync

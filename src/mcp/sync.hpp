@@ -1,7 +1,8 @@
-// Internal: what the SDK's classes lock with, beyond src/thread_annotations.hpp (Mutex, Lock,
-// UniqueLock), in the form Clang's thread-safety analysis understands:
+// Internal: what the SDK's classes lock with, in the form Clang's thread-safety analysis
+// understands (src/thread_annotations.hpp):
 //   SharedMutex, ReaderLock, WriterLock   a reader-writer mutex and its scoped locks, for
-//                                         registries read on every request, written rarely;
+//                                         registries read on every request, written rarely
+//                                         (refcache_sync's, named here for the SDK);
 //   RelockableLock                        a scoped lock on a refcache_sync::Mutex that can be
 //                                         released and taken again within its scope (a worker
 //                                         that runs a job between two critical sections),
@@ -11,48 +12,14 @@
 #pragma once
 
 #include <mutex>
-#include <shared_mutex>
 
 #include "thread_annotations.hpp"
 
 namespace mcp::detail {
 
-class CAPABILITY("mutex") SharedMutex {
- public:
-  void lock() ACQUIRE() { mu_.lock(); }
-  void unlock() RELEASE() { mu_.unlock(); }
-  void lock_shared() REFCACHE_TSA(acquire_shared_capability()) { mu_.lock_shared(); }
-  void unlock_shared() REFCACHE_TSA(release_shared_capability()) { mu_.unlock_shared(); }
-
- private:
-  std::shared_mutex mu_;
-};
-
-// Holds `mu` shared (readers) for its scope.
-class SCOPED_CAPABILITY ReaderLock {
- public:
-  explicit ReaderLock(SharedMutex& mu) REFCACHE_TSA(acquire_shared_capability(mu)) : mu_(mu) {
-    mu_.lock_shared();
-  }
-  ~ReaderLock() RELEASE() { mu_.unlock_shared(); }
-  ReaderLock(const ReaderLock&) = delete;
-  ReaderLock& operator=(const ReaderLock&) = delete;
-
- private:
-  SharedMutex& mu_;
-};
-
-// Holds `mu` exclusively (a writer) for its scope.
-class SCOPED_CAPABILITY WriterLock {
- public:
-  explicit WriterLock(SharedMutex& mu) ACQUIRE(mu) : mu_(mu) { mu_.lock(); }
-  ~WriterLock() RELEASE() { mu_.unlock(); }
-  WriterLock(const WriterLock&) = delete;
-  WriterLock& operator=(const WriterLock&) = delete;
-
- private:
-  SharedMutex& mu_;
-};
+using refcache_sync::ReaderLock;
+using refcache_sync::SharedMutex;
+using refcache_sync::WriterLock;
 
 class SCOPED_CAPABILITY RelockableLock {
  public:

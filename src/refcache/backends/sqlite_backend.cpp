@@ -11,7 +11,6 @@
 #include <mutex>
 #include <optional>
 #include <random>
-#include <shared_mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -29,42 +28,9 @@ namespace {
 // Raised inside an operation when SQLite reports BUSY/LOCKED; the operation is retried.
 struct Busy {};
 
-// A std::shared_mutex the thread-safety analysis knows as a capability, with its scoped
-// locks: shared for the backend's operations, exclusive for close().
-class CAPABILITY("mutex") SharedMutex {
- public:
-  void lock() ACQUIRE() { mu_.lock(); }
-  void unlock() RELEASE() { mu_.unlock(); }
-  void lock_shared() REFCACHE_TSA(acquire_shared_capability()) { mu_.lock_shared(); }
-  void unlock_shared() REFCACHE_TSA(release_shared_capability()) { mu_.unlock_shared(); }
-
- private:
-  std::shared_mutex mu_;
-};
-
-class SCOPED_CAPABILITY ReaderLock {
- public:
-  explicit ReaderLock(SharedMutex& mu) REFCACHE_TSA(acquire_shared_capability(mu)) : mu_(mu) {
-    mu_.lock_shared();
-  }
-  ~ReaderLock() RELEASE() { mu_.unlock_shared(); }
-  ReaderLock(const ReaderLock&) = delete;
-  ReaderLock& operator=(const ReaderLock&) = delete;
-
- private:
-  SharedMutex& mu_;
-};
-
-class SCOPED_CAPABILITY WriterLock {
- public:
-  explicit WriterLock(SharedMutex& mu) ACQUIRE(mu) : mu_(mu) { mu_.lock(); }
-  ~WriterLock() RELEASE() { mu_.unlock(); }
-  WriterLock(const WriterLock&) = delete;
-  WriterLock& operator=(const WriterLock&) = delete;
-
- private:
-  SharedMutex& mu_;
-};
+using refcache_sync::ReaderLock;
+using refcache_sync::SharedMutex;
+using refcache_sync::WriterLock;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS cache_entries (
