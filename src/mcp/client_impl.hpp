@@ -114,6 +114,20 @@ struct CallControl {
 };
 
 std::string client_id_key(const boost::json::value& id);
+
+// An exception_ptr to a new E that shares nothing with another object. std::make_exception_ptr
+// copies its argument, and the copy of a std::runtime_error shares the message's
+// reference-counted buffer with the original; a call that fails this way on another thread
+// then reads a buffer whose count this thread changes, through atomics ThreadSanitizer does
+// not see (libstdc++ is not instrumented).
+template <class E, class... A>
+std::exception_ptr fresh_exception(A&&... args) {
+  try {
+    throw E(std::forward<A>(args)...);
+  } catch (...) {
+    return std::current_exception();
+  }
+}
 // "2 s", "0.25 s".
 std::string duration_text(std::chrono::milliseconds d);
 

@@ -406,10 +406,10 @@ void Client::Impl::on_message(std::string text) {
   }
   if (!v2 || (!obj->contains("result") && !obj->contains("error"))) {
     malformed_messages.fetch_add(1, std::memory_order_relaxed);
-    p->settle_error(std::make_exception_ptr(ClientError(
+    p->settle_error(detail::fresh_exception<ClientError>(
         Kind::kMalformedAnswer, std::string("the server's answer is not a JSON-RPC response (") +
                                     (v2 ? "neither result nor error" : "jsonrpc is not \"2.0\"") +
-                                    ")")));
+                                    ")"));
     return;
   }
   // A call that receives progress is answered through the notification queue, behind the
@@ -432,7 +432,23 @@ void Client::Impl::on_request_failed(const bj::value& id, std::exception_ptr err
     Lock lk(mu);
     if (auto it = pending.find(detail::client_id_key(id)); it != pending.end()) p = it->second;
   }
-  if (p) p->settle_error(std::move(error));
+  if (!p) return;
+  // The call fails with an exception of its own: the transport's stays with the transport's
+  // thread.
+  try {
+    std::rethrow_exception(std::move(error));
+  } catch (const ClientError& e) {
+    p->settle_error(
+        detail::fresh_exception<ClientError>(e.kind(), std::string(e.what()), e.data()));
+  } catch (const Error& e) {
+    p->settle_error(detail::fresh_exception<Error>(e.code(), std::string(e.what()), e.data()));
+  } catch (const std::exception& e) {
+    p->settle_error(
+        detail::fresh_exception<ClientError>(Kind::kTransportClosed, std::string(e.what())));
+  } catch (...) {
+    p->settle_error(detail::fresh_exception<ClientError>(
+        Kind::kTransportClosed, std::string("the transport gave up on the request")));
+  }
 }
 
 void Client::Impl::on_closed(const std::string& reason) {
@@ -447,9 +463,10 @@ void Client::Impl::on_closed(const std::string& reason) {
     listen_id.reset();
     for (auto& [k, flag] : serving) flag->store(true);
   }
-  const ClientError err(Kind::kTransportClosed, "connection closed: " + reason);
-  for (auto& p : waiting) p->settle_error(std::make_exception_ptr(err));
-  if (ack) ack->settle_error(std::make_exception_ptr(err));
+  const std::string why = "connection closed: " + reason;
+  for (auto& p : waiting)
+    p->settle_error(detail::fresh_exception<ClientError>(Kind::kTransportClosed, why));
+  if (ack) ack->settle_error(detail::fresh_exception<ClientError>(Kind::kTransportClosed, why));
   detail::client_log().debug("mcp client: connection closed: {}", reason);
 }
 

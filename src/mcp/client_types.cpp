@@ -246,20 +246,20 @@ TaskInfo task_from(const bj::object& o, const std::string& what) {
 
 std::exception_ptr error_from(const bj::value& error, const std::string& what) {
   if (!error.is_object())
-    return std::make_exception_ptr(ClientError(
-        Kind::kMalformedAnswer, what + ": malformed answer: the error is not an object"));
+    return fresh_exception<ClientError>(Kind::kMalformedAnswer,
+                                        what + ": malformed answer: the error is not an object");
   const auto& e = error.get_object();
   auto code = e.find("code");
   auto msg = e.find("message");
   if (code == e.end() || !code->value().is_int64() || msg == e.end() || !msg->value().is_string())
-    return std::make_exception_ptr(
-        ClientError(Kind::kMalformedAnswer,
-                    what + ": malformed answer: an error without an integer code and a message: " +
-                        jsonio::to_string(error).substr(0, 200)));
+    return fresh_exception<ClientError>(
+        Kind::kMalformedAnswer,
+        what + ": malformed answer: an error without an integer code and a message: " +
+            jsonio::to_string(error).substr(0, 200));
   bj::value data = nullptr;
   if (auto d = e.find("data"); d != e.end()) data = d->value();
-  return std::make_exception_ptr(Error(static_cast<int>(code->value().get_int64()),
-                                       std::string(msg->value().get_string()), std::move(data)));
+  return fresh_exception<Error>(static_cast<int>(code->value().get_int64()),
+                                std::string(msg->value().get_string()), std::move(data));
 }
 
 }  // namespace detail

@@ -100,8 +100,8 @@ TEST(StdioTransport, ArgumentsEnvironmentAndDirectoryReachTheChild) {
       {"first arg"});
   o.env = {{"MCP_TEST_VAR", "some value"}};
   o.working_directory = "/tmp";
-  mcp::StdioClientTransport t(o);
   Received r;
+  mcp::StdioClientTransport t(o);
   t.start(r.callbacks());
   ASSERT_TRUE(r.wait_messages(1));
   auto v = jsonio::parse_or_throw(r.messages[0]);
@@ -118,8 +118,8 @@ TEST(StdioTransport, EnvironmentCanBeReplaced) {
   o.command = "/bin/sh";
   o.inherit_environment = false;
   o.env = {{"ONLY", "this"}};
-  mcp::StdioClientTransport t(o);
   Received r;
+  mcp::StdioClientTransport t(o);
   t.start(r.callbacks());
   ASSERT_TRUE(r.wait_messages(1));
   auto v = jsonio::parse_or_throw(r.messages[0]);
@@ -128,8 +128,8 @@ TEST(StdioTransport, EnvironmentCanBeReplaced) {
 }
 
 TEST(StdioTransport, EchoesInOrderAndLogsStderr) {
-  mcp::StdioClientTransport t(sh("echo 'from stderr 1' >&2; echo 'from stderr 2' >&2; cat"));
   Received r;
+  mcp::StdioClientTransport t(sh("echo 'from stderr 1' >&2; echo 'from stderr 2' >&2; cat"));
   t.start(r.callbacks());
   for (int i = 0; i < 100; ++i)
     t.send({.text = R"({"jsonrpc":"2.0","method":"n","params":{"i":)" + std::to_string(i) + "}}",
@@ -150,8 +150,8 @@ TEST(StdioTransport, EchoesInOrderAndLogsStderr) {
 
 TEST(StdioTransport, ExitStatusAndSignalAreTheReason) {
   {
-    mcp::StdioClientTransport t(sh("exit 7"));
     Received r;
+    mcp::StdioClientTransport t(sh("exit 7"));
     t.start(r.callbacks());
     ASSERT_TRUE(r.wait_closed());
     EXPECT_EQ(r.closed[0], "server process exited with status 7");
@@ -163,16 +163,16 @@ TEST(StdioTransport, ExitStatusAndSignalAreTheReason) {
       EXPECT_EQ(std::string(e.what()), "server process exited with status 7");
     }
   }
-  mcp::StdioClientTransport t(sh("kill -9 $$"));
   Received r;
+  mcp::StdioClientTransport t(sh("kill -9 $$"));
   t.start(r.callbacks());
   ASSERT_TRUE(r.wait_closed());
   EXPECT_EQ(r.closed[0], "server process was killed by signal 9 (SIGKILL)");
 }
 
 TEST(StdioTransport, ChildThatClosesItsStdoutIsNoticed) {
-  mcp::StdioClientTransport t(sh("exec >&-; sleep 30"));
   Received r;
+  mcp::StdioClientTransport t(sh("exec >&-; sleep 30"));
   auto t0 = std::chrono::steady_clock::now();
   t.start(r.callbacks());
   ASSERT_TRUE(r.wait_closed(5s));
@@ -186,8 +186,8 @@ TEST(StdioTransport, ChildThatClosesItsStdoutIsNoticed) {
 TEST(StdioTransport, SendIsBoundedWhenTheChildDoesNotRead) {
   auto o = sh("sleep 30");
   o.max_queued_bytes = 256 * 1024;
-  mcp::StdioClientTransport t(o);
   Received r;
+  mcp::StdioClientTransport t(o);
   t.start(r.callbacks());
   const std::string big(16 * 1024, 'x');
   bool busy = false;
@@ -208,8 +208,8 @@ TEST(StdioTransport, SendIsBoundedWhenTheChildDoesNotRead) {
 TEST(StdioTransport, EveryDescriptorIsCloseOnExecAndNoneLeaks) {
   const std::set<int> before = fds();
   {
-    mcp::StdioClientTransport t(sh("cat"));
     Received r;
+    mcp::StdioClientTransport t(sh("cat"));
     t.start(r.callbacks());
     for (int fd : fds())
       if (!before.count(fd)) {
@@ -224,8 +224,8 @@ TEST(StdioTransport, EveryDescriptorIsCloseOnExecAndNoneLeaks) {
     for (int fd : fds())
       if (int flags = fcntl(fd, F_GETFD); flags >= 0 && !(flags & FD_CLOEXEC))
         inheritable.insert(fd);
-    mcp::StdioClientTransport t2(sh("exec sleep 30"));
     Received r2;
+    mcp::StdioClientTransport t2(sh("exec sleep 30"));
     t2.start(r2.callbacks());
     std::this_thread::sleep_for(100ms);  // the exec
     const std::string dir = "/proc/" + std::to_string(t2.pid()) + "/fd";
@@ -256,8 +256,8 @@ TEST(StdioTransport, RestartsAfterTheChildExited) {
 }
 
 TEST(StdioTransport, CommandNotFound) {
-  mcp::StdioClientTransport t({.command = "no-such-command-for-mcp-tests"});
   Received r;
+  mcp::StdioClientTransport t({.command = "no-such-command-for-mcp-tests"});
   try {
     t.start(r.callbacks());
     ADD_FAILURE() << "started";

@@ -165,10 +165,10 @@ class InProcessTransport : public mcp::ClientTransport {
     out_ = std::make_shared<Out>(deliver_);
     session_->set_standalone(out_);
     server_.attach(session_);
-    deliver_.start(std::move(cb));
+    deliver_->start(std::move(cb));
   }
   void send(mcp::OutgoingMessage m) override {
-    if (deliver_.closed())
+    if (deliver_->closed())
       throw mcp::ClientError(mcp::ClientError::Kind::kTransportClosed, "in-process closed");
     {
       std::lock_guard lk(mu_);
@@ -181,7 +181,7 @@ class InProcessTransport : public mcp::ClientTransport {
       server_.detach(session_);
       session_.reset();
     }
-    deliver_.stop();
+    deliver_->stop();
   }
   mcp::TransportKind kind() const override { return mcp::TransportKind::kInMemory; }
   std::string describe() const override { return "in-process"; }
@@ -191,22 +191,24 @@ class InProcessTransport : public mcp::ClientTransport {
   }
 
  private:
+  // Shares the deliverer: a worker of the server's may answer after the transport is gone
+  // (what it posts then is never delivered).
   class Out : public mcp::Outbound {
    public:
-    explicit Out(Deliverer& d) : d_(d) {}
+    explicit Out(std::shared_ptr<Deliverer> d) : d_(std::move(d)) {}
     bool send(std::string text) override {
-      d_.message(std::move(text));
+      d_->message(std::move(text));
       return true;
     }
     void respond(std::string text, int) override {
-      if (!text.empty()) d_.message(std::move(text));
+      if (!text.empty()) d_->message(std::move(text));
     }
 
    private:
-    Deliverer& d_;
+    std::shared_ptr<Deliverer> d_;
   };
   mcp::Server& server_;
-  Deliverer deliver_;
+  std::shared_ptr<Deliverer> deliver_ = std::make_shared<Deliverer>();
   std::shared_ptr<mcp::Session> session_;
   std::shared_ptr<Out> out_;
   std::mutex mu_;
