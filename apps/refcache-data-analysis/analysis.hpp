@@ -8,8 +8,10 @@
 
 namespace analysis {
 
-struct InputError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+// The message the agent sees. An std::invalid_argument, so that the cached-call layer passes
+// its text on (see refcache::CachedCall::call).
+struct InputError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
 };
 
 // Numbers out of a JSON value that must be a list of numbers ("Expected list data, got T").
