@@ -53,7 +53,7 @@ CallIdentity identity_of(const std::string& session_id,
 boost::json::value ref_id_schema();
 
 // `schema` (an object schema) with every property listed in `params` (all when empty) widened
-// to anyOf[original, ref id string].
+// to anyOf[original, ref id string]; the items of a list property are widened the same way.
 boost::json::value accept_refs(const boost::json::value& schema,
                                const std::vector<std::string>& params = {});
 

@@ -216,6 +216,22 @@ json::value ref_id_schema() {
                       {"description", "ref_id of a cached value (from an earlier tool call)"}};
 }
 
+namespace {
+
+// `schema` or a ref id: anyOf[schema, ref id string], keeping its description and default.
+json::value or_ref(json::value original) {
+  json::object widened;
+  if (original.is_object()) {
+    auto& oo = original.as_object();
+    if (auto d = oo.find("description"); d != oo.end()) widened["description"] = d->value();
+    if (auto d = oo.find("default"); d != oo.end()) widened["default"] = d->value();
+  }
+  widened["anyOf"] = json::array{std::move(original), ref_id_schema()};
+  return widened;
+}
+
+}  // namespace
+
 json::value accept_refs(const json::value& schema, const std::vector<std::string>& params) {
   json::value out = schema.is_null() ? json::value(json::object{{"type", "object"}}) : schema;
   if (!out.is_object()) return out;
@@ -225,15 +241,14 @@ json::value accept_refs(const json::value& schema, const std::vector<std::string
     if (!params.empty() &&
         std::find(params.begin(), params.end(), std::string(kv.key())) == params.end())
       continue;
-    json::object widened;
-    json::value original = kv.value();
-    if (original.is_object()) {
-      auto& oo = original.as_object();
-      if (auto d = oo.find("description"); d != oo.end()) widened["description"] = d->value();
-      if (auto d = oo.find("default"); d != oo.end()) widened["default"] = d->value();
+    // A list parameter also takes refs as its items (e.g. datasets: [ref, [1, 2], ref]).
+    if (kv.value().is_object()) {
+      auto& p = kv.value().as_object();
+      auto items = p.find("items");
+      if (items != p.end() && p.contains("type") && p.at("type") == "array")
+        items->value() = or_ref(std::move(items->value()));
     }
-    widened["anyOf"] = json::array{std::move(original), ref_id_schema()};
-    kv.value() = std::move(widened);
+    kv.value() = or_ref(std::move(kv.value()));
   }
   return out;
 }
