@@ -1,6 +1,6 @@
 // Entry codec: the stored forms of a CacheEntry, shared with mcp-refcache 0.2.1.
 //
-// Two forms, both readable and writable by the Python reference (DESIGN.md section 4):
+// Two forms, both readable and writable by the Python reference (docs/backends.md, "Compatibility"):
 //   - the Redis blob: one JSON object
 //       {"value":…,"namespace":"…","policy":{…},"created_at":1.5,"expires_at":2.5|null,
 //        "metadata":{…}}

@@ -1,6 +1,6 @@
 // RedisBackend: entries in a Redis (or Valkey) server shared by servers on many machines.
 //
-// Storage shared with mcp-refcache 0.2.1 (DESIGN.md section 4): each entry is one JSON blob
+// Storage shared with mcp-refcache 0.2.1 (docs/backends.md): each entry is one JSON blob
 // at "mcp-refcache:entry:<ref_id>" with a native TTL in milliseconds (the reference rounds
 // down to whole seconds). What the reference lacks lives under other keys, which Python
 // servers never read:

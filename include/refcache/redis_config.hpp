@@ -1,6 +1,6 @@
 // RedisOptions: where a RedisBackend connects and how it behaves when Redis misbehaves.
 //
-// Sources, highest first (DESIGN.md section 7): a URL (explicit, else REDIS_URL) wins over
+// Sources, highest first (docs/configuration.md): a URL (explicit, else REDIS_URL) wins over
 // everything it names; otherwise explicit settings, then the reference's environment
 // variables REDIS_HOST, REDIS_PORT, REDIS_DB, REDIS_PASSWORD, REDIS_SSL (true/1/yes), then
 // the defaults below. URL form: redis://[[user]:password@]host[:port][/db][?params];
