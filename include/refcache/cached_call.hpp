@@ -179,8 +179,8 @@ class CallFailed : public Error {
 //     InvalidArgument, since nothing would tell its later calls from anyone else's.
 // A scoped `scoping.namespace_template` (one holding a user/session/agent pair, e.g.
 // "org:{org_id}:user:{user_id}") replaces the namespace; `scoping.session_scoped` also binds
-// an authenticated user's value to the session. `scoping.ttl` is kept.
-SetOptions private_set_options(const CallIdentity& who, const CachedCallOptions& scoping = {});
+// an authenticated user's value to the session. Pass the cache's options().call_defaults.
+SetOptions private_set_options(const CallIdentity& who, const CallDefaults& scoping = {});
 
 class CachedCall {
  public:

@@ -34,6 +34,7 @@
 #include "refcache/errors.hpp"
 #include "refcache/permission_checker.hpp"
 #include "refcache/preview.hpp"
+#include "refcache/resolution.hpp"
 #include "refcache/responses.hpp"
 
 namespace refcache {
@@ -82,6 +83,22 @@ struct QuotaOptions {
   QuotaOverflow on_exceed = QuotaOverflow::kEvictOldest;
 };
 
+// What the operator of a server sets once for every cached call of a cache (CachedCall
+// applies it to its own options): how results are scoped to their caller, and the budgets
+// of a call. A tool's own options may be stricter, never looser.
+struct CallDefaults {
+  // Overrides every call's namespace, e.g. "user:{user_id}" or "session:{session_id}" (a call
+  // whose own namespace_template is set keeps its own).
+  std::optional<std::string> namespace_template{};
+  // Binds every result to its caller's session.
+  bool session_scoped = false;
+  // The budget of each call's refs; each field bounds the call's own (the smaller wins).
+  InputLimits input_limits{};
+  // The least ReleaseRule::min_items of any call that releases statistics of private data
+  // (the larger of this and the call's own wins).
+  std::size_t release_min_items = 10;
+};
+
 struct RefCacheOptions {
   std::string name = "default";      // ref id prefix; must be is_cache_name() (ref_id.hpp)
   std::shared_ptr<Backend> backend;  // null: a MemoryBackend
@@ -97,6 +114,8 @@ struct RefCacheOptions {
   // Per-principal limits for sets that name a principal (SetOptions::principal). Default:
   // 1000 entries and 64 MiB per principal, evicting the principal's oldest; see QuotaOptions.
   QuotaOptions quota;
+  // Applied to every CachedCall of this cache (CallDefaults).
+  CallDefaults call_defaults{};
 };
 
 struct SetOptions {

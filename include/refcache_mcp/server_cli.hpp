@@ -45,6 +45,7 @@ struct ServerDefaults {
   std::string description{};  // one line for --help
   std::string cache_name{};   // ref id prefix, e.g. "calculator"
   std::uint16_t default_port = 8000;
+  std::string version{};  // reported to clients; empty: refcache's (refcache/version.hpp)
 };
 
 struct ServerConfig {
@@ -58,6 +59,7 @@ struct ServerConfig {
   std::vector<std::pair<std::string, std::string>> bearer_tokens;  // token, user
   std::vector<std::string> admins;
   double call_timeout = 30;        // seconds; ::mcp::ServerOptions::call_timeout (0 = none)
+  // RefCacheOptions::call_defaults: every cached tool of the server takes these.
   std::string namespace_template;  // overrides every cached tool's namespace when set
   bool session_scoped = false;
   bool stdio_admin = false;   // the stdio client (who started the process) is an admin
@@ -70,9 +72,6 @@ struct ServerConfig {
   // RefCacheOptions::quota: entries and bytes one caller (user, session or peer) may keep.
   std::size_t quota_entries = QuotaOptions{}.max_entries;
   std::size_t quota_bytes = QuotaOptions{}.max_bytes;
-
-  // Applies the scoping flags and input limits to a cached tool's options.
-  void apply(CachedCallOptions& options) const;
 };
 
 // Parses flags (and environment). Returns false after printing help (exit code 0) or an error
@@ -80,7 +79,8 @@ struct ServerConfig {
 bool parse_server_flags(int argc, char** argv, const ServerDefaults& defaults, ServerConfig& config,
                         int& exit_code);
 
-// Builds the cache options for `config` (opens the backend; throws on failure, naming it).
+// Builds the cache options for `config`, its call defaults included (opens the backend; throws
+// on failure, naming it).
 RefCacheOptions cache_options(const ServerConfig& config, const ServerDefaults& defaults);
 
 // The admin check for `config.admins` (unset when the list is empty).
@@ -91,7 +91,10 @@ AdminCheck admin_check(const ServerConfig& config);
 // exit code (1: cannot listen). Logs go to stderr.
 int serve(::mcp::Server& server, const ServerConfig& config);
 
-// Convenience: parse, build the cache and server, let `register_tools` add the tools, serve.
+// Convenience: parse, build the cache and server (get_cached_result, refcache:// resources,
+// and the admin tools when an administrator is configured), let `register_tools` add the
+// tools, serve. The scoping and budget flags reach every cached tool through the cache's
+// call defaults; `register_tools` need not apply them.
 int run_server(
     int argc, char** argv, const ServerDefaults& defaults,
     const std::function<void(::mcp::Server&, RefCache&, const ServerConfig&)>& register_tools);

@@ -247,9 +247,8 @@ Actor derive_actor(const CallIdentity& who) {
   return actor;
 }
 
-SetOptions private_set_options(const CallIdentity& who, const CachedCallOptions& scoping) {
+SetOptions private_set_options(const CallIdentity& who, const CallDefaults& scoping) {
   SetOptions so;
-  so.ttl = scoping.ttl;
   AccessPolicy p = AccessPolicy::execute_only();
   p.owner_permissions = Permission::kExecute | Permission::kDelete;
   auto session = value_of(who.values, "session_id");
@@ -322,6 +321,18 @@ CachedCall::CachedCall(RefCache& cache, std::string name, CallFn fn, CachedCallO
   if (options_.max_attempts < 1) options_.max_attempts = 1;
   if (!(options_.claim_lease >= 0.01) || options_.claim_lease > 86400)
     throw InvalidArgument("CachedCall '" + name_ + "': claim_lease must be 0.01 to 86400 seconds");
+  // The cache's call defaults: the operator's scoping and budgets (the stricter wins).
+  const CallDefaults& d = cache_.options().call_defaults;
+  if (d.namespace_template && !options_.namespace_template)
+    options_.namespace_template = d.namespace_template;
+  options_.session_scoped = options_.session_scoped || d.session_scoped;
+  InputLimits& l = options_.input_limits;
+  l.max_refs = std::min(l.max_refs, d.input_limits.max_refs);
+  l.max_depth = std::min(l.max_depth, d.input_limits.max_depth);
+  l.max_items = std::min(l.max_items, d.input_limits.max_items);
+  l.max_bytes = std::min(l.max_bytes, d.input_limits.max_bytes);
+  if (options_.release)
+    options_.release->min_items = std::max(options_.release->min_items, d.release_min_items);
 }
 
 std::string CachedCall::call_key(const json::object& args) const {

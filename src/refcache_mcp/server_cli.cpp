@@ -9,7 +9,10 @@
 
 #include "mcp/transport_flags.hpp"
 #include "refcache/instrumented_backend.hpp"
+#if REFCACHE_WITH_SQLITE
 #include "refcache/sqlite_backend.hpp"
+#endif
+#include "refcache/version.hpp"
 
 namespace refcache::mcp {
 
@@ -159,15 +162,13 @@ RefCacheOptions cache_options(const ServerConfig& c, const ServerDefaults& d) {
   o.preview.size_mode = c.size_mode;
   o.quota.max_entries = c.quota_entries;
   o.quota.max_bytes = c.quota_bytes;
+  // Every cached tool of the server takes these (CachedCall applies them itself).
+  if (!c.namespace_template.empty()) o.call_defaults.namespace_template = c.namespace_template;
+  o.call_defaults.session_scoped = c.session_scoped;
+  o.call_defaults.input_limits.max_items = c.max_ref_items;
+  o.call_defaults.input_limits.max_bytes = c.max_ref_bytes;
+  o.call_defaults.release_min_items = c.release_min_items;
   return o;
-}
-
-void ServerConfig::apply(CachedCallOptions& o) const {
-  if (!namespace_template.empty()) o.namespace_template = namespace_template;
-  if (session_scoped) o.session_scoped = true;
-  o.input_limits.max_items = max_ref_items;
-  o.input_limits.max_bytes = max_ref_bytes;
-  if (o.release) o.release->min_items = release_min_items;
 }
 
 AdminCheck admin_check(const ServerConfig& c) {
@@ -239,7 +240,7 @@ int run_server(int argc, char** argv, const ServerDefaults& d,
   }
   ::mcp::ServerOptions so;
   so.info.name = d.program;
-  so.info.version = "0.1.0";
+  so.info.version = d.version.empty() ? std::string(kVersion) : d.version;
   so.info.description = d.description;
   so.instructions = cache_instructions();
   // Cached results depend on who asks: answers may be cached per authorization context only.
@@ -248,6 +249,8 @@ int run_server(int argc, char** argv, const ServerDefaults& d,
   ::mcp::Server server(so);
   InstallOptions io;
   io.admin_check = admin_check(config);
+  // Without an administrator the admin tools would only refuse: they are not offered.
+  io.admin_tools = static_cast<bool>(io.admin_check);
   install(server, *cache, io);
   reg(server, *cache, config);
   // Subscribed clients hear about changed, deleted and expired refs (destroyed before the

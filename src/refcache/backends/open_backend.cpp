@@ -1,13 +1,19 @@
-// open_backend(url): one URL form for every backend (DESIGN.md section 7).
+// open_backend(url): one URL form for every backend (docs/configuration.md). A backend left out
+// of the build (REFCACHE_WITH_SQLITE, REFCACHE_WITH_REDIS) is refused by name.
+#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "refcache/backend.hpp"
 #include "refcache/errors.hpp"
 #include "refcache/memory_backend.hpp"
+#if REFCACHE_WITH_REDIS
 #include "refcache/redis_backend.hpp"
 #include "refcache/redis_config.hpp"
+#endif
+#if REFCACHE_WITH_SQLITE
 #include "refcache/sqlite_backend.hpp"
+#endif
 
 namespace refcache {
 
@@ -18,7 +24,7 @@ bool starts_with(std::string_view s, std::string_view p) {
 }
 
 // "sqlite:PATH", "sqlite:///abs/path", "sqlite::memory:", "sqlite:" (default path).
-std::string sqlite_path_of(std::string_view url) {
+[[maybe_unused]] std::string sqlite_path_of(std::string_view url) {
   std::string_view rest = url.substr(7);  // after "sqlite:"
   if (starts_with(rest, "//")) {
     rest.remove_prefix(2);
@@ -28,28 +34,58 @@ std::string sqlite_path_of(std::string_view url) {
   return std::string(rest);
 }
 
+bool is_set(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0';
+}
+
+bool is_redis_url(std::string_view url) {
+  for (std::string_view scheme : {"redis://", "rediss://", "redis+sentinel://",
+                                  "rediss+sentinel://", "redis+cluster://", "rediss+cluster://"})
+    if (starts_with(url, scheme)) return true;
+  return false;
+}
+
+[[noreturn]] void not_built(std::string_view what, std::string_view option) {
+  throw InvalidArgument("this build of refcache has no " + std::string(what) +
+                        " backend (configured with " + std::string(option) + "=OFF)");
+}
+
 }  // namespace
 
 std::shared_ptr<Backend> open_backend(std::string_view url) {
   if (url.empty()) {
-    auto redis_url = process_env("REDIS_URL");
-    auto redis_host = process_env("REDIS_HOST");
-    if ((redis_url && !redis_url->empty()) || (redis_host && !redis_host->empty()))
+    if (is_set("REDIS_URL") || is_set("REDIS_HOST")) {
+#if REFCACHE_WITH_REDIS
       return std::make_shared<RedisBackend>(resolve_redis_options());
+#else
+      not_built("Redis", "REFCACHE_WITH_REDIS");
+#endif
+    }
+#if REFCACHE_WITH_SQLITE
     return std::make_shared<SQLiteBackend>(SQLiteOptions{});
+#else
+    return std::make_shared<MemoryBackend>();
+#endif
   }
   if (url == "memory:" || url == "memory://") return std::make_shared<MemoryBackend>();
   if (starts_with(url, "sqlite:")) {
+#if REFCACHE_WITH_SQLITE
     SQLiteOptions o;
     o.path = sqlite_path_of(url);
     return std::make_shared<SQLiteBackend>(std::move(o));
+#else
+    not_built("SQLite", "REFCACHE_WITH_SQLITE");
+#endif
   }
-  if (starts_with(url, "redis://") || starts_with(url, "rediss://") ||
-      starts_with(url, "redis+sentinel://") || starts_with(url, "rediss+sentinel://") ||
-      starts_with(url, "redis+cluster://") || starts_with(url, "rediss+cluster://")) {
+  if (is_redis_url(url)) {
+#if REFCACHE_WITH_REDIS
     RedisSettings s;
     s.url = std::string(url);
     return std::make_shared<RedisBackend>(resolve_redis_options(s));
+#else
+    not_built("Redis", "REFCACHE_WITH_REDIS");
+#endif
   }
   // Only the scheme is echoed: the rest of a mistyped URL may hold a password.
   std::string scheme(url.substr(0, url.find(':')));
