@@ -55,7 +55,7 @@ endif()
 if(REFCACHE_WITH_REDIS)
   string(APPEND _pc_requires " hiredis libzstd libssl")
 endif()
-string(APPEND _pc_requires " libcrypto spdlog fmt")
+string(APPEND _pc_requires " libcrypto spdlog fmt CLI11")
 string(APPEND _pc_libs "-lpthread")
 configure_file(cmake/refcache.pc.in ${PROJECT_BINARY_DIR}/refcache.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/refcache.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig

@@ -50,11 +50,12 @@ int main(int argc, char** argv) {
   return refcache::mcp::run_server(
       argc, argv, defaults,
       [](mcp::Server& server, refcache::RefCache& cache,
-         const refcache::mcp::ServerConfig& config) {
-        auto in_namespace = [&config](std::string ns) {
+         const refcache::mcp::ServerConfig&) {
+        // --namespace-template, --session-scoped and the budgets reach every cached tool
+        // through the cache's call defaults.
+        auto in_namespace = [](std::string ns) {
           refcache::CachedCallOptions o;
           o.ns = std::move(ns);
-          config.apply(o);  // --namespace-template / --session-scoped
           return o;
         };
         server.tool<CalculateArgs>(

@@ -84,18 +84,19 @@ int main(int argc, char** argv) {
         using refcache::mcp::cached_tool;
         // Of private data, only statistics that cannot single out one value are shown, and
         // only over a whole original private list of enough items (ReleaseRule).
+        refcache::mcp::CachedToolSpec analyze{
+            .tool = {.name = "analyze_data",
+                     .description =
+                         "Summary statistics (count, sum, mean, min, max, range, std, variance, "
+                         "median, quartiles) of a list of numbers or a ref_id to one."},
+            .cache = {.ns = "analysis",
+                      .release = refcache::ReleaseRule{
+                          .fields = {"count", "sum", "mean", "std", "variance", "input_size"},
+                          .min_items = config.release_min_items}},
+            .ref_params = {"data"}};
+        analyze.tool.annotations.read_only_hint = true;
         cached_tool<AnalyzeArgs>(
-            server, cache,
-            {.tool = {.name = "analyze_data",
-                      .description =
-                          "Summary statistics (count, sum, mean, min, max, range, std, variance, "
-                          "median, quartiles) of a list of numbers or a ref_id to one.",
-                      .annotations = {.read_only_hint = true}},
-             .cache = {.ns = "analysis",
-                       .release = refcache::ReleaseRule{
-                           .fields = {"count", "sum", "mean", "std", "variance", "input_size"},
-                           .min_items = config.release_min_items}},
-             .ref_params = {"data"}},
+            server, cache, std::move(analyze),
             [](const AnalyzeArgs& a, refcache::CallContext& ctx) {
               ctx.throw_if_cancelled();
               json::object stats = analysis::statistics(a.data);
@@ -147,7 +148,7 @@ int main(int argc, char** argv) {
         // and other callers may not even use it (refcache::private_set_options). Results
         // computed from it are withheld too, unless a tool's ReleaseRule lets statistics out
         // (analyze_data's does).
-        refcache::CachedCallOptions scoping = cache.options().call_defaults;
+        const refcache::CallDefaults& scoping = cache.options().call_defaults;
         server.tool_raw(
             {.name = "store_private_data",
              .description =
@@ -186,7 +187,7 @@ int main(int argc, char** argv) {
                             "that you may use, optionally of one namespace; the first 50.",
              .input_schema = json::object{{"type", "object"},
                                           {"properties", {{"namespace", {{"type", "string"}}}}}},
-             .annotations = {.read_only_hint = true}},
+             .annotations = {.read_only_hint = true, .open_world_hint = false}},
             [&cache](const json::value& args, mcp::ToolContext& ctx) {
               std::optional<std::string> ns;
               if (auto it = args.as_object().find("namespace");

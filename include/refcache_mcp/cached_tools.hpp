@@ -97,7 +97,9 @@ using AdminCheck = std::function<bool(const ::mcp::ToolContext&)>;
 struct InstallOptions {
   bool get_cached_result = true;  // the retrieval tool
   bool ref_resources = true;      // resource template refcache://{ref_id}
-  bool admin_tools = true;        // registered always, usable only through admin_check
+  // The admin tools (usable only through admin_check; run_server registers them only when
+  // an administrator is configured, since without one they would refuse every caller).
+  bool admin_tools = true;
   AdminCheck admin_check;
   std::string admin_prefix = "";      // e.g. "admin_"
   std::int64_t max_page_size = 1000;  // get_cached_result bounds

@@ -212,9 +212,11 @@ namespace {
 std::string backend_details(Backend& b) {
   Backend* inner = &b;
   if (auto* ib = dynamic_cast<InstrumentedBackend*>(inner)) inner = &ib->inner();
+#if REFCACHE_WITH_SQLITE
   if (auto* sb = dynamic_cast<SQLiteBackend*>(inner))
     return " (" + sb->path() + ", SQLite " + std::string(SQLiteBackend::sqlite_version()) + ", " +
            std::string(sb->checkpoint_mode()) + " checkpoints)";
+#endif
   return "";
 }
 

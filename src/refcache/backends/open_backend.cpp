@@ -46,7 +46,7 @@ bool is_redis_url(std::string_view url) {
   return false;
 }
 
-[[noreturn]] void not_built(std::string_view what, std::string_view option) {
+[[noreturn, maybe_unused]] void not_built(std::string_view what, std::string_view option) {
   throw InvalidArgument("this build of refcache has no " + std::string(what) +
                         " backend (configured with " + std::string(option) + "=OFF)");
 }
