@@ -18,11 +18,11 @@ namespace refcache {
 struct AccessPolicy {
   Permission user_permissions = Permission::kFull;
   Permission agent_permissions = Permission::kRead | Permission::kExecute;
-  std::optional<std::string> owner;  // "user:alice", "agent:claude-1"
+  std::optional<std::string> owner{};  // "user:alice", "agent:claude-1"
   Permission owner_permissions = Permission::kFull;
-  std::optional<std::vector<std::string>> allowed_actors;  // patterns, e.g. "user:alice-*"
-  std::optional<std::vector<std::string>> denied_actors;
-  std::optional<std::string> bound_session;
+  std::optional<std::vector<std::string>> allowed_actors{};  // patterns, e.g. "user:alice-*"
+  std::optional<std::vector<std::string>> denied_actors{};
+  std::optional<std::string> bound_session{};
 
   bool operator==(const AccessPolicy&) const = default;
 

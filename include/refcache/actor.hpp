@@ -19,8 +19,8 @@ std::string_view to_string(ActorType t);
 
 struct Actor {
   ActorType type = ActorType::kAgent;
-  std::optional<std::string> id;  // nullopt = anonymous
-  std::optional<std::string> session_id;
+  std::optional<std::string> id{};  // nullopt = anonymous
+  std::optional<std::string> session_id{};
 
   static Actor user(std::optional<std::string> id = std::nullopt,
                     std::optional<std::string> session = std::nullopt);

@@ -35,23 +35,23 @@ namespace refcache {
 
 // A (namespace, key) pair bound to a ref id.
 struct KeyBinding {
-  std::string ns;
-  std::string key;
+  std::string ns{};
+  std::string key{};
 };
 
 // One page of a namespace listing.
 struct ListPage {
-  std::vector<std::string> ref_ids;
-  std::string next_cursor;  // empty when this is the last page
+  std::vector<std::string> ref_ids{};
+  std::string next_cursor{};  // empty when this is the last page
 };
 
 enum class ChangeKind { kUpdated, kDeleted, kCleared, kExpired };
 std::string_view to_string(ChangeKind k);
 
 struct ChangeEvent {
-  ChangeKind kind;
-  std::string ref_id;  // empty for kCleared
-  std::string ns;      // namespace of the entry, or the cleared namespace ("" = all)
+  ChangeKind kind{};
+  std::string ref_id{};  // empty for kCleared
+  std::string ns{};      // namespace of the entry, or the cleared namespace ("" = all)
 };
 
 using ChangeListener = std::function<void(const ChangeEvent&)>;
@@ -67,7 +67,7 @@ struct BackendStats {
 
 struct Health {
   bool ok = false;
-  std::string detail;  // "ok", or what is wrong (never a secret)
+  std::string detail{};  // "ok", or what is wrong (never a secret)
 };
 
 class Backend {

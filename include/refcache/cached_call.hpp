@@ -47,7 +47,7 @@ namespace refcache {
 // Who is calling, and the values for namespace/owner templates.
 struct CallIdentity {
   // Context values: user_id, agent_id, session_id, org_id, tenant_id, client_id, request_id...
-  std::map<std::string, std::string> values;
+  std::map<std::string, std::string> values{};
   // The actor when no user_id/agent_id is given (its session is replaced by session_id).
   Actor default_actor = Actor::agent();
 };
@@ -113,30 +113,30 @@ using CallFn = std::function<boost::json::value(const boost::json::object& args,
 //     stored): statistics that cannot single out one item, such as count, sum, mean, std
 //     and variance -- never min, max, median or quantiles, which are items themselves.
 struct ReleaseRule {
-  std::vector<std::string> fields;
+  std::vector<std::string> fields{};
   std::size_t min_items = 10;
 };
 
 struct CachedCallOptions {
   std::string ns = "public";
-  std::optional<std::string> namespace_template;  // e.g. "org:{org_id}:user:{user_id}"
-  std::optional<std::string> owner_template;      // e.g. "user:{user_id}" -> policy.owner
-  bool session_scoped = false;                    // bind the result to the caller's session
-  std::optional<AccessPolicy> policy;             // default: the cache's default policy
-  std::optional<double> ttl;                      // seconds / kNeverExpire; default per ns
-  std::optional<std::size_t> max_size;            // small/large threshold and preview size
+  std::optional<std::string> namespace_template{};  // e.g. "org:{org_id}:user:{user_id}"
+  std::optional<std::string> owner_template{};      // e.g. "user:{user_id}" -> policy.owner
+  bool session_scoped = false;                      // bind the result to the caller's session
+  std::optional<AccessPolicy> policy{};             // default: the cache's default policy
+  std::optional<double> ttl{};                      // seconds / kNeverExpire; default per ns
+  std::optional<std::size_t> max_size{};            // small/large threshold and preview size
   bool resolve_refs = true;
   // Top-level arguments in which refs are resolved; empty = all of them. A string argument
   // outside this list that looks like a ref id reaches the function as written.
-  std::vector<std::string> ref_params;
+  std::vector<std::string> ref_params{};
   // Budget of the refs in one call's arguments (items, bytes, nesting; see InputLimits).
-  InputLimits input_limits;
+  InputLimits input_limits{};
   // What may be shown of a result computed from EXECUTE-only inputs; none: nothing (the
   // result is withheld, stored so that nobody may READ it, and answered by ref id).
-  std::optional<ReleaseRule> release;
-  std::optional<double> async_timeout;  // seconds; none = run inline
-  int max_attempts = 1;                 // async: 1 + retries
-  double retry_base_delay = 1.0;        // seconds; doubles each retry
+  std::optional<ReleaseRule> release{};
+  std::optional<double> async_timeout{};  // seconds; none = run inline
+  int max_attempts = 1;                   // async: 1 + retries
+  double retry_base_delay = 1.0;          // seconds; doubles each retry
   double retry_max_delay = 30.0;
   AsyncResponseFormat async_format = AsyncResponseFormat::kStandard;
   // How long a caller waits for another process that holds the claim on the same call
@@ -150,10 +150,10 @@ struct CachedCallOptions {
 
 // Per-call extras from the caller.
 struct CallOverrides {
-  std::optional<std::size_t> max_size;  // beats the tool's
-  std::optional<AsyncResponseFormat> async_format;
-  std::function<void(const TaskProgress&)> on_progress;  // e.g. MCP progress notifications
-  std::shared_ptr<std::atomic<bool>> cancel;             // e.g. MCP notifications/cancelled
+  std::optional<std::size_t> max_size{};  // beats the tool's
+  std::optional<AsyncResponseFormat> async_format{};
+  std::function<void(const TaskProgress&)> on_progress{};  // e.g. MCP progress notifications
+  std::shared_ptr<std::atomic<bool>> cancel{};             // e.g. MCP notifications/cancelled
 };
 
 // A failure of the wrapped function, carried to the caller as a tool error. what() is the
@@ -206,9 +206,9 @@ class CachedCall {
 
  private:
   struct Scope {
-    std::string ns;
-    AccessPolicy policy;
-    Actor actor;
+    std::string ns{};
+    AccessPolicy policy{};
+    Actor actor{};
   };
   Scope scope_for(const CallIdentity& who) const;
   boost::json::object respond(const std::string& ref_id, const EntryPtr& entry, const Actor& actor,

@@ -24,10 +24,10 @@ namespace refcache {
 // stored, or is unset when the member is absent. Entries written by RefCache have all four;
 // entries written by the Python reference have the first three.
 struct StandardMetadata {
-  std::optional<boost::json::value> tool_name;    // the producing tool's name, or null
-  std::optional<boost::json::value> total_items;  // items of a list or dict, or null
-  std::optional<boost::json::value> total_size;   // bytes of the value's compact JSON
-  std::optional<boost::json::value> total_chars;  // characters of it (ours; Python ignores it)
+  std::optional<boost::json::value> tool_name{};    // the producing tool's name, or null
+  std::optional<boost::json::value> total_items{};  // items of a list or dict, or null
+  std::optional<boost::json::value> total_size{};   // bytes of the value's compact JSON
+  std::optional<boost::json::value> total_chars{};  // characters of it (ours; Python ignores it)
 
   bool operator==(const StandardMetadata&) const = default;
   // The member called `key`, or null if `key` is not a standard member's name.
@@ -36,13 +36,13 @@ struct StandardMetadata {
 };
 
 struct CacheEntry {
-  boost::json::value value;
+  boost::json::value value{};
   std::string ns = "public";
-  AccessPolicy policy;
+  AccessPolicy policy{};
   double created_at = 0;
-  std::optional<double> expires_at;
-  StandardMetadata standard;     // the standard members of the metadata object
-  boost::json::object metadata;  // its other members (free-form)
+  std::optional<double> expires_at{};
+  StandardMetadata standard{};     // the standard members of the metadata object
+  boost::json::object metadata{};  // its other members (free-form)
 
   bool is_expired(double now) const { return expires_at && now >= *expires_at; }
 };

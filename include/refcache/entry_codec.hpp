@@ -1,6 +1,7 @@
 // Entry codec: the stored forms of a CacheEntry, shared with mcp-refcache 0.2.1.
 //
-// Two forms, both readable and writable by the Python reference (docs/backends.md, "Compatibility"):
+// Two forms, both readable and writable by the Python reference (docs/backends.md,
+// "Compatibility"):
 //   - the Redis blob: one JSON object
 //       {"value":…,"namespace":"…","policy":{…},"created_at":1.5,"expires_at":2.5|null,
 //        "metadata":{…}}
@@ -30,12 +31,12 @@ inline constexpr std::size_t kMaxStoredJsonDepth = 512;
 
 // The columns of one cache_entries row (the key column is the ref id, kept apart).
 struct EntryRow {
-  std::string value_json;
-  std::string ns;
-  std::string policy_json;
+  std::string value_json{};
+  std::string ns{};
+  std::string policy_json{};
   double created_at = 0;
-  std::optional<double> expires_at;
-  std::string metadata_json;
+  std::optional<double> expires_at{};
+  std::string metadata_json{};
 };
 
 // The Redis blob of `entry` (compact JSON, fields in the reference's order).

@@ -88,8 +88,8 @@ class InstrumentedBackend : public Backend {
 
  private:
   struct OpMetrics {
-    std::unique_ptr<metrics::Histogram> latency;
-    metrics::Counter failures;
+    std::unique_ptr<metrics::Histogram> latency{};
+    metrics::Counter failures{};
   };
   template <class F>
   auto timed(BackendOp op, F&& f) -> decltype(f());

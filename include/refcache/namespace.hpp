@@ -16,14 +16,14 @@
 namespace refcache {
 
 struct NamespaceInfo {
-  std::string raw;
-  std::string prefix;
-  std::optional<std::string> identifier;  // text after the first ':' (may be empty)
+  std::string raw{};
+  std::string prefix{};
+  std::optional<std::string> identifier{};  // text after the first ':' (may be empty)
   bool is_public = false;
   bool is_session_scoped = false;
   bool is_user_scoped = false;
   bool is_agent_scoped = false;
-  std::optional<std::string> implied_owner;  // "user:<id>" / "agent:<id>" when id non-empty
+  std::optional<std::string> implied_owner{};  // "user:<id>" / "agent:<id>" when id non-empty
 
   bool operator==(const NamespaceInfo& o) const { return raw == o.raw; }
 };

@@ -44,23 +44,23 @@ inline std::size_t to_units(std::size_t chars, const PreviewConfig& c) {
 struct PreviewRequest {
   std::size_t max_size = 1000;  // units of `config.size_mode`
   PreviewStrategy strategy = PreviewStrategy::kSample;
-  std::optional<std::int64_t> page;       // paginate: 1-based; REQUIRES >= 1
-  std::optional<std::int64_t> page_size;  // paginate: REQUIRES >= 1 (default 20)
+  std::optional<std::int64_t> page{};       // paginate: 1-based; REQUIRES >= 1
+  std::optional<std::int64_t> page_size{};  // paginate: REQUIRES >= 1 (default 20)
   // Character count of the whole value's compact JSON, if already known (RefCache stores it
   // at set time), so that previews of huge values need not measure every item.
-  std::optional<std::size_t> known_total_chars;
+  std::optional<std::size_t> known_total_chars{};
 };
 
 struct PreviewResult {
-  boost::json::value preview;
+  boost::json::value preview{};
   PreviewStrategy strategy = PreviewStrategy::kSample;
   std::size_t original_size = 0;  // units
   std::size_t preview_size = 0;   // units
-  std::optional<std::size_t> total_items;
-  std::optional<std::size_t> sampled_items;
-  std::optional<std::int64_t> page;
-  std::optional<std::int64_t> total_pages;
-  std::optional<std::int64_t> page_size;
+  std::optional<std::size_t> total_items{};
+  std::optional<std::size_t> sampled_items{};
+  std::optional<std::int64_t> page{};
+  std::optional<std::int64_t> total_pages{};
+  std::optional<std::int64_t> page_size{};
 };
 
 inline constexpr std::int64_t kDefaultPageSize = 20;

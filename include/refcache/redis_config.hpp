@@ -31,8 +31,8 @@ struct RedisOptions {
   std::string host = "localhost";  // host name or address. Default: localhost
   int port = 6379;                 // TCP port. Default: 6379
   int db = 0;                      // database number selected after connecting. Default: 0
-  std::string user;                // ACL user name; empty = AUTH with the password only
-  std::string password;            // empty = no AUTH. Default: empty
+  std::string user{};              // ACL user name; empty = AUTH with the password only
+  std::string password{};          // empty = no AUTH. Default: empty
   bool tls = false;                // rediss:// (TLS 1.2+ through OpenSSL). Default: false
 
   // TLS (with tls): PEM file of the CA certificates that sign the server's certificate
@@ -40,10 +40,10 @@ struct RedisOptions {
   // that demand one (tls-auth-clients); the name the server's certificate must carry (empty =
   // host; an IP address is checked against the certificate's IP entries). Turning
   // tls_check_hostname off accepts any name signed by the CA (the chain is still verified).
-  std::string tls_ca_file;
-  std::string tls_cert_file;
-  std::string tls_key_file;  // empty = the key is in tls_cert_file
-  std::string tls_server_name;
+  std::string tls_ca_file{};
+  std::string tls_cert_file{};
+  std::string tls_key_file{};  // empty = the key is in tls_cert_file
+  std::string tls_server_name{};
   bool tls_check_hostname = true;
 
   // Time allowed to open a TCP connection (and AUTH/SELECT on it). Default: 2000 ms.
@@ -112,12 +112,12 @@ struct RedisOptions {
   // the new primary. sentinel_password (URL parameter sentinel_password) authenticates
   // with the sentinels; empty = none.
   struct HostPort {
-    std::string host;
+    std::string host{};
     int port = 26379;
   };
-  std::vector<HostPort> sentinels;
-  std::string sentinel_primary;
-  std::string sentinel_password;
+  std::vector<HostPort> sentinels{};
+  std::string sentinel_primary{};
+  std::string sentinel_password{};
 
   // Redis Cluster (redis+cluster://[user:password@]h1:p1[,h2:p2...][?params], rediss+cluster://
   // for TLS): when `cluster_nodes` is not empty, host, port and db are ignored and the seed
@@ -128,7 +128,7 @@ struct RedisOptions {
   // every script stays within one slot; listing and clearing visit every group. The cluster
   // key layout differs from the single-node one (docs/backends.md). URL parameter
   // cluster_groups; default 64 (1 .. 16384).
-  std::vector<HostPort> cluster_nodes;
+  std::vector<HostPort> cluster_nodes{};
   int cluster_groups = 64;
 
   // Key prefix; the reference uses "mcp-refcache:" (entries at <prefix>entry:<ref_id>).
@@ -145,14 +145,14 @@ struct RedisOptions {
 // Settings given explicitly (flags, code); unset fields fall back to the environment, then
 // to RedisOptions defaults. Timeouts and pool settings come from `base`.
 struct RedisSettings {
-  std::optional<std::string> url;
-  std::optional<std::string> host;
-  std::optional<int> port;
-  std::optional<int> db;
-  std::optional<std::string> user;
-  std::optional<std::string> password;
-  std::optional<bool> tls;
-  RedisOptions base;  // timeouts, pool, prefix (host/port/db/... of base are ignored)
+  std::optional<std::string> url{};
+  std::optional<std::string> host{};
+  std::optional<int> port{};
+  std::optional<int> db{};
+  std::optional<std::string> user{};
+  std::optional<std::string> password{};
+  std::optional<bool> tls{};
+  RedisOptions base{};  // timeouts, pool, prefix (host/port/db/... of base are ignored)
 };
 
 // Parses a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL (and their TLS

@@ -100,43 +100,43 @@ struct CallDefaults {
 };
 
 struct RefCacheOptions {
-  std::string name = "default";      // ref id prefix; must be is_cache_name() (ref_id.hpp)
-  std::shared_ptr<Backend> backend;  // null: a MemoryBackend
-  AccessPolicy default_policy;       // used when set() is given no policy
-  double default_ttl = 3600;         // seconds, or kNeverExpire
+  std::string name = "default";        // ref id prefix; must be is_cache_name() (ref_id.hpp)
+  std::shared_ptr<Backend> backend{};  // null: a MemoryBackend
+  AccessPolicy default_policy{};       // used when set() is given no policy
+  double default_ttl = 3600;           // seconds, or kNeverExpire
   // Per-namespace TTLs: the first pattern (glob, e.g. "session:*") matching the namespace
   // decides; otherwise default_ttl.
-  std::vector<std::pair<std::string, double>> namespace_ttls;
-  PreviewConfig preview;  // size mode, default max_size, strategy
+  std::vector<std::pair<std::string, double>> namespace_ttls{};
+  PreviewConfig preview{};  // size mode, default max_size, strategy
   ClockFn clock = &unix_now;
   std::size_t task_workers = 4;    // threads running async cached calls
   double task_record_ttl = 86400;  // seconds a finished task record is kept
   // Per-principal limits for sets that name a principal (SetOptions::principal). Default:
   // 1000 entries and 64 MiB per principal, evicting the principal's oldest; see QuotaOptions.
-  QuotaOptions quota;
+  QuotaOptions quota{};
   // Applied to every CachedCall of this cache (CallDefaults).
   CallDefaults call_defaults{};
 };
 
 struct SetOptions {
   std::string ns = "public";
-  std::optional<AccessPolicy> policy;  // default: the cache's default_policy
-  std::optional<double> ttl;           // seconds or kNeverExpire; default: per namespace
-  std::optional<std::string> tool_name;
-  boost::json::object metadata;  // extra metadata stored with the entry
+  std::optional<AccessPolicy> policy{};  // default: the cache's default_policy
+  std::optional<double> ttl{};           // seconds or kNeverExpire; default: per namespace
+  std::optional<std::string> tool_name{};
+  boost::json::object metadata{};  // extra metadata stored with the entry
   // Ref id to store under (async tasks pre-allocate theirs); default: a fresh one.
-  std::optional<std::string> ref_id;
+  std::optional<std::string> ref_id{};
   // Who the entry is charged to under RefCacheOptions::quota, an opaque key such as
   // "user:alice", "session:abc" or "peer:127.0.0.1". Empty (the default): not counted.
-  std::string principal;
+  std::string principal{};
 };
 
 struct GetOptions {
-  std::optional<std::int64_t> page;         // REQUIRES >= 1; switches sample to paginate
-  std::optional<std::int64_t> page_size;    // REQUIRES >= 1
-  std::optional<std::size_t> max_size;      // call > tool > cache default
-  std::optional<PreviewStrategy> strategy;  // default: the cache's
-  std::string ns = "public";                // namespace for lookup by key
+  std::optional<std::int64_t> page{};         // REQUIRES >= 1; switches sample to paginate
+  std::optional<std::int64_t> page_size{};    // REQUIRES >= 1
+  std::optional<std::size_t> max_size{};      // call > tool > cache default
+  std::optional<PreviewStrategy> strategy{};  // default: the cache's
+  std::string ns = "public";                  // namespace for lookup by key
 };
 
 using GetResult = std::variant<CacheResponse, AsyncTaskResponse>;

@@ -36,8 +36,8 @@ std::string make_ref_id(std::string_view cache_name);
 
 // The two parts of a ref id, viewing the string parsed.
 struct RefIdParts {
-  std::string_view cache_name;  // before the colon
-  std::string_view hex;         // after it: 8 or more lowercase hex digits
+  std::string_view cache_name{};  // before the colon
+  std::string_view hex{};         // after it: 8 or more lowercase hex digits
 };
 
 // The parts of `s` when it has the shape of kRefIdPattern, else nullopt.

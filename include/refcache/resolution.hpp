@@ -44,19 +44,19 @@ struct ResolutionOptions {
   // Set false to require READ (the caller will see the value).
   bool allow_execute = true;
   bool fail_on_missing = true;  // false: leave unresolvable refs in place and record them
-  InputLimits limits;
+  InputLimits limits{};
   // When the input is an object: only refs inside these top-level members are resolved
   // (others stay as written); empty = every member.
-  std::vector<std::string> only_members;
+  std::vector<std::string> only_members{};
   // Polled before each ref; when it reads true, resolution stops with Cancelled.
   const std::atomic<bool>* cancel = nullptr;
 };
 
 // A ref the caller may use but not read (EXECUTE without READ), as it occurred in the input.
 struct PrivateInput {
-  std::string ref_id;
+  std::string ref_id{};
   // The top-level member of the input object the ref sits in ("" if the input is no object).
-  std::string parameter;
+  std::string parameter{};
   // True when the ref is that member's whole value, not nested inside other data.
   bool whole_parameter = false;
   // True when the value was itself computed from private inputs (entry metadata
@@ -70,18 +70,18 @@ struct PrivateInput {
 inline constexpr std::string_view kDerivedFromPrivate = "derived_from_private";
 
 struct ResolutionResult {
-  boost::json::value value;
-  std::vector<std::string> resolved_refs;  // one per occurrence
-  std::vector<std::string> failed_refs;    // only when fail_on_missing is false
+  boost::json::value value{};
+  std::vector<std::string> resolved_refs{};  // one per occurrence
+  std::vector<std::string> failed_refs{};    // only when fail_on_missing is false
   // True when at least one ref was usable only through EXECUTE: the value reached the
   // computation, but the caller may not see it, nor anything derived from it.
   bool used_execute_only = false;
   // Those refs, one per occurrence (refs resolved inside a private value count as private).
-  std::vector<PrivateInput> private_inputs;
+  std::vector<PrivateInput> private_inputs{};
   // The policies and namespaces of every ref used, for storing derived results at least as
   // strictly as their inputs.
-  std::vector<AccessPolicy> input_policies;
-  std::vector<std::string> input_namespaces;
+  std::vector<AccessPolicy> input_policies{};
+  std::vector<std::string> input_namespaces{};
 };
 
 // Resolves refs in `input` as `actor`. Throws InvalidReference (opaque), CircularReference,

@@ -15,32 +15,32 @@ namespace refcache {
 
 // Returned by RefCache::set().
 struct CacheReference {
-  std::string ref_id;
-  std::string cache_name;
+  std::string ref_id{};
+  std::string cache_name{};
   std::string ns = "public";
-  std::optional<std::string> tool_name;
+  std::optional<std::string> tool_name{};
   double created_at = 0;
-  std::optional<double> expires_at;
-  std::optional<std::size_t> total_items;  // length of a list/object; null otherwise
-  std::size_t total_size = 0;              // UTF-8 bytes of the compact JSON
+  std::optional<double> expires_at{};
+  std::optional<std::size_t> total_items{};  // length of a list/object; null otherwise
+  std::size_t total_size = 0;                // UTF-8 bytes of the compact JSON
 
   boost::json::object to_json() const;
 };
 
 // Returned by RefCache::get() for a stored value.
 struct CacheResponse {
-  std::string ref_id;
-  std::string cache_name;
-  std::string ns;
-  std::optional<std::size_t> total_items;
+  std::string ref_id{};
+  std::string cache_name{};
+  std::string ns{};
+  std::optional<std::size_t> total_items{};
   std::size_t original_size = 0;
   std::size_t preview_size = 0;
-  boost::json::value preview;
+  boost::json::value preview{};
   PreviewStrategy preview_strategy = PreviewStrategy::kSample;
-  std::optional<std::int64_t> page;
-  std::optional<std::int64_t> total_pages;
-  std::optional<std::int64_t> page_size;
-  std::vector<std::string> available_actions;  // what this actor may do next
+  std::optional<std::int64_t> page{};
+  std::optional<std::int64_t> total_pages{};
+  std::optional<std::int64_t> page_size{};
+  std::vector<std::string> available_actions{};  // what this actor may do next
 
   // {"ref_id","cache_name","namespace","total_items","original_size","preview_size",
   //  "preview","preview_strategy","page","total_pages","has_next","has_previous",
@@ -54,15 +54,15 @@ std::optional<AsyncResponseFormat> async_format_from_string(std::string_view s);
 // Returned by RefCache::get() (and cached calls) while a task is pending/processing, or after
 // it failed or was cancelled.
 struct AsyncTaskResponse {
-  std::string ref_id;
+  std::string ref_id{};
   TaskStatus status = TaskStatus::kPending;
-  std::optional<TaskProgress> progress;
+  std::optional<TaskProgress> progress{};
   double started_at = 0;
-  std::optional<double> eta_seconds;
-  std::optional<std::string> error;
+  std::optional<double> eta_seconds{};
+  std::optional<std::string> error{};
   int retry_count = 0;
   bool can_retry = false;
-  std::string message;
+  std::string message{};
 
   static AsyncTaskResponse from_task(const TaskRecord& t, double now);
   // The reference's to_dict(format) key order: ref_id, status, is_complete, is_async,

@@ -32,7 +32,7 @@ struct SQLiteOptions {
   // Database path. Empty: MCP_REFCACHE_DB_PATH, else $XDG_CACHE_HOME/mcp-refcache/cache.db,
   // else ~/.cache/mcp-refcache/cache.db. ":memory:" for a private in-memory database.
   // Parent folders are created. Default: empty.
-  std::string path;
+  std::string path{};
 
   // sqlite3_busy_timeout of every connection. Default: 5000 ms.
   std::chrono::milliseconds busy_timeout{5000};

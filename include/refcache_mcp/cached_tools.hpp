@@ -58,10 +58,10 @@ boost::json::value accept_refs(const boost::json::value& schema,
                                const std::vector<std::string>& params = {});
 
 struct CachedToolSpec {
-  ::mcp::ToolSpec tool;                 // name, description, title, annotations, icons
-  CachedCallOptions cache;              // namespace, policy, ttl, max_size, async, ...
-  std::vector<std::string> ref_params;  // parameters that accept refs; empty = all
-  bool describe_caching = true;         // append the retrieval guidance to the description
+  ::mcp::ToolSpec tool{};                 // name, description, title, annotations, icons
+  CachedCallOptions cache{};              // namespace, policy, ttl, max_size, async, ...
+  std::vector<std::string> ref_params{};  // parameters that accept refs; empty = all
+  bool describe_caching = true;           // append the retrieval guidance to the description
 };
 
 // Result of a cached call as an MCP tool result (structuredContent + text mirror, and a
@@ -100,7 +100,7 @@ struct InstallOptions {
   // The admin tools (usable only through admin_check; run_server registers them only when
   // an administrator is configured, since without one they would refuse every caller).
   bool admin_tools = true;
-  AdminCheck admin_check;
+  AdminCheck admin_check{};
   std::string admin_prefix = "";      // e.g. "admin_"
   std::int64_t max_page_size = 1000;  // get_cached_result bounds
   std::int64_t max_max_size = 1000000;

@@ -51,16 +51,16 @@ struct ServerDefaults {
 struct ServerConfig {
   // The transport flags: stdio or HTTP, and the HTTP options (bind address, port, Host/Origin
   // allow-lists, connections, /metrics). The bearer tokens below become its HTTP auth.
-  ::mcp::TransportConfig transport;
-  std::string backend_url;
+  ::mcp::TransportConfig transport{};
+  std::string backend_url{};
   std::size_t max_size = 1000;
   SizeMode size_mode = SizeMode::kToken;
   double ttl = 3600;
-  std::vector<std::pair<std::string, std::string>> bearer_tokens;  // token, user
-  std::vector<std::string> admins;
-  double call_timeout = 30;        // seconds; ::mcp::ServerOptions::call_timeout (0 = none)
+  std::vector<std::pair<std::string, std::string>> bearer_tokens{};  // token, user
+  std::vector<std::string> admins{};
+  double call_timeout = 30;  // seconds; ::mcp::ServerOptions::call_timeout (0 = none)
   // RefCacheOptions::call_defaults: every cached tool of the server takes these.
-  std::string namespace_template;  // overrides every cached tool's namespace when set
+  std::string namespace_template{};  // overrides every cached tool's namespace when set
   bool session_scoped = false;
   bool stdio_admin = false;   // the stdio client (who started the process) is an admin
   double watch_interval = 2;  // seconds; ChangeNotifierOptions::watch_interval

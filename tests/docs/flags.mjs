@@ -35,7 +35,7 @@ for (const doc of docs) {
       if (/^\| flag \| environment \|/.test(line)) inTable = true;
       else if (inTable && !line.startsWith('|')) inTable = false;
       if (inTable) {
-        const first = line.split('|')[1] ?? '';
+        const first = line.split(/(?<!\\)\|/)[1] ?? '';
         for (const m of first.matchAll(/--[a-z][a-z0-9-]*/g)) { note(m[0], where); table.add(m[0]); }
       }
     }

@@ -35,12 +35,13 @@ json::object call(mcp::Server& server, const std::string& tool, json::object arg
   auto answer = std::make_shared<Answer>();
   json::object meta{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
                     {"io.modelcontextprotocol/clientCapabilities", json::object{}}};
-  server.handle(session,
-                json::object{{"jsonrpc", "2.0"},
-                             {"id", 1},
-                             {"method", "tools/call"},
-                             {"params", {{"name", tool}, {"arguments", arguments}, {"_meta", meta}}}},
-                answer);
+  server.handle(
+      session,
+      json::object{{"jsonrpc", "2.0"},
+                   {"id", 1},
+                   {"method", "tools/call"},
+                   {"params", {{"name", tool}, {"arguments", arguments}, {"_meta", meta}}}},
+      answer);
   server.wait_idle(std::chrono::seconds(10));
   std::lock_guard lock(answer->mu);
   return answer->response.at("result").as_object();

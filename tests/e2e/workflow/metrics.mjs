@@ -203,8 +203,11 @@ async function stdioClient(extra) {
 }
 {
   const c = await stdioClient([]);
-  const m = await c.callTool({ name: 'get_metrics', arguments: {} });
-  check(m.isError === true && m.content[0].text.includes('No admin check configured'), 'stdio: get_metrics refused without --stdio-admin', m);
+  const tools = (await c.listTools()).tools.map((t) => t.name);
+  check(!tools.includes('get_metrics') && !tools.includes('get_cache_stats'),
+    'stdio: without --stdio-admin or --admin the admin tools are not offered', tools);
+  const m = await c.callTool({ name: 'get_metrics', arguments: {} }).then((r) => r, (e) => e);
+  check(m instanceof Error && /Unknown tool: get_metrics/.test(m.message), 'stdio: get_metrics refused without --stdio-admin', m);
   await c.close();
 }
 {
