@@ -415,7 +415,8 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
     // The index orders by expiry; an entry that never expires sorts last.
     std::string score =
         entry->expires_at ? ms_text(std::ceil(*entry->expires_at * 1000.0)) : "+inf";
-    const std::string& gp = im.keys.pfx(ref_id);  // P_, or the ref's group prefix (cluster)
+    // The key prefix, or the ref's group prefix (cluster).
+    const std::string& gp = im.keys.pfx(ref_id);
     std::string k1 = im.keys.entry_key(ref_id), k2 = im.keys.idx_key(entry->ns, gp),
                 k3 = im.keys.namespaces_key(gp);
     if (!binding) {
