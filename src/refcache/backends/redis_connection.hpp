@@ -38,6 +38,20 @@ struct ReplyFree {
 };
 using Reply = std::unique_ptr<redisReply, ReplyFree>;
 
+// The text of a string, status or error reply; "" for any other reply or none.
+inline std::string reply_text(const redisReply* r) {
+  if (r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
+            r->type == REDIS_REPLY_ERROR))
+    return std::string(r->str, r->len);
+  return {};
+}
+
+// The value of an integer reply; 0 for any other reply or none.
+inline long long reply_int(const redisReply* r) {
+  if (r && r->type == REDIS_REPLY_INTEGER) return r->integer;
+  return 0;
+}
+
 // An I/O failure: connection refused or lost, TLS failure, timeout, protocol error.
 class TransportError : public std::runtime_error {
  public:
