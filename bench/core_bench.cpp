@@ -1,4 +1,4 @@
-// Core workloads W1-W5 of DESIGN.md section 8, in-process on the memory backend, character
+// Core workloads W1-W5 (docs/benchmarks.md), in-process on the memory backend, character
 // mode, max preview size 2000. Prints one JSON line of figures. Not a test.
 //
 //   W1 set of a 100-int list, distinct keys      W2 get (default preview) of a 1,000-int list

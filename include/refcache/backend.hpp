@@ -159,7 +159,7 @@ class Backend {
   std::atomic<std::size_t> listener_count_{0};
 };
 
-// Opens a backend from a URL (DESIGN.md section 7):
+// Opens a backend from a URL (docs/backends.md):
 //   memory:                         MemoryBackend
 //   sqlite:PATH | sqlite:///PATH | sqlite::memory:   SQLiteBackend
 //   redis://[user:pass@]host:port/db, rediss://...   RedisBackend

@@ -29,7 +29,7 @@ struct Resolver {
   std::size_t bytes = 0;
   // Where the walk is: the top-level member being walked, and whether the value being
   // resolved sits inside an EXECUTE-only value.
-  std::string parameter;
+  std::string parameter{};
   std::size_t inside_private = 0;
 
   // `whole`: `v` is a top-level member's entire value.

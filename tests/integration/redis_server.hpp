@@ -124,10 +124,10 @@ class RedisServer {
   struct Options {
     std::string password = "refcache-test-pass";
     bool aof = false;
-    bool tls = false;                     // also listen with TLS on tls_port()
-    std::string cert_dir;                 // with tls: use the certificates there (e.g. another
-                                          // server's dir()) instead of making new ones
-    std::vector<std::string> extra_args;  // e.g. {"--replicaof", "127.0.0.1", "6379"}
+    bool tls = false;                       // also listen with TLS on tls_port()
+    std::string cert_dir{};                 // with tls: use the certificates there (e.g. another
+                                            // server's dir()) instead of making new ones
+    std::vector<std::string> extra_args{};  // e.g. {"--replicaof", "127.0.0.1", "6379"}
     // Cluster mode: also pick a free cluster bus port (--cluster-port), afresh with the
     // client port on every start attempt. (Its default, port + 10000, may be taken or past
     // 65535; one picked once, outside the attempts, may be taken by a concurrent test.)

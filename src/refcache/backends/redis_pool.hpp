@@ -43,16 +43,16 @@ class RedisPool {
       std::function<std::unique_ptr<RedisSocket>(Clock::time_point deadline, std::string& err)>;
 
   struct Spec {
-    Opener open;
+    Opener open{};
     // Names the server in messages after "redis <address>: ": empty for the one server of
     // RedisOptions, "node host:port" in a cluster.
-    std::string label;
+    std::string label{};
     // Whether a call refused during the reconnect backoff counts in stats().errors (cluster
     // nodes; the single server counts only the failed connect).
     bool count_refusals = false;
     // Called after a connect or a call failed (the cluster router then reads the slot map
     // again: a replica may have taken over). May be empty.
-    std::function<void()> on_failure;
+    std::function<void()> on_failure{};
   };
 
   RedisPool(RedisShared& shared, Spec spec);
