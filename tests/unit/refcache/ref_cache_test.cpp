@@ -155,7 +155,7 @@ TEST(RefCache, ExpiryHonouredOnEveryPath) {
   EXPECT_TRUE(cache.backend().keys().empty());
 }
 
-TEST(RefCache, TtlZeroExpiresAtOnceAndNeverExpireLasts) {
+TEST(RefCache, TtlZeroExpiresAtOnceAndNoExpiryLasts) {
   RefCache cache(opts());
   SetOptions zero;
   zero.ttl = 0ms;
