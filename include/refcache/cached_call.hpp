@@ -123,8 +123,9 @@ struct CachedCallOptions {
   std::optional<std::string> owner_template{};      // e.g. "user:{user_id}" -> policy.owner
   bool session_scoped = false;                      // bind the result to the caller's session
   std::optional<AccessPolicy> policy{};             // default: the cache's default policy
-  std::optional<double> ttl{};                      // seconds / kNeverExpire; default per ns
-  std::optional<std::size_t> max_size{};            // small/large threshold and preview size
+  // TTL of results (>= 0, or kNoExpiry); none: the namespace's (RefCacheOptions).
+  std::optional<std::chrono::milliseconds> ttl{};
+  std::optional<std::size_t> max_size{};  // small/large threshold and preview size
   bool resolve_refs = true;
   // Top-level arguments in which refs are resolved; empty = all of them. A string argument
   // outside this list that looks like a ref id reaches the function as written.
@@ -134,18 +135,22 @@ struct CachedCallOptions {
   // What may be shown of a result computed from EXECUTE-only inputs; none: nothing (the
   // result is withheld, stored so that nobody may READ it, and answered by ref id).
   std::optional<ReleaseRule> release{};
-  std::optional<double> async_timeout{};  // seconds; none = run inline
-  int max_attempts = 1;                   // async: 1 + retries
-  double retry_base_delay = 1.0;          // seconds; doubles each retry
-  double retry_max_delay = 30.0;
+  // How long a caller waits for the result before it is answered with the task's status
+  // while the call goes on in the background; none: the call runs inline (durations are
+  // std::chrono::milliseconds; see ref_cache.hpp).
+  std::optional<std::chrono::milliseconds> async_timeout{};
+  int max_attempts = 1;  // async: 1 + retries
+  // The wait before the n-th retry is retry_base_delay * 2^(n-1), at most retry_max_delay.
+  std::chrono::milliseconds retry_base_delay = std::chrono::seconds(1);
+  std::chrono::milliseconds retry_max_delay = std::chrono::seconds(30);
   AsyncResponseFormat async_format = AsyncResponseFormat::kStandard;
   // How long a caller waits for another process that holds the claim on the same call
-  // before computing it itself (seconds).
-  double claim_wait = 10.0;
-  // The lease of that claim (seconds): the holder renews it every third of the lease while
-  // the call runs, so a claim whose holder died, or could not release it because the backend
-  // was away, stops holding others back after at most this long.
-  double claim_lease = 3.0;
+  // before computing it itself.
+  std::chrono::milliseconds claim_wait = std::chrono::seconds(10);
+  // The lease of that claim, 10 ms to 24 h: the holder renews it every third of the lease
+  // while the call runs, so a claim whose holder died, or could not release it because the
+  // backend was away, stops holding others back after at most this long.
+  std::chrono::milliseconds claim_lease = std::chrono::seconds(3);
 };
 
 // Per-call extras from the caller.

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,8 +43,20 @@ namespace refcache {
 class QuotaLedger;
 struct QuotaRecord;
 
-// TTLs are seconds. kNeverExpire as a TTL means "no expiry".
-inline constexpr double kNeverExpire = -1.0;
+// Durations in the options of refcache (TTLs, timeouts, delays, leases) are
+// std::chrono::milliseconds, as in every other options struct of the public headers: any
+// std::chrono duration converts to them (std::chrono::hours(1), 500ms), and sub-second leases
+// and delays can be said. Times stored in entries and task records stay Unix seconds as doubles
+// (entry.hpp): a storage format shared with the reference, not an option.
+//
+// A TTL of kNoExpiry means "never expires". It is the longest duration there is, so it orders
+// after every finite TTL; a TTL stays a plain duration, rather than an optional whose "none"
+// would clash with SetOptions::ttl's "none = the namespace's TTL".
+inline constexpr std::chrono::milliseconds kNoExpiry = std::chrono::milliseconds::max();
+
+// When something stored at `now` (Unix seconds) for `ttl` expires, in Unix seconds; none for
+// kNoExpiry.
+std::optional<double> expiry_after(double now, std::chrono::milliseconds ttl);
 
 // What a set charged to a principal (SetOptions::principal) does when storing it would take
 // the principal past QuotaOptions::max_entries or max_bytes.
@@ -103,14 +116,17 @@ struct RefCacheOptions {
   std::string name = "default";        // ref id prefix; must be is_cache_name() (ref_id.hpp)
   std::shared_ptr<Backend> backend{};  // null: a MemoryBackend
   AccessPolicy default_policy{};       // used when set() is given no policy
-  double default_ttl = 3600;           // seconds, or kNeverExpire
-  // Per-namespace TTLs: the first pattern (glob, e.g. "session:*") matching the namespace
-  // decides; otherwise default_ttl.
-  std::vector<std::pair<std::string, double>> namespace_ttls{};
+  // TTL of entries set without one, or kNoExpiry. Must be >= 0.
+  std::chrono::milliseconds default_ttl = std::chrono::hours(1);
+  // Per-namespace TTLs (or kNoExpiry): the first pattern (glob, e.g. "session:*") matching the
+  // namespace decides; otherwise default_ttl.
+  std::vector<std::pair<std::string, std::chrono::milliseconds>> namespace_ttls{};
   PreviewConfig preview{};  // size mode, default max_size, strategy
   ClockFn clock = &unix_now;
-  std::size_t task_workers = 4;    // threads running async cached calls
-  double task_record_ttl = 86400;  // seconds a finished task record is kept
+  std::size_t task_workers = 4;  // threads running async cached calls
+  // How long a finished task record is kept, or kNoExpiry; a running task's record lives this
+  // long from the start of its run. Must be >= 0.
+  std::chrono::milliseconds task_record_ttl = std::chrono::hours(24);
   // Per-principal limits for sets that name a principal (SetOptions::principal). Default:
   // 1000 entries and 64 MiB per principal, evicting the principal's oldest; see QuotaOptions.
   QuotaOptions quota{};
@@ -121,7 +137,8 @@ struct RefCacheOptions {
 struct SetOptions {
   std::string ns = "public";
   std::optional<AccessPolicy> policy{};  // default: the cache's default_policy
-  std::optional<double> ttl{};           // seconds or kNeverExpire; default: per namespace
+  // >= 0, or kNoExpiry; none: the namespace's TTL (RefCacheOptions::namespace_ttls).
+  std::optional<std::chrono::milliseconds> ttl{};
   std::optional<std::string> tool_name{};
   boost::json::object metadata{};  // extra metadata stored with the entry
   // Ref id to store under (async tasks pre-allocate theirs); default: a fresh one.
@@ -209,8 +226,8 @@ class RefCache {
   // Size of a value as a response would count it (units of the preview config).
   std::size_t measure(const boost::json::value& v) const;
 
-  // The effective TTL for a namespace.
-  double ttl_for(std::string_view ns) const;
+  // The effective TTL for a namespace (kNoExpiry: never expires).
+  std::chrono::milliseconds ttl_for(std::string_view ns) const;
 
   // Task helpers for async cached calls.
   std::optional<TaskRecord> task(std::string_view ref_id);

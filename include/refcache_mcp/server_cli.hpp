@@ -27,6 +27,7 @@
 // Thread-safety: for main(); parse_server_flags and serve are called once per process.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -55,15 +56,19 @@ struct ServerConfig {
   std::string backend_url{};
   std::size_t max_size = 1000;
   SizeMode size_mode = SizeMode::kToken;
-  double ttl = 3600;
+  // RefCacheOptions::default_ttl. The duration flags (--ttl, --call-timeout, --watch-interval)
+  // are given in seconds; here they are std::chrono durations, like every option.
+  std::chrono::milliseconds ttl = std::chrono::hours(1);
   std::vector<std::pair<std::string, std::string>> bearer_tokens{};  // token, user
   std::vector<std::string> admins{};
-  double call_timeout = 30;  // seconds; ::mcp::ServerOptions::call_timeout (0 = none)
+  // ::mcp::ServerOptions::call_timeout (0 = none).
+  std::chrono::milliseconds call_timeout = std::chrono::seconds(30);
   // RefCacheOptions::call_defaults: every cached tool of the server takes these.
   std::string namespace_template{};  // overrides every cached tool's namespace when set
   bool session_scoped = false;
-  bool stdio_admin = false;   // the stdio client (who started the process) is an admin
-  double watch_interval = 2;  // seconds; ChangeNotifierOptions::watch_interval
+  bool stdio_admin = false;  // the stdio client (who started the process) is an admin
+  // ChangeNotifierOptions::watch_interval (0 = no watch).
+  std::chrono::milliseconds watch_interval = std::chrono::seconds(2);
   // ReleaseRule::min_items of the tools that release statistics of private data.
   std::size_t release_min_items = 10;
   // InputLimits of every cached tool (items and bytes the refs of one call expand to).

@@ -62,8 +62,14 @@ void release_quietly(RefCache::ClaimKeeper& keeper, RefCache::KeptClaim* c) noex
   }
 }
 
-std::chrono::milliseconds lease_of(const CachedCallOptions& o) {
-  return std::chrono::milliseconds(static_cast<long long>(1000 * o.claim_lease));
+// steady_clock::now() + `d`, or the end of time when that is beyond it (a duration option set
+// to milliseconds::max() waits for ever instead of overflowing).
+std::chrono::steady_clock::time_point steady_after(std::chrono::milliseconds d) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point now = Clock::now();
+  if (d > std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now))
+    return Clock::time_point::max();
+  return now + d;
 }
 
 // The claim of a call: on the call's stack when it runs inline, shared with the background
@@ -319,8 +325,9 @@ CachedCall::CachedCall(RefCache& cache, std::string name, CallFn fn, CachedCallO
   if (options_.max_size && *options_.max_size == 0)
     throw InvalidArgument("CachedCall '" + name_ + "': max_size must be at least 1");
   if (options_.max_attempts < 1) options_.max_attempts = 1;
-  if (!(options_.claim_lease >= 0.01) || options_.claim_lease > 86400)
-    throw InvalidArgument("CachedCall '" + name_ + "': claim_lease must be 0.01 to 86400 seconds");
+  if (options_.claim_lease < std::chrono::milliseconds(10) ||
+      options_.claim_lease > std::chrono::hours(24))
+    throw InvalidArgument("CachedCall '" + name_ + "': claim_lease must be 10 ms to 24 h");
   // The cache's call defaults: the operator's scoping and budgets (the stricter wins).
   const CallDefaults& d = cache_.options().call_defaults;
   if (d.namespace_template && !options_.namespace_template)
@@ -522,7 +529,7 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
   auto& keeper = cache_.claim_keeper();
   // The owner doubles as the async task's ref id.
   ClaimGuard claim(keeper, "call:" + scope.ns + ":" + key, make_ref_id(cache_.name()),
-                   lease_of(options_), options_.async_timeout.has_value());
+                   options_.claim_lease, options_.async_timeout.has_value());
   if (bind_key) {
     claim.held = keeper.acquire(claim.get());
     if (!claim.held) {
@@ -536,9 +543,7 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
         }
       }
       // A synchronous computation elsewhere: wait for its result, boundedly.
-      const auto deadline =
-          std::chrono::steady_clock::now() +
-          std::chrono::milliseconds(static_cast<long long>(options_.claim_wait * 1000));
+      const auto deadline = steady_after(options_.claim_wait);
       while (std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         if (ov.cancel && ov.cancel->load())
@@ -629,13 +634,13 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
   rec.attempt = 0;
   rec.max_attempts = options_.max_attempts;
   rec.worker = cache_.worker_id();
-  rec.expires_at = now + cache_.options().task_record_ttl;
+  rec.expires_at = expiry_after(now, cache_.options().task_record_ttl);
   rec.ns = ns;
   rec.policy = policy;
   // The run's liveness claim, taken before the record says it is leased and released after
   // its last save: readers tell a run whose server died from one still going by it.
   auto live =
-      std::make_shared<RefCache::KeptClaim>(task_lease_claim(ref_id), ref_id, lease_of(options_));
+      std::make_shared<RefCache::KeptClaim>(task_lease_claim(ref_id), ref_id, options_.claim_lease);
   rec.leased = cache_.claim_keeper().acquire(*live);
   if (!rec.leased) live.reset();
   try {
@@ -728,10 +733,12 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
       }
       if (attempt < opts.max_attempts) {
         // Exponential backoff, interruptible by cancellation.
-        double delay =
-            std::min(opts.retry_max_delay, opts.retry_base_delay * std::pow(2.0, attempt - 1));
-        auto until = std::chrono::steady_clock::now() +
-                     std::chrono::milliseconds(static_cast<long long>(delay * 1000));
+        // In floating point: the doubling must not overflow before the cap applies.
+        const auto grown = opts.retry_base_delay * std::pow(2.0, attempt - 1);
+        const auto until =
+            steady_after(grown < opts.retry_max_delay
+                             ? std::chrono::duration_cast<std::chrono::milliseconds>(grown)
+                             : opts.retry_max_delay);
         while (std::chrono::steady_clock::now() < until && !ctx.cancelled())
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         if (ctx.cancelled()) {
@@ -764,7 +771,7 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
     const double end = cache->now();
     t.completed_at = end;
     t.updated_at = end;
-    t.expires_at = end + cache->options().task_record_ttl;
+    t.expires_at = expiry_after(end, cache->options().task_record_ttl);
     if (ok) {
       t.status = TaskStatus::kComplete;
       t.error.reset();
@@ -789,9 +796,8 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
 
   // Wait up to the timeout; the run continues in the background either way.
   std::unique_lock lock(state->mu);
-  const auto timeout =
-      std::chrono::milliseconds(static_cast<long long>(*options_.async_timeout * 1000));
-  bool finished = state->cv.wait_for(lock, timeout, [&] { return state->done; });
+  bool finished = state->cv.wait_until(lock, steady_after(*options_.async_timeout),
+                                       [&] { return state->done; });
   if (finished) {
     bool ok = state->ok;
     std::string err = state->error;

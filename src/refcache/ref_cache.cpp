@@ -50,12 +50,25 @@ std::vector<std::string> actions_for(Permission eff) {
 
 }  // namespace
 
+std::optional<double> expiry_after(double now, std::chrono::milliseconds ttl) {
+  if (ttl == kNoExpiry) return std::nullopt;
+  return now + std::chrono::duration<double>(ttl).count();
+}
+
 RefCache::RefCache(RefCacheOptions options)
     : options_(std::move(options)), backend_(options_.backend), worker_id_(make_worker_id()) {
   if (!is_cache_name(options_.name))
     throw InvalidArgument("cache name '" + options_.name +
                           "' must match [a-zA-Z][a-zA-Z0-9_-]* so its ref ids are recognised");
   if (options_.preview.max_size == 0) throw InvalidArgument("preview max_size must be at least 1");
+  if (options_.default_ttl < std::chrono::milliseconds::zero())
+    throw InvalidArgument("default_ttl must be >= 0 or kNoExpiry");
+  for (const auto& [pattern, ttl] : options_.namespace_ttls)
+    if (ttl < std::chrono::milliseconds::zero())
+      throw InvalidArgument("the TTL of namespace pattern '" + pattern +
+                            "' must be >= 0 or kNoExpiry");
+  if (options_.task_record_ttl < std::chrono::milliseconds::zero())
+    throw InvalidArgument("task_record_ttl must be >= 0 or kNoExpiry");
   if (!backend_) {
     MemoryBackendOptions mo;
     mo.clock = options_.clock;
@@ -69,7 +82,7 @@ RefCache::~RefCache() {
   if (quota_listener_ != 0) backend_->unsubscribe(quota_listener_);
 }
 
-double RefCache::ttl_for(std::string_view ns) const {
+std::chrono::milliseconds RefCache::ttl_for(std::string_view ns) const {
   for (const auto& [pattern, ttl] : options_.namespace_ttls)
     if (glob_match(pattern, ns)) return ttl;
   return options_.default_ttl;
@@ -97,8 +110,9 @@ std::pair<CacheReference, EntryPtr> RefCache::write_entry(std::string_view key, 
                                                           const SetOptions& opts) {
   auto entry = std::make_shared<CacheEntry>();
   const double now = options_.clock();
-  const double ttl = opts.ttl ? *opts.ttl : ttl_for(opts.ns);
-  if (ttl != kNeverExpire && ttl < 0) throw InvalidArgument("ttl must be >= 0 or kNeverExpire");
+  const std::chrono::milliseconds ttl = opts.ttl ? *opts.ttl : ttl_for(opts.ns);
+  if (ttl < std::chrono::milliseconds::zero())
+    throw InvalidArgument("ttl must be >= 0 or kNoExpiry");
 
   CacheReference ref;
   ref.ref_id = opts.ref_id ? *opts.ref_id : make_ref_id(options_.name);
@@ -106,7 +120,7 @@ std::pair<CacheReference, EntryPtr> RefCache::write_entry(std::string_view key, 
   ref.ns = opts.ns;
   ref.tool_name = opts.tool_name;
   ref.created_at = now;
-  if (ttl != kNeverExpire) ref.expires_at = now + ttl;
+  ref.expires_at = expiry_after(now, ttl);
   ref.total_items = count_items(value);
   KeyBinding binding;
   if (!key.empty()) binding = KeyBinding{opts.ns, std::string(key)};

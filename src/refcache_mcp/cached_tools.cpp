@@ -556,7 +556,9 @@ void add_admin_tools(::mcp::Server& server, RefCache& cache, const InstallOption
             {"backend", cache.backend().kind()},
             {"backend_health", json::object{{"ok", h.ok}, {"detail", h.detail}}},
             {"default_ttl_seconds",
-             o.default_ttl == kNeverExpire ? json::value(nullptr) : json::value(o.default_ttl)},
+             o.default_ttl == kNoExpiry
+                 ? json::value(nullptr)
+                 : json::value(std::chrono::duration<double>(o.default_ttl).count())},
             {"preview_config",
              json::object{{"size_mode", to_string(o.preview.size_mode)},
                           {"max_size", o.preview.max_size},

@@ -38,6 +38,16 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+// Seconds, as the duration flags take them.
+double to_seconds(std::chrono::milliseconds d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+// A flag's seconds as a duration, to the nearest millisecond.
+std::chrono::milliseconds from_seconds(double s) {
+  return std::chrono::round<std::chrono::milliseconds>(std::chrono::duration<double>(s));
+}
+
 bool parse_token_pair(const std::string& s, std::pair<std::string, std::string>& out) {
   auto eq = s.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) return false;
@@ -52,6 +62,10 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
   CLI::App app{d.description, d.program};
   std::string size_mode = "token";
   std::vector<std::string> tokens;
+  // The duration flags are in seconds; each flag's range keeps it within milliseconds' range.
+  double ttl = to_seconds(c.ttl);
+  double watch_interval = to_seconds(c.watch_interval);
+  double call_timeout = to_seconds(c.call_timeout);
   c.transport.http.port = d.default_port;
   ::mcp::add_transport_flags(app, c.transport);
   app.add_option("--backend", c.backend_url,
@@ -63,7 +77,7 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
   app.add_option("--size-mode", size_mode, "token or character")
       ->check(CLI::IsMember({"token", "character"}))
       ->capture_default_str();
-  app.add_option("--ttl", c.ttl, "seconds a cached result lives")
+  app.add_option("--ttl", ttl, "seconds a cached result lives")
       ->check(CLI::Range(1.0, 1e9))
       ->capture_default_str();
   app.add_option("--bearer-token", tokens,
@@ -77,7 +91,7 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
   app.add_flag("--stdio-admin", c.stdio_admin,
                "over stdio, the client (whoever started this process) may use the admin tools "
                "(also MCP_STDIO_ADMIN=1)");
-  app.add_option("--watch-interval", c.watch_interval,
+  app.add_option("--watch-interval", watch_interval,
                  "seconds between checks that subscribed refs still exist (notices deletions by "
                  "other processes on SQLite and expiries); 0 = off")
       ->check(CLI::Range(0.0, 86400.0))
@@ -103,7 +117,7 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
                  "bytes of values one caller may keep in the store (0 = unlimited); a larger "
                  "single value is refused")
       ->capture_default_str();
-  app.add_option("--call-timeout", c.call_timeout,
+  app.add_option("--call-timeout", call_timeout,
                  "seconds a call may take, queueing included; the caller is then answered that "
                  "it exceeded its deadline and the call is cancelled (0 = none)")
       ->check(CLI::Range(0.0, 86400.0))
@@ -116,6 +130,9 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
     return false;
   }
   c.size_mode = size_mode == "character" ? SizeMode::kCharacter : SizeMode::kToken;
+  c.ttl = from_seconds(ttl);
+  c.watch_interval = from_seconds(watch_interval);
+  c.call_timeout = from_seconds(call_timeout);
   if (!c.stdio_admin) {
     std::string v = env("MCP_STDIO_ADMIN");
     c.stdio_admin = v == "1" || v == "true" || v == "yes";
@@ -247,7 +264,7 @@ int run_server(int argc, char** argv, const ServerDefaults& d,
   so.instructions = cache_instructions();
   // Cached results depend on who asks: answers may be cached per authorization context only.
   so.cache_scope = "private";
-  so.call_timeout = std::chrono::milliseconds(static_cast<long long>(config.call_timeout * 1000));
+  so.call_timeout = config.call_timeout;
   ::mcp::Server server(so);
   InstallOptions io;
   io.admin_check = admin_check(config);
@@ -258,7 +275,7 @@ int run_server(int argc, char** argv, const ServerDefaults& d,
   // Subscribed clients hear about changed, deleted and expired refs (destroyed before the
   // server and the cache).
   ChangeNotifierOptions no;
-  no.watch_interval = std::chrono::milliseconds(static_cast<long>(config.watch_interval * 1000));
+  no.watch_interval = config.watch_interval;
   ChangeNotifier notifier(server, *cache, no);
   spdlog::info("{}: cache '{}' on the {} backend{}", d.program, d.cache_name,
                cache->backend().kind(), backend_details(cache->backend()));

@@ -93,7 +93,7 @@ struct World {
   static refcache::RefCacheOptions cache_options() {
     refcache::RefCacheOptions o;
     o.name = "fz";
-    o.default_ttl = refcache::kNeverExpire;
+    o.default_ttl = refcache::kNoExpiry;
     o.preview.size_mode = refcache::SizeMode::kCharacter;
     o.preview.max_size = 200;
     return o;

@@ -36,7 +36,7 @@ refcache::RefCache& cache() {
     refcache::RefCacheOptions o;
     o.name = "fz";
     o.clock = &fixed_now;
-    o.default_ttl = refcache::kNeverExpire;
+    o.default_ttl = refcache::kNoExpiry;
     auto* rc = new refcache::RefCache(std::move(o));
     auto put = [&](int n, bj::value v, refcache::AccessPolicy pol = {}, std::string ns = "public") {
       refcache::SetOptions so;

@@ -86,7 +86,7 @@ struct World {
   refcache::RefCache cache{[] {
     refcache::RefCacheOptions o;
     o.name = "fa";
-    o.default_ttl = refcache::kNeverExpire;
+    o.default_ttl = refcache::kNoExpiry;
     o.preview.size_mode = refcache::SizeMode::kCharacter;
     o.preview.max_size = 400;
     return o;

@@ -120,8 +120,9 @@ int main(int argc, char** argv) {
       o.backend = open_backend(a[1]);
       RefCache cache(o);
       CachedCallOptions co;
-      co.claim_lease = std::atof(a[2].c_str());
-      if (a.size() == 4) co.async_timeout = 0.05;
+      co.claim_lease = std::chrono::round<std::chrono::milliseconds>(
+          std::chrono::duration<double>(std::atof(a[2].c_str())));
+      if (a.size() == 4) co.async_timeout = std::chrono::milliseconds(50);
       CachedCall slow(
           cache, "slow",
           [](const json::object&, CallContext&) -> json::value {

@@ -162,7 +162,7 @@ struct CountedCall {
 // outlived several leases (it renews it).
 void expect_dead_holders_claim_lapses(const std::string& url) {
   constexpr double kLease = 0.5;
-  CountedCall here(url, {.claim_wait = 60});
+  CountedCall here(url, {.claim_wait = 60s});
   auto& [backend, cache, runs, slow] = here;
   const std::string claim = "call:public:" + slow.call_key({{"n", 1}});
 
@@ -188,7 +188,7 @@ void expect_dead_holders_claim_lapses(const std::string& url) {
 // computing it too. Once the first server is killed, its claims lapse within the lease: its
 // task is reported failed, and the call is computed here.
 void expect_running_task_seen_across_processes(const std::string& url) {
-  CountedCall here(url, {.async_timeout = 5});
+  CountedCall here(url, {.async_timeout = 5s});
   auto& [backend, cache, runs, slow] = here;
 
   Worker holder({"hold-call", url, "0.5", "async"});

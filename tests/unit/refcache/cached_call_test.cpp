@@ -322,7 +322,7 @@ TEST(CachedCall, AsyncTimeoutAnswersAtOnceAndFinishesExactlyOnce) {
   std::atomic<int> runs{0};
   std::atomic<bool> release{false};
   CachedCallOptions o;
-  o.async_timeout = 0.05;
+  o.async_timeout = 50ms;
   CachedCall slow(
       cache, "slow",
       [&](const json::object&, CallContext& ctx) -> json::value {
@@ -365,7 +365,7 @@ TEST(CachedCall, AsyncTimeoutAnswersAtOnceAndFinishesExactlyOnce) {
 TEST(CachedCall, AsyncFastCallsAnswerNormally) {
   RefCache cache(char_opts());
   CachedCallOptions o;
-  o.async_timeout = 5;
+  o.async_timeout = 5s;
   CachedCall fast(
       cache, "fast", [](const json::object&, CallContext&) { return json::value(1); }, o);
   auto r = fast.call({});
@@ -377,9 +377,9 @@ TEST(CachedCall, AsyncFailuresRetryWithBackoffThenFailThenRunAgain) {
   RefCache cache(char_opts());
   std::atomic<int> runs{0};
   CachedCallOptions o;
-  o.async_timeout = 0.01;
+  o.async_timeout = 10ms;
   o.max_attempts = 3;
-  o.retry_base_delay = 0.02;
+  o.retry_base_delay = 20ms;
   CachedCall flaky(
       cache, "flaky",
       [&](const json::object&, CallContext&) -> json::value {
@@ -408,11 +408,71 @@ TEST(CachedCall, AsyncFailuresRetryWithBackoffThenFailThenRunAgain) {
   ASSERT_TRUE(eventually([&] { return runs >= 4; }));
 }
 
+// The backoff doubles from retry_base_delay and is capped by retry_max_delay, however large
+// the doubling gets: a base of a day with a cap of 20 ms retries within milliseconds.
+TEST(CachedCall, RetryDelaysAreCappedWithoutOverflow) {
+  RefCache cache(char_opts());
+  std::atomic<int> runs{0};
+  CachedCallOptions o;
+  o.async_timeout = 10ms;
+  o.max_attempts = 40;
+  o.retry_base_delay = 24h;
+  o.retry_max_delay = 1ms;
+  CachedCall flaky(
+      cache, "flaky",
+      [&](const json::object&, CallContext&) -> json::value {
+        ++runs;
+        throw std::invalid_argument("boom");
+      },
+      o);
+  const std::string ref(flaky.call({}).at("ref_id").as_string());
+  ASSERT_TRUE(eventually([&] {
+    auto t = cache.task(ref);
+    return t && t->status == TaskStatus::kFailed;
+  }));
+  EXPECT_EQ(runs, 40);
+}
+
+// The longest durations wait for ever rather than overflow: an async timeout of
+// milliseconds::max() answers a call once it is done, and task records of a cache whose
+// task_record_ttl is kNoExpiry never expire.
+TEST(CachedCall, TheLongestDurationsMeanForEver) {
+  RefCacheOptions ro = char_opts();
+  ro.task_record_ttl = kNoExpiry;
+  RefCache cache(ro);
+  CachedCallOptions o;
+  o.async_timeout = std::chrono::milliseconds::max();
+  CachedCall c(
+      cache, "c",
+      [](const json::object&, CallContext&) -> json::value {
+        std::this_thread::sleep_for(20ms);
+        return 5;
+      },
+      o);
+  auto r = c.call({});
+  EXPECT_EQ(r.at("value"), 5);
+  auto t = cache.task(std::string(r.at("ref_id").as_string()));
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->status, TaskStatus::kComplete);
+  EXPECT_FALSE(t->expires_at);
+}
+
+TEST(CachedCall, ALeaseOutsideTenMillisecondsToADayIsRefused) {
+  RefCache cache(char_opts());
+  auto fn = [](const json::object&, CallContext&) -> json::value { return 1; };
+  for (auto lease : {std::chrono::milliseconds(9), std::chrono::milliseconds(0),
+                     std::chrono::milliseconds(-1), std::chrono::milliseconds(24h + 1ms)})
+    EXPECT_THROW(CachedCall(cache, "c", fn, {.claim_lease = lease}), InvalidArgument)
+        << lease.count();
+  EXPECT_NO_THROW(CachedCall(cache, "c", fn, {.claim_lease = 10ms}));
+  EXPECT_NO_THROW(CachedCall(cache, "c", fn, {.claim_lease = 24h}));
+}
+
 TEST(CachedCall, AsyncCancellationReachesTheFunctionAndStoresNothing) {
   RefCache cache(char_opts());
   std::atomic<bool> saw_cancel{false};
   CachedCallOptions o;
-  o.async_timeout = 0.01;
+  o.async_timeout = 10ms;
   CachedCall slow(
       cache, "slow",
       [&](const json::object&, CallContext& ctx) -> json::value {
@@ -479,8 +539,8 @@ TEST(CachedCall, AClaimIsRenewedWhileItsCallRunsAndFreedWhenItEnds) {
   SharedBackend two;
   auto& [backend, first, second] = two;
   CachedCallOptions o;
-  o.claim_lease = 0.1;
-  o.claim_wait = 30;
+  o.claim_lease = 100ms;
+  o.claim_wait = 30s;
   std::atomic<bool> started{false};
   CachedCall slow_first(
       first, "slow",
@@ -516,8 +576,8 @@ TEST(CachedCall, AsyncRunsKeepTheirClaimUntilTheyEnd) {
   SharedBackend two;
   auto& [backend, first, second] = two;
   CachedCallOptions o;
-  o.claim_lease = 0.1;
-  o.async_timeout = 0.02;
+  o.claim_lease = 100ms;
+  o.async_timeout = 20ms;
   std::atomic<bool> release{false};
   std::atomic<int> runs{0};
   auto fn = [&](const json::object&, CallContext&) -> json::value {
@@ -547,7 +607,7 @@ TEST(CachedCall, AWaiterTakesOverAClaimThatLapses) {
   ro.backend = backend;
   RefCache cache(ro);
   CachedCallOptions o;
-  o.claim_wait = 60;
+  o.claim_wait = 60s;
   std::atomic<int> runs{0};
   CachedCall c(cache, "c", range_fn(runs), o);
   const std::string claim = "call:public:" + c.call_key({{"n", 1}});
@@ -569,7 +629,7 @@ TEST(CachedCall, RenewalsRacingReleasesLeaveNoClaimBehind) {
   ro.backend = backend;
   RefCache cache(ro);
   CachedCallOptions o;
-  o.claim_lease = 0.01;  // renewed every 3 ms
+  o.claim_lease = 10ms;  // renewed every 3 ms
   std::atomic<int> runs{0};
   CachedCall c(
       cache, "c",

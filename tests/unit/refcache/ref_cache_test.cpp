@@ -9,6 +9,7 @@
 #include "test_util.hpp"
 
 using namespace refcache;
+using namespace std::chrono_literals;
 using refcache_test::J;
 using refcache_test::range;
 namespace json = boost::json;
@@ -32,7 +33,8 @@ CacheResponse preview_of(GetResult r) {
 TEST(RefCache, Defaults) {
   RefCache cache;
   EXPECT_EQ(cache.name(), "default");
-  EXPECT_EQ(cache.options().default_ttl, 3600);
+  EXPECT_EQ(cache.options().default_ttl, 1h);
+  EXPECT_EQ(cache.options().task_record_ttl, 24h);
   EXPECT_EQ(cache.backend().kind(), "memory");
   EXPECT_EQ(cache.options().preview.max_size, 1000u);
   EXPECT_EQ(cache.options().preview.size_mode, SizeMode::kToken);
@@ -143,7 +145,7 @@ TEST(RefCache, ResettingAKeyReplacesAndDeletesTheOldEntry) {
 TEST(RefCache, ExpiryHonouredOnEveryPath) {
   RefCache cache(opts());
   SetOptions so;
-  so.ttl = 1;
+  so.ttl = 1s;
   auto ref = cache.set("k", 1, so);
   EXPECT_TRUE(cache.exists(ref.ref_id, Actor::agent()));
   refcache_test::advance(2);
@@ -153,14 +155,14 @@ TEST(RefCache, ExpiryHonouredOnEveryPath) {
   EXPECT_TRUE(cache.backend().keys().empty());
 }
 
-TEST(RefCache, TtlZeroExpiresAtOnceAndNeverExpireLasts) {
+TEST(RefCache, TtlZeroExpiresAtOnceAndNoExpiryLasts) {
   RefCache cache(opts());
   SetOptions zero;
-  zero.ttl = 0;
+  zero.ttl = 0ms;
   auto z = cache.set("", 1, zero);
   EXPECT_FALSE(cache.exists(z.ref_id, Actor::agent()));
   SetOptions never;
-  never.ttl = kNeverExpire;
+  never.ttl = kNoExpiry;
   auto n = cache.set("", 1, never);
   EXPECT_FALSE(n.expires_at);
   refcache_test::advance(1e9);
@@ -168,7 +170,7 @@ TEST(RefCache, TtlZeroExpiresAtOnceAndNeverExpireLasts) {
   EXPECT_THROW(
       [&] {
         SetOptions bad;
-        bad.ttl = -5;
+        bad.ttl = -5s;
         cache.set("", 1, bad);
       }(),
       InvalidArgument);
@@ -176,15 +178,47 @@ TEST(RefCache, TtlZeroExpiresAtOnceAndNeverExpireLasts) {
 
 TEST(RefCache, PerNamespaceTtl) {
   auto o = opts();
-  o.namespace_ttls = {{"session:*", 60}, {"archive", kNeverExpire}};
+  o.namespace_ttls = {{"session:*", 1min}, {"archive", kNoExpiry}};
   RefCache cache(o);
-  EXPECT_EQ(cache.ttl_for("session:abc"), 60);
-  EXPECT_EQ(cache.ttl_for("archive"), kNeverExpire);
-  EXPECT_EQ(cache.ttl_for("public"), 3600);
+  EXPECT_EQ(cache.ttl_for("session:abc"), 60s);
+  EXPECT_EQ(cache.ttl_for("archive"), kNoExpiry);
+  EXPECT_EQ(cache.ttl_for("public"), 1h);
   SetOptions so;
   so.ns = "session:abc";
   auto ref = cache.set("", 1, so);
   EXPECT_DOUBLE_EQ(*ref.expires_at - ref.created_at, 60);
+  so.ns = "archive";
+  EXPECT_FALSE(cache.set("", 1, so).expires_at);
+}
+
+TEST(RefCache, SubSecondTtlIsKeptToTheMillisecond) {
+  RefCache cache(opts());
+  SetOptions so;
+  so.ttl = 1500ms;
+  auto ref = cache.set("", 1, so);
+  EXPECT_DOUBLE_EQ(*ref.expires_at - ref.created_at, 1.5);
+  refcache_test::advance(1.25);  // binary fractions: the fake clock stays exact
+  EXPECT_TRUE(cache.exists(ref.ref_id, Actor::agent()));
+  refcache_test::advance(0.5);
+  EXPECT_FALSE(cache.exists(ref.ref_id, Actor::agent()));
+}
+
+TEST(RefCache, NegativeTtlOptionsAreRefused) {
+  auto negative_default = opts();
+  negative_default.default_ttl = -1s;
+  EXPECT_THROW(RefCache{negative_default}, InvalidArgument);
+  auto negative_ns = opts();
+  negative_ns.namespace_ttls = {{"session:*", -1ms}};
+  EXPECT_THROW(RefCache{negative_ns}, InvalidArgument);
+  auto negative_tasks = opts();
+  negative_tasks.task_record_ttl = -1h;
+  EXPECT_THROW(RefCache{negative_tasks}, InvalidArgument);
+}
+
+TEST(RefCache, ExpiryAfterIsNoneForNoExpiry) {
+  EXPECT_FALSE(expiry_after(100.0, kNoExpiry));
+  EXPECT_DOUBLE_EQ(*expiry_after(100.0, 250ms), 100.25);
+  EXPECT_DOUBLE_EQ(*expiry_after(100.0, 0ms), 100.0);
 }
 
 TEST(RefCache, ClearIsExactPerNamespace) {

@@ -123,7 +123,8 @@ class NotifyTest : public ::testing::Test {
             ref + R"("}})");
   }
 
-  std::string store(const std::string& ns, std::optional<double> ttl = std::nullopt) {
+  std::string store(const std::string& ns,
+                    std::optional<std::chrono::milliseconds> ttl = std::nullopt) {
     refcache::SetOptions so;
     so.ns = ns;
     so.ttl = ttl;
@@ -190,7 +191,7 @@ TEST_F(NotifyTest, ClearAndExpiryNotify) {
   Client alice = connect("alice", "sa");
   const std::string a = store("user:alice");
   const std::string b = store("user:alice:sub");  // another namespace: not cleared
-  const std::string soon = store("public", 10);
+  const std::string soon = store("public", 10s);
   for (const auto& r : {a, b, soon})
     EXPECT_TRUE(subscribe(alice, r).as_object().contains("result"));
 

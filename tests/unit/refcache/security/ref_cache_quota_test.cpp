@@ -173,7 +173,7 @@ TEST(RefCacheQuota, ReSettingAKeyReplacesWithoutEvictingAnother) {
 TEST(RefCacheQuota, ExpiredEntriesFreeTheirRoom) {
   RefCache cache(quota_opts(2, 0));
   SetOptions brief = as("p");
-  brief.ttl = 10;
+  brief.ttl = std::chrono::seconds(10);
   cache.set("", 1, brief);
   cache.set("", 2, brief);
   refcache_test::advance(11);
