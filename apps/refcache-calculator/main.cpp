@@ -49,8 +49,7 @@ int main(int argc, char** argv) {
       .default_port = 8001};
   return refcache::mcp::run_server(
       argc, argv, defaults,
-      [](mcp::Server& server, refcache::RefCache& cache,
-         const refcache::mcp::ServerConfig&) {
+      [](mcp::Server& server, refcache::RefCache& cache, const refcache::mcp::ServerConfig&) {
         // --namespace-template, --session-scoped and the budgets reach every cached tool
         // through the cache's call defaults.
         auto in_namespace = [](std::string ns) {

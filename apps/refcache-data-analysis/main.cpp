@@ -60,7 +60,6 @@ struct SampleArgs {
 };
 BOOST_DESCRIBE_STRUCT(SampleArgs, (), (size, distribution, min_value, max_value))
 
-
 namespace {
 
 template <class E>
@@ -90,19 +89,18 @@ int main(int argc, char** argv) {
                          "Summary statistics (count, sum, mean, min, max, range, std, variance, "
                          "median, quartiles) of a list of numbers or a ref_id to one."},
             .cache = {.ns = "analysis",
-                      .release = refcache::ReleaseRule{
-                          .fields = {"count", "sum", "mean", "std", "variance", "input_size"},
-                          .min_items = config.release_min_items}},
+                      .release = refcache::ReleaseRule{.fields = {"count", "sum", "mean", "std",
+                                                                  "variance", "input_size"},
+                                                       .min_items = config.release_min_items}},
             .ref_params = {"data"}};
         analyze.tool.annotations.read_only_hint = true;
-        cached_tool<AnalyzeArgs>(
-            server, cache, std::move(analyze),
-            [](const AnalyzeArgs& a, refcache::CallContext& ctx) {
-              ctx.throw_if_cancelled();
-              json::object stats = analysis::statistics(a.data);
-              stats["input_size"] = a.data.size();
-              return json::value(std::move(stats));
-            });
+        cached_tool<AnalyzeArgs>(server, cache, std::move(analyze),
+                                 [](const AnalyzeArgs& a, refcache::CallContext& ctx) {
+                                   ctx.throw_if_cancelled();
+                                   json::object stats = analysis::statistics(a.data);
+                                   stats["input_size"] = a.data.size();
+                                   return json::value(std::move(stats));
+                                 });
 
         cached_tool<TransformArgs>(
             server, cache,
@@ -115,8 +113,7 @@ int main(int argc, char** argv) {
              .ref_params = {"data"}},
             [](const TransformArgs& a, refcache::CallContext& ctx) {
               ctx.throw_if_cancelled();
-              return analysis::transform(a.data, name_of(a.operation, "normalize"),
-                                         a.scale_factor);
+              return analysis::transform(a.data, name_of(a.operation, "normalize"), a.scale_factor);
             });
 
         cached_tool<AggregateArgs>(
@@ -158,11 +155,12 @@ int main(int argc, char** argv) {
                  std::to_string(config.release_min_items) +
                  " numbers) or transform_data (the result stays private and is returned as a "
                  "ref_id).",
-             .input_schema = json::object{
-                 {"type", "object"},
-                 {"properties",
-                  {{"data", {{"description", "The private value: numbers, text, any JSON"}}}}},
-                 {"required", {"data"}}}},
+             .input_schema =
+                 json::object{
+                     {"type", "object"},
+                     {"properties",
+                      {{"data", {{"description", "The private value: numbers, text, any JSON"}}}}},
+                     {"required", {"data"}}}},
             [&cache, scoping](const json::value& args, mcp::ToolContext& ctx) {
               try {
                 refcache::SetOptions so =
