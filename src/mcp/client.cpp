@@ -111,7 +111,7 @@ const ServerInfo& Client::connect(std::unique_ptr<ClientTransport> transport) {
   if (!connected()) {
     ClientError e = impl_->closed_error();
     close();
-    throw e;
+    throw ClientError(std::move(e));
   }
   detail::client_log().debug("mcp client: connected to {} {} ({}, {})",
                              impl_->server.implementation.name,

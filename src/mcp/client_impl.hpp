@@ -250,7 +250,8 @@ struct Client::Impl {
   boost::json::object answer_input(const std::string& method, const boost::json::object& params);
   // All of an input_required result's inputRequests ({key: {method, params}}).
   boost::json::object answer_inputs(const boost::json::object& requests);
-  void on_server_request(boost::json::value id, std::string method, boost::json::object params);
+  void on_server_request(const boost::json::value& id, const std::string& method,
+                         boost::json::object params);
 
   // --- client_notifications.cpp --------------------------------------------------------------
   void on_notification(std::string method, boost::json::object params);

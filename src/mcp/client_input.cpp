@@ -90,7 +90,8 @@ bj::object Client::Impl::answer_inputs(const bj::object& requests) {
   return answers;
 }
 
-void Client::Impl::on_server_request(bj::value id, std::string method, bj::object params) {
+void Client::Impl::on_server_request(const bj::value& id, const std::string& method,
+                                     bj::object params) {
   if (method == "ping") return send_response(id, {});  // cheap: answered on the spot
   const std::string key = detail::client_id_key(id);
   auto cancelled = std::make_shared<std::atomic<bool>>(false);

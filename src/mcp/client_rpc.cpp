@@ -315,8 +315,9 @@ void Client::Impl::cancel_request(const bj::value& id, const std::string& reason
 ClientTransportCallbacks Client::Impl::callbacks() {
   return ClientTransportCallbacks{
       .message = [this](std::string text) { on_message(std::move(text)); },
-      .request_failed = [this](const bj::value& id,
-                               std::exception_ptr error) { on_request_failed(id, error); },
+      .request_failed = [this](
+                            const bj::value& id,
+                            std::exception_ptr error) { on_request_failed(id, std::move(error)); },
       .closed = [this](const std::string& reason) { on_closed(reason); }};
 }
 
@@ -358,7 +359,7 @@ void Client::Impl::on_message(std::string text) {
       const bj::value& id = id_it->value();
       if (!id.is_string() && !id.is_int64() && !id.is_uint64())
         return bad("a request whose id is neither a string nor an integer");
-      return on_server_request(id, std::move(method), std::move(params));
+      return on_server_request(id, method, std::move(params));
     }
     return on_notification(std::move(method), std::move(params));
   }

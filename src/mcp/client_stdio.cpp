@@ -184,7 +184,7 @@ void StdioRun::signal_child(int sig) {
 void StdioRun::io_loop() {
   std::string line;      // the stdout line being read
   std::string err_line;  // the stderr line being read
-  std::vector<char> chunk(64 * 1024);
+  std::vector<char> chunk(std::size_t{64} * 1024);
   bool out_open = true, err_open = true, exited = false, delivered = false;
   bool discarding_err = false;
   Clock::time_point eof_at{}, exit_at{};
@@ -456,6 +456,7 @@ void StdioClientTransport::start(ClientTransportCallbacks callbacks) {
   std::vector<std::string> argv_s{opt.command};
   argv_s.insert(argv_s.end(), opt.args.begin(), opt.args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_s.size() + 1);
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<std::string> env_s;
@@ -466,8 +467,14 @@ void StdioClientTransport::start(ClientTransportCallbacks callbacks) {
       if (eq != std::string_view::npos && opt.env.count(std::string(kv.substr(0, eq)))) continue;
       env_s.emplace_back(kv);
     }
-  for (const auto& [k, v] : opt.env) env_s.push_back(k + "=" + v);
+  for (const auto& [k, v] : opt.env) {
+    std::string kv = k;
+    kv += '=';
+    kv += v;
+    env_s.push_back(std::move(kv));
+  }
   std::vector<char*> envp;
+  envp.reserve(env_s.size() + 1);
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
 

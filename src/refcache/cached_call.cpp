@@ -660,7 +660,7 @@ json::object CachedCall::run_async(const std::string& key, const std::string& re
   CachedCallOptions opts = options_;
   std::string tool = name_;
   CallOverrides overrides = ov;
-  std::vector<PrivateInput> privates = private_inputs;
+  const std::vector<PrivateInput>& privates = private_inputs;  // copied into the job below
 
   pool.submit([=]() mutable {
     Backend& be = cache->backend();
