@@ -357,6 +357,23 @@ const attacks = {
     }
   },
 
+  // A server reachable from other machines without authentication says so on stderr; one
+  // with bearer tokens, or on loopback, does not.
+  async open_bind() {
+    const run = (extra) => spawnSync(CALC, ['--transport', 'http', '--port', '0', '--backend', 'memory:', ...extra],
+      { timeout: 3000 }).stderr.toString();
+    const warning = /listening on 0\.0\.0\.0 without authentication/;
+    const open = run(['--host', '0.0.0.0']);
+    check(warning.test(open), '0.0.0.0 without authentication is warned about on stderr', open);
+    const authed = run(['--host', '0.0.0.0', '--bearer-token', 'secret-token=alice']);
+    check(/listening/.test(authed) && !/without authentication/.test(authed),
+      '0.0.0.0 with bearer tokens: no warning', authed);
+    check(!authed.includes('secret-token'), 'the bearer token is not logged', authed);
+    const loopback = run(['--host', '127.0.0.1']);
+    check(/listening/.test(loopback) && !/without authentication/.test(loopback),
+      'loopback without authentication: no warning', loopback);
+  },
+
   // No library text, source path or invalid UTF-8 reaches a client.
   async internal_errors() {
     for (const { transport, backendKind } of matrix(['stdio', 'http', 'modern', 'sse'])) {
