@@ -17,6 +17,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fuzz_util.hpp"
@@ -34,8 +35,9 @@ using namespace std::chrono_literals;
 constexpr const char* kSecretText = "qx-SECRET-text-9311";
 constexpr double kSecretNumber = 73914.625;
 constexpr const char* kSecretNumberText = "73914.625";
-// Items of the private list: each printed with a fraction no other value here has.
+// Items of the private list: kSecretItemBase + i for i < 12, printed "1000.8125" ... "1011.8125".
 constexpr double kSecretItemBase = 1000.8125;
+constexpr int kSecretItems = 12;
 
 struct SequenceArgs {
   std::string sequence_type;
@@ -176,7 +178,7 @@ struct World {
     text_ref = store(bj::value(kSecretText));
     number_ref = store(bj::value(kSecretNumber));
     bj::array list;
-    for (int i = 0; i < 12; ++i) list.push_back(kSecretItemBase + i);
+    for (int i = 0; i < kSecretItems; ++i) list.push_back(kSecretItemBase + i);
     list_ref = store(std::move(list));
   }
 
@@ -200,16 +202,28 @@ World& world() {
   return *w;
 }
 
-bool leaks(const std::string& text) {
-  if (text.find("SECRET") != std::string::npos || text.find(kSecretNumberText) != std::string::npos)
-    return true;
-  return text.find(".8125") != std::string::npos;  // an item of the private list
+// The texts of the private values. An answer that holds one of them leaks it -- unless the
+// caller wrote it into the arguments itself, which the fuzzer may (such inputs are skipped).
+const std::vector<std::string>& secret_texts() {
+  static const std::vector<std::string> texts = [] {
+    std::vector<std::string> t{"SECRET", kSecretNumberText};
+    for (int i = 0; i < kSecretItems; ++i) t.push_back(std::to_string(1000 + i) + ".8125");
+    return t;
+  }();
+  return texts;
+}
+
+bool holds_secret(std::string_view text) {
+  for (const auto& s : secret_texts())
+    if (text.find(s) != std::string_view::npos) return true;
+  return false;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
+  if (holds_secret(as_view(data + 1, size - 1))) return 0;
   World& w = world();
   static const char* kTools[] = {"transform", "combine", "stats", "sequence", "get_cached_result"};
   const char* tool = kTools[data[0] % 5];
@@ -229,7 +243,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   w.server.handle(session, std::move(msg), out);
   FUZZ_CHECK(w.server.wait_idle(20s), "the call finishes");
   std::lock_guard lk(out->mu);
-  if (leaks(out->all)) {
+  if (holds_secret(out->all)) {
     std::fprintf(stderr, "answer: %s\n", out->all.c_str());
     FUZZ_CHECK(false, "no answer carries a private value");
   }
