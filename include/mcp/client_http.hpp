@@ -1,0 +1,99 @@
+// mcp::StreamableHttpClientTransport: the client's side of the Streamable HTTP transport, for
+// both protocol eras. Every message the client sends is one POST to the endpoint URL, on a
+// connection of its own, with `Content-Type: application/json` and `Accept: application/json,
+// text/event-stream`; the server answers a request with a JSON body or with an SSE stream whose
+// `message` events (related notifications, the server's own requests, then the response) reach
+// the callbacks in order, and answers notifications and responses with 202.
+//
+//  - 2025-11-25 (messages of OutgoingMessage::era kLegacy): the `Mcp-Session-Id` the server
+//    gives in its initialize answer goes on every later message; once notifications/initialized
+//    is accepted, a GET opens the standalone stream for the server's own messages (a 405 means
+//    the server offers none); it is opened again when it ends, after the server's `retry` delay,
+//    with Last-Event-ID. A response stream that breaks before its answer is resumed the same way
+//    (GET with Last-Event-ID, up to max_resumptions times). close() sends DELETE to end the
+//    session. A 404 on a message that carried the session means the server ended it: the
+//    transport closes ("the server ended the HTTP session ..."), failing every call.
+//  - 2026-07-28 (kModern): stateless POSTs with `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`
+//    (a tool or prompt name, a resource URI, a task id; non-ASCII values as `=?base64?...?=`)
+//    and the `Mcp-Param-*` headers of x-mcp-header arguments. A request is cancelled by closing
+//    its response stream (the server cancels it), not with notifications/cancelled.
+//
+// Failures: a POST that cannot be delivered or answered (a refused or timed-out connection, an
+// HTTP error status without a JSON-RPC answer, garbage, a response stream that ended early and
+// could not be resumed, an answer larger than max_message_bytes) fails that request through
+// request_failed() with a ClientError naming the URL and what happened; an HTTP error status
+// with a JSON-RPC error body is delivered as the server's answer. When the server is gone (a
+// connection is refused, the standalone stream cannot be reopened) closed() reports "the server
+// at URL went away: ...".
+//
+// Only http:// URLs are supported; https:// throws at start().
+//
+// Thread-safety: as ClientTransport. One I/O thread (Boost.Asio) runs every connection and
+// delivers every callback, so message() is never called concurrently; send() only queues.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "mcp/client_transport.hpp"
+
+namespace mcp {
+
+struct StreamableHttpClientOptions {
+  // The MCP endpoint: http://HOST[:PORT][/PATH] (default port 80, default path "/"); HOST may
+  // be a name, an IPv4 address or a bracketed IPv6 address. Required.
+  std::string url{};
+  // Headers sent with every request (Authorization, for instance). They may not replace the
+  // transport's own (Content-Type, Accept, Mcp-*, MCP-Protocol-Version). Default none.
+  std::map<std::string, std::string> headers{};
+  // How long resolving the host and connecting may take, per connection. Default 10 s.
+  std::chrono::milliseconds connect_timeout{10000};
+  // The longest silence on an answer (between its bytes) before the request fails; 0 = no
+  // limit, the call's own deadline bounds it (a tool may compute for minutes before the server
+  // writes a byte). SSE keep-alive comments count as bytes. Default 0.
+  std::chrono::milliseconds read_timeout{0};
+  // How long the server has to accept a notification or response (its 202), to end the
+  // session on close() (DELETE), and to write a request. Default 10 s.
+  std::chrono::milliseconds write_timeout{10000};
+  // Largest JSON body, SSE line or SSE event accepted, in bytes; a larger one fails that
+  // answer (memory stays bounded). Default 64 MiB (the SDK server's own limit).
+  std::size_t max_message_bytes = 64u << 20;
+  // 2025-11-25: open the standalone GET stream after initialization. Default true.
+  bool standalone_stream = true;
+  // 2025-11-25: times a broken response stream is resumed (GET with Last-Event-ID) before its
+  // request fails. Default 3.
+  std::size_t max_resumptions = 3;
+  // The delay before reopening a stream when the server gave no `retry`; and the most any
+  // `retry` of the server's is obeyed. Default 1 s and 10 s.
+  std::chrono::milliseconds reconnect_delay{1000};
+  std::chrono::milliseconds max_reconnect_delay{10000};
+};
+
+class StreamableHttpClientTransport : public ClientTransport {
+ public:
+  explicit StreamableHttpClientTransport(StreamableHttpClientOptions options);
+  ~StreamableHttpClientTransport() override;  // close()
+  StreamableHttpClientTransport(const StreamableHttpClientTransport&) = delete;
+  StreamableHttpClientTransport& operator=(const StreamableHttpClientTransport&) = delete;
+
+  // Checks the URL (throws ClientError kTransportClosed for a malformed or https:// one) and
+  // starts the I/O thread; no connection is made before the first send().
+  void start(ClientTransportCallbacks callbacks) override;
+  void send(OutgoingMessage message) override;
+  // Ends the session (DELETE, bounded by write_timeout) when there is one, closes every
+  // stream, delivers closed("closed by the client") and stops the I/O thread.
+  void close() override;
+  TransportKind kind() const override { return TransportKind::kStreamableHttp; }
+  std::string session_id() const override;
+  std::string describe() const override;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mcp
