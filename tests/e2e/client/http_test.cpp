@@ -556,7 +556,15 @@ TEST(HttpEverything, LegacySessionWithStreams) {
 // Answers server/discover properly (2026-07-28), then every other POST as `mode` says.
 class FakeHttpServer {
  public:
-  enum class Mode { kGarbage, kCloseMidStream, kNeverAnswer, kError500, kHuge, kPagedTools };
+  enum class Mode {
+    kGarbage,
+    kCloseMidStream,
+    kNeverAnswer,
+    kError500,
+    kHuge,
+    kPagedTools,
+    kResumable,  // 2025-11-25: a session; a tool call's SSE answer breaks, GET resumes it
+  };
   explicit FakeHttpServer(Mode mode, bool answer_discover = true)
       : mode_(mode), discover_(answer_discover) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -623,11 +631,13 @@ class FakeHttpServer {
         want = end + 4 + (std::regex_search(head, m, re) ? std::stoul(m[1].str()) : 0);
       }
     }
-    if (want != std::string::npos && in.size() >= want)
-      answer(c, in.substr(in.find("\r\n\r\n") + 4));
+    if (want != std::string::npos && in.size() >= want) {
+      const auto end = in.find("\r\n\r\n");
+      answer(c, in.substr(0, end), in.substr(end + 4));
+    }
     ::close(c);
   }
-  void answer(int c, const std::string& body) {
+  void answer(int c, const std::string& head, const std::string& body) {
     boost::system::error_code ec;
     bj::value msg = bj::parse(body, ec);
     const bj::value id = (!ec && msg.is_object() && msg.as_object().contains("id"))
@@ -644,7 +654,10 @@ class FakeHttpServer {
                        std::to_string(json.size()) + "\r\n\r\n" + json);
       return;
     }
+    if (mode_ == Mode::kResumable) return resumable(c, head, body, id);
     switch (mode_) {
+      case Mode::kResumable:
+        return;
       case Mode::kPagedTools: {
         // tools/list in two pages: the first as JSON, the second as an SSE answer.
         const bool second = body.find("\"cursor\":\"page-2\"") != std::string::npos;
@@ -691,6 +704,64 @@ class FakeHttpServer {
     }
   }
 
+  void resumable(int c, const std::string& head, const std::string& body, const bj::value& id) {
+    const std::string sse_head =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+    if (head.rfind("GET ", 0) == 0) {
+      const auto at = head.find("Last-Event-ID: ");
+      if (at == std::string::npos ||
+          head.find("Mcp-Session-Id: fake-session") == std::string::npos) {
+        write_all(c, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
+      const std::string last = head.substr(at + 15, head.find("\r\n", at) - at - 15);
+      std::lock_guard lk(mu_);
+      ++resumptions_;
+      const bj::object result{
+          {"content", bj::array{bj::object{{"type", "text"}, {"text", "resumed after " + last}}}}};
+      write_all(c, sse_head + "id: r-2\ndata: " +
+                       bj::serialize(bj::object{
+                           {"jsonrpc", "2.0"}, {"id", pending_id_}, {"result", result}}) +
+                       "\n\n");
+      return;
+    }
+    if (body.find("\"initialize\"") != std::string::npos) {
+      const std::string json = bj::serialize(bj::object{
+          {"jsonrpc", "2.0"},
+          {"id", id},
+          {"result", bj::object{{"protocolVersion", "2025-11-25"},
+                                {"capabilities", bj::object{{"tools", bj::object{}}}},
+                                {"serverInfo", bj::object{{"name", "fake"}, {"version", "1"}}}}}});
+      write_all(c,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: "
+                "fake-session\r\nContent-Length: " +
+                    std::to_string(json.size()) + "\r\n\r\n" + json);
+      return;
+    }
+    if (id.is_null()) {
+      write_all(c, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    {
+      std::lock_guard lk(mu_);
+      pending_id_ = id;
+    }
+    // The priming event, one event, then the connection breaks before the answer.
+    write_all(c, sse_head + "id: r-0\nretry: 50\ndata: \n\nid: r-1\ndata: " +
+                     R"({"jsonrpc":"2.0","method":"notifications/message",)" +
+                     R"("params":{"level":"info","data":"x"}})" + "\n\n");
+  }
+
+ public:
+  int resumptions() {
+    std::lock_guard lk(mu_);
+    return resumptions_;
+  }
+
+ private:
+  std::mutex mu_;
+  bj::value pending_id_;
+  int resumptions_ = 0;
   Mode mode_;
   bool discover_;
   int fd_ = -1;
@@ -731,6 +802,18 @@ TEST(HttpFakeServer, ListsFollowPagesOfJsonAndSseAnswers) {
   std::vector<std::string> names;
   for (const auto& t : client.list_tools()) names.push_back(t.name);
   EXPECT_EQ(names, (std::vector<std::string>{"alpha", "beta"}));
+}
+
+TEST(HttpFakeServer, BrokenAnswerIsResumedWithLastEventId) {
+  FakeHttpServer fake(FakeHttpServer::Mode::kResumable, /*answer_discover=*/false);
+  mcp::Client client(
+      {.versions = mcp::VersionNegotiation::kLegacy, .request_timeout = std::chrono::seconds(5)});
+  auto t = http(fake.url());
+  auto* transport = t.get();
+  client.connect(std::move(t));
+  EXPECT_EQ(transport->session_id(), "fake-session");
+  EXPECT_EQ(first_text(client.call_tool("anything")), "resumed after r-1");
+  EXPECT_EQ(fake.resumptions(), 1);
 }
 
 TEST(HttpBadServer, GarbageInsteadOfHttp) {
