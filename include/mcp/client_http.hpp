@@ -26,7 +26,8 @@
 // connection is refused, the standalone stream cannot be reopened) closed() reports "the server
 // at URL went away: ...".
 //
-// Only http:// URLs are supported; https:// throws at start().
+// Only http:// URLs are supported; https:// throws at start(). LegacySseClientTransport (below)
+// speaks the older HTTP+SSE transport.
 //
 // Thread-safety: as ClientTransport. One I/O thread (Boost.Asio) runs every connection and
 // delivers every callback, so message() is never called concurrently; send() only queues.
@@ -87,6 +88,57 @@ class StreamableHttpClientTransport : public ClientTransport {
   // stream, delivers closed("closed by the client") and stops the I/O thread.
   void close() override;
   TransportKind kind() const override { return TransportKind::kStreamableHttp; }
+  std::string session_id() const override;
+  std::string describe() const override;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// mcp::LegacySseClientTransport: the HTTP+SSE transport of protocol 2024-11-05, which many
+// servers still offer beside Streamable HTTP (the SDK's own on /sse). start() opens the SSE
+// stream (GET, `Accept: text/event-stream`) and waits, up to connect_timeout + write_timeout,
+// for its `endpoint` event, the URL every message is then POSTed to (it must be on the same
+// origin as the stream; its sessionId is session_id()). The server answers each POST with
+// 202 and sends everything (responses, notifications, its own requests) as `message` events
+// on the one stream, in order. A POST the server refuses (an error status) fails its request;
+// the stream's end closes the transport ("the server closed the SSE stream"), a refused
+// connection too ("the server at URL went away: ..."). Either era runs on it: a 2025 server
+// answers the client's server/discover probe with an error and initialize follows; the SDK's
+// own servers answer the probe, and the client speaks 2026-07-28 over the stream.
+//
+// Thread-safety: as ClientTransport; one I/O thread, as StreamableHttpClientTransport.
+struct LegacySseClientOptions {
+  // The SSE endpoint: http://HOST[:PORT]/PATH (the SDK's servers: /sse). Required.
+  std::string url{};
+  // Headers sent with the GET and every POST. Default none.
+  std::map<std::string, std::string> headers{};
+  // Resolving and connecting, per connection. Default 10 s.
+  std::chrono::milliseconds connect_timeout{10000};
+  // Writing a POST and reading its 202; and, with connect_timeout, how long start() waits for
+  // the endpoint event. Default 10 s.
+  std::chrono::milliseconds write_timeout{10000};
+  // Largest SSE line or event accepted, in bytes; a larger one closes the transport. Default
+  // 64 MiB.
+  std::size_t max_message_bytes = 64u << 20;
+};
+
+class LegacySseClientTransport : public ClientTransport {
+ public:
+  explicit LegacySseClientTransport(LegacySseClientOptions options);
+  ~LegacySseClientTransport() override;  // close()
+  LegacySseClientTransport(const LegacySseClientTransport&) = delete;
+  LegacySseClientTransport& operator=(const LegacySseClientTransport&) = delete;
+
+  // Opens the stream and waits for its endpoint; throws ClientError kTransportClosed naming
+  // what failed (a malformed URL, a refused connection, an error status, no endpoint in time).
+  void start(ClientTransportCallbacks callbacks) override;
+  void send(OutgoingMessage message) override;
+  // Closes the stream (the server ends the session), delivers closed("closed by the client").
+  void close() override;
+  TransportKind kind() const override { return TransportKind::kLegacySse; }
   std::string session_id() const override;
   std::string describe() const override;
 

@@ -100,6 +100,38 @@ std::string header_value(std::string_view v) {
   return "=?base64?" + crypto::base64_encode(v) + "?=";
 }
 
+// The path and query of a legacy SSE endpoint event (absolute on the same origin, absolute
+// path, or relative to the stream's URL); nullopt for another origin.
+std::optional<std::string> endpoint_target(const Url& base, std::string_view ep) {
+  if (ep.rfind("http://", 0) == 0 || ep.rfind("https://", 0) == 0) {
+    auto r = boost::urls::parse_uri(ep);
+    if (!r || r->scheme() != "http" || std::string(r->encoded_host_and_port()) != base.host_header)
+      return std::nullopt;
+    std::string t(r->encoded_path());
+    if (t.empty()) t = "/";
+    if (r->has_query()) t += "?" + std::string(r->encoded_query());
+    return t;
+  }
+  if (!ep.empty() && ep.front() == '/') return std::string(ep);
+  std::string dir = base.target.substr(0, base.target.find('?'));
+  dir = dir.substr(0, dir.rfind('/') + 1);
+  return dir + std::string(ep);
+}
+
+// The value of `name` in the query of `target` ("" when absent).
+std::string query_param(std::string_view target, std::string_view name) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  for (std::string_view rest = target.substr(q + 1); !rest.empty();) {
+    auto amp = rest.find('&');
+    std::string_view kv = rest.substr(0, amp);
+    if (kv.size() > name.size() && kv.substr(0, name.size()) == name && kv[name.size()] == '=')
+      return std::string(kv.substr(name.size() + 1));
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+  }
+  return {};
+}
+
 std::string id_key(const bj::value& id) {
   return bj::serialize(id);
 }
@@ -198,6 +230,11 @@ struct HttpRun {
   std::set<std::string> cancelled;  // requests whose connection was closed to cancel them
   bool delivered = false;           // closed() was delivered
   bool standalone_started = false;
+  // Legacy HTTP+SSE: messages go to `post_target` (the endpoint event's path and query), and
+  // start() waits on `ready` ("" once the endpoint is known, else why there is none).
+  bool sse_mode = false;
+  std::string post_target;
+  std::optional<std::promise<std::string>> ready;
 
   mutable std::mutex mu;
   std::string session;        // Mcp-Session-Id
@@ -348,6 +385,7 @@ struct HttpRun {
   awaitable<void> post(OutgoingMessage m);
   awaitable<void> standalone(std::string version);
   awaitable<void> remove_session(std::string sid);
+  awaitable<void> sse_stream();
 };
 
 awaitable<void> HttpRun::post(OutgoingMessage m) {
@@ -383,7 +421,9 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
   req.set(http::field::content_type, "application/json");
   req.set(http::field::accept, "application/json, text/event-stream");
   std::string sid;
-  if (legacy) {
+  if (sse_mode) {
+    req.target(post_target);  // the session is in the endpoint's query
+  } else if (legacy) {
     sid = session_id();
     if (!sid.empty() && !(is_req && m.method == "initialize"))
       req.set("Mcp-Session-Id", sid);
@@ -410,7 +450,7 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
   req.body() = std::move(m.text);
   req.prepare_payload();
 
-  co_await exchange(*x, req, is_req ? opt.read_timeout : opt.write_timeout);
+  co_await exchange(*x, req, is_req && !sse_mode ? opt.read_timeout : opt.write_timeout);
   if (finished()) co_return;
   if (x->ec) {
     if (x->stage == Exchange::Stage::kConnect) {
@@ -453,6 +493,21 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
     const std::string why = "the server ended the HTTP session " + sid + " (404 Not Found)";
     fail(Kind::kTransportClosed, why);
     deliver_closed(why);
+    co_return;
+  }
+  if (sse_mode) {
+    // Legacy HTTP+SSE: the answer comes on the stream; the POST only says whether it was taken.
+    std::string body;
+    co_await read_all(*x, opt.write_timeout, kMaxErrorBody, body);
+    if (status / 100 == 2 || finished()) co_return;
+    std::string why = "the server at " + url.text + " refused " + what + ": HTTP " +
+                      std::to_string(status) + " " + std::string(x->p.get().reason());
+    if (body.find_first_not_of(" \t\r\n") != std::string::npos) why += ": " + excerpt(body);
+    if (status == 404) {
+      deliver_closed("the server ended the SSE session (" + why + ")");
+      co_return;
+    }
+    fail(Kind::kTransportClosed, why);
     co_return;
   }
   const milliseconds body_timeout = is_req ? opt.read_timeout : opt.write_timeout;
@@ -628,6 +683,83 @@ awaitable<void> HttpRun::standalone(std::string version) {
   }
 }
 
+awaitable<void> HttpRun::sse_stream() {
+  auto x = std::make_unique<Exchange>(*ioc);
+  Registration reg(this, x->s);
+  // Before the endpoint, start() waits: a failure is its exception, not closed().
+  auto end = [&](const std::string& why) {
+    if (ready) {
+      ready->set_value(why);
+      ready.reset();
+    } else {
+      deliver_closed(why);
+    }
+  };
+  auto req = make_request(http::verb::get, "");
+  req.set(http::field::accept, "text/event-stream");
+  co_await exchange(*x, req, opt.connect_timeout);
+  if (finished()) co_return;
+  if (x->ec) {
+    end("cannot open the SSE stream at " + url.text + ": " + x->ec.message());
+    co_return;
+  }
+  if (x->status() / 100 != 2 || !x->is_sse()) {
+    std::string body;
+    co_await read_all(*x, opt.write_timeout, kMaxErrorBody, body);
+    end("the server at " + url.text + " answered the SSE request with HTTP " +
+        std::to_string(x->status()) + " " + std::string(x->p.get().reason()) +
+        (x->status() / 100 == 2 ? " and Content-Type '" + x->header("Content-Type") + "'"
+                                : std::string()));
+    co_return;
+  }
+  detail::SseParser sp(opt.max_message_bytes);
+  bool refused = false;
+  const std::function<void(detail::SseEvent&)> on_event = [&](detail::SseEvent& ev) {
+    if (refused) return;
+    if (ev.type == "endpoint") {
+      if (!ready) return;  // one endpoint per stream
+      auto target = endpoint_target(url, ev.data);
+      if (!target) {
+        refused = true;
+        end("the server at " + url.text + " named an endpoint on another origin: " + ev.data);
+        x->s->close();
+        return;
+      }
+      post_target = *target;
+      {
+        std::lock_guard lk(mu);
+        session = query_param(post_target, "sessionId");
+      }
+      ready->set_value("");
+      ready.reset();
+      return;
+    }
+    if ((!ev.type.empty() && ev.type != "message") || ev.data.empty() || ready) return;
+    deliver_message(std::move(ev.data));
+  };
+  beast::error_code ec = co_await read_body(
+      *x, milliseconds(0), [&](std::string_view b) { return sp.feed(b, on_event); });
+  if (finished() || refused) co_return;
+  if (sp.failed()) {
+    end(sp.error() + " (the SSE stream at " + url.text + ")");
+    co_return;
+  }
+  if (!ready) {
+    // A server that died closes its connections and its listening socket in no set order.
+    co_await wait(milliseconds(50));
+    if (finished()) co_return;
+    beast::tcp_stream probe(*ioc);
+    auto pec = co_await connect(probe);
+    if (finished()) co_return;
+    if (pec == asio::error::connection_refused) {
+      end("the server at " + url.text + " went away: " + pec.message());
+      co_return;
+    }
+  }
+  end("the server closed the SSE stream at " + url.text +
+      (ec ? " (" + ec.message() + ")" : std::string()));
+}
+
 awaitable<void> HttpRun::remove_session(std::string sid) {
   auto x = std::make_unique<Exchange>(*ioc);
   Registration reg(this, x->s);
@@ -639,8 +771,10 @@ awaitable<void> HttpRun::remove_session(std::string sid) {
                                x->ec.message());
 }
 
-struct StreamableHttpClientTransport::Impl {
+// What both HTTP transports share: the options and the current run.
+struct HttpCore {
   StreamableHttpClientOptions opt;
+  bool sse = false;  // the legacy HTTP+SSE transport
   mutable std::mutex mu;
   std::shared_ptr<HttpRun> run;
 
@@ -649,9 +783,11 @@ struct StreamableHttpClientTransport::Impl {
     return run;
   }
   void shutdown(HttpRun& r) const;
+  void start(ClientTransportCallbacks callbacks);
+  void send(OutgoingMessage message);
 };
 
-void StreamableHttpClientTransport::Impl::shutdown(HttpRun& r) const {
+void HttpCore::shutdown(HttpRun& r) const {
   if (!r.io.joinable()) return;
   bool gone;
   {
@@ -660,7 +796,7 @@ void StreamableHttpClientTransport::Impl::shutdown(HttpRun& r) const {
     if (!gone) r.closed_reason = "closed by the client";
   }
   const std::string sid = r.session_id();
-  if (!gone && !sid.empty()) {
+  if (!gone && !sid.empty() && !sse) {
     // End the session, bounded: the server may be gone.
     std::promise<void> done;
     auto fut = done.get_future();
@@ -675,22 +811,20 @@ void StreamableHttpClientTransport::Impl::shutdown(HttpRun& r) const {
   r.io.join();
 }
 
-StreamableHttpClientTransport::StreamableHttpClientTransport(StreamableHttpClientOptions options)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->opt = std::move(options);
-}
-
-StreamableHttpClientTransport::~StreamableHttpClientTransport() {
-  close();
-}
-
-void StreamableHttpClientTransport::start(ClientTransportCallbacks callbacks) {
-  if (auto previous = impl_->current()) impl_->shutdown(*previous);
+void HttpCore::start(ClientTransportCallbacks callbacks) {
+  if (auto previous = current()) shutdown(*previous);
   auto r = std::make_shared<HttpRun>();
-  r->opt = impl_->opt;
-  r->url = parse_url(impl_->opt.url);
+  r->opt = opt;
+  r->url = parse_url(opt.url);
   r->cb = std::move(callbacks);
+  r->sse_mode = sse;
   r->work.emplace(r->ioc->get_executor());
+  std::future<std::string> endpoint;
+  if (sse) {
+    r->ready.emplace();
+    endpoint = r->ready->get_future();
+    asio::co_spawn(*r->ioc, r->sse_stream(), [](std::exception_ptr) {});
+  }
   r->io = std::thread([p = r.get()] {
     for (;;) {
       try {
@@ -701,19 +835,41 @@ void StreamableHttpClientTransport::start(ClientTransportCallbacks callbacks) {
       }
     }
   });
-  std::lock_guard lk(impl_->mu);
-  impl_->run = std::move(r);
+  if (sse) {
+    const auto wait = opt.connect_timeout + opt.write_timeout;
+    std::string why;
+    if (endpoint.wait_for(wait) != std::future_status::ready)
+      why = "the server at " + opt.url + " sent no endpoint event within " +
+            std::to_string(wait.count()) + " ms";
+    else
+      why = endpoint.get();
+    if (!why.empty()) {
+      // No callback has run: stop without closed(), as the contract wants of a failed start().
+      {
+        std::lock_guard lk(r->mu);
+        r->closed_reason = why;
+      }
+      asio::post(*r->ioc, [p = r.get()] {
+        p->delivered = true;
+        p->ioc->stop();
+      });
+      r->io.join();
+      throw ClientError(Kind::kTransportClosed, why);
+    }
+  }
+  std::lock_guard lk(mu);
+  run = std::move(r);
 }
 
-void StreamableHttpClientTransport::send(OutgoingMessage message) {
-  auto r = impl_->current();
+void HttpCore::send(OutgoingMessage message) {
+  auto r = current();
   if (!r) throw ClientError(Kind::kNotConnected, "HTTP transport not started");
   {
     std::lock_guard lk(r->mu);
     if (!r->closed_reason.empty()) throw ClientError(Kind::kTransportClosed, r->closed_reason);
   }
   if (message.kind == OutgoingMessage::Kind::kNotification && message.cancels &&
-      message.era == Era::kModern) {
+      message.era == Era::kModern && !sse) {
     // 2026-07-28: closing the request's response stream cancels it.
     asio::post(*r->ioc, [r, key = id_key(*message.cancels)] { r->cancel(key); });
     return;
@@ -728,6 +884,25 @@ void StreamableHttpClientTransport::send(OutgoingMessage message) {
   });
 }
 
+struct StreamableHttpClientTransport::Impl : HttpCore {};
+
+StreamableHttpClientTransport::StreamableHttpClientTransport(StreamableHttpClientOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->opt = std::move(options);
+}
+
+StreamableHttpClientTransport::~StreamableHttpClientTransport() {
+  close();
+}
+
+void StreamableHttpClientTransport::start(ClientTransportCallbacks callbacks) {
+  impl_->start(std::move(callbacks));
+}
+
+void StreamableHttpClientTransport::send(OutgoingMessage message) {
+  impl_->send(std::move(message));
+}
+
 void StreamableHttpClientTransport::close() {
   if (auto r = impl_->current()) impl_->shutdown(*r);
 }
@@ -739,6 +914,45 @@ std::string StreamableHttpClientTransport::session_id() const {
 
 std::string StreamableHttpClientTransport::describe() const {
   return impl_->opt.url;
+}
+
+struct LegacySseClientTransport::Impl : HttpCore {};
+
+LegacySseClientTransport::LegacySseClientTransport(LegacySseClientOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->sse = true;
+  impl_->opt.url = std::move(options.url);
+  impl_->opt.headers = std::move(options.headers);
+  impl_->opt.connect_timeout = options.connect_timeout;
+  impl_->opt.write_timeout = options.write_timeout;
+  impl_->opt.max_message_bytes = options.max_message_bytes;
+  impl_->opt.standalone_stream = false;
+  impl_->opt.max_resumptions = 0;
+}
+
+LegacySseClientTransport::~LegacySseClientTransport() {
+  close();
+}
+
+void LegacySseClientTransport::start(ClientTransportCallbacks callbacks) {
+  impl_->start(std::move(callbacks));
+}
+
+void LegacySseClientTransport::send(OutgoingMessage message) {
+  impl_->send(std::move(message));
+}
+
+void LegacySseClientTransport::close() {
+  if (auto r = impl_->current()) impl_->shutdown(*r);
+}
+
+std::string LegacySseClientTransport::session_id() const {
+  auto r = impl_->current();
+  return r ? r->session_id() : std::string();
+}
+
+std::string LegacySseClientTransport::describe() const {
+  return "legacy SSE: " + impl_->opt.url;
 }
 
 }  // namespace mcp

@@ -888,4 +888,117 @@ TEST(HttpBadServer, BadUrls) {
   }
 }
 
+// --- the legacy HTTP+SSE transport
+// ----------------------------------------------------------------
+
+class LegacySse : public ::testing::TestWithParam<mcp::VersionNegotiation> {};
+
+TEST_P(LegacySse, ConformanceServerOverSse) {
+  ServerProcess server({MCP_TEST_CONFORMANCE_SERVER, "--transport", "http", "--port", "0"}, {},
+                       R"(listening on (http://[^ ]+)/mcp \(legacy SSE on /sse\))");
+  const std::string base = server.url();
+  ASSERT_FALSE(base.empty());
+  mcp::Client client({.info = {.name = "sse-e2e", .version = "1"},
+                      .versions = GetParam(),
+                      .request_timeout = std::chrono::seconds(20),
+                      .log_level = mcp::LogLevel::kDebug});
+  Recorder events;
+  client.on_log([&](const mcp::LogMessage& m) {
+    events.add("log:" + (m.data.is_string() ? std::string(m.data.as_string()) : std::string()));
+  });
+  client.on_sampling([&](const mcp::SamplingRequest&) {
+    return mcp::SamplingResult{.content = mcp::text_content("Paris"), .model = "test-model"};
+  });
+  auto t = std::make_unique<mcp::LegacySseClientTransport>(
+      mcp::LegacySseClientOptions{.url = base + "/sse"});
+  auto* transport = t.get();
+  client.connect(std::move(t));
+  // The SDK's server answers server/discover on this transport too: kAuto agrees on 2026-07-28.
+  const bool legacy = GetParam() == mcp::VersionNegotiation::kLegacy;
+  EXPECT_EQ(client.era(), legacy ? mcp::Era::kLegacy : mcp::Era::kModern);
+  EXPECT_EQ(client.server().implementation.name, "mcp-conformance-server");
+  EXPECT_EQ(transport->session_id().size(), 32u) << transport->session_id();
+  EXPECT_EQ(transport->kind(), mcp::TransportKind::kLegacySse);
+  if (legacy) client.ping();
+  EXPECT_GT(client.list_tools().size(), 30u);
+  EXPECT_EQ(client.call_tool<AddResult>("add", AddArgs{.a = 2, .b = 3.5}).sum, 5.5);
+  std::vector<double> seen;
+  client.call_tool("test_tool_with_progress", {},
+                   {.on_progress = [&](const mcp::Progress& p) { seen.push_back(p.progress); }});
+  EXPECT_EQ(seen, (std::vector<double>{0, 50, 100}));
+  if (legacy)
+    EXPECT_EQ(first_text(client.call_tool("test_sampling", {{"prompt", "Capital?"}})),
+              "LLM response: Paris");
+  else
+    EXPECT_EQ(first_text(client.call_tool("test_input_required_result_sampling")),
+              "Sampling result: Paris");
+  client.call_tool("test_tool_with_logging");
+  EXPECT_TRUE(wait_has(events, "log:Tool execution completed"));
+  try {
+    client.call_tool("slow", {}, {.timeout = 300ms});
+    ADD_FAILURE() << "a call past its deadline returned";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(e.kind(), ClientError::Kind::kTimeout);
+  }
+  server.kill_now();
+  const auto t0 = Clock::now();
+  while (client.connected() && Clock::now() - t0 < 5s) std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(client.connected());
+  // The stream's end, and (once the listening socket is gone too) the refused connection.
+  const std::string why = client.closed_reason();
+  EXPECT_TRUE(why.find("went away: Connection refused") != std::string::npos ||
+              why.find("the server closed the SSE stream at " + base + "/sse") != std::string::npos)
+      << why;
+}
+
+INSTANTIATE_TEST_SUITE_P(BothNegotiations, LegacySse,
+                         ::testing::Values(mcp::VersionNegotiation::kLegacy,
+                                           mcp::VersionNegotiation::kAuto),
+                         [](const auto& p) {
+                           return std::string(p.param == mcp::VersionNegotiation::kLegacy ? "legacy"
+                                                                                          : "auto");
+                         });
+
+TEST(LegacySseEverything, ToolsAndProgress) {
+  struct stat st {};
+  ASSERT_TRUE(::stat(MCP_TEST_NODE, &st) == 0 && ::stat(MCP_TEST_EVERYTHING, &st) == 0)
+      << "node_modules not installed: run scripts/setup";
+  const int port = free_port();
+  ServerProcess server({MCP_TEST_NODE, MCP_TEST_EVERYTHING, "sse"},
+                       {"PORT=" + std::to_string(port)}, R"(Server is running on port (\d+))",
+                       [](const std::string& p) { return "http://127.0.0.1:" + p + "/sse"; });
+  const std::string url = server.url(30s);
+  ASSERT_FALSE(url.empty());
+  mcp::Client client({.info = {.name = "everything-sse-e2e", .version = "1"},
+                      .request_timeout = std::chrono::seconds(30)});
+  client.connect(
+      std::make_unique<mcp::LegacySseClientTransport>(mcp::LegacySseClientOptions{.url = url}));
+  EXPECT_EQ(client.era(), mcp::Era::kLegacy);
+  EXPECT_EQ(client.server().implementation.name, "mcp-servers/everything");
+  EXPECT_EQ(first_text(client.call_tool("echo", {{"message", "hello"}})), "Echo: hello");
+  std::vector<double> progress;
+  client.call_tool(
+      "trigger-long-running-operation", {{"duration", 0.4}, {"steps", 4}},
+      {.on_progress = [&](const mcp::Progress& p) { progress.push_back(p.progress); }});
+  EXPECT_EQ(progress, (std::vector<double>{1, 2, 3, 4}));
+  client.close();
+  EXPECT_EQ(client.closed_reason(), "closed by the client");
+}
+
+TEST(LegacySseBadServer, NoEndpointFailsStart) {
+  // A Streamable HTTP endpoint is not an SSE stream: start() says what it got.
+  FakeHttpServer fake(FakeHttpServer::Mode::kError500, false);
+  mcp::Client client;
+  try {
+    client.connect(std::make_unique<mcp::LegacySseClientTransport>(
+        mcp::LegacySseClientOptions{.url = fake.url()}));
+    ADD_FAILURE() << "connect() without an endpoint event";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(e.kind(), ClientError::Kind::kTransportClosed);
+    EXPECT_NE(std::string(e.what()).find("answered the SSE request with HTTP 500"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
