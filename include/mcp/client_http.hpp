@@ -26,8 +26,11 @@
 // connection is refused, the standalone stream cannot be reopened) closed() reports "the server
 // at URL went away: ...".
 //
-// Only http:// URLs are supported; https:// throws at start(). LegacySseClientTransport (below)
-// speaks the older HTTP+SSE transport.
+// https:// URLs use TLS (OpenSSL through Boost.Asio) with the certificate verified: its chain
+// against the system's trusted roots (plus ca_file), and its name against the URL's host (SNI
+// is sent). A failed verification fails the request ("the TLS handshake with URL failed:
+// certificate verify failed"). LegacySseClientTransport (below) speaks the older HTTP+SSE
+// transport.
 //
 // Thread-safety: as ClientTransport. One I/O thread (Boost.Asio) runs every connection and
 // delivers every callback, so message() is never called concurrently; send() only queues.
@@ -44,9 +47,14 @@
 namespace mcp {
 
 struct StreamableHttpClientOptions {
-  // The MCP endpoint: http://HOST[:PORT][/PATH] (default port 80, default path "/"); HOST may
-  // be a name, an IPv4 address or a bracketed IPv6 address. Required.
+  // The MCP endpoint: http://HOST[:PORT][/PATH] or https://... (default port 80 or 443,
+  // default path "/"); HOST may be a name, an IPv4 address or a bracketed IPv6 address.
+  // Required.
   std::string url{};
+  // https://: a PEM file of certificates trusted besides the system's roots (a private CA, a
+  // self-signed server); empty (default) = the system's only. Verification cannot be turned
+  // off.
+  std::string ca_file{};
   // Headers sent with every request (Authorization, for instance). They may not replace the
   // transport's own (Content-Type, Accept, Mcp-*, MCP-Protocol-Version). Default none.
   std::map<std::string, std::string> headers{};
@@ -111,8 +119,11 @@ class StreamableHttpClientTransport : public ClientTransport {
 //
 // Thread-safety: as ClientTransport; one I/O thread, as StreamableHttpClientTransport.
 struct LegacySseClientOptions {
-  // The SSE endpoint: http://HOST[:PORT]/PATH (the SDK's servers: /sse). Required.
+  // The SSE endpoint: http://HOST[:PORT]/PATH (the SDK's servers: /sse), or https://...
+  // Required.
   std::string url{};
+  // https://: as StreamableHttpClientOptions::ca_file.
+  std::string ca_file{};
   // Headers sent with the GET and every POST. Default none.
   std::map<std::string, std::string> headers{};
   // Resolving and connecting, per connection. Default 10 s.

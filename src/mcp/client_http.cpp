@@ -8,11 +8,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
@@ -51,6 +53,7 @@ constexpr int kMaxStandaloneFailures = 3;
 
 struct Url {
   std::string text;         // as given
+  bool tls = false;         // https://
   std::string host;         // for the resolver (an IPv6 address without brackets)
   std::string port;         // "80" unless given
   std::string host_header;  // the Host header: as in the URL
@@ -64,18 +67,17 @@ Url parse_url(const std::string& s) {
   auto r = boost::urls::parse_uri(s);
   if (!r) throw bad(r.error().message());
   const auto& u = *r;
-  if (u.scheme() == "https")
-    throw ClientError(Kind::kTransportClosed,
-                      "HTTP transport: https:// is not supported yet (" + s + "); use http://");
-  if (u.scheme() != "http") throw bad("the scheme must be http");
+  if (u.scheme() != "http" && u.scheme() != "https") throw bad("the scheme must be http or https");
   Url out;
   out.text = s;
+  out.tls = u.scheme() == "https";
   out.host = std::string(u.encoded_host());
   if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']')
     out.host = out.host.substr(1, out.host.size() - 2);
   if (out.host.empty()) throw bad("no host");
-  out.port = u.has_port() ? std::string(u.port()) : std::string("80");
-  if (out.port.empty()) out.port = "80";
+  const std::string default_port = out.tls ? "443" : "80";
+  out.port = u.has_port() ? std::string(u.port()) : default_port;
+  if (out.port.empty()) out.port = default_port;
   out.host_header = std::string(u.encoded_host_and_port());
   out.target = std::string(u.encoded_path());
   if (out.target.empty()) out.target = "/";
@@ -190,14 +192,58 @@ std::string what_of(const OutgoingMessage& m) {
   return m.name.empty() ? m.method : m.method + " " + m.name;
 }
 
+// One connection, plain or TLS, as one stream type for Beast's HTTP functions. Timeouts are
+// the TCP layer's (beast::tcp_stream), which the TLS layer's operations go through.
+class Conn {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+  Conn(asio::io_context& ioc, asio::ssl::context* tls) {
+    if (tls)
+      tls_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls);
+    else
+      plain_ = std::make_unique<beast::tcp_stream>(ioc);
+  }
+  beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
+  beast::ssl_stream<beast::tcp_stream>* tls() { return tls_.get(); }
+  executor_type get_executor() { return tcp().get_executor(); }
+  void close() { tcp().close(); }
+
+  template <class Buffers, class Token>
+  auto async_read_some(const Buffers& buffers, Token&& token) {
+    return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const Buffers& b) {
+          if (tls_)
+            tls_->async_read_some(b, std::move(handler));
+          else
+            plain_->async_read_some(b, std::move(handler));
+        },
+        token, buffers);
+  }
+  template <class Buffers, class Token>
+  auto async_write_some(const Buffers& buffers, Token&& token) {
+    return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const Buffers& b) {
+          if (tls_)
+            tls_->async_write_some(b, std::move(handler));
+          else
+            plain_->async_write_some(b, std::move(handler));
+        },
+        token, buffers);
+  }
+
+ private:
+  std::unique_ptr<beast::tcp_stream> plain_;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_;
+};
+
 // One HTTP exchange: a connection, its read buffer and the parser of the answer.
 struct Exchange {
-  explicit Exchange(asio::io_context& ioc) : s(std::make_shared<beast::tcp_stream>(ioc)) {
+  Exchange(asio::io_context& ioc, asio::ssl::context* tls) : s(std::make_shared<Conn>(ioc, tls)) {
     p.body_limit(boost::none);  // the transport counts the bytes itself
     p.header_limit(kMaxHead);
   }
-  enum class Stage { kConnect, kWrite, kHead, kDone };
-  std::shared_ptr<beast::tcp_stream> s;
+  enum class Stage { kConnect, kHandshake, kWrite, kHead, kDone };
+  std::shared_ptr<Conn> s;
   beast::flat_buffer buf;
   http::response_parser<http::buffer_body> p;
   Stage stage = Stage::kConnect;
@@ -225,7 +271,9 @@ struct HttpRun {
 
   // Open connections, so that close() and cancellation can end them.
   std::uint64_t next_stream = 0;
-  std::map<std::uint64_t, std::weak_ptr<beast::tcp_stream>> streams;
+  std::map<std::uint64_t, std::weak_ptr<Conn>> streams;
+  // https://: the TLS client context (the system's trusted roots, plus ca_file).
+  std::optional<asio::ssl::context> tls_ctx;
   std::map<std::string, std::uint64_t> request_stream;  // request id -> its connection
   std::set<std::string> cancelled;  // requests whose connection was closed to cancel them
   bool delivered = false;           // closed() was delivered
@@ -251,8 +299,7 @@ struct HttpRun {
   struct Registration {
     HttpRun* run;
     std::uint64_t id;
-    Registration(HttpRun* r, const std::shared_ptr<beast::tcp_stream>& s)
-        : run(r), id(++r->next_stream) {
+    Registration(HttpRun* r, const std::shared_ptr<Conn>& s) : run(r), id(++r->next_stream) {
       r->streams.emplace(id, s);
     }
     ~Registration() { run->streams.erase(id); }
@@ -296,6 +343,10 @@ struct HttpRun {
     else
       s.expires_never();
   }
+  void arm(Conn& c, milliseconds timeout) { arm(c.tcp(), timeout); }
+  std::unique_ptr<Exchange> new_exchange() {
+    return std::make_unique<Exchange>(*ioc, tls_ctx ? &*tls_ctx : nullptr);
+  }
 
   http::request<http::string_body> make_request(http::verb verb, const std::string& version) {
     http::request<http::string_body> req{verb, url.target, 11};
@@ -319,8 +370,22 @@ struct HttpRun {
   awaitable<void> exchange(Exchange& x, http::request<http::string_body>& req,
                            milliseconds head_timeout) {
     x.stage = Exchange::Stage::kConnect;
-    x.ec = co_await connect(*x.s);
+    x.ec = co_await connect(x.s->tcp());
     if (x.ec) co_return;
+    if (auto* tls = x.s->tls()) {
+      // Certificate verification: the chain (verify_peer) and the URL's host name (SNI too).
+      x.stage = Exchange::Stage::kHandshake;
+      if (!SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str())) {
+        x.ec =
+            beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
+        co_return;
+      }
+      tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
+      arm(*x.s, opt.connect_timeout);
+      auto [tec] = co_await tls->async_handshake(asio::ssl::stream_base::client, tok);
+      x.ec = tec;
+      if (x.ec) co_return;
+    }
     x.stage = Exchange::Stage::kWrite;
     arm(*x.s, opt.write_timeout);
     auto [wec, wn] = co_await http::async_write(*x.s, req, tok);
@@ -393,7 +458,7 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
   const bool legacy = m.era == Era::kLegacy;
   const std::string key = is_req ? id_key(m.id) : std::string();
   const std::string what = what_of(m);
-  auto x = std::make_unique<Exchange>(*ioc);
+  auto x = new_exchange();
   Registration reg(this, x->s);
   if (is_req) request_stream[key] = reg.id;
   struct Forget {
@@ -459,6 +524,9 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
         deliver_closed("the server at " + url.text + " went away: " + x->ec.message());
       else
         fail(Kind::kTransportClosed, "cannot connect to " + url.text + ": " + x->ec.message());
+    } else if (x->stage == Exchange::Stage::kHandshake) {
+      fail(Kind::kTransportClosed,
+           "the TLS handshake with " + url.text + " failed: " + x->ec.message());
     } else if (x->ec == beast::error::timeout) {
       fail(Kind::kTimeout,
            "the server at " + url.text + " did not answer " + what + " within " +
@@ -529,7 +597,7 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
       ++resumptions;
       co_await wait(retry_delay(sp));
       if (finished() || cancelled.count(key)) break;
-      auto y = std::make_unique<Exchange>(*ioc);
+      auto y = new_exchange();
       Registration yreg(this, y->s);
       request_stream[key] = yreg.id;
       auto get = make_request(http::verb::get, std::string(req["MCP-Protocol-Version"]));
@@ -639,7 +707,7 @@ awaitable<void> HttpRun::standalone(std::string version) {
   };
   for (int failures = 0; !finished();) {
     const std::string sid = session_id();
-    auto x = std::make_unique<Exchange>(*ioc);
+    auto x = new_exchange();
     Registration reg(this, x->s);
     auto req = make_request(http::verb::get, version);
     req.set(http::field::accept, "text/event-stream");
@@ -684,7 +752,7 @@ awaitable<void> HttpRun::standalone(std::string version) {
 }
 
 awaitable<void> HttpRun::sse_stream() {
-  auto x = std::make_unique<Exchange>(*ioc);
+  auto x = new_exchange();
   Registration reg(this, x->s);
   // Before the endpoint, start() waits: a failure is its exception, not closed().
   auto end = [&](const std::string& why) {
@@ -761,7 +829,7 @@ awaitable<void> HttpRun::sse_stream() {
 }
 
 awaitable<void> HttpRun::remove_session(std::string sid) {
-  auto x = std::make_unique<Exchange>(*ioc);
+  auto x = new_exchange();
   Registration reg(this, x->s);
   auto req = make_request(http::verb::delete_, "");
   req.set("Mcp-Session-Id", sid);
@@ -816,6 +884,18 @@ void HttpCore::start(ClientTransportCallbacks callbacks) {
   auto r = std::make_shared<HttpRun>();
   r->opt = opt;
   r->url = parse_url(opt.url);
+  if (r->url.tls) {
+    r->tls_ctx.emplace(asio::ssl::context::tls_client);
+    boost::system::error_code ec;
+    r->tls_ctx->set_default_verify_paths(ec);
+    if (!opt.ca_file.empty()) {
+      r->tls_ctx->load_verify_file(opt.ca_file, ec);
+      if (ec)
+        throw ClientError(Kind::kTransportClosed, "HTTP transport: cannot read the CA file '" +
+                                                      opt.ca_file + "': " + ec.message());
+    }
+    r->tls_ctx->set_verify_mode(asio::ssl::verify_peer);
+  }
   r->cb = std::move(callbacks);
   r->sse_mode = sse;
   r->work.emplace(r->ioc->get_executor());
@@ -926,6 +1006,7 @@ LegacySseClientTransport::LegacySseClientTransport(LegacySseClientOptions option
   impl_->opt.connect_timeout = options.connect_timeout;
   impl_->opt.write_timeout = options.write_timeout;
   impl_->opt.max_message_bytes = options.max_message_bytes;
+  impl_->opt.ca_file = std::move(options.ca_file);
   impl_->opt.standalone_stream = false;
   impl_->opt.max_resumptions = 0;
 }

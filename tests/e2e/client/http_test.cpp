@@ -3,7 +3,9 @@
 // refcache-calculator) in both eras, against @modelcontextprotocol/server-everything's
 // Streamable HTTP transport (2025-11-25), and against a fake HTTP server in this file that
 // answers garbage, breaks off an SSE answer, sends an error status, an oversize answer, or
-// never answers. Every failing call must fail with a clear error within its deadline.
+// never answers; the legacy HTTP+SSE transport; https:// against a TLS fake with certificates
+// made by the openssl program (verified, untrusted, for another name). Every failing call must fail
+// with a clear error within its deadline.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -16,6 +18,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/describe.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -876,7 +882,7 @@ TEST(HttpBadServer, NobodyListens) {
 }
 
 TEST(HttpBadServer, BadUrls) {
-  for (const char* url : {"https://example.com/mcp", "ftp://x/y", "not a url"}) {
+  for (const char* url : {"ftp://x/y", "not a url", "http:///mcp"}) {
     mcp::Client client;
     try {
       client.connect(http(url));
@@ -996,6 +1002,150 @@ TEST(LegacySseBadServer, NoEndpointFailsStart) {
   } catch (const ClientError& e) {
     EXPECT_EQ(e.kind(), ClientError::Kind::kTransportClosed);
     EXPECT_NE(std::string(e.what()).find("answered the SSE request with HTTP 500"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// --- https:// with certificate verification ------------------------------------------------------
+
+namespace asio = boost::asio;
+namespace beast_http = boost::beast::http;
+
+// A directory of certificates made for the test by the openssl program: good.pem for localhost
+// (and 127.0.0.1), other.pem for other.example; each self-signed, with its key.
+class TestCerts {
+ public:
+  TestCerts() {
+    char tmpl[] = "/tmp/mcp-tls-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    make("good", "localhost", "DNS:localhost,IP:127.0.0.1");
+    make("other", "other.example", "DNS:other.example");
+  }
+  ~TestCerts() { (void)!std::system(("rm -rf '" + dir_ + "'").c_str()); }
+  std::string cert(const std::string& name) const { return dir_ + "/" + name + ".pem"; }
+  std::string key(const std::string& name) const { return dir_ + "/" + name + ".key"; }
+
+ private:
+  void make(const std::string& name, const std::string& cn, const std::string& san) {
+    const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -keyout '" +
+                            key(name) + "' -out '" + cert(name) + "' -subj '/CN=" + cn +
+                            "' -addext 'subjectAltName=" + san + "' 2>/dev/null";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl req failed: " + cmd);
+  }
+  std::string dir_;
+};
+
+// A TLS server (one connection at a time) answering server/discover (2026-07-28) and
+// tools/call with JSON.
+class FakeTlsServer {
+ public:
+  FakeTlsServer(const std::string& cert, const std::string& key)
+      : ctx_(asio::ssl::context::tls_server),
+        acceptor_(ioc_, asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 0)) {
+    ctx_.use_certificate_chain_file(cert);
+    ctx_.use_private_key_file(key, asio::ssl::context::pem);
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { run(); });
+  }
+  ~FakeTlsServer() {
+    stop_ = true;
+    asio::io_context wake;
+    asio::ip::tcp::socket s(wake);
+    boost::system::error_code ec;
+    s.connect(asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port_), ec);
+    thread_.join();
+  }
+  std::string url() const { return "https://localhost:" + std::to_string(port_) + "/mcp"; }
+
+ private:
+  void run() {
+    while (!stop_) {
+      asio::ip::tcp::socket sock(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(sock, ec);
+      if (ec || stop_) return;
+      asio::ssl::stream<asio::ip::tcp::socket&> tls(sock, ctx_);
+      tls.handshake(asio::ssl::stream_base::server, ec);
+      if (ec) continue;  // the client refused the certificate
+      boost::beast::flat_buffer buf;
+      beast_http::request<beast_http::string_body> req;
+      beast_http::read(tls, buf, req, ec);
+      if (ec) continue;
+      bj::value msg = bj::parse(req.body(), ec);
+      if (ec || !msg.is_object()) continue;
+      const bj::value id = msg.as_object().contains("id") ? msg.at("id") : bj::value(nullptr);
+      bj::object result;
+      if (msg.at("method") == "server/discover")
+        result = {{"supportedVersions", bj::array{"2026-07-28"}},
+                  {"capabilities", bj::object{{"tools", bj::object{}}}},
+                  {"serverInfo", bj::object{{"name", "tls-fake"}, {"version", "1"}}}};
+      else
+        result = {{"content", bj::array{bj::object{{"type", "text"}, {"text", "over TLS"}}}}};
+      beast_http::response<beast_http::string_body> res{beast_http::status::ok, 11};
+      res.set(beast_http::field::content_type, "application/json");
+      res.body() = bj::serialize(bj::object{{"jsonrpc", "2.0"}, {"id", id}, {"result", result}});
+      res.prepare_payload();
+      beast_http::write(tls, res, ec);
+      tls.shutdown(ec);
+    }
+  }
+
+  asio::io_context ioc_;
+  asio::ssl::context ctx_;
+  asio::ip::tcp::acceptor acceptor_;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST(Https, VerifiedCertificate) {
+  TestCerts certs;
+  FakeTlsServer server(certs.cert("good"), certs.key("good"));
+  mcp::Client client({.versions = mcp::VersionNegotiation::kModern});
+  client.connect(http(server.url(), {.ca_file = certs.cert("good")}));
+  EXPECT_EQ(client.server().implementation.name, "tls-fake");
+  EXPECT_EQ(first_text(client.call_tool("anything")), "over TLS");
+}
+
+TEST(Https, UntrustedCertificateFails) {
+  TestCerts certs;
+  FakeTlsServer server(certs.cert("good"), certs.key("good"));
+  mcp::Client client({.versions = mcp::VersionNegotiation::kModern});
+  try {
+    client.connect(http(server.url()));  // the system's roots only
+    ADD_FAILURE() << "a self-signed certificate was accepted";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(e.kind(), ClientError::Kind::kTransportClosed);
+    EXPECT_NE(std::string(e.what()).find("the TLS handshake with " + server.url() +
+                                         " failed: certificate verify failed"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Https, CertificateForAnotherNameFails) {
+  TestCerts certs;
+  FakeTlsServer server(certs.cert("other"), certs.key("other"));
+  mcp::Client client({.versions = mcp::VersionNegotiation::kModern});
+  try {
+    client.connect(http(server.url(), {.ca_file = certs.cert("other")}));  // trusted, wrong name
+    ADD_FAILURE() << "a certificate for other.example was accepted for localhost";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(e.kind(), ClientError::Kind::kTransportClosed);
+    EXPECT_NE(std::string(e.what()).find("certificate verify failed"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Https, MissingCaFileFailsStart) {
+  mcp::Client client;
+  try {
+    client.connect(http("https://localhost:1/mcp", {.ca_file = "/nonexistent/ca.pem"}));
+    ADD_FAILURE() << "a CA file that does not exist";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(e.kind(), ClientError::Kind::kTransportClosed);
+    EXPECT_NE(std::string(e.what()).find("cannot read the CA file '/nonexistent/ca.pem'"),
               std::string::npos)
         << e.what();
   }
