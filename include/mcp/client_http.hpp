@@ -75,8 +75,9 @@ struct StreamableHttpClientOptions {
   // 2025-11-25: times a broken response stream is resumed (GET with Last-Event-ID) before its
   // request fails. Default 3.
   std::size_t max_resumptions = 3;
-  // The delay before reopening a stream when the server gave no `retry`; and the most any
-  // `retry` of the server's is obeyed. Default 1 s and 10 s.
+  // The delay before reopening a stream when the server gave no `retry` (doubled after each
+  // failed attempt in a row); and the longest delay, whatever `retry` says. Default 1 s and
+  // 10 s.
   std::chrono::milliseconds reconnect_delay{1000};
   std::chrono::milliseconds max_reconnect_delay{10000};
 };

@@ -334,7 +334,8 @@ struct HttpRun {
     auto it = request_stream.find(key);
     if (it == request_stream.end()) return;
     cancelled.insert(key);
-    if (auto s = streams[it->second].lock()) s->close();
+    if (auto st = streams.find(it->second); st != streams.end())
+      if (auto s = st->second.lock()) s->close();
   }
 
   void arm(beast::tcp_stream& s, milliseconds timeout) {
@@ -721,7 +722,8 @@ awaitable<void> HttpRun::standalone(std::string version) {
         deliver_closed("the server at " + url.text + " went away: " + x->ec.message());
         co_return;
       }
-      co_await wait(retry_delay(sp));
+      // Backoff: the delay doubles with each failed attempt in a row.
+      co_await wait(std::min(retry_delay(sp) * (1 << failures), opt.max_reconnect_delay));
       continue;
     }
     const unsigned status = x->status();
