@@ -1,5 +1,21 @@
-// mcp::StreamableHttpClientTransport: the client's side of the Streamable HTTP transport, for
-// both protocol eras. Every message the client sends is one POST to the endpoint URL, on a
+// mcp::StreamableHttpClientTransport and mcp::LegacySseClientTransport: the client's HTTP
+// transports (Streamable HTTP of both eras; the HTTP+SSE transport of 2024-11-05).
+//
+// Contract: as mcp::ClientTransport. send() queues the message for the I/O thread and returns;
+// it throws ClientError kTransportClosed (with the reason) once the transport closed. Each
+// request ends in its answer through message() or in request_failed() with a ClientError that
+// names the URL and what happened; an HTTP error status with a JSON-RPC error body is the
+// server's answer (an mcp::Error). closed() comes once, last: "closed by the client", "the
+// server at URL went away: Connection refused", "the server ended the HTTP session ID (404 Not
+// Found)". Memory is bounded: a JSON body, an SSE line or an SSE event larger than
+// max_message_bytes fails its answer; every message in flight holds one connection (the
+// client bounds them with ClientOptions::max_pending_requests).
+//
+// Thread-safety: as ClientTransport. One I/O thread (Boost.Asio coroutines) runs every
+// connection and delivers every callback, so message() is never called concurrently; send()
+// may be called from any thread, close() not from a callback.
+//
+// StreamableHttpClientTransport: every message is one POST to the endpoint URL, on a
 // connection of its own, with `Content-Type: application/json` and `Accept: application/json,
 // text/event-stream`; the server answers a request with a JSON body or with an SSE stream whose
 // `message` events (related notifications, the server's own requests, then the response) reach
@@ -12,28 +28,22 @@
 //    with Last-Event-ID. A response stream that breaks before its answer is resumed the same way
 //    (GET with Last-Event-ID, up to max_resumptions times). close() sends DELETE to end the
 //    session. A 404 on a message that carried the session means the server ended it: the
-//    transport closes ("the server ended the HTTP session ..."), failing every call.
+//    transport closes, failing every call.
 //  - 2026-07-28 (kModern): stateless POSTs with `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`
 //    (a tool or prompt name, a resource URI, a task id; non-ASCII values as `=?base64?...?=`)
 //    and the `Mcp-Param-*` headers of x-mcp-header arguments. A request is cancelled by closing
 //    its response stream (the server cancels it), not with notifications/cancelled.
 //
-// Failures: a POST that cannot be delivered or answered (a refused or timed-out connection, an
-// HTTP error status without a JSON-RPC answer, garbage, a response stream that ended early and
-// could not be resumed, an answer larger than max_message_bytes) fails that request through
-// request_failed() with a ClientError naming the URL and what happened; an HTTP error status
-// with a JSON-RPC error body is delivered as the server's answer. When the server is gone (a
-// connection is refused, the standalone stream cannot be reopened) closed() reports "the server
-// at URL went away: ...".
+// Failures of one request (request_failed): a connection that cannot be made (other than
+// refused), kTimeout past read_timeout, kMalformedAnswer for garbage, an error status without a
+// JSON-RPC answer or an oversize answer, kTransportClosed for an answer that ended early and
+// could not be resumed. A refused connection, or a standalone stream that cannot be reopened,
+// means the server is gone: closed().
 //
 // https:// URLs use TLS (OpenSSL through Boost.Asio) with the certificate verified: its chain
 // against the system's trusted roots (plus ca_file), and its name against the URL's host (SNI
 // is sent). A failed verification fails the request ("the TLS handshake with URL failed:
-// certificate verify failed"). LegacySseClientTransport (below) speaks the older HTTP+SSE
-// transport.
-//
-// Thread-safety: as ClientTransport. One I/O thread (Boost.Asio) runs every connection and
-// delivers every callback, so message() is never called concurrently; send() only queues.
+// certificate verify failed").
 #pragma once
 
 #include <chrono>
@@ -55,8 +65,9 @@ struct StreamableHttpClientOptions {
   // self-signed server); empty (default) = the system's only. Verification cannot be turned
   // off.
   std::string ca_file{};
-  // Headers sent with every request (Authorization, for instance). They may not replace the
-  // transport's own (Content-Type, Accept, Mcp-*, MCP-Protocol-Version). Default none.
+  // Headers sent with every request (Authorization, for instance). Where one names a header
+  // of the transport's own (Host, Content-Type, Accept, Mcp-*, MCP-Protocol-Version), the
+  // transport's value is sent. Default none.
   std::map<std::string, std::string> headers{};
   // How long resolving the host and connecting may take, per connection. Default 10 s.
   std::chrono::milliseconds connect_timeout{10000};
