@@ -952,8 +952,10 @@ void HttpCore::send(OutgoingMessage message) {
   }
   if (message.kind == OutgoingMessage::Kind::kNotification && message.cancels &&
       message.era == Era::kModern && !sse) {
-    // 2026-07-28: closing the request's response stream cancels it.
-    asio::post(*r->ioc, [r, key = id_key(*message.cancels)] { r->cancel(key); });
+    // 2026-07-28: closing the request's response stream cancels it. The handler holds no
+    // reference to the run (it would keep its own io_context alive); the I/O thread, the only
+    // one that runs it, ends before the run does.
+    asio::post(*r->ioc, [p = r.get(), key = id_key(*message.cancels)] { p->cancel(key); });
     return;
   }
   asio::co_spawn(*r->ioc, r->post(std::move(message)), [](std::exception_ptr e) {
