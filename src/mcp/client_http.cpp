@@ -1,6 +1,7 @@
-// The client's Streamable HTTP transport: one Boost.Asio I/O thread whose coroutines run one
-// connection per message (POST, its JSON or SSE answer), the 2025-11-25 standalone GET stream
-// and the resumption of broken response streams, and the DELETE of close().
+// The client's HTTP transports: one Boost.Asio I/O thread whose coroutines run one connection
+// (plain or TLS) per message (POST, its JSON or SSE answer), the 2025-11-25 standalone GET
+// stream and the resumption of broken response streams, the DELETE of close(), and the legacy
+// HTTP+SSE stream with its endpoint.
 #include "mcp/client_http.hpp"
 
 #include <boost/asio/as_tuple.hpp>
