@@ -46,7 +46,7 @@ using Kind = ClientError::Kind;
 
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 // Largest error body read for its message (an HTTP error status without a JSON-RPC answer).
-constexpr std::size_t kMaxErrorBody = 64 * 1024;
+constexpr std::size_t kMaxErrorBody = std::size_t{64} * 1024;
 // Largest response head (status line and headers).
 constexpr std::uint32_t kMaxHead = 64 * 1024;
 // Failed attempts in a row to reopen the standalone stream before the server counts as gone.
@@ -405,7 +405,7 @@ struct HttpRun {
   // Reads the body by chunks into `on_bytes` (false stops: the size cap) until its end.
   awaitable<beast::error_code> read_body(Exchange& x, milliseconds timeout,
                                          const std::function<bool(std::string_view)>& on_bytes) {
-    std::vector<char> chunk(16 * 1024);
+    std::vector<char> chunk(std::size_t{16} * 1024);
     while (!x.p.is_done()) {
       x.p.get().body().data = chunk.data();
       x.p.get().body().size = chunk.size();
@@ -664,7 +664,7 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
                !standalone_started && !session_id().empty()) {
         standalone_started = true;
         asio::co_spawn(*ioc, standalone(std::string(req["MCP-Protocol-Version"])),
-                       [](std::exception_ptr) {});
+                       [](const std::exception_ptr&) {});
       }
       co_return;
     }
@@ -872,7 +872,7 @@ void HttpCore::shutdown(HttpRun& r) const {
     std::promise<void> done;
     auto fut = done.get_future();
     asio::co_spawn(*r.ioc, r.remove_session(sid),
-                   [&done](std::exception_ptr) { done.set_value(); });
+                   [&done](const std::exception_ptr&) { done.set_value(); });
     fut.wait_for(opt.connect_timeout + opt.write_timeout * 2);
   }
   asio::post(*r.ioc, [&r] {
@@ -906,7 +906,7 @@ void HttpCore::start(ClientTransportCallbacks callbacks) {
   if (sse) {
     r->ready.emplace();
     endpoint = r->ready->get_future();
-    asio::co_spawn(*r->ioc, r->sse_stream(), [](std::exception_ptr) {});
+    asio::co_spawn(*r->ioc, r->sse_stream(), [](const std::exception_ptr&) {});
   }
   r->io = std::thread([p = r.get()] {
     for (;;) {
@@ -959,7 +959,7 @@ void HttpCore::send(OutgoingMessage message) {
     asio::post(*r->ioc, [p = r.get(), key = id_key(*message.cancels)] { p->cancel(key); });
     return;
   }
-  asio::co_spawn(*r->ioc, r->post(std::move(message)), [](std::exception_ptr e) {
+  asio::co_spawn(*r->ioc, r->post(std::move(message)), [](const std::exception_ptr& e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);
