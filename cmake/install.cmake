@@ -53,9 +53,10 @@ if(REFCACHE_WITH_SQLITE)
   endif()
 endif()
 if(REFCACHE_WITH_REDIS)
-  string(APPEND _pc_requires " hiredis libzstd libssl")
+  string(APPEND _pc_requires " hiredis libzstd")
 endif()
-string(APPEND _pc_requires " libcrypto spdlog fmt CLI11")
+# libssl: TLS to Redis, and the MCP client's https://.
+string(APPEND _pc_requires " libssl libcrypto spdlog fmt CLI11")
 string(APPEND _pc_libs "-lpthread")
 configure_file(cmake/refcache.pc.in ${PROJECT_BINARY_DIR}/refcache.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/refcache.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
