@@ -82,7 +82,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Cancels every in-flight request and fails every pending server->client request (the
   // transport closed).
   void cancel_all();
-  // Requests of this session being served.
+  // The MCP requests of the session that are being served.
   std::size_t in_flight() const;
 
   // The SDK's own state of the session (src/mcp/session_state.hpp).

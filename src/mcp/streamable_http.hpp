@@ -78,7 +78,8 @@ class StreamableHttpHandler {
   HttpSessions& sessions_;
   StreamRegistry& streams_;
   const Responder& respond_;
-  // Every 2026-07-28 request runs in this session: it keeps no state and no in-flight table.
+  // Every 2026-07-28 request runs in this one MCP session, which keeps no state and no
+  // in-flight table.
   std::shared_ptr<Session> stateless_;
 };
 
