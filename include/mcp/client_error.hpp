@@ -1,7 +1,7 @@
 // mcp::ClientError: a call of mcp::Client that failed on the client's side of the connection,
 // without an answer of the server's to report: its deadline passed, the caller cancelled it, the
-// connection closed, the server's answer broke the protocol, too many calls were in flight, or
-// the server or the negotiated era does not offer what was asked.
+// connection closed, the server's answer broke the protocol, too many calls were in flight,
+// the server or the negotiated era does not offer what was asked, or authorization failed.
 //
 // It derives from mcp::Error, so `catch (const mcp::Error&)` sees every failure of a call: an
 // mcp::Error that is not a ClientError is the server's own JSON-RPC error (code, message,
@@ -30,6 +30,8 @@ class ClientError : public Error {
     kUnsupported,      // the server or the negotiated era does not offer this (a method,
                        // an input request no handler answers, too many input rounds)
     kToolError,        // a typed tool call (Client::call_tool<R>) was answered isError:true
+    kAuthorization,    // the HTTP server wants authorization the client could not get (OAuth
+                       // discovery, registration, the token endpoint, an issuer check failed)
   };
 
   ClientError(Kind kind, const std::string& message, boost::json::value data = nullptr);

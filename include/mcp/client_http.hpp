@@ -56,6 +56,8 @@
 
 namespace mcp {
 
+class ClientAuthorizer;  // mcp/client_oauth.hpp
+
 struct StreamableHttpClientOptions {
   // The MCP endpoint: http://HOST[:PORT][/PATH] or https://... (default port 80 or 443,
   // default path "/"); HOST may be a name, an IPv4 address or a bracketed IPv6 address.
@@ -91,6 +93,13 @@ struct StreamableHttpClientOptions {
   // 10 s.
   std::chrono::milliseconds reconnect_delay{1000};
   std::chrono::milliseconds max_reconnect_delay{10000};
+  // Authorization (mcp/client_oauth.hpp, e.g. an OAuthClientAuthorizer): its Authorization
+  // header goes on every request, over a header of that name in `headers`. A message answered
+  // 401, or 403 with `insufficient_scope`, is sent once more after authorize() got new
+  // credentials; authorize() runs on a thread of its own, the I/O thread goes on meanwhile.
+  // Its ClientError (kAuthorization) fails the request; a refusal after the retry fails it
+  // with kAuthorization too. Default none.
+  std::shared_ptr<ClientAuthorizer> authorizer{};
 };
 
 class StreamableHttpClientTransport : public ClientTransport {

@@ -42,6 +42,8 @@ const char* to_string(ClientError::Kind kind) {
       return "unsupported";
     case ClientError::Kind::kToolError:
       return "tool error";
+    case ClientError::Kind::kAuthorization:
+      return "authorization";
   }
   return "unknown";
 }

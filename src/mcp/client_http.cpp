@@ -4,6 +4,7 @@
 // HTTP+SSE stream with its endpoint.
 #include "mcp/client_http.hpp"
 
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -29,6 +30,7 @@
 #include "asio_coroutines.hpp"  // a GCC false positive off: see there
 #include "client_log.hpp"
 #include "crypto.hpp"
+#include "mcp/client_oauth.hpp"
 #include "sse_parser.hpp"
 
 namespace mcp {
@@ -353,10 +355,46 @@ struct HttpRun {
   http::request<http::string_body> make_request(http::verb verb, const std::string& version) {
     http::request<http::string_body> req{verb, url.target, 11};
     for (const auto& [k, v] : opt.headers) req.set(k, v);
+    if (opt.authorizer) set_authorization(req);
     req.set(http::field::host, url.host_header);
     req.set(http::field::user_agent, "refcache-mcp-client");
     if (!version.empty()) req.set("MCP-Protocol-Version", version);
     return req;
+  }
+
+  void set_authorization(http::request<http::string_body>& req) const {
+    if (std::string a = opt.authorizer->authorization(); !a.empty())
+      req.set(http::field::authorization, a);
+    else
+      req.erase(http::field::authorization);
+  }
+
+  // Runs the authorizer's flow for a refusal (401, 403) on a thread of its own, since it may
+  // wait for a person or for other servers, while this I/O thread serves the other streams;
+  // polls its end every 20 ms. True: new credentials, send again. `failure`: the flow's error.
+  awaitable<bool> reauthorize(AuthChallenge ch, std::exception_ptr& failure) {
+    struct Outcome {
+      std::atomic<bool> done{false};
+      bool retry = false;
+      std::exception_ptr error;
+    };
+    auto out = std::make_shared<Outcome>();
+    std::thread([a = opt.authorizer, ch = std::move(ch), out] {
+      try {
+        out->retry = a->authorize(ch);
+      } catch (const ClientError&) {
+        out->error = std::current_exception();
+      } catch (const std::exception& e) {
+        out->error = std::make_exception_ptr(
+            ClientError(Kind::kAuthorization, std::string("authorization failed: ") + e.what()));
+      }
+      out->done.store(true, std::memory_order_release);
+    }).detach();
+    while (!out->done.load(std::memory_order_acquire) && !finished())
+      co_await wait(milliseconds(20));
+    if (!out->done.load(std::memory_order_acquire)) co_return false;  // closed meanwhile
+    failure = out->error;
+    co_return out->retry;
   }
 
   awaitable<beast::error_code> connect(beast::tcp_stream& s) {
@@ -461,8 +499,8 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
   const std::string key = is_req ? id_key(m.id) : std::string();
   const std::string what = what_of(m);
   auto x = new_exchange();
-  Registration reg(this, x->s);
-  if (is_req) request_stream[key] = reg.id;
+  auto reg = std::make_unique<Registration>(this, x->s);
+  if (is_req) request_stream[key] = reg->id;
   struct Forget {
     HttpRun* run;
     const std::string& key;
@@ -519,6 +557,36 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
 
   co_await exchange(*x, req, is_req && !sse_mode ? opt.read_timeout : opt.write_timeout);
   if (finished()) co_return;
+  if (!x->ec && opt.authorizer && (x->status() == 401 || x->status() == 403)) {
+    // Refused: new credentials from the authorizer, then the request once more.
+    std::exception_ptr failure;
+    const bool retry = co_await reauthorize({x->status(), x->header("WWW-Authenticate"), url.text,
+                                             std::string(req[http::field::authorization])},
+                                            failure);
+    if (finished()) co_return;
+    if (failure) {
+      if (!is_req)
+        detail::client_log().warn("mcp client: {} to {}: authorization failed", what, url.text);
+      else if (!cancelled.count(key))
+        cb.request_failed(m.id, failure);
+      co_return;
+    }
+    if (retry) {
+      x = new_exchange();
+      reg = std::make_unique<Registration>(this, x->s);
+      if (is_req) request_stream[key] = reg->id;
+      set_authorization(req);
+      co_await exchange(*x, req, is_req && !sse_mode ? opt.read_timeout : opt.write_timeout);
+      if (finished()) co_return;
+    }
+    if (!x->ec && (x->status() == 401 || x->status() == 403)) {
+      fail(Kind::kAuthorization, "the server at " + url.text + " refused " + what + " with HTTP " +
+                                     std::to_string(x->status()) +
+                                     (retry ? " after authorization" : "") + ": " +
+                                     x->header("WWW-Authenticate"));
+      co_return;
+    }
+  }
   if (x->ec) {
     if (x->stage == Exchange::Stage::kConnect) {
       // A refused connection: the server is gone, and closed() fails every call, this one too.

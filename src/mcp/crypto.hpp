@@ -1,4 +1,4 @@
-// Small crypto helpers over OpenSSL: random ids, HMAC-SHA256, base64.
+// Small crypto helpers over OpenSSL: random ids, SHA-256, HMAC-SHA256, base64.
 #pragma once
 
 #include <string>
@@ -10,6 +10,8 @@ namespace mcp::crypto {
 std::string random_hex(std::size_t n_bytes);
 // Raw random bytes.
 std::string random_bytes(std::size_t n_bytes);
+// SHA-256(data) as raw 32 bytes.
+std::string sha256(std::string_view data);
 // HMAC-SHA256(key, data) as raw 32 bytes.
 std::string hmac_sha256(std::string_view key, std::string_view data);
 // Constant-time comparison.
