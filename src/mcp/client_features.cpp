@@ -1,7 +1,9 @@
 // What the client asks of a server: the lists (every page, within a bound), tools/call (raw and
 // typed; a task the server answers with is followed to its end), resources and their
 // subscriptions, prompts and completion.
+#include <optional>
 #include <set>
+#include <string_view>
 
 #include "client_impl.hpp"
 #include "jsonio/json_text.hpp"
@@ -43,18 +45,60 @@ void walk_pages(Client::Impl& impl, const std::string& method, const char* key,
   }
 }
 
-// The x-mcp-header annotations of a tool's top-level arguments (2026-07-28 SEP-2243).
-std::vector<std::pair<std::string, std::string>> header_params_of(const ToolSpec& t) {
+// An x-mcp-header name is an HTTP field-name token (RFC 9110 tchar: visible ASCII except the
+// delimiters); anything else could not be sent as Mcp-Param-{name}.
+bool header_token(std::string_view name) {
+  if (name.empty()) return false;
+  for (const char c : name) {
+    const bool tchar = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                       std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!tchar) return false;
+  }
+  return true;
+}
+
+// The x-mcp-header annotations of a tool's top-level arguments (2026-07-28 SEP-2243), as
+// (property, header suffix). A definition that breaks the annotation's constraints (a name that
+// is not a non-empty token, two names equal but for case, an annotated property that is not a
+// string, integer or boolean) yields nullopt and `why`: the specification has clients exclude
+// such a tool, since no call of it could carry its headers correctly.
+std::optional<std::vector<std::pair<std::string, std::string>>> header_params_of(const ToolSpec& t,
+                                                                                 std::string& why) {
   std::vector<std::pair<std::string, std::string>> out;
   if (!t.input_schema.is_object()) return out;
   const auto& s = t.input_schema.get_object();
   auto props = s.find("properties");
   if (props == s.end() || !props->value().is_object()) return out;
+  std::set<std::string> seen;  // lower-cased: header names compare without case
   for (const auto& [name, schema] : props->value().get_object()) {
     if (!schema.is_object()) continue;
-    if (auto h = schema.get_object().find("x-mcp-header");
-        h != schema.get_object().end() && h->value().is_string())
-      out.emplace_back(std::string(name), std::string(h->value().get_string()));
+    const auto& ps = schema.get_object();
+    auto h = ps.find("x-mcp-header");
+    if (h == ps.end()) continue;
+    const std::string prop(name);
+    if (!h->value().is_string() || !header_token(h->value().get_string())) {
+      why = "the x-mcp-header of \"" + prop + "\" is not a non-empty HTTP token";
+      return std::nullopt;
+    }
+    std::string header(h->value().get_string());
+    std::string folded = header;
+    for (char& c : folded)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (!seen.insert(folded).second) {
+      why = "x-mcp-header \"" + header + "\" names two properties";
+      return std::nullopt;
+    }
+    auto type = ps.find("type");
+    const bool primitive =
+        type != ps.end() && type->value().is_string() &&
+        (type->value().get_string() == "string" || type->value().get_string() == "integer" ||
+         type->value().get_string() == "boolean");
+    if (!primitive) {
+      why = "x-mcp-header \"" + header + "\" is on \"" + prop +
+            "\", which is not a string, integer or boolean";
+      return std::nullopt;
+    }
+    out.emplace_back(prop, std::move(header));
   }
   return out;
 }
@@ -65,13 +109,26 @@ std::vector<ToolSpec> Client::list_tools(const CallOptions& options) {
   std::vector<ToolSpec> tools;
   walk_pages(*impl_, "tools/list", "tools", options,
              [&](const bj::value& v) { tools.push_back(detail::tool_from(v)); });
+  const bool modern = impl_->modern();
+  std::vector<ToolSpec> kept;
+  kept.reserve(tools.size());
   Lock lk(impl_->mu);
-  for (const auto& t : tools)
-    if (auto h = header_params_of(t); !h.empty())
-      impl_->header_params[t.name] = std::move(h);
+  for (auto& t : tools) {
+    std::string why;
+    auto h = header_params_of(t, why);
+    if (!h && modern) {
+      // 2026-07-28: a tool whose annotations are invalid is left out, the others kept.
+      detail::client_log().warn("mcp client: tools/list: leaving out tool \"{}\": {}", t.name, why);
+      impl_->header_params.erase(t.name);
+      continue;
+    }
+    if (h && !h->empty())
+      impl_->header_params[t.name] = std::move(*h);
     else
       impl_->header_params.erase(t.name);
-  return tools;
+    kept.push_back(std::move(t));
+  }
+  return kept;
 }
 
 CallToolResult Client::call_tool(const std::string& name, const json& arguments,

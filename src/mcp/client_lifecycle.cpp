@@ -42,6 +42,22 @@ void Client::Impl::add_envelope(bj::object& params, const detail::CallControl& c
     params["_meta"] = std::move(meta);
 }
 
+namespace {
+
+// Whether `e` is an UnsupportedProtocolVersion error (-32022) whose data.supported lists
+// `version`.
+bool unsupported_version_lists(const Error& e, std::string_view version) {
+  if (e.code() != error_code::kUnsupportedProtocolVersion || !e.data().is_object()) return false;
+  const auto& d = e.data().get_object();
+  auto s = d.find("supported");
+  if (s == d.end() || !s->value().is_array()) return false;
+  for (const auto& v : s->value().get_array())
+    if (v.is_string() && v.get_string() == version) return true;
+  return false;
+}
+
+}  // namespace
+
 bool Client::Impl::probe_modern() {
   detail::CallControl c;
   c.timeout = opt.probe_timeout;
@@ -53,7 +69,20 @@ bool Client::Impl::probe_modern() {
   bj::object r;
   const bool stdio = transport->kind() == TransportKind::kStdio;
   try {
-    r = round_trip("server/discover", std::move(params), c);
+    try {
+      r = round_trip("server/discover", params, c);
+    } catch (const ClientError&) {
+      throw;
+    } catch (const Error& e) {
+      // -32022 that lists the very version asked for (a server that rejected this request, not
+      // the version: an intermediary, a deployment under way) is worth one more try.
+      if (!unsupported_version_lists(e, kModernVersion)) throw;
+      detail::client_log().info(
+          "mcp client: server/discover was refused as an unsupported version, but the server "
+          "lists {}; asking once more",
+          kModernVersion);
+      r = round_trip("server/discover", std::move(params), c);
+    }
   } catch (const ClientError& e) {
     if (e.kind() == Kind::kTimeout) {
       // A silent stdio server is a legacy one (it may ignore requests before initialize); on

@@ -126,6 +126,45 @@ TEST(ClientNegotiation, NoEraInCommon) {
   EXPECT_NE(std::string(e2.what()).find("1999-01-01"), std::string::npos) << e2.what();
 }
 
+TEST(ClientNegotiation, UnsupportedVersionThatListsOursIsAskedOnceMore) {
+  // A -32022 whose `supported` names the version the client asked for: one more server/discover,
+  // with a new id, under that version. A second refusal is an answer.
+  auto refusing = [](int refusals) {
+    return [refusals, n = std::make_shared<int>(0)](const OutgoingMessage& m,
+                                                    const bj::object&) -> std::vector<std::string> {
+      if (m.method != "server/discover")
+        return {result_line(m.id, bj::object{{"tools", bj::array{}}})};
+      if ((*n)++ < refusals)
+        return {error_line(
+            m.id, -32022, "Unsupported protocol version",
+            bj::object{{"supported", bj::array{"2026-07-28"}}, {"requested", "2026-07-28"}})};
+      return {result_line(m.id, bj::object{{"resultType", "complete"},
+                                           {"supportedVersions", bj::array{"2026-07-28"}},
+                                           {"capabilities", bj::object{}},
+                                           {"serverInfo", bj::object{{"name", "s"}}}})};
+    };
+  };
+  mcp::ClientOptions o = opts();
+  o.versions = mcp::VersionNegotiation::kModern;
+  auto t = std::make_unique<ScriptedTransport>(refusing(1), mcp::TransportKind::kStreamableHttp);
+  auto* raw = t.get();
+  mcp::Client client(o);
+  client.connect(std::move(t));
+  EXPECT_EQ(client.era(), mcp::Era::kModern);
+  auto sent = raw->sent();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].method, "server/discover");
+  EXPECT_EQ(sent[1].protocol_version, "2026-07-28");
+  EXPECT_NE(jsonio::to_string(sent[0].id), jsonio::to_string(sent[1].id));
+
+  mcp::Client stubborn(o);
+  auto e = client_error([&] {
+    stubborn.connect(
+        std::make_unique<ScriptedTransport>(refusing(2), mcp::TransportKind::kStreamableHttp));
+  });
+  EXPECT_EQ(e.kind(), ClientError::Kind::kUnsupported);
+}
+
 // A modern server: server/discover answered, tools/call answered by `call`.
 ScriptedTransport::Script modern_server(
     std::function<std::vector<std::string>(const OutgoingMessage&, const bj::object&)> rest) {
@@ -415,6 +454,57 @@ TEST(ClientLists, PagingIsBounded) {
   })));
   auto e3 = client_error([&] { broken.list_tools(); });
   EXPECT_NE(std::string(e3.what()).find("\"name\" is missing"), std::string::npos) << e3.what();
+}
+
+TEST(ClientLists, ToolsWithInvalidHeaderAnnotationsAreLeftOut) {
+  // 2026-07-28: a tool whose x-mcp-header annotations break the constraints is left out of
+  // list_tools(), the valid ones kept; the legacy era, which mirrors nothing, keeps them all.
+  auto prop = [](const char* type, bj::value header) {
+    bj::object p{{"type", type}};
+    p["x-mcp-header"] = std::move(header);
+    return p;
+  };
+  auto tool = [](const char* name, bj::object props) {
+    return bj::object{{"name", name},
+                      {"inputSchema", bj::object{{"type", "object"}, {"properties", props}}}};
+  };
+  const bj::array tools{
+      tool("valid", bj::object{{"region", prop("string", "Region")},
+                               {"n", prop("integer", "N")},
+                               {"on", prop("boolean", "On")},
+                               {"plain", bj::object{{"type", "string"}}}}),
+      tool("empty", bj::object{{"v", prop("string", "")}}),
+      tool("space", bj::object{{"v", prop("string", "My Region")}}),
+      tool("colon", bj::object{{"v", prop("string", "Region:Primary")}}),
+      tool("non_ascii", bj::object{{"v", prop("string", "R\xc3\xa9gion")}}),
+      tool("control", bj::object{{"v", prop("string", "Region\t1")}}),
+      tool("not_a_string", bj::object{{"v", prop("string", 7)}}),
+      tool("object", bj::object{{"v", prop("object", "Data")}}),
+      tool("array", bj::object{{"v", prop("array", "Items")}}),
+      tool("null", bj::object{{"v", prop("null", "Nil")}}),
+      tool("duplicate",
+           bj::object{{"a", prop("string", "MyField")}, {"b", prop("string", "myfield")}}),
+  };
+  auto script = [&](const OutgoingMessage& m, const bj::object&) -> std::vector<std::string> {
+    if (m.method == "tools/list") return {result_line(m.id, bj::object{{"tools", tools}})};
+    return {result_line(m.id, tool_result("ok"))};
+  };
+  auto t = std::make_unique<ScriptedTransport>(modern_server(script),
+                                               mcp::TransportKind::kStreamableHttp);
+  auto* raw = t.get();
+  mcp::Client modern(opts());
+  modern.connect(std::move(t));
+  auto listed = modern.list_tools();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].name, "valid");
+  modern.call_tool("valid", {{"region", "eu"}, {"n", 3}, {"on", false}, {"plain", "x"}});
+  const auto call = raw->sent().back();
+  EXPECT_EQ(call.param_headers, (std::vector<std::pair<std::string, std::string>>{
+                                    {"Region", "eu"}, {"N", "3"}, {"On", "false"}}));
+
+  mcp::Client legacy(opts());
+  legacy.connect(std::make_unique<ScriptedTransport>(legacy_server(script)));
+  EXPECT_EQ(legacy.list_tools().size(), tools.size());
 }
 
 TEST(ClientServerRequests, PingUnknownMethodsAndMissingHandlers) {
