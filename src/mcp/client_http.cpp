@@ -369,17 +369,16 @@ struct HttpRun {
       req.erase(http::field::authorization);
   }
 
-  // Runs the authorizer's flow for a refusal (401, 403) on a thread of its own, since it may
-  // wait for a person or for other servers, while this I/O thread serves the other streams;
-  // polls its end every 20 ms. True: new credentials, send again. `failure`: the flow's error.
-  awaitable<bool> reauthorize(AuthChallenge ch, std::exception_ptr& failure) {
-    struct Outcome {
-      std::atomic<bool> done{false};
-      bool retry = false;
-      std::exception_ptr error;
-    };
-    auto out = std::make_shared<Outcome>();
-    std::thread([a = opt.authorizer, ch = std::move(ch), out] {
+  // The authorizer's flow for a refusal (401, 403) runs on a thread of its own, since it may
+  // wait for a person or for other servers, while this I/O thread serves the other streams.
+  struct AuthOutcome {
+    std::atomic<bool> done{false};
+    bool retry = false;        // new credentials: send again
+    std::exception_ptr error;  // the flow's failure
+  };
+  std::shared_ptr<AuthOutcome> start_authorization(const AuthChallenge& ch) const {
+    auto out = std::make_shared<AuthOutcome>();
+    std::thread([a = opt.authorizer, ch, out] {
       try {
         out->retry = a->authorize(ch);
       } catch (const ClientError&) {
@@ -390,11 +389,13 @@ struct HttpRun {
       }
       out->done.store(true, std::memory_order_release);
     }).detach();
+    return out;
+  }
+  // Waits for the flow (polling every 20 ms); false when the transport closed meanwhile.
+  awaitable<bool> authorization_done(std::shared_ptr<AuthOutcome> out) {
     while (!out->done.load(std::memory_order_acquire) && !finished())
       co_await wait(milliseconds(20));
-    if (!out->done.load(std::memory_order_acquire)) co_return false;  // closed meanwhile
-    failure = out->error;
-    co_return out->retry;
+    co_return out->done.load(std::memory_order_acquire);
   }
 
   awaitable<beast::error_code> connect(beast::tcp_stream& s) {
@@ -559,12 +560,15 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
   if (finished()) co_return;
   if (!x->ec && opt.authorizer && (x->status() == 401 || x->status() == 403)) {
     // Refused: new credentials from the authorizer, then the request once more.
-    std::exception_ptr failure;
-    const bool retry = co_await reauthorize({x->status(), x->header("WWW-Authenticate"), url.text,
-                                             std::string(req[http::field::authorization])},
-                                            failure);
-    if (finished()) co_return;
-    if (failure) {
+    AuthChallenge challenge;
+    challenge.status = x->status();
+    challenge.www_authenticate = x->header("WWW-Authenticate");
+    challenge.server_url = url.text;
+    challenge.sent_authorization = std::string(req[http::field::authorization]);
+    auto outcome = start_authorization(challenge);
+    if (!co_await authorization_done(outcome) || finished()) co_return;
+    const bool retry = outcome->retry;
+    if (const std::exception_ptr failure = outcome->error) {
       if (!is_req)
         detail::client_log().warn("mcp client: {} to {}: authorization failed", what, url.text);
       else if (!cancelled.count(key))
