@@ -19,10 +19,11 @@
 //    are kept per authorization server: a server that moves to another one is registered with
 //    again;
 //  - the authorization code grant: the authorization URL (PKCE S256, `state`, `resource` = the
-//    canonical server URL, the scope) is handed to open_authorization_url, whose answer is the
-//    redirect URL with `code`, `state` and `iss`. The state must match; `iss` (RFC 9207) must
-//    equal the issuer by simple string comparison whenever present, and be present when the
-//    server advertises `authorization_response_iss_parameter_supported`;
+//    resource metadata's `resource`, else the canonical server URL; the scope) is handed to
+//    open_authorization_url, whose answer is the redirect URL with `code`, `state` and `iss`. The
+//    state must match; `iss` (RFC 9207) must equal the issuer by simple string comparison whenever
+//    present, and be present when the server advertises
+//    `authorization_response_iss_parameter_supported`;
 //  - scope: the `scope` of the challenge, else the resource's `scopes_supported`, else none;
 //    a step-up (403 insufficient_scope) asks for the union of the scopes already requested and
 //    the challenged ones, at most max_step_ups times; `offline_access` is added when the

@@ -92,7 +92,10 @@ bool OAuthClientAuthorizer::Impl::authorize(const AuthChallenge& ch) {
     forget_tokens();
   }
   const oauth::ServerMetadata& as = *server;
-  const std::string resource = oauth::canonical_resource(ch.server_url);
+  // RFC 8707: the resource as the server publishes it (it names the server: checked), so that
+  // the token's audience is exactly the server's identifier.
+  const std::string resource =
+      prm.resource.empty() ? oauth::canonical_resource(ch.server_url) : prm.resource;
 
   if (!step_up && !refresh_token.empty()) {
     try {
