@@ -68,6 +68,9 @@ bool configure_auth(const std::string& scenario, const boost::json::object& cont
   mcp::OAuthClientOptions o;
   o.client_id = context_string(context, "client_id");
   o.client_secret = context_string(context, "client_secret");
+  o.private_key_pem = context_string(context, "private_key_pem");
+  if (auto alg = context_string(context, "signing_algorithm"); !alg.empty())
+    o.private_key_alg = alg;
   o.client_credentials = scenario.find("client-credentials") != std::string::npos;
   if (!o.client_credentials) {
     o.client_id_metadata_url = kClientMetadataUrl;

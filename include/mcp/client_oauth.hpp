@@ -28,11 +28,11 @@
 //    a step-up (403 insufficient_scope) asks for the union of the scopes already requested and
 //    the challenged ones, at most max_step_ups times; `offline_access` is added when the
 //    authorization server lists it (for a refresh token);
-//  - the token endpoint, authenticated by client_secret_basic, client_secret_post or none, as
-//    registration and the server's metadata say; a refused access token is refreshed with the
-//    refresh_token grant before a new authorization is asked for.
+//  - the token endpoint, authenticated by client_secret_basic, client_secret_post,
+//    private_key_jwt or none, as registration and the server's metadata say; a refused access token
+//    is refreshed with the refresh_token grant before a new authorization is asked for.
 // Headless programs give a fixed access_token instead, or client_credentials (the
-// client_credentials grant with the pre-registered client_id and secret).
+// client_credentials grant with the pre-registered client_id and its secret or private key).
 //
 // Failures throw ClientError kAuthorization naming the step and the URL ("the authorization
 // server metadata at URL has issuer 'X', not 'Y'", "the token endpoint URL answered HTTP 400
@@ -86,9 +86,15 @@ struct OAuthClientOptions {
   std::string client_id{};
   std::string client_secret{};
   // The pre-registered client's token endpoint authentication (client_secret_basic,
-  // client_secret_post or none); "" = chosen from the server's
-  // token_endpoint_auth_methods_supported (basic, then post, then none). Default "".
+  // client_secret_post, private_key_jwt or none); "" = private_key_jwt when private_key_pem is
+  // given, else chosen from the server's token_endpoint_auth_methods_supported (basic, then
+  // post, then none). Default "".
   std::string token_endpoint_auth_method{};
+  // private_key_jwt (RFC 7523): the pre-registered client's private key (PEM) and its JWS
+  // algorithm, ES256 (P-256) or RS256; each token request carries a fresh assertion signed
+  // with it, audience the issuer. Default none and "ES256".
+  std::string private_key_pem{};
+  std::string private_key_alg{"ES256"};
   // Run the client_credentials grant with client_id/client_secret instead of asking a person
   // (machine-to-machine). Default false.
   bool client_credentials = false;

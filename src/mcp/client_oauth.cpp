@@ -45,10 +45,16 @@ struct OAuthClientAuthorizer::Impl {
 
   oauth::ClientIdentity identity(const oauth::ServerMetadata& as) {
     if (auto it = identities.find(as.issuer); it != identities.end()) return it->second;
-    oauth::RegistrationInput in{opt.client_id_metadata_url, opt.client_id,
-                                opt.client_secret,          opt.token_endpoint_auth_method,
-                                opt.redirect_uri,           opt.client_name,
-                                opt.application_type};
+    oauth::RegistrationInput in;
+    in.metadata_url = opt.client_id_metadata_url;
+    in.client_id = opt.client_id;
+    in.client_secret = opt.client_secret;
+    in.auth_method = opt.token_endpoint_auth_method;
+    in.key_pem = opt.private_key_pem;
+    in.key_alg = opt.private_key_alg;
+    in.redirect_uri = opt.redirect_uri;
+    in.client_name = opt.client_name;
+    in.application_type = opt.application_type;
     if (opt.client_credentials) in.metadata_url.clear();
     auto id = oauth::client_identity(as, in, http());
     identities.emplace(as.issuer, id);
@@ -124,7 +130,8 @@ bool OAuthClientAuthorizer::Impl::authorize(const AuthChallenge& ch) {
   if (opt.client_credentials) {
     if (opt.client_id.empty())
       throw ClientError(Kind::kAuthorization,
-                        "OAuth: the client_credentials grant needs a client_id and secret");
+                        "OAuth: the client_credentials grant needs a client_id (and a secret or "
+                        "a private key)");
     oauth::Params grant{{"grant_type", "client_credentials"}, {"resource", resource}};
     if (!scope.empty()) grant.emplace_back("scope", scope);
     store(oauth::token_request(as, identity(as), std::move(grant), h));

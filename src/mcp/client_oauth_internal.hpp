@@ -2,9 +2,9 @@
 // client_oauth_http.cpp (one HTTP request, form and query encoding), client_oauth_challenge.cpp
 // (WWW-Authenticate, scope selection), client_oauth_discovery.cpp (metadata URLs and checks),
 // client_oauth_pkce.cpp (PKCE, state, the authorization response), client_oauth_token.cpp
-// (the token endpoint and its client authentication), client_oauth_registration.cpp (the
-// client's identity). Pure functions except http_request; every failure is a ClientError
-// kAuthorization.
+// (the token endpoint and its client authentication), client_oauth_jwt.cpp (private_key_jwt),
+// client_oauth_registration.cpp (the client's identity). Pure functions except http_request; every
+// failure is a ClientError kAuthorization.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -133,7 +133,9 @@ std::string authorization_code(const std::string& redirect, const std::string& s
 struct ClientIdentity {
   std::string client_id;
   std::string client_secret;
-  std::string auth_method;  // client_secret_basic, client_secret_post, none
+  std::string auth_method;  // client_secret_basic, client_secret_post, private_key_jwt, none
+  std::string key_pem;      // private_key_jwt: the PEM private key and its JWS algorithm
+  std::string key_alg;
 };
 struct Tokens {
   std::string access_token;
@@ -148,6 +150,13 @@ std::string choose_auth_method(const std::vector<std::string>& supported, bool h
 Tokens token_request(const ServerMetadata& as, const ClientIdentity& client, Params grant,
                      const HttpOptions& http);
 
+// --- private_key_jwt (client_oauth_jwt.cpp) ---
+
+// A client assertion (RFC 7523): iss and sub `client_id`, aud `audience` (the issuer), five
+// minutes of life, a random jti, signed with `key_pem` by `alg` (ES256 or RS256).
+std::string client_assertion(const std::string& key_pem, const std::string& alg,
+                             const std::string& client_id, const std::string& audience);
+
 // --- the client's identity (client_oauth_registration.cpp) ---
 
 struct RegistrationInput {
@@ -155,6 +164,8 @@ struct RegistrationInput {
   std::string client_id;     // pre-registered, or ""
   std::string client_secret;
   std::string auth_method;
+  std::string key_pem;  // private_key_jwt
+  std::string key_alg;
   std::string redirect_uri;
   std::string client_name;
   std::string application_type;

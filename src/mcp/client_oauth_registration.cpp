@@ -21,10 +21,15 @@ ClientIdentity client_identity(const ServerMetadata& as, const RegistrationInput
   if (!in.client_id.empty()) {
     id.client_id = in.client_id;
     id.client_secret = in.client_secret;
-    id.auth_method = !in.auth_method.empty()
-                         ? in.auth_method
-                         : choose_auth_method(as.token_endpoint_auth_methods_supported,
-                                              !in.client_secret.empty());
+    id.key_pem = in.key_pem;
+    id.key_alg = in.key_alg;
+    if (!in.auth_method.empty())
+      id.auth_method = in.auth_method;
+    else if (!in.key_pem.empty())
+      id.auth_method = "private_key_jwt";
+    else
+      id.auth_method =
+          choose_auth_method(as.token_endpoint_auth_methods_supported, !in.client_secret.empty());
     return id;
   }
   if (as.registration_endpoint.empty())

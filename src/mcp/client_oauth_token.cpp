@@ -33,6 +33,12 @@ Tokens token_request(const ServerMetadata& as, const ClientIdentity& client, Par
     headers.emplace_back("Authorization",
                          "Basic " + crypto::base64_encode(percent_encode(client.client_id) + ":" +
                                                           percent_encode(client.client_secret)));
+  } else if (client.auth_method == "private_key_jwt") {
+    grant.emplace_back("client_id", client.client_id);
+    grant.emplace_back("client_assertion_type",
+                       "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    grant.emplace_back("client_assertion", client_assertion(client.key_pem, client.key_alg,
+                                                            client.client_id, as.issuer));
   } else {
     grant.emplace_back("client_id", client.client_id);
     if (client.auth_method == "client_secret_post")
