@@ -3,7 +3,10 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "auth_setup.hpp"
 #include "elicitation_defaults.hpp"

@@ -94,8 +94,9 @@ std::optional<std::vector<std::pair<std::string, std::string>>> header_params_of
         (type->value().get_string() == "string" || type->value().get_string() == "integer" ||
          type->value().get_string() == "boolean");
     if (!primitive) {
-      why = "x-mcp-header \"" + header + "\" is on \"" + prop +
-            "\", which is not a string, integer or boolean";
+      why = "x-mcp-header \"" + header + "\" is on \"";
+      why += prop;
+      why += "\", which is not a string, integer or boolean";
       return std::nullopt;
     }
     out.emplace_back(prop, std::move(header));

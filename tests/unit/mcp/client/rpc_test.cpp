@@ -1,8 +1,8 @@
 // The client's engine against scripted servers: the version negotiation and its fallbacks, the
 // envelope of each era and what OutgoingMessage tells a transport, deadlines and cancellation
 // (and the notifications/cancelled they send), the bound on calls in flight, the server's
-// errors, malformed answers, paging bounds, a transport's per-request failures, and the
-// server's requests.
+// errors, malformed answers, paging bounds, the tools left out for invalid x-mcp-header
+// annotations, a transport's per-request failures, and the server's requests.
 #include <gtest/gtest.h>
 
 #include <thread>
