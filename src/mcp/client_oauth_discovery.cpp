@@ -155,10 +155,12 @@ ResourceMetadata discover_resource(const std::string& server_url, const std::str
     if (a.status != 200) continue;
     ResourceMetadata m =
         parse_resource_metadata(json_object(a, "the protected resource metadata at " + url), url);
-    if (!resource_matches(m.resource, server_url))
-      throw ClientError(Kind::kAuthorization, "OAuth: the protected resource metadata at " + url +
-                                                  " is for resource '" + m.resource +
-                                                  "', not for " + server_url);
+    if (!resource_matches(m.resource, server_url)) {
+      std::string why = "OAuth: the protected resource metadata at " + url;
+      why += " is for resource '" + m.resource + "', not for ";
+      why += server_url;
+      throw ClientError(Kind::kAuthorization, why);
+    }
     return m;
   }
   throw ClientError(Kind::kAuthorization,
