@@ -95,10 +95,11 @@ struct StreamableHttpClientOptions {
   std::chrono::milliseconds max_reconnect_delay{10000};
   // Authorization (mcp/client_oauth.hpp, e.g. an OAuthClientAuthorizer): its Authorization
   // header goes on every request, over a header of that name in `headers`. A message answered
-  // 401, or 403 with `insufficient_scope`, is sent once more after authorize() got new
-  // credentials; authorize() runs on a thread of its own, the I/O thread goes on meanwhile.
-  // Its ClientError (kAuthorization) fails the request; a refusal after the retry fails it
-  // with kAuthorization too. Default none.
+  // 401 or 403 is sent again after authorize() got new credentials (a 401 then a 403 for more
+  // scope: up to 3 rounds); authorize() runs on a thread of its own, the I/O thread goes on
+  // meanwhile. Its ClientError (kAuthorization) fails the request; so does a refusal it has
+  // nothing more for, or one past the rounds (kAuthorization, with the server's
+  // WWW-Authenticate). Default none.
   std::shared_ptr<ClientAuthorizer> authorizer{};
 };
 

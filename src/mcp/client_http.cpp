@@ -53,6 +53,9 @@ constexpr std::size_t kMaxErrorBody = std::size_t{64} * 1024;
 constexpr std::uint32_t kMaxHead = 64 * 1024;
 // Failed attempts in a row to reopen the standalone stream before the server counts as gone.
 constexpr int kMaxStandaloneFailures = 3;
+// Authorizations (mcp/client_oauth.hpp) one message may go through: a 401, then a 403 for more
+// scope, then one more refusal.
+constexpr int kMaxAuthRounds = 3;
 
 struct Url {
   std::string text;         // as given
@@ -558,38 +561,41 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
 
   co_await exchange(*x, req, is_req && !sse_mode ? opt.read_timeout : opt.write_timeout);
   if (finished()) co_return;
-  if (!x->ec && opt.authorizer && (x->status() == 401 || x->status() == 403)) {
-    // Refused: new credentials from the authorizer, then the request once more.
-    AuthChallenge challenge;
-    challenge.status = x->status();
-    challenge.www_authenticate = x->header("WWW-Authenticate");
-    challenge.server_url = url.text;
-    challenge.sent_authorization = std::string(req[http::field::authorization]);
-    auto outcome = start_authorization(challenge);
-    if (!co_await authorization_done(outcome) || finished()) co_return;
-    const bool retry = outcome->retry;
-    if (const std::exception_ptr failure = outcome->error) {
-      if (!is_req)
-        detail::client_log().warn("mcp client: {} to {}: authorization failed", what, url.text);
-      else if (!cancelled.count(key))
-        cb.request_failed(m.id, failure);
-      co_return;
+  // Refused (401, 403): new credentials from the authorizer, then the request again. A 401 may
+  // be followed by a 403 insufficient_scope, hence a few rounds; the authorizer bounds its
+  // step-ups itself.
+  for (int round = 0; opt.authorizer && !x->ec && (x->status() == 401 || x->status() == 403);
+       ++round) {
+    std::shared_ptr<AuthOutcome> outcome;
+    if (round < kMaxAuthRounds) {
+      AuthChallenge challenge;
+      challenge.status = x->status();
+      challenge.www_authenticate = x->header("WWW-Authenticate");
+      challenge.server_url = url.text;
+      challenge.sent_authorization = std::string(req[http::field::authorization]);
+      outcome = start_authorization(challenge);
+      if (!co_await authorization_done(outcome) || finished()) co_return;
+      if (const std::exception_ptr failure = outcome->error) {
+        if (!is_req)
+          detail::client_log().warn("mcp client: {} to {}: authorization failed", what, url.text);
+        else if (!cancelled.count(key))
+          cb.request_failed(m.id, failure);
+        co_return;
+      }
     }
-    if (retry) {
-      x = new_exchange();
-      reg = std::make_unique<Registration>(this, x->s);
-      if (is_req) request_stream[key] = reg->id;
-      set_authorization(req);
-      co_await exchange(*x, req, is_req && !sse_mode ? opt.read_timeout : opt.write_timeout);
-      if (finished()) co_return;
-    }
-    if (!x->ec && (x->status() == 401 || x->status() == 403)) {
+    if (!outcome || !outcome->retry) {
       fail(Kind::kAuthorization, "the server at " + url.text + " refused " + what + " with HTTP " +
                                      std::to_string(x->status()) +
-                                     (retry ? " after authorization" : "") + ": " +
+                                     (round > 0 ? " after authorization" : "") + ": " +
                                      x->header("WWW-Authenticate"));
       co_return;
     }
+    x = new_exchange();
+    reg = std::make_unique<Registration>(this, x->s);
+    if (is_req) request_stream[key] = reg->id;
+    set_authorization(req);
+    co_await exchange(*x, req, is_req && !sse_mode ? opt.read_timeout : opt.write_timeout);
+    if (finished()) co_return;
   }
   if (x->ec) {
     if (x->stage == Exchange::Stage::kConnect) {
