@@ -156,6 +156,9 @@ struct LegacySseClientOptions {
   // Largest SSE line or event accepted, in bytes; a larger one closes the transport. Default
   // 64 MiB.
   std::size_t max_message_bytes = 64u << 20;
+  // As StreamableHttpClientOptions::authorizer, for the GET and every POST; start() waits for
+  // an authorization the stream's GET needs, however long it takes. Default none.
+  std::shared_ptr<ClientAuthorizer> authorizer{};
 };
 
 class LegacySseClientTransport : public ClientTransport {

@@ -289,6 +289,8 @@ struct HttpRun {
   bool sse_mode = false;
   std::string post_target;
   std::optional<std::promise<std::string>> ready;
+  // Legacy HTTP+SSE: the stream's GET waits for an authorization (start() waits longer).
+  std::atomic<bool> sse_authorizing{false};
 
   mutable std::mutex mu;
   std::string session;        // Mcp-Session-Id
@@ -834,7 +836,7 @@ awaitable<void> HttpRun::standalone(std::string version) {
 
 awaitable<void> HttpRun::sse_stream() {
   auto x = new_exchange();
-  Registration reg(this, x->s);
+  auto reg = std::make_unique<Registration>(this, x->s);
   // Before the endpoint, start() waits: a failure is its exception, not closed().
   auto end = [&](const std::string& why) {
     if (ready) {
@@ -848,6 +850,35 @@ awaitable<void> HttpRun::sse_stream() {
   req.set(http::field::accept, "text/event-stream");
   co_await exchange(*x, req, opt.connect_timeout);
   if (finished()) co_return;
+  for (int round = 0; opt.authorizer && !x->ec && (x->status() == 401 || x->status() == 403) &&
+                      round < kMaxAuthRounds;
+       ++round) {
+    // Refused: authorize (start() waits for it), then open the stream again.
+    AuthChallenge challenge;
+    challenge.status = x->status();
+    challenge.www_authenticate = x->header("WWW-Authenticate");
+    challenge.server_url = url.text;
+    challenge.sent_authorization = std::string(req[http::field::authorization]);
+    sse_authorizing = true;
+    auto outcome = start_authorization(challenge);
+    const bool done = co_await authorization_done(outcome);
+    sse_authorizing = false;
+    if (!done || finished()) co_return;
+    if (outcome->error) {
+      try {
+        std::rethrow_exception(outcome->error);
+      } catch (const std::exception& e) {
+        end(e.what());
+      }
+      co_return;
+    }
+    if (!outcome->retry) break;
+    x = new_exchange();
+    reg = std::make_unique<Registration>(this, x->s);
+    set_authorization(req);
+    co_await exchange(*x, req, opt.connect_timeout);
+    if (finished()) co_return;
+  }
   if (x->ec) {
     end("cannot open the SSE stream at " + url.text + ": " + x->ec.message());
     co_return;
@@ -999,7 +1030,10 @@ void HttpCore::start(ClientTransportCallbacks callbacks) {
   if (sse) {
     const auto wait = opt.connect_timeout + opt.write_timeout;
     std::string why;
-    if (endpoint.wait_for(wait) != std::future_status::ready)
+    auto status = endpoint.wait_for(wait);
+    while (status != std::future_status::ready && r->sse_authorizing)
+      status = endpoint.wait_for(wait);  // an authorization may wait for a person
+    if (status != std::future_status::ready)
       why = "the server at " + opt.url + " sent no endpoint event within " +
             std::to_string(wait.count()) + " ms";
     else
@@ -1092,6 +1126,7 @@ LegacySseClientTransport::LegacySseClientTransport(LegacySseClientOptions option
   impl_->opt.ca_file = std::move(options.ca_file);
   impl_->opt.standalone_stream = false;
   impl_->opt.max_resumptions = 0;
+  impl_->opt.authorizer = std::move(options.authorizer);
 }
 
 LegacySseClientTransport::~LegacySseClientTransport() {

@@ -3,8 +3,8 @@
 // authentication (its protected resource metadata names the fake authorization server), and a
 // fake authorization server in this file (metadata, dynamic registration, an authorization
 // endpoint that approves at once, a token endpoint that checks PKCE and issues refresh
-// tokens). Covers the whole flow, refresh after a refused token, step-up on 403 with its
-// limit, an issuer mismatch, and a fixed token the server refuses.
+// tokens). Covers the whole flow, refresh after a refused token, the legacy HTTP+SSE transport,
+// step-up on 403 with its limit, an issuer mismatch, and a fixed token the server refuses.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -197,7 +197,8 @@ class FakeAuthServer {
 
 class OAuthFlow : public ::testing::Test {
  protected:
-  void start_servers(std::vector<std::string> required_scopes) {
+  // `whole_origin`: the resource is the server's origin, which names /mcp and /sse alike.
+  void start_servers(std::vector<std::string> required_scopes, bool whole_origin = false) {
     as_ = std::make_unique<FakeAuthServer>(tokens_);
     server_ = std::make_unique<mcp::Server>(mcp::ServerOptions{.info = {.name = "protected"}});
     server_->tool_raw(
@@ -214,9 +215,12 @@ class OAuthFlow : public ::testing::Test {
         .authorization_servers = {as_->issuer()},
         .scopes_supported = {"mcp", "admin"},
         .required_scopes = std::move(required_scopes)};
+    ho.port = free_port();
+    origin_ = "http://127.0.0.1:" + std::to_string(ho.port);
+    if (whole_origin) ho.auth->resource = origin_;
     http_ = std::make_unique<mcp::HttpServer>(*server_, ho);
     http_->start();
-    url_ = "http://127.0.0.1:" + std::to_string(http_->port()) + "/mcp";
+    url_ = origin_ + "/mcp";
   }
 
   mcp::OAuthClientOptions approving() {
@@ -240,7 +244,14 @@ class OAuthFlow : public ::testing::Test {
   std::unique_ptr<FakeAuthServer> as_;
   std::unique_ptr<mcp::Server> server_;
   std::unique_ptr<mcp::HttpServer> http_;
-  std::string url_;
+  std::string origin_, url_;
+
+ private:
+  static std::uint16_t free_port() {
+    asio::io_context ioc;
+    tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    return a.local_endpoint().port();
+  }
 };
 
 mcp::ClientOptions client_options() {
@@ -274,6 +285,18 @@ TEST_F(OAuthFlow, DiscoversRegistersAuthorizesAndRefreshes) {
   EXPECT_EQ(seen.authorizations.size(), 1u);
   EXPECT_EQ(seen.grants, (std::vector<std::string>{"authorization_code", "refresh_token"}));
   EXPECT_EQ(seen.registrations, 1);
+}
+
+TEST_F(OAuthFlow, LegacySseTransportAuthorizesItsStream) {
+  start_servers({"mcp"}, true);
+  mcp::Client client(client_options());
+  const std::string sse_url = origin_ + "/sse";
+  client.connect(std::make_unique<mcp::LegacySseClientTransport>(mcp::LegacySseClientOptions{
+      .url = sse_url, .authorizer = std::make_shared<mcp::OAuthClientAuthorizer>(approving())}));
+  EXPECT_EQ(client.list_tools().size(), 1u);
+  auto seen = as_->seen();
+  ASSERT_EQ(seen.authorizations.size(), 1u);
+  EXPECT_EQ(seen.authorizations[0]["resource"], origin_);  // as the metadata publishes it
 }
 
 TEST_F(OAuthFlow, StepUpAsksForTheUnionOfScopes) {
