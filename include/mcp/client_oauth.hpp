@@ -5,7 +5,7 @@
 // Contract: a ClientAuthorizer gives the Authorization header of every request the HTTP
 // transport sends (StreamableHttpClientOptions::authorizer) and, when the server answers 401
 // or 403 `insufficient_scope`, is asked to get new credentials; the transport then sends the
-// request once more. OAuthClientAuthorizer does the whole OAuth client flow on that call:
+// request again. OAuthClientAuthorizer does the whole OAuth client flow on that call:
 //  - discovery: the protected resource metadata (RFC 9728) at the `resource_metadata` of the
 //    server's `WWW-Authenticate`, else at /.well-known/oauth-protected-resource with the
 //    server's path inserted, then at the root; its `resource` must name the server (same
@@ -35,22 +35,24 @@
 // client_credentials grant with the pre-registered client_id and its secret or private key).
 //
 // Failures throw ClientError kAuthorization naming the step and the URL ("the authorization
-// server metadata at URL has issuer 'X', not 'Y'", "the token endpoint URL answered HTTP 400
-// invalid_grant: ..."); the transport fails the request with it. Tokens, secrets and codes
+// server metadata at URL has issuer 'X', not 'Y'", "the token endpoint URL answered the
+// authorization_code grant with HTTP 400 invalid_grant: ..."); the transport fails the request
+// with it. Tokens, secrets and codes
 // are never logged.
 //
 // Thread-safety: every member function may be called from any thread. authorize() runs one
 // flow at a time (others wait, and find the new credentials when one was just obtained);
 // authorization() only reads the current token. The transport calls authorize() on a thread of
 // its own, never on its I/O thread, so a flow that waits for a person does not stall other
-// requests' answers.
+// requests' answers; that thread holds the authorizer (a shared_ptr) until the flow ends, even
+// past the transport's close(), and the request it was for then fails with the closed
+// transport.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
 namespace mcp {
 

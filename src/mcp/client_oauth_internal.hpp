@@ -141,7 +141,6 @@ struct Tokens {
   std::string access_token;
   std::string refresh_token;
   std::string scope;
-  std::optional<std::chrono::steady_clock::time_point> expires;
 };
 // The auth method for a client with (or without) a secret, from the server's list.
 std::string choose_auth_method(const std::vector<std::string>& supported, bool has_secret);

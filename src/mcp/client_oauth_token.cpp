@@ -80,11 +80,6 @@ Tokens token_request(const ServerMetadata& as, const ClientIdentity& client, Par
     t.refresh_token = std::string(v->get_string());
   if (const auto* v = o.if_contains("scope"); v && v->is_string())
     t.scope = std::string(v->get_string());
-  if (const auto* v = o.if_contains("expires_in"); v && v->is_number()) {
-    boost::system::error_code ec;
-    const auto secs = v->to_number<std::int64_t>(ec);
-    if (!ec && secs > 0) t.expires = std::chrono::steady_clock::now() + std::chrono::seconds(secs);
-  }
   return t;
 }
 
