@@ -2,6 +2,7 @@
 
 #include "refcache/tokenizer/byte_pair_encoding.hpp"
 #include "refcache/tokenizer/embedded_data.hpp"
+#include "refcache/tokenizer/piece_cache.hpp"
 #include "refcache/tokenizer/pre_tokenizer.hpp"
 #include "refcache/tokenizer/unicode_classes.hpp"
 #include "refcache/tokenizer/vocabulary.hpp"
@@ -59,8 +60,12 @@ std::size_t Tokenizer::count(std::string_view text) const {
     // Most pieces are tokens themselves: one look-up, no merging.
     if (impl_->vocab.rank(piece) != tokenizer::kNoRank) {
       ++total;
+    } else if (const auto cached = tokenizer::find_cached_count(this, piece)) {
+      total += *cached;
     } else {
-      total += tokenizer::byte_pair_count(impl_->vocab, piece);
+      const std::size_t n = tokenizer::byte_pair_count(impl_->vocab, piece);
+      tokenizer::store_cached_count(this, piece, n);
+      total += n;
     }
   });
   return total;
