@@ -7,7 +7,7 @@ namespace refcache::tokenizer {
 
 UnicodeClasses::UnicodeClasses(EmbeddedFile file) {
   constexpr std::size_t kHeader = 12;
-  constexpr std::size_t kIndexBytes = 2 * 0x1100;
+  constexpr std::size_t kIndexBytes = std::size_t{2} * 0x1100;
   if (file.size < kHeader + kIndexBytes || std::memcmp(file.data, "RCUNI001", 8) != 0)
     throw std::runtime_error("tokenizer: the embedded Unicode table is malformed");
   std::uint32_t blocks = 0;
