@@ -1,7 +1,6 @@
 #include "refcache/tokenizer/byte_pair_encoding.hpp"
 
 #include <algorithm>
-#include <queue>
 
 namespace refcache::tokenizer {
 namespace {
@@ -69,42 +68,56 @@ void merge_parts_heap(const Vocabulary& vocab, std::string_view piece,
   const std::size_t n = piece.size();
   const unsigned char* p = bytes(piece);
   constexpr std::uint32_t kEnd = 0xFFFFFFFF;
-  // Parts form a linked list of byte offsets; a part is known by its start.
-  std::vector<std::uint32_t> next(n), prev(n), version(n, 0);
-  std::vector<bool> alive(n, true);
+  // Parts form a linked list of byte offsets; a part is known by its start. The arrays are the
+  // thread's scratch space, reused from piece to piece.
+  thread_local std::vector<std::uint32_t> next, prev, version;
+  thread_local std::vector<std::uint8_t> alive;
+  struct Entry {
+    std::uint32_t rank, start, version;
+    // Lowest rank first, then leftmost: the order of the merge rule.
+    bool operator<(const Entry& o) const {
+      return rank != o.rank ? rank > o.rank : start > o.start;
+    }
+  };
+  thread_local std::vector<Entry> heap;
+  next.resize(n);
+  prev.resize(n);
+  version.assign(n, 0);
+  alive.assign(n, 1);
+  heap.clear();
   for (std::size_t i = 0; i < n; ++i) {
     next[i] = i + 1 < n ? static_cast<std::uint32_t>(i + 1) : kEnd;
     prev[i] = i > 0 ? static_cast<std::uint32_t>(i - 1) : kEnd;
   }
-  auto end_of = [&](std::uint32_t i) { return next[i] == kEnd ? n : std::size_t{next[i]}; };
   auto pair_rank = [&](std::uint32_t i) {
-    if (next[i] == kEnd) return kNoRank;
-    return vocab.rank(p + i, end_of(next[i]) - i);
+    const std::uint32_t j = next[i];
+    if (j == kEnd) return kNoRank;
+    const std::size_t end = next[j] == kEnd ? n : std::size_t{next[j]};
+    return vocab.rank(p + i, end - i);
   };
-  struct Entry {
-    std::uint32_t rank, start, version;
-    bool operator>(const Entry& o) const {
-      return rank != o.rank ? rank > o.rank : start > o.start;
-    }
+  auto push = [&](Entry e) {
+    heap.push_back(e);
+    std::push_heap(heap.begin(), heap.end());
   };
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap;
   for (std::uint32_t i = 0; i + 1 < n; ++i) {
-    if (const std::uint32_t r = pair_rank(i); r != kNoRank) heap.push({r, i, 0});
+    if (const std::uint32_t r = pair_rank(i); r != kNoRank) heap.push_back({r, i, 0});
   }
+  std::make_heap(heap.begin(), heap.end());
   while (!heap.empty()) {
-    const Entry e = heap.top();
-    heap.pop();
+    std::pop_heap(heap.begin(), heap.end());
+    const Entry e = heap.back();
+    heap.pop_back();
     if (!alive[e.start] || version[e.start] != e.version) continue;  // stale
     const std::uint32_t i = e.start, j = next[i];
-    alive[j] = false;
+    alive[j] = 0;
     next[i] = next[j];
     if (next[j] != kEnd) prev[next[j]] = i;
     ++version[i];
-    if (const std::uint32_t r = pair_rank(i); r != kNoRank) heap.push({r, i, version[i]});
+    if (const std::uint32_t r = pair_rank(i); r != kNoRank) push({r, i, version[i]});
     if (prev[i] != kEnd) {
       const std::uint32_t h = prev[i];
       ++version[h];
-      if (const std::uint32_t r = pair_rank(h); r != kNoRank) heap.push({r, h, version[h]});
+      if (const std::uint32_t r = pair_rank(h); r != kNoRank) push({r, h, version[h]});
     }
   }
   out.clear();
