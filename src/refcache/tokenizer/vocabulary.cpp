@@ -59,9 +59,12 @@ Vocabulary::Vocabulary(EmbeddedFile file) : bytes_(file.data) {
     throw std::runtime_error("tokenizer: an embedded vocabulary is malformed");
   std::uint32_t count = 0;
   std::memcpy(&count, file.data + 8, 4);
-  const std::size_t capacity = std::bit_ceil(std::size_t{count} * 2 + 1);
-  // The table (8 MB for o200k_base) is probed at random: on 2 MB pages (where the kernel
-  // grants them) a look-up costs no TLB miss.
+  // A load factor of about 0.76 (o200k_base: 2^18 slots, 4 MB): linear probing stays within a
+  // cache line or two, and the smaller table misses the cache less than a sparser one, which
+  // measured slower. The Bloom filter keeps most look-ups of absent strings off the table.
+  // The table is probed at random: on 2 MB pages (where the kernel grants them) a look-up
+  // costs no TLB miss.
+  const std::size_t capacity = std::bit_ceil(std::size_t{count} * 5 / 4 + 1);
   constexpr std::size_t kHugePage = std::size_t{2} << 20;
   const std::size_t bytes = (capacity * sizeof(Slot) + kHugePage - 1) / kHugePage * kHugePage;
   void* mem = std::aligned_alloc(kHugePage, bytes);
