@@ -27,7 +27,7 @@ std::optional<Encoding> encoding_from_string(std::string_view s);
 
 class Tokenizer {
  public:
-  // The encoding's tokenizer, built on the first call (about 20 ms for o200k_base) and kept
+  // The encoding's tokenizer, built on the first call (10 to 50 ms for o200k_base) and kept
   // for the life of the process.
   static const Tokenizer& get(Encoding e);
 
