@@ -7,9 +7,17 @@
 //   paginate  one page of items (or, for a string, of characters), trimmed to the budget;
 //   truncate  the compact JSON text cut to fit, ending in "...".
 // Sizes are measured on the compact JSON actually returned (jsonio), in characters (Unicode
-// code points) or tokens; until a real tokenizer exists, tokens = ceil(characters / 4).
-// Searches never re-serialize the whole value per step: each item is measured at most once.
-// Thread-safety: PreviewGenerator is stateless; generate() may run concurrently.
+// code points) or tokens. Tokens are counted exactly by an OpenAI encoding's tokenizer
+// (o200k_base by default, or cl100k_base; refcache/tokenizer.hpp), or approximated as
+// ceil(characters / 4) (TokenCounter::kChars4, the rule to use for Claude models, whose
+// tokenizer is not available offline; its error against Claude's counts is not measured).
+// The searches work in characters: each item is measured at most once per search. With a
+// tokenizer, the character budget is derived from the value's own characters per token and
+// then corrected from the token count of the preview built (a few rounds, each tokenizing
+// only the preview), so that the preview's tokens stay within the budget; the whole value is
+// tokenized once, for original_size.
+// Thread-safety: generate_preview is stateless (the tokenizers are immutable and shared);
+// it may run concurrently.
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -28,18 +36,39 @@ std::string_view to_string(PreviewStrategy s);  // "sample", "paginate", "trunca
 std::optional<SizeMode> size_mode_from_string(std::string_view s);
 std::optional<PreviewStrategy> preview_strategy_from_string(std::string_view s);
 
+// How token mode counts tokens.
+enum class TokenCounter {
+  kO200kBase,   // exactly, with o200k_base (GPT-4o, GPT-4.1, o-series)
+  kCl100kBase,  // exactly, with cl100k_base (GPT-4, GPT-3.5)
+  kChars4,      // approximately: ceil(characters / chars_per_token)
+};
+
+std::string_view to_string(TokenCounter t);  // "o200k_base", "cl100k_base", "chars4"
+std::optional<TokenCounter> token_counter_from_string(std::string_view s);
+
 struct PreviewConfig {
   SizeMode size_mode = SizeMode::kToken;  // the reference's default
   std::size_t max_size = 1000;            // in size_mode units; must be > 0
   PreviewStrategy default_strategy = PreviewStrategy::kSample;
-  std::size_t chars_per_token = 4;  // token mode: ceil(chars / this)
+  // Token mode: the tokenizer, or kChars4 for the approximation (Claude models: see above).
+  TokenCounter token_counter = TokenCounter::kO200kBase;
+  std::size_t chars_per_token = 4;  // kChars4: tokens = ceil(chars / this); must be > 0
 };
 
-// Converts a character count to the configured unit.
+// True when sizes follow from character counts alone: character mode, or token mode with the
+// kChars4 approximation. to_units needs it; with a tokenizer, measure_units counts tokens.
+inline bool sizes_from_characters(const PreviewConfig& c) {
+  return c.size_mode == SizeMode::kCharacter || c.token_counter == TokenCounter::kChars4;
+}
+
+// Converts a character count to the configured unit. REQUIRES: sizes_from_characters(c).
 inline std::size_t to_units(std::size_t chars, const PreviewConfig& c) {
   if (c.size_mode == SizeMode::kCharacter) return chars;
   return (chars + c.chars_per_token - 1) / c.chars_per_token;
 }
+
+// Size of `v`'s compact JSON in the configured unit (characters, tokens, or the approximation).
+std::size_t measure_units(const boost::json::value& v, const PreviewConfig& c);
 
 struct PreviewRequest {
   std::size_t max_size = 1000;  // units of `config.size_mode`
@@ -47,7 +76,8 @@ struct PreviewRequest {
   std::optional<std::int64_t> page{};       // paginate: 1-based; REQUIRES >= 1
   std::optional<std::int64_t> page_size{};  // paginate: REQUIRES >= 1 (default 20)
   // Character count of the whole value's compact JSON, if already known (RefCache stores it
-  // at set time), so that previews of huge values need not measure every item.
+  // at set time), so that previews of huge values need not measure every item. With a
+  // tokenizer the value is tokenized anyway (original_size), and this only saves a count.
   std::optional<std::size_t> known_total_chars{};
 };
 

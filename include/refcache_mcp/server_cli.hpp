@@ -12,6 +12,8 @@
 //                            SQLite cache at MCP_REFCACHE_DB_PATH or
 //                            ~/.cache/mcp-refcache/cache.db)
 //   --max-size N --size-mode token|character --ttl SECONDS
+//   --tokenizer o200k_base|cl100k_base|chars4   how token mode counts (o200k_base; chars4 is
+//                            the ceil(characters / 4) approximation, for Claude models)
 //   --bearer-token TOKEN=USER   (repeatable; MCP_BEARER_TOKENS="t1=alice,t2=bob") HTTP auth
 //   --admin USER                (repeatable; MCP_ADMIN_USERS) principals allowed admin tools
 //   --call-timeout SECONDS      deadline of every call (30; 0 = none)
@@ -56,6 +58,8 @@ struct ServerConfig {
   std::string backend_url{};
   std::size_t max_size = 1000;
   SizeMode size_mode = SizeMode::kToken;
+  // PreviewConfig::token_counter: the tokenizer of token mode, or the chars4 approximation.
+  TokenCounter token_counter = TokenCounter::kO200kBase;
   // RefCacheOptions::default_ttl. The duration flags (--ttl, --call-timeout, --watch-interval)
   // are given in seconds; here they are std::chrono durations, like every option.
   std::chrono::milliseconds ttl = std::chrono::hours(1);

@@ -401,9 +401,11 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
         ref_id + "' to other tools to use it.";
     return out;
   }
-  // RefCache::set measured the value already and kept the count in the entry's metadata.
+  // RefCache::set measured the value already and kept the count in the entry's metadata
+  // (characters: enough unless tokens are counted by a tokenizer).
   std::size_t size = 0;
-  if (auto chars = metadata_count(entry->standard.total_chars))
+  const auto chars = metadata_count(entry->standard.total_chars);
+  if (chars && sizes_from_characters(cache_.options().preview))
     size = to_units(*chars, cache_.options().preview);
   else
     size = cache_.measure(v);

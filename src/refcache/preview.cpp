@@ -10,6 +10,7 @@
 
 #include "jsonio/json_text.hpp"
 #include "refcache/errors.hpp"
+#include "refcache/tokenizer.hpp"
 
 namespace refcache {
 namespace json = boost::json;
@@ -28,6 +29,25 @@ std::string_view to_string(PreviewStrategy s) {
       return "truncate";
   }
   return "sample";
+}
+
+std::string_view to_string(TokenCounter t) {
+  switch (t) {
+    case TokenCounter::kO200kBase:
+      return "o200k_base";
+    case TokenCounter::kCl100kBase:
+      return "cl100k_base";
+    case TokenCounter::kChars4:
+      return "chars4";
+  }
+  return "o200k_base";
+}
+
+std::optional<TokenCounter> token_counter_from_string(std::string_view s) {
+  if (s == "o200k_base") return TokenCounter::kO200kBase;
+  if (s == "cl100k_base") return TokenCounter::kCl100kBase;
+  if (s == "chars4") return TokenCounter::kChars4;
+  return std::nullopt;
 }
 
 std::optional<SizeMode> size_mode_from_string(std::string_view s) {
@@ -455,19 +475,11 @@ PreviewResult paginate(const json::value& v, const PreviewRequest& req, std::siz
   return r;
 }
 
-}  // namespace
-
-PreviewResult generate_preview(const json::value& value, const PreviewRequest& request,
-                               const PreviewConfig& config) {
-  if (request.page && *request.page < 1) throw InvalidArgument("page must be at least 1");
-  if (request.page_size && *request.page_size < 1)
-    throw InvalidArgument("page_size must be at least 1");
-  const std::size_t budget = budget_chars(request, config);
-  const std::size_t total_chars =
-      request.known_total_chars ? *request.known_total_chars : chars_of(value);
-
+// The preview of `value` within `budget` characters, sizes not filled in. `preview_chars` is
+// set when the search already knows the preview's size.
+PreviewResult build(const json::value& value, const PreviewRequest& request, std::size_t budget,
+                    std::size_t total_chars, std::optional<std::size_t>& known_preview_chars) {
   PreviewResult r;
-  std::optional<std::size_t> known_preview_chars;
   switch (request.strategy) {
     case PreviewStrategy::kSample: {
       Shrunk s = sample_value(value, budget, total_chars);
@@ -499,6 +511,85 @@ PreviewResult generate_preview(const json::value& value, const PreviewRequest& r
       break;
     }
   }
+  return r;
+}
+
+// Token mode with a tokenizer. The searches work in characters; the character budget starts
+// from the value's own characters per token, and each round corrects it by the token count of
+// the preview it built (a secant step within the budgets known to fit and to overflow). The
+// largest preview that fits is kept; rounds stop once one fills 90 % of the budget.
+PreviewResult generate_with_tokenizer(const json::value& value, const PreviewRequest& request,
+                                      const Tokenizer& tokenizer, std::size_t total_chars) {
+  auto tokens_of = [&](const json::value& v) { return tokenizer.count(jsonio::to_string(v)); };
+  const std::size_t total_tokens = tokens_of(value);
+  const std::size_t max_tokens = request.max_size;
+  const double chars_per_token =
+      total_tokens ? static_cast<double>(total_chars) / static_cast<double>(total_tokens) : 4.0;
+  std::size_t budget =
+      total_tokens <= max_tokens
+          ? std::max<std::size_t>(total_chars, 1)
+          : std::max<std::size_t>(
+                static_cast<std::size_t>(static_cast<double>(max_tokens) * chars_per_token), 1);
+  std::optional<PreviewResult> best, last;
+  std::size_t best_tokens = 0, last_tokens = 0;
+  std::size_t fits = 0, overflows = std::numeric_limits<std::size_t>::max();
+  for (int round = 0; round < 8; ++round) {
+    std::optional<std::size_t> unused;
+    PreviewResult r = build(value, request, budget, total_chars, unused);
+    const std::size_t t = tokens_of(r.preview);
+    double next = 0;
+    if (t <= max_tokens) {
+      fits = budget;
+      const bool full = t * 10 >= max_tokens * 9 || budget >= total_chars;
+      if (!best || t > best_tokens) {
+        best = std::move(r);
+        best_tokens = t;
+      }
+      if (full) break;
+      next = static_cast<double>(budget) * static_cast<double>(max_tokens) /
+             static_cast<double>(std::max<std::size_t>(t, 1));
+    } else {
+      overflows = budget;
+      last = std::move(r);
+      last_tokens = t;
+      next = static_cast<double>(budget) * static_cast<double>(max_tokens) /
+             static_cast<double>(t) * 0.95;
+    }
+    if (fits + 1 >= overflows) break;
+    budget = std::clamp(static_cast<std::size_t>(std::max(next, 1.0)), fits + 1, overflows - 1);
+  }
+  // No budget fitted (a budget too small for even the smallest preview): the smallest tried.
+  PreviewResult r = best ? std::move(*best) : std::move(*last);
+  r.original_size = total_tokens;
+  r.preview_size = best ? best_tokens : last_tokens;
+  return r;
+}
+
+const Tokenizer& tokenizer_for(TokenCounter t) {
+  return Tokenizer::get(t == TokenCounter::kCl100kBase ? Encoding::kCl100kBase
+                                                       : Encoding::kO200kBase);
+}
+
+}  // namespace
+
+std::size_t measure_units(const json::value& v, const PreviewConfig& c) {
+  if (sizes_from_characters(c)) return to_units(chars_of(v), c);
+  return tokenizer_for(c.token_counter).count(jsonio::to_string(v));
+}
+
+PreviewResult generate_preview(const json::value& value, const PreviewRequest& request,
+                               const PreviewConfig& config) {
+  if (request.page && *request.page < 1) throw InvalidArgument("page must be at least 1");
+  if (request.page_size && *request.page_size < 1)
+    throw InvalidArgument("page_size must be at least 1");
+  const std::size_t budget = budget_chars(request, config);
+  const std::size_t total_chars =
+      request.known_total_chars ? *request.known_total_chars : chars_of(value);
+  if (!sizes_from_characters(config))
+    return generate_with_tokenizer(value, request, tokenizer_for(config.token_counter),
+                                   total_chars);
+  std::optional<std::size_t> known_preview_chars;
+  PreviewResult r = build(value, request, budget, total_chars, known_preview_chars);
   r.original_size = to_units(total_chars, config);
   r.preview_size =
       to_units(known_preview_chars ? *known_preview_chars : chars_of(r.preview), config);

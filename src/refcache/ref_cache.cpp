@@ -89,7 +89,7 @@ std::chrono::milliseconds RefCache::ttl_for(std::string_view ns) const {
 }
 
 std::size_t RefCache::measure(const json::value& v) const {
-  return to_units(jsonio::measure(v).code_points, options_.preview);
+  return measure_units(v, options_.preview);
 }
 
 CacheReference RefCache::set(std::string_view key, const json::value& value,

@@ -561,6 +561,7 @@ void add_admin_tools(::mcp::Server& server, RefCache& cache, const InstallOption
                  : json::value(std::chrono::duration<double>(o.default_ttl).count())},
             {"preview_config",
              json::object{{"size_mode", to_string(o.preview.size_mode)},
+                          {"token_counter", to_string(o.preview.token_counter)},
                           {"max_size", o.preview.max_size},
                           {"default_strategy", to_string(o.preview.default_strategy)}}},
             {"default_policy",

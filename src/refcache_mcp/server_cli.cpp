@@ -61,6 +61,7 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
                         int& exit_code) {
   CLI::App app{d.description, d.program};
   std::string size_mode = "token";
+  std::string token_counter(to_string(c.token_counter));
   std::vector<std::string> tokens;
   // The duration flags are in seconds; each flag's range keeps it within milliseconds' range.
   double ttl = to_seconds(c.ttl);
@@ -76,6 +77,12 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
       ->capture_default_str();
   app.add_option("--size-mode", size_mode, "token or character")
       ->check(CLI::IsMember({"token", "character"}))
+      ->capture_default_str();
+  app.add_option("--tokenizer", token_counter,
+                 "how --size-mode token counts: o200k_base (GPT-4o, o-series) or cl100k_base "
+                 "(GPT-4) exactly, or chars4, the approximation ceil(characters / 4) (for "
+                 "Claude models, whose tokenizer is not available offline)")
+      ->check(CLI::IsMember({"o200k_base", "cl100k_base", "chars4"}))
       ->capture_default_str();
   app.add_option("--ttl", ttl, "seconds a cached result lives")
       ->check(CLI::Range(1.0, 1e9))
@@ -130,6 +137,7 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
     return false;
   }
   c.size_mode = size_mode == "character" ? SizeMode::kCharacter : SizeMode::kToken;
+  c.token_counter = token_counter_from_string(token_counter).value_or(TokenCounter::kO200kBase);
   c.ttl = from_seconds(ttl);
   c.watch_interval = from_seconds(watch_interval);
   c.call_timeout = from_seconds(call_timeout);
@@ -177,6 +185,7 @@ RefCacheOptions cache_options(const ServerConfig& c, const ServerDefaults& d) {
   o.default_ttl = c.ttl;
   o.preview.max_size = c.max_size;
   o.preview.size_mode = c.size_mode;
+  o.preview.token_counter = c.token_counter;
   o.quota.max_entries = c.quota_entries;
   o.quota.max_bytes = c.quota_bytes;
   // Every cached tool of the server takes these (CachedCall applies them itself).
