@@ -1,6 +1,6 @@
-// Preview generation over arbitrary JSON and arbitrary sizes: every strategy and size mode,
-// max_size from 0 to 2^64-1, page and page_size anywhere in int64 (including <= 0, which must
-// be InvalidArgument, never a crash or an overflow), with and without known_total_chars.
+// Preview generation over arbitrary JSON and arbitrary sizes: every strategy, size mode and token
+// counter, max_size from 0 to 2^64-1, page and page_size anywhere in int64 (including <= 0, which
+// must be InvalidArgument, never a crash or an overflow), with and without known_total_chars.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <boost/json.hpp>
@@ -56,6 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   refcache::PreviewConfig cfg;
   cfg.size_mode = p.ConsumeBool() ? refcache::SizeMode::kCharacter : refcache::SizeMode::kToken;
+  cfg.token_counter = static_cast<refcache::TokenCounter>(p.ConsumeIntegralInRange<int>(0, 2));
   cfg.chars_per_token = p.ConsumeIntegralInRange<std::size_t>(1, 8);
   cfg.max_size = 1 + p.ConsumeIntegralInRange<std::size_t>(0, 2000);
   cfg.default_strategy =
@@ -71,9 +72,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     refcache::PreviewResult r = refcache::generate_preview(value, req, cfg);
     std::string out = jsonio::to_string(r.preview);
-    FUZZ_CHECK(r.preview_size == refcache::to_units(jsonio::measure(r.preview).code_points, cfg),
+    FUZZ_CHECK(r.preview_size == refcache::measure_units(r.preview, cfg),
                "preview_size is the measured size of the preview");
-    FUZZ_CHECK(r.original_size == refcache::to_units(jsonio::measure(value).code_points, cfg),
+    FUZZ_CHECK(r.original_size == refcache::measure_units(value, cfg),
                "original_size is the measured size of the value");
   } catch (const refcache::InvalidArgument&) {
     // max_size 0, page < 1, page_size < 1
