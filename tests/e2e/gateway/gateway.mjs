@@ -1,0 +1,196 @@
+// refcache-gateway driven by the official TypeScript MCP client (@modelcontextprotocol/sdk),
+// in front of servers no one here wrote and of our own calculator:
+//   - @modelcontextprotocol/server-everything (stdio), @modelcontextprotocol/server-filesystem
+//     (stdio), refcache-calculator (stdio), and one upstream whose program does not exist;
+//   - the tools of the three that start are offered together (calculator's get_cached_result,
+//     a gateway name, is renamed; a hidden tool is absent); gateway_status reports the one
+//     that is down, with its reason;
+//   - small results pass through unchanged (compared with the same calls made directly);
+//   - read_text_file of a multi-MB JSON file becomes a ref with a preview, paged and fetched
+//     whole with get_cached_result;
+//   - the ref, with JSON Pointers, is passed to another upstream's tools (calculator's
+//     calculate, everything's echo) and whole to the filesystem's write_file;
+//   - a ref of the calculator's own cache reaches the calculator as written;
+//   - a per-tool threshold turns a small text result into a ref; an unknown gateway ref is
+//     refused with the opaque error.
+// The gateway is served over stdio (--mode stdio) or Streamable HTTP (--mode http).
+//
+//   node gateway.mjs --gateway BIN --calc BIN [--mode stdio|http]
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const GATEWAY = opt('--gateway');
+const CALC = opt('--calc');
+const MODE = opt('--mode', 'stdio');
+if (!GATEWAY || !CALC) {
+  console.error('usage: node gateway.mjs --gateway BIN --calc BIN [--mode stdio|http]');
+  process.exit(2);
+}
+const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
+const NODE = process.execPath;
+const EVERYTHING = path.join(REPO, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+const FILESYSTEM = path.join(REPO, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
+
+const children = [];
+const clients = [];
+const work = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'refcache-gateway-')));
+function cleanup() {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  fs.rmSync(work, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+const deadline = setTimeout(() => { console.error('FAIL: took longer than 150 s'); process.exit(1); }, 150000);
+
+function fail(what, detail) {
+  console.error(`FAIL: ${what}`, detail === undefined ? '' : JSON.stringify(detail).slice(0, 2000));
+  process.exit(1);
+}
+function check(cond, what, detail) { if (!cond) fail(what, detail); }
+function step(s) { console.log(`ok: ${s}`); }
+
+// The data: a JSON array of 20,000 rows, about 2.5 MB, written with indentation (so that a
+// copy made from the parsed value is told apart from the original bytes).
+const data = path.join(work, 'data');
+fs.mkdirSync(data);
+const rows = [];
+for (let i = 0; i < 20000; i++)
+  rows.push({ id: i, name: `name-${i}`, expr: `${i} * 2 + 1`, note: 'x'.repeat(60) });
+const bigPath = path.join(data, 'big.json');
+fs.writeFileSync(bigPath, JSON.stringify(rows, null, 1));
+check(fs.statSync(bigPath).size > 2_000_000, 'the data file is multi-MB');
+
+const config = {
+  mcpServers: {
+    everything: { command: NODE, args: [EVERYTHING, 'stdio'],
+                  refcache: { hide_tools: ['get-env'] } },
+    calc: { command: CALC, args: ['--backend', 'memory:'] },
+    fs: { type: 'stdio', command: NODE, args: [FILESYSTEM, data],
+          refcache: { tools: { list_allowed_directories: { threshold: 1 } } } },
+    missing: { command: path.join(work, 'no-such-server'), args: [] },
+  },
+};
+const configPath = path.join(work, 'mcp.json');
+fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
+const gatewayArgs = ['--config', configPath, '--backend', `sqlite:${path.join(work, 'gateway.db')}`];
+
+async function connect(transport, name) {
+  const c = new Client({ name, version: '1.0.0' });
+  await c.connect(transport);
+  clients.push(c);
+  return c;
+}
+
+function startHttpGateway() {
+  const proc = spawn(GATEWAY, [...gatewayArgs, '--transport', 'http', '--host', '127.0.0.1', '--port', '0'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(proc);
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`gateway did not start: ${err}`)), 60000);
+    proc.stderr.on('data', (d) => {
+      err += d.toString();
+      const m = err.match(/listening on (http:\/\/[^\s]+)/);
+      if (m) { clearTimeout(t); resolve(new URL(m[1])); }
+    });
+    proc.on('exit', (code) => reject(new Error(`gateway exited with ${code}: ${err}`)));
+  });
+}
+
+const sc = (r) => r.structuredContent;
+const textOf = (r) => r.content.filter((b) => b.type === 'text').map((b) => b.text).join('');
+
+async function main() {
+  const gw = MODE === 'http'
+    ? await connect(new StreamableHTTPClientTransport(await startHttpGateway()), 'gateway-e2e')
+    : await connect(new StdioClientTransport({ command: GATEWAY, args: gatewayArgs, stderr: 'ignore' }), 'gateway-e2e');
+  const everything = await connect(new StdioClientTransport({ command: NODE, args: [EVERYTHING, 'stdio'], stderr: 'ignore' }), 'direct');
+  const calc = await connect(new StdioClientTransport({ command: CALC, args: ['--backend', 'memory:'], stderr: 'ignore' }), 'direct');
+
+  // Aggregation.
+  const names = (await gw.listTools()).tools.map((t) => t.name);
+  for (const n of ['echo', 'calculate', 'generate_primes', 'read_text_file', 'write_file',
+    'get_cached_result', 'gateway_status', 'calc_get_cached_result', 'list_cached_keys'])
+    check(names.includes(n), `the gateway offers ${n}`, names);
+  check(!names.includes('get-env'), 'a hidden tool is not offered', names);
+  check(new Set(names).size === names.length, 'every name is offered once', names);
+  step(`${names.length} tools from three upstreams; calculator's get_cached_result renamed; get-env hidden`);
+
+  // The upstream that is down.
+  const status = sc(await gw.callTool({ name: 'gateway_status', arguments: {} }));
+  check(status.total === 4 && status.up === 3, 'three of four upstreams are up', status);
+  const missing = status.upstreams.find((u) => u.name === 'missing');
+  check(missing.state === 'down' && missing.reason.length > 0, 'the missing upstream is down, with a reason', missing);
+  step(`gateway_status: ${status.up}/${status.total} up; missing: ${missing.reason}`);
+
+  // Small results pass through unchanged.
+  const strip = (r) => ({ content: r.content, structuredContent: r.structuredContent, isError: r.isError ?? false });
+  for (const [client, name, a] of [[everything, 'echo', { message: 'hello' }], [everything, 'get-sum', { a: 2, b: 40 }],
+    [calc, 'calculate', { expression: '2 * (3 + 4)' }]]) {
+    const direct = strip(await client.callTool({ name, arguments: a }));
+    const via = strip(await gw.callTool({ name, arguments: a }));
+    check(isDeepStrictEqual(direct, via), `${name} passes through unchanged`, { direct, via });
+  }
+  step('echo, get-sum, calculate: the same result through the gateway as directly');
+
+  // A large result becomes a ref.
+  const big = await gw.callTool({ name: 'read_text_file', arguments: { path: bigPath } });
+  const ref = sc(big);
+  check(big.isError !== true, 'read_text_file succeeds', textOf(big).slice(0, 500));
+  check(/^gateway:[0-9a-f]{16}$/.test(ref.ref_id) && ref.is_complete === false, 'the large result is a ref', ref);
+  check(ref.total_items === rows.length && ref.source === 'json_text' && ref.upstream === 'fs', 'the ref holds the parsed rows', ref);
+  const received = JSON.stringify(big).length;
+  check(received < 20000, 'the answer is small', received);
+  check(big.content.some((b) => b.type === 'resource_link' && b.uri === `refcache://${ref.ref_id}`), 'a resource_link to the ref');
+  step(`read_text_file of ${fs.statSync(bigPath).size} bytes answered in ${received} bytes: ${ref.ref_id}`);
+
+  const page = sc(await gw.callTool({ name: 'get_cached_result', arguments: { ref_id: ref.ref_id, page: 3, page_size: 10 } }));
+  check(Array.isArray(page.preview) && page.preview.length === 10 && page.preview[0].id === 20 && page.total_pages === 2000,
+    'page 3 of 10 rows', page);
+  const whole = sc(await gw.callTool({ name: 'get_cached_result', arguments: { ref_id: ref.ref_id, full: true } }));
+  check(isDeepStrictEqual(whole.value, rows), 'the full value is the file\'s JSON');
+  step('get_cached_result: page 3 holds rows 20-29; full=true gives all 20,000 rows');
+
+  // The ref as arguments of other upstreams' tools.
+  const computed = sc(await gw.callTool({ name: 'calculate', arguments: { expression: `${ref.ref_id}#/5/expr` } }));
+  check(computed.expression === '5 * 2 + 1' && computed.result === 11, 'calculate got row 5\'s expression', computed);
+  const echoed = await gw.callTool({ name: 'echo', arguments: { message: `${ref.ref_id}#/7/name` } });
+  check(textOf(echoed) === 'Echo: name-7', 'echo got row 7\'s name', echoed);
+  const copyPath = path.join(data, 'copy.json');
+  const wrote = await gw.callTool({ name: 'write_file', arguments: { path: copyPath, content: ref.ref_id } });
+  check(wrote.isError !== true, 'write_file succeeds', wrote);
+  check(isDeepStrictEqual(JSON.parse(fs.readFileSync(copyPath, 'utf8')), rows), 'the copy holds the same JSON');
+  step('calculate(ref#/5/expr) = 11; echo(ref#/7/name); write_file(content=ref) copied the rows');
+
+  // A ref of the calculator's own cache (not the gateway's) reaches the calculator as written.
+  const primes = sc(await gw.callTool({ name: 'generate_primes', arguments: { count: 3000 } }));
+  check(/^calculator:/.test(primes.ref_id) && primes.is_complete === false, 'the calculator answers its own ref', primes);
+  const primePage = sc(await gw.callTool({ name: 'calc_get_cached_result', arguments: { ref_id: primes.ref_id, page: 1, page_size: 5 } }));
+  check(isDeepStrictEqual(primePage.preview, [2, 3, 5, 7, 11]), 'the calculator pages its own ref behind the gateway', primePage);
+  step(`the calculator's ${primes.ref_id} passed through to calc_get_cached_result`);
+
+  // A per-tool threshold; an unknown ref of the gateway's.
+  const dirs = sc(await gw.callTool({ name: 'list_allowed_directories', arguments: {} }));
+  check(/^gateway:/.test(dirs.ref_id) && dirs.source === 'text', 'a tool with threshold 1 answers a ref', dirs);
+  const bad = await gw.callTool({ name: 'echo', arguments: { message: 'gateway:00000000deadbeef' } });
+  check(bad.isError === true && textOf(bad).includes('Invalid or inaccessible reference'), 'an unknown ref is refused', bad);
+  step('per-tool threshold honoured; unknown ref refused opaquely');
+
+  for (const c of clients) await c.close();
+  clearTimeout(deadline);
+  console.log('PASS');
+  // The HTTP gateway is a child of this script: the exit handler stops it.
+  process.exit(0);
+}
+
+main().catch((e) => fail('unexpected error', String(e?.stack ?? e)));
