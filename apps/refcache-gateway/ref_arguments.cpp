@@ -20,6 +20,12 @@ bool split_pointer_ref(std::string_view s, std::string_view& ref, std::string_vi
   return refcache::is_ref_id(ref);
 }
 
+// True when `ref` is a ref id of the cache named `own_name` ("gateway:..." for "gateway").
+bool owned(std::string_view ref, std::string_view own_name) {
+  return ref.size() > own_name.size() && ref.substr(0, own_name.size()) == own_name &&
+         ref[own_name.size()] == ':';
+}
+
 bool has_pointer_refs(const json::value& v) {
   switch (v.kind()) {
     case json::kind::string: {
@@ -44,7 +50,8 @@ bool has_pointer_refs(const json::value& v) {
 // cache's resolution, then the pointer applied). `budget` counts the refs, as resolve_refs
 // counts its own.
 void resolve_pointer_refs(refcache::RefCache& cache, json::value& v, const refcache::Actor& actor,
-                          const refcache::ResolutionOptions& options, std::size_t& budget) {
+                          const refcache::ResolutionOptions& options, std::size_t& budget,
+                          std::string_view own_name) {
   switch (v.kind()) {
     case json::kind::string: {
       std::string_view ref;
@@ -55,6 +62,11 @@ void resolve_pointer_refs(refcache::RefCache& cache, json::value& v, const refca
       const std::string pointer_text(pointer);
       refcache::ResolutionResult r =
           refcache::resolve_refs(cache, json::value(json::string(ref)), actor, options);
+      // Another cache's ref the gateway cannot see goes to the upstream as written.
+      if (!r.failed_refs.empty()) {
+        if (owned(ref, own_name)) throw refcache::InvalidReference(std::string(ref));
+        return;
+      }
       boost::system::error_code ec;
       const json::value* part = r.value.find_pointer(pointer_text, ec);
       // A pointer that names nothing is answered like a ref that names nothing.
@@ -63,11 +75,11 @@ void resolve_pointer_refs(refcache::RefCache& cache, json::value& v, const refca
       return;
     }
     case json::kind::array:
-      for (auto& x : v.as_array()) resolve_pointer_refs(cache, x, actor, options, budget);
+      for (auto& x : v.as_array()) resolve_pointer_refs(cache, x, actor, options, budget, own_name);
       return;
     case json::kind::object:
       for (auto& kv : v.as_object())
-        resolve_pointer_refs(cache, kv.value(), actor, options, budget);
+        resolve_pointer_refs(cache, kv.value(), actor, options, budget, own_name);
       return;
     default:
       return;
@@ -130,10 +142,17 @@ json::value resolve_arguments(refcache::RefCache& cache, const json::value& args
   refcache::ResolutionOptions ro;
   ro.allow_execute = false;  // the upstream may show what it receives: READ is required
   ro.limits = limits;
+  ro.fail_on_missing = false;  // decided below: the gateway's own refs must resolve
+  const std::string& own_name = cache.name();
   json::value out = args;
   std::size_t budget = limits.max_refs;
-  resolve_pointer_refs(cache, out, actor, ro, budget);
-  if (refcache::contains_ref_ids(out)) out = refcache::resolve_refs(cache, out, actor, ro).value;
+  resolve_pointer_refs(cache, out, actor, ro, budget, own_name);
+  if (refcache::contains_ref_ids(out)) {
+    refcache::ResolutionResult r = refcache::resolve_refs(cache, out, actor, ro);
+    for (const auto& f : r.failed_refs)
+      if (owned(f, own_name)) throw refcache::InvalidReference(f);
+    out = std::move(r.value);
+  }
   // A string parameter whose ref held JSON gets that JSON's text.
   const json::object* props = nullptr;
   if (upstream_schema.is_object())

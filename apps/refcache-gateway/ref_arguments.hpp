@@ -14,6 +14,10 @@
 // top-level property widened to anyOf[its schema, a ref string], so clients validating against
 // it accept refs; the upstream still receives values of its own schema.
 //
+// A ref of the gateway's own cache (its name before the ':') must resolve, or the call fails
+// with the opaque error. A ref of another cache that this one cannot see (an upstream of ours
+// with a cache of its own) reaches the upstream as written, for it to resolve.
+//
 // Thread-safety: pure functions over a thread-safe RefCache.
 #pragma once
 

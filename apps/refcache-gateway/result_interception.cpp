@@ -35,6 +35,22 @@ json::value text_value(const json::string& text, std::string& source) {
   return json::value(text);
 }
 
+// True when `structured` only repeats the one text block of `content` ({"content": TEXT},
+// as servers with a text output schema answer): the text, parsed, says more.
+bool wraps_text(const json::value& structured, const json::array& content) {
+  if (!structured.is_object() || structured.get_object().size() != 1) return false;
+  const json::value& only = structured.get_object().begin()->value();
+  if (!only.is_string()) return false;
+  std::size_t texts = 0;
+  bool same = false;
+  for (const auto& b : content)
+    if (is_text_block(b)) {
+      ++texts;
+      same = b.get_object().at("text").get_string() == only.get_string();
+    }
+  return texts == 1 && same;
+}
+
 // The namespace and policy of a stored result, as CachedCall scopes its own under the cache's
 // call defaults.
 refcache::SetOptions scope(const refcache::RefCache& cache, const refcache::CallIdentity& who) {
@@ -66,7 +82,7 @@ mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIde
   std::string source;
   json::value value;
   json::array others;  // blocks passed on after the ref
-  if (result.structured_content) {
+  if (result.structured_content && !wraps_text(*result.structured_content, result.content)) {
     source = "structuredContent";
     value = std::move(*result.structured_content);
     for (auto& b : result.content)

@@ -6,7 +6,8 @@
 //
 // Size: the compact JSON of the whole result (every content block and structuredContent), in
 // the cache's size units (tokens by default, RefCache::measure). What is stored:
-//   - structuredContent, when present;
+//   - structuredContent, when present and more than a copy of the one text block (a
+//     structuredContent {"content": TEXT} beside a text block TEXT counts as the text);
 //   - otherwise the text of the text blocks: one block's text as the JSON it holds when it is
 //     a JSON object or array, else as a string (paged by characters); several blocks as a
 //     list of such values.
