@@ -37,8 +37,12 @@ Aggregation aggregate(const std::vector<UpstreamTools>& upstreams,
           name = sanitize_name(u.server) + "_" + t.name;
           std::string all;
           for (const auto& s : servers) all += (all.empty() ? "'" : ", '") + s + "'";
-          out.reports.push_back("tool '" + t.name + "' is offered by " + all + ": '" + u.server +
-                                "''s is offered as '" + name + "'");
+          std::string report = "tool '" + t.name + "' is offered by ";
+          report += all;
+          report += ": the one of '" + u.server + "' is offered as '";
+          report += name;
+          report += "'";
+          out.reports.push_back(std::move(report));
         } else {
           name = t.name;
         }

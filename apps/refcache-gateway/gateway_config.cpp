@@ -105,9 +105,12 @@ class Reader {
           out += v;
         else if (dflt)
           out += *dflt;
-        else
-          fail(ptr, "environment variable " + body + " is not set (write ${" + body +
-                        ":-default} for a default)");
+        else {
+          std::string what = "environment variable " + body;
+          what += " is not set (write ${" + body;
+          what += ":-default} for a default)";
+          fail(ptr, what);
+        }
         i = end + 1;
       } else {
         out += s[i++];
