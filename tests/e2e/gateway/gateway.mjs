@@ -5,6 +5,7 @@
 //   - the tools of the three that start are offered together (calculator's get_cached_result,
 //     a gateway name, is renamed; a hidden tool is absent); gateway_status reports the one
 //     that is down, with its reason;
+//   - progress notifications of an upstream reach the client;
 //   - small results pass through unchanged (compared with the same calls made directly);
 //   - read_text_file of a multi-MB JSON file becomes a ref with a preview, paged and fetched
 //     whole with get_cached_result;
@@ -142,6 +143,14 @@ async function main() {
     check(isDeepStrictEqual(direct, via), `${name} passes through unchanged`, { direct, via });
   }
   step('echo, get-sum, calculate: the same result through the gateway as directly');
+
+  // Progress of an upstream reaches the client.
+  const progress = [];
+  const long = await gw.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 4 } },
+    undefined, { onprogress: (p) => progress.push(p.progress) });
+  check(long.isError !== true && progress.length >= 2 && progress.every((p, i) => i === 0 || p > progress[i - 1]),
+    'progress notifications pass through, increasing', { progress, long });
+  step(`trigger-long-running-operation: ${progress.length} progress notifications passed through`);
 
   // A large result becomes a ref.
   const big = await gw.callTool({ name: 'read_text_file', arguments: { path: bigPath } });
