@@ -15,10 +15,12 @@ std::string sanitize_name(const std::string& name) {
 Aggregation aggregate(const std::vector<UpstreamTools>& upstreams,
                       const std::set<std::string>& reserved) {
   Aggregation out;
-  // How many upstreams offer each name.
   std::map<std::string, std::vector<std::string>> offered_by;
+  // How many upstreams without a prefix offer each name (a prefixed server's names are its
+  // own, and collide with nothing).
   for (const auto& u : upstreams)
-    for (const auto& t : u.tools) offered_by[t.name].push_back(u.server);
+    if (!u.prefix)
+      for (const auto& t : u.tools) offered_by[t.name].push_back(u.server);
 
   std::set<std::string> taken = reserved;
   for (std::size_t i = 0; i < upstreams.size(); ++i) {

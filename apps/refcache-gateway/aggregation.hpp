@@ -2,9 +2,9 @@
 // keeps its upstream name unless that name is offered by another upstream too, or is one of
 // the gateway's own tools (get_cached_result, gateway_status, ...): then it is named
 // "<server>_<tool>" (the server's name with characters outside [A-Za-z0-9_.-] replaced by
-// '_'). A server with a configured prefix has every tool named "<prefix>_<tool>". Each rename
-// forced by a collision is reported, for the start-up log; a name that still collides after
-// that is dropped, with a report too.
+// '_'). A server with a configured prefix has every tool named "<prefix>_<tool>" (its names
+// do not count as collisions for the others). Each rename forced by a collision is reported, for
+// the start-up log; a name that still collides after that is dropped, with a report too.
 //
 // Thread-safety: a pure function of its arguments.
 #pragma once

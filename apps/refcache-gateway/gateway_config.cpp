@@ -260,8 +260,14 @@ GatewayConfig parse_config(const std::string& text, const std::string& path) {
   for (const auto& kv : so) {
     const std::string ptr = base + "/" + escape_token(kv.key());
     if (kv.key().empty()) r.fail(ptr, "a server needs a non-empty name");
+    // Clients that keep switched-off servers in the file mark them so (Cline, Roo Code).
+    const json::object* entry = kv.value().if_object();
+    if (const json::value* off = entry ? entry->if_contains("disabled") : nullptr;
+        off != nullptr && *off == true)
+      continue;
     c.upstreams.push_back(read_upstream(r, std::string(kv.key()), kv.value(), ptr));
   }
+  if (c.upstreams.empty()) r.fail(base, "every server in it is disabled");
   return c;
 }
 

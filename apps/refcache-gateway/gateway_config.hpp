@@ -4,8 +4,8 @@
 // (`command`, `args`, `env`, `cwd`) or an HTTP one (`url`, `headers`; `type` "http" or
 // "streamable-http" for Streamable HTTP, "sse" for the legacy HTTP+SSE transport). ${VAR} and
 // ${VAR:-default} in those strings are expanded from the gateway's environment, as Claude
-// Code does. Members the gateway does not know are ignored, except inside its own `refcache`
-// members, where a misspelt setting is an error:
+// Code does. A server marked "disabled": true is left out. Members the gateway does not know are
+// ignored, except inside its own `refcache` members, where a misspelt setting is an error:
 //
 //   { "refcache": {"threshold": 10000, "preview_size": 1000},          // defaults, optional
 //     "mcpServers": { "fs": { "command": "npx", "args": ["-y", "..."],

@@ -37,6 +37,7 @@ const cases = [
   ['misspelt', '{"mcpServers": {"fs": {"command": "x", "refcache": {"treshold": 5}}}}', '/mcpServers/fs/refcache/treshold: unknown setting'],
   ['threshold', '{"mcpServers": {"fs": {"command": "x", "refcache": {"tools": {"t": {"threshold": 0}}}}}}', '/mcpServers/fs/refcache/tools/t/threshold: must be an integer'],
   ['unset-var', '{"mcpServers": {"fs": {"command": "x", "env": {"K": "${REFCACHE_GATEWAY_TEST_UNSET}"}}}}', 'REFCACHE_GATEWAY_TEST_UNSET is not set'],
+  ['all-disabled', '{"mcpServers": {"fs": {"command": "x", "disabled": true}}}', '/mcpServers: every server in it is disabled'],
   ['missing-file', null, 'cannot be read'],
 ];
 for (const [name, text, expected] of cases) {

@@ -1,7 +1,9 @@
 // refcache-gateway driven by the official TypeScript MCP client (@modelcontextprotocol/sdk),
 // in front of servers no one here wrote and of our own calculator:
 //   - @modelcontextprotocol/server-everything (stdio), @modelcontextprotocol/server-filesystem
-//     (stdio), refcache-calculator (stdio), and one upstream whose program does not exist;
+//     (stdio), refcache-calculator (stdio; and one over HTTP, reached both by Streamable HTTP
+//     and, with a configured prefix, by legacy SSE), one upstream whose program does not
+//     exist and one marked disabled;
 //   - the tools of the three that start are offered together (calculator's get_cached_result,
 //     a gateway name, is renamed; a hidden tool is absent); gateway_status reports the one
 //     that is down, with its reason;
@@ -71,6 +73,24 @@ const bigPath = path.join(data, 'big.json');
 fs.writeFileSync(bigPath, JSON.stringify(rows, null, 1));
 check(fs.statSync(bigPath).size > 2_000_000, 'the data file is multi-MB');
 
+// Our calculator over HTTP too, reached by the gateway through Streamable HTTP and legacy SSE.
+function startHttp(bin, extra) {
+  const proc = spawn(bin, [...extra, '--transport', 'http', '--host', '127.0.0.1', '--port', '0'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(proc);
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${bin} did not start: ${err}`)), 60000);
+    proc.stderr.on('data', (d) => {
+      err += d.toString();
+      const m = err.match(/listening on (http:\/\/[^\s]+)/);
+      if (m) { clearTimeout(t); resolve(new URL(m[1])); }
+    });
+    proc.on('exit', (code) => reject(new Error(`${bin} exited with ${code}: ${err}`)));
+  });
+}
+const calcUrl = await startHttp(CALC, ['--backend', 'memory:']);
+
 const config = {
   mcpServers: {
     everything: { command: NODE, args: [EVERYTHING, 'stdio'],
@@ -79,6 +99,9 @@ const config = {
     fs: { type: 'stdio', command: NODE, args: [FILESYSTEM, data],
           refcache: { tools: { list_allowed_directories: { threshold: 1 } } } },
     missing: { command: path.join(work, 'no-such-server'), args: [] },
+    remote: { type: 'http', url: calcUrl.href, headers: { 'X-Test': 'gateway' } },
+    legacy: { type: 'sse', url: new URL('/sse', calcUrl).href, refcache: { prefix: 'old' } },
+    off: { command: path.join(work, 'no-such-server'), disabled: true },
   },
 };
 const configPath = path.join(work, 'mcp.json');
@@ -92,44 +115,32 @@ async function connect(transport, name) {
   return c;
 }
 
-function startHttpGateway() {
-  const proc = spawn(GATEWAY, [...gatewayArgs, '--transport', 'http', '--host', '127.0.0.1', '--port', '0'],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(proc);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`gateway did not start: ${err}`)), 60000);
-    proc.stderr.on('data', (d) => {
-      err += d.toString();
-      const m = err.match(/listening on (http:\/\/[^\s]+)/);
-      if (m) { clearTimeout(t); resolve(new URL(m[1])); }
-    });
-    proc.on('exit', (code) => reject(new Error(`gateway exited with ${code}: ${err}`)));
-  });
-}
-
 const sc = (r) => r.structuredContent;
 const textOf = (r) => r.content.filter((b) => b.type === 'text').map((b) => b.text).join('');
 
 async function main() {
   const gw = MODE === 'http'
-    ? await connect(new StreamableHTTPClientTransport(await startHttpGateway()), 'gateway-e2e')
+    ? await connect(new StreamableHTTPClientTransport(await startHttp(GATEWAY, gatewayArgs)), 'gateway-e2e')
     : await connect(new StdioClientTransport({ command: GATEWAY, args: gatewayArgs, stderr: 'ignore' }), 'gateway-e2e');
   const everything = await connect(new StdioClientTransport({ command: NODE, args: [EVERYTHING, 'stdio'], stderr: 'ignore' }), 'direct');
   const calc = await connect(new StdioClientTransport({ command: CALC, args: ['--backend', 'memory:'], stderr: 'ignore' }), 'direct');
 
   // Aggregation.
   const names = (await gw.listTools()).tools.map((t) => t.name);
-  for (const n of ['echo', 'calculate', 'generate_primes', 'read_text_file', 'write_file',
-    'get_cached_result', 'gateway_status', 'calc_get_cached_result', 'list_cached_keys'])
+  for (const n of ['echo', 'read_text_file', 'write_file', 'get_cached_result', 'gateway_status',
+    'calc_calculate', 'calc_generate_primes', 'calc_get_cached_result', 'calc_list_cached_keys',
+    'remote_calculate', 'remote_get_cached_result', 'old_calculate', 'old_get_cached_result'])
     check(names.includes(n), `the gateway offers ${n}`, names);
   check(!names.includes('get-env'), 'a hidden tool is not offered', names);
   check(new Set(names).size === names.length, 'every name is offered once', names);
-  step(`${names.length} tools from three upstreams; calculator's get_cached_result renamed; get-env hidden`);
+  check(!names.includes('calculate') && !names.includes('old_calc_calculate'), 'colliding names are all prefixed, once', names);
+  step(`${names.length} tools from five upstreams; colliding calculator tools prefixed; get-env hidden`);
 
   // The upstream that is down.
   const status = sc(await gw.callTool({ name: 'gateway_status', arguments: {} }));
-  check(status.total === 4 && status.up === 3, 'three of four upstreams are up', status);
+  check(status.total === 6 && status.up === 5, 'five of six upstreams are up (the disabled one is left out)', status);
+  const transports = Object.fromEntries(status.upstreams.map((u) => [u.name, u.transport]));
+  check(transports.remote === 'streamable-http' && transports.legacy === 'sse' && transports.fs === 'stdio', 'transports', transports);
   const missing = status.upstreams.find((u) => u.name === 'missing');
   check(missing.state === 'down' && missing.reason.length > 0, 'the missing upstream is down, with a reason', missing);
   step(`gateway_status: ${status.up}/${status.total} up; missing: ${missing.reason}`);
@@ -137,12 +148,13 @@ async function main() {
   // Small results pass through unchanged.
   const strip = (r) => ({ content: r.content, structuredContent: r.structuredContent, isError: r.isError ?? false });
   for (const [client, name, a] of [[everything, 'echo', { message: 'hello' }], [everything, 'get-sum', { a: 2, b: 40 }],
-    [calc, 'calculate', { expression: '2 * (3 + 4)' }]]) {
-    const direct = strip(await client.callTool({ name, arguments: a }));
-    const via = strip(await gw.callTool({ name, arguments: a }));
+    [calc, 'calculate', { expression: '2 * (3 + 4)' }], [calc, 'remote_calculate', { expression: '2 ** 10' }],
+    [calc, 'old_calculate', { expression: '1 + 1' }]]) {
+    const direct = strip(await client.callTool({ name: name.replace(/^(calc|remote|old)_/, ''), arguments: a }));
+    const via = strip(await gw.callTool({ name: client === calc && name === 'calculate' ? 'calc_calculate' : name, arguments: a }));
     check(isDeepStrictEqual(direct, via), `${name} passes through unchanged`, { direct, via });
   }
-  step('echo, get-sum, calculate: the same result through the gateway as directly');
+  step('echo, get-sum, calculate (stdio, Streamable HTTP, legacy SSE upstreams): the same result through the gateway as directly');
 
   // Progress of an upstream reaches the client.
   const progress = [];
@@ -171,8 +183,8 @@ async function main() {
   step('get_cached_result: page 3 holds rows 20-29; full=true gives all 20,000 rows');
 
   // The ref as arguments of other upstreams' tools.
-  const computed = sc(await gw.callTool({ name: 'calculate', arguments: { expression: `${ref.ref_id}#/5/expr` } }));
-  check(computed.expression === '5 * 2 + 1' && computed.result === 11, 'calculate got row 5\'s expression', computed);
+  const computed = sc(await gw.callTool({ name: 'remote_calculate', arguments: { expression: `${ref.ref_id}#/5/expr` } }));
+  check(computed.expression === '5 * 2 + 1' && computed.result === 11, 'calculate (over HTTP) got row 5\'s expression', computed);
   const echoed = await gw.callTool({ name: 'echo', arguments: { message: `${ref.ref_id}#/7/name` } });
   check(textOf(echoed) === 'Echo: name-7', 'echo got row 7\'s name', echoed);
   const copyPath = path.join(data, 'copy.json');
@@ -182,7 +194,7 @@ async function main() {
   step('calculate(ref#/5/expr) = 11; echo(ref#/7/name); write_file(content=ref) copied the rows');
 
   // A ref of the calculator's own cache (not the gateway's) reaches the calculator as written.
-  const primes = sc(await gw.callTool({ name: 'generate_primes', arguments: { count: 3000 } }));
+  const primes = sc(await gw.callTool({ name: 'calc_generate_primes', arguments: { count: 3000 } }));
   check(/^calculator:/.test(primes.ref_id) && primes.is_complete === false, 'the calculator answers its own ref', primes);
   const primePage = sc(await gw.callTool({ name: 'calc_get_cached_result', arguments: { ref_id: primes.ref_id, page: 1, page_size: 5 } }));
   check(isDeepStrictEqual(primePage.preview, [2, 3, 5, 7, 11]), 'the calculator pages its own ref behind the gateway', primePage);
