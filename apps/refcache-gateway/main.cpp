@@ -1,27 +1,24 @@
 // refcache-gateway: reference caching in front of MCP servers that know nothing of it. It reads
 // the `mcpServers` file clients use (gateway_config.hpp), connects to every server listed
-// (upstream.hpp), offers their tools together (aggregation.hpp), resolves refs passed as
-// arguments (ref_arguments.hpp) and turns large results into refs with previews
+// (upstream.hpp), offers their tools, resources and prompts together (tool_forwarding.hpp,
+// catalog_forwarding.hpp, named by aggregation.hpp), resolves refs passed as arguments
+// (ref_arguments.hpp) and turns large results into refs with previews
 // (result_interception.hpp). It serves like our own servers (refcache_mcp/server_cli.hpp):
 // stdio by default, Streamable HTTP and legacy SSE with --transport http, the same cache
 // backends, identities and security defaults. Run `refcache-gateway --help`; docs/gateway.md.
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <cstring>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
 
-#include "aggregation.hpp"
+#include "catalog_forwarding.hpp"
 #include "gateway_config.hpp"
-#include "ref_arguments.hpp"
-#include "refcache/errors.hpp"
 #include "refcache_mcp/server_cli.hpp"
-#include "result_interception.hpp"
+#include "tool_forwarding.hpp"
 #include "upstream.hpp"
 
 namespace json = boost::json;
@@ -54,74 +51,6 @@ ConfigFlag take_config_flag(int argc, char** argv) {
     }
   }
   return f;
-}
-
-mcp::CallToolResult error_result(const std::string& message) {
-  return mcp::CallToolResult::error(message);
-}
-
-// Calls one upstream tool for a client: refs in the arguments resolved, the result intercepted.
-// Failures become tool errors the agent can act on; the upstream's own JSON-RPC errors stay
-// protocol errors, as the client would have seen them without the gateway.
-mcp::CallToolResult forward(refcache::RefCache& cache, gateway::Upstream& up,
-                            const gateway::RoutedTool& tool, const gateway::EffectiveSettings& s,
-                            const json::value& args, mcp::ToolContext& ctx) {
-  try {
-    const refcache::CallIdentity who = refcache::mcp::identity_of(ctx);
-    json::value forwarded = args.is_null() ? json::value(json::object{}) : args;
-    if (s.accept_refs && gateway::has_ref_arguments(forwarded))
-      forwarded = gateway::resolve_arguments(cache, forwarded, refcache::derive_actor(who),
-                                             cache.options().call_defaults.input_limits,
-                                             tool.spec.input_schema);
-    // Progress of the upstream reaches the client while this call runs (not after).
-    struct Hook {
-      std::mutex mu;
-      bool alive = true;
-    };
-    auto hook = std::make_shared<Hook>();
-    mcp::CallOptions co;
-    co.cancellation = &ctx.token();
-    co.on_progress = [hook, &ctx](const mcp::Progress& p) {
-      std::lock_guard lock(hook->mu);
-      if (hook->alive) ctx.progress(p.progress, p.total, p.message);
-    };
-    mcp::CallToolResult result;
-    try {
-      result = up.call_tool(tool.spec.name, forwarded, co);
-    } catch (...) {
-      std::lock_guard lock(hook->mu);
-      hook->alive = false;
-      throw;
-    }
-    {
-      std::lock_guard lock(hook->mu);
-      hook->alive = false;
-    }
-    return gateway::intercept(cache, who, std::move(result),
-                              {.threshold = s.threshold,
-                               .preview_size = s.preview_size,
-                               .upstream = up.name(),
-                               .tool = tool.exposed_name});
-  } catch (const refcache::InvalidReference& e) {
-    return error_result(e.what());
-  } catch (const refcache::CircularReference& e) {
-    return error_result(e.what());
-  } catch (const refcache::PermissionDenied&) {
-    return error_result(refcache::kInvalidReferenceText);
-  } catch (const refcache::NotFound&) {
-    return error_result(refcache::kInvalidReferenceText);
-  } catch (const refcache::InvalidArgument& e) {
-    return error_result(e.what());
-  } catch (const refcache::BackendError& e) {
-    return error_result(std::string("Cache backend unavailable: ") + e.what());
-  } catch (const mcp::ClientError& e) {
-    return error_result("upstream '" + up.name() + "': " + to_string(e.kind()) + ": " + e.what());
-  } catch (const mcp::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    spdlog::warn("{}: internal error: {}", tool.exposed_name, e.what());
-    return error_result("Internal error");
-  }
 }
 
 }  // namespace
@@ -165,46 +94,14 @@ int main(int argc, char** argv) {
           for (auto& u : upstreams) starting.emplace_back([&u] { u->connect(); });
           for (auto& t : starting) t.join();
         }
-        const std::size_t cache_preview = cache.options().preview.max_size;
-        std::vector<gateway::UpstreamTools> lists;
-        for (const auto& u : upstreams) {
-          gateway::UpstreamTools l{.server = u->name(), .prefix = u->config().prefix};
-          for (const auto& t : u->tools())
-            if (!config.settings_for(u->config(), t.name, cache_preview).hidden)
-              l.tools.push_back(t);
-          lists.push_back(std::move(l));
-        }
         std::set<std::string> reserved{"get_cached_result", "gateway_status"};
         // The admin tools install() may have registered.
         for (const char* n : {"list_references", "get_reference_info", "delete_reference",
                               "clear_namespace", "get_cache_stats", "get_metrics"})
           reserved.insert(n);
-        gateway::Aggregation agg = gateway::aggregate(lists, reserved);
-        for (const auto& r : agg.reports) spdlog::warn("name collision: {}", r);
-
-        for (const auto& routed : agg.tools) {
-          gateway::Upstream& up = *upstreams[routed.upstream];
-          const gateway::EffectiveSettings s =
-              config.settings_for(up.config(), routed.spec.name, cache_preview);
-          mcp::ToolSpec spec = routed.spec;
-          spec.name = routed.exposed_name;
-          if (s.accept_refs) {
-            spec.input_schema = gateway::published_schema(routed.spec.input_schema);
-            std::string& d = spec.description;
-            if (!d.empty() && d.back() != '.' && d.back() != '\n') d += '.';
-            d += (d.empty() ? "" : " ");
-            d += "Arguments accept a ref_id (or ref_id#/json/pointer) in place of data.";
-          }
-          // A result may come back as a ref, which the upstream's output schema does not
-          // describe; and the gateway answers every call itself, without tasks.
-          spec.output_schema = nullptr;
-          spec.task_support = mcp::TaskSupport::kForbidden;
-          spec.task_deferred = false;
-          server.tool_raw(std::move(spec),
-                          [&cache, &up, routed, s](const json::value& args, mcp::ToolContext& ctx) {
-                            return forward(cache, up, routed, s, args, ctx);
-                          });
-        }
+        const std::size_t tools =
+            gateway::register_tools(server, cache, config, upstreams, reserved);
+        const gateway::CatalogCounts catalog = gateway::register_catalog(server, upstreams, {});
 
         mcp::ToolSpec status;
         status.name = "gateway_status";
@@ -225,8 +122,11 @@ int main(int argc, char** argv) {
           return mcp::CallToolResult::structured(json::object{
               {"upstreams", std::move(list)}, {"up", up}, {"total", upstreams.size()}});
         });
-        spdlog::info("{}: {} tools from {} upstreams", kProgram, agg.tools.size(),
-                     upstreams.size());
+        spdlog::info(
+            "{}: {} tools, {} resources, {} resource templates, {} prompts from {} "
+            "upstreams",
+            kProgram, tools, catalog.resources, catalog.resource_templates, catalog.prompts,
+            upstreams.size());
       });
   // The upstreams stop (children reaped) after serving has ended.
   upstreams.clear();

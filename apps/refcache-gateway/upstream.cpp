@@ -67,14 +67,28 @@ void Upstream::connect() {
     client_->connect(make_transport(config_));
     mcp::CallOptions lo;
     lo.timeout = options_.connect_timeout;
-    tools_ =
-        client_->server_supports("tools") ? client_->list_tools(lo) : std::vector<mcp::ToolSpec>{};
+    if (client_->server_supports("tools")) tools_ = client_->list_tools(lo);
+    // Resources and prompts are extras: a server that fails to list them still serves tools.
+    try {
+      if (client_->server_supports("resources")) {
+        resources_ = client_->list_resources(lo);
+        templates_ = client_->list_resource_templates(lo);
+      }
+      if (client_->server_supports("prompts")) prompts_ = client_->list_prompts(lo);
+    } catch (const mcp::Error& e) {
+      spdlog::warn("upstream '{}': cannot list its resources or prompts: {}", config_.name,
+                   e.what());
+    }
     connected_ = true;
-    spdlog::info("upstream '{}': up ({} {}, {} tools)", config_.name,
-                 client_->server().implementation.name, client_->protocol_version(), tools_.size());
+    spdlog::info("upstream '{}': up ({} {}, {} tools, {} resources, {} templates, {} prompts)",
+                 config_.name, client_->server().implementation.name, client_->protocol_version(),
+                 tools_.size(), resources_.size(), templates_.size(), prompts_.size());
   } catch (const std::exception& e) {
     client_->close();
     tools_.clear();
+    resources_.clear();
+    templates_.clear();
+    prompts_.clear();
     std::lock_guard lock(mu_);
     down_reason_ = e.what();
     // The reason names the program or URL, never the headers (credentials stay out of logs).
@@ -95,6 +109,23 @@ mcp::CallToolResult Upstream::call_tool(const std::string& name,
   return client_->call_tool(name, arguments, options);
 }
 
+mcp::ReadResourceResult Upstream::read_resource(const std::string& uri,
+                                                const mcp::CallOptions& options) {
+  if (!connected_)
+    throw mcp::ClientError(mcp::ClientError::Kind::kNotConnected,
+                           "upstream '" + config_.name + "' is down");
+  return client_->read_resource(uri, options);
+}
+
+mcp::GetPromptResult Upstream::get_prompt(const std::string& name,
+                                          const std::map<std::string, std::string>& arguments,
+                                          const mcp::CallOptions& options) {
+  if (!connected_)
+    throw mcp::ClientError(mcp::ClientError::Kind::kNotConnected,
+                           "upstream '" + config_.name + "' is down");
+  return client_->get_prompt(name, arguments, options);
+}
+
 boost::json::object Upstream::status() const {
   boost::json::object o;
   o["name"] = config_.name;
@@ -111,6 +142,9 @@ boost::json::object Upstream::status() const {
     o["reason"] = reason;
   }
   o["tools"] = tools_.size();
+  o["resources"] = resources_.size();
+  o["resource_templates"] = templates_.size();
+  o["prompts"] = prompts_.size();
   return o;
 }
 

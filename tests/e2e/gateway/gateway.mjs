@@ -7,6 +7,8 @@
 //   - the tools of the three that start are offered together (calculator's get_cached_result,
 //     a gateway name, is renamed; a hidden tool is absent); gateway_status reports the one
 //     that is down, with its reason;
+//   - server-everything's resources, resource templates and prompts are offered and answer
+//     as they do directly;
 //   - progress notifications of an upstream reach the client;
 //   - small results pass through unchanged (compared with the same calls made directly);
 //   - read_text_file of a multi-MB JSON file becomes a ref with a preview, paged and fetched
@@ -155,6 +157,28 @@ async function main() {
     check(isDeepStrictEqual(direct, via), `${name} passes through unchanged`, { direct, via });
   }
   step('echo, get-sum, calculate (stdio, Streamable HTTP, legacy SSE upstreams): the same result through the gateway as directly');
+
+  // Resources, resource templates and prompts of an upstream, answered as it answers them.
+  const directResources = (await everything.listResources()).resources;
+  const gwResources = (await gw.listResources()).resources;
+  check(directResources.length > 0 && directResources.every((r) => gwResources.some((g) => g.uri === r.uri)),
+    'every resource of server-everything is offered', { directResources, gwResources });
+  const uri = directResources[0].uri;
+  check(isDeepStrictEqual(await everything.readResource({ uri }), await gw.readResource({ uri })), 'a resource reads the same', uri);
+  const directTemplates = (await everything.listResourceTemplates()).resourceTemplates;
+  const gwTemplates = (await gw.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
+  const offeredTemplates = directTemplates.filter((t) => gwTemplates.includes(t.uriTemplate));
+  check(gwTemplates.includes('refcache://{ref_id}') && offeredTemplates.length > 0, 'templates offered', { directTemplates, gwTemplates });
+  const templated = offeredTemplates[0].uriTemplate.replace(/\{[^}]*\}/g, '1');
+  check(isDeepStrictEqual(await everything.readResource({ uri: templated }), await gw.readResource({ uri: templated })),
+    'a templated resource reads the same', templated);
+  const directPrompts = (await everything.listPrompts()).prompts;
+  const gwPrompts = (await gw.listPrompts()).prompts.map((p) => p.name);
+  check(directPrompts.every((p) => gwPrompts.includes(p.name)), 'every prompt of server-everything is offered', { directPrompts, gwPrompts });
+  const plain = directPrompts.find((p) => !(p.arguments ?? []).some((a) => a.required));
+  check(isDeepStrictEqual(await everything.getPrompt({ name: plain.name, arguments: {} }), await gw.getPrompt({ name: plain.name, arguments: {} })),
+    'a prompt answers the same', plain);
+  step(`${directResources.length} resources, ${offeredTemplates.length}/${directTemplates.length} templates, ${directPrompts.length} prompts of server-everything offered; ${uri} and prompt ${plain.name} answer the same; so does ${templated}`);
 
   // Progress of an upstream reaches the client.
   const progress = [];
