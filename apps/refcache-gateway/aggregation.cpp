@@ -1,9 +1,25 @@
 #include "aggregation.hpp"
 
 #include <cctype>
+#include <initializer_list>
 #include <map>
+#include <string_view>
 
 namespace gateway {
+
+namespace {
+
+// The pieces one after the other (one allocation, no temporaries).
+std::string cat(std::initializer_list<std::string_view> parts) {
+  std::size_t n = 0;
+  for (auto p : parts) n += p.size();
+  std::string out;
+  out.reserve(n);
+  for (auto p : parts) out += p;
+  return out;
+}
+
+}  // namespace
 
 std::string sanitize_name(const std::string& name) {
   std::string out = name;
@@ -32,27 +48,20 @@ NameAggregation aggregate(const std::vector<UpstreamNames>& upstreams,
         name = *u.prefix + "_" + original;
       } else if (reserved.contains(original)) {
         name = sanitize_name(u.server) + "_" + original;
-        std::string report = kind + " '" + original + "' of '";
-        report += u.server + "' is a name of the gateway's own: offered as '";
-        report += name + "'";
-        out.reports.push_back(std::move(report));
+        out.reports.push_back(cat({kind, " '", original, "' of '", u.server,
+                                   "' is a name of the gateway's own: offered as '", name, "'"}));
       } else if (const auto& servers = offered_by[original]; servers.size() > 1) {
         name = sanitize_name(u.server) + "_" + original;
         std::string all;
-        for (const auto& s : servers) all += (all.empty() ? "'" : ", '") + s + "'";
-        std::string report = kind + " '" + original + "' is offered by ";
-        report += all;
-        report += ": the one of '" + u.server + "' is offered as '";
-        report += name + "'";
-        out.reports.push_back(std::move(report));
+        for (const auto& s : servers) all += cat({all.empty() ? "'" : ", '", s, "'"});
+        out.reports.push_back(cat({kind, " '", original, "' is offered by ", all, ": the one of '",
+                                   u.server, "' is offered as '", name, "'"}));
       } else {
         name = original;
       }
       if (taken.contains(name)) {
-        std::string report = kind + " '" + original + "' of '";
-        report += u.server + "' would be named '";
-        report += name + "', which is taken: not offered";
-        out.reports.push_back(std::move(report));
+        out.reports.push_back(cat({kind, " '", original, "' of '", u.server, "' would be named '",
+                                   name, "', which is taken: not offered"}));
         continue;
       }
       taken.insert(name);
