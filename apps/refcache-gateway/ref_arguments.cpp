@@ -5,6 +5,7 @@
 #include "jsonio/json_text.hpp"
 #include "refcache/errors.hpp"
 #include "refcache/ref_id.hpp"
+#include "result_interception.hpp"
 
 namespace gateway {
 namespace json = boost::json;
@@ -99,6 +100,27 @@ bool wants_string(const json::value& schema) {
   return t != nullptr && t->is_string() && t->get_string() == "string";
 }
 
+// The text a string parameter receives for `given` (a ref) that resolved to `resolved`, not a
+// string: the JSON text the value was parsed from, when the gateway kept it
+// (kOriginalTextRef), else the value's compact JSON.
+json::value as_text(refcache::RefCache& cache, const json::value& given,
+                    const refcache::Actor& actor, const json::value& resolved) {
+  if (refcache::is_ref_id(given.get_string())) {
+    refcache::EntryPtr e = cache.entry_for(given.get_string(), actor, refcache::Permission::kRead);
+    const json::value* text_ref = e->metadata.if_contains(kOriginalTextRef);
+    if (text_ref != nullptr && text_ref->is_string()) {
+      try {
+        refcache::ValuePtr text = cache.resolve(text_ref->get_string(), actor);
+        if (text->is_string()) return *text;
+      } catch (const refcache::NotFound&) {
+        // Expired or removed on its own: the value's JSON will do.
+      } catch (const refcache::PermissionDenied&) {
+      }
+    }
+  }
+  return json::string(jsonio::to_string(resolved));
+}
+
 }  // namespace
 
 json::value ref_argument_schema() {
@@ -164,7 +186,7 @@ json::value resolve_arguments(refcache::RefCache& cache, const json::value& args
       const json::value* schema = props->if_contains(kv.key());
       if (given != nullptr && schema != nullptr && names_ref(*given) && !kv.value().is_string() &&
           wants_string(*schema))
-        kv.value() = json::string(jsonio::to_string(kv.value()));
+        kv.value() = as_text(cache, *given, actor, kv.value());
     }
   }
   return out;

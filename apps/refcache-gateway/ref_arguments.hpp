@@ -7,8 +7,10 @@
 // the caller may only use without seeing (EXECUTE), since nothing stops it from echoing them.
 //
 // When the upstream's schema says a top-level parameter is a string and its ref resolved to
-// something else (a JSON text the gateway stored parsed), the value is sent as its compact
-// JSON text, so that the upstream's own validation still holds.
+// something else (a JSON text the gateway stored parsed), the parameter receives that JSON
+// text as it was written (result_interception.hpp keeps it), or, when it is gone, the value's
+// compact JSON; so the upstream's own validation still holds, and a copied file stays
+// byte-identical.
 //
 // published_schema() is what the gateway lists for the tool: the upstream's schema with each
 // top-level property widened to anyOf[its schema, a ref string], so clients validating against

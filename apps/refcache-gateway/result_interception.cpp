@@ -1,5 +1,6 @@
 #include "result_interception.hpp"
 
+#include <optional>
 #include <variant>
 
 #include "jsonio/json_text.hpp"
@@ -82,6 +83,8 @@ mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIde
   std::string source;
   json::value value;
   json::array others;  // blocks passed on after the ref
+  // The text a JSON value was parsed from, kept beside it (kOriginalTextRef).
+  std::optional<json::string> original_text;
   if (result.structured_content && !wraps_text(*result.structured_content, result.content)) {
     source = "structuredContent";
     value = std::move(*result.structured_content);
@@ -89,15 +92,19 @@ mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIde
       if (!is_text_block(b)) others.push_back(std::move(b));
   } else {
     json::array texts;
+    json::string* last_text = nullptr;
     for (auto& b : result.content) {
-      if (is_text_block(b))
-        texts.push_back(text_value(b.get_object().at("text").get_string(), source));
-      else
+      if (is_text_block(b)) {
+        last_text = &b.as_object().at("text").as_string();
+        texts.push_back(text_value(*last_text, source));
+      } else {
         others.push_back(std::move(b));
+      }
     }
     if (texts.empty()) return result;
     if (texts.size() == 1) {
       value = std::move(texts[0]);
+      if (source == "json_text") original_text = std::move(*last_text);
     } else {
       value = std::move(texts);
       source = "text_blocks";
@@ -107,6 +114,12 @@ mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIde
   refcache::SetOptions so = scope(cache, who);
   so.tool_name = options.tool;
   so.metadata = json::object{{"upstream", options.upstream}, {"source", source}};
+  if (original_text) {
+    refcache::SetOptions to = so;
+    to.metadata = json::object{{"upstream", options.upstream}, {"source", "original_text"}};
+    refcache::CacheReference text_ref = cache.set("", json::value(std::move(*original_text)), to);
+    so.metadata[kOriginalTextRef] = text_ref.ref_id;
+  }
   auto [ref, entry] = cache.store("", std::move(value), so);
   refcache::GetOptions go;
   go.max_size = options.preview_size;

@@ -11,6 +11,8 @@
 //   - otherwise the text of the text blocks: one block's text as the JSON it holds when it is
 //     a JSON object or array, else as a string (paged by characters); several blocks as a
 //     list of such values.
+// A JSON text is also stored as it was written, under a second ref that the first one's
+// metadata names (kOriginalTextRef), so that the text itself can be passed on byte for byte.
 // Content blocks that are not text (images, audio, embedded resources, links) are passed on
 // after the ref. A result with neither structuredContent nor text is passed through whole.
 // The stored entry records the upstream and the tool; it is scoped like the cached tools'
@@ -28,6 +30,9 @@
 #include "refcache/ref_cache.hpp"
 
 namespace gateway {
+
+// Metadata member of a ref stored from a JSON text: the ref of that text, as written.
+inline constexpr const char* kOriginalTextRef = "original_text_ref";
 
 struct InterceptOptions {
   std::size_t threshold = 10000;    // size (cache units) above which a result becomes a ref
