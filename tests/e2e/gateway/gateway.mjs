@@ -11,6 +11,7 @@
 //     as they do directly;
 //   - progress notifications of an upstream reach the client;
 //   - small results pass through unchanged (compared with the same calls made directly);
+//   - directory_tree of a large tree becomes a ref, paged by directory;
 //   - read_text_file of a multi-MB JSON file becomes a ref with a preview, paged and fetched
 //     whole with get_cached_result;
 //   - the ref, with JSON Pointers, is passed to another upstream's tools (calculator's
@@ -93,6 +94,14 @@ function startHttp(bin, extra) {
   });
 }
 const calcUrl = await startHttp(CALC, ['--backend', 'memory:']);
+
+// A tree of 80 directories of 40 files each.
+const treeDir = path.join(data, 'tree');
+for (let d = 0; d < 80; d++) {
+  const dir = path.join(treeDir, `dir-${String(d).padStart(3, '0')}`);
+  fs.mkdirSync(dir, { recursive: true });
+  for (let f = 0; f < 40; f++) fs.writeFileSync(path.join(dir, `file-${f}.txt`), '');
+}
 
 const config = {
   mcpServers: {
@@ -206,6 +215,16 @@ async function main() {
   const whole = sc(await gw.callTool({ name: 'get_cached_result', arguments: { ref_id: ref.ref_id, full: true } }));
   check(isDeepStrictEqual(whole.value, rows), 'the full value is the file\'s JSON');
   step('get_cached_result: page 3 holds rows 20-29; full=true gives all 20,000 rows');
+
+  // A large directory tree becomes a ref too.
+  const tree = await gw.callTool({ name: 'directory_tree', arguments: { path: treeDir } });
+  const treeRef = sc(tree);
+  check(tree.isError !== true && /^gateway:/.test(treeRef.ref_id) && treeRef.source === 'json_text' && treeRef.total_items === 80,
+    'directory_tree of 80 directories is a ref', treeRef);
+  const firstDir = sc(await gw.callTool({ name: 'get_cached_result', arguments: { ref_id: treeRef.ref_id, page: 1, page_size: 1 } }));
+  check(firstDir.preview.length === 1 && firstDir.preview[0].type === 'directory' && firstDir.preview[0].children.length === 40,
+    'the tree pages by directory', firstDir);
+  step(`directory_tree of 80 x 40 files answered in ${JSON.stringify(tree).length} bytes: ${treeRef.ref_id}`);
 
   // The ref as arguments of other upstreams' tools.
   const computed = sc(await gw.callTool({ name: 'remote_calculate', arguments: { expression: `${ref.ref_id}#/5/expr` } }));
