@@ -20,7 +20,8 @@
 //   - a ref of the calculator's own cache reaches the calculator as written;
 //   - a per-tool threshold turns a small text result into a ref; an unknown gateway ref is
 //     refused with the opaque error.
-// The gateway is served over stdio (--mode stdio) or Streamable HTTP (--mode http).
+// The gateway is served over stdio (--mode stdio) or Streamable HTTP (--mode http, with a
+// bearer token required, and a request without it, or from a foreign Origin, refused).
 //
 //   node gateway.mjs --gateway BIN --calc BIN [--mode stdio|http]
 import { spawn } from 'node:child_process';
@@ -118,6 +119,7 @@ const config = {
 };
 const configPath = path.join(work, 'mcp.json');
 fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
+const TOKEN = 'gateway-e2e-' + Math.random().toString(36).slice(2);
 const gatewayArgs = ['--config', configPath, '--backend', `sqlite:${path.join(work, 'gateway.db')}`];
 
 async function connect(transport, name) {
@@ -131,11 +133,26 @@ const sc = (r) => r.structuredContent;
 const textOf = (r) => r.content.filter((b) => b.type === 'text').map((b) => b.text).join('');
 
 async function main() {
+  let gwUrl;
   const gw = MODE === 'http'
-    ? await connect(new StreamableHTTPClientTransport(await startHttp(GATEWAY, gatewayArgs)), 'gateway-e2e')
+    ? await connect(new StreamableHTTPClientTransport(gwUrl = await startHttp(GATEWAY, [...gatewayArgs, '--bearer-token', `${TOKEN}=alice`]),
+      { requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } } }), 'gateway-e2e')
     : await connect(new StdioClientTransport({ command: GATEWAY, args: gatewayArgs, stderr: 'ignore' }), 'gateway-e2e');
   const everything = await connect(new StdioClientTransport({ command: NODE, args: [EVERYTHING, 'stdio'], stderr: 'ignore' }), 'direct');
   const calc = await connect(new StdioClientTransport({ command: CALC, args: ['--backend', 'memory:'], stderr: 'ignore' }), 'direct');
+
+  if (MODE === 'http') {
+    // The security defaults of our servers: a bearer token is required, a foreign Origin refused.
+    const init = { jsonrpc: '2.0', id: 1, method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+    const post = (headers) => fetch(gwUrl, { method: 'POST', body: JSON.stringify(init),
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...headers } });
+    const noToken = await post({});
+    check(noToken.status === 401, 'no bearer token: 401', noToken.status);
+    const foreign = await post({ Authorization: `Bearer ${TOKEN}`, Origin: 'http://evil.example' });
+    check(foreign.status === 403, 'a foreign Origin: 403', foreign.status);
+    step('HTTP: a request without the bearer token gets 401, one from a foreign Origin 403');
+  }
 
   // Aggregation.
   const names = (await gw.listTools()).tools.map((t) => t.name);
