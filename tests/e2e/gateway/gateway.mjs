@@ -18,6 +18,8 @@
 //     calculate, everything's echo) and whole to the filesystem's write_file, whose copy is
 //     byte-identical (the text is kept beside the parsed JSON);
 //   - a ref of the calculator's own cache reaches the calculator as written;
+//   - an upstream killed while serving fails its calls with an error naming it, and
+//     gateway_status says why, while the others keep serving;
 //   - a per-tool threshold turns a small text result into a ref; an unknown gateway ref is
 //     refused with the opaque error.
 // The gateway is served over stdio (--mode stdio) or Streamable HTTP (--mode http, with a
@@ -129,15 +131,31 @@ async function connect(transport, name) {
   return c;
 }
 
+// The processes whose parent is `pid` (from /proc), with their command lines.
+function childrenOf(pid) {
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push({ pid: Number(d), cmd: fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').replaceAll('\0', ' ') });
+    } catch { /* the process ended meanwhile */ }
+  }
+  return out;
+}
+
 const sc = (r) => r.structuredContent;
 const textOf = (r) => r.content.filter((b) => b.type === 'text').map((b) => b.text).join('');
 
 async function main() {
   let gwUrl;
+  let gwStdio;
   const gw = MODE === 'http'
     ? await connect(new StreamableHTTPClientTransport(gwUrl = await startHttp(GATEWAY, [...gatewayArgs, '--bearer-token', `${TOKEN}=alice`]),
       { requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } } }), 'gateway-e2e')
-    : await connect(new StdioClientTransport({ command: GATEWAY, args: gatewayArgs, stderr: 'ignore' }), 'gateway-e2e');
+    : await connect(gwStdio = new StdioClientTransport({ command: GATEWAY, args: gatewayArgs, stderr: 'ignore' }), 'gateway-e2e');
+  const gatewayPid = MODE === 'http' ? children[children.length - 1].pid : gwStdio.pid;
   const everything = await connect(new StdioClientTransport({ command: NODE, args: [EVERYTHING, 'stdio'], stderr: 'ignore' }), 'direct');
   const calc = await connect(new StdioClientTransport({ command: CALC, args: ['--backend', 'memory:'], stderr: 'ignore' }), 'direct');
 
@@ -267,6 +285,24 @@ async function main() {
   const bad = await gw.callTool({ name: 'echo', arguments: { message: 'gateway:00000000deadbeef' } });
   check(bad.isError === true && textOf(bad).includes('Invalid or inaccessible reference'), 'an unknown ref is refused', bad);
   step('per-tool threshold honoured; unknown ref refused opaquely');
+
+  // An upstream that dies: its calls fail with an error naming it, the others still serve.
+  const calcChild = childrenOf(gatewayPid).find((c) => c.cmd.includes('refcache-calculator'));
+  check(calcChild !== undefined, 'the gateway runs the stdio calculator', childrenOf(gatewayPid));
+  process.kill(calcChild.pid, 'SIGKILL');
+  let dead;
+  for (let i = 0; i < 100; i++) {
+    dead = await gw.callTool({ name: 'calc_calculate', arguments: { expression: '1 + 1' } });
+    if (dead.isError) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  check(dead.isError === true && textOf(dead).includes("upstream 'calc'"), 'a call to the dead upstream fails naming it', dead);
+  const after = sc(await gw.callTool({ name: 'gateway_status', arguments: {} }));
+  const calcState = after.upstreams.find((u) => u.name === 'calc');
+  check(calcState.state === 'down' && /SIGKILL|signal 9/.test(calcState.reason), 'gateway_status says why', calcState);
+  const still = await gw.callTool({ name: 'remote_calculate', arguments: { expression: '6 * 7' } });
+  check(sc(still).result === 42, 'the other upstreams still serve', still);
+  step(`killed the calculator: "${textOf(dead)}"; status: ${calcState.reason}; remote_calculate still answers`);
 
   for (const c of clients) await c.close();
   clearTimeout(deadline);
