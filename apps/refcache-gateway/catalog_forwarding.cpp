@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <string_view>
+
 #include "aggregation.hpp"
 
 namespace gateway {
@@ -22,6 +25,24 @@ auto forwarded(const Upstream& up, Body body) -> decltype(body()) {
     message += e.what();
     throw mcp::Error(mcp::error_code::kInternalError, message);
   }
+}
+
+// True when every expression of `tmpl` is one the SDK's matcher takes (RFC 6570 levels 1 and
+// 2: {var}, {+var}, {#var}, one variable each, no modifiers).
+bool matchable(std::string_view tmpl) {
+  std::size_t i = 0;
+  while ((i = tmpl.find('{', i)) != std::string_view::npos) {
+    const std::size_t end = tmpl.find('}', i);
+    if (end == std::string_view::npos) return false;
+    std::string_view expr = tmpl.substr(i + 1, end - i - 1);
+    if (!expr.empty() && (expr[0] == '+' || expr[0] == '#')) expr.remove_prefix(1);
+    if (expr.empty()) return false;
+    for (char c : expr)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '%')
+        return false;
+    i = end + 1;
+  }
+  return true;
 }
 
 }  // namespace
@@ -53,6 +74,13 @@ CatalogCounts register_catalog(mcp::Server& server,
     }
     for (const auto& t : up.resource_templates()) {
       if (t.uri_template.rfind("refcache://", 0) == 0) continue;
+      if (!matchable(t.uri_template)) {
+        spdlog::warn(
+            "upstream '{}': resource template '{}' not offered: only {{var}}, {{+var}} "
+            "and {{#var}} expressions are matched",
+            up.name(), t.uri_template);
+        continue;
+      }
       try {
         server.resource_template(
             t, [&up](const std::string& uri, const std::map<std::string, std::string>&,

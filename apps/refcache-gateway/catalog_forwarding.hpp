@@ -3,7 +3,8 @@
 // URI offered by two upstreams goes to the first in the file, and the collision is logged;
 // refcache:// URIs are the gateway's own and are not offered). Prompts are named like tools
 // (aggregation.hpp). Resource contents pass through unchanged (they do not become refs). A
-// template the SDK's URI-template matcher cannot take is left out, with a warning.
+// template the SDK's URI-template matcher cannot take (RFC 6570 beyond levels 1 and 2, e.g.
+// {?query}) is left out, with a warning.
 //
 // Thread-safety: register before serving; the handlers are thread-safe. `upstreams` must
 // outlive the server's use of the handlers.
