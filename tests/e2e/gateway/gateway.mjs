@@ -11,6 +11,7 @@
 //     as they do directly;
 //   - progress notifications of an upstream reach the client;
 //   - small results pass through unchanged (compared with the same calls made directly);
+//   - refcache-data-analysis, sharing the gateway's SQLite store, analyses a gateway ref;
 //   - directory_tree of a large tree becomes a ref, paged by directory;
 //   - read_text_file of a multi-MB JSON file becomes a ref with a preview, paged and fetched
 //     whole with get_cached_result;
@@ -25,7 +26,7 @@
 // The gateway is served over stdio (--mode stdio) or Streamable HTTP (--mode http, with a
 // bearer token required, and a request without it, or from a foreign Origin, refused).
 //
-//   node gateway.mjs --gateway BIN --calc BIN [--mode stdio|http]
+//   node gateway.mjs --gateway BIN --calc BIN --analysis BIN [--mode stdio|http]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,9 +43,10 @@ const opt = (name, dflt) => {
 };
 const GATEWAY = opt('--gateway');
 const CALC = opt('--calc');
+const ANALYSIS = opt('--analysis');
 const MODE = opt('--mode', 'stdio');
-if (!GATEWAY || !CALC) {
-  console.error('usage: node gateway.mjs --gateway BIN --calc BIN [--mode stdio|http]');
+if (!GATEWAY || !CALC || !ANALYSIS) {
+  console.error('usage: node gateway.mjs --gateway BIN --calc BIN --analysis BIN [--mode stdio|http]');
   process.exit(2);
 }
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
@@ -98,6 +100,11 @@ function startHttp(bin, extra) {
 }
 const calcUrl = await startHttp(CALC, ['--backend', 'memory:']);
 
+// 20,000 numbers, for refcache-data-analysis.
+const numbers = Array.from({ length: 20000 }, (_, i) => (i * 7) % 101);
+const numbersPath = path.join(data, 'numbers.json');
+fs.writeFileSync(numbersPath, JSON.stringify(numbers));
+
 // A tree of 80 directories of 40 files each.
 const treeDir = path.join(data, 'tree');
 for (let d = 0; d < 80; d++) {
@@ -122,7 +129,8 @@ const config = {
 const configPath = path.join(work, 'mcp.json');
 fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
 const TOKEN = 'gateway-e2e-' + Math.random().toString(36).slice(2);
-const gatewayArgs = ['--config', configPath, '--backend', `sqlite:${path.join(work, 'gateway.db')}`];
+const sharedDb = path.join(work, 'gateway.db');
+const gatewayArgs = ['--config', configPath, '--backend', `sqlite:${sharedDb}`];
 
 async function connect(transport, name) {
   const c = new Client({ name, version: '1.0.0' });
@@ -250,6 +258,17 @@ async function main() {
   const whole = sc(await gw.callTool({ name: 'get_cached_result', arguments: { ref_id: ref.ref_id, full: true } }));
   check(isDeepStrictEqual(whole.value, rows), 'the full value is the file\'s JSON');
   step('get_cached_result: page 3 holds rows 20-29; full=true gives all 20,000 rows');
+
+  // The gateway's refs live in the shared store: refcache-data-analysis, on the same SQLite
+  // file and not behind the gateway, analyses one.
+  const numbersRef = sc(await gw.callTool({ name: 'read_text_file', arguments: { path: numbersPath } }));
+  check(/^gateway:/.test(numbersRef.ref_id) && numbersRef.total_items === numbers.length, 'the numbers are a ref', numbersRef);
+  const analysis = await connect(new StdioClientTransport({ command: ANALYSIS, args: ['--backend', `sqlite:${sharedDb}`], stderr: 'ignore' }), 'direct');
+  const stats = sc(await analysis.callTool({ name: 'analyze_data', arguments: { data: numbersRef.ref_id } }));
+  const stat = stats.value ?? stats;
+  const mean = numbers.reduce((a, b) => a + b, 0) / numbers.length;
+  check(stat.count === numbers.length && Math.abs(stat.mean - mean) < 1e-9, 'refcache-data-analysis analysed the gateway\'s ref', stats);
+  step(`refcache-data-analysis on the shared store: analyze_data(${numbersRef.ref_id}) mean ${stat.mean}`);
 
   // A large directory tree becomes a ref too.
   const tree = await gw.callTool({ name: 'directory_tree', arguments: { path: treeDir } });
