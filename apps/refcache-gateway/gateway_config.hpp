@@ -1,0 +1,94 @@
+// The gateway's configuration file: the `mcpServers` object MCP clients already use (Claude
+// Desktop's claude_desktop_config.json, Claude Code's .mcp.json; VS Code's `servers` is read
+// the same way), so that a client's file works unchanged. Each server is a stdio upstream
+// (`command`, `args`, `env`, `cwd`) or an HTTP one (`url`, `headers`; `type` "http" or
+// "streamable-http" for Streamable HTTP, "sse" for the legacy HTTP+SSE transport). ${VAR} and
+// ${VAR:-default} in those strings are expanded from the gateway's environment, as Claude
+// Code does. A server marked "disabled": true is left out. Members the gateway does not know are
+// ignored, except inside its own `refcache` members, where a misspelt setting is an error:
+//
+//   { "refcache": {"threshold": 10000, "preview_size": 1000},          // defaults, optional
+//     "mcpServers": { "fs": { "command": "npx", "args": ["-y", "..."],
+//       "refcache": {"prefix": "fs", "threshold": 5000, "preview_size": 500,
+//                    "hide_tools": ["move_file"], "accept_refs": true,
+//                    "tools": {"read_text_file": {"threshold": 2000}}} } } }
+//
+// Thread-safety: plain values; load_config() touches only its arguments and the environment.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gateway {
+
+// What a configuration error says: "FILE: /json/pointer: what is wrong" (the pointer is empty
+// for errors of the whole file, and "line L, column C" for JSON syntax errors).
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Settings of one upstream tool; unset members take the server's.
+struct ToolSettings {
+  std::optional<std::size_t> threshold{};     // result size above which it becomes a ref
+  std::optional<std::size_t> preview_size{};  // preview budget of that ref
+  std::optional<bool> hidden{};               // not offered to clients
+  std::optional<bool> accept_refs{};          // arguments may be ref ids
+};
+
+enum class UpstreamKind { kStdio, kStreamableHttp, kLegacySse };
+
+// One entry of `mcpServers`.
+struct UpstreamConfig {
+  std::string name{};                            // the member's name in mcpServers
+  UpstreamKind kind = UpstreamKind::kStdio;      // from `type`, else `command` or `url`
+  std::string command{};                         // stdio: the program
+  std::vector<std::string> args{};               // stdio: its arguments
+  std::map<std::string, std::string> env{};      // stdio: added to the gateway's environment
+  std::string cwd{};                             // stdio: working directory; empty = the gateway's
+  std::string url{};                             // HTTP: the endpoint (or the SSE stream's URL)
+  std::map<std::string, std::string> headers{};  // HTTP: sent with every request
+  // Tool name prefix ("fs" names read_file "fs_read_file"); unset: a prefix of the server's
+  // name only where a tool name collides.
+  std::optional<std::string> prefix{};
+  std::optional<std::size_t> threshold{};       // unset: the file's default
+  std::optional<std::size_t> preview_size{};    // unset: the file's default
+  std::vector<std::string> hide_tools{};        // tools not offered to clients
+  bool accept_refs = true;                      // arguments of its tools may be ref ids
+  std::map<std::string, ToolSettings> tools{};  // per-tool overrides, by upstream tool name
+};
+
+// The effective settings of one tool, the file's defaults, the server's and the tool's merged.
+struct EffectiveSettings {
+  std::size_t threshold = 0;
+  std::size_t preview_size = 0;
+  bool hidden = false;
+  bool accept_refs = true;
+};
+
+struct GatewayConfig {
+  std::string path{};  // the file read
+  // Result size (in the cache's size units, tokens by default) above which a result becomes
+  // a ref. Default 10000 tokens: under Claude Code's 25,000-token refusal with room for the
+  // estimate's error, and under what other common clients show whole.
+  std::size_t threshold = 10000;
+  // Preview budget of a ref; unset: the cache's (--max-size).
+  std::optional<std::size_t> preview_size{};
+  std::vector<UpstreamConfig> upstreams{};  // in the file's order
+
+  // The settings of tool `tool` of upstream `u`, given the cache's preview size.
+  EffectiveSettings settings_for(const UpstreamConfig& u, const std::string& tool,
+                                 std::size_t cache_preview_size) const;
+};
+
+// Reads and checks `path`. Throws ConfigError naming the file, the JSON pointer and the fault.
+GatewayConfig load_config(const std::string& path);
+
+// Parses configuration text; `path` only names it in errors.
+GatewayConfig parse_config(const std::string& text, const std::string& path);
+
+}  // namespace gateway

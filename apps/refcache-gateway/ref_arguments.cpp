@@ -1,0 +1,195 @@
+#include "ref_arguments.hpp"
+
+#include <string>
+
+#include "jsonio/json_text.hpp"
+#include "refcache/errors.hpp"
+#include "refcache/ref_id.hpp"
+#include "result_interception.hpp"
+
+namespace gateway {
+namespace json = boost::json;
+
+namespace {
+
+// "REF#/pointer" split into its ref id and pointer; false for anything else.
+bool split_pointer_ref(std::string_view s, std::string_view& ref, std::string_view& pointer) {
+  auto hash = s.find('#');
+  if (hash == std::string_view::npos || hash + 1 >= s.size() || s[hash + 1] != '/') return false;
+  ref = s.substr(0, hash);
+  pointer = s.substr(hash + 1);
+  return refcache::is_ref_id(ref);
+}
+
+// True when `ref` is a ref id of the cache named `own_name` ("gateway:..." for "gateway").
+bool owned(std::string_view ref, std::string_view own_name) {
+  return ref.size() > own_name.size() && ref.substr(0, own_name.size()) == own_name &&
+         ref[own_name.size()] == ':';
+}
+
+bool has_pointer_refs(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::string: {
+      std::string_view r;
+      std::string_view p;
+      return split_pointer_ref(v.get_string(), r, p);
+    }
+    case json::kind::array:
+      for (const auto& x : v.get_array())
+        if (has_pointer_refs(x)) return true;
+      return false;
+    case json::kind::object:
+      for (const auto& kv : v.get_object())
+        if (has_pointer_refs(kv.value())) return true;
+      return false;
+    default:
+      return false;
+  }
+}
+
+// Replaces every "REF#/pointer" string in `v` with what it names (the ref resolved by the
+// cache's resolution, then the pointer applied). `budget` counts the refs, as resolve_refs
+// counts its own.
+void resolve_pointer_refs(refcache::RefCache& cache, json::value& v, const refcache::Actor& actor,
+                          const refcache::ResolutionOptions& options, std::size_t& budget,
+                          std::string_view own_name) {
+  switch (v.kind()) {
+    case json::kind::string: {
+      std::string_view ref;
+      std::string_view pointer;
+      if (!split_pointer_ref(v.get_string(), ref, pointer)) return;
+      if (budget == 0) throw refcache::InvalidArgument("Too many references in the arguments");
+      --budget;
+      const std::string pointer_text(pointer);
+      refcache::ResolutionResult r =
+          refcache::resolve_refs(cache, json::value(json::string(ref)), actor, options);
+      // Another cache's ref the gateway cannot see goes to the upstream as written.
+      if (!r.failed_refs.empty()) {
+        if (owned(ref, own_name)) throw refcache::InvalidReference(std::string(ref));
+        return;
+      }
+      boost::system::error_code ec;
+      const json::value* part = r.value.find_pointer(pointer_text, ec);
+      // A pointer that names nothing is answered like a ref that names nothing.
+      if (part == nullptr) throw refcache::InvalidReference(std::string(ref));
+      v = *part;
+      return;
+    }
+    case json::kind::array:
+      for (auto& x : v.as_array()) resolve_pointer_refs(cache, x, actor, options, budget, own_name);
+      return;
+    case json::kind::object:
+      for (auto& kv : v.as_object())
+        resolve_pointer_refs(cache, kv.value(), actor, options, budget, own_name);
+      return;
+    default:
+      return;
+  }
+}
+
+bool names_ref(const json::value& v) {
+  if (!v.is_string()) return false;
+  std::string_view r;
+  std::string_view p;
+  return refcache::is_ref_id(v.get_string()) || split_pointer_ref(v.get_string(), r, p);
+}
+
+bool wants_string(const json::value& schema) {
+  if (!schema.is_object()) return false;
+  const auto* t = schema.get_object().if_contains("type");
+  return t != nullptr && t->is_string() && t->get_string() == "string";
+}
+
+// The text a string parameter receives for `given` (a ref) that resolved to `resolved`, not a
+// string: the JSON text the value was parsed from, when the gateway kept it
+// (kOriginalTextRef), else the value's compact JSON.
+json::value as_text(refcache::RefCache& cache, const json::value& given,
+                    const refcache::Actor& actor, const json::value& resolved) {
+  if (refcache::is_ref_id(given.get_string())) {
+    refcache::EntryPtr e = cache.entry_for(given.get_string(), actor, refcache::Permission::kRead);
+    const json::value* text_ref = e->metadata.if_contains(kOriginalTextRef);
+    if (text_ref != nullptr && text_ref->is_string()) {
+      try {
+        refcache::ValuePtr text = cache.resolve(text_ref->get_string(), actor);
+        if (text->is_string()) return *text;
+      } catch (const refcache::NotFound&) {
+        // Expired or removed on its own: the value's JSON will do.
+      } catch (const refcache::PermissionDenied&) {
+      }
+    }
+  }
+  return json::string(jsonio::to_string(resolved));
+}
+
+}  // namespace
+
+json::value ref_argument_schema() {
+  std::string pattern(refcache::kRefIdPattern);
+  // The id, then optionally '#' and a JSON Pointer.
+  if (!pattern.empty() && pattern.back() == '$') pattern.pop_back();
+  pattern += "(#/.*)?$";
+  return json::object{
+      {"type", "string"},
+      {"pattern", pattern},
+      {"description",
+       "ref_id of a cached value (from an earlier tool call), optionally with #/json/pointer "
+       "to pass part of it; the gateway sends the value itself"}};
+}
+
+json::value published_schema(const json::value& upstream_schema) {
+  json::value out =
+      upstream_schema.is_object() ? upstream_schema : json::value(json::object{{"type", "object"}});
+  auto* props = out.as_object().if_contains("properties");
+  if (props == nullptr || !props->is_object()) return out;
+  for (auto& kv : props->as_object()) {
+    json::object widened;
+    if (kv.value().is_object()) {
+      const auto& p = kv.value().get_object();
+      if (const auto* d = p.if_contains("description")) widened["description"] = *d;
+      if (const auto* d = p.if_contains("default")) widened["default"] = *d;
+    }
+    widened["anyOf"] = json::array{kv.value(), ref_argument_schema()};
+    kv.value() = std::move(widened);
+  }
+  return out;
+}
+
+bool has_ref_arguments(const json::value& args) {
+  return refcache::contains_ref_ids(args) || has_pointer_refs(args);
+}
+
+json::value resolve_arguments(refcache::RefCache& cache, const json::value& args,
+                              const refcache::Actor& actor, const refcache::InputLimits& limits,
+                              const json::value& upstream_schema) {
+  refcache::ResolutionOptions ro;
+  ro.allow_execute = false;  // the upstream may show what it receives: READ is required
+  ro.limits = limits;
+  ro.fail_on_missing = false;  // decided below: the gateway's own refs must resolve
+  const std::string& own_name = cache.name();
+  json::value out = args;
+  std::size_t budget = limits.max_refs;
+  resolve_pointer_refs(cache, out, actor, ro, budget, own_name);
+  if (refcache::contains_ref_ids(out)) {
+    refcache::ResolutionResult r = refcache::resolve_refs(cache, out, actor, ro);
+    for (const auto& f : r.failed_refs)
+      if (owned(f, own_name)) throw refcache::InvalidReference(f);
+    out = std::move(r.value);
+  }
+  // A string parameter whose ref held JSON gets that JSON's text.
+  const json::object* props = nullptr;
+  if (upstream_schema.is_object())
+    if (const auto* p = upstream_schema.get_object().if_contains("properties"); p && p->is_object())
+      props = &p->get_object();
+  if (props != nullptr && out.is_object() && args.is_object()) {
+    for (auto& kv : out.as_object()) {
+      const json::value* given = args.get_object().if_contains(kv.key());
+      const json::value* schema = props->if_contains(kv.key());
+      if (given != nullptr && schema != nullptr && names_ref(*given) && !kv.value().is_string() &&
+          wants_string(*schema))
+        kv.value() = as_text(cache, *given, actor, kv.value());
+    }
+  }
+  return out;
+}
+
+}  // namespace gateway

@@ -1,0 +1,152 @@
+#include "result_interception.hpp"
+
+#include <optional>
+#include <variant>
+
+#include "jsonio/json_text.hpp"
+#include "refcache/errors.hpp"
+#include "refcache_mcp/cached_tools.hpp"
+
+namespace gateway {
+namespace json = boost::json;
+
+namespace {
+
+bool is_text_block(const json::value& b) {
+  if (!b.is_object()) return false;
+  const auto& o = b.get_object();
+  const auto* type = o.if_contains("type");
+  const auto* text = o.if_contains("text");
+  return type != nullptr && *type == "text" && text != nullptr && text->is_string();
+}
+
+// A text block's value: the JSON object or array it holds, else the text itself.
+json::value text_value(const json::string& text, std::string& source) {
+  std::size_t i = 0;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  if (i < text.size() && (text[i] == '{' || text[i] == '[')) {
+    std::error_code ec;
+    json::value v = jsonio::parse(std::string_view(text.data(), text.size()), ec);
+    if (!ec && (v.is_object() || v.is_array())) {
+      source = "json_text";
+      return v;
+    }
+  }
+  source = "text";
+  return json::value(text);
+}
+
+// True when `structured` only repeats the one text block of `content` ({"content": TEXT},
+// as servers with a text output schema answer): the text, parsed, says more.
+bool wraps_text(const json::value& structured, const json::array& content) {
+  if (!structured.is_object() || structured.get_object().size() != 1) return false;
+  const json::value& only = structured.get_object().begin()->value();
+  if (!only.is_string()) return false;
+  std::size_t texts = 0;
+  bool same = false;
+  for (const auto& b : content)
+    if (is_text_block(b)) {
+      ++texts;
+      same = b.get_object().at("text").get_string() == only.get_string();
+    }
+  return texts == 1 && same;
+}
+
+// The namespace and policy of a stored result, as CachedCall scopes its own under the cache's
+// call defaults.
+refcache::SetOptions scope(const refcache::RefCache& cache, const refcache::CallIdentity& who) {
+  const refcache::CallDefaults& d = cache.options().call_defaults;
+  refcache::SetOptions so;
+  so.ns = d.namespace_template ? refcache::expand_template(*d.namespace_template, who.values)
+                               : std::string("public");
+  refcache::AccessPolicy policy = cache.options().default_policy;
+  if (d.session_scoped) {
+    auto it = who.values.find("session_id");
+    if (it == who.values.end() || it->second.empty())
+      throw refcache::InvalidArgument(
+          "The gateway binds results to the caller's session, and this request has none "
+          "(2026-07-28 requests are stateless)");
+    policy.bound_session = it->second;
+  }
+  so.policy = policy;
+  so.principal = refcache::quota_principal(who);
+  return so;
+}
+
+}  // namespace
+
+mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIdentity& who,
+                              mcp::CallToolResult result, const InterceptOptions& options) {
+  const std::size_t size = cache.measure(result.to_json());
+  if (size <= options.threshold) return result;
+
+  std::string source;
+  json::value value;
+  json::array others;  // blocks passed on after the ref
+  // The text a JSON value was parsed from, kept beside it (kOriginalTextRef).
+  std::optional<json::string> original_text;
+  if (result.structured_content && !wraps_text(*result.structured_content, result.content)) {
+    source = "structuredContent";
+    value = std::move(*result.structured_content);
+    for (auto& b : result.content)
+      if (!is_text_block(b)) others.push_back(std::move(b));
+  } else {
+    json::array texts;
+    json::string* last_text = nullptr;
+    for (auto& b : result.content) {
+      if (is_text_block(b)) {
+        last_text = &b.as_object().at("text").as_string();
+        texts.push_back(text_value(*last_text, source));
+      } else {
+        others.push_back(std::move(b));
+      }
+    }
+    if (texts.empty()) return result;
+    if (texts.size() == 1) {
+      value = std::move(texts[0]);
+      if (source == "json_text") original_text = std::move(*last_text);
+    } else {
+      value = std::move(texts);
+      source = "text_blocks";
+    }
+  }
+
+  refcache::SetOptions so = scope(cache, who);
+  so.tool_name = options.tool;
+  so.metadata = json::object{{"upstream", options.upstream}, {"source", source}};
+  if (original_text) {
+    refcache::SetOptions to = so;
+    to.metadata = json::object{{"upstream", options.upstream}, {"source", "original_text"}};
+    refcache::CacheReference text_ref = cache.set("", json::value(std::move(*original_text)), to);
+    so.metadata[kOriginalTextRef] = text_ref.ref_id;
+  }
+  auto [ref, entry] = cache.store("", std::move(value), so);
+  refcache::GetOptions go;
+  go.max_size = options.preview_size;
+  go.ns = so.ns;
+  const refcache::Actor actor = refcache::derive_actor(who);
+  refcache::GetResult g = cache.get(ref.ref_id, actor, go);
+  auto& r = std::get<refcache::CacheResponse>(g);
+  json::object out;
+  out["ref_id"] = ref.ref_id;
+  out["preview"] = std::move(r.preview);
+  out["is_complete"] = false;
+  out["is_async"] = false;
+  out["preview_strategy"] = refcache::to_string(r.preview_strategy);
+  out["total_items"] = r.total_items ? json::value(*r.total_items) : json::value(nullptr);
+  out["original_size"] = r.original_size;
+  out["preview_size"] = r.preview_size;
+  out["upstream"] = options.upstream;
+  out["source"] = source;
+  out["message"] = "The result of " + options.tool + " was too large to show whole (" +
+                   std::to_string(size) + " " +
+                   std::string(refcache::to_string(cache.options().preview.size_mode)) +
+                   "s). Use get_cached_result(ref_id='" + ref.ref_id +
+                   "') to page through it, or pass the ref_id to other tools.";
+  mcp::CallToolResult answer = refcache::mcp::to_tool_result(out);
+  answer.is_error = result.is_error;
+  for (auto& b : others) answer.content.push_back(std::move(b));
+  return answer;
+}
+
+}  // namespace gateway

@@ -1,0 +1,48 @@
+// Result interception: an upstream tool result larger than its threshold is stored in the
+// cache and answered with a ref and a preview, the way the cached tools of our own servers
+// answer (structuredContent {"ref_id","preview","is_complete":false,...} with its JSON text,
+// and a resource_link to refcache://{ref_id}), so that get_cached_result pages it and other
+// tools take the ref. A result at or under the threshold is returned as the upstream gave it.
+//
+// Size: the compact JSON of the whole result (every content block and structuredContent), in
+// the cache's size units (tokens by default, RefCache::measure). What is stored:
+//   - structuredContent, when present and more than a copy of the one text block (a
+//     structuredContent {"content": TEXT} beside a text block TEXT counts as the text);
+//   - otherwise the text of the text blocks: one block's text as the JSON it holds when it is
+//     a JSON object or array, else as a string (paged by characters); several blocks as a
+//     list of such values.
+// A JSON text is also stored as it was written, under a second ref that the first one's
+// metadata names (kOriginalTextRef), so that the text itself can be passed on byte for byte.
+// Content blocks that are not text (images, audio, embedded resources, links) are passed on
+// after the ref. A result with neither structuredContent nor text is passed through whole.
+// The stored entry records the upstream and the tool; it is scoped like the cached tools'
+// results (the cache's namespace template and session binding) and charged to the caller's
+// quota.
+//
+// Thread-safety: a pure function over a thread-safe RefCache.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "mcp/types.hpp"
+#include "refcache/cached_call.hpp"
+#include "refcache/ref_cache.hpp"
+
+namespace gateway {
+
+// Metadata member of a ref stored from a JSON text: the ref of that text, as written.
+inline constexpr const char* kOriginalTextRef = "original_text_ref";
+
+struct InterceptOptions {
+  std::size_t threshold = 10000;    // size (cache units) above which a result becomes a ref
+  std::size_t preview_size = 1000;  // the preview's budget (cache units)
+  std::string upstream{};           // the upstream's name, kept with the entry
+  std::string tool{};               // the tool's name as clients call it
+};
+
+// `result` as the client receives it: unchanged, or as a ref with a preview.
+mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIdentity& who,
+                              mcp::CallToolResult result, const InterceptOptions& options);
+
+}  // namespace gateway

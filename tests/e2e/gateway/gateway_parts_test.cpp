@@ -1,0 +1,233 @@
+// The gateway's parts without processes: the configuration file's reading and its errors,
+// the naming of aggregated tools, the published schemas, ref arguments and the interception
+// of results, on a memory cache.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <cstdlib>
+
+#include "aggregation.hpp"
+#include "gateway_config.hpp"
+#include "mcp/schema.hpp"
+#include "ref_arguments.hpp"
+#include "refcache/errors.hpp"
+#include "refcache/memory_backend.hpp"
+#include "result_interception.hpp"
+
+namespace json = boost::json;
+using gateway::ConfigError;
+using gateway::parse_config;
+
+namespace {
+
+std::string config_error(const std::string& text) {
+  try {
+    parse_config(text, "cfg.json");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+}  // namespace
+
+TEST(GatewayConfig, ReadsAClientFileUnchanged) {
+  ::setenv("GATEWAY_TEST_DIR", "/data", 1);
+  auto c = parse_config(R"({
+    "globalShortcut": "Ctrl+Space",
+    "mcpServers": {
+      "fs": {"command": "npx", "args": ["-y", "server-filesystem", "${GATEWAY_TEST_DIR}"],
+             "env": {"LEVEL": "${GATEWAY_TEST_UNSET_VAR:-info}"}, "cwd": "/tmp", "alwaysAllow": []},
+      "remote": {"type": "http", "url": "https://example.com/mcp",
+                 "headers": {"Authorization": "Bearer t"}},
+      "plain": {"url": "http://127.0.0.1:1/mcp"},
+      "old": {"type": "sse", "url": "http://127.0.0.1:1/sse"},
+      "off": {"command": "x", "disabled": true}
+    }})",
+                        "cfg.json");
+  ASSERT_EQ(c.upstreams.size(), 4u);
+  const auto& fs = c.upstreams[0];
+  EXPECT_EQ(fs.name, "fs");
+  EXPECT_EQ(fs.kind, gateway::UpstreamKind::kStdio);
+  EXPECT_EQ(fs.args, (std::vector<std::string>{"-y", "server-filesystem", "/data"}));
+  EXPECT_EQ(fs.env.at("LEVEL"), "info");
+  EXPECT_EQ(fs.cwd, "/tmp");
+  EXPECT_EQ(c.upstreams[1].kind, gateway::UpstreamKind::kStreamableHttp);
+  EXPECT_EQ(c.upstreams[1].headers.at("Authorization"), "Bearer t");
+  EXPECT_EQ(c.upstreams[2].kind, gateway::UpstreamKind::kStreamableHttp);
+  EXPECT_EQ(c.upstreams[3].kind, gateway::UpstreamKind::kLegacySse);
+  EXPECT_EQ(c.threshold, 10000u);
+}
+
+TEST(GatewayConfig, VsCodeServersKey) {
+  auto c = parse_config(R"({"servers": {"a": {"command": "x"}}})", "cfg.json");
+  ASSERT_EQ(c.upstreams.size(), 1u);
+  EXPECT_EQ(c.upstreams[0].command, "x");
+}
+
+TEST(GatewayConfig, ErrorsNameFilePointerAndFault) {
+  EXPECT_EQ(config_error(R"({"mcpServers": {"a": {"command": "x", "args": [1]}}})"),
+            "cfg.json: /mcpServers/a/args/0: must be a string");
+  EXPECT_EQ(config_error(R"({"mcpServers": {"a/b": {"command": 3}}})"),
+            "cfg.json: /mcpServers/a~1b/command: must be a string");
+  EXPECT_EQ(config_error("{\n  \"mcpServers\": [\n}"),
+            "cfg.json: line 3, column 1: not valid JSON (syntax error)");
+  EXPECT_EQ(config_error(R"([])"), "cfg.json: /: must be an object");
+  EXPECT_EQ(config_error(R"({"mcpServers": {"a": {"command": "x", "url": "http://h/"}}})"),
+            "cfg.json: /mcpServers/a: has both \"command\" and \"url\": give one, or a \"type\"");
+  EXPECT_EQ(
+      config_error(R"({"refcache": {"threshold": -1}, "mcpServers": {"a": {"command": "x"}}})"),
+      "cfg.json: /refcache/threshold: must be an integer from 1 to 100000000");
+  EXPECT_EQ(
+      config_error(R"({"mcpServers": {"a": {"command": "x", "refcache": {"prefix": "a b"}}}})"),
+      "cfg.json: /mcpServers/a/refcache/prefix: may hold only letters, digits, '_', '-' and '.'");
+  EXPECT_NE(
+      config_error(
+          R"({"mcpServers": {"a": {"command": "x", "refcache": {"tools": {"t": {"hiden": true}}}}}})")
+          .find("/mcpServers/a/refcache/tools/t/hiden: unknown setting"),
+      std::string::npos);
+}
+
+TEST(GatewayConfig, ToolSettingsBeatServerSettingsBeatTheFiles) {
+  auto c = parse_config(R"({"refcache": {"threshold": 500, "preview_size": 50},
+    "mcpServers": {"a": {"command": "x", "refcache": {"threshold": 400, "hide_tools": ["h"],
+      "accept_refs": false, "tools": {"t": {"threshold": 300, "accept_refs": true},
+                                      "h": {"hidden": false}}}},
+                   "b": {"command": "y"}}})",
+                        "cfg.json");
+  auto t = c.settings_for(c.upstreams[0], "t", 1000);
+  EXPECT_EQ(t.threshold, 300u);
+  EXPECT_EQ(t.preview_size, 50u);
+  EXPECT_TRUE(t.accept_refs);
+  EXPECT_FALSE(t.hidden);
+  auto other = c.settings_for(c.upstreams[0], "other", 1000);
+  EXPECT_EQ(other.threshold, 400u);
+  EXPECT_FALSE(other.accept_refs);
+  EXPECT_FALSE(c.settings_for(c.upstreams[0], "h", 1000).hidden);  // the tool's word wins
+  auto b = c.settings_for(c.upstreams[1], "t", 1000);
+  EXPECT_EQ(b.threshold, 500u);
+  EXPECT_TRUE(b.accept_refs);
+}
+
+TEST(GatewayAggregation, PrefixesOnlyWhereNamesCollide) {
+  std::vector<gateway::UpstreamNames> in{
+      {.server = "fs", .names = {"read", "write", "get_cached_result"}},
+      {.server = "my server", .names = {"read", "echo"}},
+      {.server = "calc", .prefix = "c", .names = {"read", "calculate"}}};
+  auto out = gateway::aggregate(in, {"get_cached_result", "gateway_status"}, "tool");
+  std::vector<std::string> names;
+  for (const auto& r : out.items) names.push_back(r.exposed_name);
+  EXPECT_EQ(names, (std::vector<std::string>{"fs_read", "write", "fs_get_cached_result",
+                                             "my_server_read", "echo", "c_read", "c_calculate"}));
+  EXPECT_EQ(out.items[3].upstream, 1u);
+  EXPECT_EQ(out.items[3].item, 0u);
+  EXPECT_EQ(out.reports.size(), 3u);  // read twice, get_cached_result once
+}
+
+TEST(GatewayAggregation, ANameStillTakenIsDroppedWithAReport) {
+  std::vector<gateway::UpstreamNames> in{{.server = "a", .names = {"b_x"}},
+                                         {.server = "b", .names = {"x"}},
+                                         {.server = "c", .names = {"x"}}};
+  auto out = gateway::aggregate(in, {}, "tool");
+  ASSERT_EQ(out.items.size(), 2u);  // a's b_x, c's c_x; b's x would be b_x
+  EXPECT_EQ(out.items[0].exposed_name, "b_x");
+  EXPECT_EQ(out.items[1].exposed_name, "c_x");
+  bool dropped = false;
+  for (const auto& r : out.reports)
+    dropped = dropped || r == "tool 'x' of 'b' would be named 'b_x', which is taken: not offered";
+  EXPECT_TRUE(dropped);
+}
+
+TEST(GatewayRefArguments, PublishedSchemaTakesValuesAndRefs) {
+  json::value upstream = json::parse(
+      R"({"type":"object","properties":{"path":{"type":"string","description":"where"},
+          "n":{"type":"integer"}},"required":["path"],"additionalProperties":false})");
+  json::value published = gateway::published_schema(upstream);
+  EXPECT_EQ(mcp::validate(published, json::parse(R"({"path":"/a","n":3})")), "");
+  EXPECT_EQ(mcp::validate(
+                published,
+                json::parse(R"({"path":"gateway:0123456789abcdef#/rows/0","n":"calc:0123abcd"})")),
+            "");
+  EXPECT_NE(mcp::validate(published, json::parse(R"({"path":"/a","n":"three"})")), "");
+  EXPECT_EQ(published.at("properties").at("path").at("description"), "where");
+}
+
+class GatewayCacheTest : public ::testing::Test {
+ protected:
+  GatewayCacheTest() {
+    refcache::RefCacheOptions o;
+    o.name = "gateway";
+    o.backend = std::make_shared<refcache::MemoryBackend>();
+    cache_ = std::make_unique<refcache::RefCache>(std::move(o));
+  }
+  std::unique_ptr<refcache::RefCache> cache_;
+  refcache::Actor actor_ = refcache::Actor::agent();
+  json::value schema_ = json::parse(
+      R"({"type":"object","properties":{"content":{"type":"string"},"n":{"type":"integer"}}})");
+};
+
+TEST_F(GatewayCacheTest, RefsAndPointersResolveOthersCachesRefsPassAsWritten) {
+  auto ref = cache_->set("", json::parse(R"({"rows":[{"id":7},{"id":8}]})"));
+  json::value args = json::object{{"n", ref.ref_id + "#/rows/1/id"},
+                                  {"list", json::array{ref.ref_id, "calculator:0123456789abcdef"}}};
+  ASSERT_TRUE(gateway::has_ref_arguments(args));
+  json::value out = gateway::resolve_arguments(*cache_, args, actor_, {}, schema_);
+  EXPECT_EQ(out.at("n"), 8);
+  EXPECT_EQ(out.at("list").at(0).at("rows").at(0).at("id"), 7);
+  EXPECT_EQ(out.at("list").at(1), "calculator:0123456789abcdef");
+  EXPECT_THROW(gateway::resolve_arguments(*cache_, json::object{{"n", "gateway:00000000deadbeef"}},
+                                          actor_, {}, schema_),
+               refcache::InvalidReference);
+  EXPECT_THROW(gateway::resolve_arguments(*cache_, json::object{{"n", ref.ref_id + "#/nope"}},
+                                          actor_, {}, schema_),
+               refcache::InvalidReference);
+}
+
+TEST_F(GatewayCacheTest, SmallResultsPassThroughUnchanged) {
+  mcp::CallToolResult r;
+  r.content.push_back(mcp::text_content("hello"));
+  r.meta["k"] = "v";
+  const json::value before = r.to_json();
+  mcp::CallToolResult out = gateway::intercept(*cache_, {}, r, {.threshold = 100});
+  EXPECT_EQ(out.to_json(), before);
+}
+
+TEST_F(GatewayCacheTest, LargeJsonTextBecomesARefKeepingItsText) {
+  json::array rows;
+  for (int i = 0; i < 500; ++i) rows.push_back(json::object{{"id", i}});
+  const std::string text = "\n  " + json::serialize(rows) + "\n";
+  mcp::CallToolResult r;
+  r.content.push_back(mcp::text_content(text));
+  r.content.push_back(mcp::image_content("aGk=", "image/png"));
+  mcp::CallToolResult out = gateway::intercept(
+      *cache_, {}, r, {.threshold = 100, .preview_size = 50, .upstream = "fs", .tool = "read"});
+  ASSERT_TRUE(out.structured_content);
+  const auto& sc = out.structured_content->as_object();
+  EXPECT_EQ(sc.at("source"), "json_text");
+  EXPECT_EQ(sc.at("total_items"), 500);
+  EXPECT_EQ(sc.at("is_complete"), false);
+  EXPECT_EQ(out.content.back().at("type"), "image");  // passed on after the ref
+  const std::string ref(sc.at("ref_id").as_string());
+  EXPECT_EQ(*cache_->resolve(ref, actor_), json::value(rows));
+  // A string parameter given the ref receives the text as it was written.
+  json::value forwarded =
+      gateway::resolve_arguments(*cache_, json::object{{"content", ref}}, actor_, {}, schema_);
+  EXPECT_EQ(forwarded.at("content"), json::value(text));
+}
+
+TEST_F(GatewayCacheTest, StructuredContentIsStoredUnlessItOnlyWrapsTheText) {
+  json::array big;
+  for (int i = 0; i < 300; ++i) big.push_back(i);
+  mcp::CallToolResult structured = mcp::CallToolResult::structured(json::object{{"values", big}});
+  auto a = gateway::intercept(*cache_, {}, structured, {.threshold = 100, .preview_size = 50});
+  EXPECT_EQ(a.structured_content->at("source"), "structuredContent");
+
+  const std::string text(2000, 'x');
+  mcp::CallToolResult wrapped;
+  wrapped.content.push_back(mcp::text_content(text));
+  wrapped.structured_content = json::object{{"content", text}};
+  auto b = gateway::intercept(*cache_, {}, wrapped, {.threshold = 100, .preview_size = 50});
+  EXPECT_EQ(b.structured_content->at("source"), "text");
+  EXPECT_EQ(*cache_->resolve(std::string(b.structured_content->at("ref_id").as_string()), actor_),
+            json::value(text));
+}
