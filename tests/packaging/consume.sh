@@ -38,9 +38,10 @@ install)
   for f in lib/librefcache.a lib/librefcache_mcp.a lib/librefcache_mcp_cache.a \
            lib/librefcache_jsonio.a lib/librefcache_metrics.a \
            include/refcache/ref_cache.hpp include/refcache/version.hpp include/mcp/server.hpp \
+           include/mcp/client.hpp include/mcp/client_oauth.hpp include/refcache/tokenizer.hpp \
            include/refcache_mcp/cached_tools.hpp lib/cmake/refcache/refcacheConfig.cmake \
            lib/cmake/refcache/refcacheConfigVersion.cmake lib/pkgconfig/refcache.pc \
-           bin/refcache-calculator bin/refcache-data-analysis; do
+           bin/refcache-calculator bin/refcache-data-analysis bin/refcache-gateway; do
     [ -e "$prefix/$f" ] || fail "the install holds no $f"
   done
   ok "cmake --install: libraries, headers (with version.hpp), programs, CMake package, pkg-config file"
