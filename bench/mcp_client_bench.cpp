@@ -11,6 +11,7 @@
 //   mcp_client_bench [--calls N] [--concurrency C] [--concurrent-calls N] [--node PATH]
 //                    [--script PATH] [--only stdio|http]
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -31,6 +33,8 @@
 #include "mcp/http.hpp"
 #include "mcp/server.hpp"
 #include "mcp/stdio.hpp"
+
+extern char** environ;
 
 #ifndef MCP_BENCH_NODE
 #define MCP_BENCH_NODE "node"
@@ -63,8 +67,8 @@ int serve_http() {
   add_echo(server);
   mcp::HttpServer http(server, {.port = 0, .legacy_sse = false});
   http.start();
-  std::printf("%u\n", static_cast<unsigned>(http.port()));
-  std::fflush(stdout);
+  if (std::printf("%u\n", static_cast<unsigned>(http.port())) < 0 || std::fflush(stdout) != 0)
+    return 1;
   char buf[256];
   while (read(0, buf, sizeof buf) > 0) {
   }
@@ -110,7 +114,8 @@ Figures run_cpp(const Config& cfg, const std::function<std::unique_ptr<mcp::Clie
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::sort(lat.begin(), lat.end());
     auto pct = [&](double p) {
-      return lat[std::min(lat.size() - 1, static_cast<std::size_t>(p * lat.size()))];
+      const auto at = static_cast<std::size_t>(p * static_cast<double>(lat.size()));
+      return lat[std::min(lat.size() - 1, at)];
     };
     f.calls_per_s = static_cast<double>(cfg.calls) / secs;
     f.p50_ms = pct(0.5);
@@ -120,6 +125,7 @@ Figures run_cpp(const Config& cfg, const std::function<std::unique_ptr<mcp::Clie
     std::atomic<bool> failed{false};
     const auto c0 = std::chrono::steady_clock::now();
     std::vector<std::thread> callers;
+    callers.reserve(static_cast<std::size_t>(cfg.concurrency));
     for (int i = 0; i < cfg.concurrency; ++i)
       callers.emplace_back([&] {
         try {
@@ -135,30 +141,54 @@ Figures run_cpp(const Config& cfg, const std::function<std::unique_ptr<mcp::Clie
     f.ok = !failed;
     client.close();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mcp::Client: %s\n", e.what());
+    (void)std::fprintf(stderr, "mcp::Client: %s\n", e.what());
     f.ok = false;
   }
   return f;
 }
 
-// Runs the TypeScript client's script with `args`; reads its one JSON line.
-Figures run_ts(const Config& cfg, const std::string& args) {
+// Runs the TypeScript client's script with `args` (its stderr to /dev/null); reads its one JSON
+// line.
+Figures run_ts(const Config& cfg, std::vector<std::string> args) {
   Figures f;
-  const std::string cmd = "'" + cfg.node + "' --no-warnings '" + cfg.script + "' --calls " +
-                          std::to_string(cfg.calls) + " --warmup " + std::to_string(cfg.warmup) +
-                          " --concurrency " + std::to_string(cfg.concurrency) +
-                          " --concurrent-calls " + std::to_string(cfg.concurrent_calls) + " " +
-                          args;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return f;
+  std::vector<std::string> argv = {cfg.node,
+                                   "--no-warnings",
+                                   cfg.script,
+                                   "--calls",
+                                   std::to_string(cfg.calls),
+                                   "--warmup",
+                                   std::to_string(cfg.warmup),
+                                   "--concurrency",
+                                   std::to_string(cfg.concurrency),
+                                   "--concurrent-calls",
+                                   std::to_string(cfg.concurrent_calls)};
+  for (auto& a : args) argv.push_back(std::move(a));
+  std::vector<char*> cargv;
+  cargv.reserve(argv.size() + 1);
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  int out_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return f;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const int spawned = posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(out_pipe[1]);
   std::string out;
   char buf[4096];
-  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-  const int rc = pclose(p);
+  for (ssize_t n = 0; spawned == 0 && (n = read(out_pipe[0], buf, sizeof buf)) > 0;)
+    out.append(buf, static_cast<std::size_t>(n));
+  close(out_pipe[0]);
+  int status = -1;
+  if (spawned == 0) waitpid(pid, &status, 0);
+  const int rc = spawned != 0 ? spawned : status;
   boost::system::error_code ec;
   const boost::json::value v = boost::json::parse(out, ec);
   if (rc != 0 || ec || !v.is_object()) {
-    std::fprintf(stderr, "TypeScript client failed (%d): %s\n", rc, out.c_str());
+    (void)std::fprintf(stderr, "TypeScript client failed (%d): %s\n", rc, out.c_str());
     return f;
   }
   const auto& o = v.as_object();
@@ -172,18 +202,18 @@ Figures run_ts(const Config& cfg, const std::string& args) {
 
 std::string to_json(const Figures& f) {
   char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "{\"ok\":%s,\"calls_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-                "\"concurrent_calls_per_s\":%.0f}",
-                f.ok ? "true" : "false", f.calls_per_s, f.p50_ms, f.p99_ms,
-                f.concurrent_calls_per_s);
+  (void)std::snprintf(buf, sizeof buf,
+                      "{\"ok\":%s,\"calls_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+                      "\"concurrent_calls_per_s\":%.0f}",
+                      f.ok ? "true" : "false", f.calls_per_s, f.p50_ms, f.p99_ms,
+                      f.concurrent_calls_per_s);
   return buf;
 }
 
 std::string section(const Figures& cpp, const Figures& modern, const Figures& ts) {
   char ratio[64];
-  std::snprintf(ratio, sizeof ratio, "%.2f",
-                ts.calls_per_s > 0 ? cpp.calls_per_s / ts.calls_per_s : 0.0);
+  (void)std::snprintf(ratio, sizeof ratio, "%.2f",
+                      ts.calls_per_s > 0 ? cpp.calls_per_s / ts.calls_per_s : 0.0);
   return "{\"cpp\":" + to_json(cpp) + ",\"cpp_modern\":" + to_json(modern) +
          ",\"ts\":" + to_json(ts) + ",\"ratio_calls_per_s\":" + ratio + "}";
 }
@@ -232,9 +262,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const char* v = argv[i + 1];
-    if (k == "--calls") cfg.calls = std::atol(v);
-    if (k == "--concurrency") cfg.concurrency = std::atoi(v);
-    if (k == "--concurrent-calls") cfg.concurrent_calls = std::atol(v);
+    if (k == "--calls") cfg.calls = std::strtol(v, nullptr, 10);
+    if (k == "--concurrency") cfg.concurrency = static_cast<int>(std::strtol(v, nullptr, 10));
+    if (k == "--concurrent-calls") cfg.concurrent_calls = std::strtol(v, nullptr, 10);
     if (k == "--node") cfg.node = v;
     if (k == "--script") cfg.script = v;
     if (k == "--only") only = v;
@@ -255,14 +285,14 @@ int main(int argc, char** argv) {
     const Figures cpp = run_cpp(cfg, t, mcp::VersionNegotiation::kLegacy);
     const Figures modern = run_cpp(cfg, t, mcp::VersionNegotiation::kModern);
     const Figures ts =
-        run_ts(cfg, "--transport stdio --command '" + cfg.self + "' --arg --serve-stdio");
+        run_ts(cfg, {"--transport", "stdio", "--command", cfg.self, "--arg", "--serve-stdio"});
     ok = ok && cpp.ok && modern.ok && ts.ok;
     stdio_json = section(cpp, modern, ts);
   }
   if (only.empty() || only == "http") {
     const HttpChild child = spawn_http(cfg.self);
     if (child.port == 0) {
-      std::fprintf(stderr, "the HTTP server did not start\n");
+      (void)std::fprintf(stderr, "the HTTP server did not start\n");
       ok = false;
     } else {
       const std::string url = "http://127.0.0.1:" + std::to_string(child.port) + "/mcp";
@@ -272,7 +302,7 @@ int main(int argc, char** argv) {
       };
       const Figures cpp = run_cpp(cfg, t, mcp::VersionNegotiation::kLegacy);
       const Figures modern = run_cpp(cfg, t, mcp::VersionNegotiation::kModern);
-      const Figures ts = run_ts(cfg, "--transport http --url " + url);
+      const Figures ts = run_ts(cfg, {"--transport", "http", "--url", url});
       ok = ok && cpp.ok && modern.ok && ts.ok;
       http_json = section(cpp, modern, ts);
     }
