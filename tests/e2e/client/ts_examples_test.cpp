@@ -8,8 +8,9 @@
 // (jsonResponseStreamableHttp), elicitation (collect-user-info, elicitationFormExample),
 // cancellation (a long tool cancelled over HTTP and over stdio), progress (progressExample over
 // stdio), resources/list_changed on the standalone GET stream
-// (standaloneSseWithGetStreamableHttp), and the legacy HTTP+SSE transport (simpleSseServer,
-// sseAndStreamableHttpCompatibleServer, which serves both).
+// (standaloneSseWithGetStreamableHttp), an answer's stream closed by the server and resumed with
+// Last-Event-ID (ssePollingExample), sampling (toolWithSampleServer over stdio), and the legacy
+// HTTP+SSE transport (simpleSseServer, sseAndStreamableHttpCompatibleServer, which serves both).
 #include <sys/stat.h>
 
 #include <atomic>
@@ -334,6 +335,46 @@ TEST(TsSseAndStreamableCompatible, BothTransportsOfOneServer) {
     EXPECT_FALSE(r.is_error) << first_text(r);
     EXPECT_GE(logs.wait_for(2, 5s).size(), 2u);
   }
+}
+
+// --- ssePollingExample.js: the server closes an answer's stream; the client resumes it ----------
+
+TEST(TsSsePolling, AnswerClosedByTheServerIsResumedWithLastEventId) {
+  auto server = ts_example("ssePollingExample.js");
+  const std::string base = server->url();
+  ASSERT_FALSE(base.empty());
+  Recorder logs;
+  mcp::Client client(options());
+  client.on_log([&](const mcp::LogMessage& m) {
+    logs.add(m.data.is_string() ? std::string(m.data.as_string()) : jsonio::to_string(m.data));
+  });
+  client.connect(streamable(base + "/mcp"));
+  // Two log messages, then the server ends the answer's stream (retry: 2 s); two more are
+  // stored meanwhile and replayed on the GET with Last-Event-ID, then the answer.
+  const auto r = client.call_tool("long-task");
+  EXPECT_EQ(first_text(r), "Long task completed successfully!");
+  const auto seen = logs.wait_for(4, 5s);
+  EXPECT_EQ(seen, (std::vector<std::string>{
+                      "Progress: 25% - Starting work...", "Progress: 50% - Halfway there...",
+                      "Progress: 75% - Almost done (sent while client disconnected)...",
+                      "Progress: 100% - Complete!"}));
+}
+
+// --- toolWithSampleServer.js (stdio): sampling ------------------------------------------------
+
+TEST(TsSamplingStdio, ToolAsksTheClientsModel) {
+  Recorder asked;
+  mcp::Client client(options());
+  client.on_sampling([&](const mcp::SamplingRequest& rq) {
+    asked.add(std::to_string(rq.max_tokens));
+    return mcp::SamplingResult{.content = mcp::text_content("A short summary."),
+                               .model = "stub-model",
+                               .stop_reason = "endTurn"};
+  });
+  client.connect(stdio(MCP_TEST_NODE, {example("toolWithSampleServer.js")}, "ts-sampling"));
+  EXPECT_EQ(first_text(client.call_tool("summarize", {{"text", "A long text."}})),
+            "A short summary.");
+  EXPECT_EQ(asked.items(), (std::vector<std::string>{"500"}));
 }
 
 // --- progressExample.js (stdio): progress, cancellation -----------------------------------------
