@@ -34,11 +34,21 @@
 //    and the `Mcp-Param-*` headers of x-mcp-header arguments. A request is cancelled by closing
 //    its response stream (the server cancels it), not with notifications/cancelled.
 //
+// Reconnection: once the transport has reached the server, a POST whose connection cannot be
+// made (refused, reset or aborted before a byte of the request was written) is tried again on a
+// new connection after reconnect_delay, doubled after each failed attempt (at most
+// max_reconnect_delay), up to max_reconnect_attempts times, so that a server restarting on its
+// port (a stateless 2026-07-28 server, or a 2025-11-25 one that keeps its sessions) loses no
+// call. A request that may have reached the server is never sent again. A server never reached
+// (a wrong URL, a server not started) fails at once, without retries; the call's own deadline
+// or cancellation ends the retries too.
+//
 // Failures of one request (request_failed): a connection that cannot be made (other than
 // refused), kTimeout past read_timeout, kMalformedAnswer for garbage, an error status without a
 // JSON-RPC answer or an oversize answer, kTransportClosed for an answer that ended early and
-// could not be resumed. A refused connection, or a standalone stream that cannot be reopened,
-// means the server is gone: closed().
+// could not be resumed. A connection still refused after the retries, or a standalone stream
+// that cannot be reopened, means the server is gone: closed() ("the server at URL went away:
+// Connection refused (after 3 attempts)").
 //
 // https:// URLs use TLS (OpenSSL through Boost.Asio) with the certificate verified: its chain
 // against the system's trusted roots (plus ca_file), and its name against the URL's host (SNI
@@ -101,6 +111,10 @@ struct StreamableHttpClientOptions {
   // nothing more for, or one past the rounds (kAuthorization, with the server's
   // WWW-Authenticate). Default none.
   std::shared_ptr<ClientAuthorizer> authorizer{};
+  // Times a POST whose connection could not be made is tried again (with the backoff above)
+  // before the server counts as gone; 0 = never. With the default delays, the 2 retries wait
+  // 3 s in all. Default 2.
+  std::size_t max_reconnect_attempts = 2;
 };
 
 class StreamableHttpClientTransport : public ClientTransport {

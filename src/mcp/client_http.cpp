@@ -254,6 +254,7 @@ struct Exchange {
   http::response_parser<http::buffer_body> p;
   Stage stage = Stage::kConnect;
   beast::error_code ec;
+  std::size_t written = 0;  // bytes of the request written (kWrite and later)
 
   unsigned status() const { return p.get().result_int(); }
   std::string header(std::string_view name) const {
@@ -283,6 +284,7 @@ struct HttpRun {
   std::map<std::string, std::uint64_t> request_stream;  // request id -> its connection
   std::set<std::string> cancelled;  // requests whose connection was closed to cancel them
   bool delivered = false;           // closed() was delivered
+  bool reached = false;             // a connection to the server was made once
   bool standalone_started = false;
   // Legacy HTTP+SSE: messages go to `post_target` (the endpoint event's path and query), and
   // start() waits on `ready` ("" once the endpoint is known, else why there is none).
@@ -418,6 +420,7 @@ struct HttpRun {
     x.stage = Exchange::Stage::kConnect;
     x.ec = co_await connect(x.s->tcp());
     if (x.ec) co_return;
+    reached = true;
     if (auto* tls = x.s->tls()) {
       // Certificate verification: the chain (verify_peer) and the URL's host name (SNI too).
       x.stage = Exchange::Stage::kHandshake;
@@ -435,6 +438,7 @@ struct HttpRun {
     x.stage = Exchange::Stage::kWrite;
     arm(*x.s, opt.write_timeout);
     auto [wec, wn] = co_await http::async_write(*x.s, req, tok);
+    x.written = wn;
     if (wec) {
       x.ec = wec;
       co_return;
@@ -561,8 +565,32 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
   req.body() = std::move(m.text);
   req.prepare_payload();
 
-  co_await exchange(*x, req, is_req && !sse_mode ? opt.read_timeout : opt.write_timeout);
-  if (finished()) co_return;
+  // A connection that could not be made, or broke before a byte of the request was written,
+  // is tried again with backoff (a server restarting on its port), up to
+  // max_reconnect_attempts times; never once the request may have reached the server, nor
+  // against a server never reached (a wrong URL fails at once).
+  std::size_t attempts = 0;
+  for (;;) {
+    co_await exchange(*x, req, is_req && !sse_mode ? opt.read_timeout : opt.write_timeout);
+    if (finished()) co_return;
+    const bool unsent =
+        (x->stage == Exchange::Stage::kConnect ||
+         (x->stage == Exchange::Stage::kWrite && x->written == 0)) &&
+        (x->ec == asio::error::connection_refused || x->ec == asio::error::connection_reset ||
+         x->ec == asio::error::connection_aborted || x->ec == asio::error::broken_pipe);
+    if (!x->ec || !unsent || sse_mode || !reached || attempts >= opt.max_reconnect_attempts ||
+        (is_req && cancelled.count(key)))
+      break;
+    co_await wait(
+        std::min(opt.reconnect_delay * (std::int64_t{1} << std::min<std::size_t>(attempts, 20)),
+                 opt.max_reconnect_delay));
+    ++attempts;
+    if (finished() || (is_req && cancelled.count(key))) co_return;
+    x = new_exchange();
+    streams[reg->id] = x->s;
+  }
+  const std::string after =
+      attempts == 0 ? std::string() : " (after " + std::to_string(attempts + 1) + " attempts)";
   // Refused (401, 403): new credentials from the authorizer, then the request again. A 401 may
   // be followed by a 403 insufficient_scope, hence a few rounds; the authorizer bounds its
   // step-ups itself.
@@ -603,9 +631,10 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
     if (x->stage == Exchange::Stage::kConnect) {
       // A refused connection: the server is gone, and closed() fails every call, this one too.
       if (x->ec == asio::error::connection_refused)
-        deliver_closed("the server at " + url.text + " went away: " + x->ec.message());
+        deliver_closed("the server at " + url.text + " went away: " + x->ec.message() + after);
       else
-        fail(Kind::kTransportClosed, "cannot connect to " + url.text + ": " + x->ec.message());
+        fail(Kind::kTransportClosed,
+             "cannot connect to " + url.text + ": " + x->ec.message() + after);
     } else if (x->stage == Exchange::Stage::kHandshake) {
       fail(Kind::kTransportClosed,
            "the TLS handshake with " + url.text + " failed: " + x->ec.message());

@@ -511,8 +511,10 @@ void StdioClientTransport::send(OutgoingMessage message) {
     refcache_sync::Lock lk(r->mu);
     if (!r->closed_reason.empty())
       throw ClientError(ClientError::Kind::kTransportClosed, r->closed_reason);
-    if (r->closing || r->writer_done)
-      throw ClientError(ClientError::Kind::kTransportClosed, "closed by the client");
+    if (r->closing) throw ClientError(ClientError::Kind::kTransportClosed, "closed by the client");
+    // The child stopped reading its stdin (it is exiting): the message is dropped like those
+    // queued when the writer stopped, and closed() follows with the reason, failing the call.
+    if (r->writer_done) return;
     if (r->queued_bytes + text.size() > impl_->opt.max_queued_bytes && !r->queue.empty())
       throw ClientError(ClientError::Kind::kBusy,
                         "the server is not reading its stdin: " + std::to_string(r->queued_bytes) +

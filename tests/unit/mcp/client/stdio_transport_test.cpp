@@ -170,6 +170,24 @@ TEST(StdioTransport, ExitStatusAndSignalAreTheReason) {
   EXPECT_EQ(r.closed[0], "server process was killed by signal 9 (SIGKILL)");
 }
 
+// A message sent after the child stopped reading its stdin, while it exits, is not refused as
+// if the client had closed the transport: the calls in flight end with the exit status.
+TEST(StdioTransport, SendWhileTheChildExitsIsNotAClientClose) {
+  Received r;
+  mcp::StdioClientTransport t(sh("exec 0<&-; sleep 0.6; exit 3"));
+  t.start(r.callbacks());
+  std::this_thread::sleep_for(150ms);  // the child's stdin is closed by now
+  t.send({.text = "{\"first\":1}"});   // the writer meets EPIPE and stops
+  std::this_thread::sleep_for(150ms);
+  try {
+    t.send({.text = "{\"second\":2}"});
+  } catch (const ClientError& e) {
+    ADD_FAILURE() << "send while the child exits: " << e.what();
+  }
+  ASSERT_TRUE(r.wait_closed());
+  EXPECT_EQ(r.closed[0], "server process exited with status 3");
+}
+
 TEST(StdioTransport, ChildThatClosesItsStdoutIsNoticed) {
   Received r;
   mcp::StdioClientTransport t(sh("exec >&-; sleep 30"));
