@@ -5,11 +5,15 @@
 // '_'). A server with a configured prefix has every item named "<prefix>_<name>" (its names
 // do not count as collisions for the others). Each rename forced by a collision is reported,
 // for the start-up log; a name that still collides after that is dropped, with a report too.
+// When the lists change while serving, `kept` (the names offered so far) wins: an item still
+// offered keeps its name, and a newcomer whose name is taken by a kept one is renamed
+// "<server>_<name>".
 //
 // Thread-safety: pure functions of their arguments.
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -38,10 +42,14 @@ struct NameAggregation {
   std::vector<std::string> reports{};  // collisions and what was done about them
 };
 
+// Names offered so far: (server, the upstream's name) -> the name offered.
+using KeptNames = std::map<std::pair<std::string, std::string>, std::string>;
+
 // `reserved`: the gateway's own names, which upstream items never take. `kind` ("tool",
-// "prompt") names the items in reports.
+// "prompt") names the items in reports. `kept`: see above.
 NameAggregation aggregate(const std::vector<UpstreamNames>& upstreams,
-                          const std::set<std::string>& reserved, const std::string& kind);
+                          const std::set<std::string>& reserved, const std::string& kind,
+                          const KeptNames& kept = {});
 
 // `name` with every character outside [A-Za-z0-9_.-] replaced by '_'.
 std::string sanitize_name(const std::string& name);

@@ -6,6 +6,7 @@
 // (result_interception.hpp). It serves like our own servers (refcache_mcp/server_cli.hpp):
 // stdio by default, Streamable HTTP and legacy SSE with --transport http, the same cache
 // backends, identities and security defaults. Run `refcache-gateway --help`; docs/gateway.md.
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
@@ -17,6 +18,10 @@
 
 #include "catalog_forwarding.hpp"
 #include "gateway_config.hpp"
+#include "mcp/serve.hpp"
+#include "refcache/errors.hpp"
+#include "refcache/version.hpp"
+#include "refcache_mcp/cached_tools.hpp"
 #include "refcache_mcp/server_cli.hpp"
 #include "tool_forwarding.hpp"
 #include "upstream.hpp"
@@ -53,6 +58,101 @@ ConfigFlag take_config_flag(int argc, char** argv) {
   return f;
 }
 
+// Registers the gateway's own gateway_status tool.
+void register_status(mcp::Server& server,
+                     const std::vector<std::unique_ptr<gateway::Upstream>>& upstreams) {
+  mcp::ToolSpec status;
+  status.name = "gateway_status";
+  status.title = "Gateway status";
+  status.description =
+      "The upstream MCP servers behind this gateway: whether each is up (and if not, "
+      "why), how many attempts were made to start it, its last error, its protocol version "
+      "and how many tools it offers.";
+  status.input_schema = json::object{{"type", "object"}, {"properties", json::object{}}};
+  status.annotations.read_only_hint = true;
+  status.annotations.open_world_hint = false;
+  server.tool_raw(std::move(status), [&upstreams](const json::value&, mcp::ToolContext&) {
+    json::array list;
+    std::size_t up = 0;
+    for (const auto& u : upstreams) {
+      list.push_back(u->status());
+      if (u->up()) ++up;
+    }
+    return mcp::CallToolResult::structured(
+        json::object{{"upstreams", std::move(list)}, {"up", up}, {"total", upstreams.size()}});
+  });
+}
+
+// As refcache::mcp::run_server, with the upstreams (and their supervising threads) stopped
+// after serving has ended and before the server they change goes away.
+int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
+                  const gateway::GatewayConfig& config) {
+  mcp::return_large_blocks_to_os();
+  // stdout belongs to the stdio transport: every log line goes to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("refcache"));
+  refcache::mcp::ServerConfig sc;
+  int exit_code = 0;
+  if (!refcache::mcp::parse_server_flags(argc, argv, d, sc, exit_code)) return exit_code;
+  std::unique_ptr<refcache::RefCache> cache;
+  try {
+    cache = std::make_unique<refcache::RefCache>(refcache::mcp::cache_options(sc, d));
+    refcache::Health h = cache->backend().health();
+    if (!h.ok) throw refcache::BackendUnavailable(h.detail);
+  } catch (const std::exception& e) {
+    std::cerr << d.program << ": cannot open the cache backend: " << e.what() << "\n";
+    return 1;
+  }
+  mcp::ServerOptions so;
+  so.info.name = d.program;
+  so.info.version = std::string(refcache::kVersion);
+  so.info.description = d.description;
+  so.instructions = refcache::mcp::cache_instructions();
+  // Cached results depend on who asks: answers may be cached per authorization context only.
+  so.cache_scope = "private";
+  so.call_timeout = sc.call_timeout;
+  mcp::Server server(so);
+  refcache::mcp::InstallOptions io;
+  io.admin_check = refcache::mcp::admin_check(sc);
+  // Without an administrator the admin tools would only refuse: they are not offered.
+  io.admin_tools = static_cast<bool>(io.admin_check);
+  refcache::mcp::install(server, *cache, io);
+
+  // Declared after the server: destroyed (supervisors stopped, children reaped) before it.
+  std::vector<std::unique_ptr<gateway::Upstream>> upstreams;
+  gateway::UpstreamOptions uo;
+  uo.call_timeout = sc.call_timeout;
+  for (const auto& u : config.upstreams)
+    upstreams.push_back(std::make_unique<gateway::Upstream>(u, uo));
+  // Every upstream starts at once; one that is slow or down delays none of the others.
+  {
+    std::vector<std::thread> starting;
+    starting.reserve(upstreams.size());
+    for (auto& u : upstreams) starting.emplace_back([&u] { u->connect(); });
+    for (auto& t : starting) t.join();
+  }
+  std::set<std::string> reserved{"get_cached_result", "gateway_status"};
+  // The admin tools install() may have registered.
+  for (const char* n : {"list_references", "get_reference_info", "delete_reference",
+                        "clear_namespace", "get_cache_stats", "get_metrics"})
+    reserved.insert(n);
+  gateway::ToolForwarding tools(server, *cache, config, upstreams, reserved);
+  const std::size_t offered = tools.sync(false);
+  const gateway::CatalogCounts catalog = gateway::register_catalog(server, upstreams, {});
+  register_status(server, upstreams);
+  spdlog::info("{}: {} tools, {} resources, {} resource templates, {} prompts from {} upstreams",
+               kProgram, offered, catalog.resources, catalog.resource_templates, catalog.prompts,
+               upstreams.size());
+  // A restarted or late upstream, or one whose lists changed, is offered anew.
+  for (auto& u : upstreams) u->supervise([&tools] { tools.sync(true); });
+
+  refcache::mcp::ChangeNotifierOptions no;
+  no.watch_interval = sc.watch_interval;
+  refcache::mcp::ChangeNotifier notifier(server, *cache, no);
+  const int rc = refcache::mcp::serve(server, sc);
+  upstreams.clear();
+  return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,56 +179,5 @@ int main(int argc, char** argv) {
           "the mcpServers JSON file MCP clients use (docs/gateway.md)",
       .cache_name = "gateway",
       .default_port = 8010};
-  std::vector<std::unique_ptr<gateway::Upstream>> upstreams;
-  const int rc = refcache::mcp::run_server(
-      static_cast<int>(flag.rest.size()), flag.rest.data(), defaults,
-      [&](mcp::Server& server, refcache::RefCache& cache, const refcache::mcp::ServerConfig& sc) {
-        gateway::UpstreamOptions uo;
-        uo.call_timeout = sc.call_timeout;
-        for (const auto& u : config.upstreams)
-          upstreams.push_back(std::make_unique<gateway::Upstream>(u, uo));
-        // Every upstream starts at once; one that is slow or down delays none of the others.
-        {
-          std::vector<std::thread> starting;
-          starting.reserve(upstreams.size());
-          for (auto& u : upstreams) starting.emplace_back([&u] { u->connect(); });
-          for (auto& t : starting) t.join();
-        }
-        std::set<std::string> reserved{"get_cached_result", "gateway_status"};
-        // The admin tools install() may have registered.
-        for (const char* n : {"list_references", "get_reference_info", "delete_reference",
-                              "clear_namespace", "get_cache_stats", "get_metrics"})
-          reserved.insert(n);
-        const std::size_t tools =
-            gateway::register_tools(server, cache, config, upstreams, reserved);
-        const gateway::CatalogCounts catalog = gateway::register_catalog(server, upstreams, {});
-
-        mcp::ToolSpec status;
-        status.name = "gateway_status";
-        status.title = "Gateway status";
-        status.description =
-            "The upstream MCP servers behind this gateway: whether each is up (and if not, "
-            "why), its protocol version and how many tools it offers.";
-        status.input_schema = json::object{{"type", "object"}, {"properties", json::object{}}};
-        status.annotations.read_only_hint = true;
-        status.annotations.open_world_hint = false;
-        server.tool_raw(std::move(status), [&upstreams](const json::value&, mcp::ToolContext&) {
-          json::array list;
-          std::size_t up = 0;
-          for (const auto& u : upstreams) {
-            list.push_back(u->status());
-            if (u->up()) ++up;
-          }
-          return mcp::CallToolResult::structured(json::object{
-              {"upstreams", std::move(list)}, {"up", up}, {"total", upstreams.size()}});
-        });
-        spdlog::info(
-            "{}: {} tools, {} resources, {} resource templates, {} prompts from {} "
-            "upstreams",
-            kProgram, tools, catalog.resources, catalog.resource_templates, catalog.prompts,
-            upstreams.size());
-      });
-  // The upstreams stop (children reaped) after serving has ended.
-  upstreams.clear();
-  return rc;
+  return serve_gateway(static_cast<int>(flag.rest.size()), flag.rest.data(), defaults, config);
 }

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <mutex>
 
 #include "aggregation.hpp"
@@ -15,6 +16,14 @@ namespace json = boost::json;
 
 namespace {
 
+// Guards the uses of one call's context by the upstream's callbacks.
+struct Hook {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool alive = true;
+  int users = 0;
+};
+
 // Calls one upstream tool for a client: refs in the arguments resolved, the result intercepted.
 mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::string& exposed,
                             const mcp::ToolSpec& tool, const EffectiveSettings& s,
@@ -25,11 +34,9 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
     if (s.accept_refs && has_ref_arguments(forwarded))
       forwarded = resolve_arguments(cache, forwarded, refcache::derive_actor(who),
                                     cache.options().call_defaults.input_limits, tool.input_schema);
-    // Progress of the upstream reaches the client while this call runs (not after).
-    struct Hook {
-      std::mutex mu;
-      bool alive = true;
-    };
+    // Progress, log messages and requests of the upstream reach the client while this call
+    // runs, never after: each use of `ctx` holds the hook, and the call waits for the uses to
+    // end before it returns.
     auto hook = std::make_shared<Hook>();
     mcp::CallOptions co;
     co.cancellation = &ctx.token();
@@ -37,17 +44,39 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
       std::lock_guard lock(hook->mu);
       if (hook->alive) ctx.progress(p.progress, p.total, p.message);
     };
+    CallSink sink;
+    sink.log = [hook, &ctx](const mcp::LogMessage& m) {
+      std::lock_guard lock(hook->mu);
+      if (hook->alive) ctx.log(m.level, m.data, m.logger);
+    };
+    sink.ask = [hook, &ctx](const std::string& method, const json::value& params) {
+      {
+        std::lock_guard lock(hook->mu);
+        if (!hook->alive) throw mcp::Error(mcp::error_code::kInternalError, "the call has ended");
+        ++hook->users;
+      }
+      struct Release {
+        Hook& h;
+        ~Release() {
+          std::lock_guard lock(h.mu);
+          --h.users;
+          h.cv.notify_all();
+        }
+      } release{*hook};
+      return ctx.request_client(method, params);
+    };
     mcp::CallToolResult result;
-    try {
-      result = up.call_tool(tool.name, forwarded, co);
-    } catch (...) {
-      std::lock_guard lock(hook->mu);
-      hook->alive = false;
-      throw;
-    }
     {
-      std::lock_guard lock(hook->mu);
-      hook->alive = false;
+      Upstream::CallScope scope(up, std::move(sink));
+      struct End {
+        Hook& h;
+        ~End() {
+          std::unique_lock lock(h.mu);
+          h.alive = false;
+          h.cv.wait(lock, [this] { return h.users == 0; });
+        }
+      } end{*hook};
+      result = up.call_tool(tool.name, forwarded, co);
     }
     return intercept(cache, who, std::move(result),
                      {.threshold = s.threshold,
@@ -83,31 +112,49 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
 
 }  // namespace
 
-std::size_t register_tools(mcp::Server& server, refcache::RefCache& cache,
-                           const GatewayConfig& config,
-                           const std::vector<std::unique_ptr<Upstream>>& upstreams,
-                           const std::set<std::string>& reserved) {
-  const std::size_t cache_preview = cache.options().preview.max_size;
-  // The offered tools of each upstream, by index into its tools().
-  std::vector<std::vector<std::size_t>> offered(upstreams.size());
+ToolForwarding::ToolForwarding(mcp::Server& server, refcache::RefCache& cache,
+                               const GatewayConfig& config,
+                               const std::vector<std::unique_ptr<Upstream>>& upstreams,
+                               std::set<std::string> reserved)
+    : server_(server),
+      cache_(cache),
+      config_(config),
+      upstreams_(upstreams),
+      reserved_(std::move(reserved)) {}
+
+std::size_t ToolForwarding::sync(bool notify) {
+  std::lock_guard lock(mu_);
+  const std::size_t cache_preview = cache_.options().preview.max_size;
+  // The offered tools of each upstream, as it lists them now.
+  std::vector<std::vector<mcp::ToolSpec>> offered(upstreams_.size());
   std::vector<UpstreamNames> lists;
-  for (std::size_t i = 0; i < upstreams.size(); ++i) {
-    const Upstream& u = *upstreams[i];
+  for (std::size_t i = 0; i < upstreams_.size(); ++i) {
+    const Upstream& u = *upstreams_[i];
     UpstreamNames l{.server = u.name(), .prefix = u.config().prefix};
-    for (std::size_t j = 0; j < u.tools().size(); ++j)
-      if (!config.settings_for(u.config(), u.tools()[j].name, cache_preview).hidden) {
-        l.names.push_back(u.tools()[j].name);
-        offered[i].push_back(j);
+    for (auto& t : u.tools())
+      if (!config_.settings_for(u.config(), t.name, cache_preview).hidden) {
+        l.names.push_back(t.name);
+        offered[i].push_back(std::move(t));
       }
     lists.push_back(std::move(l));
   }
-  NameAggregation agg = aggregate(lists, reserved, "tool");
+  KeptNames kept;
+  for (const auto& [exposed, where] : offered_)
+    kept[{upstreams_[where.first]->name(), std::string(where.second.at("name").as_string())}] =
+        exposed;
+  NameAggregation agg = aggregate(lists, reserved_, "tool", kept);
   for (const auto& r : agg.reports) spdlog::warn("name collision: {}", r);
 
+  std::map<std::string, std::pair<std::size_t, json::value>> now;
   for (const auto& routed : agg.items) {
-    Upstream& up = *upstreams[routed.upstream];
-    const mcp::ToolSpec& original = up.tools()[offered[routed.upstream][routed.item]];
-    const EffectiveSettings s = config.settings_for(up.config(), original.name, cache_preview);
+    Upstream& up = *upstreams_[routed.upstream];
+    const mcp::ToolSpec& original = offered[routed.upstream][routed.item];
+    json::value listed = original.to_json();
+    now[routed.exposed_name] = {routed.upstream, listed};
+    if (auto it = offered_.find(routed.exposed_name);
+        it != offered_.end() && it->second.first == routed.upstream && it->second.second == listed)
+      continue;  // unchanged
+    const EffectiveSettings s = config_.settings_for(up.config(), original.name, cache_preview);
     mcp::ToolSpec spec = original;
     spec.name = routed.exposed_name;
     if (s.accept_refs) {
@@ -122,12 +169,25 @@ std::size_t register_tools(mcp::Server& server, refcache::RefCache& cache,
     spec.output_schema = nullptr;
     spec.task_support = mcp::TaskSupport::kForbidden;
     spec.task_deferred = false;
-    server.tool_raw(std::move(spec), [&cache, &up, exposed = routed.exposed_name, original, s](
-                                         const json::value& args, mcp::ToolContext& ctx) {
-      return forward(cache, up, exposed, original, s, args, ctx);
-    });
+    server_.tool_raw(std::move(spec),
+                     [&cache = cache_, &up, exposed = routed.exposed_name, original, s](
+                         const json::value& args, mcp::ToolContext& ctx) {
+                       return forward(cache, up, exposed, original, s, args, ctx);
+                     });
   }
-  return agg.items.size();
+  bool changed = now.size() != offered_.size();
+  for (const auto& [name, where] : offered_) {
+    auto it = now.find(name);
+    if (it == now.end()) {
+      server_.remove_tool(name);
+      changed = true;
+    } else if (it->second != where) {
+      changed = true;
+    }
+  }
+  offered_ = std::move(now);
+  if (changed && notify) server_.notify_tools_list_changed();
+  return offered_.size();
 }
 
 }  // namespace gateway

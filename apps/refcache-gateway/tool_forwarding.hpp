@@ -1,15 +1,22 @@
 // Tool forwarding: registers on the gateway's server one tool per upstream tool offered (names
-// from aggregation.hpp, the upstream's hidden tools left out). A call resolves the refs in its
+// from aggregation.hpp, the upstream's hidden tools left out), and registers them again when an
+// upstream's tools change (sync(): tools gone are removed, new ones added, clients told with
+// notifications/tools/list_changed). A tool keeps the name it was offered under while it stays
+// offered, even when a server that comes up later offers the same name (the newcomer's is then
+// the one renamed). A call resolves the refs in its
 // arguments (ref_arguments.hpp), goes to its upstream with the caller's cancellation and
 // progress passed on, and its result is intercepted (result_interception.hpp). Failures are
 // tool errors an agent can act on: the opaque reference error, "upstream 'NAME': timeout: ...",
 // "upstream 'NAME' is down"; an upstream's own JSON-RPC error stays that error.
 //
-// Thread-safety: register before serving; the handlers are thread-safe. `upstreams` and
+// Thread-safety: sync() may be called from any thread (calls are serialized); the handlers are
+// thread-safe. `upstreams` and
 // `cache` must outlive the server's use of the handlers.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,10 +28,26 @@
 
 namespace gateway {
 
-// Registers the tools and returns how many; each collision is logged (warning).
-std::size_t register_tools(mcp::Server& server, refcache::RefCache& cache,
-                           const GatewayConfig& config,
-                           const std::vector<std::unique_ptr<Upstream>>& upstreams,
-                           const std::set<std::string>& reserved);
+class ToolForwarding {
+ public:
+  // `reserved`: the gateway's own tool names. All arguments must outlive this object.
+  ToolForwarding(mcp::Server& server, refcache::RefCache& cache, const GatewayConfig& config,
+                 const std::vector<std::unique_ptr<Upstream>>& upstreams,
+                 std::set<std::string> reserved);
+  // Registers the tools the upstreams offer now, removes those no longer offered, and returns
+  // how many are offered; each collision is logged (warning). `notify`: send
+  // notifications/tools/list_changed when the offered tools changed.
+  std::size_t sync(bool notify);
+
+ private:
+  mcp::Server& server_;
+  refcache::RefCache& cache_;
+  const GatewayConfig& config_;
+  const std::vector<std::unique_ptr<Upstream>>& upstreams_;
+  std::set<std::string> reserved_;
+  std::mutex mu_;
+  // Offered name -> (upstream index, the upstream's tool as listed).
+  std::map<std::string, std::pair<std::size_t, boost::json::value>> offered_;
+};
 
 }  // namespace gateway

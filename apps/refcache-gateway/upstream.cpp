@@ -8,6 +8,8 @@
 
 namespace gateway {
 
+namespace json = boost::json;
+
 namespace {
 
 std::unique_ptr<mcp::ClientTransport> make_transport(const UpstreamConfig& c) {
@@ -49,103 +51,326 @@ const char* transport_name(UpstreamKind k) {
   return "unknown";
 }
 
+std::string string_member(const json::object& o, const char* key) {
+  if (const auto* v = o.if_contains(key); v && v->is_string()) return std::string(v->get_string());
+  return {};
+}
+
+// Everything one connection offers.
+struct Lists {
+  std::vector<mcp::ToolSpec> tools;
+  std::vector<mcp::Resource> resources;
+  std::vector<mcp::ResourceTemplate> templates;
+  std::vector<mcp::PromptSpec> prompts;
+};
+
+Lists list_all(mcp::Client& client, const std::string& name, std::chrono::milliseconds timeout) {
+  Lists l;
+  mcp::CallOptions lo;
+  lo.timeout = timeout;
+  if (client.server_supports("tools")) l.tools = client.list_tools(lo);
+  // Resources and prompts are extras: a server that fails to list them still serves tools.
+  try {
+    if (client.server_supports("resources")) {
+      l.resources = client.list_resources(lo);
+      l.templates = client.list_resource_templates(lo);
+    }
+    if (client.server_supports("prompts")) l.prompts = client.list_prompts(lo);
+  } catch (const mcp::Error& e) {
+    spdlog::warn("upstream '{}': cannot list its resources or prompts: {}", name, e.what());
+  }
+  return l;
+}
+
 }  // namespace
 
 Upstream::Upstream(UpstreamConfig config, UpstreamOptions options)
     : config_(std::move(config)), options_(options) {}
 
 Upstream::~Upstream() {
-  if (client_) client_->close();
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (supervisor_.joinable()) supervisor_.join();
+  std::shared_ptr<mcp::Client> c;
+  {
+    std::lock_guard lock(mu_);
+    c = std::move(client_);
+  }
+  if (c) c->close();
 }
 
-void Upstream::connect() {
+bool Upstream::attempt() {
   mcp::ClientOptions co;
   co.info = {.name = "refcache-gateway", .version = std::string(refcache::kVersion)};
   co.request_timeout = options_.call_timeout;
-  client_ = std::make_unique<mcp::Client>(co);
-  try {
-    client_->connect(make_transport(config_));
-    mcp::CallOptions lo;
-    lo.timeout = options_.connect_timeout;
-    if (client_->server_supports("tools")) tools_ = client_->list_tools(lo);
-    // Resources and prompts are extras: a server that fails to list them still serves tools.
-    try {
-      if (client_->server_supports("resources")) {
-        resources_ = client_->list_resources(lo);
-        templates_ = client_->list_resource_templates(lo);
-      }
-      if (client_->server_supports("prompts")) prompts_ = client_->list_prompts(lo);
-    } catch (const mcp::Error& e) {
-      spdlog::warn("upstream '{}': cannot list its resources or prompts: {}", config_.name,
-                   e.what());
+  // Every message the upstream logs is wanted: the calls' clients filter by their own level.
+  co.log_level = mcp::LogLevel::kDebug;
+  auto client = std::make_shared<mcp::Client>(co);
+  auto relist = [this] {
+    {
+      std::lock_guard lock(mu_);
+      relist_ = true;
     }
-    connected_ = true;
-    spdlog::info("upstream '{}': up ({} {}, {} tools, {} resources, {} templates, {} prompts)",
-                 config_.name, client_->server().implementation.name, client_->protocol_version(),
-                 tools_.size(), resources_.size(), templates_.size(), prompts_.size());
-  } catch (const std::exception& e) {
-    client_->close();
-    tools_.clear();
-    resources_.clear();
-    templates_.clear();
-    prompts_.clear();
+    cv_.notify_all();
+  };
+  client->on_tools_list_changed(relist);
+  client->on_resources_list_changed(relist);
+  client->on_prompts_list_changed(relist);
+  client->on_log([this](const mcp::LogMessage& m) { deliver_log(m); });
+  client->on_elicitation([this](const mcp::ElicitationRequest& r) {
+    const json::value v = ask_client("elicitation/create", r.params);
+    mcp::ElicitationResult out;
+    if (const auto* o = v.if_object()) {
+      out.action = string_member(*o, "action");
+      if (const auto* c = o->if_contains("content"); c && c->is_object())
+        out.content = c->get_object();
+    }
+    return out;
+  });
+  client->on_sampling([this](const mcp::SamplingRequest& r) {
+    const json::value v = ask_client("sampling/createMessage", r.params);
+    mcp::SamplingResult out;
+    if (const auto* o = v.if_object()) {
+      out.role = string_member(*o, "role");
+      if (const auto* c = o->if_contains("content")) out.content = *c;
+      out.model = string_member(*o, "model");
+      out.stop_reason = string_member(*o, "stopReason");
+    }
+    return out;
+  });
+  client->on_roots([this] {
+    const json::value v = ask_client("roots/list", json::object{});
+    std::vector<mcp::Root> out;
+    if (const auto* o = v.if_object())
+      if (const auto* a = o->if_contains("roots"); a && a->is_array())
+        for (const auto& r : a->get_array())
+          if (const auto* ro = r.if_object())
+            out.push_back({.uri = string_member(*ro, "uri"), .name = string_member(*ro, "name")});
+    return out;
+  });
+  {
     std::lock_guard lock(mu_);
-    down_reason_ = e.what();
+    ++attempts_;
+  }
+  try {
+    client->connect(make_transport(config_));
+    Lists l = list_all(*client, config_.name, options_.connect_timeout);
+    spdlog::info("upstream '{}': up ({} {}, {} tools, {} resources, {} templates, {} prompts)",
+                 config_.name, client->server().implementation.name, client->protocol_version(),
+                 l.tools.size(), l.resources.size(), l.templates.size(), l.prompts.size());
+    std::lock_guard lock(mu_);
+    client_ = std::move(client);
+    tools_ = std::move(l.tools);
+    resources_ = std::move(l.resources);
+    templates_ = std::move(l.templates);
+    prompts_ = std::move(l.prompts);
+    relist_ = false;
+    return true;
+  } catch (const std::exception& e) {
+    client->close();
+    std::lock_guard lock(mu_);
+    last_error_ = e.what();
     // The reason names the program or URL, never the headers (credentials stay out of logs).
-    spdlog::error("upstream '{}': down: {}", config_.name, down_reason_);
+    spdlog::error("upstream '{}': down: {}", config_.name, last_error_);
+    return false;
+  }
+}
+
+void Upstream::connect() {
+  attempt();
+}
+
+void Upstream::supervise(std::function<void()> on_change) {
+  on_change_ = std::move(on_change);
+  supervisor_ = std::thread([this] { supervise_loop(); });
+}
+
+void Upstream::supervise_loop() {
+  Backoff backoff(options_.backoff);
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    if (!client_ || !client_->connected()) {
+      if (client_) {
+        std::shared_ptr<mcp::Client> ended = std::move(client_);
+        last_error_ = ended->closed_reason();
+        spdlog::warn("upstream '{}': connection ended: {}", config_.name, last_error_);
+        lock.unlock();
+        ended->close();
+        lock.lock();
+      }
+      const auto delay = backoff.next();
+      spdlog::info("upstream '{}': next attempt in {} ms", config_.name, delay.count());
+      if (cv_.wait_for(lock, delay, [this] { return stopping_; })) break;
+      lock.unlock();
+      const bool ok = attempt();
+      if (ok) {
+        backoff.reset();
+        {
+          std::lock_guard again(mu_);
+          ++restarts_;
+        }
+        if (on_change_) on_change_();
+      }
+      lock.lock();
+      continue;
+    }
+    if (relist_) {
+      relist_ = false;
+      std::shared_ptr<mcp::Client> c = client_;
+      lock.unlock();
+      try {
+        Lists l = list_all(*c, config_.name, options_.connect_timeout);
+        {
+          std::lock_guard again(mu_);
+          tools_ = std::move(l.tools);
+          resources_ = std::move(l.resources);
+          templates_ = std::move(l.templates);
+          prompts_ = std::move(l.prompts);
+        }
+        spdlog::info("upstream '{}': lists changed", config_.name);
+        if (on_change_) on_change_();
+      } catch (const std::exception& e) {
+        spdlog::warn("upstream '{}': cannot list again after list_changed: {}", config_.name,
+                     e.what());
+      }
+      lock.lock();
+      continue;
+    }
+    // The client has no callback for the end of its connection: it is looked at this often.
+    cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_ || relist_; });
   }
 }
 
 bool Upstream::up() const {
-  return connected_ && client_ && client_->connected();
+  std::lock_guard lock(mu_);
+  return client_ && client_->connected();
+}
+
+std::vector<mcp::ToolSpec> Upstream::tools() const {
+  std::lock_guard lock(mu_);
+  return tools_;
+}
+std::vector<mcp::Resource> Upstream::resources() const {
+  std::lock_guard lock(mu_);
+  return resources_;
+}
+std::vector<mcp::ResourceTemplate> Upstream::resource_templates() const {
+  std::lock_guard lock(mu_);
+  return templates_;
+}
+std::vector<mcp::PromptSpec> Upstream::prompts() const {
+  std::lock_guard lock(mu_);
+  return prompts_;
+}
+
+std::shared_ptr<mcp::Client> Upstream::client() const {
+  std::lock_guard lock(mu_);
+  if (client_ && client_->connected()) return client_;
+  return nullptr;
+}
+
+void Upstream::throw_down() const {
+  std::string message = "upstream '" + config_.name + "' is down";
+  {
+    std::lock_guard lock(mu_);
+    if (!last_error_.empty()) message += " (" + last_error_ + "); it is being restarted";
+  }
+  throw mcp::ClientError(mcp::ClientError::Kind::kNotConnected, message);
 }
 
 mcp::CallToolResult Upstream::call_tool(const std::string& name,
                                         const boost::json::value& arguments,
                                         const mcp::CallOptions& options) {
-  if (!connected_)
-    throw mcp::ClientError(mcp::ClientError::Kind::kNotConnected,
-                           "upstream '" + config_.name + "' is down");
-  return client_->call_tool(name, arguments, options);
+  auto c = client();
+  if (!c) throw_down();
+  return c->call_tool(name, arguments, options);
 }
 
 mcp::ReadResourceResult Upstream::read_resource(const std::string& uri,
                                                 const mcp::CallOptions& options) {
-  if (!connected_)
-    throw mcp::ClientError(mcp::ClientError::Kind::kNotConnected,
-                           "upstream '" + config_.name + "' is down");
-  return client_->read_resource(uri, options);
+  auto c = client();
+  if (!c) throw_down();
+  return c->read_resource(uri, options);
 }
 
 mcp::GetPromptResult Upstream::get_prompt(const std::string& name,
                                           const std::map<std::string, std::string>& arguments,
                                           const mcp::CallOptions& options) {
-  if (!connected_)
-    throw mcp::ClientError(mcp::ClientError::Kind::kNotConnected,
-                           "upstream '" + config_.name + "' is down");
-  return client_->get_prompt(name, arguments, options);
+  auto c = client();
+  if (!c) throw_down();
+  return c->get_prompt(name, arguments, options);
 }
 
 boost::json::object Upstream::status() const {
   boost::json::object o;
   o["name"] = config_.name;
   o["transport"] = transport_name(config_.kind);
-  if (up()) {
+  std::lock_guard lock(mu_);
+  if (client_ && client_->connected()) {
     o["state"] = "up";
     o["protocol_version"] = client_->protocol_version();
     o["server"] = client_->server().implementation.name;
   } else {
     o["state"] = "down";
-    std::lock_guard lock(mu_);
-    std::string reason = down_reason_;
-    if (reason.empty() && client_) reason = client_->closed_reason();
-    o["reason"] = reason;
   }
+  // A connection that has just ended, before the supervisor has seen it, gives its own reason.
+  std::string last = last_error_;
+  if (client_ && !client_->connected() && !client_->closed_reason().empty())
+    last = client_->closed_reason();
+  if (o["state"] == "down") o["reason"] = last;
+  o["attempts"] = attempts_;
+  o["restarts"] = restarts_;
+  if (!last.empty()) o["last_error"] = last;
   o["tools"] = tools_.size();
   o["resources"] = resources_.size();
   o["resource_templates"] = templates_.size();
   o["prompts"] = prompts_.size();
   return o;
+}
+
+Upstream::CallScope::CallScope(Upstream& upstream, CallSink sink) : upstream_(upstream) {
+  std::lock_guard lock(upstream_.calls_mu_);
+  id_ = upstream_.next_call_++;
+  upstream_.calls_.emplace(id_, std::move(sink));
+}
+
+Upstream::CallScope::~CallScope() {
+  std::lock_guard lock(upstream_.calls_mu_);
+  upstream_.calls_.erase(id_);
+}
+
+void Upstream::deliver_log(const mcp::LogMessage& m) {
+  std::vector<std::function<void(const mcp::LogMessage&)>> sinks;
+  {
+    std::lock_guard lock(calls_mu_);
+    for (const auto& [id, s] : calls_)
+      if (s.log) sinks.push_back(s.log);
+  }
+  if (sinks.empty()) {
+    spdlog::info("upstream '{}' logs{}{}: {}", config_.name, m.logger.empty() ? "" : " ", m.logger,
+                 json::serialize(m.data));
+    return;
+  }
+  for (const auto& s : sinks) s(m);
+}
+
+json::value Upstream::ask_client(const std::string& method, const json::value& params) {
+  std::function<json::value(const std::string&, const json::value&)> ask;
+  {
+    std::lock_guard lock(calls_mu_);
+    for (const auto& [id, s] : calls_)
+      if (s.ask) {
+        ask = s.ask;
+        break;
+      }
+  }
+  if (!ask)
+    throw mcp::Error(mcp::error_code::kInternalError,
+                     "refcache-gateway: no client call in flight to ask (" + method + ")");
+  return ask(method, params);
 }
 
 }  // namespace gateway

@@ -1,31 +1,62 @@
-// Upstream: one configured MCP server behind the gateway, with its own connected mcp::Client.
-// connect() starts it (a stdio child, or an HTTP connection) and lists its tools, resources,
-// resource templates and prompts; a server
-// that cannot be reached is kept as "down" with the reason, so that the others still serve.
-// The status (state, reason, era, tool count) is what the gateway_status tool reports.
+// Upstream: one configured MCP server behind the gateway, with its own mcp::Client. connect()
+// makes the first attempt (a stdio child, or an HTTP connection) and lists its tools,
+// resources, resource templates and prompts; a server that cannot be reached is kept as
+// "down" with the reason, so that the others still serve. supervise() then keeps it alive on
+// a thread of its own:
+//   - a server that is down, or whose connection ends (a stdio child that exits, an HTTP
+//     server that goes away), is attempted again after a backoff (backoff.hpp: 0.5 s doubling
+//     to 30 s, reset by a success); the calls in flight when it ended fail with
+//     ClientError kTransportClosed, and calls made while it is down fail at once with
+//     kNotConnected, both naming the server;
+//   - its notifications/{tools,resources,prompts}/list_changed make it list that kind again;
+//     after such a re-listing, or a (re)start, `on_change` is called so that the gateway offers
+//     the new lists.
+// While it is down, the lists of its last connection are kept (its tools stay offered and
+// fail naming it), so that names do not move while a server restarts.
 //
-// Thread-safety: connect() is called once, before serving; afterwards every method may be
-// called concurrently (mcp::Client's calls are thread-safe).
+// What the upstream sends that belongs to a client call (log messages; elicitation, sampling
+// and roots requests) goes to the calls in flight on it, registered with CallScope: log
+// messages to every one of them (with none, to the gateway's log), a request to the oldest.
+//
+// Thread-safety: connect() once, before serving; supervise() once after it; every other
+// method may be called concurrently.
 #pragma once
 
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "backoff.hpp"
 #include "gateway_config.hpp"
 #include "mcp/client.hpp"
 
 namespace gateway {
 
 struct UpstreamOptions {
-  // How long connect() may take (start, handshake, tools/list) before the server is down.
+  // How long one attempt to connect (start, handshake, the lists) may take.
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   // Deadline of each call forwarded to it (ClientOptions::request_timeout).
   std::chrono::milliseconds call_timeout{std::chrono::seconds(60)};
+  // Delays between attempts to start it again.
+  BackoffPolicy backoff{};
+};
+
+// What a client call in flight on the upstream receives of it.
+struct CallSink {
+  // A notifications/message of the upstream.
+  std::function<void(const mcp::LogMessage&)> log{};
+  // A request of the upstream for the client (elicitation/create, sampling/createMessage,
+  // roots/list); returns the client's result, throws mcp::Error.
+  std::function<boost::json::value(const std::string& method, const boost::json::value& params)>
+      ask{};
 };
 
 class Upstream {
@@ -38,16 +69,20 @@ class Upstream {
   const UpstreamConfig& config() const { return config_; }
   const std::string& name() const { return config_.name; }
 
-  // Starts the server and lists its tools; never throws: a failure leaves it down, with the
-  // reason logged and kept for status().
+  // First attempt to start the server and list what it offers; never throws: a failure leaves
+  // it down, with the reason logged and kept for status().
   void connect();
-  // True once connected and while the connection lasts.
+  // Starts the supervising thread (restarts, late start, list_changed); `on_change` runs on it
+  // after each (re)start or re-listing. Stopped by the destructor.
+  void supervise(std::function<void()> on_change);
+  // True while connected.
   bool up() const;
-  // What it listed at connect() (empty when down, or when it does not offer the kind).
-  const std::vector<mcp::ToolSpec>& tools() const { return tools_; }
-  const std::vector<mcp::Resource>& resources() const { return resources_; }
-  const std::vector<mcp::ResourceTemplate>& resource_templates() const { return templates_; }
-  const std::vector<mcp::PromptSpec>& prompts() const { return prompts_; }
+  // What it listed at its last connection (empty when it never came up, or when it does not
+  // offer the kind). Copies: the lists change when the upstream does.
+  std::vector<mcp::ToolSpec> tools() const;
+  std::vector<mcp::Resource> resources() const;
+  std::vector<mcp::ResourceTemplate> resource_templates() const;
+  std::vector<mcp::PromptSpec> prompts() const;
   // Forwards tools/call. Throws mcp::Error: the server's JSON-RPC errors, and ClientError
   // (kTransportClosed, kNotConnected, kTimeout...) for a server that is down or hung.
   mcp::CallToolResult call_tool(const std::string& name, const boost::json::value& arguments,
@@ -57,20 +92,50 @@ class Upstream {
   mcp::GetPromptResult get_prompt(const std::string& name,
                                   const std::map<std::string, std::string>& arguments,
                                   const mcp::CallOptions& options);
-  // {"name","transport","state":"up"|"down","reason"?,"protocol_version"?,"server"?,"tools"}.
+  // {"name","transport","state":"up"|"down","reason"?,"attempts","restarts","last_error"?,
+  //  "protocol_version"?,"server"?,"tools",...}.
   boost::json::object status() const;
 
+  // Registers a call in flight for the duration of the scope.
+  class CallScope {
+   public:
+    CallScope(Upstream& upstream, CallSink sink);
+    ~CallScope();
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+
+   private:
+    Upstream& upstream_;
+    std::uint64_t id_;
+  };
+
  private:
+  bool attempt();  // one connection attempt; true when up
+  void supervise_loop();
+  std::shared_ptr<mcp::Client> client() const;
+  [[noreturn]] void throw_down() const;
+  void deliver_log(const mcp::LogMessage& m);
+  boost::json::value ask_client(const std::string& method, const boost::json::value& params);
+
   UpstreamConfig config_;
   UpstreamOptions options_;
-  std::unique_ptr<mcp::Client> client_;
-  std::vector<mcp::ToolSpec> tools_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<mcp::Client> client_;  // guarded by mu_
+  std::vector<mcp::ToolSpec> tools_;     // guarded by mu_
   std::vector<mcp::Resource> resources_;
   std::vector<mcp::ResourceTemplate> templates_;
   std::vector<mcp::PromptSpec> prompts_;
-  mutable std::mutex mu_;
-  std::string down_reason_;  // guarded by mu_
-  bool connected_ = false;   // set once by connect()
+  std::string last_error_;                   // guarded by mu_
+  std::uint64_t attempts_ = 0;               // guarded by mu_
+  std::uint64_t restarts_ = 0;               // guarded by mu_
+  bool relist_ = false;                      // guarded by mu_: a list_changed arrived
+  bool stopping_ = false;                    // guarded by mu_
+  std::map<std::uint64_t, CallSink> calls_;  // guarded by calls_mu_, oldest first
+  std::uint64_t next_call_ = 0;
+  std::mutex calls_mu_;
+  std::function<void()> on_change_;
+  std::thread supervisor_;
 };
 
 }  // namespace gateway

@@ -1,12 +1,13 @@
 // The gateway's parts without processes: the configuration file's reading and its errors,
-// the naming of aggregated tools, the published schemas, ref arguments and the interception
-// of results, on a memory cache.
+// the naming of aggregated tools (and names kept when the lists change), the backoff of restarts,
+// the published schemas, ref arguments and the interception of results, on a memory cache.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <cstdlib>
 
 #include "aggregation.hpp"
+#include "backoff.hpp"
 #include "gateway_config.hpp"
 #include "mcp/schema.hpp"
 #include "ref_arguments.hpp"
@@ -122,6 +123,52 @@ TEST(GatewayAggregation, PrefixesOnlyWhereNamesCollide) {
   EXPECT_EQ(out.items[3].upstream, 1u);
   EXPECT_EQ(out.items[3].item, 0u);
   EXPECT_EQ(out.reports.size(), 3u);  // read twice, get_cached_result once
+}
+
+TEST(GatewayAggregation, KeptNamesStayWhenAServerComesUpLater) {
+  // "late" was down at first: fs offered "read" unprefixed. When late comes up with its own
+  // "read", fs keeps "read" and the newcomer is the one renamed.
+  std::vector<gateway::UpstreamNames> in{{.server = "fs", .names = {"read", "write"}},
+                                         {.server = "late", .names = {"read", "ping"}}};
+  gateway::KeptNames kept{{{"fs", "read"}, "read"}, {{"fs", "write"}, "write"}};
+  auto out = gateway::aggregate(in, {"gateway_status"}, "tool", kept);
+  std::vector<std::string> names;
+  for (const auto& r : out.items) names.push_back(r.exposed_name);
+  EXPECT_EQ(names, (std::vector<std::string>{"read", "write", "late_read", "ping"}));
+  // Without kept names both colliding tools are prefixed.
+  auto fresh = gateway::aggregate(in, {"gateway_status"}, "tool");
+  EXPECT_EQ(fresh.items[0].exposed_name, "fs_read");
+  // A kept name that is a reserved one is not kept.
+  gateway::KeptNames bad{{{"fs", "read"}, "gateway_status"}};
+  auto again = gateway::aggregate(in, {"gateway_status"}, "tool", bad);
+  EXPECT_EQ(again.items[0].exposed_name, "fs_read");
+}
+
+TEST(GatewayBackoff, DoublesFromHalfASecondToThirtySeconds) {
+  gateway::Backoff b;
+  std::vector<long> delays;
+  for (int i = 0; i < 10; ++i) delays.push_back(static_cast<long>(b.next().count()));
+  EXPECT_EQ(delays,
+            (std::vector<long>{500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000}));
+  EXPECT_EQ(b.attempts(), 10u);
+  b.reset();
+  EXPECT_EQ(b.next().count(), 500);
+  EXPECT_EQ(b.attempts(), 11u);
+}
+
+TEST(GatewayBackoff, HonoursItsPolicy) {
+  gateway::Backoff b({.initial = std::chrono::milliseconds(100),
+                      .max = std::chrono::milliseconds(250),
+                      .factor = 3.0});
+  EXPECT_EQ(b.next().count(), 100);
+  EXPECT_EQ(b.next().count(), 250);
+  EXPECT_EQ(b.next().count(), 250);
+  // A factor below 1 never shrinks the delay; an initial beyond max is capped.
+  gateway::Backoff flat({.initial = std::chrono::milliseconds(900),
+                         .max = std::chrono::milliseconds(400),
+                         .factor = 0.5});
+  EXPECT_EQ(flat.next().count(), 400);
+  EXPECT_EQ(flat.next().count(), 400);
 }
 
 TEST(GatewayAggregation, ANameStillTakenIsDroppedWithAReport) {
