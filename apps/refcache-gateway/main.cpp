@@ -143,7 +143,7 @@ int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
                kProgram, offered, catalog.resources, catalog.resource_templates, catalog.prompts,
                upstreams.size());
   // A restarted or late upstream, or one whose lists changed, is offered anew.
-  for (auto& u : upstreams) u->supervise([&tools] { tools.sync(true); });
+  for (auto& u : upstreams) u->supervise([&tools](bool started) { tools.sync(true, started); });
 
   refcache::mcp::ChangeNotifierOptions no;
   no.watch_interval = sc.watch_interval;

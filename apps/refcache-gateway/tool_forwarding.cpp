@@ -122,7 +122,7 @@ ToolForwarding::ToolForwarding(mcp::Server& server, refcache::RefCache& cache,
       upstreams_(upstreams),
       reserved_(std::move(reserved)) {}
 
-std::size_t ToolForwarding::sync(bool notify) {
+std::size_t ToolForwarding::sync(bool notify, bool always) {
   std::lock_guard lock(mu_);
   const std::size_t cache_preview = cache_.options().preview.max_size;
   // The offered tools of each upstream, as it lists them now.
@@ -186,7 +186,7 @@ std::size_t ToolForwarding::sync(bool notify) {
     }
   }
   offered_ = std::move(now);
-  if (changed && notify) server_.notify_tools_list_changed();
+  if ((changed || always) && notify) server_.notify_tools_list_changed();
   return offered_.size();
 }
 

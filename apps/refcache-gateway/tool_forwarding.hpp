@@ -36,8 +36,10 @@ class ToolForwarding {
                  std::set<std::string> reserved);
   // Registers the tools the upstreams offer now, removes those no longer offered, and returns
   // how many are offered; each collision is logged (warning). `notify`: send
-  // notifications/tools/list_changed when the offered tools changed.
-  std::size_t sync(bool notify);
+  // notifications/tools/list_changed when the offered tools changed, or with `always` in any
+  // case (an upstream that has just started may offer tools that differ in what the gateway
+  // does not compare, such as their behaviour).
+  std::size_t sync(bool notify, bool always = false);
 
  private:
   mcp::Server& server_;

@@ -167,7 +167,6 @@ bool Upstream::attempt() {
     resources_ = std::move(l.resources);
     templates_ = std::move(l.templates);
     prompts_ = std::move(l.prompts);
-    relist_ = false;
     return true;
   } catch (const std::exception& e) {
     client->close();
@@ -183,7 +182,7 @@ void Upstream::connect() {
   attempt();
 }
 
-void Upstream::supervise(std::function<void()> on_change) {
+void Upstream::supervise(std::function<void(bool)> on_change) {
   on_change_ = std::move(on_change);
   supervisor_ = std::thread([this] { supervise_loop(); });
 }
@@ -212,7 +211,7 @@ void Upstream::supervise_loop() {
           std::lock_guard again(mu_);
           ++restarts_;
         }
-        if (on_change_) on_change_();
+        if (on_change_) on_change_(true);
       }
       lock.lock();
       continue;
@@ -231,7 +230,7 @@ void Upstream::supervise_loop() {
           prompts_ = std::move(l.prompts);
         }
         spdlog::info("upstream '{}': lists changed", config_.name);
-        if (on_change_) on_change_();
+        if (on_change_) on_change_(false);
       } catch (const std::exception& e) {
         spdlog::warn("upstream '{}': cannot list again after list_changed: {}", config_.name,
                      e.what());

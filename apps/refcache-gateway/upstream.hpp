@@ -73,8 +73,8 @@ class Upstream {
   // it down, with the reason logged and kept for status().
   void connect();
   // Starts the supervising thread (restarts, late start, list_changed); `on_change` runs on it
-  // after each (re)start or re-listing. Stopped by the destructor.
-  void supervise(std::function<void()> on_change);
+  // after each (re)start (`started` true) or re-listing (false). Stopped by the destructor.
+  void supervise(std::function<void(bool started)> on_change);
   // True while connected.
   bool up() const;
   // What it listed at its last connection (empty when it never came up, or when it does not
@@ -134,7 +134,7 @@ class Upstream {
   std::map<std::uint64_t, CallSink> calls_;  // guarded by calls_mu_, oldest first
   std::uint64_t next_call_ = 0;
   std::mutex calls_mu_;
-  std::function<void()> on_change_;
+  std::function<void(bool)> on_change_;
   std::thread supervisor_;
 };
 

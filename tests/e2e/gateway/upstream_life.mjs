@@ -1,0 +1,213 @@
+// refcache-gateway keeps its upstreams alive and passes their requests and messages through,
+// driven by the official TypeScript MCP client (@modelcontextprotocol/sdk) over stdio:
+//   - an upstream that cannot start (@modelcontextprotocol/server-everything behind a wrapper
+//     that exits until a file exists) is reported down by gateway_status, and is tried again
+//     in the background: once the file exists its tools appear, and the client is told with
+//     notifications/tools/list_changed;
+//   - server-everything's tools that it adds after the handshake (it announces them with its
+//     own list_changed, because the gateway declares elicitation, sampling and roots) are
+//     offered;
+//   - its elicitation, sampling and roots requests reach this client's handlers through the
+//     gateway, and the answers get back to the tool;
+//   - its log messages reach this client during a call;
+//   - a call that runs past the gateway's per-call deadline fails;
+//   - killed during a call, it fails that call with an error naming it, is restarted, and
+//     serves again under the same names.
+//
+//   node upstream_life.mjs --gateway BIN --calc BIN
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+
+const args = process.argv.slice(2);
+const opt = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const GATEWAY = opt('--gateway');
+const CALC = opt('--calc');
+if (!GATEWAY || !CALC) {
+  console.error('usage: node upstream_life.mjs --gateway BIN --calc BIN');
+  process.exit(2);
+}
+const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
+const NODE = process.execPath;
+const EVERYTHING = path.join(REPO, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+
+const work = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'refcache-gateway-life-')));
+process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }));
+const deadline = setTimeout(() => { console.error('FAIL: took longer than 150 s'); process.exit(1); }, 150000);
+
+function fail(what, detail) {
+  console.error(`FAIL: ${what}`, detail === undefined ? '' : JSON.stringify(detail).slice(0, 2000));
+  process.exit(1);
+}
+function check(cond, what, detail) { if (!cond) fail(what, detail); }
+function step(s) { console.log(`ok: ${s}`); }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sc = (r) => r.structuredContent;
+const textOf = (r) => r.content.filter((b) => b.type === 'text').map((b) => b.text).join('');
+
+// The processes whose parent is `pid` (from /proc), with their command lines.
+function childrenOf(pid) {
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push({ pid: Number(d), cmd: fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').replaceAll('\0', ' ') });
+    } catch { /* the process ended meanwhile */ }
+  }
+  return out;
+}
+
+// Waits (bounded) until `probe` gives a truthy value, and returns it.
+async function until(probe, what, ms = 40000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await probe();
+    if (v) return v;
+    await sleep(100);
+  }
+  fail(`timed out waiting: ${what}`);
+}
+
+const flag = path.join(work, 'may-start');
+const config = {
+  mcpServers: {
+    late: { command: '/bin/sh',
+            args: ['-c', `test -f '${flag}' || { echo 'not yet' >&2; exit 3; }; exec '${NODE}' '${EVERYTHING}' stdio`] },
+    calc: { command: CALC, args: ['--backend', 'memory:'] },
+  },
+};
+const configPath = path.join(work, 'mcp.json');
+fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
+
+async function main() {
+  const transport = new StdioClientTransport({
+    command: GATEWAY, args: ['--config', configPath, '--backend', 'memory:', '--call-timeout', '6'], stderr: 'ignore' });
+  const gw = new Client({ name: 'gateway-life-e2e', version: '1.0.0' },
+    { capabilities: { elicitation: {}, sampling: {}, roots: { listChanged: true } } });
+  let listChanged = 0;
+  const logs = [];
+  const asked = [];
+  gw.setNotificationHandler(ToolListChangedNotificationSchema, () => { listChanged++; });
+  gw.setNotificationHandler(LoggingMessageNotificationSchema, (n) => { logs.push(n.params); });
+  gw.setRequestHandler(ElicitRequestSchema, (req) => {
+    asked.push('elicitation');
+    check(typeof req.params.message === 'string', 'the elicitation request keeps its message', req.params);
+    return { action: 'accept', content: { name: 'Ada Lovelace', check: true, email: 'ada@example.com' } };
+  });
+  gw.setRequestHandler(CreateMessageRequestSchema, (req) => {
+    asked.push('sampling');
+    check(Array.isArray(req.params.messages) && req.params.messages.length > 0, 'the sampling request keeps its messages', req.params);
+    return { role: 'assistant', content: { type: 'text', text: 'sampled-by-the-test-client' }, model: 'test-model', stopReason: 'endTurn' };
+  });
+  gw.setRequestHandler(ListRootsRequestSchema, () => {
+    asked.push('roots');
+    return { roots: [{ uri: 'file:///tmp/gateway-root-of-the-test', name: 'test root' }] };
+  });
+  await gw.connect(transport);
+  const gatewayPid = transport.pid;
+  const names = async () => (await gw.listTools()).tools.map((t) => t.name);
+  const statusOf = async (name) => sc(await gw.callTool({ name: 'gateway_status', arguments: {} })).upstreams.find((u) => u.name === name);
+
+  // Down at start-up: reported, the other upstream serves.
+  const down = await statusOf('late');
+  check(down.state === 'down' && /status 3|exit/.test(down.reason) && down.attempts >= 1, 'the late upstream is down, with its reason', down);
+  check(!(await names()).includes('echo'), 'its tools are not offered while it never came up');
+  const calc = await gw.callTool({ name: 'calculate', arguments: { expression: '6 * 7' } });
+  check(sc(calc)?.result === 42, 'the other upstream serves', calc);
+  step(`late upstream down at start-up (${down.reason}); calculate still answers`);
+
+  // It may start now: retried in the background, its tools appear and the client is told.
+  fs.writeFileSync(flag, '');
+  const appeared = await until(async () => {
+    const n = await names();
+    return n.includes('echo') && n.includes('trigger-elicitation-request') && n.includes('trigger-sampling-request') && n.includes('get-roots-list') ? n : null;
+  }, 'the late upstream\'s tools (and those it adds after the handshake) to appear');
+  await until(async () => listChanged >= 1, 'notifications/tools/list_changed');
+  const up = await statusOf('late');
+  check(up.state === 'up' && up.attempts >= 2, 'gateway_status: up after more attempts', up);
+  const echo = await gw.callTool({ name: 'echo', arguments: { message: 'hello' } });
+  check(textOf(echo).includes('hello'), 'echo answers through the gateway', echo);
+  step(`late upstream up after ${up.attempts} attempts; ${appeared.length} tools; ${listChanged} list_changed received`);
+
+  // Elicitation, sampling and roots of the upstream reach this client and the answers get back.
+  const elicited = await gw.callTool({ name: 'trigger-elicitation-request', arguments: {} });
+  check(elicited.isError !== true && JSON.stringify(elicited).includes('Ada Lovelace') && asked.includes('elicitation'),
+    'elicitation: the handler answered and the tool got the answer', elicited);
+  const sampled = await gw.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'say hi', maxTokens: 10 } });
+  check(sampled.isError !== true && JSON.stringify(sampled).includes('sampled-by-the-test-client') && asked.includes('sampling'),
+    'sampling: the handler answered and the tool got the answer', sampled);
+  const roots = await gw.callTool({ name: 'get-roots-list', arguments: {} });
+  check(roots.isError !== true && JSON.stringify(roots).includes('gateway-root-of-the-test') && asked.includes('roots'),
+    'roots: the handler answered and the tool got the answer', roots);
+  step(`elicitation, sampling and roots passed through (${asked.join(', ')})`);
+
+  // Log messages of the upstream reach the client during a call.
+  await gw.setLoggingLevel('debug');
+  await gw.callTool({ name: 'toggle-simulated-logging', arguments: {} });
+  const before = logs.length;
+  await gw.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 5.5, steps: 2 } }, undefined, { timeout: 30000 });
+  check(logs.length > before, 'a log message of the upstream reached the client during the call', logs);
+  check(logs.some((l) => /message/i.test(JSON.stringify(l.data))), 'the log message is the upstream\'s', logs);
+  await gw.callTool({ name: 'toggle-simulated-logging', arguments: {} });
+  step(`${logs.length} log messages passed through (e.g. ${JSON.stringify(logs[logs.length - 1])})`);
+
+  // A call that runs past the per-call deadline (6 s) fails.
+  const t0 = Date.now();
+  let hung;
+  try {
+    hung = await gw.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 12, steps: 2 } }, undefined, { timeout: 30000 });
+  } catch (e) {
+    hung = { isError: true, content: [{ type: 'text', text: String(e.message) }] };
+  }
+  const took = Date.now() - t0;
+  check(hung.isError === true && took < 11000, 'a call past the deadline fails before the upstream would answer', { hung, took });
+  step(`a call past the 6 s deadline failed after ${took} ms: ${textOf(hung)}`);
+
+  // Killed during a call: the call fails naming it; it is restarted and serves again.
+  const child = childrenOf(gatewayPid).find((c) => c.cmd.includes('server-everything'));
+  check(child !== undefined, 'the gateway runs server-everything', childrenOf(gatewayPid));
+  const changedBefore = listChanged;
+  const inFlight = gw.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 4, steps: 2 } }, undefined, { timeout: 30000 });
+  await sleep(500);
+  process.kill(child.pid, 'SIGKILL');
+  const failed = await inFlight;
+  check(failed.isError === true && textOf(failed).includes("upstream 'late'"), 'the call in flight fails naming the server', failed);
+  const again = await until(async () => {
+    const r = await gw.callTool({ name: 'echo', arguments: { message: 'again' } });
+    return r.isError ? null : r;
+  }, 'the killed upstream to serve again');
+  check(textOf(again).includes('again'), 'echo answers after the restart', again);
+  const restarted = await statusOf('late');
+  check(restarted.state === 'up' && restarted.restarts >= 2 && /signal 9|SIGKILL/.test(restarted.last_error), 'gateway_status counts the restart and keeps the last error', restarted);
+  const newChild = childrenOf(gatewayPid).find((c) => c.cmd.includes('server-everything'));
+  check(newChild && newChild.pid !== child.pid, 'a new server-everything process runs', newChild);
+  const namesAfter = await until(async () => {
+    const n = await names();
+    return n.includes('trigger-elicitation-request') ? n : null;
+  }, 'the tools it adds after the handshake to be offered again');
+  check(appeared.every((n) => namesAfter.includes(n)), 'every tool keeps its name across the restart', { appeared, namesAfter });
+  check(listChanged > changedBefore, 'the restart was announced with list_changed', { listChanged, changedBefore });
+  step(`killed during a call: "${textOf(failed)}"; restarted (restarts ${restarted.restarts}); names unchanged`);
+
+  await gw.close();
+  clearTimeout(deadline);
+  console.log('PASS');
+  process.exit(0);
+}
+
+main().catch((e) => fail('unexpected error', String(e?.stack ?? e)));
