@@ -9,6 +9,8 @@
 
 namespace gateway {
 
+namespace json = boost::json;
+
 namespace {
 
 // Runs `body`; a failure on the client's side of an upstream (down, timed out) becomes an
@@ -47,33 +49,45 @@ bool matchable(std::string_view tmpl) {
 
 }  // namespace
 
-CatalogCounts register_catalog(mcp::Server& server,
-                               const std::vector<std::unique_ptr<Upstream>>& upstreams,
-                               const std::set<std::string>& reserved_prompts) {
+CatalogForwarding::CatalogForwarding(mcp::Server& server,
+                                     const std::vector<std::unique_ptr<Upstream>>& upstreams,
+                                     std::set<std::string> reserved_prompts)
+    : server_(server), upstreams_(upstreams), reserved_prompts_(std::move(reserved_prompts)) {}
+
+CatalogCounts CatalogForwarding::sync(bool notify) {
+  std::lock_guard lock(mu_);
   CatalogCounts counts;
-  std::set<std::string> uris;
-  for (const auto& u : upstreams) {
-    Upstream& up = *u;
+  // Resources: URI -> (upstream, as listed).
+  std::map<std::string, std::pair<std::size_t, json::value>> resources;
+  for (std::size_t i = 0; i < upstreams_.size(); ++i) {
+    Upstream& up = *upstreams_[i];
     for (const auto& r : up.resources()) {
       if (r.uri.rfind("refcache://", 0) == 0) continue;
-      if (!uris.insert(r.uri).second) {
-        spdlog::warn(
-            "name collision: resource '{}' of '{}' is offered by an earlier server: "
-            "not offered",
-            r.uri, up.name());
+      if (resources.contains(r.uri)) {
+        if (!resources_.contains(r.uri))
+          spdlog::warn(
+              "name collision: resource '{}' of '{}' is offered by an earlier server: "
+              "not offered",
+              r.uri, up.name());
         continue;
       }
-      server.resource(r, [&up](const std::string& uri, mcp::RequestContext& ctx) {
+      json::value listed = r.to_json();
+      resources[r.uri] = {i, listed};
+      if (auto it = resources_.find(r.uri);
+          it != resources_.end() && it->second.first == i && it->second.second == listed)
+        continue;  // unchanged
+      server_.resource(r, [&up](const std::string& uri, mcp::RequestContext& ctx) {
         return forwarded(up, [&] {
           mcp::CallOptions co;
           co.cancellation = &ctx.token();
           return up.read_resource(uri, co);
         });
       });
-      ++counts.resources;
     }
     for (const auto& t : up.resource_templates()) {
       if (t.uri_template.rfind("refcache://", 0) == 0) continue;
+      if (templates_.contains(t.uri_template)) continue;  // templates are never removed
+      templates_.insert(t.uri_template);
       if (!matchable(t.uri_template)) {
         spdlog::warn(
             "upstream '{}': resource template '{}' not offered: only {{var}}, {{+var}} "
@@ -82,7 +96,7 @@ CatalogCounts register_catalog(mcp::Server& server,
         continue;
       }
       try {
-        server.resource_template(
+        server_.resource_template(
             t, [&up](const std::string& uri, const std::map<std::string, std::string>&,
                      mcp::RequestContext& ctx) {
               return forwarded(up, [&] {
@@ -91,37 +105,77 @@ CatalogCounts register_catalog(mcp::Server& server,
                 return up.read_resource(uri, co);
               });
             });
-        ++counts.resource_templates;
+        ++offered_templates_;
       } catch (const std::exception& e) {
         spdlog::warn("upstream '{}': resource template '{}' not offered: {}", up.name(),
                      t.uri_template, e.what());
       }
     }
   }
+  bool resources_changed = resources.size() != resources_.size();
+  for (const auto& [uri, where] : resources_) {
+    auto it = resources.find(uri);
+    if (it == resources.end()) {
+      server_.remove_resource(uri);
+      resources_changed = true;
+    } else if (it->second != where) {
+      resources_changed = true;
+    }
+  }
+  if (offered_templates_ != templates_before_) resources_changed = true;
+  templates_before_ = offered_templates_;
+  resources_ = std::move(resources);
 
   std::vector<UpstreamNames> lists;
-  for (const auto& u : upstreams) {
-    UpstreamNames l{.server = u->name(), .prefix = u->config().prefix};
-    for (const auto& p : u->prompts()) l.names.push_back(p.name);
+  std::vector<std::vector<mcp::PromptSpec>> prompts(upstreams_.size());
+  for (std::size_t i = 0; i < upstreams_.size(); ++i) {
+    UpstreamNames l{.server = upstreams_[i]->name(), .prefix = upstreams_[i]->config().prefix};
+    prompts[i] = upstreams_[i]->prompts();
+    for (const auto& p : prompts[i]) l.names.push_back(p.name);
     lists.push_back(std::move(l));
   }
-  NameAggregation agg = aggregate(lists, reserved_prompts, "prompt");
+  KeptNames kept;
+  for (const auto& [exposed, where] : prompts_)
+    kept[{upstreams_[where.first]->name(), std::string(where.second.at("name").as_string())}] =
+        exposed;
+  NameAggregation agg = aggregate(lists, reserved_prompts_, "prompt", kept);
   for (const auto& r : agg.reports) spdlog::warn("name collision: {}", r);
+  std::map<std::string, std::pair<std::size_t, json::value>> now;
   for (const auto& routed : agg.items) {
-    Upstream& up = *upstreams[routed.upstream];
-    mcp::PromptSpec spec = up.prompts()[routed.item];
+    Upstream& up = *upstreams_[routed.upstream];
+    mcp::PromptSpec spec = prompts[routed.upstream][routed.item];
+    json::value listed = spec.to_json();
+    now[routed.exposed_name] = {routed.upstream, listed};
+    if (auto it = prompts_.find(routed.exposed_name);
+        it != prompts_.end() && it->second.first == routed.upstream && it->second.second == listed)
+      continue;  // unchanged
     const std::string original = spec.name;
     spec.name = routed.exposed_name;
-    server.prompt(std::move(spec), [&up, original](const std::map<std::string, std::string>& args,
-                                                   mcp::RequestContext& ctx) {
+    server_.prompt(std::move(spec), [&up, original](const std::map<std::string, std::string>& args,
+                                                    mcp::RequestContext& ctx) {
       return forwarded(up, [&] {
         mcp::CallOptions co;
         co.cancellation = &ctx.token();
         return up.get_prompt(original, args, co);
       });
     });
-    ++counts.prompts;
   }
+  bool prompts_changed = now.size() != prompts_.size();
+  for (const auto& [name, where] : prompts_) {
+    auto it = now.find(name);
+    if (it == now.end()) {
+      server_.remove_prompt(name);
+      prompts_changed = true;
+    } else if (it->second != where) {
+      prompts_changed = true;
+    }
+  }
+  prompts_ = std::move(now);
+  if (notify && resources_changed) server_.notify_resources_list_changed();
+  if (notify && prompts_changed) server_.notify_prompts_list_changed();
+  counts.resources = resources_.size();
+  counts.resource_templates = offered_templates_;
+  counts.prompts = prompts_.size();
   return counts;
 }
 

@@ -4,13 +4,20 @@
 // refcache:// URIs are the gateway's own and are not offered). Prompts are named like tools
 // (aggregation.hpp). Resource contents pass through unchanged (they do not become refs). A
 // template the SDK's URI-template matcher cannot take (RFC 6570 beyond levels 1 and 2, e.g.
-// {?query}) is left out, with a warning.
+// {?query}) is left out, with a warning. sync() registers what the upstreams list now:
+// resources and prompts no longer listed are removed, new ones added (a prompt keeps its name
+// while it stays offered, as tools do), and clients are told with
+// notifications/{resources,prompts}/list_changed. Resource templates are only ever added (the
+// server SDK cannot remove one).
 //
-// Thread-safety: register before serving; the handlers are thread-safe. `upstreams` must
-// outlive the server's use of the handlers.
+// Thread-safety: sync() may be called from any thread (calls are serialized); the handlers are
+// thread-safe. `server` and `upstreams` must outlive this object and the server's use of the
+// handlers.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,9 +33,26 @@ struct CatalogCounts {
   std::size_t prompts = 0;
 };
 
-// Registers them; `reserved_prompts` are names prompts never take.
-CatalogCounts register_catalog(mcp::Server& server,
-                               const std::vector<std::unique_ptr<Upstream>>& upstreams,
-                               const std::set<std::string>& reserved_prompts);
+class CatalogForwarding {
+ public:
+  // `reserved_prompts`: names prompts never take.
+  CatalogForwarding(mcp::Server& server, const std::vector<std::unique_ptr<Upstream>>& upstreams,
+                    std::set<std::string> reserved_prompts);
+  // Registers what the upstreams list now and returns what is offered; `notify`: tell the
+  // clients of what changed.
+  CatalogCounts sync(bool notify);
+
+ private:
+  mcp::Server& server_;
+  const std::vector<std::unique_ptr<Upstream>>& upstreams_;
+  std::set<std::string> reserved_prompts_;
+  std::mutex mu_;
+  // Offered resource URI / prompt name -> (upstream index, the item as listed).
+  std::map<std::string, std::pair<std::size_t, boost::json::value>> resources_;
+  std::map<std::string, std::pair<std::size_t, boost::json::value>> prompts_;
+  std::set<std::string> templates_;  // every template seen (offered or not)
+  std::size_t offered_templates_ = 0;
+  std::size_t templates_before_ = 0;
+};
 
 }  // namespace gateway

@@ -137,13 +137,18 @@ int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
     reserved.insert(n);
   gateway::ToolForwarding tools(server, *cache, config, upstreams, reserved);
   const std::size_t offered = tools.sync(false);
-  const gateway::CatalogCounts catalog = gateway::register_catalog(server, upstreams, {});
+  gateway::CatalogForwarding catalog_forwarding(server, upstreams, {});
+  const gateway::CatalogCounts catalog = catalog_forwarding.sync(false);
   register_status(server, upstreams);
   spdlog::info("{}: {} tools, {} resources, {} resource templates, {} prompts from {} upstreams",
                kProgram, offered, catalog.resources, catalog.resource_templates, catalog.prompts,
                upstreams.size());
   // A restarted or late upstream, or one whose lists changed, is offered anew.
-  for (auto& u : upstreams) u->supervise([&tools](bool started) { tools.sync(true, started); });
+  for (auto& u : upstreams)
+    u->supervise([&tools, &catalog_forwarding](bool started) {
+      tools.sync(true, started);
+      catalog_forwarding.sync(true);
+    });
 
   refcache::mcp::ChangeNotifierOptions no;
   no.watch_interval = sc.watch_interval;

@@ -3,7 +3,7 @@
 //   - an upstream that cannot start (@modelcontextprotocol/server-everything behind a wrapper
 //     that exits until a file exists) is reported down by gateway_status, and is tried again
 //     in the background: once the file exists its tools appear, and the client is told with
-//     notifications/tools/list_changed;
+//     notifications/tools/list_changed (and its resources and prompts, with theirs);
 //   - server-everything's tools that it adds after the handshake (it announces them with its
 //     own list_changed, because the gateway declares elicitation, sampling and roots) are
 //     offered;
@@ -26,6 +26,8 @@ import {
   ElicitRequestSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 
@@ -103,6 +105,10 @@ async function main() {
   const logs = [];
   const asked = [];
   gw.setNotificationHandler(ToolListChangedNotificationSchema, () => { listChanged++; });
+  let resourcesChanged = 0;
+  let promptsChanged = 0;
+  gw.setNotificationHandler(ResourceListChangedNotificationSchema, () => { resourcesChanged++; });
+  gw.setNotificationHandler(PromptListChangedNotificationSchema, () => { promptsChanged++; });
   gw.setNotificationHandler(LoggingMessageNotificationSchema, (n) => { logs.push(n.params); });
   gw.setRequestHandler(ElicitRequestSchema, (req) => {
     asked.push('elicitation');
@@ -142,7 +148,15 @@ async function main() {
   check(up.state === 'up' && up.attempts >= 2, 'gateway_status: up after more attempts', up);
   const echo = await gw.callTool({ name: 'echo', arguments: { message: 'hello' } });
   check(textOf(echo).includes('hello'), 'echo answers through the gateway', echo);
-  step(`late upstream up after ${up.attempts} attempts; ${appeared.length} tools; ${listChanged} list_changed received`);
+  // Its resources and prompts are offered too, announced the same way.
+  const resources = (await gw.listResources()).resources;
+  const prompts = (await gw.listPrompts()).prompts;
+  check(resources.some((r) => r.uri.startsWith('demo://')) && prompts.some((p) => p.name === 'simple-prompt'),
+    'its resources and prompts are offered', { resources, prompts });
+  check(resourcesChanged >= 1 && promptsChanged >= 1, 'resources and prompts list_changed received', { resourcesChanged, promptsChanged });
+  const prompt = await gw.getPrompt({ name: 'simple-prompt', arguments: {} });
+  check(prompt.messages.length > 0, 'its prompt answers through the gateway', prompt);
+  step(`late upstream up after ${up.attempts} attempts; ${appeared.length} tools, ${resources.length} resources, ${prompts.length} prompts; list_changed received: tools ${listChanged}, resources ${resourcesChanged}, prompts ${promptsChanged}`);
 
   // Elicitation, sampling and roots of the upstream reach this client and the answers get back.
   const elicited = await gw.callTool({ name: 'trigger-elicitation-request', arguments: {} });
