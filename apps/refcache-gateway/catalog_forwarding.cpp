@@ -54,6 +54,12 @@ CatalogForwarding::CatalogForwarding(mcp::Server& server,
                                      std::set<std::string> reserved_prompts)
     : server_(server), upstreams_(upstreams), reserved_prompts_(std::move(reserved_prompts)) {}
 
+std::optional<std::size_t> CatalogForwarding::owner(const std::string& uri) {
+  std::lock_guard lock(mu_);
+  if (auto it = resources_.find(uri); it != resources_.end()) return it->second.first;
+  return std::nullopt;
+}
+
 CatalogCounts CatalogForwarding::sync(bool notify) {
   std::lock_guard lock(mu_);
   CatalogCounts counts;

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -41,6 +42,8 @@ class CatalogForwarding {
   // Registers what the upstreams list now and returns what is offered; `notify`: tell the
   // clients of what changed.
   CatalogCounts sync(bool notify);
+  // Which upstream (index) serves resource `uri`, if one of the offered resources.
+  std::optional<std::size_t> owner(const std::string& uri);
 
  private:
   mcp::Server& server_;

@@ -23,6 +23,7 @@
 #include "refcache/version.hpp"
 #include "refcache_mcp/cached_tools.hpp"
 #include "refcache_mcp/server_cli.hpp"
+#include "subscription_forwarding.hpp"
 #include "tool_forwarding.hpp"
 #include "upstream.hpp"
 
@@ -121,8 +122,12 @@ int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
   std::vector<std::unique_ptr<gateway::Upstream>> upstreams;
   gateway::UpstreamOptions uo;
   uo.call_timeout = sc.call_timeout;
-  for (const auto& u : config.upstreams)
+  for (const auto& u : config.upstreams) {
     upstreams.push_back(std::make_unique<gateway::Upstream>(u, uo));
+    // An upstream's resource changed: its subscribed clients are told.
+    upstreams.back()->on_resource_updated(
+        [&server](const std::string& uri) { server.notify_resource_updated(uri); });
+  }
   // Every upstream starts at once; one that is slow or down delays none of the others.
   {
     std::vector<std::thread> starting;
@@ -150,10 +155,13 @@ int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
       catalog_forwarding.sync(true);
     });
 
+  gateway::SubscriptionForwarding subscriptions(server, catalog_forwarding, upstreams);
+
   refcache::mcp::ChangeNotifierOptions no;
   no.watch_interval = sc.watch_interval;
   refcache::mcp::ChangeNotifier notifier(server, *cache, no);
   const int rc = refcache::mcp::serve(server, sc);
+  subscriptions.stop();
   upstreams.clear();
   return rc;
 }

@@ -119,6 +119,9 @@ bool Upstream::attempt() {
   client->on_tools_list_changed(relist);
   client->on_resources_list_changed(relist);
   client->on_prompts_list_changed(relist);
+  client->on_resource_updated([this](const std::string& uri) {
+    if (on_updated_) on_updated_(uri);
+  });
   client->on_log([this](const mcp::LogMessage& m) { deliver_log(m); });
   client->on_elicitation([this](const mcp::ElicitationRequest& r) {
     const json::value v = ask_client("elicitation/create", r.params);
@@ -167,6 +170,7 @@ bool Upstream::attempt() {
     resources_ = std::move(l.resources);
     templates_ = std::move(l.templates);
     prompts_ = std::move(l.prompts);
+    subscribed_.clear();
     return true;
   } catch (const std::exception& e) {
     client->close();
@@ -301,6 +305,45 @@ mcp::GetPromptResult Upstream::get_prompt(const std::string& name,
   auto c = client();
   if (!c) throw_down();
   return c->get_prompt(name, arguments, options);
+}
+
+void Upstream::on_resource_updated(std::function<void(const std::string& uri)> handler) {
+  on_updated_ = std::move(handler);
+}
+
+void Upstream::sync_subscriptions(const std::set<std::string>& uris) {
+  std::shared_ptr<mcp::Client> c;
+  std::vector<std::string> add;
+  std::vector<std::string> drop;
+  {
+    std::lock_guard lock(mu_);
+    if (!client_ || !client_->connected()) return;
+    c = client_;
+    for (const auto& u : uris)
+      if (!subscribed_.contains(u)) add.push_back(u);
+    for (const auto& u : subscribed_)
+      if (!uris.contains(u)) drop.push_back(u);
+  }
+  mcp::CallOptions co;
+  co.timeout = options_.connect_timeout;
+  for (const auto& u : add) {
+    try {
+      c->subscribe(u, co);
+      std::lock_guard lock(mu_);
+      if (client_ == c) subscribed_.insert(u);
+    } catch (const std::exception& e) {
+      spdlog::warn("upstream '{}': cannot subscribe to '{}': {}", config_.name, u, e.what());
+    }
+  }
+  for (const auto& u : drop) {
+    try {
+      c->unsubscribe(u, co);
+    } catch (const std::exception& e) {
+      spdlog::warn("upstream '{}': cannot unsubscribe from '{}': {}", config_.name, u, e.what());
+    }
+    std::lock_guard lock(mu_);
+    if (client_ == c) subscribed_.erase(u);
+  }
 }
 
 boost::json::object Upstream::status() const {

@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -92,6 +93,13 @@ class Upstream {
   mcp::GetPromptResult get_prompt(const std::string& name,
                                   const std::map<std::string, std::string>& arguments,
                                   const mcp::CallOptions& options);
+  // Receives the upstream's notifications/resources/updated (on the client's notification
+  // thread). Set before connect().
+  void on_resource_updated(std::function<void(const std::string& uri)> handler);
+  // Makes the upstream's subscriptions those of `uris` (resources/subscribe and unsubscribe
+  // for the difference); after a restart every one of them is subscribed again. Throws
+  // nothing: a failure is logged and tried again at the next call.
+  void sync_subscriptions(const std::set<std::string>& uris);
   // {"name","transport","state":"up"|"down","reason"?,"attempts","restarts","last_error"?,
   //  "protocol_version"?,"server"?,"tools",...}.
   boost::json::object status() const;
@@ -135,6 +143,8 @@ class Upstream {
   std::uint64_t next_call_ = 0;
   std::mutex calls_mu_;
   std::function<void(bool)> on_change_;
+  std::function<void(const std::string&)> on_updated_;
+  std::set<std::string> subscribed_;  // guarded by mu_: of the current client
   std::thread supervisor_;
 };
 

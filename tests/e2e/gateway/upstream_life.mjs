@@ -9,6 +9,7 @@
 //     offered;
 //   - its elicitation, sampling and roots requests reach this client's handlers through the
 //     gateway, and the answers get back to the tool;
+//   - a subscription to one of its resources is forwarded, and its updates relayed;
 //   - its log messages reach this client during a call;
 //   - a call that runs past the gateway's per-call deadline fails;
 //   - killed during a call, it fails that call with an error naming it, is restarted, and
@@ -28,6 +29,7 @@ import {
   LoggingMessageNotificationSchema,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 
@@ -105,6 +107,8 @@ async function main() {
   const logs = [];
   const asked = [];
   gw.setNotificationHandler(ToolListChangedNotificationSchema, () => { listChanged++; });
+  const updated = [];
+  gw.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => { updated.push(n.params.uri); });
   let resourcesChanged = 0;
   let promptsChanged = 0;
   gw.setNotificationHandler(ResourceListChangedNotificationSchema, () => { resourcesChanged++; });
@@ -169,6 +173,17 @@ async function main() {
   check(roots.isError !== true && JSON.stringify(roots).includes('gateway-root-of-the-test') && asked.includes('roots'),
     'roots: the handler answered and the tool got the answer', roots);
   step(`elicitation, sampling and roots passed through (${asked.join(', ')})`);
+
+  // A subscription to one of its resources is forwarded, and its updates reach the client.
+  const watched = resources.find((r) => r.uri.startsWith('demo://resource/static/'))?.uri;
+  check(watched !== undefined, 'a static resource of server-everything to watch', resources);
+  await gw.subscribeResource({ uri: watched });
+  await sleep(600);  // the gateway subscribes upstream within 200 ms
+  await gw.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+  await until(async () => updated.includes(watched), 'notifications/resources/updated for the subscribed resource', 12000);
+  await gw.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+  await gw.unsubscribeResource({ uri: watched });
+  step(`subscribed to ${watched} through the gateway; ${updated.length} update(s) relayed`);
 
   // Log messages of the upstream reach the client during a call.
   await gw.setLoggingLevel('debug');
