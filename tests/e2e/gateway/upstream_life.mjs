@@ -1,5 +1,7 @@
 // refcache-gateway keeps its upstreams alive and passes their requests and messages through,
 // driven by the official TypeScript MCP client (@modelcontextprotocol/sdk) over stdio:
+//   - an HTTP upstream that does not answer at start-up is tried again, and offered once it
+//     answers, with the names offered so far kept;
 //   - an upstream that cannot start (@modelcontextprotocol/server-everything behind a wrapper
 //     that exits until a file exists) is reported down by gateway_status, and is tried again
 //     in the background: once the file exists its tools appear, and the client is told with
@@ -18,6 +20,7 @@
 //   node upstream_life.mjs --gateway BIN --calc BIN
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -87,12 +90,21 @@ async function until(probe, what, ms = 40000) {
   fail(`timed out waiting: ${what}`);
 }
 
+// A loopback port nothing listens on yet: the HTTP upstream's, started later.
+const freePort = await new Promise((resolve) => {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+});
+const children = [];
+process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGTERM'); });
+
 const flag = path.join(work, 'may-start');
 const config = {
   mcpServers: {
     late: { command: '/bin/sh',
             args: ['-c', `test -f '${flag}' || { echo 'not yet' >&2; exit 3; }; exec '${NODE}' '${EVERYTHING}' stdio`] },
     calc: { command: CALC, args: ['--backend', 'memory:'] },
+    remote: { type: 'http', url: `http://127.0.0.1:${freePort}/mcp` },
   },
 };
 const configPath = path.join(work, 'mcp.json');
@@ -140,6 +152,22 @@ async function main() {
   const calc = await gw.callTool({ name: 'calculate', arguments: { expression: '6 * 7' } });
   check(sc(calc)?.result === 42, 'the other upstream serves', calc);
   step(`late upstream down at start-up (${down.reason}); calculate still answers`);
+
+  // An HTTP upstream that is unreachable is retried too; when it answers, its tools appear, and
+  // the names offered so far stay: its "calculate" is the one renamed.
+  const remoteDown = await statusOf('remote');
+  check(remoteDown.state === 'down' && remoteDown.attempts >= 1, 'the unreachable HTTP upstream is down', remoteDown);
+  const remoteProc = spawn(CALC, ['--backend', 'memory:', '--transport', 'http', '--host', '127.0.0.1', '--port', String(freePort)],
+    { stdio: ['ignore', 'ignore', 'ignore'] });
+  children.push(remoteProc);
+  const remoteNames = await until(async () => {
+    const n = await names();
+    return n.includes('remote_calculate') ? n : null;
+  }, 'the HTTP upstream\'s tools to appear');
+  check(remoteNames.includes('calculate'), 'calc keeps the name "calculate"', remoteNames);
+  const remoteCalc = await gw.callTool({ name: 'remote_calculate', arguments: { expression: '5 * 5' } });
+  check(sc(remoteCalc)?.result === 25, 'the HTTP upstream answers once up', remoteCalc);
+  step(`HTTP upstream unreachable at start (${remoteDown.reason}), up later as remote_calculate; calc keeps "calculate"`);
 
   // It may start now: retried in the background, its tools appear and the client is told.
   fs.writeFileSync(flag, '');
