@@ -327,13 +327,14 @@ void Upstream::sync_subscriptions(const std::set<std::string>& uris) {
   mcp::CallOptions co;
   co.timeout = options_.connect_timeout;
   for (const auto& u : add) {
+    // A refusal counts as done (logged once): it is asked again only after a restart.
     try {
       c->subscribe(u, co);
-      std::lock_guard lock(mu_);
-      if (client_ == c) subscribed_.insert(u);
     } catch (const std::exception& e) {
       spdlog::warn("upstream '{}': cannot subscribe to '{}': {}", config_.name, u, e.what());
     }
+    std::lock_guard lock(mu_);
+    if (client_ == c) subscribed_.insert(u);
   }
   for (const auto& u : drop) {
     try {

@@ -98,7 +98,7 @@ class Upstream {
   void on_resource_updated(std::function<void(const std::string& uri)> handler);
   // Makes the upstream's subscriptions those of `uris` (resources/subscribe and unsubscribe
   // for the difference); after a restart every one of them is subscribed again. Throws
-  // nothing: a failure is logged and tried again at the next call.
+  // nothing: a failure is logged, and that URI is not asked for again until a restart.
   void sync_subscriptions(const std::set<std::string>& uris);
   // {"name","transport","state":"up"|"down","reason"?,"attempts","restarts","last_error"?,
   //  "protocol_version"?,"server"?,"tools",...}.
