@@ -1,7 +1,9 @@
 // refcache-gateway: reference caching in front of MCP servers that know nothing of it. It reads
 // the `mcpServers` file clients use (gateway_config.hpp), connects to every server listed
-// (upstream.hpp), offers their tools, resources and prompts together (tool_forwarding.hpp,
-// catalog_forwarding.hpp, named by aggregation.hpp), resolves refs passed as arguments
+// (upstream.hpp, which restarts them with backoff.hpp and follows their list_changed), offers
+// their tools, resources and prompts together (tool_forwarding.hpp, catalog_forwarding.hpp,
+// named by aggregation.hpp) and forwards resource subscriptions
+// (subscription_forwarding.hpp), resolves refs passed as arguments
 // (ref_arguments.hpp) and turns large results into refs with previews
 // (result_interception.hpp). It serves like our own servers (refcache_mcp/server_cli.hpp):
 // stdio by default, Streamable HTTP and legacy SSE with --transport http, the same cache
