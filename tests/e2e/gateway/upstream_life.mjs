@@ -17,7 +17,7 @@
 //   - killed during a call, it fails that call with an error naming it, is restarted, and
 //     serves again under the same names.
 //
-//   node upstream_life.mjs --gateway BIN --calc BIN
+//   node upstream_life.mjs --gateway BIN --calc BIN --conformance BIN
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -43,8 +43,9 @@ const opt = (name) => {
 };
 const GATEWAY = opt('--gateway');
 const CALC = opt('--calc');
-if (!GATEWAY || !CALC) {
-  console.error('usage: node upstream_life.mjs --gateway BIN --calc BIN');
+const CONFORMANCE = opt('--conformance');
+if (!GATEWAY || !CALC || !CONFORMANCE) {
+  console.error('usage: node upstream_life.mjs --gateway BIN --calc BIN --conformance BIN');
   process.exit(2);
 }
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
@@ -105,6 +106,7 @@ const config = {
             args: ['-c', `test -f '${flag}' || { echo 'not yet' >&2; exit 3; }; exec '${NODE}' '${EVERYTHING}' stdio`] },
     calc: { command: CALC, args: ['--backend', 'memory:'] },
     remote: { type: 'http', url: `http://127.0.0.1:${freePort}/mcp` },
+    conf: { command: CONFORMANCE, args: ['--stdio'], refcache: { prefix: 'conf' } },
   },
 };
 const configPath = path.join(work, 'mcp.json');
@@ -201,6 +203,16 @@ async function main() {
   check(roots.isError !== true && JSON.stringify(roots).includes('gateway-root-of-the-test') && asked.includes('roots'),
     'roots: the handler answered and the tool got the answer', roots);
   step(`elicitation, sampling and roots passed through (${asked.join(', ')})`);
+
+  // An upstream of the 2026-07-28 era (our conformance server) asks with an input_required
+  // result: the gateway's client answers it with this client's elicitation handler.
+  const confStatus = await statusOf('conf');
+  check(confStatus.state === 'up' && confStatus.protocol_version === '2026-07-28', 'the conformance server is up in the 2026-07-28 era', confStatus);
+  const askedBefore = asked.length;
+  const confirmed = await gw.callTool({ name: 'conf_confirm_delete', arguments: { filename: 'notes.txt' } });
+  check(confirmed.isError !== true && textOf(confirmed) === 'Deleted notes.txt' && asked.length === askedBefore + 1,
+    'input_required of a 2026-07-28 upstream: answered by this client\'s elicitation handler', { confirmed, asked });
+  step(`2026-07-28 upstream's input_required answered through the gateway: "${textOf(confirmed)}"`);
 
   // A subscription to one of its resources is forwarded, and its updates reach the client.
   const watched = resources.find((r) => r.uri.startsWith('demo://resource/static/'))?.uri;
