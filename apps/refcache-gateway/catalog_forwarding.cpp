@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <map>
+#include <memory>
 #include <string_view>
 
 #include "aggregation.hpp"
@@ -52,6 +54,14 @@ CatalogCounts register_catalog(mcp::Server& server,
                                const std::set<std::string>& reserved_prompts) {
   CatalogCounts counts;
   std::set<std::string> uris;
+  // completion/complete goes to the upstream of the prompt or resource template it names; a
+  // prompt is named to it by its own name. Shared with the handler, which outlives this call.
+  struct CompletionRoute {
+    Upstream* upstream = nullptr;
+    std::string name{};
+  };
+  auto prompt_routes = std::make_shared<std::map<std::string, CompletionRoute>>();
+  auto template_routes = std::make_shared<std::map<std::string, Upstream*>>();
   for (const auto& u : upstreams) {
     Upstream& up = *u;
     for (const auto& r : up.resources()) {
@@ -91,6 +101,7 @@ CatalogCounts register_catalog(mcp::Server& server,
                 return up.read_resource(uri, co);
               });
             });
+        template_routes->emplace(t.uri_template, &up);
         ++counts.resource_templates;
       } catch (const std::exception& e) {
         spdlog::warn("upstream '{}': resource template '{}' not offered: {}", up.name(),
@@ -120,8 +131,38 @@ CatalogCounts register_catalog(mcp::Server& server,
         return up.get_prompt(original, args, co);
       });
     });
+    prompt_routes->emplace(routed.exposed_name, CompletionRoute{&up, original});
     ++counts.prompts;
   }
+
+  server.completion([prompt_routes, template_routes](
+                        const boost::json::object& ref, const std::string& argument,
+                        const std::string& value, const std::map<std::string, std::string>& context,
+                        mcp::RequestContext& ctx) -> mcp::Completion {
+    const auto field = [&](const char* k) {
+      const auto* v = ref.if_contains(k);
+      return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+    };
+    Upstream* up = nullptr;
+    boost::json::object upstream_ref = ref;
+    if (field("type") == "ref/prompt") {
+      if (auto it = prompt_routes->find(field("name")); it != prompt_routes->end()) {
+        up = it->second.upstream;
+        upstream_ref["name"] = it->second.name;
+      }
+    } else if (field("type") == "ref/resource") {
+      if (auto it = template_routes->find(field("uri")); it != template_routes->end())
+        up = it->second;
+    }
+    // Nothing of an upstream's (the gateway's own refcache:// template, an unknown name):
+    // nothing to offer.
+    if (up == nullptr) return {};
+    return forwarded(*up, [&] {
+      mcp::CallOptions co;
+      co.cancellation = &ctx.token();
+      return up->complete(upstream_ref, argument, value, context, co);
+    });
+  });
   return counts;
 }
 

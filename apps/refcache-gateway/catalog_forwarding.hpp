@@ -4,7 +4,9 @@
 // refcache:// URIs are the gateway's own and are not offered). Prompts are named like tools
 // (aggregation.hpp). Resource contents pass through unchanged (they do not become refs). A
 // template the SDK's URI-template matcher cannot take (RFC 6570 beyond levels 1 and 2, e.g.
-// {?query}) is left out, with a warning.
+// {?query}) is left out, with a warning. completion/complete of a prompt or resource template
+// goes to its upstream (a prompt under the upstream's own name); for anything else it offers
+// no values.
 //
 // Thread-safety: register before serving; the handlers are thread-safe. `upstreams` must
 // outlive the server's use of the handlers.

@@ -126,6 +126,16 @@ mcp::GetPromptResult Upstream::get_prompt(const std::string& name,
   return client_->get_prompt(name, arguments, options);
 }
 
+mcp::Completion Upstream::complete(const boost::json::object& ref, const std::string& argument,
+                                   const std::string& value,
+                                   const std::map<std::string, std::string>& context,
+                                   const mcp::CallOptions& options) {
+  if (!connected_)
+    throw mcp::ClientError(mcp::ClientError::Kind::kNotConnected,
+                           "upstream '" + config_.name + "' is down");
+  return client_->complete(ref, argument, value, context, options);
+}
+
 boost::json::object Upstream::status() const {
   boost::json::object o;
   o["name"] = config_.name;
