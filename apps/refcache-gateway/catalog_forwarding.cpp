@@ -52,7 +52,41 @@ bool matchable(std::string_view tmpl) {
 CatalogForwarding::CatalogForwarding(mcp::Server& server,
                                      const std::vector<std::unique_ptr<Upstream>>& upstreams,
                                      std::set<std::string> reserved_prompts)
-    : server_(server), upstreams_(upstreams), reserved_prompts_(std::move(reserved_prompts)) {}
+    : server_(server), upstreams_(upstreams), reserved_prompts_(std::move(reserved_prompts)) {
+  // completion/complete goes to the upstream of the prompt or resource template it names, a
+  // prompt under the upstream's own name; anything else (the gateway's own refcache://
+  // template, an unknown name) gets no values.
+  server_.completion([this](const json::object& ref, const std::string& argument,
+                            const std::string& value,
+                            const std::map<std::string, std::string>& context,
+                            mcp::RequestContext& ctx) -> mcp::Completion {
+    const auto field = [&](const char* k) {
+      const auto* v = ref.if_contains(k);
+      return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+    };
+    std::optional<std::size_t> where;
+    json::object upstream_ref = ref;
+    {
+      std::lock_guard lock(mu_);
+      if (field("type") == "ref/prompt") {
+        if (auto it = prompts_.find(field("name")); it != prompts_.end()) {
+          where = it->second.first;
+          upstream_ref["name"] = it->second.second.at("name");
+        }
+      } else if (field("type") == "ref/resource") {
+        if (auto it = template_routes_.find(field("uri")); it != template_routes_.end())
+          where = it->second;
+      }
+    }
+    if (!where) return {};
+    Upstream& up = *upstreams_[*where];
+    return forwarded(up, [&] {
+      mcp::CallOptions co;
+      co.cancellation = &ctx.token();
+      return up.complete(upstream_ref, argument, value, context, co);
+    });
+  });
+}
 
 std::optional<std::size_t> CatalogForwarding::owner(const std::string& uri) {
   std::lock_guard lock(mu_);
@@ -111,6 +145,7 @@ CatalogCounts CatalogForwarding::sync(bool notify) {
                 return up.read_resource(uri, co);
               });
             });
+        template_routes_[t.uri_template] = i;
         ++offered_templates_;
       } catch (const std::exception& e) {
         spdlog::warn("upstream '{}': resource template '{}' not offered: {}", up.name(),

@@ -8,11 +8,12 @@
 // resources and prompts no longer listed are removed, new ones added (a prompt keeps its name
 // while it stays offered, as tools do), and clients are told with
 // notifications/{resources,prompts}/list_changed. Resource templates are only ever added (the
-// server SDK cannot remove one).
+// server SDK cannot remove one). completion/complete of a prompt or resource template goes to
+// its upstream (a prompt under the upstream's own name); for anything else it offers no values.
 //
 // Thread-safety: sync() may be called from any thread (calls are serialized); the handlers are
-// thread-safe. `server` and `upstreams` must outlive this object and the server's use of the
-// handlers.
+// thread-safe. `server` and `upstreams` must outlive this object, and this object the server's
+// use of the handlers (the completion handler, registered on construction, reads its routes).
 #pragma once
 
 #include <map>
@@ -53,7 +54,8 @@ class CatalogForwarding {
   // Offered resource URI / prompt name -> (upstream index, the item as listed).
   std::map<std::string, std::pair<std::size_t, boost::json::value>> resources_;
   std::map<std::string, std::pair<std::size_t, boost::json::value>> prompts_;
-  std::set<std::string> templates_;  // every template seen (offered or not)
+  std::set<std::string> templates_;                     // every template seen (offered or not)
+  std::map<std::string, std::size_t> template_routes_;  // offered template -> upstream index
   std::size_t offered_templates_ = 0;
   std::size_t templates_before_ = 0;
 };

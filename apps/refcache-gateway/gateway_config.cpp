@@ -86,7 +86,9 @@ class Reader {
   }
 
   // ${VAR} and ${VAR:-default}, from the environment; an unset VAR without a default is an
-  // error naming it (a client would fail the same way, later and less clearly).
+  // error naming it (a client would fail the same way, later and less clearly). ${env:VAR},
+  // the spelling of Cursor's and VS Code's files, is read as ${VAR}, so their files work
+  // unchanged.
   std::string expand(const std::string& s, const std::string& ptr) const {
     std::string out;
     std::size_t i = 0;
@@ -100,6 +102,7 @@ class Reader {
           dflt = body.substr(d + 2);
           body.resize(d);
         }
+        if (body.starts_with("env:")) body.erase(0, 4);
         const char* v = std::getenv(body.c_str());
         if (v != nullptr && *v != '\0')
           out += v;

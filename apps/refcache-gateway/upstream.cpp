@@ -347,6 +347,15 @@ void Upstream::sync_subscriptions(const std::set<std::string>& uris) {
   }
 }
 
+mcp::Completion Upstream::complete(const boost::json::object& ref, const std::string& argument,
+                                   const std::string& value,
+                                   const std::map<std::string, std::string>& context,
+                                   const mcp::CallOptions& options) {
+  auto c = client();
+  if (!c) throw_down();
+  return c->complete(ref, argument, value, context, options);
+}
+
 boost::json::object Upstream::status() const {
   boost::json::object o;
   o["name"] = config_.name;

@@ -93,6 +93,11 @@ class Upstream {
   mcp::GetPromptResult get_prompt(const std::string& name,
                                   const std::map<std::string, std::string>& arguments,
                                   const mcp::CallOptions& options);
+  // Forwards completion/complete (`ref` as the upstream names it); throws as call_tool().
+  mcp::Completion complete(const boost::json::object& ref, const std::string& argument,
+                           const std::string& value,
+                           const std::map<std::string, std::string>& context,
+                           const mcp::CallOptions& options);
   // Receives the upstream's notifications/resources/updated (on the client's notification
   // thread). Set before connect().
   void on_resource_updated(std::function<void(const std::string& uri)> handler);

@@ -66,6 +66,21 @@ TEST(GatewayConfig, VsCodeServersKey) {
   EXPECT_EQ(c.upstreams[0].command, "x");
 }
 
+// Cursor's and VS Code's files spell variables ${env:VAR}.
+TEST(GatewayConfig, EnvPrefixedVariables) {
+  ::setenv("GATEWAY_TEST_TOKEN", "t0k", 1);
+  auto c = parse_config(R"({"servers": {"a": {"type": "http", "url": "http://127.0.0.1:1/mcp",
+      "headers": {"Authorization": "Bearer ${env:GATEWAY_TEST_TOKEN}",
+                  "X-Level": "${env:GATEWAY_TEST_UNSET_VAR:-low}"}}}})",
+                        "cfg.json");
+  ASSERT_EQ(c.upstreams.size(), 1u);
+  EXPECT_EQ(c.upstreams[0].headers.at("Authorization"), "Bearer t0k");
+  EXPECT_EQ(c.upstreams[0].headers.at("X-Level"), "low");
+  EXPECT_NE(config_error(R"({"mcpServers": {"a": {"command": "${env:GATEWAY_TEST_UNSET_VAR}"}}})")
+                .find("GATEWAY_TEST_UNSET_VAR is not set"),
+            std::string::npos);
+}
+
 TEST(GatewayConfig, ErrorsNameFilePointerAndFault) {
   EXPECT_EQ(config_error(R"({"mcpServers": {"a": {"command": "x", "args": [1]}}})"),
             "cfg.json: /mcpServers/a/args/0: must be a string");
