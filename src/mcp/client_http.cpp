@@ -410,7 +410,8 @@ struct HttpRun {
     milliseconds lifetime = kIdleLifetime;
     const std::string ka = lower(x.header("Keep-Alive"));
     if (auto at = ka.find("timeout="); at != std::string::npos)
-      lifetime = std::min(lifetime, milliseconds(std::atol(ka.c_str() + at + 8) * 1000 - 1000));
+      lifetime = std::min(
+          lifetime, milliseconds(std::strtol(ka.c_str() + at + 8, nullptr, 10) * 1000 - 1000));
     if (lifetime.count() <= 0) return;
     if (idle.size() >= kMaxIdleConnections) {
       idle.front().conn->close();
