@@ -561,7 +561,10 @@ struct HttpRun {
   }
 
   awaitable<void> post(OutgoingMessage m);
-  awaitable<void> standalone(std::string version);
+  // `first`: the exchange of its first GET (the kept-alive connection that carried
+  // notifications/initialized, so that the stream opens before later POSTs, as it would on a
+  // new connection of its own); null for a new connection.
+  awaitable<void> standalone(std::string version, std::unique_ptr<Exchange> first);
   awaitable<void> remove_session(std::string sid);
   awaitable<void> sse_stream();
 };
@@ -845,7 +848,7 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
       else if (legacy && m.method == "notifications/initialized" && opt.standalone_stream &&
                !standalone_started && !session_id().empty()) {
         standalone_started = true;
-        asio::co_spawn(*ioc, standalone(std::string(req["MCP-Protocol-Version"])),
+        asio::co_spawn(*ioc, standalone(std::string(req["MCP-Protocol-Version"]), take_exchange()),
                        [](const std::exception_ptr&) {});
       }
       co_return;
@@ -883,7 +886,7 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
   fail(Kind::kMalformedAnswer, why);
 }
 
-awaitable<void> HttpRun::standalone(std::string version) {
+awaitable<void> HttpRun::standalone(std::string version, std::unique_ptr<Exchange> first) {
   detail::SseParser sp(opt.max_message_bytes);
   const std::function<void(detail::SseEvent&)> on_event = [&](detail::SseEvent& ev) {
     if ((!ev.type.empty() && ev.type != "message") || ev.data.empty()) return;
@@ -891,7 +894,7 @@ awaitable<void> HttpRun::standalone(std::string version) {
   };
   for (int failures = 0; !finished();) {
     const std::string sid = session_id();
-    auto x = new_exchange();
+    auto x = first ? std::move(first) : new_exchange();
     Registration reg(this, x->s);
     auto req = make_request(http::verb::get, version);
     req.set(http::field::accept, "text/event-stream");
@@ -899,6 +902,8 @@ awaitable<void> HttpRun::standalone(std::string version) {
     if (!sp.last_event_id().empty()) req.set("Last-Event-ID", sp.last_event_id());
     co_await exchange(*x, req, opt.write_timeout);
     if (finished()) co_return;
+    if (x->reused && x->ec && x->stage == Exchange::Stage::kWrite && x->written == 0)
+      continue;  // a kept-alive connection that failed unused: a new one at once
     if (x->ec) {
       if ((x->stage == Exchange::Stage::kConnect && x->ec == asio::error::connection_refused) ||
           ++failures >= kMaxStandaloneFailures) {
