@@ -16,10 +16,11 @@
 // connection and delivers every callback, so message() is never called concurrently; send()
 // may be called from any thread, close() not from a callback.
 //
-// StreamableHttpClientTransport: every message is one POST to the endpoint URL, with `Content-Type: application/json` and `Accept: application/json,
-// text/event-stream`; the server answers a request with a JSON body or with an SSE stream whose
-// `message` events (related notifications, the server's own requests, then the response) reach
-// the callbacks in order, and answers notifications and responses with 202.
+// StreamableHttpClientTransport: every message is one POST to the endpoint URL, with `Content-Type:
+// application/json` and `Accept: application/json, text/event-stream`; the server answers a request
+// with a JSON body or with an SSE stream whose `message` events (related notifications, the
+// server's own requests, then the response) reach the callbacks in order, and answers notifications
+// and responses with 202.
 //
 //  - 2025-11-25 (messages of OutgoingMessage::era kLegacy): the `Mcp-Session-Id` the server
 //    gives in its initialize answer goes on every later message; once notifications/initialized
@@ -56,8 +57,10 @@
 // kept connection that the server closes before answering is not sent again (the server may
 // have read it): it fails as any request whose connection breaks does. That can only happen if
 // the server closes an idle connection at the very moment the request goes out, which the 4 s
-// bound keeps below the idle timeouts of common servers (5 s). The standalone GET stream,
-// resumption GETs and DELETE use connections of their own.
+// bound keeps below the idle timeouts of common servers (5 s). The standalone GET stream opens
+// on the connection that carried notifications/initialized (so that it is open before the
+// POSTs that follow, as servers expect) and keeps it; its reopenings, resumption GETs and
+// DELETE use new connections.
 //
 // Failures of one request (request_failed): a connection that cannot be made (other than
 // refused), kTimeout past read_timeout, kMalformedAnswer for garbage, an error status without a
