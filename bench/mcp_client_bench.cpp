@@ -7,11 +7,19 @@
 // round trips per second) with p50/p99 latency, then `--concurrency` callers sharing one client.
 // mcp::Client runs in the 2025-11-25 era, the one the TypeScript client speaks (the same
 // messages on the wire), and again in 2026-07-28 ("cpp_modern"). The ratio is mcp::Client's
-// sequential calls/s over the TypeScript client's (the goal: >= 5). Prints one JSON line.
+// sequential calls/s over the TypeScript client's (the goal: >= 5). "floor" is the same
+// sequential calls from a bare blocking client (pre-written messages, one thread, a kept-alive
+// connection over HTTP): the server's and the kernel's share of a round trip, which no client
+// goes below; floor_ratio (floor over the TypeScript client) bounds the ratio any client could
+// reach on this machine. Prints one JSON line.
 //   mcp_client_bench [--calls N] [--concurrency C] [--concurrent-calls N] [--node PATH]
 //                    [--script PATH] [--only stdio|http]
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -200,6 +208,161 @@ Figures run_ts(const Config& cfg, std::vector<std::string> args) {
   return f;
 }
 
+// The floor: the cheapest client there is, one thread with blocking reads and writes of
+// pre-written messages, no JSON parsing beyond finding the echoed text. What it measures is
+// the server's round trip (and the kernel's): no client can be faster than this, so
+// floor / ts bounds the ratio any client could reach on this machine and load.
+struct Floor {
+  int wfd = -1, rfd = -1;
+  std::string pending{};  // bytes read past the last answer
+
+  bool write_all(std::string_view s) const {
+    while (!s.empty()) {
+      const ssize_t n = write(wfd, s.data(), s.size());
+      if (n <= 0) return false;
+      s.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  // Reads until `pending` holds `n` bytes (n = 0: until it holds a newline); false on EOF.
+  bool fill(std::size_t n) {
+    char buf[4096];
+    while (n ? pending.size() < n : pending.find('\n') == std::string::npos) {
+      const ssize_t k = read(rfd, buf, sizeof buf);
+      if (k <= 0) return false;
+      pending.append(buf, static_cast<std::size_t>(k));
+    }
+    return true;
+  }
+  bool read_line(std::string& line) {
+    if (!fill(0)) return false;
+    const auto nl = pending.find('\n');
+    line = pending.substr(0, nl);
+    pending.erase(0, nl + 1);
+    return true;
+  }
+  // One HTTP/1.1 answer with Content-Length (what the server sends for JSON): its head and body.
+  bool read_http(std::string& head, std::string& body) {
+    std::size_t end = 0;
+    while ((end = pending.find("\r\n\r\n")) == std::string::npos)
+      if (!fill(pending.size() + 1)) return false;
+    head = pending.substr(0, end + 4);
+    const auto cl = head.find("Content-Length: ");
+    if (cl == std::string::npos) return false;
+    const std::size_t len = std::strtoul(head.c_str() + cl + 16, nullptr, 10);
+    if (!fill(end + 4 + len)) return false;
+    body = pending.substr(end + 4, len);
+    pending.erase(0, end + 4 + len);
+    return true;
+  }
+};
+
+const char* const kInitialize =
+    R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
+    R"("capabilities":{},"clientInfo":{"name":"bench-floor","version":"1"}}})";
+const char* const kInitialized = R"({"jsonrpc":"2.0","method":"notifications/initialized"})";
+
+std::string call_text(long id) {
+  return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+         R"(,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello world"}}})";
+}
+
+// Times `cfg.calls` sequential calls of `one` (after the warm-up) into calls/s, p50 and p99.
+Figures time_calls(const Config& cfg, const std::function<bool(long)>& one) {
+  Figures f;
+  for (long i = 0; i < cfg.warmup; ++i)
+    if (!one(i + 1)) return f;
+  std::vector<double> lat(static_cast<std::size_t>(cfg.calls));
+  const auto t0 = std::chrono::steady_clock::now();
+  long id = cfg.warmup + 1;
+  for (auto& l : lat) {
+    const auto s = std::chrono::steady_clock::now();
+    if (!one(id++)) return f;
+    l = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count();
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double p) {
+    return lat[std::min(lat.size() - 1,
+                        static_cast<std::size_t>(p * static_cast<double>(lat.size())))];
+  };
+  f.calls_per_s = static_cast<double>(cfg.calls) / secs;
+  f.p50_ms = pct(0.5);
+  f.p99_ms = pct(0.99);
+  f.ok = true;
+  return f;
+}
+
+Figures floor_stdio(const Config& cfg) {
+  int in[2];
+  int out[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return {};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  std::string self = cfg.self;
+  std::string flag = "--serve-stdio";
+  char* argv[] = {self.data(), flag.data(), nullptr};
+  pid_t pid = -1;
+  const int spawned = posix_spawn(&pid, argv[0], &fa, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(in[0]);
+  close(out[1]);
+  Figures f;
+  Floor fl{.wfd = in[1], .rfd = out[0], .pending = {}};
+  std::string line;
+  if (spawned == 0 && fl.write_all(std::string(kInitialize) + "\n") && fl.read_line(line) &&
+      fl.write_all(std::string(kInitialized) + "\n"))
+    f = time_calls(cfg, [&](long id) {
+      return fl.write_all(call_text(id) + "\n") && fl.read_line(line) &&
+             line.find("hello world") != std::string::npos;
+    });
+  close(in[1]);
+  close(out[0]);
+  if (spawned == 0) waitpid(pid, nullptr, 0);
+  return f;
+}
+
+Figures floor_http(const Config& cfg, unsigned port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return {};
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  Figures f;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    close(fd);
+    return f;
+  }
+  Floor fl{.wfd = fd, .rfd = fd, .pending = {}};
+  std::string session;
+  auto post = [&](const std::string& body, std::string& head, std::string& answer) {
+    std::string req = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                      "\r\nContent-Type: application/json\r\nAccept: application/json, "
+                      "text/event-stream\r\nMCP-Protocol-Version: 2025-11-25\r\n";
+    if (!session.empty()) req += "Mcp-Session-Id: " + session + "\r\n";
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    return fl.write_all(req) && fl.read_http(head, answer);
+  };
+  std::string head;
+  std::string body;
+  if (post(kInitialize, head, body)) {
+    const auto at = head.find("Mcp-Session-Id: ");
+    if (at != std::string::npos) session = head.substr(at + 16, head.find("\r\n", at) - at - 16);
+    if (post(kInitialized, head, body))
+      f = time_calls(cfg, [&](long id) {
+        return post(call_text(id), head, body) && body.find("hello world") != std::string::npos;
+      });
+  }
+  close(fd);
+  return f;
+}
+
 std::string to_json(const Figures& f) {
   char buf[256];
   (void)std::snprintf(buf, sizeof buf,
@@ -210,12 +373,17 @@ std::string to_json(const Figures& f) {
   return buf;
 }
 
-std::string section(const Figures& cpp, const Figures& modern, const Figures& ts) {
-  char ratio[64];
-  (void)std::snprintf(ratio, sizeof ratio, "%.2f",
-                      ts.calls_per_s > 0 ? cpp.calls_per_s / ts.calls_per_s : 0.0);
+std::string section(const Figures& cpp, const Figures& modern, const Figures& ts,
+                    const Figures& floor) {
+  char ratio[160];
+  (void)std::snprintf(ratio, sizeof ratio,
+                      "\"ratio_calls_per_s\":%.2f,\"floor\":{\"ok\":%s,\"calls_per_s\":%.0f,"
+                      "\"p50_ms\":%.3f,\"p99_ms\":%.3f},\"floor_ratio\":%.2f",
+                      ts.calls_per_s > 0 ? cpp.calls_per_s / ts.calls_per_s : 0.0,
+                      floor.ok ? "true" : "false", floor.calls_per_s, floor.p50_ms, floor.p99_ms,
+                      ts.calls_per_s > 0 ? floor.calls_per_s / ts.calls_per_s : 0.0);
   return "{\"cpp\":" + to_json(cpp) + ",\"cpp_modern\":" + to_json(modern) +
-         ",\"ts\":" + to_json(ts) + ",\"ratio_calls_per_s\":" + ratio + "}";
+         ",\"ts\":" + to_json(ts) + "," + ratio + "}";
 }
 
 // The HTTP server child: its pid, the pipe to its stdin, its port.
@@ -286,8 +454,9 @@ int main(int argc, char** argv) {
     const Figures modern = run_cpp(cfg, t, mcp::VersionNegotiation::kModern);
     const Figures ts =
         run_ts(cfg, {"--transport", "stdio", "--command", cfg.self, "--arg", "--serve-stdio"});
-    ok = ok && cpp.ok && modern.ok && ts.ok;
-    stdio_json = section(cpp, modern, ts);
+    const Figures floor = floor_stdio(cfg);
+    ok = ok && cpp.ok && modern.ok && ts.ok && floor.ok;
+    stdio_json = section(cpp, modern, ts, floor);
   }
   if (only.empty() || only == "http") {
     const HttpChild child = spawn_http(cfg.self);
@@ -303,8 +472,9 @@ int main(int argc, char** argv) {
       const Figures cpp = run_cpp(cfg, t, mcp::VersionNegotiation::kLegacy);
       const Figures modern = run_cpp(cfg, t, mcp::VersionNegotiation::kModern);
       const Figures ts = run_ts(cfg, {"--transport", "http", "--url", url});
-      ok = ok && cpp.ok && modern.ok && ts.ok;
-      http_json = section(cpp, modern, ts);
+      const Figures floor = floor_http(cfg, child.port);
+      ok = ok && cpp.ok && modern.ok && ts.ok && floor.ok;
+      http_json = section(cpp, modern, ts, floor);
     }
     if (child.stdin_fd >= 0) close(child.stdin_fd);
     if (child.pid > 0) waitpid(child.pid, nullptr, 0);

@@ -9,17 +9,18 @@
 // server at URL went away: Connection refused", "the server ended the HTTP session ID (404 Not
 // Found)". Memory is bounded: a JSON body, an SSE line or an SSE event larger than
 // max_message_bytes fails its answer; every message in flight holds one connection (the
-// client bounds them with ClientOptions::max_pending_requests).
+// client bounds them with ClientOptions::max_pending_requests), and at most 8 idle ones are
+// kept (see Connections).
 //
 // Thread-safety: as ClientTransport. One I/O thread (Boost.Asio coroutines) runs every
 // connection and delivers every callback, so message() is never called concurrently; send()
 // may be called from any thread, close() not from a callback.
 //
-// StreamableHttpClientTransport: every message is one POST to the endpoint URL, on a
-// connection of its own, with `Content-Type: application/json` and `Accept: application/json,
-// text/event-stream`; the server answers a request with a JSON body or with an SSE stream whose
-// `message` events (related notifications, the server's own requests, then the response) reach
-// the callbacks in order, and answers notifications and responses with 202.
+// StreamableHttpClientTransport: every message is one POST to the endpoint URL, with `Content-Type:
+// application/json` and `Accept: application/json, text/event-stream`; the server answers a request
+// with a JSON body or with an SSE stream whose `message` events (related notifications, the
+// server's own requests, then the response) reach the callbacks in order, and answers notifications
+// and responses with 202.
 //
 //  - 2025-11-25 (messages of OutgoingMessage::era kLegacy): the `Mcp-Session-Id` the server
 //    gives in its initialize answer goes on every later message; once notifications/initialized
@@ -42,6 +43,24 @@
 // call. A request that may have reached the server is never sent again. A server never reached
 // (a wrong URL, a server not started) fails at once, without retries; the call's own deadline
 // or cancellation ends the retries too.
+//
+// Connections: HTTP/1.1 keep-alive. A connection whose answer was read to its end waits, idle,
+// for the next POST (at most 8 idle connections, newest reused first, each for at most 4 s, or
+// the server's `Keep-Alive: timeout=N` less 1 s when shorter), so that sequential calls pay
+// one TCP (and TLS) handshake instead of one per call. A connection is not kept when the
+// server says `Connection: close`, answers in HTTP/1.0 or with a body that ends with the
+// connection, sends more than the answer, or the exchange failed; an SSE answer holds its
+// connection until the stream ends. Before an idle connection carries a request it is checked:
+// one the server closed meanwhile (its FIN or TLS close_notify already arrived) is dropped and
+// the request goes out on another. One that fails before a byte of the request was written is
+// replaced by a new connection at once (no backoff, no retry counted). A request written on a
+// kept connection that the server closes before answering is not sent again (the server may
+// have read it): it fails as any request whose connection breaks does. That can only happen if
+// the server closes an idle connection at the very moment the request goes out, which the 4 s
+// bound keeps below the idle timeouts of common servers (5 s). The standalone GET stream opens
+// on the connection that carried notifications/initialized (so that it is open before the
+// POSTs that follow, as servers expect) and keeps it; its reopenings, resumption GETs and
+// DELETE use new connections.
 //
 // Failures of one request (request_failed): a connection that cannot be made (other than
 // refused), kTimeout past read_timeout, kMalformedAnswer for garbage, an error status without a

@@ -13,7 +13,12 @@
 // stays bounded and the calls fail at once instead of waiting for answers that were lost.
 //
 // Thread-safety: as ClientTransport. One I/O thread reads stdout and stderr and watches the
-// child; one writer thread writes stdin, so send() never blocks on a full pipe.
+// child (and hands each answer straight to the client, which wakes the waiting caller). send()
+// never blocks on a full pipe: when no earlier message waits, it writes the message on the
+// calling thread with one non-blocking write (under the transport's lock, so messages never
+// interleave; a SIGPIPE it raises is held off and discarded, the program's signal disposition
+// untouched), sparing the hand-off to another thread; what the pipe does not take at once
+// waits in a queue that one writer thread writes as the child reads, in order.
 #pragma once
 
 #include <chrono>

@@ -1,8 +1,11 @@
-// The client's HTTP transports: one Boost.Asio I/O thread whose coroutines run one connection
-// (plain or TLS) per message (POST, its JSON or SSE answer), the 2025-11-25 standalone GET
-// stream and the resumption of broken response streams, the DELETE of close(), and the legacy
-// HTTP+SSE stream with its endpoint.
+// The client's HTTP transports: one Boost.Asio I/O thread whose coroutines run the POST of each
+// message (its JSON or SSE answer) on a kept-alive connection or a new one, the 2025-11-25
+// standalone GET stream and the resumption of broken response streams, the DELETE of close(), and
+// the legacy HTTP+SSE stream with its endpoint.
 #include "mcp/client_http.hpp"
+
+#include <errno.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -20,6 +23,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
+#include <cstdlib>
 #include <future>
 #include <map>
 #include <mutex>
@@ -56,6 +60,11 @@ constexpr int kMaxStandaloneFailures = 3;
 // Authorizations (mcp/client_oauth.hpp) one message may go through: a 401, then a 403 for more
 // scope, then one more refusal.
 constexpr int kMaxAuthRounds = 3;
+// Kept-alive connections waiting for the next POST, at most; and how long one waits at most
+// (shorter than the 5 s idle timeout of common servers, so that a server rarely closes one just
+// as a request goes out on it; a shorter `Keep-Alive: timeout=N` of the server, less 1 s, wins).
+constexpr std::size_t kMaxIdleConnections = 8;
+constexpr milliseconds kIdleLifetime{4000};
 
 struct Url {
   std::string text;         // as given
@@ -213,6 +222,15 @@ class Conn {
   beast::ssl_stream<beast::tcp_stream>* tls() { return tls_.get(); }
   executor_type get_executor() { return tcp().get_executor(); }
   void close() { tcp().close(); }
+  // Whether an idle kept-alive connection may carry a request: open, with nothing to read (the
+  // server's FIN, a TLS close_notify or stray bytes all mean that it may not).
+  bool idle_usable() {
+    auto& sock = tcp().socket();
+    if (!sock.is_open()) return false;
+    char b = 0;
+    const ssize_t n = ::recv(sock.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
 
   template <class Buffers, class Token>
   auto async_read_some(const Buffers& buffers, Token&& token) {
@@ -244,12 +262,15 @@ class Conn {
 
 // One HTTP exchange: a connection, its read buffer and the parser of the answer.
 struct Exchange {
-  Exchange(asio::io_context& ioc, asio::ssl::context* tls) : s(std::make_shared<Conn>(ioc, tls)) {
+  Exchange(asio::io_context& ioc, asio::ssl::context* tls)
+      : Exchange(std::make_shared<Conn>(ioc, tls), false) {}
+  Exchange(std::shared_ptr<Conn> conn, bool kept) : s(std::move(conn)), reused(kept) {
     p.body_limit(boost::none);  // the transport counts the bytes itself
     p.header_limit(kMaxHead);
   }
   enum class Stage { kConnect, kHandshake, kWrite, kHead, kDone };
   std::shared_ptr<Conn> s;
+  bool reused = false;  // a kept-alive connection: connected (and TLS set up) already
   beast::flat_buffer buf;
   http::response_parser<http::buffer_body> p;
   Stage stage = Stage::kConnect;
@@ -283,8 +304,14 @@ struct HttpRun {
   std::optional<asio::ssl::context> tls_ctx;
   std::map<std::string, std::uint64_t> request_stream;  // request id -> its connection
   std::set<std::string> cancelled;  // requests whose connection was closed to cancel them
-  bool delivered = false;           // closed() was delivered
-  bool reached = false;             // a connection to the server was made once
+  // Kept-alive connections between POSTs (newest last), each with the time it may wait until.
+  struct Idle {
+    std::shared_ptr<Conn> conn;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::vector<Idle> idle;
+  bool delivered = false;  // closed() was delivered
+  bool reached = false;    // a connection to the server was made once
   bool standalone_started = false;
   // Legacy HTTP+SSE: messages go to `post_target` (the endpoint event's path and query), and
   // start() waits on `ready` ("" once the endpoint is known, else why there is none).
@@ -338,6 +365,8 @@ struct HttpRun {
     }
     for (auto& [id, w] : streams)
       if (auto s = w.lock()) s->close();
+    for (auto& i : idle) i.conn->close();
+    idle.clear();
     cb.closed(why);
   }
   void cancel(const std::string& key) {
@@ -357,6 +386,39 @@ struct HttpRun {
   void arm(Conn& c, milliseconds timeout) { arm(c.tcp(), timeout); }
   std::unique_ptr<Exchange> new_exchange() {
     return std::make_unique<Exchange>(*ioc, tls_ctx ? &*tls_ctx : nullptr);
+  }
+  // An exchange on the newest idle connection still usable (the others that are not are
+  // closed), else on a new connection.
+  std::unique_ptr<Exchange> take_exchange() {
+    const auto now = std::chrono::steady_clock::now();
+    while (!idle.empty()) {
+      Idle i = std::move(idle.back());
+      idle.pop_back();
+      if (now < i.until && i.conn->idle_usable())
+        return std::make_unique<Exchange>(std::move(i.conn), true);
+      i.conn->close();
+    }
+    return new_exchange();
+  }
+  // After an answer read to its end: its connection waits for the next POST, unless the
+  // server ends it (Connection: close, HTTP/1.0, a body that ends with the connection) or sent
+  // more than the answer.
+  void keep(Exchange& x) {
+    if (finished() || !x.p.is_done() || !x.p.keep_alive() || x.buf.size() != 0 ||
+        !x.s->tcp().socket().is_open())
+      return;
+    milliseconds lifetime = kIdleLifetime;
+    const std::string ka = lower(x.header("Keep-Alive"));
+    if (auto at = ka.find("timeout="); at != std::string::npos)
+      lifetime = std::min(
+          lifetime, milliseconds(std::strtol(ka.c_str() + at + 8, nullptr, 10) * 1000 - 1000));
+    if (lifetime.count() <= 0) return;
+    if (idle.size() >= kMaxIdleConnections) {
+      idle.front().conn->close();
+      idle.erase(idle.begin());
+    }
+    x.s->tcp().expires_never();
+    idle.push_back({x.s, std::chrono::steady_clock::now() + lifetime});
   }
 
   http::request<http::string_body> make_request(http::verb verb, const std::string& version) {
@@ -415,13 +477,14 @@ struct HttpRun {
   }
 
   // Connects, writes `req` and reads the answer's head (within `head_timeout`; 0 = none).
+  // A kept-alive connection skips straight to the write.
   awaitable<void> exchange(Exchange& x, http::request<http::string_body>& req,
                            milliseconds head_timeout) {
     x.stage = Exchange::Stage::kConnect;
-    x.ec = co_await connect(x.s->tcp());
+    if (!x.reused) x.ec = co_await connect(x.s->tcp());
     if (x.ec) co_return;
     reached = true;
-    if (auto* tls = x.s->tls()) {
+    if (auto* tls = x.reused ? nullptr : x.s->tls()) {
       // Certificate verification: the chain (verify_peer) and the URL's host name (SNI too).
       x.stage = Exchange::Stage::kHandshake;
       if (!SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str())) {
@@ -498,7 +561,10 @@ struct HttpRun {
   }
 
   awaitable<void> post(OutgoingMessage m);
-  awaitable<void> standalone(std::string version);
+  // `first`: the exchange of its first GET (the kept-alive connection that carried
+  // notifications/initialized, so that the stream opens before later POSTs, as it would on a
+  // new connection of its own); null for a new connection.
+  awaitable<void> standalone(std::string version, std::unique_ptr<Exchange> first);
   awaitable<void> remove_session(std::string sid);
   awaitable<void> sse_stream();
 };
@@ -508,7 +574,7 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
   const bool legacy = m.era == Era::kLegacy;
   const std::string key = is_req ? id_key(m.id) : std::string();
   const std::string what = what_of(m);
-  auto x = new_exchange();
+  auto x = take_exchange();
   auto reg = std::make_unique<Registration>(this, x->s);
   if (is_req) request_stream[key] = reg->id;
   struct Forget {
@@ -568,11 +634,19 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
   // A connection that could not be made, or broke before a byte of the request was written,
   // is tried again with backoff (a server restarting on its port), up to
   // max_reconnect_attempts times; never once the request may have reached the server, nor
-  // against a server never reached (a wrong URL fails at once).
+  // against a server never reached (a wrong URL fails at once). A kept-alive connection that
+  // fails before a byte of the request was written is replaced by a new one at once.
   std::size_t attempts = 0;
   for (;;) {
     co_await exchange(*x, req, is_req && !sse_mode ? opt.read_timeout : opt.write_timeout);
     if (finished()) co_return;
+    if (x->reused && x->ec && x->stage == Exchange::Stage::kWrite && x->written == 0 &&
+        !(is_req && cancelled.count(key))) {
+      x->s->close();
+      x = new_exchange();
+      streams[reg->id] = x->s;
+      continue;
+    }
     const bool unsent =
         (x->stage == Exchange::Stage::kConnect ||
          (x->stage == Exchange::Stage::kWrite && x->written == 0)) &&
@@ -620,7 +694,7 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
                                      x->header("WWW-Authenticate"));
       co_return;
     }
-    x = new_exchange();
+    x = take_exchange();
     reg = std::make_unique<Registration>(this, x->s);
     if (is_req) request_stream[key] = reg->id;
     set_authorization(req);
@@ -677,7 +751,7 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
   if (sse_mode) {
     // Legacy HTTP+SSE: the answer comes on the stream; the POST only says whether it was taken.
     std::string body;
-    co_await read_all(*x, opt.write_timeout, kMaxErrorBody, body);
+    if (!co_await read_all(*x, opt.write_timeout, kMaxErrorBody, body)) keep(*x);
     if (status / 100 == 2 || finished()) co_return;
     std::string why = "the server at " + url.text + " refused " + what + ": HTTP " +
                       std::to_string(status) + " " + std::string(x->p.get().reason());
@@ -700,6 +774,7 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
     };
     auto feed = [&](std::string_view b) { return sp.feed(b, on_event); };
     beast::error_code ec = co_await read_body(*x, body_timeout, feed);
+    if (!ec && !sp.failed() && !(is_req && cancelled.count(key))) keep(*x);
     std::size_t resumptions = 0;
     while (is_req && !answered && !finished() && !cancelled.count(key) && !sp.failed() &&
            ec != beast::error::timeout && legacy && !sid.empty() && !sp.last_event_id().empty() &&
@@ -752,6 +827,7 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
   const std::size_t cap = status / 100 == 2 ? opt.max_message_bytes : kMaxErrorBody;
   beast::error_code ec = co_await read_all(*x, body_timeout, cap, body);
   if (finished()) co_return;
+  if (!ec && !(is_req && cancelled.count(key))) keep(*x);
   if (ec == http::error::body_limit && status / 100 == 2) {
     fail(Kind::kMalformedAnswer, "the server's answer to " + what + " is larger than " +
                                      std::to_string(opt.max_message_bytes) + " bytes");
@@ -772,7 +848,7 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
       else if (legacy && m.method == "notifications/initialized" && opt.standalone_stream &&
                !standalone_started && !session_id().empty()) {
         standalone_started = true;
-        asio::co_spawn(*ioc, standalone(std::string(req["MCP-Protocol-Version"])),
+        asio::co_spawn(*ioc, standalone(std::string(req["MCP-Protocol-Version"]), take_exchange()),
                        [](const std::exception_ptr&) {});
       }
       co_return;
@@ -810,7 +886,7 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
   fail(Kind::kMalformedAnswer, why);
 }
 
-awaitable<void> HttpRun::standalone(std::string version) {
+awaitable<void> HttpRun::standalone(std::string version, std::unique_ptr<Exchange> first) {
   detail::SseParser sp(opt.max_message_bytes);
   const std::function<void(detail::SseEvent&)> on_event = [&](detail::SseEvent& ev) {
     if ((!ev.type.empty() && ev.type != "message") || ev.data.empty()) return;
@@ -818,7 +894,7 @@ awaitable<void> HttpRun::standalone(std::string version) {
   };
   for (int failures = 0; !finished();) {
     const std::string sid = session_id();
-    auto x = new_exchange();
+    auto x = first ? std::move(first) : new_exchange();
     Registration reg(this, x->s);
     auto req = make_request(http::verb::get, version);
     req.set(http::field::accept, "text/event-stream");
@@ -826,6 +902,8 @@ awaitable<void> HttpRun::standalone(std::string version) {
     if (!sp.last_event_id().empty()) req.set("Last-Event-ID", sp.last_event_id());
     co_await exchange(*x, req, opt.write_timeout);
     if (finished()) co_return;
+    if (x->reused && x->ec && x->stage == Exchange::Stage::kWrite && x->written == 0)
+      continue;  // a kept-alive connection that failed unused: a new one at once
     if (x->ec) {
       if ((x->stage == Exchange::Stage::kConnect && x->ec == asio::error::connection_refused) ||
           ++failures >= kMaxStandaloneFailures) {

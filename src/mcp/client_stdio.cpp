@@ -1,5 +1,6 @@
-// The client's stdio transport: spawning the server (posix_spawnp, close-on-exec pipes), a writer
-// thread for its stdin, one I/O thread for its stdout, its stderr and its exit (a pidfd where
+// The client's stdio transport: spawning the server (posix_spawnp, close-on-exec pipes), its stdin
+// written by send() on the caller's thread when the pipe takes a message at once and otherwise by
+// a writer thread, one I/O thread for its stdout, its stderr and its exit (a pidfd where
 // the kernel has them), and the graceful shutdown of close().
 #include "mcp/client_stdio.hpp"
 
@@ -72,6 +73,29 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
+// One non-blocking write(2) on the calling thread, whose SIGPIPE (the child closed its stdin)
+// must not kill the program: SIGPIPE is blocked for the call, and one it raised is taken back
+// before the mask is restored. Returns write()'s result, errno as write() left it.
+ssize_t write_without_sigpipe(int fd, std::string_view s) {
+  sigset_t pipe_only, old;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  ssize_t n;
+  do {
+    n = ::write(fd, s.data(), s.size());
+  } while (n < 0 && errno == EINTR);
+  const int err = errno;
+  if (n < 0 && err == EPIPE && !sigismember(&old, SIGPIPE)) {
+    const timespec zero{};
+    while (::sigtimedwait(&pipe_only, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return n;
+}
+
 }  // namespace
 
 // One life of the child process: its descriptors, its threads and their shared state.
@@ -81,7 +105,9 @@ struct StdioRun {
   ClientTransportCallbacks cb;
   std::string name;  // for log lines
   pid_t pid = -1;
-  int in_fd = -1;   // our end of the child's stdin: the writer thread's
+  // Our end of the child's stdin (non-blocking): written under `mu` by send() while nothing is
+  // queued, else by the writer thread; closed under `mu` by the writer thread.
+  int in_fd = -1;
   int out_fd = -1;  // our ends of stdout and stderr, and the pidfd: the I/O thread's
   int err_fd = -1;
   int pidfd = -1;
@@ -92,7 +118,8 @@ struct StdioRun {
   std::size_t queued_bytes GUARDED_BY(mu) = 0;
   bool closing GUARDED_BY(mu) = false;  // close() began: the writer drains, then closes stdin
   bool writer_done GUARDED_BY(mu) = false;
-  bool reaped GUARDED_BY(mu) = false;  // waitpid() collected the child: its pid is not ours
+  bool writer_busy GUARDED_BY(mu) = false;  // the writer thread writes a message it dequeued
+  bool reaped GUARDED_BY(mu) = false;       // waitpid() collected the child: its pid is not ours
   int status GUARDED_BY(mu) = 0;
   // Set when closed() is delivered (or about to be): send() fails with it from then on.
   std::string closed_reason GUARDED_BY(mu);
@@ -127,12 +154,16 @@ void StdioRun::write_loop() {
       msg = std::move(queue.front());
       queue.pop_front();
       queued_bytes -= msg.size();
+      writer_busy = true;
     }
-    if (!write_all(msg)) break;
+    const bool ok = write_all(msg);
+    refcache_sync::Lock lk(mu);
+    writer_busy = false;
+    if (!ok) break;
   }
-  close_fd(in_fd);  // EOF on the child's stdin: the first step of a graceful shutdown
   {
     refcache_sync::Lock lk(mu);
+    close_fd(in_fd);  // EOF on the child's stdin: the first step of a graceful shutdown
     writer_done = true;
     queue.clear();
     queued_bytes = 0;
@@ -519,6 +550,14 @@ void StdioClientTransport::send(OutgoingMessage message) {
       throw ClientError(ClientError::Kind::kBusy,
                         "the server is not reading its stdin: " + std::to_string(r->queued_bytes) +
                             " bytes wait to be written");
+    if (r->queue.empty() && !r->writer_busy) {
+      // Nothing waits before this message: the caller writes it itself, sparing a hand-off to
+      // the writer thread. The write does not block; what the pipe does not take at once (or an
+      // error, which the writer reports and acts on) goes to the writer thread.
+      const ssize_t n = write_without_sigpipe(r->in_fd, text);
+      if (n == static_cast<ssize_t>(text.size())) return;
+      if (n > 0) text.erase(0, static_cast<std::size_t>(n));
+    }
     r->queued_bytes += text.size();
     r->queue.push_back(std::move(text));
   }

@@ -133,8 +133,9 @@ TEST(HttpReconnect, NoRetriesWhenDisabled) {
   EXPECT_LT(Clock::now() - t0, 1s);
 }
 
-// Answers server/discover (2026-07-28); reads every other request whole and closes its
-// connection without an answer, counting the tools/call requests it read.
+// Answers server/discover (2026-07-28; Connection: close, since it closes every connection after
+// one request); reads every other request whole and closes its connection without an answer,
+// counting the tools/call requests it read.
 class HangUpServer {
  public:
   HangUpServer() {
@@ -178,7 +179,8 @@ class HangUpServer {
             {"result", bj::object{{"supportedVersions", bj::array{"2026-07-28"}},
                                   {"capabilities", bj::object{{"tools", bj::object{}}}}}}});
         const std::string out =
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: "
+            "close\r\nContent-Length: " +
             std::to_string(json.size()) + "\r\n\r\n" + json;
         (void)!::send(c, out.data(), out.size(), MSG_NOSIGNAL);
       } else if (in.find("\"tools/call\"") != std::string::npos) {

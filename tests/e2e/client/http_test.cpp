@@ -616,7 +616,11 @@ class FakeHttpServer {
     std::snprintf(size, sizeof size, "%zx\r\n", data.size());
     return size + data + "\r\n";
   }
-  void write_all(int c, const std::string& s) {
+  // Answers say Connection: close (the server closes every connection after one answer), so
+  // that the client keeps none of them alive.
+  void write_all(int c, std::string s) {
+    if (s.rfind("HTTP/1.1 ", 0) == 0 && s.find("Connection: close") == std::string::npos)
+      s.insert(s.find("\r\n") + 2, "Connection: close\r\n");
     (void)!::send(c, s.data(), s.size(), MSG_NOSIGNAL);
   }
   void serve(int c) {
@@ -1085,6 +1089,7 @@ class FakeTlsServer {
       beast_http::response<beast_http::string_body> res{beast_http::status::ok, 11};
       res.set(beast_http::field::content_type, "application/json");
       res.body() = bj::serialize(bj::object{{"jsonrpc", "2.0"}, {"id", id}, {"result", result}});
+      res.keep_alive(false);  // one request per connection
       res.prepare_payload();
       beast_http::write(tls, res, ec);
       tls.shutdown(ec);
