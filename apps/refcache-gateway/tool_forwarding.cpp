@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "aggregation.hpp"
+#include "caller_principal.hpp"
 #include "ref_arguments.hpp"
 #include "refcache/errors.hpp"
 #include "refcache_mcp/cached_tools.hpp"
@@ -45,6 +46,7 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
       if (hook->alive) ctx.progress(p.progress, p.total, p.message);
     };
     CallSink sink;
+    sink.principal = caller_principal(who);
     sink.log = [hook, &ctx](const mcp::LogMessage& m) {
       std::lock_guard lock(hook->mu);
       if (hook->alive) ctx.log(m.level, m.data, m.logger);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "caller_principal.hpp"
+
 #include "mcp/client_http.hpp"
 #include "mcp/client_stdio.hpp"
 #include "refcache/version.hpp"
@@ -11,6 +13,15 @@ namespace gateway {
 namespace json = boost::json;
 
 namespace {
+
+// The call this thread makes, while a CallScope is alive on it: the mcp::Client answers an
+// input_required result on the thread of the call, so a request met there is that call's.
+struct CurrentCall {
+  const Upstream* upstream = nullptr;
+  std::uint64_t id = 0;
+};
+thread_local CurrentCall
+    current_call;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
 
 std::unique_ptr<mcp::ClientTransport> make_transport(const UpstreamConfig& c) {
   switch (c.kind) {
@@ -383,13 +394,18 @@ boost::json::object Upstream::status() const {
   return o;
 }
 
-Upstream::CallScope::CallScope(Upstream& upstream, CallSink sink) : upstream_(upstream) {
+Upstream::CallScope::CallScope(Upstream& upstream, CallSink sink)
+    : upstream_(upstream),
+      previous_upstream_(current_call.upstream),
+      previous_id_(current_call.id) {
   std::lock_guard lock(upstream_.calls_mu_);
   id_ = upstream_.next_call_++;
   upstream_.calls_.emplace(id_, std::move(sink));
+  current_call = {.upstream = &upstream_, .id = id_};
 }
 
 Upstream::CallScope::~CallScope() {
+  current_call = {.upstream = previous_upstream_, .id = previous_id_};
   std::lock_guard lock(upstream_.calls_mu_);
   upstream_.calls_.erase(id_);
 }
@@ -398,12 +414,33 @@ void Upstream::deliver_log(const mcp::LogMessage& m) {
   std::vector<std::function<void(const mcp::LogMessage&)>> sinks;
   {
     std::lock_guard lock(calls_mu_);
-    for (const auto& [id, s] : calls_)
-      if (s.log) sinks.push_back(s.log);
+    std::vector<std::string> principals;
+    principals.reserve(calls_.size());
+    for (const auto& [id, s] : calls_) principals.push_back(s.principal);
+    if (single_principal(principals))
+      for (const auto& [id, s] : calls_)
+        if (s.log) sinks.push_back(s.log);
   }
   if (sinks.empty()) {
-    spdlog::info("upstream '{}' logs{}{}: {}", config_.name, m.logger.empty() ? "" : " ", m.logger,
-                 json::serialize(m.data));
+    // No caller it surely belongs to: the gateway's log only, at the upstream's level.
+    spdlog::level::level_enum level = spdlog::level::info;
+    switch (m.level) {
+      case mcp::LogLevel::kDebug:
+        level = spdlog::level::debug;
+        break;
+      case mcp::LogLevel::kInfo:
+      case mcp::LogLevel::kNotice:
+        level = spdlog::level::info;
+        break;
+      case mcp::LogLevel::kWarning:
+        level = spdlog::level::warn;
+        break;
+      default:
+        level = spdlog::level::err;
+        break;
+    }
+    spdlog::log(level, "upstream '{}' logs{}{}: {}", config_.name, m.logger.empty() ? "" : " ",
+                m.logger, json::serialize(m.data));
     return;
   }
   for (const auto& s : sinks) s(m);
@@ -411,13 +448,33 @@ void Upstream::deliver_log(const mcp::LogMessage& m) {
 
 json::value Upstream::ask_client(const std::string& method, const json::value& params) {
   std::function<json::value(const std::string&, const json::value&)> ask;
+  bool ambiguous = false;
   {
     std::lock_guard lock(calls_mu_);
-    for (const auto& [id, s] : calls_)
-      if (s.ask) {
-        ask = s.ask;
-        break;
+    if (current_call.upstream == this) {
+      // Asked on the thread of a call (input_required): that call's own.
+      if (auto it = calls_.find(current_call.id); it != calls_.end()) ask = it->second.ask;
+    } else {
+      std::vector<std::string> principals;
+      principals.reserve(calls_.size());
+      for (const auto& [id, s] : calls_) principals.push_back(s.principal);
+      if (single_principal(principals)) {
+        for (const auto& [id, s] : calls_)
+          if (s.ask) {
+            ask = s.ask;
+            break;
+          }
+      } else {
+        ambiguous = !calls_.empty();
       }
+    }
+  }
+  if (ambiguous) {
+    spdlog::warn("upstream '{}': {} refused: calls of several callers are in flight", config_.name,
+                 method);
+    throw mcp::Error(mcp::error_code::kInternalError,
+                     "refcache-gateway: cannot tell which caller this " + method +
+                         " request is for (calls of several callers are in flight)");
   }
   if (!ask)
     throw mcp::Error(mcp::error_code::kInternalError,

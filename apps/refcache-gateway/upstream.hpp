@@ -14,9 +14,17 @@
 // While it is down, the lists of its last connection are kept (its tools stay offered and
 // fail naming it), so that names do not move while a server restarts.
 //
-// What the upstream sends that belongs to a client call (log messages; elicitation, sampling
-// and roots requests) goes to the calls in flight on it, registered with CallScope: log
-// messages to every one of them (with none, to the gateway's log), a request to the oldest.
+// What the upstream sends that belongs to a client call goes to the calls in flight on it,
+// registered with CallScope, only when it cannot belong to another caller:
+//   - an elicitation, sampling or roots request made while call_tool() waits for the
+//     upstream's answer on the calling thread (a 2026-07-28 input_required result, part of the
+//     call's own result) goes to that call;
+//   - a log message, or a request the upstream sends on its own (2025-11-25), goes to the calls
+//     in flight only when they all have the same principal (caller_principal.hpp): a log
+//     message to each of them, a request to the oldest. Otherwise a log message goes to the
+//     gateway's own log only, and a request is refused to the upstream with an error saying
+//     the gateway cannot tell which caller it is for. With no call in flight, the same.
+// Progress is routed by its progressToken (CallOptions::on_progress), not by this rule.
 //
 // Thread-safety: connect() once, before serving; supervise() once after it; every other
 // method may be called concurrently.
@@ -52,6 +60,8 @@ struct UpstreamOptions {
 
 // What a client call in flight on the upstream receives of it.
 struct CallSink {
+  // Who the call is made for (caller_principal()); empty when unknown.
+  std::string principal{};
   // A notifications/message of the upstream.
   std::function<void(const mcp::LogMessage&)> log{};
   // A request of the upstream for the client (elicitation/create, sampling/createMessage,
@@ -119,7 +129,9 @@ class Upstream {
 
    private:
     Upstream& upstream_;
-    std::uint64_t id_;
+    std::uint64_t id_ = 0;
+    const Upstream* previous_upstream_;  // the thread's call before this one (nested scopes)
+    std::uint64_t previous_id_;
   };
 
  private:

@@ -1,6 +1,7 @@
 // The gateway's parts without processes: the configuration file's reading and its errors,
 // the naming of aggregated tools (and names kept when the lists change), the backoff of restarts,
-// the published schemas, ref arguments and the interception of results, on a memory cache.
+// the published schemas, ref arguments and the interception of results, on a memory cache; and
+// the rule that decides whether an upstream's message may reach the callers in flight.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -8,6 +9,7 @@
 
 #include "aggregation.hpp"
 #include "backoff.hpp"
+#include "caller_principal.hpp"
 #include "gateway_config.hpp"
 #include "mcp/schema.hpp"
 #include "ref_arguments.hpp"
@@ -292,4 +294,53 @@ TEST_F(GatewayCacheTest, StructuredContentIsStoredUnlessItOnlyWrapsTheText) {
   EXPECT_EQ(b.structured_content->at("source"), "text");
   EXPECT_EQ(*cache_->resolve(std::string(b.structured_content->at("ref_id").as_string()), actor_),
             json::value(text));
+}
+
+namespace {
+
+refcache::CallIdentity caller(std::map<std::string, std::string> values) {
+  refcache::CallIdentity who;
+  who.values = std::move(values);
+  return who;
+}
+
+}  // namespace
+
+TEST(CallerPrincipal, UsersAndSessionsAreDistinctPrincipals) {
+  const std::string alice =
+      gateway::caller_principal(caller({{"user_id", "alice"}, {"peer_address", "127.0.0.1"}}));
+  const std::string bob =
+      gateway::caller_principal(caller({{"user_id", "bob"}, {"peer_address", "127.0.0.1"}}));
+  EXPECT_FALSE(alice.empty());
+  EXPECT_NE(alice, bob);
+  EXPECT_EQ(alice, gateway::caller_principal(
+                       caller({{"user_id", "alice"}, {"peer_address", "127.0.0.2"}})));
+  const std::string s1 =
+      gateway::caller_principal(caller({{"user_id", "alice"}, {"session_id", "s1"}}));
+  const std::string s2 =
+      gateway::caller_principal(caller({{"user_id", "alice"}, {"session_id", "s2"}}));
+  EXPECT_NE(s1, s2);
+  EXPECT_NE(s1, alice);
+}
+
+TEST(CallerPrincipal, AnonymousCallersAreOneOverStdioAndUnknownOverHttp) {
+  const std::string stdio = gateway::caller_principal(caller({}));
+  EXPECT_FALSE(stdio.empty());
+  EXPECT_EQ(stdio, gateway::caller_principal(caller({})));
+  EXPECT_TRUE(gateway::caller_principal(caller({{"peer_address", "127.0.0.1"}})).empty());
+  // An anonymous caller with a session is that session.
+  EXPECT_FALSE(
+      gateway::caller_principal(caller({{"peer_address", "127.0.0.1"}, {"session_id", "s1"}}))
+          .empty());
+}
+
+TEST(CallerPrincipal, OnlyCallsOfOnePrincipalReceiveTheUpstreamsMessages) {
+  using gateway::single_principal;
+  EXPECT_FALSE(single_principal({}));
+  EXPECT_TRUE(single_principal({"user:alice"}));
+  EXPECT_TRUE(single_principal({"user:alice", "user:alice"}));
+  EXPECT_FALSE(single_principal({"user:alice", "user:bob"}));
+  EXPECT_FALSE(single_principal({"user:alice", "user:alice", "user:bob"}));
+  EXPECT_FALSE(single_principal({""}));
+  EXPECT_FALSE(single_principal({"", ""}));
 }
