@@ -4,9 +4,6 @@
 // the legacy HTTP+SSE stream with its endpoint.
 #include "mcp/client_http.hpp"
 
-#include <errno.h>
-#include <sys/socket.h>
-
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,13 +13,10 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 #include <cstdlib>
 #include <future>
 #include <map>
@@ -32,6 +26,8 @@
 #include <thread>
 
 #include "asio_coroutines.hpp"  // a GCC false positive off: see there
+#include "client_http_conn.hpp"
+#include "client_http_url.hpp"
 #include "client_log.hpp"
 #include "crypto.hpp"
 #include "mcp/client_oauth.hpp"
@@ -49,12 +45,17 @@ using tcp = asio::ip::tcp;
 using asio::awaitable;
 using std::chrono::milliseconds;
 using Kind = ClientError::Kind;
+using http_client::Conn;
+using http_client::endpoint_target;
+using http_client::Exchange;
+using http_client::lower;
+using http_client::parse_url;
+using http_client::query_param;
+using http_client::Url;
 
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 // Largest error body read for its message (an HTTP error status without a JSON-RPC answer).
 constexpr std::size_t kMaxErrorBody = std::size_t{64} * 1024;
-// Largest response head (status line and headers).
-constexpr std::uint32_t kMaxHead = 64 * 1024;
 // Failed attempts in a row to reopen the standalone stream before the server counts as gone.
 constexpr int kMaxStandaloneFailures = 3;
 // Authorizations (mcp/client_oauth.hpp) one message may go through: a 401, then a 403 for more
@@ -66,47 +67,6 @@ constexpr int kMaxAuthRounds = 3;
 constexpr std::size_t kMaxIdleConnections = 8;
 constexpr milliseconds kIdleLifetime{4000};
 
-struct Url {
-  std::string text;         // as given
-  bool tls = false;         // https://
-  std::string host;         // for the resolver (an IPv6 address without brackets)
-  std::string port;         // "80" unless given
-  std::string host_header;  // the Host header: as in the URL
-  std::string target;       // path and query
-};
-
-Url parse_url(const std::string& s) {
-  auto bad = [&](const std::string& why) {
-    return ClientError(Kind::kTransportClosed, "HTTP transport: bad URL '" + s + "': " + why);
-  };
-  auto r = boost::urls::parse_uri(s);
-  if (!r) throw bad(r.error().message());
-  const auto& u = *r;
-  if (u.scheme() != "http" && u.scheme() != "https") throw bad("the scheme must be http or https");
-  Url out;
-  out.text = s;
-  out.tls = u.scheme() == "https";
-  out.host = std::string(u.encoded_host());
-  if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']')
-    out.host = out.host.substr(1, out.host.size() - 2);
-  if (out.host.empty()) throw bad("no host");
-  const std::string default_port = out.tls ? "443" : "80";
-  out.port = u.has_port() ? std::string(u.port()) : default_port;
-  if (out.port.empty()) out.port = default_port;
-  out.host_header = std::string(u.encoded_host_and_port());
-  out.target = std::string(u.encoded_path());
-  if (out.target.empty()) out.target = "/";
-  if (u.has_query()) out.target += "?" + std::string(u.encoded_query());
-  return out;
-}
-
-std::string lower(std::string_view v) {
-  std::string s(v);
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
 // A header value as the modern era writes it: plain visible ASCII as it is, anything else
 // (non-ASCII, control characters, edge spaces) as =?base64?...?=.
 std::string header_value(std::string_view v) {
@@ -115,38 +75,6 @@ std::string header_value(std::string_view v) {
     if (c < 0x20 || c > 0x7e) plain = false;
   if (plain) return std::string(v);
   return "=?base64?" + crypto::base64_encode(v) + "?=";
-}
-
-// The path and query of a legacy SSE endpoint event (absolute on the same origin, absolute
-// path, or relative to the stream's URL); nullopt for another origin.
-std::optional<std::string> endpoint_target(const Url& base, std::string_view ep) {
-  if (ep.rfind("http://", 0) == 0 || ep.rfind("https://", 0) == 0) {
-    auto r = boost::urls::parse_uri(ep);
-    if (!r || r->scheme() != "http" || std::string(r->encoded_host_and_port()) != base.host_header)
-      return std::nullopt;
-    std::string t(r->encoded_path());
-    if (t.empty()) t = "/";
-    if (r->has_query()) t += "?" + std::string(r->encoded_query());
-    return t;
-  }
-  if (!ep.empty() && ep.front() == '/') return std::string(ep);
-  std::string dir = base.target.substr(0, base.target.find('?'));
-  dir = dir.substr(0, dir.rfind('/') + 1);
-  return dir + std::string(ep);
-}
-
-// The value of `name` in the query of `target` ("" when absent).
-std::string query_param(std::string_view target, std::string_view name) {
-  auto q = target.find('?');
-  if (q == std::string_view::npos) return {};
-  for (std::string_view rest = target.substr(q + 1); !rest.empty();) {
-    auto amp = rest.find('&');
-    std::string_view kv = rest.substr(0, amp);
-    if (kv.size() > name.size() && kv.substr(0, name.size()) == name && kv[name.size()] == '=')
-      return std::string(kv.substr(name.size() + 1));
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-  }
-  return {};
 }
 
 std::string id_key(const bj::value& id) {
@@ -206,84 +134,6 @@ std::string what_of(const OutgoingMessage& m) {
   if (m.method.empty()) return "a response";
   return m.name.empty() ? m.method : m.method + " " + m.name;
 }
-
-// One connection, plain or TLS, as one stream type for Beast's HTTP functions. Timeouts are
-// the TCP layer's (beast::tcp_stream), which the TLS layer's operations go through.
-class Conn {
- public:
-  using executor_type = beast::tcp_stream::executor_type;
-  Conn(asio::io_context& ioc, asio::ssl::context* tls) {
-    if (tls)
-      tls_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls);
-    else
-      plain_ = std::make_unique<beast::tcp_stream>(ioc);
-  }
-  beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
-  beast::ssl_stream<beast::tcp_stream>* tls() { return tls_.get(); }
-  executor_type get_executor() { return tcp().get_executor(); }
-  void close() { tcp().close(); }
-  // Whether an idle kept-alive connection may carry a request: open, with nothing to read (the
-  // server's FIN, a TLS close_notify or stray bytes all mean that it may not).
-  bool idle_usable() {
-    auto& sock = tcp().socket();
-    if (!sock.is_open()) return false;
-    char b = 0;
-    const ssize_t n = ::recv(sock.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-  }
-
-  template <class Buffers, class Token>
-  auto async_read_some(const Buffers& buffers, Token&& token) {
-    return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, const Buffers& b) {
-          if (tls_)
-            tls_->async_read_some(b, std::move(handler));
-          else
-            plain_->async_read_some(b, std::move(handler));
-        },
-        token, buffers);
-  }
-  template <class Buffers, class Token>
-  auto async_write_some(const Buffers& buffers, Token&& token) {
-    return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, const Buffers& b) {
-          if (tls_)
-            tls_->async_write_some(b, std::move(handler));
-          else
-            plain_->async_write_some(b, std::move(handler));
-        },
-        token, buffers);
-  }
-
- private:
-  std::unique_ptr<beast::tcp_stream> plain_;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_;
-};
-
-// One HTTP exchange: a connection, its read buffer and the parser of the answer.
-struct Exchange {
-  Exchange(asio::io_context& ioc, asio::ssl::context* tls)
-      : Exchange(std::make_shared<Conn>(ioc, tls), false) {}
-  Exchange(std::shared_ptr<Conn> conn, bool kept) : s(std::move(conn)), reused(kept) {
-    p.body_limit(boost::none);  // the transport counts the bytes itself
-    p.header_limit(kMaxHead);
-  }
-  enum class Stage { kConnect, kHandshake, kWrite, kHead, kDone };
-  std::shared_ptr<Conn> s;
-  bool reused = false;  // a kept-alive connection: connected (and TLS set up) already
-  beast::flat_buffer buf;
-  http::response_parser<http::buffer_body> p;
-  Stage stage = Stage::kConnect;
-  beast::error_code ec;
-  std::size_t written = 0;  // bytes of the request written (kWrite and later)
-
-  unsigned status() const { return p.get().result_int(); }
-  std::string header(std::string_view name) const {
-    auto it = p.get().find(name);
-    return it == p.get().end() ? std::string() : std::string(it->value());
-  }
-  bool is_sse() const { return lower(header("Content-Type")).rfind("text/event-stream", 0) == 0; }
-};
 
 }  // namespace
 
