@@ -11,10 +11,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -31,8 +29,7 @@
 #include "client_e2e.hpp"
 #include "jsonio/json_text.hpp"
 #include "mcp/client_http.hpp"
-
-extern char** environ;
+#include "server_process.hpp"
 
 namespace {
 
@@ -50,106 +47,6 @@ struct AddResult {
   double sum = 0;
 };
 BOOST_DESCRIBE_STRUCT(AddResult, (), (sum))
-
-// A server run as a child process for one test. Its stdout and stderr go to one pipe, read by
-// a thread; the URL comes from the line `pattern` matches (group 1: the URL, or the port when
-// `url_of_port` builds it). The destructor stops it (SIGTERM, then SIGKILL) and reaps it.
-class ServerProcess {
- public:
-  ServerProcess(std::vector<std::string> argv, std::vector<std::string> env, std::string pattern,
-                std::function<std::string(const std::string&)> url_of = {})
-      : pattern_(std::move(pattern)), url_of_(std::move(url_of)) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    std::vector<std::string> env_s;
-    for (char** e = environ; e && *e; ++e) env_s.emplace_back(*e);
-    for (auto& e : env) env_s.push_back(e);
-    std::vector<char*> envp;
-    for (auto& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const int rc = ::posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(p[1]);
-    if (rc != 0) {
-      ::close(p[0]);
-      throw std::runtime_error("cannot start " + argv[0]);
-    }
-    fd_ = p[0];
-    reader_ = std::thread([this] { read_loop(); });
-  }
-  ~ServerProcess() {
-    stop(SIGTERM);
-    if (reader_.joinable()) reader_.join();
-    ::close(fd_);
-  }
-  // The server's URL once it listens ("" if it did not within `timeout`).
-  std::string url(std::chrono::milliseconds timeout = 20s) {
-    std::unique_lock lk(mu_);
-    cv_.wait_for(lk, timeout, [&] { return !url_.empty() || ended_; });
-    return url_;
-  }
-  // Ends the server at once (SIGKILL) and reaps it.
-  void kill_now() { stop(SIGKILL); }
-
- private:
-  void stop(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    for (int i = 0; i < 300; ++i) {
-      int st = 0;
-      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  void read_loop() {
-    std::string buf;
-    char chunk[4096];
-    const std::regex re(pattern_);
-    for (;;) {
-      ssize_t n = ::read(fd_, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      buf.append(chunk, static_cast<std::size_t>(n));
-      for (auto nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n')) {
-        std::string line = buf.substr(0, nl);
-        buf.erase(0, nl + 1);
-        std::smatch m;
-        if (std::regex_search(line, m, re)) {
-          std::lock_guard lk(mu_);
-          if (url_.empty()) url_ = url_of_ ? url_of_(m[1].str()) : m[1].str();
-          cv_.notify_all();
-        }
-      }
-    }
-    std::lock_guard lk(mu_);
-    ended_ = true;
-    cv_.notify_all();
-  }
-
-  std::string pattern_;
-  std::function<std::string(const std::string&)> url_of_;
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  std::thread reader_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::string url_;
-  bool ended_ = false;
-};
 
 // Waits (bounded) until `events` holds `want`.
 bool wait_has(Recorder& events, const std::string& want, std::chrono::milliseconds timeout = 10s) {
