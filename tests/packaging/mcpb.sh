@@ -43,8 +43,9 @@ for s in calculator data-analysis gateway; do
   [ -z "$outside" ] || fail "$prog loads libraries from outside its bundle: $outside"
   grep -q "not found" < <(LD_LIBRARY_PATH=$dir/server/lib ldd "$dir/server/$prog") &&
     fail "$prog misses a library"
-  LD_LIBRARY_PATH=$dir/server/lib "$dir/server/$prog" --help | grep -q "^Usage: $prog" ||
+  help=$(LD_LIBRARY_PATH=$dir/server/lib "$dir/server/$prog" --help) ||
     fail "$prog --help does not run from its bundle"
+  grep -q "^Usage: $prog" <<<"$help" || fail "$prog --help printed: ${help:0:300}"
   ok "$prog: unpacked, manifest valid, libraries inside the bundle but glibc's, --help runs"
 done
 
