@@ -33,7 +33,8 @@ field() { dpkg-deb --field "$deb" "$1"; }
 [ "$(field Package)" = refcache ] || fail "Package is $(field Package)"
 [ "$(field Version)" = "$version" ] || fail "Version is $(field Version), refcache's $version"
 [ "$(field Architecture)" = amd64 ] || fail "Architecture is $(field Architecture)"
-[ -n "$(field Maintainer)" ] && [ -n "$(field Description)" ] || fail "no Maintainer or Description"
+[ -n "$(field Maintainer)" ] || fail "no Maintainer"
+[ -n "$(field Description)" ] || fail "no Description"
 depends=$(field Depends)
 for dep in libc6 libstdc++6 libboost-json1.81.0 libboost-url1.81.0 libssl3 libhiredis0.14 \
            libzstd1 libfmt9 libmuparser2v5; do

@@ -64,6 +64,6 @@ cat >"$work/servers.json" <<JSON
 JSON
 out=$(host "$work/unpacked/gateway" "{\"backend_url\":\"memory:\",\"config_file\":\"$work/servers.json\"}" \
   gateway_status '{}')
-grep -q '"name":"calc"' <<<"$out" && grep -q '"up":1' <<<"$out" ||
-  fail "the gateway bundle's gateway_status answered $out"
+grep -q '"name":"calc"' <<<"$out" || fail "the gateway bundle's gateway_status answered $out"
+grep -q '"up":1' <<<"$out" || fail "the calculator behind the gateway bundle is not up: $out"
 ok "the gateway bundle, given its servers file, runs the calculator bundle behind it"
