@@ -840,7 +840,7 @@ bool RedisBackend::sharing_events() const {
   return impl_->events.subscribed();
 }
 
-std::size_t RedisBackend::reindex() {
+std::size_t RedisBackend::reindex(bool dry_run) {
   auto& im = *impl_;
   return im.run(false, [&]() -> std::size_t {
     std::size_t added = 0;
@@ -856,7 +856,8 @@ std::size_t RedisBackend::reindex() {
       for (size_t i = 0; i < batch->elements; ++i) {
         std::string key = reply_text(batch->element[i]);
         std::string ref = key.substr(im.keys.prefix().size() + 6);
-        Reply a = im.client.eval(index_script(), {key}, {im.keys.prefix(), ref});
+        Reply a =
+            im.client.eval(index_script(), {key}, {im.keys.prefix(), ref, dry_run ? "1" : ""});
         added += static_cast<std::size_t>(reply_int(a.get()));
       }
     } while (cursor != "0");
