@@ -67,7 +67,7 @@ CommandLine parse_command_line(const std::vector<std::string>& argv) {
     } else if (a == "-") {
       if (cl.command.empty()) throw UsageError("'-' is not a command");
       cl.args.push_back(a);
-    } else if (a.rfind("-", 0) == 0) {
+    } else if (a.rfind('-', 0) == 0) {
       throw UsageError("unknown option '" + a + "'");
     } else if (cl.command.empty()) {
       cl.command = a;

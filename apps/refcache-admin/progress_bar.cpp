@@ -31,8 +31,8 @@ void ProgressBar::finish() {
   finished_ = true;
   if (!enabled_) return;
   draw();
-  std::fputc('\n', stderr);
-  std::fflush(stderr);
+  (void)std::fputc('\n', stderr);
+  (void)std::fflush(stderr);
 }
 
 void ProgressBar::draw() {
@@ -49,14 +49,14 @@ void ProgressBar::draw() {
   char tail[96];
   if (total_ > 0 && rate > 0 && done_ < total_) {
     double eta = static_cast<double>(total_ - done_) / rate;
-    std::snprintf(tail, sizeof tail, "%zu/%zu %.0f/s ETA %.0fs", done_, total_, rate, eta);
+    (void)std::snprintf(tail, sizeof tail, "%zu/%zu %.0f/s ETA %.0fs", done_, total_, rate, eta);
   } else if (total_ > 0) {
-    std::snprintf(tail, sizeof tail, "%zu/%zu %.0f/s", done_, total_, rate);
+    (void)std::snprintf(tail, sizeof tail, "%zu/%zu %.0f/s", done_, total_, rate);
   } else {
-    std::snprintf(tail, sizeof tail, "%zu %.0f/s", done_, rate);
+    (void)std::snprintf(tail, sizeof tail, "%zu %.0f/s", done_, rate);
   }
-  std::fprintf(stderr, "\r%s %s%s\x1b[K", label_.c_str(), bar.c_str(), tail);
-  std::fflush(stderr);
+  (void)std::fprintf(stderr, "\r%s %s%s\x1b[K", label_.c_str(), bar.c_str(), tail);
+  (void)std::fflush(stderr);
 }
 
 }  // namespace refcache::admin

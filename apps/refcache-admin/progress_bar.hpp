@@ -22,7 +22,6 @@ class ProgressBar {
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
 
-  void set_total(std::size_t total) { total_ = total; }
   // Records `n` more items done.
   void advance(std::size_t n = 1);
   void finish();

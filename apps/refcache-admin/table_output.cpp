@@ -34,9 +34,9 @@ std::string human_bytes(double bytes) {
   }
   char buf[32];
   if (u == 0)
-    std::snprintf(buf, sizeof buf, "%.0f %s", bytes, kUnits[u]);
+    (void)std::snprintf(buf, sizeof buf, "%.0f %s", bytes, kUnits[u]);
   else
-    std::snprintf(buf, sizeof buf, "%.1f %s", bytes, kUnits[u]);
+    (void)std::snprintf(buf, sizeof buf, "%.1f %s", bytes, kUnits[u]);
   return buf;
 }
 
@@ -45,13 +45,13 @@ std::string human_ttl(const double* seconds_left) {
   auto s = static_cast<long long>(std::max(0.0, std::ceil(*seconds_left)));
   char buf[32];
   if (s < 60)
-    std::snprintf(buf, sizeof buf, "%llds", s);
+    (void)std::snprintf(buf, sizeof buf, "%llds", s);
   else if (s < 3600)
-    std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
+    (void)std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
   else if (s < 86400)
-    std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+    (void)std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
   else
-    std::snprintf(buf, sizeof buf, "%lldd%02lldh", s / 86400, (s % 86400) / 3600);
+    (void)std::snprintf(buf, sizeof buf, "%lldd%02lldh", s / 86400, (s % 86400) / 3600);
   return buf;
 }
 

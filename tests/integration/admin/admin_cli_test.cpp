@@ -312,6 +312,34 @@ TEST(AdminCli, ImportReportsBadLinesAndSkipsExpiredOnes) {
   EXPECT_EQ(b.find_by_key("public", "k1"), std::optional<std::string>("i:1"));
 }
 
+// The progress bar goes to stderr only, and only when asked for (stderr here is a file, not a
+// terminal): stdout stays exactly the export's lines.
+TEST(AdminCli, ProgressBarStaysOnStderr) {
+  TempDir dir;
+  const std::string url = "sqlite:" + dir.file("p.db");
+  {
+    SQLiteBackend b(SQLiteOptions{.path = dir.file("p.db")});
+    populate(b, 300);
+  }
+  CliResult quiet = refcache_cli({"--backend", url, "export"});
+  ASSERT_EQ(quiet.rc, 0);
+  EXPECT_EQ(quiet.err.find('\r'), std::string::npos) << "a bar drawn into a file";
+  CliResult bar = refcache_cli({"--backend", url, "--progress", "export"});
+  ASSERT_EQ(bar.rc, 0);
+  EXPECT_NE(bar.err.find("export [###"), std::string::npos) << bar.err;
+  EXPECT_NE(bar.err.find("300/300"), std::string::npos) << bar.err;
+  EXPECT_NE(bar.err.find("/s"), std::string::npos) << bar.err;
+  int lines = 0;
+  std::istringstream in(bar.out);
+  for (std::string line; std::getline(in, line); ++lines)
+    EXPECT_TRUE(parse_json(line).is_object()) << line;
+  EXPECT_EQ(lines, 300);
+  CliResult checked = refcache_cli({"--backend", url, "--json", "--progress", "check"});
+  EXPECT_EQ(checked.rc, 0);
+  EXPECT_EQ(parse_json(checked.out).at("checked").as_int64(), 300);
+  EXPECT_NE(checked.err.find("check [###"), std::string::npos);
+}
+
 // --- migrate under load -------------------------------------------------------------------
 
 // Migrates `from` into `to` while a refcache-calculator keeps storing into `from`; every ref
