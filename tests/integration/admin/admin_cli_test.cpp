@@ -217,6 +217,45 @@ TEST(AdminCli, InspectsAndDeletesOnSqlite) {
   EXPECT_EQ(b.keys().size(), 7u);
 }
 
+// ls, show, rm, clear and stats on a Redis URL (one node, then a cluster).
+void inspect_on_redis(const std::string& url, Backend& b) {
+  populate(b, 12);
+  CliResult ls = refcache_cli({"--json", "--backend", url, "ls", "--limit", "5"});
+  ASSERT_EQ(ls.rc, 0) << ls.err;
+  json::value v = parse_json(ls.out);
+  ASSERT_EQ(v.at("entries").as_array().size(), 5u);
+  EXPECT_EQ(v.at("more").as_int64(), 7);
+  EXPECT_EQ(v.at("entries").as_array()[0].at("ref_id").as_string(), "adm:1000");
+  EXPECT_EQ(v.at("entries").as_array()[0].at("owner").as_string(), "user:alice");
+  CliResult show = refcache_cli({"--json", "--backend", url, "show", "adm:1001"});
+  ASSERT_EQ(show.rc, 0) << show.err;
+  EXPECT_EQ(parse_json(show.out).at("key").as_string(), "key(1)");
+  EXPECT_EQ(refcache_cli({"--backend", url, "rm", "adm:1001"}).rc, 0);
+  EXPECT_EQ(refcache_cli({"--backend", url, "show", "adm:1001"}).rc, 1);
+  EXPECT_EQ(b.find_by_key("user:alice", "key(1)"), std::nullopt);
+  CliResult cl = refcache_cli({"--json", "--backend", url, "clear", "calc"});
+  ASSERT_EQ(cl.rc, 0);
+  EXPECT_EQ(parse_json(cl.out).at("removed").as_int64(), 4);
+  CliResult st = refcache_cli({"--json", "--backend", url, "stats"});
+  ASSERT_EQ(st.rc, 0);
+  json::value stats = parse_json(st.out);
+  EXPECT_EQ(stats.at("entries").as_int64(), 7);
+  EXPECT_EQ(stats.at("namespaces").at("user:alice").at("entries").as_int64(), 3);
+  EXPECT_FALSE(stats.at("namespaces").as_object().contains("calc"));
+}
+
+TEST(AdminCli, InspectsAndDeletesOnRedis) {
+  RedisServer redis;
+  RedisBackend b(redis.options());
+  inspect_on_redis(redis.url(), b);
+}
+
+TEST(AdminCli, InspectsAndDeletesOnRedisCluster) {
+  RedisCluster cluster(1000, 4);
+  RedisBackend b(cluster.options());
+  inspect_on_redis(cluster.url(), b);
+}
+
 TEST(AdminCli, BackendFromTheEnvironment) {
   TempDir dir;
   {
