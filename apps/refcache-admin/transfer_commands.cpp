@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "entry_lines.hpp"
 #include "progress_bar.hpp"
+#include "url_mask.hpp"
 
 namespace refcache::admin {
 
@@ -29,7 +30,7 @@ void report(const CommandContext& c, const json::object& result, const std::stri
     c.out << text << '\n';
 }
 
-// Copies every entry listed in `from` when called into `to`; counts what happened.
+// What a migration did.
 struct CopyCounts {
   std::size_t copied = 0, skipped = 0;
 };
@@ -138,7 +139,8 @@ int run_migrate(const CommandContext& c) {
   }
   bar.finish();
   report(c, json::object{{"copied", n.copied}, {"skipped", n.skipped}},
-         "copied " + std::to_string(n.copied) + " entries (" + std::to_string(n.skipped) +
+         "copied " + std::to_string(n.copied) + " entries from " + mask_url(c.cl.from) + " to " +
+             mask_url(c.cl.to) + " (" + std::to_string(n.skipped) +
              " expired or removed meanwhile)");
   return 0;
 }

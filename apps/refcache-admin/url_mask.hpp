@@ -1,10 +1,10 @@
 // Password masking for every text the CLI prints.
 //
 // Contract: mask_url() replaces the password of a URL's user info ("scheme://user:pass@...")
-// with "***"; SecretMask collects the passwords of the URLs a run was given and replaces
-// every occurrence of them in a message (a backend's error text included), so that no
-// password is printed whatever the message quotes.
-// Thread-safety: mask_url is pure; a SecretMask is filled once, then only read.
+// with "***"; SecretMask collects the passwords of the URLs a run was given (as written and
+// percent-decoded) and replaces every occurrence of them in a message (a backend's error text
+// included), so that no password is printed whatever the message quotes. Thread-safety: mask_url is
+// pure; a SecretMask is filled once, then only read.
 #pragma once
 
 #include <string>

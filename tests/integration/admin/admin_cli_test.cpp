@@ -141,6 +141,20 @@ TEST(AdminCli, PasswordsAreNeverPrinted) {
   CliResult r = refcache_cli({"--backend", closed, "ls"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("***"), std::string::npos) << r.err;
+  // A migration that works names both stores, masked.
+  TempDir dir;
+  CliResult m =
+      refcache_cli({"migrate", "--from", redis.url(), "--to", "sqlite:" + dir.file("m.db")});
+  EXPECT_EQ(m.rc, 0) << m.err;
+  EXPECT_NE(m.out.find("from redis://:***@127.0.0.1:"), std::string::npos) << m.out;
+  EXPECT_EQ(m.out.find(redis.password()), std::string::npos) << m.out;
+  // A percent-encoded password is masked in its decoded form too.
+  CliResult enc = refcache_cli(
+      {"--backend",
+       "redis://u:p%41ss-" + secret + "@127.0.0.1:" + std::to_string(free_loopback_port()), "ls"});
+  EXPECT_EQ(enc.rc, 1);
+  EXPECT_EQ(enc.err.find("pAss-" + secret), std::string::npos) << enc.err;
+  EXPECT_EQ(enc.err.find(secret), std::string::npos) << enc.err;
 }
 
 // --- ls, show, rm, clear, stats -----------------------------------------------------------
