@@ -3,6 +3,7 @@
 // exit code and what it left in the stores.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
@@ -387,6 +388,15 @@ TEST(AdminCli, ProgressBarStaysOnStderr) {
   for (std::string line; std::getline(in, line); ++lines)
     EXPECT_TRUE(parse_json(line).is_object()) << line;
   EXPECT_EQ(lines, 300);
+  // On a terminal the bar is drawn unasked, and --no-progress keeps it off.
+  CliResult tty = refcache_cli({"--backend", url, "export"}, {}, {}, /*stderr_tty=*/true);
+  ASSERT_EQ(tty.rc, 0);
+  EXPECT_NE(tty.err.find("export [###"), std::string::npos) << tty.err;
+  EXPECT_EQ(std::count(tty.out.begin(), tty.out.end(), '\n'), 300);
+  CliResult off =
+      refcache_cli({"--backend", url, "--no-progress", "export"}, {}, {}, /*stderr_tty=*/true);
+  ASSERT_EQ(off.rc, 0);
+  EXPECT_EQ(off.err.find("export ["), std::string::npos) << off.err;
   CliResult checked = refcache_cli({"--backend", url, "--json", "--progress", "check"});
   EXPECT_EQ(checked.rc, 0);
   EXPECT_EQ(parse_json(checked.out).at("checked").as_int64(), 300);

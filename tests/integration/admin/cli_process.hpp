@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -36,11 +37,22 @@ inline std::string slurp(const std::filesystem::path& p) {
 }
 
 // Runs `program args...` with extra environment `env` ("NAME=value"; "NAME=" unsets NAME)
-// and stdin from `stdin_file` (empty: /dev/null).
+// and stdin from `stdin_file` (empty: /dev/null). With `stderr_tty`, stderr is a pseudo-
+// terminal (what the program writes there is still captured).
 inline CliResult run_program(const std::string& program, const std::vector<std::string>& args,
                              const std::vector<std::string>& env = {},
                              const std::string& stdin_file = {},
-                             std::chrono::seconds timeout = std::chrono::seconds(60)) {
+                             std::chrono::seconds timeout = std::chrono::seconds(60),
+                             bool stderr_tty = false) {
+  int master = -1;
+  std::string slave_name;
+  if (stderr_tty) {
+    master = ::posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0)
+      throw std::runtime_error("no pseudo-terminal");
+    slave_name = ::ptsname(master);
+    ::fcntl(master, F_SETFL, O_NONBLOCK);
+  }
   static int counter = 0;
   auto dir = std::filesystem::temp_directory_path();
   std::string tag = std::to_string(::getpid()) + "-" + std::to_string(++counter);
@@ -51,7 +63,8 @@ inline CliResult run_program(const std::string& program, const std::vector<std::
   if (pid == 0) {
     int in = ::open(stdin_file.empty() ? "/dev/null" : stdin_file.c_str(), O_RDONLY);
     int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = stderr_tty ? ::open(slave_name.c_str(), O_WRONLY | O_NOCTTY)
+                         : ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (in < 0 || out < 0 || err < 0) ::_exit(126);
     ::dup2(in, 0);
     ::dup2(out, 1);
@@ -73,8 +86,15 @@ inline CliResult run_program(const std::string& program, const std::vector<std::
     ::_exit(127);
   }
   CliResult r;
+  std::string tty_text;
+  auto drain_tty = [&] {
+    char buf[4096];
+    for (ssize_t n; master >= 0 && (n = ::read(master, buf, sizeof buf)) > 0;)
+      tty_text.append(buf, static_cast<std::size_t>(n));
+  };
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
+    drain_tty();
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
       r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
@@ -88,8 +108,10 @@ inline CliResult run_program(const std::string& program, const std::vector<std::
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  drain_tty();
+  if (master >= 0) ::close(master);
   r.out = slurp(out_path);
-  r.err = slurp(err_path);
+  r.err = stderr_tty ? tty_text : slurp(err_path);
   std::filesystem::remove(out_path);
   std::filesystem::remove(err_path);
   return r;
@@ -97,9 +119,10 @@ inline CliResult run_program(const std::string& program, const std::vector<std::
 
 // The refcache CLI with `args`; REFCACHE_BACKEND is unset unless `env` sets it.
 inline CliResult refcache_cli(std::vector<std::string> args, std::vector<std::string> env = {},
-                              const std::string& stdin_file = {}) {
+                              const std::string& stdin_file = {}, bool stderr_tty = false) {
   env.insert(env.begin(), "REFCACHE_BACKEND=");
-  return run_program(REFCACHE_CLI_PATH, args, env, stdin_file);
+  return run_program(REFCACHE_CLI_PATH, args, env, stdin_file, std::chrono::seconds(60),
+                     stderr_tty);
 }
 
 }  // namespace refcache::testing
