@@ -120,7 +120,8 @@ int run_import(Backend& b, const CommandContext& c) {
 int run_migrate(const CommandContext& c) {
   std::shared_ptr<Backend> from = open_store(c.cl.from);
   std::shared_ptr<Backend> to = open_store(c.cl.to);
-  // The entries that exist now; those stored into the source meanwhile are not copied.
+  // The entries listed when the migration starts; those stored into the source after the
+  // listing are not copied.
   std::vector<std::string> ids = from->keys();
   ProgressBar bar("migrate", ids.size(), c.cl.progress);
   CopyCounts n;
