@@ -65,5 +65,6 @@ install(FILES ${PROJECT_BINARY_DIR}/refcache.pc DESTINATION ${CMAKE_INSTALL_LIBD
 # The programs.
 if(REFCACHE_BUILD_APPS)
   install(TARGETS refcache-calculator refcache-data-analysis refcache-demo refcache-gateway
+                  refcache-admin
           RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 endif()

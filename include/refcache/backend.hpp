@@ -115,6 +115,15 @@ class Backend {
   // The ref id bound to (ns, key), if the binding and its entry are alive.
   virtual std::optional<std::string> find_by_key(std::string_view ns, std::string_view key) = 0;
 
+  // The (namespace, key) bound to `ref_id`, if a binding names it (the reverse of
+  // find_by_key; a ref has at most one binding, since set() with a binding moves the ref's
+  // binding). For administration (listing, export, migration). Expiry is not checked here:
+  // pair it with get(). The default says "none", for backends that cannot tell.
+  virtual std::optional<KeyBinding> binding_of(std::string_view ref_id) {
+    (void)ref_id;
+    return std::nullopt;
+  }
+
   // --- claims --------------------------------------------------------------------------
   // Takes the claim `name` for `owner` for `ttl` if nobody holds it (or the holder's claim
   // expired). True if `owner` holds it afterwards (re-claiming your own claim extends it).

@@ -61,6 +61,7 @@ class MemoryBackend final : public Backend {
                 std::size_t limit) override;
 
   std::optional<std::string> find_by_key(std::string_view ns, std::string_view key) override;
+  std::optional<KeyBinding> binding_of(std::string_view ref_id) override;
 
   bool try_claim(std::string_view name, std::string_view owner,
                  std::chrono::milliseconds ttl) override;

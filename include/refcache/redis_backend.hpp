@@ -74,6 +74,7 @@ class RedisBackend final : public Backend {
   ListPage list(std::optional<std::string_view> ns, std::string_view cursor,
                 std::size_t limit) override;
   std::optional<std::string> find_by_key(std::string_view ns, std::string_view key) override;
+  std::optional<KeyBinding> binding_of(std::string_view ref_id) override;
   bool try_claim(std::string_view name, std::string_view owner,
                  std::chrono::milliseconds ttl) override;
   void release_claim(std::string_view name, std::string_view owner) override;
@@ -86,8 +87,10 @@ class RedisBackend final : public Backend {
   void close() override;
 
   // Adds every entry that has no index membership (e.g. written by a Python server) to its
-  // namespace index, by one SCAN over the entry keys. Returns how many were added.
-  std::size_t reindex();
+  // namespace index, by one SCAN over the entry keys. Returns how many were added; with
+  // `dry_run`, adds nothing and returns how many would be added. Cluster mode: 0 (every
+  // entry is indexed by the write that stores it).
+  std::size_t reindex(bool dry_run = false);
 
   // Removes the entries whose expiry time has passed from their namespace indexes (and the
   // entries themselves if Redis still holds them), publishes one "expired" event for each on

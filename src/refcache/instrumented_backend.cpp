@@ -69,6 +69,10 @@ std::optional<std::string> InstrumentedBackend::find_by_key(std::string_view ns,
                                                             std::string_view key) {
   return timed(BackendOp::kFindByKey, [&] { return inner_->find_by_key(ns, key); });
 }
+// Not timed: an administrative read, outside the operations the metrics describe.
+std::optional<KeyBinding> InstrumentedBackend::binding_of(std::string_view ref_id) {
+  return inner_->binding_of(ref_id);
+}
 bool InstrumentedBackend::try_claim(std::string_view name, std::string_view owner,
                                     std::chrono::milliseconds ttl) {
   return timed(BackendOp::kClaim, [&] { return inner_->try_claim(name, owner, ttl); });

@@ -240,6 +240,27 @@ TEST_P(BackendContract, ListPagesAcrossAllNamespaces) {
   }
 }
 
+// binding_of is the reverse of find_by_key: the (namespace, key) naming a ref, none once the
+// ref is rebound under another key or removed, and keys containing ':' come back whole.
+TEST_P(BackendContract, BindingOfNamesTheKeyOfARef) {
+  EXPECT_EQ(b().binding_of("bo:missing"), std::nullopt);
+  b().set("bo:unbound", make_entry(json::value(0), "calc"));
+  EXPECT_EQ(b().binding_of("bo:unbound"), std::nullopt);
+  KeyBinding bind{"ns:with:colons", "f(a:1, b:2)"};
+  b().set("bo:1", make_entry(json::value(1), "ns:with:colons"), &bind);
+  auto got = b().binding_of("bo:1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->ns, "ns:with:colons");
+  EXPECT_EQ(got->key, "f(a:1, b:2)");
+  // The same key bound to another ref: the old ref (deleted with it) has no binding.
+  b().set("bo:2", make_entry(json::value(2), "ns:with:colons"), &bind);
+  EXPECT_EQ(b().binding_of("bo:1"), std::nullopt);
+  ASSERT_TRUE(b().binding_of("bo:2").has_value());
+  EXPECT_EQ(b().binding_of("bo:2")->key, "f(a:1, b:2)");
+  EXPECT_TRUE(b().remove("bo:2"));
+  EXPECT_EQ(b().binding_of("bo:2"), std::nullopt);
+}
+
 TEST_P(BackendContract, RebindingAKeyDeletesTheOldEntry) {
   KeyBinding bind{"calc", "primes(10)"};
   EXPECT_EQ(b().set("k:old", make_entry(json::value(1), "calc"), &bind), std::nullopt);

@@ -41,12 +41,14 @@ install)
            include/mcp/client.hpp include/mcp/client_oauth.hpp include/refcache/tokenizer.hpp \
            include/refcache_mcp/cached_tools.hpp lib/cmake/refcache/refcacheConfig.cmake \
            lib/cmake/refcache/refcacheConfigVersion.cmake lib/pkgconfig/refcache.pc \
-           bin/refcache-calculator bin/refcache-data-analysis bin/refcache-gateway; do
+           bin/refcache-calculator bin/refcache-data-analysis bin/refcache-gateway bin/refcache; do
     [ -e "$prefix/$f" ] || fail "the install holds no $f"
   done
   ok "cmake --install: libraries, headers (with version.hpp), programs, CMake package, pkg-config file"
   "$prefix/bin/refcache-calculator" --help >/dev/null || fail "the installed calculator does not run"
   ok "the installed refcache-calculator runs"
+  "$prefix/bin/refcache" help >/dev/null || fail "the installed refcache admin CLI does not run"
+  ok "the installed refcache admin CLI runs"
 
   cmake -S "$src/examples/hello-server" -B "$work/hello" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_FLAGS="-Werror" >/dev/null

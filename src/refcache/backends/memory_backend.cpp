@@ -613,6 +613,16 @@ std::optional<std::string> MemoryBackend::find_by_key(std::string_view ns, std::
   return ref;
 }
 
+std::optional<KeyBinding> MemoryBackend::binding_of(std::string_view ref_id) {
+  State& s = *state_;
+  refcache_sync::Lock lock(s.mu);
+  const State::Node* n = s.find(ref_id);
+  if (n == nullptr || n->binding.empty()) return std::nullopt;
+  const std::string& b = n->binding;
+  std::size_t zero = b.find('\0');
+  return KeyBinding{b.substr(0, zero), b.substr(zero + 1)};
+}
+
 bool MemoryBackend::try_claim(std::string_view name, std::string_view owner,
                               std::chrono::milliseconds ttl) {
   State& s = *state_;

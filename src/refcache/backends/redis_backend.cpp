@@ -664,6 +664,33 @@ std::optional<std::string> RedisBackend::find_by_key(std::string_view ns, std::s
   });
 }
 
+std::optional<KeyBinding> RedisBackend::binding_of(std::string_view ref_id) {
+  auto& im = *impl_;
+  return im.run(true, [&]() -> std::optional<KeyBinding> {
+    Reply members = im.client.checked({"SMEMBERS", im.keys.refbind_key(ref_id)});
+    if (members->type != REDIS_REPLY_ARRAY) return std::nullopt;
+    const std::string head = im.keys.prefix() + "bind:";
+    for (std::size_t i = 0; i < members->elements; ++i) {
+      std::string k = reply_text(members->element[i]);
+      // "<P>bind:<n>:<ns>:<key>", n = the namespace's length in bytes.
+      if (k.compare(0, head.size(), head) != 0) continue;
+      std::size_t colon = k.find(':', head.size());
+      if (colon == std::string::npos) continue;
+      std::size_t n = 0;
+      for (std::size_t j = head.size(); j < colon; ++j) {
+        if (k[j] < '0' || k[j] > '9') return std::nullopt;
+        n = n * 10 + static_cast<std::size_t>(k[j] - '0');
+      }
+      if (colon + 1 + n + 1 > k.size() || k[colon + 1 + n] != ':') continue;
+      // A member whose binding names another ref by now is stale.
+      Reply bound = im.client.checked({"GET", k});
+      if (bound->type != REDIS_REPLY_STRING || reply_text(bound.get()) != ref_id) continue;
+      return KeyBinding{k.substr(colon + 1, n), k.substr(colon + 2 + n)};
+    }
+    return std::nullopt;
+  });
+}
+
 bool RedisBackend::try_claim(std::string_view name, std::string_view owner,
                              std::chrono::milliseconds ttl) {
   auto& im = *impl_;
@@ -813,7 +840,7 @@ bool RedisBackend::sharing_events() const {
   return impl_->events.subscribed();
 }
 
-std::size_t RedisBackend::reindex() {
+std::size_t RedisBackend::reindex(bool dry_run) {
   auto& im = *impl_;
   return im.run(false, [&]() -> std::size_t {
     std::size_t added = 0;
@@ -829,7 +856,8 @@ std::size_t RedisBackend::reindex() {
       for (size_t i = 0; i < batch->elements; ++i) {
         std::string key = reply_text(batch->element[i]);
         std::string ref = key.substr(im.keys.prefix().size() + 6);
-        Reply a = im.client.eval(index_script(), {key}, {im.keys.prefix(), ref});
+        Reply a =
+            im.client.eval(index_script(), {key}, {im.keys.prefix(), ref, dry_run ? "1" : ""});
         added += static_cast<std::size_t>(reply_int(a.get()));
       }
     } while (cursor != "0");

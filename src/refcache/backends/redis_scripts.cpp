@@ -281,6 +281,7 @@ local ok, d = pcall(cjson.decode, blob)
 if not ok or type(d) ~= 'table' or type(d['namespace']) ~= 'string' then return 0 end
 local ns = d['namespace']
 if redis.call('ZSCORE', P .. 'idx:' .. ns, ref) then return 0 end
+if ARGV[3] == '1' then return 1 end  -- dry run: would be added
 -- The expiry is the blob's expires_at (a Python writer's TTL may outlive it), else the TTL.
 local score = '+inf'
 if type(d['expires_at']) == 'number' then

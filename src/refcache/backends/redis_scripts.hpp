@@ -68,8 +68,8 @@ const Script& claim_script();
 // Returns 0.
 const Script& release_script();
 
-// KEYS: entry. ARGV: prefix, ref. Adds an unindexed entry to its namespace index.
-// Returns 1 if it was added.
+// KEYS: entry. ARGV: prefix, ref, dry run ("1": change nothing). Adds an unindexed entry to
+// its namespace index. Returns 1 if it was added (would be, in a dry run).
 const Script& index_script();
 
 // KEYS: namespaces set. ARGV: prefix, now_ms, limit per namespace, events channel or '',

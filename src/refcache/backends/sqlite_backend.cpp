@@ -87,6 +87,8 @@ constexpr const char* kFindByKey =
     "SELECT b.ref_id FROM refcache_key_bindings b JOIN cache_entries e ON e.key = b.ref_id "
     "WHERE b.namespace = ?1 AND b.key = ?2 AND (b.expires_at IS NULL OR b.expires_at > ?3) "
     "AND (e.expires_at IS NULL OR e.expires_at > ?3)";
+constexpr const char* kBindingsOfRef =
+    "SELECT namespace, key FROM refcache_key_bindings WHERE ref_id = ?1 LIMIT 1";
 constexpr const char* kExists =
     "SELECT 1 FROM cache_entries WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)";
 // In rowid order, which idx_namespace(namespace) already has (its entries are
@@ -1060,6 +1062,17 @@ std::optional<std::string> SQLiteBackend::find_by_key(std::string_view ns, std::
     sqlite3_bind_double(q, 3, t);
     std::optional<std::string> r;
     if (c.step(q)) r = column_text(q, 0);
+    sqlite3_reset(q);
+    return r;
+  });
+}
+
+std::optional<KeyBinding> SQLiteBackend::binding_of(std::string_view ref_id) {
+  return impl_->read([&](Connection& c) -> std::optional<KeyBinding> {
+    sqlite3_stmt* q = c.prepare(kBindingsOfRef);
+    bind_text(q, 1, ref_id);
+    std::optional<KeyBinding> r;
+    if (c.step(q)) r = KeyBinding{column_text(q, 0), column_text(q, 1)};
     sqlite3_reset(q);
     return r;
   });
