@@ -809,6 +809,18 @@ std::string cache_instructions() {
   that shares the cache, without it entering the conversation.
 - Refs are also resources: read `refcache://{ref_id}`.
 
+## Querying instead of paging
+Look at the preview's shape first, then ask for what you need rather than paging through
+everything, and page only the answer:
+- `query_cached_result(ref_id, sql)` runs one SQLite SELECT over the value. A list of
+  objects is the table `data` (a column per key; nested objects and lists are JSON text for
+  `json_extract`); any other value is `data(value)` holding its JSON, e.g.
+  `SELECT sum(j.value) FROM data, json_each(data.value) AS j`. Filter, aggregate and LIMIT
+  in SQL; a large answer comes back as a ref_id with a preview (page it with page/page_size).
+- `search_cached_result(ref_id, query)` finds text (best matches first, with snippets and the
+  row index of each hit), e.g. `query="timeout OR refused"`.
+Both need permission to read the ref; refs you may only pass to tools cannot be queried.
+
 ## Preview size control
 Per-call override beats the tool's setting, which beats the server default:
 `get_cached_result(ref_id, max_size=...)`.
