@@ -177,8 +177,10 @@ int QuerySandbox::authorize(void* self, int action, const char* a, const char* b
       box->denied_ = "PRAGMA";
       return SQLITE_DENY;
     case SQLITE_ATTACH:
+      box->denied_ = "ATTACH";
+      return SQLITE_DENY;
     case SQLITE_DETACH:
-      box->denied_ = "ATTACH and DETACH";
+      box->denied_ = "DETACH";
       return SQLITE_DENY;
     case SQLITE_TRANSACTION:
     case SQLITE_SAVEPOINT:
@@ -229,9 +231,8 @@ Statement QuerySandbox::prepare_one(std::string_view sql) {
   Statement stmt(s);
   if (rc != SQLITE_OK) {
     if ((rc & 0xff) == SQLITE_AUTH)
-      throw InvalidArgument("not allowed: a query may only read (" +
-                            (denied_.empty() ? std::string("refused") : denied_ + " is refused") +
-                            ")");
+      throw InvalidArgument("not allowed: a query may only read (refused: " +
+                            (denied_.empty() ? std::string("this statement") : denied_) + ")");
     fail(rc);
   }
   if (!stmt) throw InvalidArgument("the query is empty");
