@@ -436,7 +436,14 @@ void add_ref_tool(::mcp::Server& server, RefCache& cache, ::mcp::ToolSpec spec,
           if (!is_ref_id(ref)) throw NotFound("not a ref id");
           const CallIdentity who = identity_of(ctx);
           const Actor actor = derive_actor(who);
-          cache.entry_for(ref, actor, Permission::kRead);
+          EntryPtr entry = cache.entry_for(ref, actor, Permission::kRead);
+          // Ref ids inside the value are resolved for the query like those of any tool input;
+          // each needs READ too, or the query would run over a value the caller may only use.
+          if (contains_ref_ids(entry->value)) {
+            ResolutionOptions ro;
+            ro.allow_execute = false;
+            resolve_refs(cache, entry->value, actor, ro);
+          }
           json::object call_args = args_of(a);
           call_args["ref_id"] = ref;
           CallOverrides ov;

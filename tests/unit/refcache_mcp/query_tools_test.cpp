@@ -219,6 +219,28 @@ TEST_F(QueryTools, ForbiddenRefsGetGetCachedResultsAnswerAndNoValue) {
   EXPECT_EQ(jsonio::to_string(bad).find("nope"), std::string::npos) << bad;
 }
 
+TEST_F(QueryTools, RefsInsideTheValueNeedReadToo) {
+  const std::string secret = store(bj::array{41, 42}, refcache::AccessPolicy::execute_only());
+  const std::string readable = store(bj::array{1, 2}, refcache::AccessPolicy::public_policy());
+  const std::string holds_secret = store(bj::array{bj::object{{"k", "a"}, {"v", secret}}},
+                                         refcache::AccessPolicy::public_policy());
+  const std::string holds_readable = store(bj::array{bj::object{{"k", "a"}, {"v", readable}}},
+                                           refcache::AccessPolicy::public_policy());
+  const bj::object refused =
+      call(alice, "query_cached_result",
+           {{"ref_id", holds_secret}, {"sql", "SELECT json_extract(v, '$[0]') AS x FROM data"}});
+  EXPECT_EQ(refused.at("isError"), true) << refused;
+  EXPECT_NE(jsonio::to_string(refused).find("Invalid or inaccessible reference"),
+            std::string::npos);
+  EXPECT_EQ(jsonio::to_string(refused).find("41"), std::string::npos);
+  // A readable inner ref is resolved like any tool input's.
+  const bj::object ok =
+      call(alice, "query_cached_result",
+           {{"ref_id", holds_readable}, {"sql", "SELECT json_extract(v, '$[1]') AS x FROM data"}});
+  const bj::value two = bj::array{bj::object{{"x", 2}}};
+  EXPECT_EQ(structured(ok).at("value"), two) << ok;
+}
+
 TEST_F(QueryTools, RefusalsAndLimitsAreToolErrorsNamingThem) {
   const std::string ref = store(sales(), refcache::AccessPolicy::public_policy());
   const bj::object attach =
