@@ -1,4 +1,5 @@
 // search_value (refcache/ref_query.hpp): an FTS5 index over the value's text, ranked by bm25.
+#include <algorithm>
 #include <boost/json.hpp>
 #include <string>
 #include <vector>
@@ -97,7 +98,12 @@ json::value search_value(const json::value& value, std::string_view query, std::
   }
   create += ")";
   insert += ") VALUES (" + params + ")";
-  box.exec(create.c_str());
+  if (sqlite3_exec(box.db(), create.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+    // The SQLite linked has no FTS5 (scripts/build-sqlite enables it; Debian's has it).
+    if (std::string_view(sqlite3_errmsg(box.db())).find("fts5") != std::string_view::npos)
+      throw InvalidArgument("full-text search is not available: this build's SQLite lacks FTS5");
+    box.fail(sqlite3_errcode(box.db()));
+  }
   box.exec("BEGIN");
   query::Statement ins = box.prepare_trusted(insert);
   for (const TextRow& r : rows) {
