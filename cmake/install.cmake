@@ -20,7 +20,7 @@ install(TARGETS ${_targets} EXPORT refcacheTargets
 # Public headers; a backend left out of the build leaves its headers out too.
 set(_exclude)
 if(NOT REFCACHE_WITH_SQLITE)
-  list(APPEND _exclude PATTERN "sqlite_backend.hpp" EXCLUDE)
+  list(APPEND _exclude PATTERN "sqlite_backend.hpp" EXCLUDE PATTERN "ref_query.hpp" EXCLUDE)
 endif()
 if(NOT REFCACHE_WITH_REDIS)
   list(APPEND _exclude PATTERN "redis_*.hpp" EXCLUDE)

@@ -137,7 +137,8 @@ int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
     for (auto& u : upstreams) starting.emplace_back([&u] { u->connect(); });
     for (auto& t : starting) t.join();
   }
-  std::set<std::string> reserved{"get_cached_result", "gateway_status"};
+  std::set<std::string> reserved{"get_cached_result", "query_cached_result", "search_cached_result",
+                                 "gateway_status"};
   // The admin tools install() may have registered.
   for (const char* n : {"list_references", "get_reference_info", "delete_reference",
                         "clear_namespace", "get_cache_stats", "get_metrics"})

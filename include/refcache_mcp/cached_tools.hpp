@@ -6,7 +6,7 @@
 //   mcp::Server server({.info = {.name = "calculator", .version = "1.0.0"},
 //                       .instructions = refcache::mcp::cache_instructions()});
 //   refcache::RefCache cache({.name = "calculator", .backend = refcache::open_backend(url)});
-//   refcache::mcp::install(server, cache);               // get_cached_result, refcache://{ref_id}
+//   refcache::mcp::install(server, cache);  // get/query/search_cached_result, refcache://{ref_id}
 //   refcache::mcp::cached_tool<PrimesArgs>(server, cache,
 //       {.tool = {.name = "generate_primes", .description = "First N primes"},
 //        .cache = {.ns = "sequences"}},
@@ -104,12 +104,24 @@ struct InstallOptions {
   std::string admin_prefix = "";      // e.g. "admin_"
   std::int64_t max_page_size = 1000;  // get_cached_result bounds
   std::int64_t max_max_size = 1000000;
+  // query_cached_result and search_cached_result (docs/queries.md): one read-only SQL
+  // statement, or a full-text search, over a ref the caller may READ; their answers are
+  // cached and previewed like any result. Builds without SQLite (REFCACHE_WITH_SQLITE off)
+  // register neither.
+  bool query_tools = true;
+  // Wall time of one query or search, loading the value included (QueryLimits::deadline).
+  std::chrono::milliseconds query_deadline{5000};
+  // Rows one query may answer (QueryLimits::max_rows).
+  std::size_t query_max_rows = 1000000;
+  // The most hits one search may ask for (its `limit` argument's maximum).
+  std::int64_t max_search_hits = 100;
   // Adds the cache's metric families to the server's (Server::metrics_text, /metrics) and,
   // with admin_tools, the gated get_metrics tool.
   bool metrics = true;
 };
 
-// Registers get_cached_result, the refcache://{ref_id} resource template and the admin tools.
+// Registers get_cached_result, query_cached_result, search_cached_result, the
+// refcache://{ref_id} resource template and the admin tools, as `options` enables them.
 void install(::mcp::Server& server, RefCache& cache, const InstallOptions& options = {});
 
 // Tells MCP clients when refs they subscribed to change: a change event of the cache's

@@ -12,6 +12,9 @@
 #include "refcache/instrumented_backend.hpp"
 #include "refcache/ref_id.hpp"
 #include "refcache/resolution.hpp"
+#if REFCACHE_WITH_SQLITE
+#include "refcache/ref_query.hpp"
+#endif
 
 namespace refcache::mcp {
 namespace json = boost::json;
@@ -389,6 +392,171 @@ void add_get_cached_result(::mcp::Server& server, RefCache& cache, const Install
   });
 }
 
+#if REFCACHE_WITH_SQLITE
+
+// The schema members query_cached_result shares with get_cached_result's paging.
+json::object paging_properties(const InstallOptions& opt) {
+  return {{"page",
+           {{"type", "integer"},
+            {"minimum", 1},
+            {"maximum", kMaxPage},
+            {"description", "Page of the answer, from 1 (default: a preview)"}}},
+          {"page_size",
+           {{"type", "integer"},
+            {"minimum", 1},
+            {"maximum", opt.max_page_size},
+            {"description", "Rows per page (default 20)"}}},
+          {"max_size",
+           {{"type", "integer"},
+            {"minimum", 1},
+            {"maximum", opt.max_max_size},
+            {"description", "Preview size budget; larger shows more"}}}};
+}
+
+// Registers a tool that runs `call` over the ref named by ref_id, as its caller. The caller
+// needs READ on the ref, checked the way get_cached_result checks it, so that a missing,
+// foreign or forged ref gets the same opaque answer. READ, not EXECUTE: a query is a
+// program the caller writes, and whether it fails or how long it runs could spell out a
+// value the caller may use but not read, so EXECUTE-only refs are refused rather than
+// answered with a withheld private result.
+// `args_of` picks the tool's own arguments (besides ref_id) for the cached call; with page
+// or page_size, the answer is that page of the cached result.
+void add_ref_tool(::mcp::Server& server, RefCache& cache, ::mcp::ToolSpec spec,
+                  std::shared_ptr<CachedCall> call,
+                  std::function<json::object(const json::object&)> args_of) {
+  spec.annotations.read_only_hint = true;
+  spec.annotations.open_world_hint = false;
+  server.tool_raw(std::move(spec), [&cache, call = std::move(call), args_of = std::move(args_of)](
+                                       const json::value& args, ::mcp::ToolContext& ctx) {
+    static const json::object kEmpty;
+    const json::object& a = args.is_object() ? args.get_object() : kEmpty;
+    const std::string ref = opt_string(a, "ref_id");
+    return guarded(
+        [&]() -> ::mcp::CallToolResult {
+          if (!is_ref_id(ref)) throw NotFound("not a ref id");
+          const CallIdentity who = identity_of(ctx);
+          const Actor actor = derive_actor(who);
+          EntryPtr entry = cache.entry_for(ref, actor, Permission::kRead);
+          // Ref ids inside the value are resolved for the query like those of any tool input;
+          // each needs READ too, or the query would run over a value the caller may only use.
+          if (contains_ref_ids(entry->value)) {
+            ResolutionOptions ro;
+            ro.allow_execute = false;
+            resolve_refs(cache, entry->value, actor, ro);
+          }
+          json::object call_args = args_of(a);
+          call_args["ref_id"] = ref;
+          CallOverrides ov;
+          if (auto m = opt_int(a, "max_size")) ov.max_size = static_cast<std::size_t>(*m);
+          ov.cancel = std::make_shared<std::atomic<bool>>(false);
+          ctx.token().on_cancel([flag = ov.cancel] { flag->store(true); });
+          json::object response = call->call(call_args, who, ov);
+          const auto page = opt_int(a, "page");
+          const auto page_size = opt_int(a, "page_size");
+          auto answer_ref = response.find("ref_id");
+          if ((page || page_size) && answer_ref != response.end() &&
+              answer_ref->value().is_string() && !response.contains("value_withheld")) {
+            GetOptions go;
+            go.page = page.value_or(1);
+            go.page_size = page_size;
+            if (ov.max_size) go.max_size = ov.max_size;
+            GetResult g = cache.get(answer_ref->value().get_string(), actor, go);
+            if (auto* r = std::get_if<CacheResponse>(&g)) response = r->to_json();
+          }
+          return to_tool_result(response);
+        },
+        ref);
+  });
+}
+
+void add_query_tools(::mcp::Server& server, RefCache& cache, const InstallOptions& opt) {
+  QueryLimits limits;
+  limits.deadline = opt.query_deadline;
+  limits.max_rows = opt.query_max_rows;
+  CachedCallOptions co;
+  co.ref_params = {"ref_id"};
+
+  auto query = std::make_shared<CachedCall>(
+      cache, "query_cached_result",
+      [limits](const json::object& a, CallContext& ctx) {
+        QueryLimits l = limits;
+        l.cancelled = [&ctx] { return ctx.cancelled(); };
+        auto sql = a.find("sql");
+        if (sql == a.end() || !sql->value().is_string()) throw InvalidArgument("'sql' is required");
+        return query_value(a.at("ref_id"), sql->value().get_string(), l);
+      },
+      co);
+  ::mcp::ToolSpec q;
+  q.name = "query_cached_result";
+  q.title = "Query cached result";
+  q.description =
+      "Run one read-only SQL SELECT (SQLite) over a cached result you may read, instead of "
+      "paging through all of it. A result that is a list of objects is the table `data` with "
+      "one column per key (nested objects and lists are JSON text: use json_extract); any "
+      "other value is `data(value)` holding its JSON, e.g. `SELECT sum(j.value) FROM data, "
+      "json_each(data.value) AS j`. Look at the preview's shape first, query for what you "
+      "need (filter, aggregate, LIMIT), then page only the answer. The answer (a list of row "
+      "objects) is cached like any result: large answers return a ref_id and a preview; pass "
+      "page/page_size to get a page of it. Only SELECT is allowed (no PRAGMA, ATTACH or "
+      "writes); a query runs at most " +
+      std::to_string(opt.query_deadline.count()) + " ms and answers at most " +
+      std::to_string(opt.query_max_rows) + " rows.";
+  json::object qp = paging_properties(opt);
+  qp["ref_id"] = ref_id_schema();
+  qp["sql"] = {{"type", "string"},
+               {"minLength", 1},
+               {"maxLength", static_cast<std::int64_t>(limits.max_sql_length)},
+               {"description", "One SQLite SELECT statement over the table `data`"}};
+  q.input_schema = tool_schema(std::move(qp), {"ref_id", "sql"});
+  add_ref_tool(server, cache, std::move(q), std::move(query), [](const json::object& a) {
+    return json::object{{"sql", opt_string(a, "sql")}};
+  });
+
+  auto search = std::make_shared<CachedCall>(
+      cache, "search_cached_result",
+      [limits](const json::object& a, CallContext& ctx) {
+        QueryLimits l = limits;
+        l.cancelled = [&ctx] { return ctx.cancelled(); };
+        auto text = a.find("query");
+        if (text == a.end() || !text->value().is_string())
+          throw InvalidArgument("'query' is required");
+        const auto n = opt_int(a, "limit").value_or(10);
+        return search_value(a.at("ref_id"), text->value().get_string(), static_cast<std::size_t>(n),
+                            l);
+      },
+      co);
+  ::mcp::ToolSpec s;
+  s.name = "search_cached_result";
+  s.title = "Search cached result";
+  s.description =
+      "Full-text search (SQLite FTS5, ranked by bm25) over the text of a cached result you may "
+      "read: the string fields of a list of objects, the items of a list of strings, or the "
+      "lines of a text. Answers the best hits first, each with its row (the index of the item "
+      "or line, for get_cached_result or query_cached_result), a snippet with matches in "
+      "[brackets], and the item itself when it is small. The query uses FTS5 syntax: words "
+      "(all must occur), \"exact phrases\", OR, NOT, prefix*.";
+  s.input_schema =
+      tool_schema({{"ref_id", ref_id_schema()},
+                   {"query",
+                    {{"type", "string"},
+                     {"minLength", 1},
+                     {"maxLength", static_cast<std::int64_t>(limits.max_sql_length)},
+                     {"description", "FTS5 query: words, \"phrases\", OR, NOT, prefix*"}}},
+                   {"limit",
+                    {{"type", "integer"},
+                     {"minimum", 1},
+                     {"maximum", opt.max_search_hits},
+                     {"description", "Most hits to return (default 10)"}}}},
+                  {"ref_id", "query"});
+  add_ref_tool(server, cache, std::move(s), std::move(search), [](const json::object& a) {
+    json::object out{{"query", opt_string(a, "query")}};
+    if (auto n = opt_int(a, "limit")) out["limit"] = *n;
+    return out;
+  });
+}
+
+#endif  // REFCACHE_WITH_SQLITE
+
 void add_ref_resources(::mcp::Server& server, RefCache& cache) {
   ::mcp::ResourceTemplate t;
   t.uri_template = std::string(kUriPrefix) + "{ref_id}";
@@ -587,6 +755,9 @@ void add_admin_tools(::mcp::Server& server, RefCache& cache, const InstallOption
 
 void install(::mcp::Server& server, RefCache& cache, const InstallOptions& options) {
   if (options.get_cached_result) add_get_cached_result(server, cache, options);
+#if REFCACHE_WITH_SQLITE
+  if (options.query_tools) add_query_tools(server, cache, options);
+#endif
   if (options.ref_resources) add_ref_resources(server, cache);
   if (options.admin_tools) add_admin_tools(server, cache, options);
   if (options.metrics) {
@@ -644,6 +815,18 @@ std::string cache_instructions() {
   parameter's value; the tool reads the cached value server-side, even on another server
   that shares the cache, without it entering the conversation.
 - Refs are also resources: read `refcache://{ref_id}`.
+
+## Querying instead of paging
+Look at the preview's shape first, then ask for what you need rather than paging through
+everything, and page only the answer:
+- `query_cached_result(ref_id, sql)` runs one SQLite SELECT over the value. A list of
+  objects is the table `data` (a column per key; nested objects and lists are JSON text for
+  `json_extract`); any other value is `data(value)` holding its JSON, e.g.
+  `SELECT sum(j.value) FROM data, json_each(data.value) AS j`. Filter, aggregate and LIMIT
+  in SQL; a large answer comes back as a ref_id with a preview (page it with page/page_size).
+- `search_cached_result(ref_id, query)` finds text (best matches first, with snippets and the
+  row index of each hit), e.g. `query="timeout OR refused"`.
+Both need permission to read the ref; refs you may only pass to tools cannot be queried.
 
 ## Preview size control
 Per-call override beats the tool's setting, which beats the server default:

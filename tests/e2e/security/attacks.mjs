@@ -177,6 +177,12 @@ const attacks = {
       check(!own.error && own.sc.value?.count === 10, `${tag} alice gets the statistics of her own private list`, own.sc);
       const ownRead = await call(alice, 'get_cached_result', { ref_id: p, full: true });
       check(ownRead.error, `${tag} nobody reads a private value, not even its owner`, ownRead);
+      // A query is a program of the caller's: its owner may not run one over a private value
+      // (its failures and running time could spell the value out).
+      const ownQuery = await call(alice, 'query_cached_result', {
+        ref_id: p, sql: 'SELECT CASE WHEN j.value > 7000 THEN abs(-9223372036854775808) END FROM data, json_each(data.value) AS j' });
+      check(ownQuery.error && ownQuery.text.includes('Invalid or inaccessible reference') && !leaks(ownQuery.text, FIRST),
+        `${tag} nobody queries a private value, not even its owner`, ownQuery);
       for (const [what, ref] of targets) {
         const opaque = (r) => r.error && !leaks(r.text, FIRST) && !leaks(r.text, RUN) && !leaks(r.text, PRIMES_RUN);
         for (const [path, r] of [
@@ -187,6 +193,8 @@ const attacks = {
           ['aggregate_data nested', await call(bob, 'aggregate_data', { datasets: [[1, 2], ref] })],
           ['aggregate_data', await call(bob, 'aggregate_data', { datasets: [ref, [1]] })],
           ['transform_data', await call(bob, 'transform_data', { data: ref, operation: 'abs' })],
+          ['query_cached_result', await call(bob, 'query_cached_result', { ref_id: ref, sql: 'SELECT * FROM data' })],
+          ['search_cached_result', await call(bob, 'search_cached_result', { ref_id: ref, query: 'x' })],
         ]) check(opaque(r) && (r.text.includes('Invalid or inaccessible reference') || r.protocol), `${tag} bob: ${what} via ${path} is refused opaquely`, r);
         const res = await read(bob, `refcache://${ref}`);
         check(res.error && !leaks(res.text, FIRST) && !leaks(res.text, PRIMES_RUN), `${tag} bob: ${what} via resources/read is not found`, res);

@@ -1,7 +1,8 @@
 // The cross-server workflow of the user's design note, run with the official TypeScript MCP
 // client against our two servers sharing one cache:
 //   generate_primes(50) on the calculator -> analyze_data(ref) on data-analysis ->
-//   transform_data(ref, "normalize") -> generate_fibonacci(30) -> list_shared_cache()
+//   transform_data(ref, "normalize") -> generate_fibonacci(30) -> list_shared_cache(),
+//   then query_cached_result(ref, sql) on the primes instead of paging them
 // It prints each step readably and checks every answer. It is the main job (scripts/run) and
 // an e2e test (ctest label e2e) over Streamable HTTP, legacy SSE through mcp-remote, and stdio,
 // on SQLite and on Redis with a password.
@@ -207,6 +208,19 @@ if (ISOLATION) {
   const back = await call(calc.client, 'get_cached_result', { ref_id: ref2, full: true });
   check(back.sc.value.length === 50, 'the calculator reads the data-analysis ref', back.sc);
   show(6, 'checks: paging across servers, resources/read, cache hit, refs both ways -- all ok');
+
+  // Querying a ref instead of paging it, on the server that did not make it.
+  const sql = 'SELECT count(*) AS n, sum(j.value) AS total FROM data, json_each(data.value) AS j WHERE j.value > 100';
+  const q = await call(analysis.client, 'query_cached_result', { ref_id: ref1, sql });
+  const big = primeValues.filter((p) => p > 100);
+  const want = [{ n: big.length, total: big.reduce((a, b) => a + b, 0) }];
+  check(q.sc.is_complete && JSON.stringify(q.sc.value) === JSON.stringify(want), 'query_cached_result answers the SQL', q.sc);
+  const q2 = await call(analysis.client, 'query_cached_result', { ref_id: ref1, sql });
+  check(q2.sc.ref_id === q.sc.ref_id, 'the same query on the same ref is a cache hit', q2.sc);
+  const denied = await call(analysis.client, 'query_cached_result', { ref_id: ref1, sql: 'PRAGMA table_info(data)' },
+    { expectError: true });
+  check(/not allowed/.test(denied.text), 'a PRAGMA is refused', denied.text);
+  show(7, `data-analysis.query_cached_result(ref_id="${ref1}", sql=...)`, `${brief(q.sc.value)}; repeated: a hit; PRAGMA refused`);
   console.log(`\nPASS workflow ${MODE} ${BACKEND}`);
 }
 
