@@ -2,6 +2,8 @@
 //
 //   node grafana_dashboard.mjs --calc REFCACHE_CALCULATOR --gateway REFCACHE_GATEWAY
 //
+// 0. deploy/prometheus.yml scrapes /metrics of every server of deploy/compose.yaml by a
+//    service name and port that server accepts.
 // 1. The dashboard is a valid classic Grafana dashboard (dashboard_check.mjs checkStructure):
 //    ids, gridPos, a Prometheus datasource variable every panel and target uses, job and
 //    instance variables, targets with expr.
@@ -22,6 +24,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
@@ -38,6 +41,7 @@ if (!CALC || !GATEWAY) {
 }
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const DASHBOARD = path.join(REPO, 'deploy/grafana/refcache-dashboard.json');
+const YAML = createRequire(path.join(REPO, 'package.json'))('yaml');
 
 const children = [];
 const work = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'refcache-grafana-')));
@@ -183,7 +187,29 @@ function selfChecks(dashboard, series) {
   }
 }
 
+// deploy/prometheus.yml scrapes /metrics of every server service of deploy/compose.yaml, by a
+// name and port that service answers to (its --allowed-host and --port).
+function checkScrapeConfig() {
+  const prom = YAML.parse(fs.readFileSync(path.join(REPO, 'deploy/prometheus.yml'), 'utf8'));
+  const compose = YAML.parse(fs.readFileSync(path.join(REPO, 'deploy/compose.yaml'), 'utf8'));
+  const job = (prom?.scrape_configs ?? []).find((j) => j.job_name === 'refcache');
+  check(job !== undefined && (job.metrics_path ?? '/metrics') === '/metrics', 'deploy/prometheus.yml has a refcache job scraping /metrics', JSON.stringify(job));
+  const targets = (job?.static_configs ?? []).flatMap((c) => c.targets ?? []);
+  const want = [];
+  for (const [name, svc] of Object.entries(compose.services ?? {})) {
+    const cmd = svc.command ?? [];
+    const flag = (f) => cmd.flatMap((a, k) => (a === f ? [String(cmd[k + 1])] : []));
+    if (!String(svc.entrypoint ?? '').includes('refcache-')) continue;
+    const port = flag('--port')[0];
+    check(flag('--allowed-host').includes(name), `compose service ${name} accepts Host ${name} (Prometheus scrapes it by name)`);
+    want.push(`${name}:${port}`);
+  }
+  check(want.length > 0 && JSON.stringify([...targets].sort()) === JSON.stringify(want.sort()),
+    `deploy/prometheus.yml targets the compose servers (${want.join(', ')})`, JSON.stringify(targets));
+}
+
 async function main() {
+  checkScrapeConfig();
   let dashboard;
   try {
     dashboard = JSON.parse(fs.readFileSync(DASHBOARD, 'utf8'));
