@@ -10,7 +10,8 @@
 //   checkMetrics(dashboard, series) -> [problem]: every name a panel or variable query uses is a
 //                                     series /metrics exports, with the labels it matches on,
 //                                     rated only if a counter (or a histogram's _bucket/_sum/
-//                                     _count), _bucket only under histogram_quantile
+//                                     _count), _bucket only under histogram_quantile; legends
+//                                     name only labels the result keeps
 //   uncoveredFamilies(dashboard, series) -> [family]: exported families no panel shows
 //
 // A problem is a string naming the panel (or variable) and what is wrong.
@@ -117,9 +118,9 @@ function tokenize(expr) {
 }
 
 // Returns {selectors: [{name, matchers: [{label, op, value}], functions: [outermost..innermost]}],
-// grouping: [label], problems: [string]}.
+// grouping: [label], aggregated: whether an aggregation operator is used, problems: [string]}.
 export function selectorsOf(expr) {
-  const out = { selectors: [], grouping: [], problems: [] };
+  const out = { selectors: [], grouping: [], aggregated: false, problems: [] };
   let toks;
   try {
     toks = tokenize(expr);
@@ -170,12 +171,14 @@ export function selectorsOf(expr) {
       k = grouping(k + 1);
       if (peek(k).v !== '(') out.problems.push(`${tok.v} by (...) without an argument`);
       stack.push(tok.v);
+      out.aggregated = true;
       k++;
       continue;
     }
     if (tok.t === 'ident' && KEYWORDS.has(tok.v)) { k++; continue; }
     if (tok.t === 'ident' && peek(k + 1).v === '(') {
       if (!AGGREGATORS.has(tok.v) && !FUNCTIONS.has(tok.v)) out.problems.push(`unknown function ${tok.v}()`);
+      if (AGGREGATORS.has(tok.v)) out.aggregated = true;
       stack.push(tok.v);
       k += 2;
       continue;
@@ -287,7 +290,8 @@ function queries(dashboard) {
   const out = [];
   for (const panel of allPanels(dashboard))
     for (const t of panel.targets ?? [])
-      if (typeof t.expr === 'string') out.push({ where: `panel ${JSON.stringify(panel.title)} ${t.refId}`, expr: t.expr, panel: true });
+      if (typeof t.expr === 'string')
+        out.push({ where: `panel ${JSON.stringify(panel.title)} ${t.refId}`, expr: t.expr, panel: true, legend: t.legendFormat });
   for (const v of dashboard.templating?.list ?? []) {
     if (v.type !== 'query') continue;
     const q = typeof v.query === 'string' ? v.query : v.query?.query ?? '';
@@ -299,8 +303,8 @@ function queries(dashboard) {
 
 export function checkMetrics(dashboard, series) {
   const problems = [];
-  for (const { where, expr, panel } of queries(dashboard)) {
-    const { selectors, grouping, problems: parse } = selectorsOf(expr);
+  for (const { where, expr, panel, legend } of queries(dashboard)) {
+    const { selectors, grouping, aggregated, problems: parse } = selectorsOf(expr);
     for (const msg of parse) problems.push(`${where}: ${msg}: ${expr}`);
     if (selectors.length === 0 && parse.length === 0) problems.push(`${where}: names no metric: ${expr}`);
     const labelsHere = new Set(TARGET_LABELS);
@@ -329,6 +333,11 @@ export function checkMetrics(dashboard, series) {
     }
     for (const g of grouping)
       if (!labelsHere.has(g)) problems.push(`${where}: groups by '${g}', a label none of its series has`);
+    // A legend names labels the result keeps: after an aggregation only the grouping ones.
+    for (const m of (legend ?? '').matchAll(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g)) {
+      const kept = aggregated ? grouping.includes(m[1]) : labelsHere.has(m[1]);
+      if (!kept) problems.push(`${where}: legend {{${m[1]}}}: the result has no label '${m[1]}'`);
+    }
   }
   return problems;
 }

@@ -153,6 +153,26 @@ async function traffic(who, client, prefix, refPrefix) {
   check(protocolError, `${who}: an unknown tool is refused`);
 }
 
+// The PromQL reader finds the selectors (and grouping labels) of expressions of every shape the
+// dashboard might use.
+function parserChecks() {
+  const cases = [
+    ['histogram_quantile(0.9, sum by (le, tool) (rate(a_seconds_bucket{job="x"}[5m])))', ['a_seconds_bucket'], ['le', 'tool']],
+    ['sum(rate(a_total[5m])) by (x) / ignoring(y) group_left(z) b', ['a_total', 'b'], ['x', 'y', 'z']],
+    ['{__name__="c_total", job="j"} offset 5m > bool 3', ['c_total'], []],
+    ['rate(d_total[$__rate_interval]) and on() vector(1)', ['d_total'], []],
+    ['label_replace(e, "dst", "$1", "src", "(.*)") * 1e3', ['e'], []],
+    ['max without (op) (f{a=~"x|y", b!="z"}) - min(g)', ['f', 'g'], ['op']],
+  ];
+  for (const [expr, names, grouping] of cases) {
+    const r = selectorsOf(expr);
+    const got = { names: r.selectors.map((s) => s.name), grouping: r.grouping, problems: r.problems };
+    check(JSON.stringify(got) === JSON.stringify({ names, grouping, problems: [] }), `PromQL reader: ${expr}`, JSON.stringify(got));
+  }
+  const broken = selectorsOf('sum(rate(a_total{job="x"[5m])');
+  check(broken.problems.length > 0, 'PromQL reader: a malformed expression is a problem', JSON.stringify(broken));
+}
+
 function selfChecks(dashboard, series) {
   const clone = () => JSON.parse(JSON.stringify(dashboard));
   const firstTarget = (d) => allPanels(d).find((p) => p.targets?.length).targets[0];
@@ -164,6 +184,7 @@ function selfChecks(dashboard, series) {
     ['a label the metric lacks', (d) => { firstTarget(d).expr = `sum(refcache_cache_entries{${sel}, namespace="sequences"})`; }, /refcache_cache_entries has no label 'namespace'/],
     ['grouping by a label no series has', (d) => { firstTarget(d).expr = `sum by (namespace) (refcache_cache_entries{${sel}})`; }, /groups by 'namespace'/],
     ['a selector ignoring $instance', (d) => { firstTarget(d).expr = 'sum(refcache_cache_entries{job=~"$job"})'; }, /does not select instance/],
+    ['a legend naming a label the aggregation drops', (d) => { const t = firstTarget(d); t.expr = `sum by (tool) (rate(mcp_tool_calls_total{${sel}}[5m]))`; t.legendFormat = '{{tool}} {{outcome}}'; }, /legend \{\{outcome\}\}/],
     ['a variable query naming a made-up metric', (d) => { d.templating.list.find((v) => v.name === 'job').query = { query: 'label_values(refcache_made_up_total, job)', refId: 'x' }; }, /variable 'job': names refcache_made_up_total/],
   ];
   for (const [what, mutate, want] of cases) {
@@ -275,6 +296,7 @@ async function main() {
   check(/^refcache_backend_circuit_state\{backend="redis"\} 0$/m.test(g), 'gateway: the Redis circuit breaker is reported closed');
   check(valueOf(g, 'mcp_tool_calls_total', { tool: 'get_cached_result', outcome: 'ok' }) >= 1, 'gateway: its get_cached_result call is counted');
 
+  parserChecks();
   selfChecks(dashboard, series);
 
   if (failures) {
