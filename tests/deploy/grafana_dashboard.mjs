@@ -49,7 +49,7 @@ process.on('exit', () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
   fs.rmSync(work, { recursive: true, force: true });
 });
-setTimeout(() => { console.error('FAIL: took longer than 25 s'); process.exit(1); }, 25000).unref();
+setTimeout(() => { console.error('FAIL: took longer than 25 s'); process.exit(1); }, 25000);
 let failures = 0;
 function check(cond, what, detail) {
   if (cond) { console.log(`ok: ${what}`); return; }
