@@ -453,6 +453,12 @@ int main(int argc, char** argv) {
   const std::filesystem::path log_file = tmp / ("refcache-query-bench-" + pid + "-log.txt");
 
   json::object out{{"bench", "ref_query"}};
+  {
+    // The machine's load when the run starts: the figures are read beside it.
+    std::string load;
+    std::getline(std::ifstream("/proc/loadavg"), load);
+    out["loadavg"] = load.substr(0, load.find(' '));
+  }
   Totals totals;
   Harness h;
 
