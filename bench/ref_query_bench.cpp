@@ -116,8 +116,8 @@ json::array make_rows(std::size_t rows) {
     }
     if (i % 14009 == 77) note += " " + std::string(kTableTerm) + " sighting";
     char ts[32];
-    std::snprintf(ts, sizeof ts, "2026-%02zu-%02zuT%02zu:%02zu:%02zuZ", 1 + i % 12, 1 + i % 28,
-                  rng.below(24), rng.below(60), rng.below(60));
+    (void)std::snprintf(ts, sizeof ts, "2026-%02zu-%02zuT%02zu:%02zu:%02zuZ", 1 + i % 12,
+                        1 + i % 28, rng.below(24), rng.below(60), rng.below(60));
     a.push_back(json::object{{"id", static_cast<std::int64_t>(i)},
                              {"category", kCategories[rng.below(12)]},
                              {"region", kRegions[rng.below(5)]},
@@ -176,11 +176,11 @@ std::vector<std::string> make_log(std::size_t bytes) {
     std::string message(buf, static_cast<std::size_t>(std::max(n, 0)));
     if (i % 11939 == 5) message += " " + std::string(kLogTerm) + " detected in worker pool";
     char head[96];
-    std::snprintf(head, sizeof head, "2026-03-%02lldT%02lld:%02lld:%02lld.%03lldZ %s %s ",
-                  static_cast<long long>(1 + (s / 86400) % 28),
-                  static_cast<long long>((s / 3600) % 24), static_cast<long long>((s / 60) % 60),
-                  static_cast<long long>(s % 60), static_cast<long long>(ms % 1000), level,
-                  component);
+    (void)std::snprintf(head, sizeof head, "2026-03-%02lldT%02lld:%02lld:%02lld.%03lldZ %s %s ",
+                        static_cast<long long>(1 + (s / 86400) % 28),
+                        static_cast<long long>((s / 3600) % 24),
+                        static_cast<long long>((s / 60) % 60), static_cast<long long>(s % 60),
+                        static_cast<long long>(ms % 1000), level, component);
     lines.push_back(std::string(head) + message + " took=" + std::to_string(took) + "ms");
     total += lines.back().size() + 1;
   }
@@ -392,6 +392,13 @@ json::object ask(Harness& h, const std::string& ref, const std::filesystem::path
   out["jq_ms"] = jq_ms;
   out["jq_over_first"] = jq_ms / out["first_ms"].as_double();
   out["jq_over_hit"] = jq_ms / out["hit_ms"].as_double();
+  if (theirs.is_null()) {
+    out["agree"] = false;
+    totals.ok = false;
+    totals.problems.push_back(
+        json::string(dataset + "." + q.name + ": jq gave no answer (scripts/setup installs jq)"));
+    return out;
+  }
   const bool agree = q.agree(ours, theirs);
   out["agree"] = agree;
   if (!agree) {
@@ -425,6 +432,14 @@ std::string prefix(const std::string& text, std::size_t bytes) {
   return text.substr(0, cut == std::string::npos || cut < bytes / 2 ? bytes : cut + 1);
 }
 
+// `text` as a number > 0, or nullopt when it is not one.
+std::optional<double> positive_number(const char* text) {
+  char* end = nullptr;
+  const double v = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !(v > 0) || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -432,20 +447,25 @@ int main(int argc, char** argv) {
   double log_mb = 10;
   double token_mb = 1;
   int reps = 5;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool usage = argc % 2 == 0;  // every flag takes a value
+  for (int i = 1; !usage && i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--rows")
-      rows = static_cast<std::size_t>(std::atoll(argv[i + 1]));
-    else if (flag == "--log-mb")
-      log_mb = std::atof(argv[i + 1]);
-    else if (flag == "--reps")
-      reps = std::max(1, std::atoi(argv[i + 1]));
-    else if (flag == "--token-mb")
-      token_mb = std::atof(argv[i + 1]);
-    else {
-      std::cerr << "usage: ref_query_bench [--rows N] [--log-mb N] [--reps N] [--token-mb N]\n";
-      return 2;
-    }
+    const std::optional<double> v = positive_number(argv[i + 1]);
+    if (v && flag == "--rows")
+      rows = static_cast<std::size_t>(*v);
+    else if (v && flag == "--log-mb")
+      log_mb = *v;
+    else if (v && flag == "--reps")
+      reps = std::max(1, static_cast<int>(*v));
+    else if (v && flag == "--token-mb")
+      token_mb = *v;
+    else
+      usage = true;
+  }
+  if (usage || rows == 0) {
+    std::cerr << "usage: ref_query_bench [--rows N] [--log-mb N] [--reps N] [--token-mb N] "
+                 "(positive numbers)\n";
+    return 2;
   }
   const auto tmp = std::filesystem::temp_directory_path();
   const std::string pid = std::to_string(::getpid());
@@ -575,7 +595,7 @@ int main(int argc, char** argv) {
   {
     auto [count, grep_ms] = run("grep -c " + term_l + " " + quoted(log_file.string()));
     search["grep_ms"] = grep_ms;
-    const long n = std::atol(count.c_str());
+    const long n = std::strtol(count.c_str(), nullptr, 10);
     search["grep_count"] = n;
     const auto want = std::count_if(lines.begin(), lines.end(), [&](const std::string& line) {
       return line.find(term_l) != std::string::npos;
@@ -598,9 +618,12 @@ int main(int argc, char** argv) {
   std::vector<std::filesystem::path> files;
   for (const auto& [name, text] : texts) {
     tokens[name] = count_tokens(text);
-    files.push_back(tmp / ("refcache-query-bench-" + pid + "-tokens-" + name + ".txt"));
+    std::string file_name = "refcache-query-bench-";
+    file_name.append(pid).append("-tokens-").append(name).append(".txt");
+    files.push_back(tmp / file_name);
     std::ofstream(files.back(), std::ios::binary) << text;
-    args += " " + quoted(name + "=" + files.back().string());
+    args += ' ';
+    args += quoted(name + "=" + files.back().string());
   }
   auto [js, js_ms] =
       run(quoted(REFCACHE_BENCH_NODE) + " " + quoted(REFCACHE_BENCH_MJS) + args + " 2>/dev/null");
