@@ -10,7 +10,8 @@
 //          with ids, paths and latencies; a rare word ("kraken") in a handful of lines. The
 //          ref holds the log as the list of its lines (what a tool answering log lines gives;
 //          a single string would be one row, which SQL cannot split cheaply).
-// Each value is stored in a RefCache on the memory backend and asked three questions through
+// Each value is stored in a RefCache on the memory backend (--backend sqlite: a SQLite file in
+// the temporary folder, removed at the end) and asked three questions through
 // the MCP tools, called in-process on an mcp::Server with refcache::mcp::install() (the path
 // an agent's call takes after its transport): a group-by (count and mean per category; count
 // per level), a filter (rows matching a predicate, sorted, first 20) and a full-text search
@@ -23,7 +24,7 @@
 // Token counting (o200k_base) is measured on --token-mb MB of each text beside js-tiktoken
 // (bench/token_count_bench.mjs under the pinned Node 22) on the same bytes.
 //
-//   ref_query_bench [--rows N] [--log-mb N] [--reps N] [--token-mb N]
+//   ref_query_bench [--rows N] [--log-mb N] [--reps N] [--token-mb N] [--backend memory|sqlite]
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,6 +49,7 @@
 
 #include "jsonio/json_text.hpp"
 #include "refcache/memory_backend.hpp"
+#include "refcache/sqlite_backend.hpp"
 #include "refcache/tokenizer.hpp"
 #include "refcache_mcp/cached_tools.hpp"
 
@@ -216,11 +218,11 @@ class Reply : public mcp::Outbound {
   bool done_ = false;
 };
 
-// One MCP server with refcache's tools over a memory-backend cache, and one client session.
+// One MCP server with refcache's tools over a cache on `backend`, and one client session.
 class Harness {
  public:
-  Harness()
-      : cache_(cache_options()),
+  explicit Harness(std::shared_ptr<refcache::Backend> backend)
+      : cache_(cache_options(std::move(backend))),
         server_(mcp::ServerOptions{.info = {.name = "ref-query-bench", .version = "1"},
                                    .worker_threads = 2}) {
     refcache::mcp::InstallOptions o;
@@ -259,12 +261,12 @@ class Harness {
   }
 
  private:
-  static refcache::RefCacheOptions cache_options() {
+  static refcache::RefCacheOptions cache_options(std::shared_ptr<refcache::Backend> backend) {
     refcache::RefCacheOptions o;
     o.name = "bench";
     o.preview.size_mode = refcache::SizeMode::kCharacter;
     o.preview.max_size = 100000;  // the answers here come whole
-    o.backend = std::make_shared<refcache::MemoryBackend>();
+    o.backend = std::move(backend);
     return o;
   }
 
@@ -447,11 +449,14 @@ int main(int argc, char** argv) {
   double log_mb = 10;
   double token_mb = 1;
   int reps = 5;
+  std::string backend_name = "memory";
   bool usage = argc % 2 == 0;  // every flag takes a value
   for (int i = 1; !usage && i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const std::optional<double> v = positive_number(argv[i + 1]);
-    if (v && flag == "--rows")
+    if (flag == "--backend")
+      backend_name = argv[i + 1];
+    else if (v && flag == "--rows")
       rows = static_cast<std::size_t>(*v);
     else if (v && flag == "--log-mb")
       log_mb = *v;
@@ -462,9 +467,9 @@ int main(int argc, char** argv) {
     else
       usage = true;
   }
-  if (usage || rows == 0) {
+  if (usage || rows == 0 || (backend_name != "memory" && backend_name != "sqlite")) {
     std::cerr << "usage: ref_query_bench [--rows N] [--log-mb N] [--reps N] [--token-mb N] "
-                 "(positive numbers)\n";
+                 "[--backend memory|sqlite] (N: positive numbers)\n";
     return 2;
   }
   const auto tmp = std::filesystem::temp_directory_path();
@@ -472,7 +477,8 @@ int main(int argc, char** argv) {
   const std::filesystem::path table_file = tmp / ("refcache-query-bench-" + pid + "-table.json");
   const std::filesystem::path log_file = tmp / ("refcache-query-bench-" + pid + "-log.txt");
 
-  json::object out{{"bench", "ref_query"}};
+  const std::filesystem::path db_file = tmp / ("refcache-query-bench-" + pid + ".db");
+  json::object out{{"bench", "ref_query"}, {"backend", backend_name}};
   {
     // The machine's load when the run starts: the figures are read beside it.
     std::string load;
@@ -480,7 +486,16 @@ int main(int argc, char** argv) {
     out["loadavg"] = load.substr(0, load.find(' '));
   }
   Totals totals;
-  Harness h;
+  std::shared_ptr<refcache::Backend> backend;
+  if (backend_name == "sqlite") {
+    refcache::SQLiteOptions so;
+    so.path = db_file.string();
+    backend = std::make_shared<refcache::SQLiteBackend>(so);
+  } else {
+    backend = std::make_shared<refcache::MemoryBackend>();
+  }
+  auto harness = std::make_unique<Harness>(backend);
+  Harness& h = *harness;
 
   // The table.
   json::array table = make_rows(rows);
@@ -647,6 +662,10 @@ int main(int argc, char** argv) {
   for (const auto& f : files) std::filesystem::remove(f);
   std::filesystem::remove(table_file);
   std::filesystem::remove(log_file);
+  harness.reset();
+  backend.reset();
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(db_file.string() + suffix);
 
   out["ok"] = totals.ok;
   if (!totals.ok) out["problems"] = std::move(totals.problems);
