@@ -662,8 +662,8 @@ void add_ref_resources(::mcp::Server& server, RefCache& cache) {
         const auto hash = uri.find('#');
         if (!uri.starts_with(prefix) || hash == std::string::npos)
           throw ::mcp::ResourceNotFound(uri);
-        const auto ref = percent_decode(
-            std::string_view(uri).substr(prefix.size(), hash - prefix.size()));
+        const auto ref =
+            percent_decode(std::string_view(uri).substr(prefix.size(), hash - prefix.size()));
         const auto pointer = percent_decode(std::string_view(uri).substr(hash + 1));
         if (!ref || !is_ref_id(*ref) || !pointer || !is_json_pointer(*pointer))
           throw ::mcp::ResourceNotFound(uri);

@@ -151,8 +151,8 @@ TEST_F(RefPathResolution, PathsInToolArgumentsResolveToTheirPartNestedAndInLists
   EXPECT_EQ(r.value.at("nested").at("list").at(2), 5);
   EXPECT_EQ(r.value.at("whole"), data);
   EXPECT_EQ(r.value.at("root"), data);
-  EXPECT_EQ(r.value.at("hash_text"), "see " + id + "#/rows");
-  EXPECT_EQ(r.value.at("bad_pointer"), id + "#rows");
+  EXPECT_EQ(r.value.at("hash_text"), json::value("see " + id + "#/rows"));
+  EXPECT_EQ(r.value.at("bad_pointer"), json::value(id + "#rows"));
   EXPECT_TRUE(r.value.as_object().contains(id + "#/rows"));
   EXPECT_EQ(r.resolved_refs.size(), 5u);
   EXPECT_EQ(r.resolved_refs.front(), id + "#/rows/1/id");
@@ -231,7 +231,7 @@ TEST_F(RefPathResolution, AnExecuteOnlyPartIsUsableButItsShapeNeverLeaks) {
                InvalidReference);
   read_only.fail_on_missing = false;
   auto kept = resolve_refs(cache, json::value(missing), Actor::agent(), read_only);
-  EXPECT_EQ(kept.value, missing);
+  EXPECT_EQ(kept.value, json::value(missing));
   EXPECT_EQ(kept.failed_refs, std::vector<std::string>{missing});
 }
 
