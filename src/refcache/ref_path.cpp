@@ -1,6 +1,7 @@
 #include "refcache/ref_path.hpp"
 
 #include <boost/json.hpp>
+#include <initializer_list>
 #include <limits>
 
 #include "refcache/ref_id.hpp"
@@ -35,6 +36,15 @@ std::optional<std::size_t> array_index(std::string_view token) {
     n = n * 10 + digit;
   }
   return n;
+}
+
+// Null, for a pointer that names nothing; *why (when asked for) becomes `parts` joined.
+const json::value* missing(std::string* why, std::initializer_list<std::string_view> parts) {
+  if (why != nullptr) {
+    why->clear();
+    for (std::string_view p : parts) why->append(p);
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -106,38 +116,30 @@ const json::value* select_part(const json::value& value, std::string_view pointe
   std::size_t start = 0;  // where the current token begins in `pointer` (its '/')
   for (const std::string& token : pointer_tokens(pointer)) {
     const std::size_t end = pointer.find('/', start + 1);
-    const std::string where = prefix_of(pointer, start);
+    const std::size_t token_start = start;
     start = end == std::string_view::npos ? pointer.size() : end;
+    // Only a failure describes where it happened.
+    auto where = [&] { return prefix_of(pointer, token_start); };
     if (const auto* obj = at->if_object()) {
       at = obj->if_contains(token);
-      if (at == nullptr) {
-        if (why) *why = "no member '" + token + "' in the object at " + where;
-        return nullptr;
-      }
+      if (at == nullptr)
+        return missing(why, {"no member '", token, "' in the object at ", where()});
     } else if (const auto* arr = at->if_array()) {
-      if (token == "-") {
-        if (why)
-          *why = "'-' names the element after the last of the array at " + where +
-                 ", which does not exist";
-        return nullptr;
-      }
+      if (token == "-")
+        return missing(why, {"'-' names the element after the last of the array at ", where(),
+                             ", which does not exist"});
       const auto index = array_index(token);
-      if (!index) {
-        if (why)
-          *why = "'" + token + "' is not an array index (\"0\" or digits without a leading " +
-                 "zero) for the array at " + where;
-        return nullptr;
-      }
-      if (*index >= arr->size()) {
-        if (why)
-          *why = "index " + token + " is past the end of the array at " + where + " (" +
-                 std::to_string(arr->size()) + " elements)";
-        return nullptr;
-      }
+      if (!index)
+        return missing(why, {"'", token,
+                             "' is not an array index (\"0\" or digits without a leading zero) "
+                             "for the array at ",
+                             where()});
+      if (*index >= arr->size())
+        return missing(why, {"index ", token, " is past the end of the array at ", where(), " (",
+                             std::to_string(arr->size()), " elements)"});
       at = &(*arr)[*index];
     } else {
-      if (why) *why = "token '" + token + "' goes into a scalar at " + where;
-      return nullptr;
+      return missing(why, {"token '", token, "' goes into a scalar at ", where()});
     }
   }
   return at;

@@ -330,8 +330,9 @@ TEST_F(RefPaths, ResourcesReadPartsByAPercentEncodedFragment) {
   ASSERT_TRUE(missing.as_object().contains("error")) << missing;
   EXPECT_NE(jsonio::to_string(missing).find("index 70 is past the end"), std::string::npos)
       << missing;
-  for (const std::string& uri : {"refcache://t:00000000deadbeef#/rows",
-                                 "refcache://" + id + "#/a%2", "refcache://" + id + "#/a~2"}) {
+  for (const std::string& uri :
+       std::vector<std::string>{"refcache://t:00000000deadbeef#/rows", "refcache://" + id + "#/a%2",
+                                "refcache://" + id + "#/a~2"}) {
     const bj::value r = read(uri);
     ASSERT_TRUE(r.as_object().contains("error")) << uri << r;
     EXPECT_EQ(jsonio::to_string(r).find("rows\":"), std::string::npos) << r;
@@ -342,7 +343,7 @@ TEST_F(RefPaths, ResourcesReadPartsByAPercentEncodedFragment) {
 
   // EXECUTE-only: described, never shown, whether or not the pointer names anything.
   const std::string secret = store(data(), refcache::AccessPolicy::execute_only());
-  for (const std::string& pointer : {"/rows/1", "/nothing"}) {
+  for (const char* pointer : {"/rows/1", "/nothing"}) {
     const bj::value d = text_of("refcache://" + secret + "#" + pointer);
     EXPECT_EQ(d.at("value_withheld"), true) << d;
     EXPECT_EQ(d.at("ref_id"), bj::value(secret + "#" + pointer));
