@@ -4,6 +4,8 @@
 // tell a reader which token failed and tell anyone else nothing.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "refcache/ref_cache.hpp"
 #include "refcache/ref_path.hpp"
 #include "refcache/resolution.hpp"
@@ -57,6 +59,34 @@ TEST(RefPath, RefusesStringsThatAreNotARefIdFollowedByAValidPointer) {
   auto p = parse_ref_path("t:0123456789abcdef#/a#b");
   ASSERT_TRUE(p);
   EXPECT_EQ(p->pointer, "/a#b");
+}
+
+TEST(RefPath, ThePatternAgreesWithParseRefPath) {
+  // Tool parameters advertise kRefPathPattern; a client that validates with it must accept
+  // exactly the strings the server resolves as refs or parts of refs.
+  const std::regex pattern{std::string(kRefPathPattern), std::regex::ECMAScript};
+  std::vector<std::string> samples = {"a:00000000",
+                                      "a:00000000#",
+                                      "a:00000000#/",
+                                      "a:00000000#//",
+                                      "a:00000000#x",
+                                      "a:00000000#/~",
+                                      "a:00000000#/~2",
+                                      "a:00000000#/~0",
+                                      "a:00000000#/a~1b/#",
+                                      "a:0000000#/x",
+                                      "#/x",
+                                      ""};
+  // Every byte value at every position of a short path.
+  const std::string base = "a:00000000#/x~0y/1";
+  for (std::size_t i = 0; i < base.size(); ++i)
+    for (int b = 0; b < 256; ++b) {
+      std::string s = base;
+      s[i] = static_cast<char>(b);
+      samples.push_back(s);
+    }
+  for (const auto& s : samples)
+    EXPECT_EQ(std::regex_match(s, pattern), names_ref(s)) << "'" << s << "'";
 }
 
 TEST(RefPath, UnescapesTokensTildeOneBeforeTildeZero) {
