@@ -5,6 +5,7 @@
 #include "jsonio/json_text.hpp"
 #include "refcache/errors.hpp"
 #include "refcache/ref_id.hpp"
+#include "refcache/ref_path.hpp"
 #include "result_interception.hpp"
 
 namespace gateway {
@@ -12,86 +13,14 @@ namespace json = boost::json;
 
 namespace {
 
-// "REF#/pointer" split into its ref id and pointer; false for anything else.
-bool split_pointer_ref(std::string_view s, std::string_view& ref, std::string_view& pointer) {
-  auto hash = s.find('#');
-  if (hash == std::string_view::npos || hash + 1 >= s.size() || s[hash + 1] != '/') return false;
-  ref = s.substr(0, hash);
-  pointer = s.substr(hash + 1);
-  return refcache::is_ref_id(ref);
-}
-
 // True when `ref` is a ref id of the cache named `own_name` ("gateway:..." for "gateway").
 bool owned(std::string_view ref, std::string_view own_name) {
   return ref.size() > own_name.size() && ref.substr(0, own_name.size()) == own_name &&
          ref[own_name.size()] == ':';
 }
 
-bool has_pointer_refs(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::string: {
-      std::string_view r;
-      std::string_view p;
-      return split_pointer_ref(v.get_string(), r, p);
-    }
-    case json::kind::array:
-      for (const auto& x : v.get_array())
-        if (has_pointer_refs(x)) return true;
-      return false;
-    case json::kind::object:
-      for (const auto& kv : v.get_object())
-        if (has_pointer_refs(kv.value())) return true;
-      return false;
-    default:
-      return false;
-  }
-}
-
-// Replaces every "REF#/pointer" string in `v` with what it names (the ref resolved by the
-// cache's resolution, then the pointer applied). `budget` counts the refs, as resolve_refs
-// counts its own.
-void resolve_pointer_refs(refcache::RefCache& cache, json::value& v, const refcache::Actor& actor,
-                          const refcache::ResolutionOptions& options, std::size_t& budget,
-                          std::string_view own_name) {
-  switch (v.kind()) {
-    case json::kind::string: {
-      std::string_view ref;
-      std::string_view pointer;
-      if (!split_pointer_ref(v.get_string(), ref, pointer)) return;
-      if (budget == 0) throw refcache::InvalidArgument("Too many references in the arguments");
-      --budget;
-      const std::string pointer_text(pointer);
-      refcache::ResolutionResult r =
-          refcache::resolve_refs(cache, json::value(json::string(ref)), actor, options);
-      // Another cache's ref the gateway cannot see goes to the upstream as written.
-      if (!r.failed_refs.empty()) {
-        if (owned(ref, own_name)) throw refcache::InvalidReference(std::string(ref));
-        return;
-      }
-      boost::system::error_code ec;
-      const json::value* part = r.value.find_pointer(pointer_text, ec);
-      // A pointer that names nothing is answered like a ref that names nothing.
-      if (part == nullptr) throw refcache::InvalidReference(std::string(ref));
-      v = *part;
-      return;
-    }
-    case json::kind::array:
-      for (auto& x : v.as_array()) resolve_pointer_refs(cache, x, actor, options, budget, own_name);
-      return;
-    case json::kind::object:
-      for (auto& kv : v.as_object())
-        resolve_pointer_refs(cache, kv.value(), actor, options, budget, own_name);
-      return;
-    default:
-      return;
-  }
-}
-
 bool names_ref(const json::value& v) {
-  if (!v.is_string()) return false;
-  std::string_view r;
-  std::string_view p;
-  return refcache::is_ref_id(v.get_string()) || split_pointer_ref(v.get_string(), r, p);
+  return v.is_string() && refcache::names_ref(v.get_string());
 }
 
 bool wants_string(const json::value& schema) {
@@ -124,13 +53,9 @@ json::value as_text(refcache::RefCache& cache, const json::value& given,
 }  // namespace
 
 json::value ref_argument_schema() {
-  std::string pattern(refcache::kRefIdPattern);
-  // The id, then optionally '#' and a JSON Pointer.
-  if (!pattern.empty() && pattern.back() == '$') pattern.pop_back();
-  pattern += "(#/.*)?$";
   return json::object{
       {"type", "string"},
-      {"pattern", pattern},
+      {"pattern", refcache::kRefPathPattern},
       {"description",
        "ref_id of a cached value (from an earlier tool call), optionally with #/json/pointer "
        "to pass part of it; the gateway sends the value itself"}};
@@ -155,7 +80,7 @@ json::value published_schema(const json::value& upstream_schema) {
 }
 
 bool has_ref_arguments(const json::value& args) {
-  return refcache::contains_ref_ids(args) || has_pointer_refs(args);
+  return refcache::contains_ref_ids(args);
 }
 
 json::value resolve_arguments(refcache::RefCache& cache, const json::value& args,
@@ -167,8 +92,6 @@ json::value resolve_arguments(refcache::RefCache& cache, const json::value& args
   ro.fail_on_missing = false;  // decided below: the gateway's own refs must resolve
   const std::string& own_name = cache.name();
   json::value out = args;
-  std::size_t budget = limits.max_refs;
-  resolve_pointer_refs(cache, out, actor, ro, budget, own_name);
   if (refcache::contains_ref_ids(out)) {
     refcache::ResolutionResult r = refcache::resolve_refs(cache, out, actor, ro);
     for (const auto& f : r.failed_refs)

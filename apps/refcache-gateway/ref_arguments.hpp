@@ -1,8 +1,10 @@
 // Refs as arguments of upstream tools. Any argument value (at any depth, not object keys) that
 // is exactly a ref id ("calculator:0123abcd...") is replaced by the value it names; one written
-// "REF#/json/pointer" by the part of that value the JSON Pointer (RFC 6901) names. Resolution
-// is the cache's own (refcache::resolve_refs): as the calling actor, with the same opaque
-// error for a missing, expired or forbidden ref, the same cycle detection and input budget.
+// "REF#/json/pointer" (a ref path, refcache/ref_path.hpp) by the part of that value the JSON
+// Pointer (RFC 6901) names. Resolution is the cache's own (refcache::resolve_refs): as the
+// calling actor, with the same opaque error for a missing, expired or forbidden ref, the same
+// cycle detection and input budget, and PartNotFound naming the failed token when a pointer
+// names nothing in a value the caller may read.
 // The caller must be allowed to READ each ref: an upstream server is not trusted with values
 // the caller may only use without seeing (EXECUTE), since nothing stops it from echoing them.
 //
@@ -42,7 +44,8 @@ boost::json::value published_schema(const boost::json::value& upstream_schema);
 bool has_ref_arguments(const boost::json::value& args);
 
 // `args` with every ref resolved as `actor` (READ required). Throws refcache::InvalidReference
-// (opaque, for a missing, expired or forbidden ref, or a pointer that names nothing),
+// (opaque, for a missing, expired or forbidden ref; PartNotFound for a pointer that names
+// nothing),
 // CircularReference or InvalidArgument (the budget of `limits` exceeded).
 boost::json::value resolve_arguments(refcache::RefCache& cache, const boost::json::value& args,
                                      const refcache::Actor& actor,

@@ -4,6 +4,7 @@
 //   ├─ PermissionDenied        an access-control check failed (reason code + message)
 //   ├─ NotFound                unknown, expired or deleted reference
 //   ├─ InvalidReference        the opaque resolution error: missing, expired OR forbidden
+//   │  └─ PartNotFound         a readable ref's JSON Pointer names nothing (ref_path.hpp)
 //   ├─ CircularReference       a ref resolves (transitively) to itself
 //   ├─ InvalidArgument         a caller passed a bad value (page < 1, bad URL, ...)
 //   │  └─ QuotaExceeded        a set would exceed its principal's quota (RefCacheOptions::quota)
@@ -73,8 +74,21 @@ class InvalidReference : public Error {
       : Error(std::string(kInvalidReferenceText) + ": " + ref_id), ref_id_(std::move(ref_id)) {}
   const std::string& ref_id() const { return ref_id_; }
 
+ protected:
+  InvalidReference(std::string ref_id, const std::string& message)
+      : Error(message), ref_id_(std::move(ref_id)) {}
+
  private:
   std::string ref_id_;
+};
+
+// A ref path (refcache/ref_path.hpp) whose ref the caller may READ but whose pointer names
+// nothing; the message says which token failed. A caller without READ gets the plain,
+// opaque InvalidReference instead, which says nothing about the value.
+class PartNotFound : public InvalidReference {
+ public:
+  PartNotFound(std::string ref_path, const std::string& message)
+      : InvalidReference(std::move(ref_path), message) {}
 };
 
 class CircularReference : public Error {

@@ -154,6 +154,9 @@ struct GetOptions {
   std::optional<std::size_t> max_size{};      // call > tool > cache default
   std::optional<PreviewStrategy> strategy{};  // default: the cache's
   std::string ns = "public";                  // namespace for lookup by key
+  // The part of the value to preview: a JSON Pointer (RFC 6901, escaped, as in a ref path,
+  // ref_path.hpp). "" = the whole value. REQUIRES: is_json_pointer(pointer).
+  std::string pointer{};
 };
 
 using GetResult = std::variant<CacheResponse, AsyncTaskResponse>;
@@ -193,7 +196,9 @@ class RefCache {
 
   // The preview of an entry as `actor` sees it (READ required), or the task status while an
   // async call is running (READ or EXECUTE on the task's policy required).
-  // Throws NotFound, PermissionDenied, InvalidArgument (bad page/page_size/max_size).
+  // Throws NotFound, PermissionDenied, InvalidArgument (bad page/page_size/max_size), or
+  // PartNotFound when opts.pointer names nothing (checked after READ, so that only a reader
+  // learns which token failed).
   // A missing ref and one the actor may not read cost the same backend calls in the same
   // order (the entry, then the task record), so their timing does not tell them apart.
   GetResult get(std::string_view ref_or_key, const Actor& actor, const GetOptions& opts = {});

@@ -8,8 +8,9 @@
 //
 // Ids are recognised in a wider shape, that of mcp-refcache 0.2.1 (kRefIdPattern): a cache
 // name, a colon and at least 8 lowercase hex digits, with nothing after them (not even a
-// newline). is_ref_id() and the JSON-Schema pattern of tool parameters that take a ref id
-// agree on it: a string is treated as a ref exactly when it has this shape.
+// newline). is_ref_id() and kRefIdPattern agree on it: a string is treated as a ref exactly
+// when it has this shape. Tool parameters that take a ref id advertise kRefPathPattern
+// (ref_path.hpp): this shape, optionally followed by '#' and a JSON Pointer naming a part.
 //
 // Thread-safety: every function may be called from any thread.
 #pragma once

@@ -1,10 +1,18 @@
 // Ref resolution inside JSON inputs: every string that is exactly a ref id (is_ref_id(),
-// refcache/ref_id.hpp; a trailing newline does not match) is replaced by
-// the value it names, recursively (a resolved value may itself hold refs), with cycle
-// detection. Object keys are never resolved; substrings of longer strings are left alone.
+// refcache/ref_id.hpp; a trailing newline does not match) is replaced by the value it names,
+// and every string that is exactly a ref path ("<ref_id>#<JSON Pointer>", ref_path.hpp) by the
+// part of that value the pointer names; recursively (a resolved value or part may itself hold
+// refs), with cycle detection. The pointer applies to the value as stored: refs inside the
+// selected part are resolved after it is selected, so a pointer does not reach into a value
+// that a nested ref names. Object keys are never resolved; substrings of longer strings, and
+// strings holding '#' that are not a ref id followed by a valid pointer, are left alone.
 //
-// Every failure -- missing, expired, forbidden -- gives the same InvalidReference text, so a
-// caller cannot probe which refs exist.
+// A part is used under its whole ref's permissions (READ, or EXECUTE for a computation, which
+// uses it without seeing it). Every failure -- missing, expired, forbidden, or a pointer that
+// names nothing in a value the caller may only use -- gives the same InvalidReference text,
+// naming the string as written, so a caller cannot probe which refs exist or how a value is
+// shaped. Only a caller who may READ the value learns which token of a pointer names nothing
+// (PartNotFound, a kind of InvalidReference).
 #pragma once
 
 #include <atomic>
@@ -16,13 +24,14 @@
 #include "refcache/access_policy.hpp"
 #include "refcache/actor.hpp"
 #include "refcache/ref_id.hpp"
+#include "refcache/ref_path.hpp"
 
 namespace refcache {
 
 class RefCache;
 
-// True when some string inside `v` (not an object key) has the shape of a ref id, that is,
-// when resolve_refs() could change it. Reads without copying.
+// True when some string inside `v` (not an object key) has the shape of a ref id or a ref
+// path, that is, when resolve_refs() could change it. Reads without copying.
 bool contains_ref_ids(const boost::json::value& v);
 bool contains_ref_ids(const boost::json::object& obj);
 
@@ -54,7 +63,7 @@ struct ResolutionOptions {
 
 // A ref the caller may use but not read (EXECUTE without READ), as it occurred in the input.
 struct PrivateInput {
-  std::string ref_id{};
+  std::string ref_id{};  // as written: a ref id, or a ref path naming part of its value
   // The top-level member of the input object the ref sits in ("" if the input is no object).
   std::string parameter{};
   // True when the ref is that member's whole value, not nested inside other data.
@@ -62,7 +71,8 @@ struct PrivateInput {
   // True when the value was itself computed from private inputs (entry metadata
   // kDerivedFromPrivate), or holds refs of its own: it is not an original value.
   bool derived = false;
-  // Items of the value: a list's elements, an object's members; 1 for a scalar.
+  // Items of the value (or of the part a ref path names): a list's elements, an object's
+  // members; 1 for a scalar.
   std::size_t items = 0;
 };
 
@@ -71,8 +81,11 @@ inline constexpr std::string_view kDerivedFromPrivate = "derived_from_private";
 
 struct ResolutionResult {
   boost::json::value value{};
-  std::vector<std::string> resolved_refs{};  // one per occurrence
-  std::vector<std::string> failed_refs{};    // only when fail_on_missing is false
+  // One per occurrence, as written (a ref id, or a ref path).
+  std::vector<std::string> resolved_refs{};
+  // As written; only when fail_on_missing is false. A ref path whose pointer names nothing
+  // in a value the caller may READ is no failure to record: PartNotFound is thrown.
+  std::vector<std::string> failed_refs{};
   // True when at least one ref was usable only through EXECUTE: the value reached the
   // computation, but the caller may not see it, nor anything derived from it.
   bool used_execute_only = false;
@@ -84,7 +97,8 @@ struct ResolutionResult {
   std::vector<std::string> input_namespaces{};
 };
 
-// Resolves refs in `input` as `actor`. Throws InvalidReference (opaque), CircularReference,
+// Resolves refs in `input` as `actor`. Throws InvalidReference (opaque; PartNotFound for a
+// readable value's pointer that names nothing), CircularReference,
 // InvalidArgument (a budget of `options` exceeded) or Cancelled.
 ResolutionResult resolve_refs(RefCache& cache, const boost::json::value& input, const Actor& actor,
                               const ResolutionOptions& options = {});

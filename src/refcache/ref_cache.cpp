@@ -16,6 +16,7 @@
 #include "refcache/quota_ledger.hpp"
 #include "refcache/random.hpp"
 #include "refcache/ref_id.hpp"
+#include "refcache/ref_path.hpp"
 #include "refcache/resolution.hpp"
 #include "refcache/task_pool.hpp"
 
@@ -270,8 +271,16 @@ GetResult RefCache::get(std::string_view ref_or_key, const Actor& actor, const G
     req.strategy = PreviewStrategy::kPaginate;
   req.page = opts.page;
   req.page_size = opts.page_size;
-  req.known_total_chars = metadata_count(entry->standard.total_chars);
-  PreviewResult pr = generate_preview(entry->value, req, options_.preview);
+  const json::value* part = &entry->value;
+  if (!opts.pointer.empty()) {
+    std::string why;
+    part = select_part(entry->value, opts.pointer, &why);
+    const std::string written = ref + "#" + opts.pointer;
+    if (part == nullptr) throw PartNotFound(written, missing_part_message(written, why));
+  } else {
+    req.known_total_chars = metadata_count(entry->standard.total_chars);
+  }
+  PreviewResult pr = generate_preview(*part, req, options_.preview);
 
   CacheResponse resp;
   resp.ref_id = ref;

@@ -6,6 +6,7 @@
 
 #include "jsonio/json_text.hpp"
 #include "refcache/ref_cache.hpp"
+#include "refcache/ref_path.hpp"
 
 namespace refcache {
 namespace json = boost::json;
@@ -37,8 +38,9 @@ struct Resolver {
     switch (v.kind()) {
       case json::kind::string: {
         std::string_view s = v.get_string();
-        if (!is_ref_id(s)) return v;
-        return resolve_one(std::string(s), depth, whole);
+        const auto rp = parse_ref_path(s);
+        if (!rp) return v;
+        return resolve_one(*rp, s, depth, whole);
       }
       case json::kind::array: {
         json::array out;
@@ -73,10 +75,11 @@ struct Resolver {
     return out;
   }
 
-  void charge(const CacheEntry& e) {
-    items += items_of(e.value);
-    const auto size = metadata_count(e.standard.total_size);
-    bytes += size ? *size : jsonio::measure(e.value).bytes;
+  // Charges `part` of entry `e` (its whole value, or what a pointer selected) to the budget.
+  void charge(const CacheEntry& e, const json::value& part) {
+    items += items_of(part);
+    const auto size = &part == &e.value ? metadata_count(e.standard.total_size) : std::nullopt;
+    bytes += size ? *size : jsonio::measure(part).bytes;
     if (items > opts.limits.max_items)
       throw InvalidArgument("The refs in this input expand to more than " +
                             std::to_string(opts.limits.max_items) +
@@ -88,7 +91,10 @@ struct Resolver {
                             "refs.");
   }
 
-  json::value resolve_one(const std::string& ref, std::size_t depth, bool whole) {
+  // Resolves `rp`, written as `written` (a ref id, or a ref path naming part of its value).
+  json::value resolve_one(const RefPath& rp, std::string_view written, std::size_t depth,
+                          bool whole) {
+    const std::string ref(rp.ref_id);
     for (const auto& p : path)
       if (p == ref) throw CircularReference(ref, path);
     if (opts.cancel && opts.cancel->load(std::memory_order_relaxed))
@@ -116,23 +122,32 @@ struct Resolver {
     } catch (const PermissionDenied&) {
       entry.reset();
     }
-    if (!entry) {
-      if (opts.fail_on_missing) throw InvalidReference(ref);
-      result.failed_refs.push_back(ref);
-      return json::value(ref);
+    // The part the pointer names. Which token failed is said only to a caller who may read
+    // the value; any other gets the answer a missing ref gets.
+    const json::value* part = entry ? &entry->value : nullptr;
+    if (entry && rp.has_pointer) {
+      std::string why;
+      part = select_part(entry->value, rp.pointer, execute_only ? nullptr : &why);
+      if (part == nullptr && !execute_only)
+        throw PartNotFound(std::string(written), missing_part_message(written, why));
     }
-    charge(*entry);
-    result.resolved_refs.push_back(ref);
+    if (part == nullptr) {
+      if (opts.fail_on_missing) throw InvalidReference(std::string(written));
+      result.failed_refs.emplace_back(written);
+      return json::value(written);
+    }
+    charge(*entry, *part);
+    result.resolved_refs.emplace_back(written);
     const bool is_private = execute_only || inside_private > 0;
     if (is_private) {
       PrivateInput in;
-      in.ref_id = ref;
+      in.ref_id = std::string(written);
       in.parameter = parameter;
       in.whole_parameter = whole && depth == 0;
       auto marker = entry->metadata.find(kDerivedFromPrivate);
       in.derived = (marker != entry->metadata.end() && marker->value() == true) ||
-                   inside_private > 0 || contains_ref_ids(entry->value);
-      in.items = items_of(entry->value);
+                   inside_private > 0 || contains_ref_ids(*part);
+      in.items = items_of(*part);
       result.private_inputs.push_back(std::move(in));
       result.used_execute_only = true;
     }
@@ -140,7 +155,7 @@ struct Resolver {
     result.input_namespaces.push_back(entry->ns);
     path.push_back(ref);
     if (is_private) ++inside_private;
-    json::value out = walk(entry->value, depth + 1, false);
+    json::value out = walk(*part, depth + 1, false);
     if (is_private) --inside_private;
     path.pop_back();
     return out;
@@ -158,7 +173,7 @@ bool contains_ref_ids(const json::object& obj) {
 bool contains_ref_ids(const json::value& v) {
   switch (v.kind()) {
     case json::kind::string:
-      return is_ref_id(v.get_string());
+      return names_ref(v.get_string());
     case json::kind::array:
       for (const auto& e : v.get_array())
         if (contains_ref_ids(e)) return true;

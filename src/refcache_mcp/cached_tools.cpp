@@ -11,6 +11,7 @@
 #include "jsonio/json_text.hpp"
 #include "refcache/instrumented_backend.hpp"
 #include "refcache/ref_id.hpp"
+#include "refcache/ref_path.hpp"
 #include "refcache/resolution.hpp"
 #if REFCACHE_WITH_SQLITE
 #include "refcache/ref_query.hpp"
@@ -215,8 +216,11 @@ CallIdentity identity_of(const std::string& session_id,
 
 json::value ref_id_schema() {
   return json::object{{"type", "string"},
-                      {"pattern", kRefIdPattern},
-                      {"description", "ref_id of a cached value (from an earlier tool call)"}};
+                      {"pattern", kRefPathPattern},
+                      {"description",
+                       "ref_id of a cached value (from an earlier tool call), optionally followed "
+                       "by #/json/pointer (RFC 6901) to name a part of it, e.g. "
+                       "\"calc:0123456789abcdef#/rows/0/id\""}};
 }
 
 namespace {
@@ -281,7 +285,8 @@ void cached_tool_raw(::mcp::Server& server, RefCache& cache, CachedToolSpec spec
   if (spec.describe_caching) {
     std::string& d = spec.tool.description;
     if (!d.empty() && d.back() != '.') d += '.';
-    d += " Parameters accept a ref_id in place of data. Large results return a ref_id with a "
+    d += " Parameters accept a ref_id (or ref_id#/json/pointer for a part of its value) in place "
+         "of data. Large results return a ref_id with a "
          "preview. " +
          retrieval_guidance();
   }
@@ -338,7 +343,8 @@ void add_get_cached_result(::mcp::Server& server, RefCache& cache, const Install
   spec.title = "Get cached result";
   spec.description =
       "Read a cached result by its ref_id: a preview (default), a page of it, a larger preview, "
-      "or the full value. " +
+      "or the full value. A ref_id followed by #/json/pointer (RFC 6901) reads that part of "
+      "the value the same way. " +
       retrieval_guidance() +
       " Values you may use but not read (private computation) are never shown; pass their "
       "ref_id to other tools instead.";
@@ -370,21 +376,33 @@ void add_get_cached_result(::mcp::Server& server, RefCache& cache, const Install
     return guarded(
         [&]() -> ::mcp::CallToolResult {
           const Actor actor = derive_actor(identity_of(ctx));
+          // A ref path pages and previews the part its pointer names, like any value. A string
+          // that is neither is looked up as written, and found as nothing.
+          const auto rp = parse_ref_path(ref);
+          const std::string_view id = rp ? rp->ref_id : std::string_view(ref);
+          const std::string_view pointer = rp ? rp->pointer : std::string_view();
           auto full = a.find("full");
           if (full != a.end() && full->value() == true) {
-            ValuePtr v = cache.resolve(ref, actor);
-            json::object out{
-                {"ref_id", ref}, {"value", *v}, {"is_complete", true}, {"retrieval_mode", "full"}};
+            ValuePtr v = cache.resolve(id, actor);  // READ checked before the pointer is applied
+            std::string why;
+            const json::value* part = select_part(*v, pointer, &why);
+            if (part == nullptr) throw PartNotFound(ref, missing_part_message(ref, why));
+            json::object out{{"ref_id", ref},
+                             {"value", *part},
+                             {"is_complete", true},
+                             {"retrieval_mode", "full"}};
             return ::mcp::CallToolResult::structured(std::move(out));
           }
           GetOptions go;
+          go.pointer = std::string(pointer);
           go.page = opt_int(a, "page");
           go.page_size = opt_int(a, "page_size");
           if (auto m = opt_int(a, "max_size")) go.max_size = static_cast<std::size_t>(*m);
-          GetResult g = cache.get(ref, actor, go);
+          GetResult g = cache.get(id, actor, go);
           if (auto* t = std::get_if<AsyncTaskResponse>(&g))
             return ::mcp::CallToolResult::structured(t->to_json());
           json::object out = std::get<CacheResponse>(g).to_json();
+          if (rp && rp->has_pointer) out["ref_id"] = ref;  // the next page is asked of the part
           out["retrieval_mode"] = "preview";
           return ::mcp::CallToolResult::structured(std::move(out));
         },
@@ -433,16 +451,22 @@ void add_ref_tool(::mcp::Server& server, RefCache& cache, ::mcp::ToolSpec spec,
     const std::string ref = opt_string(a, "ref_id");
     return guarded(
         [&]() -> ::mcp::CallToolResult {
-          if (!is_ref_id(ref)) throw NotFound("not a ref id");
+          const auto rp = parse_ref_path(ref);
+          if (!rp) throw NotFound("not a ref id");
           const CallIdentity who = identity_of(ctx);
           const Actor actor = derive_actor(who);
-          EntryPtr entry = cache.entry_for(ref, actor, Permission::kRead);
+          EntryPtr entry = cache.entry_for(rp->ref_id, actor, Permission::kRead);
+          // A ref path queries the part its pointer names; READ is checked first, so only a
+          // reader learns which token names nothing.
+          std::string why;
+          const json::value* part = select_part(entry->value, rp->pointer, &why);
+          if (part == nullptr) throw PartNotFound(ref, missing_part_message(ref, why));
           // Ref ids inside the value are resolved for the query like those of any tool input;
           // each needs READ too, or the query would run over a value the caller may only use.
-          if (contains_ref_ids(entry->value)) {
+          if (contains_ref_ids(*part)) {
             ResolutionOptions ro;
             ro.allow_execute = false;
-            resolve_refs(cache, entry->value, actor, ro);
+            resolve_refs(cache, *part, actor, ro);
           }
           json::object call_args = args_of(a);
           call_args["ref_id"] = ref;
@@ -557,6 +581,49 @@ void add_query_tools(::mcp::Server& server, RefCache& cache, const InstallOption
 
 #endif  // REFCACHE_WITH_SQLITE
 
+// Reads the ref `ref` (or the part `pointer` names; "" = all of it) for resources/read of
+// `uri`, as the caller of `ctx`. `written` is the ref as the URI names it, for messages.
+::mcp::ReadResourceResult read_ref(RefCache& cache, const std::string& uri, std::string_view ref,
+                                   std::string_view pointer, const std::string& written,
+                                   ::mcp::ToolContext& ctx) {
+  const Actor actor = derive_actor(identity_of(ctx));
+  ::mcp::ResourceContents c;
+  c.uri = uri;
+  c.mime_type = "application/json";
+  // A missing ref and a forbidden one cost the same lookups (the entry, then the task
+  // record), so that timing does not tell which refs exist.
+  EntryPtr e;
+  Permission eff = Permission::kNone;
+  try {
+    e = cache.entry_for(ref, actor, Permission::kNone);
+    eff = cache.checker().effective(e->policy, actor, e->ns);
+  } catch (const NotFound&) {
+  } catch (const PermissionDenied&) {
+  }
+  if (e && has_all(eff, Permission::kRead)) {
+    std::string why;
+    const json::value* part = select_part(e->value, pointer, &why);
+    if (part == nullptr)
+      throw ::mcp::Error(::mcp::error_code::kInvalidParams, missing_part_message(written, why),
+                         json::object{{"uri", uri}});
+    c.text = jsonio::to_string(*part);
+  } else if (e && has_all(eff, Permission::kExecute)) {
+    // Whether the pointer names anything is not said: that would describe the value.
+    json::object d{{"ref_id", written}, {"namespace", e->ns}, {"value_withheld", true}};
+    d["message"] = "You may pass this ref_id to tools but not read its value.";
+    c.text = jsonio::to_string(d);
+  } else {
+    auto task = cache.task(ref);
+    if (e || !task || task->status == TaskStatus::kComplete ||
+        cache.checker().effective(task->policy, actor, task->ns) == Permission::kNone)
+      throw ::mcp::ResourceNotFound(uri);  // the same answer as for a missing ref
+    c.text = jsonio::to_string(AsyncTaskResponse::from_task(*task, cache.now()).to_json());
+  }
+  ::mcp::ReadResourceResult r;
+  r.contents.push_back(std::move(c));
+  return r;
+}
+
 void add_ref_resources(::mcp::Server& server, RefCache& cache) {
   ::mcp::ResourceTemplate t;
   t.uri_template = std::string(kUriPrefix) + "{ref_id}";
@@ -571,37 +638,36 @@ void add_ref_resources(::mcp::Server& server, RefCache& cache) {
                              ::mcp::ToolContext& ctx) {
         auto it = vars.find("ref_id");
         if (it == vars.end() || !is_ref_id(it->second)) throw ::mcp::ResourceNotFound(uri);
-        const std::string& ref = it->second;
-        const Actor actor = derive_actor(identity_of(ctx));
-        ::mcp::ResourceContents c;
-        c.uri = uri;
-        c.mime_type = "application/json";
-        // A missing ref and a forbidden one cost the same lookups (the entry, then the task
-        // record), so that timing does not tell which refs exist.
-        EntryPtr e;
-        Permission eff = Permission::kNone;
-        try {
-          e = cache.entry_for(ref, actor, Permission::kNone);
-          eff = cache.checker().effective(e->policy, actor, e->ns);
-        } catch (const NotFound&) {
-        } catch (const PermissionDenied&) {
-        }
-        if (e && has_all(eff, Permission::kRead)) {
-          c.text = jsonio::to_string(e->value);
-        } else if (e && has_all(eff, Permission::kExecute)) {
-          json::object d{{"ref_id", ref}, {"namespace", e->ns}, {"value_withheld", true}};
-          d["message"] = "You may pass this ref_id to tools but not read its value.";
-          c.text = jsonio::to_string(d);
-        } else {
-          auto task = cache.task(ref);
-          if (e || !task || task->status == TaskStatus::kComplete ||
-              cache.checker().effective(task->policy, actor, task->ns) == Permission::kNone)
-            throw ::mcp::ResourceNotFound(uri);  // the same answer as for a missing ref
-          c.text = jsonio::to_string(AsyncTaskResponse::from_task(*task, cache.now()).to_json());
-        }
-        ::mcp::ReadResourceResult r;
-        r.contents.push_back(std::move(c));
-        return r;
+        return read_ref(cache, uri, it->second, {}, it->second, ctx);
+      });
+
+  // The part of a value: refcache://{ref_id}#{JSON Pointer}, the pointer percent-encoded as
+  // a URI fragment (RFC 6901 section 6). The URI is split and decoded here, as sent: the
+  // template's variables split it at the first place that matches, not at the '#', and
+  // decoding it once more would turn an encoded '%' into an escape.
+  ::mcp::ResourceTemplate part;
+  part.uri_template = std::string(kUriPrefix) + "{ref_id}{#pointer}";
+  part.name = "cached-result-part";
+  part.title = "Part of a cached result";
+  part.description =
+      "The part of a cached value that a JSON Pointer (RFC 6901, percent-encoded as the URI "
+      "fragment) names, e.g. refcache://calc:0123456789abcdef#/rows/0. Readable exactly when "
+      "the whole value is.";
+  part.mime_type = "application/json";
+  server.resource_template(
+      std::move(part),
+      [&cache](const std::string& uri, const std::map<std::string, std::string>& /*vars*/,
+               ::mcp::ToolContext& ctx) {
+        const std::string_view prefix(kUriPrefix);
+        const auto hash = uri.find('#');
+        if (!uri.starts_with(prefix) || hash == std::string::npos)
+          throw ::mcp::ResourceNotFound(uri);
+        const auto ref =
+            percent_decode(std::string_view(uri).substr(prefix.size(), hash - prefix.size()));
+        const auto pointer = percent_decode(std::string_view(uri).substr(hash + 1));
+        if (!ref || !is_ref_id(*ref) || !pointer || !is_json_pointer(*pointer))
+          throw ::mcp::ResourceNotFound(uri);
+        return read_ref(cache, uri, *ref, *pointer, *ref + "#" + *pointer, ctx);
       });
 }
 
@@ -814,7 +880,12 @@ std::string cache_instructions() {
 - Pass to tools: give the `ref_id` string (e.g. "calculator:1a2b3c4d5e6f7a8b") as any
   parameter's value; the tool reads the cached value server-side, even on another server
   that shares the cache, without it entering the conversation.
-- Refs are also resources: read `refcache://{ref_id}`.
+- Part of a value: append `#` and a JSON Pointer (RFC 6901) to the ref_id wherever a ref_id
+  is accepted, e.g. "calculator:1a2b3c4d5e6f7a8b#/rows/0/id" (in a token, `~1` is `/` and
+  `~0` is `~`; array indexes are 0, 1, ...). get_cached_result previews and pages that part;
+  tools receive only that part.
+- Refs are also resources: read `refcache://{ref_id}`, or a part,
+  `refcache://{ref_id}#/json/pointer` (percent-encoded).
 
 ## Querying instead of paging
 Look at the preview's shape first, then ask for what you need rather than paging through

@@ -221,6 +221,17 @@ if (ISOLATION) {
     { expectError: true });
   check(/not allowed/.test(denied.text), 'a PRAGMA is refused', denied.text);
   show(7, `data-analysis.query_cached_result(ref_id="${ref1}", sql=...)`, `${brief(q.sc.value)}; repeated: a hit; PRAGMA refused`);
+
+  // Ref paths: "<ref_id>#<JSON Pointer>" names a part of a value wherever a ref id goes.
+  const parts = await call(analysis.client, 'analyze_data', { data: [`${ref1}#/0`, `${ref1}#/1`, `${ref1}#/49`] });
+  check(parts.sc.value.count === 3 && parts.sc.value.sum === 234, 'tool arguments take ref paths inside a list', parts.sc);
+  const last = await call(calc.client, 'get_cached_result', { ref_id: `${ref1}#/49`, full: true });
+  check(last.sc.value === 229 && last.sc.ref_id === `${ref1}#/49`, 'get_cached_result reads a ref path', last.sc);
+  const tenth = await analysis.client.readResource({ uri: `refcache://${ref1}#/10` });
+  check(JSON.parse(tenth.contents[0].text) === 31, 'resources/read refcache://ref#/pointer', tenth);
+  const nothing = await call(calc.client, 'get_cached_result', { ref_id: `${ref1}#/50`, full: true }, { expectError: true });
+  check(/index 50 is past the end/.test(nothing.text), 'a pointer past the end says which token failed', nothing.text);
+  show(8, `ref paths: analyze_data(data=["${ref1}#/0", ...]), get_cached_result("${ref1}#/49"), refcache://${ref1}#/10 -- all ok`);
   console.log(`\nPASS workflow ${MODE} ${BACKEND}`);
 }
 

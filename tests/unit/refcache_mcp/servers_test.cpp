@@ -142,7 +142,11 @@ TEST(Binding, EveryParameterAcceptsARefAndTheSchemaSaysSo) {
   const auto& data = wide.at("properties").at("data");
   EXPECT_EQ(data.at("description"), "numbers");
   EXPECT_EQ(data.at("anyOf").at(0).at("type"), "array");
-  EXPECT_EQ(data.at("anyOf").at(1).at("pattern"), "^[a-zA-Z][a-zA-Z0-9_-]*:[a-f0-9]{8,}$");
+  // A ref id, optionally followed by '#' and a JSON Pointer (a ref path, ref_path.hpp).
+  EXPECT_EQ(data.at("anyOf").at(1).at("pattern"),
+            "^[a-zA-Z][a-zA-Z0-9_-]*:[a-f0-9]{8,}(#(/([^~/]|~[01])*)*)?$");
+  EXPECT_EQ(mcp::validate(wide, json::object{{"data", "calc:0123456789abcdef#/rows/0"}}), "");
+  EXPECT_NE(mcp::validate(wide, json::object{{"data", "calc:0123456789abcdef#rows"}}), "");
   EXPECT_EQ(wide.at("properties").at("count").at("default"), 20);
   EXPECT_EQ(mcp::validate(wide, json::object{{"data", "calc:0123456789abcdef"}}), "");
   EXPECT_EQ(mcp::validate(schema, json::object{{"data", "calc:0123456789abcdef"}}).empty(), false);
