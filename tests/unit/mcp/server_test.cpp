@@ -2,62 +2,18 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "jsonio/json_text.hpp"
 #include "mcp/server.hpp"
+#include "unit/recording_outbound.hpp"
 
 namespace {
 
 namespace bj = boost::json;
 using namespace std::chrono_literals;
 
-// Collects everything sent for a request; `wait_response` blocks until respond/accepted.
-class Capture : public mcp::Outbound {
- public:
-  bool send(std::string text) override {
-    std::lock_guard lk(mu_);
-    sent.push_back(jsonio::parse_or_throw(text));
-    cv_.notify_all();
-    return open;
-  }
-  void respond(std::string text, int status) override {
-    std::lock_guard lk(mu_);
-    response = jsonio::parse_or_throw(text);
-    http_status = status;
-    done = true;
-    cv_.notify_all();
-  }
-  void accepted() override {
-    std::lock_guard lk(mu_);
-    was_accepted = done = true;
-    cv_.notify_all();
-  }
-  void abandon() override {
-    std::lock_guard lk(mu_);
-    abandoned = done = true;
-    cv_.notify_all();
-  }
-  bool wait(std::chrono::milliseconds t = 5s) {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, t, [&] { return done; });
-  }
-  std::size_t sent_count() {
-    std::lock_guard lk(mu_);
-    return sent.size();
-  }
-  std::vector<bj::value> sent;
-  bj::value response;
-  int http_status = 0;
-  bool done = false, was_accepted = false, abandoned = false;
-  std::atomic<bool> open{true};
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-};
+using Capture = test_support::RecordingOutbound;
 
 struct EchoArgs {
   std::string text;

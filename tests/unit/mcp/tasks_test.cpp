@@ -3,14 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <set>
 #include <thread>
 
 #include "jsonio/json_text.hpp"
 #include "mcp/server.hpp"
 #include "mcp/task_engine.hpp"
+#include "unit/recording_outbound.hpp"
 
 namespace {
 
@@ -202,33 +201,7 @@ TEST(TaskStore, Iso8601) {
 
 // --- through the server ----------------------------------------------------------------------
 
-class Capture : public mcp::Outbound {
- public:
-  bool send(std::string) override { return true; }
-  void respond(std::string text, int status) override {
-    std::lock_guard lk(mu_);
-    response = jsonio::parse_or_throw(text);
-    http_status = status;
-    done = true;
-    cv_.notify_all();
-  }
-  void accepted() override {
-    std::lock_guard lk(mu_);
-    done = true;
-    cv_.notify_all();
-  }
-  bool wait(std::chrono::milliseconds t = 5s) {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, t, [&] { return done; });
-  }
-  bj::value response;
-  int http_status = 0;
-  bool done = false;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-};
+using Capture = test_support::RecordingOutbound;
 
 struct None {};
 BOOST_DESCRIBE_STRUCT(None, (), ())

@@ -11,6 +11,7 @@
 #include "refcache/errors.hpp"
 #include "refcache/instrumented_backend.hpp"
 #include "refcache/memory_backend.hpp"
+#include "unit/recording_outbound.hpp"
 
 namespace {
 
@@ -190,31 +191,7 @@ TEST(InstrumentedBackend, CircuitStateIsAGaugeWhenKnown) {
 
 // --- the SDK's metrics ---------------------------------------------------------------------
 
-class Sink : public mcp::Outbound {
- public:
-  bool send(std::string) override { return true; }
-  void respond(std::string text, int) override {
-    std::lock_guard lk(mu_);
-    response = jsonio::parse_or_throw(text);
-    done = true;
-    cv_.notify_all();
-  }
-  void accepted() override {
-    std::lock_guard lk(mu_);
-    done = true;
-    cv_.notify_all();
-  }
-  bool wait() {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, 5s, [&] { return done; });
-  }
-  bj::value response;
-  bool done = false;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-};
+using Sink = test_support::RecordingOutbound;
 
 struct NumArgs {
   int n;

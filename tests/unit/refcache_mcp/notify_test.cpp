@@ -3,8 +3,6 @@
 // subscribers that may READ the ref.
 #include <gtest/gtest.h>
 
-#include <condition_variable>
-#include <mutex>
 
 #include <filesystem>
 #include "jsonio/json_text.hpp"
@@ -12,6 +10,7 @@
 #include "refcache/memory_backend.hpp"
 #include "refcache/sqlite_backend.hpp"
 #include "refcache_mcp/cached_tools.hpp"
+#include "unit/recording_outbound.hpp"
 
 namespace {
 
@@ -23,48 +22,16 @@ double fake_now() {
   return g_now;
 }
 
-class Capture : public mcp::Outbound {
+// What a session's standalone stream received, and which refs' updates it was told of.
+class Capture : public test_support::RecordingOutbound {
  public:
-  bool send(std::string text) override {
-    std::lock_guard lk(mu_);
-    sent.push_back(jsonio::parse_or_throw(text));
-    cv_.notify_all();
-    return true;
-  }
-  void respond(std::string text, int) override {
-    std::lock_guard lk(mu_);
-    response = jsonio::parse_or_throw(text);
-    done = true;
-    cv_.notify_all();
-  }
-  void accepted() override {
-    std::lock_guard lk(mu_);
-    done = true;
-    cv_.notify_all();
-  }
-  bool wait() {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, 5s, [&] { return done; });
-  }
-  bool wait_sent(std::size_t n) {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, 5s, [&] { return sent.size() >= n; });
-  }
   std::vector<std::string> updated_uris() {
-    std::lock_guard lk(mu_);
     std::vector<std::string> out;
-    for (const auto& m : sent)
+    for (const auto& m : sent_so_far())
       if (m.at("method") == "notifications/resources/updated")
         out.emplace_back(m.at("params").at("uri").as_string());
     return out;
   }
-  std::vector<bj::value> sent;
-  bj::value response;
-  bool done = false;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
 };
 
 struct Client {

@@ -3,45 +3,20 @@
 // required with the same opaque answer get_cached_result gives, nothing of a value leaked.
 #include <gtest/gtest.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <set>
 #include <string>
 
 #include "jsonio/json_text.hpp"
 #include "refcache/memory_backend.hpp"
 #include "refcache_mcp/cached_tools.hpp"
+#include "unit/recording_outbound.hpp"
 
 namespace {
 
 namespace bj = boost::json;
 using namespace std::chrono_literals;
 
-class Reply : public mcp::Outbound {
- public:
-  bool send(std::string) override { return true; }
-  void respond(std::string text, int) override {
-    std::lock_guard lk(mu_);
-    response = jsonio::parse_or_throw(text);
-    done = true;
-    cv_.notify_all();
-  }
-  void accepted() override {
-    std::lock_guard lk(mu_);
-    done = true;
-    cv_.notify_all();
-  }
-  bool wait() {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, 10s, [&] { return done; });
-  }
-  bj::value response;
-  bool done = false;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-};
+using Reply = test_support::RecordingOutbound;
 
 class QueryTools : public ::testing::Test {
  protected:

@@ -6,7 +6,6 @@
 // a reader which token failed and anyone else only what a forged ref id gets.
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <mutex>
 #include <regex>
 #include <string>
@@ -15,37 +14,14 @@
 #include "refcache/memory_backend.hpp"
 #include "refcache/ref_path.hpp"
 #include "refcache_mcp/cached_tools.hpp"
+#include "unit/recording_outbound.hpp"
 
 namespace {
 
 namespace bj = boost::json;
 using namespace std::chrono_literals;
 
-class Reply : public mcp::Outbound {
- public:
-  bool send(std::string) override { return true; }
-  void respond(std::string text, int) override {
-    std::lock_guard lk(mu_);
-    response = jsonio::parse_or_throw(text);
-    done = true;
-    cv_.notify_all();
-  }
-  void accepted() override {
-    std::lock_guard lk(mu_);
-    done = true;
-    cv_.notify_all();
-  }
-  bool wait() {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, 10s, [&] { return done; });
-  }
-  bj::value response;
-  bool done = false;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-};
+using Reply = test_support::RecordingOutbound;
 
 class RefPaths : public ::testing::Test {
  protected:

@@ -23,6 +23,7 @@
 #include "mcp/serve.hpp"
 #include "mcp/server.hpp"
 #include "mcp/worker_pool.hpp"
+#include "unit/recording_outbound.hpp"
 
 namespace {
 
@@ -191,34 +192,7 @@ TEST(McpDeadline, TheTimerRunsWhatIsDueAndNothingCancelled) {
 // ---------------------------------------------------------------------------------------------
 // Deadlines and callers through the server
 
-class Capture : public mcp::Outbound {
- public:
-  bool send(std::string) override { return true; }
-  void respond(std::string text, int) override {
-    std::lock_guard lk(mu_);
-    response = jsonio::parse_or_throw(text);
-    if (on_respond) on_respond();
-    done = true;
-    cv_.notify_all();
-  }
-  void accepted() override {
-    std::lock_guard lk(mu_);
-    done = true;
-    cv_.notify_all();
-  }
-  void abandon() override { accepted(); }
-  bool wait(std::chrono::milliseconds t = 10s) {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, t, [&] { return done; });
-  }
-  bj::value response;
-  bool done = false;
-  std::function<void()> on_respond;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-};
+using Capture = test_support::RecordingOutbound;
 
 struct NoArgs {};
 BOOST_DESCRIBE_STRUCT(NoArgs, (), ())
