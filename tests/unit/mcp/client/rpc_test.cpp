@@ -374,6 +374,11 @@ TEST(ClientCalls, MalformedAnswers) {
 }
 
 TEST(ClientCalls, TransportFailureOfOneRequest) {
+  // Declared before the client, so released after the client has joined the transport's
+  // thread: the exception's reference count lives in libstdc++, which ThreadSanitizer does not
+  // see, so a last release on another thread than the one that read the exception would look
+  // like a race to it.
+  const std::exception_ptr failure = std::make_exception_ptr(mcp::Error(-32600, "HTTP 400: nope"));
   auto t = std::make_unique<ScriptedTransport>(silent_calls());
   auto* raw = t.get();
   mcp::Client client(opts());
@@ -382,7 +387,7 @@ TEST(ClientCalls, TransportFailureOfOneRequest) {
     for (int i = 0; i < 200; ++i) {
       auto sent = raw->sent();
       if (!sent.empty() && sent.back().method == "tools/call") {
-        raw->fail(sent.back().id, std::make_exception_ptr(mcp::Error(-32600, "HTTP 400: nope")));
+        raw->fail(sent.back().id, failure);
         return;
       }
       std::this_thread::sleep_for(5ms);
