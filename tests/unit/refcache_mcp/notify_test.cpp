@@ -3,10 +3,9 @@
 // subscribers that may READ the ref.
 #include <gtest/gtest.h>
 
-
 #include <filesystem>
-#include "jsonio/json_text.hpp"
 
+#include "jsonio/json_text.hpp"
 #include "refcache/memory_backend.hpp"
 #include "refcache/sqlite_backend.hpp"
 #include "refcache_mcp/cached_tools.hpp"
