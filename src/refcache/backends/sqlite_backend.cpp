@@ -19,129 +19,24 @@
 #include "private_files.hpp"
 #include "refcache/entry_codec.hpp"
 #include "refcache/errors.hpp"
+#include "sqlite_connection.hpp"
+#include "sqlite_statements.hpp"
+#include "sqlite_write_gate.hpp"
 #include "thread_annotations.hpp"
 
 namespace refcache {
 
 namespace {
 
-// Raised inside an operation when SQLite reports BUSY/LOCKED; the operation is retried.
-struct Busy {};
-
+// The connection, its statements and the write gate are this file's vocabulary.
+using namespace sqlite;  // NOLINT(google-build-using-namespace)
 using refcache_sync::ReaderLock;
 using refcache_sync::SharedMutex;
 using refcache_sync::WriterLock;
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS cache_entries (
-    key TEXT PRIMARY KEY,
-    value_json TEXT NOT NULL,
-    namespace TEXT NOT NULL,
-    policy_json TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    expires_at REAL,
-    metadata_json TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS idx_namespace ON cache_entries(namespace);
-CREATE INDEX IF NOT EXISTS idx_expires_at ON cache_entries(expires_at);
-CREATE TABLE IF NOT EXISTS refcache_key_bindings (
-    namespace TEXT NOT NULL,
-    key TEXT NOT NULL,
-    ref_id TEXT NOT NULL,
-    expires_at REAL,
-    PRIMARY KEY (namespace, key)
-);
-CREATE INDEX IF NOT EXISTS idx_refcache_key_bindings_ref ON refcache_key_bindings(ref_id);
-CREATE TABLE IF NOT EXISTS refcache_claims (
-    name TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    expires_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS refcache_tasks (
-    ref_id TEXT PRIMARY KEY,
-    record_json TEXT NOT NULL,
-    expires_at REAL
-);
-)sql";
-
-// Statements (their addresses key the per-connection statement cache).
-constexpr const char* kGet =
-    "SELECT value_json, namespace, policy_json, created_at, expires_at, metadata_json "
-    "FROM cache_entries WHERE key = ?1";
-constexpr const char* kNsOf = "SELECT namespace FROM cache_entries WHERE key = ?1";
-constexpr const char* kUpsert =
-    "INSERT OR REPLACE INTO cache_entries (key, value_json, namespace, policy_json, created_at, "
-    "expires_at, metadata_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-constexpr const char* kDeleteEntry = "DELETE FROM cache_entries WHERE key = ?1";
-constexpr const char* kDeleteExpiredEntry =
-    "DELETE FROM cache_entries WHERE key = ?1 AND expires_at IS NOT NULL AND expires_at <= ?2";
-constexpr const char* kDeleteBindingsOf = "DELETE FROM refcache_key_bindings WHERE ref_id = ?1";
-constexpr const char* kBindingOf =
-    "SELECT ref_id FROM refcache_key_bindings WHERE namespace = ?1 AND key = ?2";
-constexpr const char* kUpsertBinding =
-    "INSERT OR REPLACE INTO refcache_key_bindings (namespace, key, ref_id, expires_at) "
-    "VALUES (?1, ?2, ?3, ?4)";
-constexpr const char* kDeleteOtherBindings =
-    "DELETE FROM refcache_key_bindings WHERE ref_id = ?1 AND NOT (namespace = ?2 AND key = ?3)";
-constexpr const char* kFindByKey =
-    "SELECT b.ref_id FROM refcache_key_bindings b JOIN cache_entries e ON e.key = b.ref_id "
-    "WHERE b.namespace = ?1 AND b.key = ?2 AND (b.expires_at IS NULL OR b.expires_at > ?3) "
-    "AND (e.expires_at IS NULL OR e.expires_at > ?3)";
-constexpr const char* kBindingsOfRef =
-    "SELECT namespace, key FROM refcache_key_bindings WHERE ref_id = ?1 LIMIT 1";
-constexpr const char* kExists =
-    "SELECT 1 FROM cache_entries WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)";
-// In rowid order, which idx_namespace(namespace) already has (its entries are
-// (namespace, rowid)), so a page costs O(page) without a sort. The cursor is the last rowid.
-constexpr const char* kListNs =
-    "SELECT rowid, key FROM cache_entries WHERE namespace = ?1 AND rowid > ?2 "
-    "AND (expires_at IS NULL OR expires_at > ?3) ORDER BY rowid LIMIT ?4";
-constexpr const char* kListAll =
-    "SELECT key FROM cache_entries WHERE key > ?1 AND (expires_at IS NULL OR expires_at > ?2) "
-    "ORDER BY key LIMIT ?3";
-constexpr const char* kClearNsBindings =
-    "DELETE FROM refcache_key_bindings WHERE ref_id IN "
-    "(SELECT key FROM cache_entries WHERE namespace = ?1)";
-constexpr const char* kClearNs = "DELETE FROM cache_entries WHERE namespace = ?1";
-constexpr const char* kClearAllBindings = "DELETE FROM refcache_key_bindings";
-constexpr const char* kClearAll = "DELETE FROM cache_entries";
-constexpr const char* kPurgeEntries =
-    "DELETE FROM cache_entries WHERE expires_at IS NOT NULL AND expires_at <= ?1 "
-    "RETURNING key, namespace";
-constexpr const char* kPurgeBindings =
-    "DELETE FROM refcache_key_bindings WHERE (expires_at IS NOT NULL AND expires_at <= ?1) "
-    "OR ref_id NOT IN (SELECT key FROM cache_entries)";
-constexpr const char* kPurgeClaims = "DELETE FROM refcache_claims WHERE expires_at <= ?1";
-constexpr const char* kPurgeTasks =
-    "DELETE FROM refcache_tasks WHERE expires_at IS NOT NULL AND expires_at <= ?1";
-constexpr const char* kClaimOf = "SELECT owner, expires_at FROM refcache_claims WHERE name = ?1";
-constexpr const char* kUpsertClaim =
-    "INSERT OR REPLACE INTO refcache_claims (name, owner, expires_at) VALUES (?1, ?2, ?3)";
-constexpr const char* kReleaseClaim = "DELETE FROM refcache_claims WHERE name = ?1 AND owner = ?2";
-constexpr const char* kPutTask =
-    "INSERT OR REPLACE INTO refcache_tasks (ref_id, record_json, expires_at) VALUES (?1, ?2, ?3)";
-constexpr const char* kGetTask =
-    "SELECT record_json, expires_at FROM refcache_tasks WHERE ref_id = ?1";
-constexpr const char* kDeleteTask = "DELETE FROM refcache_tasks WHERE ref_id = ?1";
-constexpr const char* kCount = "SELECT COUNT(*) FROM cache_entries";
-constexpr const char* kBegin = "BEGIN IMMEDIATE";
-constexpr const char* kCommit = "COMMIT";
-
 std::string getenv_str(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::string(v) : std::string();
-}
-
-std::string column_text(sqlite3_stmt* s, int i) {
-  const unsigned char* t = sqlite3_column_text(s, i);
-  if (t == nullptr) return {};
-  return std::string(reinterpret_cast<const char*>(t),
-                     static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
-}
-
-std::optional<double> column_optional_double(sqlite3_stmt* s, int i) {
-  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
-  return sqlite3_column_double(s, i);
 }
 
 // The default path, and whether it is the cache's own folder (XDG_CACHE_HOME or HOME) rather
@@ -165,83 +60,7 @@ std::string default_sqlite_path() {
   return default_path(own_folder);
 }
 
-// One SQLite connection with its prepared statements. Used by one thread at a time.
-struct Connection {
-  sqlite3* db = nullptr;
-  std::unordered_map<const char*, sqlite3_stmt*> stmts;
-  const std::string* path = nullptr;
-
-  ~Connection() {
-    for (auto& [sql, st] : stmts) sqlite3_finalize(st);
-    if (db) sqlite3_close_v2(db);
-  }
-
-  [[noreturn]] void fail(int rc, std::string_view what) const {
-    int ext = db ? sqlite3_extended_errcode(db) : rc;
-    std::string msg = "sqlite " + *path + ": " + std::string(what) + ": " +
-                      (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-    (void)ext;
-    int primary = rc & 0xff;
-    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw Busy{};
-    if (primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR || primary == SQLITE_FULL ||
-        primary == SQLITE_READONLY || primary == SQLITE_PERM)
-      throw BackendUnavailable(msg);
-    throw BackendError(msg);
-  }
-
-  void exec(const char* sql) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-    if (err) sqlite3_free(err);
-    if (rc != SQLITE_OK) fail(rc, "exec");
-  }
-
-  // A prepared statement, reset and with bindings cleared.
-  sqlite3_stmt* prepare(const char* sql) {
-    auto it = stmts.find(sql);
-    if (it != stmts.end()) {
-      sqlite3_reset(it->second);
-      sqlite3_clear_bindings(it->second);
-      return it->second;
-    }
-    sqlite3_stmt* st = nullptr;
-    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr);
-    if (rc != SQLITE_OK) fail(rc, "prepare");
-    stmts.emplace(sql, st);
-    return st;
-  }
-
-  // Steps once: true on a row, false when done.
-  bool step(sqlite3_stmt* st) {
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    sqlite3_reset(st);
-    fail(rc, "step");
-  }
-
-  void run(sqlite3_stmt* st) {
-    while (step(st)) {
-    }
-    sqlite3_reset(st);
-  }
-
-  void reset_all() {
-    for (auto& [sql, st] : stmts) sqlite3_reset(st);
-  }
-};
-
 namespace {
-
-void bind_text(sqlite3_stmt* st, int i, std::string_view s) {
-  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-}
-void bind_opt_double(sqlite3_stmt* st, int i, const std::optional<double>& d) {
-  if (d)
-    sqlite3_bind_double(st, i, *d);
-  else
-    sqlite3_bind_null(st, i);
-}
 
 std::atomic<std::uint64_t> g_next_instance{1};
 
@@ -297,63 +116,6 @@ struct Backpressure {
   std::uint64_t round = 0;
 };
 thread_local Backpressure t_backpressure;
-
-// Keeps this process's write transactions and its FULL checkpoints apart (PASSIVE ones run
-// beside the writers). A FULL checkpoint holds SQLite's writer lock, so a write that starts
-// meanwhile gets SQLITE_BUSY and sleeps in the busy handler, a millisecond or more, where the
-// checkpoint takes a fraction of that (B2's sets fell by half). Here a writer waits for the
-// checkpoint on a condition variable instead, and a checkpoint that is waiting lets no new
-// writer in, so that writers from several threads cannot starve it.
-class WriteGate {
- public:
-  void enter_write() EXCLUDES(mu_) {
-    refcache_sync::UniqueLock lock(mu_);
-    while (checkpointing_ || checkpoint_waiting_) cv_.wait(lock.native());
-    ++writers_;
-  }
-  void leave_write() EXCLUDES(mu_) {
-    refcache_sync::Lock lock(mu_);
-    if (--writers_ == 0 && checkpoint_waiting_) cv_.notify_all();
-  }
-  void enter_checkpoint() EXCLUDES(mu_) {
-    refcache_sync::UniqueLock lock(mu_);
-    checkpoint_waiting_ = true;
-    while (writers_ != 0) cv_.wait(lock.native());
-    checkpoint_waiting_ = false;
-    checkpointing_ = true;
-  }
-  void leave_checkpoint() EXCLUDES(mu_) {
-    {
-      refcache_sync::Lock lock(mu_);
-      checkpointing_ = false;
-    }
-    cv_.notify_all();
-  }
-
-  struct Writing {
-    explicit Writing(WriteGate& g) : gate(g) { gate.enter_write(); }
-    ~Writing() { gate.leave_write(); }
-    Writing(const Writing&) = delete;
-    Writing& operator=(const Writing&) = delete;
-    WriteGate& gate;
-  };
-  struct Checkpointing {
-    explicit Checkpointing(WriteGate& g) : gate(g) { gate.enter_checkpoint(); }
-    ~Checkpointing() { gate.leave_checkpoint(); }
-    Checkpointing(const Checkpointing&) = delete;
-    Checkpointing& operator=(const Checkpointing&) = delete;
-    WriteGate& gate;
-  };
-
- private:
-  refcache_sync::Mutex mu_;
-  // Signalled when the last writer leaves while a checkpoint waits, and when a checkpoint
-  // ends; waits on mu_.
-  std::condition_variable cv_;
-  int writers_ GUARDED_BY(mu_) = 0;                  // write transactions inside the gate
-  bool checkpoint_waiting_ GUARDED_BY(mu_) = false;  // a FULL checkpoint waits to enter
-  bool checkpointing_ GUARDED_BY(mu_) = false;       // a FULL checkpoint is running
-};
 
 }  // namespace
 
