@@ -9,14 +9,12 @@
 #include "jsonio/json_text.hpp"
 #include "refcache/memory_backend.hpp"
 #include "refcache_mcp/cached_tools.hpp"
-#include "unit/recording_outbound.hpp"
+#include "unit/in_process_client.hpp"
 
 namespace {
 
 namespace bj = boost::json;
 using namespace std::chrono_literals;
-
-using Reply = test_support::RecordingOutbound;
 
 class QueryTools : public ::testing::Test {
  protected:
@@ -26,8 +24,8 @@ class QueryTools : public ::testing::Test {
     refcache::mcp::InstallOptions o;
     o.query_deadline = 300ms;
     refcache::mcp::install(server, cache, o);
-    alice = connect("alice", "s-alice");
-    bob = connect("bob", "s-bob");
+    alice = test_support::InProcessClient(server, "alice", "s-alice");
+    bob = test_support::InProcessClient(server, "bob", "s-bob");
   }
 
   static refcache::RefCacheOptions cache_options() {
@@ -37,41 +35,6 @@ class QueryTools : public ::testing::Test {
     o.preview.max_size = 400;
     o.backend = std::make_shared<refcache::MemoryBackend>();
     return o;
-  }
-
-  struct Client {
-    std::shared_ptr<mcp::Session> session;
-    mcp::MessageInfo info;
-  };
-
-  bj::value send(Client& c, const bj::value& msg) {
-    auto out = std::make_shared<Reply>();
-    server.handle(c.session, msg, out, c.info);
-    EXPECT_TRUE(out->wait()) << msg;
-    return out->response;
-  }
-
-  Client connect(const std::string& user, const std::string& sid) {
-    Client c;
-    c.session = std::make_shared<mcp::Session>(sid, mcp::TransportKind::kInMemory);
-    c.info.principal = mcp::Principal{user, {}, {}};
-    server.attach(c.session);
-    send(
-        c,
-        jsonio::parse_or_throw(
-            R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})"));
-    send(c, jsonio::parse_or_throw(R"({"jsonrpc":"2.0","method":"notifications/initialized"})"));
-    return c;
-  }
-
-  // The tool's result object (content, structuredContent, isError).
-  bj::object call(Client& c, const std::string& tool, bj::object args) {
-    bj::value r = send(c, bj::object{{"jsonrpc", "2.0"},
-                                     {"id", ++next_id},
-                                     {"method", "tools/call"},
-                                     {"params", {{"name", tool}, {"arguments", std::move(args)}}}});
-    EXPECT_TRUE(r.as_object().contains("result")) << r;
-    return r.at("result").as_object();
   }
 
   static bj::value structured(const bj::object& result) { return result.at("structuredContent"); }
@@ -102,15 +65,13 @@ class QueryTools : public ::testing::Test {
 
   refcache::RefCache cache;
   mcp::Server server;
-  Client alice;
-  Client bob;
-  int next_id = 10;
+  test_support::InProcessClient alice;
+  test_support::InProcessClient bob;
 };
 
 TEST_F(QueryTools, InstallRegistersBothTools) {
-  bj::value r =
-      send(alice,
-           jsonio::parse_or_throw(R"({"jsonrpc":"2.0","id":5,"method":"tools/list","params":{}})"));
+  bj::value r = alice.send(
+      jsonio::parse_or_throw(R"({"jsonrpc":"2.0","id":5,"method":"tools/list","params":{}})"));
   std::set<std::string> names;
   for (const auto& t : r.at("result").at("tools").as_array())
     names.emplace(t.at("name").as_string());
@@ -126,19 +87,19 @@ TEST_F(QueryTools, AQueryAnswersRowsAndARepeatIsACacheHit) {
                         {"sql",
                          "SELECT region, sum(amount) AS total, count(*) AS n FROM data "
                          "GROUP BY region ORDER BY region"}};
-  const bj::object first = call(alice, "query_cached_result", args);
+  const bj::object first = alice.call("query_cached_result", args);
   ASSERT_FALSE(first.contains("isError") && first.at("isError") == true) << first;
   const bj::value s = structured(first);
   EXPECT_EQ(s.at("is_complete"), true);
   const bj::value want_north = bj::object{{"region", "north"}, {"total", north}, {"n", 67}};
   EXPECT_EQ(s.at("value").at(0), want_north);
   const std::uint64_t sets = cache.backend().stats().sets;
-  const bj::object again = call(alice, "query_cached_result", args);
+  const bj::object again = alice.call("query_cached_result", args);
   EXPECT_EQ(structured(again).at("ref_id"), s.at("ref_id"));
   EXPECT_EQ(cache.backend().stats().sets, sets);  // nothing computed and stored again
   // Another SQL is another answer.
-  const bj::object other = call(alice, "query_cached_result",
-                                {{"ref_id", ref}, {"sql", "SELECT count(*) AS n FROM data"}});
+  const bj::object other = alice.call("query_cached_result",
+                                      {{"ref_id", ref}, {"sql", "SELECT count(*) AS n FROM data"}});
   EXPECT_NE(structured(other).at("ref_id"), s.at("ref_id"));
   const bj::value count = bj::array{bj::object{{"n", 200}}};
   EXPECT_EQ(structured(other).at("value"), count);
@@ -147,21 +108,20 @@ TEST_F(QueryTools, AQueryAnswersRowsAndARepeatIsACacheHit) {
 TEST_F(QueryTools, ALargeAnswerIsARefWithAPreviewAndPagesOnRequest) {
   const std::string ref = store(sales(), refcache::AccessPolicy::public_policy());
   const bj::object args{{"ref_id", ref}, {"sql", "SELECT id, note FROM data ORDER BY id"}};
-  const bj::value preview = structured(call(alice, "query_cached_result", args));
+  const bj::value preview = structured(alice.call("query_cached_result", args));
   EXPECT_EQ(preview.at("is_complete"), false) << preview;
   EXPECT_EQ(preview.at("total_items"), 200);
   bj::object paged = args;
   paged["page"] = 3;
   paged["page_size"] = 5;
-  const bj::value page = structured(call(alice, "query_cached_result", paged));
+  const bj::value page = structured(alice.call("query_cached_result", paged));
   EXPECT_EQ(page.at("ref_id"), preview.at("ref_id"));
   ASSERT_TRUE(page.at("preview").is_array()) << page;
   ASSERT_EQ(page.at("preview").as_array().size(), 5U);
   EXPECT_EQ(page.at("preview").at(0).at("id"), 10);
   // get_cached_result pages the same answer.
-  const bj::value via_get =
-      structured(call(alice, "get_cached_result",
-                      {{"ref_id", preview.at("ref_id")}, {"page", 3}, {"page_size", 5}}));
+  const bj::value via_get = structured(alice.call(
+      "get_cached_result", {{"ref_id", preview.at("ref_id")}, {"page", 3}, {"page_size", 5}}));
   EXPECT_EQ(via_get.at("preview"), page.at("preview"));
 }
 
@@ -171,16 +131,15 @@ TEST_F(QueryTools, ForbiddenRefsGetGetCachedResultsAnswerAndNoValue) {
   const std::string forged = "t:0123456789abcdef";
   // Bob, the owner, may query his ref.
   const bj::value count = bj::array{bj::object{{"n", 200}}};
-  EXPECT_EQ(structured(call(bob, "query_cached_result",
-                            {{"ref_id", bobs}, {"sql", "SELECT count(*) AS n FROM data"}}))
+  EXPECT_EQ(structured(bob.call("query_cached_result",
+                                {{"ref_id", bobs}, {"sql", "SELECT count(*) AS n FROM data"}}))
                 .at("value"),
             count);
   for (const std::string& ref : {bobs, exec_only, forged}) {
-    const bj::object get = call(alice, "get_cached_result", {{"ref_id", ref}});
+    const bj::object get = alice.call("get_cached_result", {{"ref_id", ref}});
     const bj::object q =
-        call(alice, "query_cached_result", {{"ref_id", ref}, {"sql", "SELECT note FROM data"}});
-    const bj::object s =
-        call(alice, "search_cached_result", {{"ref_id", ref}, {"query", "secret"}});
+        alice.call("query_cached_result", {{"ref_id", ref}, {"sql", "SELECT note FROM data"}});
+    const bj::object s = alice.call("search_cached_result", {{"ref_id", ref}, {"query", "secret"}});
     EXPECT_EQ(q.at("isError"), true) << ref;
     EXPECT_EQ(s.at("isError"), true) << ref;
     EXPECT_EQ(structured(q), structured(get)) << ref;
@@ -190,7 +149,7 @@ TEST_F(QueryTools, ForbiddenRefsGetGetCachedResultsAnswerAndNoValue) {
   }
   // An SQL error on a forbidden ref says nothing of SQL either: the ref is checked first.
   const bj::object bad =
-      call(alice, "query_cached_result", {{"ref_id", bobs}, {"sql", "SELECT nope FROM data"}});
+      alice.call("query_cached_result", {{"ref_id", bobs}, {"sql", "SELECT nope FROM data"}});
   EXPECT_EQ(jsonio::to_string(bad).find("nope"), std::string::npos) << bad;
 }
 
@@ -203,17 +162,17 @@ TEST_F(QueryTools, RefsInsideTheValueNeedReadToo) {
                                          refcache::AccessPolicy::public_policy());
   const std::string holds_readable = store(bj::array{bj::object{{"k", "a"}, {"v", readable}}},
                                            refcache::AccessPolicy::public_policy());
-  const bj::object refused =
-      call(alice, "query_cached_result",
-           {{"ref_id", holds_secret}, {"sql", "SELECT json_extract(v, '$[0]') AS x FROM data"}});
+  const bj::object refused = alice.call(
+      "query_cached_result",
+      {{"ref_id", holds_secret}, {"sql", "SELECT json_extract(v, '$[0]') AS x FROM data"}});
   EXPECT_EQ(refused.at("isError"), true) << refused;
   EXPECT_NE(jsonio::to_string(refused).find("Invalid or inaccessible reference"),
             std::string::npos);
   EXPECT_EQ(jsonio::to_string(refused).find("418176"), std::string::npos) << refused;
   // A readable inner ref is resolved like any tool input's.
-  const bj::object ok =
-      call(alice, "query_cached_result",
-           {{"ref_id", holds_readable}, {"sql", "SELECT json_extract(v, '$[1]') AS x FROM data"}});
+  const bj::object ok = alice.call(
+      "query_cached_result",
+      {{"ref_id", holds_readable}, {"sql", "SELECT json_extract(v, '$[1]') AS x FROM data"}});
   const bj::value two = bj::array{bj::object{{"x", 2}}};
   EXPECT_EQ(structured(ok).at("value"), two) << ok;
 }
@@ -221,11 +180,11 @@ TEST_F(QueryTools, RefsInsideTheValueNeedReadToo) {
 TEST_F(QueryTools, RefusalsAndLimitsAreToolErrorsNamingThem) {
   const std::string ref = store(sales(), refcache::AccessPolicy::public_policy());
   const bj::object attach =
-      call(alice, "query_cached_result", {{"ref_id", ref}, {"sql", "ATTACH ':memory:' AS x"}});
+      alice.call("query_cached_result", {{"ref_id", ref}, {"sql", "ATTACH ':memory:' AS x"}});
   EXPECT_EQ(attach.at("isError"), true);
   EXPECT_NE(jsonio::to_string(attach).find("ATTACH"), std::string::npos) << attach;
-  const bj::object forever = call(
-      alice, "query_cached_result",
+  const bj::object forever = alice.call(
+      "query_cached_result",
       {{"ref_id", ref},
        {"sql",
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c"}});
@@ -239,14 +198,14 @@ TEST_F(QueryTools, SearchRanksHitsAndIsCached) {
     {"title": "Cache", "body": "a reference cache keeps large results"},
     {"title": "Refs", "body": "cache cache cache"}])");
   const std::string ref = store(docs, refcache::AccessPolicy::public_policy());
-  const bj::object r = call(alice, "search_cached_result", {{"ref_id", ref}, {"query", "cache"}});
+  const bj::object r = alice.call("search_cached_result", {{"ref_id", ref}, {"query", "cache"}});
   const bj::value hits = structured(r).at("value");
   ASSERT_EQ(hits.as_array().size(), 2U) << r;
   EXPECT_EQ(hits.at(0).at("row"), 2);
   EXPECT_EQ(hits.at(0).at("snippet"), "[cache] [cache] [cache]");
   EXPECT_EQ(hits.at(1).at("item"), docs.at(1));
   const bj::object again =
-      call(alice, "search_cached_result", {{"ref_id", ref}, {"query", "cache"}});
+      alice.call("search_cached_result", {{"ref_id", ref}, {"query", "cache"}});
   EXPECT_EQ(structured(again).at("ref_id"), structured(r).at("ref_id"));
 }
 

@@ -14,14 +14,12 @@
 #include "refcache/memory_backend.hpp"
 #include "refcache/ref_path.hpp"
 #include "refcache_mcp/cached_tools.hpp"
-#include "unit/recording_outbound.hpp"
+#include "unit/in_process_client.hpp"
 
 namespace {
 
 namespace bj = boost::json;
 using namespace std::chrono_literals;
-
-using Reply = test_support::RecordingOutbound;
 
 class RefPaths : public ::testing::Test {
  protected:
@@ -40,7 +38,7 @@ class RefPaths : public ::testing::Test {
                                      seen = args;
                                      return bj::value(args);
                                    });
-    alice = connect("alice", "s-alice");
+    alice = test_support::InProcessClient(server, "alice", "s-alice");
   }
 
   static refcache::RefCacheOptions cache_options() {
@@ -52,39 +50,8 @@ class RefPaths : public ::testing::Test {
     return o;
   }
 
-  struct Client {
-    std::shared_ptr<mcp::Session> session;
-    mcp::MessageInfo info;
-  };
-
-  bj::value send(Client& c, const bj::value& msg) {
-    auto out = std::make_shared<Reply>();
-    server.handle(c.session, msg, out, c.info);
-    EXPECT_TRUE(out->wait()) << msg;
-    return out->response;
-  }
-
-  Client connect(const std::string& user, const std::string& sid) {
-    Client c;
-    c.session = std::make_shared<mcp::Session>(sid, mcp::TransportKind::kInMemory);
-    c.info.principal = mcp::Principal{user, {}, {}};
-    server.attach(c.session);
-    send(
-        c,
-        jsonio::parse_or_throw(
-            R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})"));
-    send(c, jsonio::parse_or_throw(R"({"jsonrpc":"2.0","method":"notifications/initialized"})"));
-    return c;
-  }
-
   bj::object call(const std::string& tool, bj::object args) {
-    bj::value r =
-        send(alice, bj::object{{"jsonrpc", "2.0"},
-                               {"id", ++next_id},
-                               {"method", "tools/call"},
-                               {"params", {{"name", tool}, {"arguments", std::move(args)}}}});
-    EXPECT_TRUE(r.as_object().contains("result")) << r;
-    return r.at("result").as_object();
+    return alice.call(tool, std::move(args));
   }
 
   static bool is_error(const bj::object& result) {
@@ -95,12 +62,7 @@ class RefPaths : public ::testing::Test {
   }
 
   // The resources/read response: its result or its error.
-  bj::value read(const std::string& uri) {
-    return send(alice, bj::object{{"jsonrpc", "2.0"},
-                                  {"id", ++next_id},
-                                  {"method", "resources/read"},
-                                  {"params", {{"uri", uri}}}});
-  }
+  bj::value read(const std::string& uri) { return alice.request("resources/read", {{"uri", uri}}); }
 
   std::string store(const bj::value& v, const refcache::AccessPolicy& policy) {
     refcache::SetOptions so;
@@ -117,8 +79,7 @@ class RefPaths : public ::testing::Test {
 
   refcache::RefCache cache;
   mcp::Server server;
-  Client alice;
-  int next_id = 10;
+  test_support::InProcessClient alice;
   std::mutex seen_mu;
   bj::object seen;
 };
@@ -138,9 +99,8 @@ TEST_F(RefPaths, SchemasAcceptTheRefPathFormAndNothingElseWithAHash) {
     EXPECT_FALSE(refcache::names_ref(bad)) << bad;
   }
   // A cached tool's parameters take the path form too.
-  bj::value r =
-      send(alice,
-           jsonio::parse_or_throw(R"({"jsonrpc":"2.0","id":5,"method":"tools/list","params":{}})"));
+  bj::value r = alice.send(
+      jsonio::parse_or_throw(R"({"jsonrpc":"2.0","id":5,"method":"tools/list","params":{}})"));
   bool found = false;
   for (const auto& t : r.at("result").at("tools").as_array()) {
     if (t.at("name") != "echo") continue;
