@@ -1,5 +1,7 @@
 #include "url_mask.hpp"
 
+#include <boost/url/pct_string_view.hpp>
+
 namespace refcache::admin {
 
 namespace {
@@ -26,36 +28,16 @@ std::string mask_url(std::string_view url) {
   return std::string(url.substr(0, b)) + "***" + std::string(url.substr(e));
 }
 
-namespace {
-
-// `s` with its %XX escapes decoded (as a backend decodes the password of a URL).
-std::string percent_decoded(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 void SecretMask::add_url(std::string_view url) {
   auto [b, e] = password_span(url);
   if (b == std::string_view::npos || b == e) return;
   std::string_view raw = url.substr(b, e - b);
   secrets_.emplace_back(raw);
-  std::string decoded = percent_decoded(raw);
+  // Decoded as the backends decode it (Boost.URL); a malformed escape makes the URL invalid
+  // to them too, so only the raw form can appear.
+  const auto escaped = boost::urls::make_pct_string_view(raw);
+  if (!escaped) return;
+  std::string decoded = escaped->decode();
   if (!decoded.empty() && decoded != raw) secrets_.push_back(std::move(decoded));
 }
 
