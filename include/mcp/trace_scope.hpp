@@ -35,8 +35,8 @@ class TraceScope {
   // Makes `trace` (and `tool`) current until the scope ends. An empty `tool` keeps the tool of
   // the enclosing scope.
   explicit TraceScope(TraceContext trace, std::string tool = {});
-  // Makes `trace` current when it has a value, else keeps the enclosing state.
-  explicit TraceScope(const std::optional<TraceContext>& trace);
+  // As above when `trace` has a value; else the enclosing state stays.
+  explicit TraceScope(const std::optional<TraceContext>& trace, std::string tool = {});
   ~TraceScope();
   TraceScope(const TraceScope&) = delete;
   TraceScope& operator=(const TraceScope&) = delete;

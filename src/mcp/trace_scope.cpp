@@ -35,13 +35,14 @@ TraceScope::TraceScope(TraceContext trace, std::string tool) : active_(true) {
   if (!tool.empty()) c.tool = std::move(tool);
 }
 
-TraceScope::TraceScope(const std::optional<TraceContext>& trace) {
+TraceScope::TraceScope(const std::optional<TraceContext>& trace, std::string tool) {
   if (!trace) return;
   active_ = true;
   Current& c = current();
   saved_.trace = std::move(c.trace);
   saved_.tool = c.tool;
   c.trace = *trace;
+  if (!tool.empty()) c.tool = std::move(tool);
 }
 
 TraceScope::~TraceScope() {
