@@ -37,8 +37,8 @@ LogFieldsScope::~LogFieldsScope() {
   innermost() = saved_;
 }
 
-void set_context_carrier(ContextCarrier fn) {
-  auto p = fn ? std::make_shared<const ContextCarrier>(std::move(fn)) : nullptr;
+void set_context_carrier(ContextCarrier carrier_fn) {
+  auto p = carrier_fn ? std::make_shared<const ContextCarrier>(std::move(carrier_fn)) : nullptr;
   std::lock_guard lk(carrier().mu);
   carrier().fn = std::move(p);
 }

@@ -41,7 +41,7 @@ std::string utc_time(std::chrono::system_clock::time_point t) {
   char buf[40];
   const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   char frac[16];
-  std::snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(us % 1000000));
+  (void)std::snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(us % 1000000));
   return std::string(buf, n) + frac;
 }
 
@@ -118,42 +118,42 @@ std::string url_password(std::string_view url) {
   return std::string(url.substr(colon + 1, at - colon - 1));
 }
 
-std::string redact_secrets(std::string_view input, const std::vector<std::string>& secrets) {
-  std::string known(input);
+std::string redact_secrets(std::string_view text, const std::vector<std::string>& secrets) {
+  std::string known(text);
   for (const std::string& s : secrets) {
     if (s.empty()) continue;
     for (std::size_t at = known.find(s); at != std::string::npos;
          at = known.find(s, at + kRedacted.size()))
       known.replace(at, s.size(), kRedacted);
   }
-  const std::string_view text = known;
+  const std::string_view rest = known;
   std::string out;
-  out.reserve(text.size());
+  out.reserve(rest.size());
   std::size_t i = 0;
-  while (i < text.size()) {
+  while (i < rest.size()) {
     // "Bearer <token>" (any case).
-    if (iequals_prefix(text, i, "bearer ") &&
-        (i == 0 || !std::isalnum(static_cast<unsigned char>(text[i - 1])))) {
+    if (iequals_prefix(rest, i, "bearer ") &&
+        (i == 0 || !std::isalnum(static_cast<unsigned char>(rest[i - 1])))) {
       std::size_t j = i + 7;
-      while (j < text.size() && text[j] == ' ') ++j;
+      while (j < rest.size() && rest[j] == ' ') ++j;
       std::size_t k = j;
-      while (k < text.size() && token_char(text[k])) ++k;
+      while (k < rest.size() && token_char(rest[k])) ++k;
       if (k > j) {
-        out.append(text.substr(i, j - i));
+        out.append(rest.substr(i, j - i));
         out.append(kRedacted);
         i = k;
         continue;
       }
     }
     // "scheme://user:<password>@host": the password goes.
-    if (text.compare(i, 3, "://") == 0) {
+    if (rest.compare(i, 3, "://") == 0) {
       std::size_t end = i + 3;
-      while (end < text.size() && token_char(text[end]) && text[end] != '/' && text[end] != '@')
+      while (end < rest.size() && token_char(rest[end]) && rest[end] != '/' && rest[end] != '@')
         ++end;
-      if (end < text.size() && text[end] == '@') {
-        const std::string_view userinfo = text.substr(i + 3, end - i - 3);
+      if (end < rest.size() && rest[end] == '@') {
+        const std::string_view userinfo = rest.substr(i + 3, end - i - 3);
         if (auto colon = userinfo.find(':'); colon != std::string_view::npos) {
-          out.append(text.substr(i, 3 + colon + 1));
+          out.append(rest.substr(i, 3 + colon + 1));
           out.append(kRedacted);
           out.push_back('@');
           i = end + 1;
@@ -161,7 +161,7 @@ std::string redact_secrets(std::string_view input, const std::vector<std::string
         }
       }
     }
-    out.push_back(text[i]);
+    out.push_back(rest[i]);
     ++i;
   }
   return out;
