@@ -96,6 +96,7 @@ int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
   refcache::mcp::ServerConfig sc;
   int exit_code = 0;
   if (!refcache::mcp::parse_server_flags(argc, argv, d, sc, exit_code)) return exit_code;
+  refcache::mcp::configure_logging(sc.logging);
   std::unique_ptr<refcache::RefCache> cache;
   try {
     cache = std::make_unique<refcache::RefCache>(refcache::mcp::cache_options(sc, d));

@@ -71,6 +71,10 @@ struct OutgoingMessage {
   // notifications/cancelled: the id of the request it cancels. A modern HTTP transport
   // cancels by closing that request's response stream instead of sending the notification.
   std::optional<boost::json::value> cancels{};
+  // Requests sent under a trace (mcp::current_trace()): the W3C trace context also carried in
+  // params._meta, which HTTP transports send as the traceparent/tracestate headers; else empty.
+  std::string traceparent{};
+  std::string tracestate{};
 };
 
 // Where a transport delivers what it receives. All three must be set.

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mcp/trace_context.hpp"
 #include "mcp/types.hpp"
 
 namespace mcp {
@@ -76,6 +77,12 @@ class ToolContext {
   // The request's params._meta ({} if absent) and the method being served.
   const boost::json::object& meta() const;
   const std::string& method() const;
+  // The trace context of this request's span: the trace the request carried (params._meta
+  // traceparent/tracestate, else the HTTP headers of those names) with a new span id, or a
+  // new trace when it carried none. The handler runs inside an mcp::TraceScope of it, so
+  // mcp::current_trace() is the same context on the handler's thread (trace_scope.hpp).
+  // Null only for a context the dispatcher did not make.
+  const TraceContext* trace() const;
 
   // --- progress, logging, cancellation ----------------------------------------------------
   // Sends notifications/progress when the request carried _meta.progressToken; values that do

@@ -105,6 +105,10 @@ struct MessageInfo {
   std::optional<Principal> principal{};
   // HTTP: the client's IP address (as ToolContext::peer_address()); empty for stdio.
   std::string peer_address{};
+  // HTTP: the W3C trace context headers (traceparent, tracestate) as received, unchecked; the
+  // dispatcher validates them and prefers the request's params._meta when that carries one.
+  std::string traceparent{};
+  std::string tracestate{};
 };
 
 }  // namespace mcp

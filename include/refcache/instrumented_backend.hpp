@@ -9,6 +9,10 @@
 // and two relaxed atomic additions per operation, a few hundred nanoseconds at most: noise
 // beside a tool call (tens of µs) and beside SQLite (µs) or Redis (~50 µs) operations.
 //
+// At the debug log level each operation also writes one log line: its name, ref id (never a
+// value) and duration, as LogFields (log_context.hpp) that structured log formats write as
+// fields. Above debug the cost is one level check.
+//
 // Change events of the wrapped backend are re-delivered to this object's listeners; kind(),
 // stats() and close() are the wrapped backend's.
 //
@@ -92,8 +96,11 @@ class InstrumentedBackend : public Backend {
     std::unique_ptr<metrics::Histogram> latency{};
     metrics::Counter failures{};
   };
+  // Runs f() as operation `op` (on `ref_id`, when it names one): observes its latency, counts
+  // its failure, and writes a debug log line with the operation, ref id and duration
+  // (LogFields, log_context.hpp).
   template <class F>
-  auto timed(BackendOp op, F&& f) -> decltype(f());
+  auto timed(BackendOp op, std::string_view ref_id, F&& f) -> decltype(f());
 
   std::shared_ptr<Backend> inner_;
   std::uint64_t inner_listener_ = 0;

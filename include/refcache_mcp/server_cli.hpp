@@ -40,6 +40,7 @@
 #include "mcp/server.hpp"
 #include "refcache/ref_cache.hpp"
 #include "refcache_mcp/cached_tools.hpp"
+#include "refcache_mcp/log_format.hpp"
 
 namespace refcache::mcp {
 
@@ -81,6 +82,8 @@ struct ServerConfig {
   // RefCacheOptions::quota: entries and bytes one caller (user, session or peer) may keep.
   std::size_t quota_entries = QuotaOptions{}.max_entries;
   std::size_t quota_bytes = QuotaOptions{}.max_bytes;
+  // --log-format and --log-level (REFCACHE_LOG_FORMAT, REFCACHE_LOG_LEVEL): see log_format.hpp.
+  LoggingOptions logging{};
 };
 
 // Parses flags (and environment). Returns false after printing help (exit code 0) or an error

@@ -18,6 +18,7 @@
 #include "deadline_timer.hpp"
 #include "mcp/context.hpp"
 #include "mcp/session.hpp"
+#include "mcp/trace_context.hpp"
 #include "thread_annotations.hpp"
 
 namespace mcp::detail {
@@ -37,7 +38,11 @@ struct CallState {
   boost::json::object meta;
   boost::json::object client_caps;
   std::optional<Principal> principal;
-  std::string peer_address;           // MessageInfo::peer_address
+  std::string peer_address;  // MessageInfo::peer_address
+  // The request's span (a child of the trace context it carried, or a new trace); set for
+  // every request the dispatcher takes. `tool`: params.name of a tools/call, for log lines.
+  std::optional<TraceContext> trace;
+  std::string tool;
   boost::json::value progress_token;  // null = none
   refcache_sync::Mutex progress_mu;
   double last_progress GUARDED_BY(progress_mu) = -std::numeric_limits<double>::infinity();

@@ -478,6 +478,10 @@ awaitable<void> HttpRun::post(OutgoingMessage m) {
     for (const auto& [suffix, value] : m.param_headers)
       req.set("Mcp-Param-" + suffix, header_value(value));
   }
+  if (!m.traceparent.empty()) {
+    req.set("traceparent", m.traceparent);
+    if (!m.tracestate.empty()) req.set("tracestate", m.tracestate);
+  }
   req.body() = std::move(m.text);
   req.prepare_payload();
 

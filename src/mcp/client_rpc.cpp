@@ -3,6 +3,7 @@
 // the transport (answers, notifications, the server's requests, the end of the connection).
 #include "client_impl.hpp"
 #include "jsonio/json_text.hpp"
+#include "mcp/trace_scope.hpp"
 
 namespace mcp {
 
@@ -137,6 +138,26 @@ bj::object Client::Impl::round_trip(const std::string& method, bj::object params
       meta = &params["_meta"].emplace_object();
     (*meta)["progressToken"] = id;
   }
+  // A request made while serving a traced operation (a gateway forwarding a call, a tool
+  // calling another server) joins its trace as a new span (SEP-414: _meta.traceparent).
+  std::string traceparent, tracestate;
+  if (const TraceContext* current = current_trace()) {
+    const TraceContext span = current->child();
+    traceparent = span.traceparent();
+    tracestate = span.tracestate();
+    bj::object* meta = nullptr;
+    if (auto it = params.find("_meta"); it != params.end() && it->value().is_object())
+      meta = &it->value().get_object();
+    else
+      meta = &params["_meta"].emplace_object();
+    if (!meta->contains("traceparent")) {
+      (*meta)["traceparent"] = traceparent;
+      if (!tracestate.empty()) (*meta)["tracestate"] = tracestate;
+    } else {
+      traceparent.clear();  // the caller chose its own context: the headers do not contradict it
+      tracestate.clear();
+    }
+  }
   std::size_t in_flight = 0;
   bool open = false, registered = false;
   Era era = Era::kLegacy;
@@ -184,6 +205,8 @@ bj::object Client::Impl::round_trip(const std::string& method, bj::object params
   out.protocol_version = c.version ? *c.version : version;
   out.era = c.era ? *c.era : era;
   out.param_headers = c.param_headers;
+  out.traceparent = std::move(traceparent);
+  out.tracestate = std::move(tracestate);
   try {
     transport->send(std::move(out));
   } catch (...) {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "jsonio/json_text.hpp"
+#include "mcp/trace_scope.hpp"
 #include "server_impl.hpp"
 #include "session_state.hpp"
 
@@ -64,6 +65,22 @@ std::vector<std::string> method_names(
   for (const auto* table : {&a, &b})
     for (const auto& kv : *table) names.push_back(kv.first);
   return names;
+}
+
+// The span of a request: a child of the trace context it carries (params._meta first, the
+// SEP-414 convention, then the HTTP headers), or a new trace. An invalid traceparent counts as
+// none.
+TraceContext request_trace(const bj::object* meta, const MessageInfo& info) {
+  if (meta) {
+    if (const bj::string* tp = member_string(*meta, "traceparent")) {
+      const bj::string* ts = member_string(*meta, "tracestate");
+      if (auto t = TraceContext::parse(*tp, ts ? std::string_view(*ts) : std::string_view()))
+        return t->child();
+    }
+  }
+  if (!info.traceparent.empty())
+    if (auto t = TraceContext::parse(info.traceparent, info.tracestate)) return t->child();
+  return TraceContext::start();
 }
 
 }  // namespace
@@ -178,6 +195,20 @@ void Server::Impl::decorate_modern(bj::object& r, bool cacheable, bool authentic
 }
 
 void Server::Impl::run(const CallPtr& c, const MethodInfo& mi) {
+  // Everything the handler does on this thread (and hands to the worker pools) belongs to the
+  // request's span.
+  TraceScope scope(c->trace, c->tool);
+  const auto t0 = std::chrono::steady_clock::now();
+  struct Answered {
+    const CallPtr& c;
+    std::chrono::steady_clock::time_point t0;
+    ~Answered() {
+      spdlog::debug("mcp: {} ran for {} us", c->method,
+                    std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count());
+    }
+  } answered{c, t0};
   try {
     bj::value result = (this->*mi.fn)(c);
     if (result.is_null()) return;  // the method keeps the request open (subscriptions/listen)
@@ -364,6 +395,9 @@ void Server::Impl::handle(const std::shared_ptr<Session>& session, json message,
     }
     c->log_threshold = st.log_level.load();
   }
+  c->trace = request_trace(meta, info);
+  if (method == "tools/call")
+    if (const bj::string* name = member_string(params, "name")) c->tool = std::string(*name);
   if (meta) {
     c->meta = *meta;
     if (auto pt = meta->find("progressToken");

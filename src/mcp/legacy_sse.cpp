@@ -71,6 +71,8 @@ awaitable<bool> LegacySseHandler::post_message(beast::tcp_stream& stream, HttpRe
   MessageInfo info;
   info.principal = principal;
   info.peer_address = peer;
+  info.traceparent = std::string(trim(header(req, "traceparent")));
+  info.tracestate = std::string(trim(header(req, "tracestate")));
   server_.handle(session, std::move(msg), out, info);
   co_return co_await Responder::write(
       stream, respond_.make(req, http::status::accepted, "Accepted", "text/plain"));

@@ -82,6 +82,8 @@ awaitable<bool> StreamableHttpHandler::post(beast::tcp_stream& stream, HttpReque
   MessageInfo info;
   info.principal = principal;
   info.peer_address = peer;
+  info.traceparent = std::string(trim(header(req, "traceparent")));
+  info.tracestate = std::string(trim(header(req, "tracestate")));
 
   if (modern_request(req, msg)) {
     std::string hv(trim(header(req, "MCP-Protocol-Version")));

@@ -7,6 +7,7 @@
 
 #include "call_state.hpp"
 #include "mcp/errors.hpp"
+#include "mcp/trace_scope.hpp"
 
 namespace mcp::detail {
 
@@ -219,6 +220,8 @@ void TaskEngine::execute(const CallPtr& c) {
   auto t = c->task.lock();
   if (!t) return;
   ToolContext ctx(c);
+  // The task is the request's span, whichever thread started it.
+  TraceScope scope(c->trace, c->tool);
   try {
     CallToolResult r = c->task_invoke(ctx);
     store_.complete(t, r.to_json());

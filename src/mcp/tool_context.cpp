@@ -57,6 +57,10 @@ void ToolContext::require_client_capability(std::string_view cap) const {
               bj::object{{"requiredCapabilities", std::move(req)}});
 }
 
+const TraceContext* ToolContext::trace() const {
+  return s_->trace ? &*s_->trace : nullptr;
+}
+
 const bj::object& ToolContext::meta() const {
   return s_->meta;
 }

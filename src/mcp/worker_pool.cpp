@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "mcp/trace_scope.hpp"
 #include "sync.hpp"
 
 namespace mcp {
@@ -39,6 +40,7 @@ void WorkerPool::erase_if_idle(KeyQueue& q) {
 
 WorkerPool::Submitted WorkerPool::submit(std::string_view key, std::function<void()> job,
                                          bool capped, std::shared_ptr<Ticket>* ticket) {
+  job = bind_current_trace(std::move(job));
   bool wake;
   {
     Lock lk(mu_);

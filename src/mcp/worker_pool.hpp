@@ -8,7 +8,8 @@
 // single client, stdio, may use every thread). Waiting jobs are bounded overall and per key;
 // submit() refuses beyond either bound instead of letting the queue grow. A job that is no
 // longer wanted (its client went away, its call was answered) can be withdrawn while it waits,
-// so that it gives its place back at once.
+// so that it gives its place back at once. A job runs under the trace context that was current
+// on the thread that submitted it (mcp::bind_current_trace, trace_scope.hpp).
 //
 // Thread-safety: every method may be called from any thread. Jobs run on the pool's threads and
 // may submit further jobs; stop() must not be called from a job.

@@ -1,7 +1,12 @@
 #include "refcache/instrumented_backend.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <stdexcept>
+#include <type_traits>
+
+#include "refcache/log_context.hpp"
 
 namespace refcache {
 
@@ -26,19 +31,35 @@ InstrumentedBackend::~InstrumentedBackend() {
 }
 
 template <class F>
-auto InstrumentedBackend::timed(BackendOp op, F&& f) -> decltype(f()) {
+auto InstrumentedBackend::timed(BackendOp op, std::string_view ref_id, F&& f) -> decltype(f()) {
   OpMetrics& m = ops_[static_cast<std::size_t>(op)];
   const auto t0 = std::chrono::steady_clock::now();
   struct Observe {
     OpMetrics& m;
+    BackendOp op;
+    std::string_view ref_id;
     std::chrono::steady_clock::time_point t0;
+    bool failed = true;
     ~Observe() {
-      m.latency->observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      const auto elapsed = std::chrono::steady_clock::now() - t0;
+      m.latency->observe(std::chrono::duration<double>(elapsed).count());
+      // One line per operation: debug, so that the default level (info) stays quiet.
+      if (!spdlog::should_log(spdlog::level::debug)) return;
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+      const LogFieldsScope fields(
+          {.operation = to_string(op), .ref_id = ref_id, .duration_us = us});
+      spdlog::debug("backend {} {} in {} us", to_string(op), failed ? "failed" : "done", us);
     }
-  } observe{m, t0};
+  } observe{m, op, ref_id, t0};
   try {
-    return f();
+    if constexpr (std::is_void_v<decltype(f())>) {
+      f();
+      observe.failed = false;
+    } else {
+      auto r = f();
+      observe.failed = false;
+      return r;
+    }
   } catch (...) {
     m.failures.inc();
     throw;
@@ -46,28 +67,29 @@ auto InstrumentedBackend::timed(BackendOp op, F&& f) -> decltype(f()) {
 }
 
 EntryPtr InstrumentedBackend::get(std::string_view ref_id) {
-  return timed(BackendOp::kGet, [&] { return inner_->get(ref_id); });
+  return timed(BackendOp::kGet, ref_id, [&] { return inner_->get(ref_id); });
 }
 std::optional<std::string> InstrumentedBackend::set(std::string_view ref_id, EntryPtr entry,
                                                     const KeyBinding* binding) {
-  return timed(BackendOp::kSet, [&] { return inner_->set(ref_id, std::move(entry), binding); });
+  return timed(BackendOp::kSet, ref_id,
+               [&] { return inner_->set(ref_id, std::move(entry), binding); });
 }
 bool InstrumentedBackend::remove(std::string_view ref_id) {
-  return timed(BackendOp::kDelete, [&] { return inner_->remove(ref_id); });
+  return timed(BackendOp::kDelete, ref_id, [&] { return inner_->remove(ref_id); });
 }
 bool InstrumentedBackend::exists(std::string_view ref_id) {
-  return timed(BackendOp::kExists, [&] { return inner_->exists(ref_id); });
+  return timed(BackendOp::kExists, ref_id, [&] { return inner_->exists(ref_id); });
 }
 std::size_t InstrumentedBackend::clear(std::optional<std::string_view> ns) {
-  return timed(BackendOp::kClear, [&] { return inner_->clear(ns); });
+  return timed(BackendOp::kClear, {}, [&] { return inner_->clear(ns); });
 }
 ListPage InstrumentedBackend::list(std::optional<std::string_view> ns, std::string_view cursor,
                                    std::size_t limit) {
-  return timed(BackendOp::kList, [&] { return inner_->list(ns, cursor, limit); });
+  return timed(BackendOp::kList, {}, [&] { return inner_->list(ns, cursor, limit); });
 }
 std::optional<std::string> InstrumentedBackend::find_by_key(std::string_view ns,
                                                             std::string_view key) {
-  return timed(BackendOp::kFindByKey, [&] { return inner_->find_by_key(ns, key); });
+  return timed(BackendOp::kFindByKey, {}, [&] { return inner_->find_by_key(ns, key); });
 }
 // Not timed: an administrative read, outside the operations the metrics describe.
 std::optional<KeyBinding> InstrumentedBackend::binding_of(std::string_view ref_id) {
@@ -75,25 +97,25 @@ std::optional<KeyBinding> InstrumentedBackend::binding_of(std::string_view ref_i
 }
 bool InstrumentedBackend::try_claim(std::string_view name, std::string_view owner,
                                     std::chrono::milliseconds ttl) {
-  return timed(BackendOp::kClaim, [&] { return inner_->try_claim(name, owner, ttl); });
+  return timed(BackendOp::kClaim, {}, [&] { return inner_->try_claim(name, owner, ttl); });
 }
 void InstrumentedBackend::release_claim(std::string_view name, std::string_view owner) {
-  timed(BackendOp::kReleaseClaim, [&] { inner_->release_claim(name, owner); });
+  timed(BackendOp::kReleaseClaim, {}, [&] { inner_->release_claim(name, owner); });
 }
 std::optional<std::string> InstrumentedBackend::claim_holder(std::string_view name) {
-  return timed(BackendOp::kClaimHolder, [&] { return inner_->claim_holder(name); });
+  return timed(BackendOp::kClaimHolder, {}, [&] { return inner_->claim_holder(name); });
 }
 void InstrumentedBackend::put_task(const TaskRecord& task) {
-  timed(BackendOp::kPutTask, [&] { inner_->put_task(task); });
+  timed(BackendOp::kPutTask, task.ref_id, [&] { inner_->put_task(task); });
 }
 std::optional<TaskRecord> InstrumentedBackend::get_task(std::string_view ref_id) {
-  return timed(BackendOp::kGetTask, [&] { return inner_->get_task(ref_id); });
+  return timed(BackendOp::kGetTask, ref_id, [&] { return inner_->get_task(ref_id); });
 }
 bool InstrumentedBackend::remove_task(std::string_view ref_id) {
-  return timed(BackendOp::kDeleteTask, [&] { return inner_->remove_task(ref_id); });
+  return timed(BackendOp::kDeleteTask, ref_id, [&] { return inner_->remove_task(ref_id); });
 }
 Health InstrumentedBackend::health() {
-  return timed(BackendOp::kHealth, [&] { return inner_->health(); });
+  return timed(BackendOp::kHealth, {}, [&] { return inner_->health(); });
 }
 
 void write_backend_stats(metrics::TextWriter& w, std::string_view kind, const BackendStats& st) {

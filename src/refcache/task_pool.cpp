@@ -1,5 +1,7 @@
 #include "refcache/task_pool.hpp"
 
+#include "refcache/log_context.hpp"
+
 namespace refcache {
 
 RefCache::TaskPool::TaskPool(std::size_t workers) {
@@ -18,6 +20,7 @@ RefCache::TaskPool::~TaskPool() {
 }
 
 void RefCache::TaskPool::submit(std::function<void()> job) {
+  job = carry_context(std::move(job));
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(job));

@@ -22,6 +22,7 @@ class RefCache::TaskPool {
   explicit TaskPool(std::size_t workers);
   ~TaskPool();  // finishes queued work, then joins
 
+  // The job runs under the submitting thread's context (carry_context, log_context.hpp).
   void submit(std::function<void()> job);
 
   // The cancellation flag of a task running here (created on first use).

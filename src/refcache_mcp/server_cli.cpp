@@ -129,6 +129,20 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
                  "it exceeded its deadline and the call is cancelled (0 = none)")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
+  // Logging (log_format.hpp).
+  std::string log_format = c.logging.format == LogFormat::kJson ? "json" : "text";
+  app.add_option("--log-format", log_format,
+                 "text, or json: one JSON object per line with trace_id, span_id, tool, ref_id, "
+                 "operation and duration_us fields (also REFCACHE_LOG_FORMAT)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->envname("REFCACHE_LOG_FORMAT")
+      ->capture_default_str();
+  app.add_option("--log-level", c.logging.level,
+                 "least severe level logged: trace, debug (a line per request and per backend "
+                 "operation), info, warn, error, critical, off (also REFCACHE_LOG_LEVEL)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->envname("REFCACHE_LOG_LEVEL")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -136,6 +150,7 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
     exit_code = app.exit(e) == 0 ? 0 : 2;
     return false;
   }
+  c.logging.format = log_format == "json" ? LogFormat::kJson : LogFormat::kText;
   c.size_mode = size_mode == "character" ? SizeMode::kCharacter : SizeMode::kToken;
   c.token_counter = token_counter_from_string(token_counter).value_or(TokenCounter::kO200kBase);
   c.ttl = from_seconds(ttl);
@@ -156,6 +171,10 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
     c.bearer_tokens.push_back(std::move(pair));
   }
   if (c.admins.empty()) c.admins = split(env("MCP_ADMIN_USERS"), ',');
+  // What the logs must never show, whatever a message quotes.
+  for (const auto& [token, user] : c.bearer_tokens) c.logging.secrets.push_back(token);
+  for (const std::string& url : {c.backend_url, env("REDIS_URL")})
+    if (std::string pw = url_password(url); !pw.empty()) c.logging.secrets.push_back(pw);
   // A namespace template that names an identity no caller can have stores results nobody can
   // read (and recomputes them on every call): refuse it here, where the operator sees it.
   const std::string& tpl = c.namespace_template;
@@ -257,6 +276,7 @@ int run_server(int argc, char** argv, const ServerDefaults& d,
   ServerConfig config;
   int exit_code = 0;
   if (!parse_server_flags(argc, argv, d, config, exit_code)) return exit_code;
+  configure_logging(config.logging);
   std::unique_ptr<RefCache> cache;
   try {
     cache = std::make_unique<RefCache>(cache_options(config, d));
