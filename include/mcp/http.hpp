@@ -1,6 +1,7 @@
 // HttpServer: Streamable HTTP (one endpoint, default /mcp) for both protocol eras, and the
 // legacy HTTP+SSE transport (GET /sse + POST /messages?sessionId=...) for older clients and
-// mcp-remote. Built on Boost.Beast/Asio; each response is written with one write per buffer
+// mcp-remote, plus GET /metrics and any application routes (HttpOptions::routes, e.g. a status
+// page). Built on Boost.Beast/Asio; each response is written with one write per buffer
 // sequence and TCP_NODELAY is set (no Nagle stalls).
 //
 // Security defaults: binds 127.0.0.1; rejects requests whose Host or Origin is not a loopback

@@ -1,7 +1,8 @@
 // HttpServer: owns the I/O threads, the acceptor and the parts of the transport, and routes
 // each request: Host/Origin validation first (403), CORS preflight, /.well-known (the RFC 9728
 // metadata when auth is on, else 404), then authentication (401/403) and the endpoint --
-// Streamable HTTP (streamable_http.hpp), legacy SSE (legacy_sse.hpp) or /metrics.
+// Streamable HTTP (streamable_http.hpp), legacy SSE (legacy_sse.hpp), /metrics or one of the
+// application's routes (HttpOptions::routes; authenticated only when the route asks for it).
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 

@@ -7,7 +7,7 @@ namespace refcache::mcp {
 
 DashboardActivity::DashboardActivity(std::shared_ptr<Backend> inner,
                                      DashboardActivityOptions options)
-    : inner_(std::move(inner)), opt_(std::move(options)) {
+    : inner_(std::move(inner)), opt_(options) {
   if (!inner_) throw std::invalid_argument("DashboardActivity needs a backend");
   listener_ = inner_->subscribe([this](const ChangeEvent& e) {
     on_event(e);
