@@ -7,8 +7,9 @@
 //   - in its live feed, the deletion of A's ref made through B, within a bounded wait;
 //   - the refusal when opened with bob's token (403) or an unknown one (401), which the data
 //     endpoint also answers to plain requests (and 401 without a token).
-// The page is saved as a screenshot (--screenshot PATH, printed).
-//   node dashboard.mjs --calc BIN --analysis BIN --screenshot PNG
+// The gateway (on the same redis-server, the calculator as its stdio upstream) serves the same
+// page and gating. The page is saved as a screenshot (--screenshot PATH, printed).
+//   node dashboard.mjs --calc BIN --analysis BIN --gateway BIN --screenshot PNG
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -22,6 +23,7 @@ const args = process.argv.slice(2);
 const opt = (n) => { const i = args.indexOf(n); return i < 0 ? undefined : args[i + 1]; };
 const CALC = opt('--calc');
 const ANALYSIS = opt('--analysis');
+const GATEWAY = opt('--gateway');
 const SCREENSHOT = opt('--screenshot');
 const CHROMIUM = '/usr/bin/chromium';
 const ADMIN = 'admin-' + Math.random().toString(36).slice(2);
@@ -71,8 +73,8 @@ async function startRedis() {
   await fail('redis-server started');
 }
 
-function start(bin, backend) {
-  const proc = spawn(bin, ['--transport', 'http', '--host', '127.0.0.1', '--port', '0', '--backend', backend,
+function start(bin, backend, pre = []) {
+  const proc = spawn(bin, [...pre, '--transport', 'http', '--host', '127.0.0.1', '--port', '0', '--backend', backend,
     '--bearer-token', `${ADMIN}=alice`, '--bearer-token', `${USER}=bob`, '--admin', 'alice'],
   { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(proc);
@@ -258,6 +260,23 @@ for (const [token, status] of [[USER, '403'], ['not-a-token', '401']]) {
   const p = await browser.newPage();
   await p.goto(`${A}/dashboard`, { waitUntil: 'load', timeout: 20000 });
   await waitFor('without a token the page asks for one', 5000, () => p.$eval('#login', (el) => !el.hidden));
+  await p.close();
+}
+
+// The gateway serves the dashboard too.
+{
+  const config = path.join(work, 'gateway.json');
+  fs.writeFileSync(config, JSON.stringify({ mcpServers: { calc: { command: CALC, args: ['--backend', 'memory:'] } } }));
+  const G = await start(GATEWAY, redis, ['--config', config]);
+  const none = await fetch(G + '/dashboard/data');
+  const bob = await fetch(G + '/dashboard/data', { headers: { Authorization: `Bearer ${USER}` } });
+  const alice = await fetch(G + '/dashboard/data', { headers: { Authorization: `Bearer ${ADMIN}` } });
+  const d = await alice.json();
+  await check(none.status === 401 && bob.status === 403 && alice.status === 200 && d.server === 'refcache-gateway',
+    'the gateway serves /dashboard/data with the same gating', { none: none.status, bob: bob.status, alice: alice.status, server: d.server });
+  const p = await browser.newPage();
+  await p.goto(`${G}/dashboard#token=${ADMIN}`, { waitUntil: 'load', timeout: 20000 });
+  await waitFor('the gateway\'s page shows its figures', 10000, async () => (await text(p, 'server')).startsWith('refcache-gateway'));
   await p.close();
 }
 
