@@ -223,8 +223,8 @@ await check(circuit === 'closed', 'backend health: Redis circuit breaker closed'
 const whole = await page.$eval('body', (e) => e.innerText);
 await check(!whole.includes('7919'), 'no value on the page (no 7919)');
 
-// A change through the OTHER server appears in A's live feed.
-await page.evaluate(() => window.refcacheDashboard.refresh());
+// A change through the OTHER server appears in A's live feed (polling again).
+await page.evaluate(() => window.refcacheDashboard.resume());
 const b = await connect(B, ADMIN);
 const del = await call(b, 'delete_reference', { ref_id: ref });
 await check(JSON.stringify(del).includes('true') || JSON.stringify(del).toLowerCase().includes('deleted'),
