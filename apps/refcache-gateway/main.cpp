@@ -24,6 +24,7 @@
 #include "refcache/errors.hpp"
 #include "refcache/version.hpp"
 #include "refcache_mcp/cached_tools.hpp"
+#include "refcache_mcp/dashboard.hpp"
 #include "refcache_mcp/server_cli.hpp"
 #include "subscription_forwarding.hpp"
 #include "tool_forwarding.hpp"
@@ -164,6 +165,7 @@ int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
   refcache::mcp::ChangeNotifierOptions no;
   no.watch_interval = sc.watch_interval;
   refcache::mcp::ChangeNotifier notifier(server, *cache, no);
+  sc.transport.http.routes = refcache::mcp::dashboard_routes(*cache, sc, d.program);
   const int rc = refcache::mcp::serve(server, sc);
   subscriptions.stop();
   upstreams.clear();

@@ -1,6 +1,7 @@
 // HttpServer: Streamable HTTP (one endpoint, default /mcp) for both protocol eras, and the
 // legacy HTTP+SSE transport (GET /sse + POST /messages?sessionId=...) for older clients and
-// mcp-remote. Built on Boost.Beast/Asio; each response is written with one write per buffer
+// mcp-remote, plus GET /metrics and any application routes (HttpOptions::routes, e.g. a status
+// page). Built on Boost.Beast/Asio; each response is written with one write per buffer
 // sequence and TCP_NODELAY is set (no Nagle stalls).
 //
 // Security defaults: binds 127.0.0.1; rejects requests whose Host or Origin is not a loopback
@@ -44,6 +45,37 @@ struct AuthOptions {
   std::vector<std::string> required_scopes{};
 };
 
+// A request to an application route (HttpOptions::routes): what a handler may look at.
+struct HttpRouteRequest {
+  std::string method{};  // "GET", "POST", ...
+  std::string path{};    // the route's path as requested, without the query
+  std::string query{};   // the query string without '?', or empty
+  // The authenticated principal when the route authenticates and HttpOptions::auth is set;
+  // unset otherwise.
+  std::optional<Principal> principal{};
+};
+
+// A route's answer. The server adds Cache-Control: no-store and X-Content-Type-Options: nosniff.
+struct HttpRouteResponse {
+  unsigned status = 200;                                       // an HTTP status code
+  std::string content_type = "application/json";               // the Content-Type header
+  std::string body{};                                          // sent as is
+  std::vector<std::pair<std::string, std::string>> headers{};  // extra headers (name, value)
+};
+
+// An application route served beside the MCP endpoints, e.g. a status page. Requests to it pass
+// the Host/Origin validation like every endpoint; `handler` runs on a thread of its own (never
+// an I/O thread), one request at a time, so it may block briefly. An exception from it is
+// logged and answered 500 without its text.
+struct HttpRoute {
+  std::string path{};  // exact path, e.g. "/status"
+  // With HttpOptions::auth set, the request must carry a valid bearer token (else 401/403 as
+  // for the MCP endpoint) and the handler gets its principal. false: served without one (a
+  // page that holds no data and asks for the token itself).
+  bool authenticate = true;
+  std::function<HttpRouteResponse(const HttpRouteRequest&)> handler{};
+};
+
 struct HttpOptions {
   std::string host = "127.0.0.1";  // bind address; not loopback without `auth` -> a warning
   std::uint16_t port = 0;          // 0 = pick a free port (see HttpServer::port())
@@ -54,6 +86,9 @@ struct HttpOptions {
   // Prometheus text exposition of Server::metrics_text() (GET); empty = not served. Guarded
   // like the MCP endpoint: Host/Origin validation, and a bearer token when `auth` is set.
   std::string metrics_path = "/metrics";
+  // Application routes (see HttpRoute); a path equal to one of the endpoints above is never
+  // routed here. Default: none.
+  std::vector<HttpRoute> routes{};
   std::size_t io_threads = 1;             // Asio threads (handlers use the server's pool)
   std::size_t max_body_bytes = 8u << 20;  // larger bodies -> 413
   std::size_t max_json_depth = 64;        // deeper JSON -> -32700 / 400

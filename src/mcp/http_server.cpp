@@ -1,7 +1,8 @@
 // HttpServer: owns the I/O threads, the acceptor and the parts of the transport, and routes
 // each request: Host/Origin validation first (403), CORS preflight, /.well-known (the RFC 9728
 // metadata when auth is on, else 404), then authentication (401/403) and the endpoint --
-// Streamable HTTP (streamable_http.hpp), legacy SSE (legacy_sse.hpp) or /metrics.
+// Streamable HTTP (streamable_http.hpp), legacy SSE (legacy_sse.hpp), /metrics or one of the
+// application's routes (HttpOptions::routes; authenticated only when the route asks for it).
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -95,7 +96,13 @@ struct HttpServer::Impl : detail::RequestHandler {
     const bool is_mcp = path == opt.path;
     const bool is_sse = opt.legacy_sse && (path == opt.sse_path || path == opt.messages_path);
     const bool is_metrics = !opt.metrics_path.empty() && path == opt.metrics_path;
+    const HttpRoute* route = nullptr;
     if (!is_mcp && !is_sse && !is_metrics)
+      for (const auto& r : opt.routes)
+        if (r.handler && path == r.path) route = &r;
+    if (route != nullptr && !(route->authenticate && opt.auth))
+      co_return co_await app_route(stream, req, *route, path, query, std::nullopt);
+    if (!is_mcp && !is_sse && !is_metrics && route == nullptr)
       co_return co_await Responder::write(
           stream, responder.error(req, http::status::not_found, nullptr,
                                   error_code::kInvalidRequest, "Not found"));
@@ -109,6 +116,8 @@ struct HttpServer::Impl : detail::RequestHandler {
       co_return co_await Responder::write(stream, std::move(r));
     }
     if (is_metrics) co_return co_await metrics(stream, req);
+    if (route != nullptr)
+      co_return co_await app_route(stream, req, *route, path, query, auth.principal);
     if (is_sse) co_return co_await legacy_sse.serve(stream, req, path, query, auth.principal, peer);
     co_return co_await streamable.serve(stream, req, auth.principal, peer);
   }
@@ -156,6 +165,42 @@ struct HttpServer::Impl : detail::RequestHandler {
     }
     HttpResponse r = responder.make(req, http::status::ok, std::move(text), metrics::kContentType);
     r.set(http::field::cache_control, "no-store");
+    co_return co_await Responder::write(stream, std::move(r));
+  }
+
+  // The handler of `route`. A coroutine function, not a lambda: its parameters live in its
+  // frame, where a lambda's captures would die with the lambda before the frame runs.
+  static awaitable<HttpRouteResponse> run_route(const HttpRoute* route, HttpRouteRequest rr) {
+    co_return route->handler(rr);
+  }
+
+  // An application route (HttpOptions::routes), its handler run on the scrape thread.
+  awaitable<bool> app_route(beast::tcp_stream& stream, HttpRequest& req, const HttpRoute& route,
+                            std::string_view path, std::string_view query,
+                            std::optional<Principal> principal) {
+    HttpRouteRequest rr;
+    rr.method = std::string(req.method_string());
+    rr.path = std::string(path);
+    rr.query = std::string(query);
+    rr.principal = std::move(principal);
+    auto [ep, out] = co_await asio::co_spawn(scrape_pool, run_route(&route, std::move(rr)),
+                                             asio::as_tuple(asio::use_awaitable));
+    if (ep) {
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        spdlog::error("mcp http: route {} failed: {}", route.path, e.what());
+      } catch (...) {
+        spdlog::error("mcp http: route {} failed", route.path);
+      }
+      out = HttpRouteResponse{
+          .status = 500, .content_type = "text/plain; charset=utf-8", .body = "internal error\n"};
+    }
+    HttpResponse r = responder.make(req, static_cast<http::status>(out.status), std::move(out.body),
+                                    out.content_type);
+    r.set(http::field::cache_control, "no-store");
+    r.set("X-Content-Type-Options", "nosniff");
+    for (const auto& [name, value] : out.headers) r.set(name, value);
     co_return co_await Responder::write(stream, std::move(r));
   }
 

@@ -9,6 +9,8 @@
 
 #include "mcp/transport_flags.hpp"
 #include "refcache/instrumented_backend.hpp"
+#include "refcache_mcp/dashboard.hpp"
+#include "refcache_mcp/dashboard_activity.hpp"
 #if REFCACHE_WITH_SQLITE
 #include "refcache/sqlite_backend.hpp"
 #endif
@@ -199,12 +201,17 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
 RefCacheOptions cache_options(const ServerConfig& c, const ServerDefaults& d) {
   RefCacheOptions o;
   o.name = d.cache_name;
-  // Timed: every backend operation feeds the latency histograms of /metrics.
-  o.backend = std::make_shared<InstrumentedBackend>(open_backend(c.backend_url));
   o.default_ttl = c.ttl;
   o.preview.max_size = c.max_size;
   o.preview.size_mode = c.size_mode;
   o.preview.token_counter = c.token_counter;
+  std::shared_ptr<Backend> store = open_backend(c.backend_url);
+  // The dashboard's bookkeeping (refs seen, reads, tokens saved, events) under the timing.
+  if (dashboard_enabled(c))
+    store = std::make_shared<DashboardActivity>(std::move(store),
+                                                DashboardActivityOptions{.preview = o.preview});
+  // Timed: every backend operation feeds the latency histograms of /metrics.
+  o.backend = std::make_shared<InstrumentedBackend>(std::move(store));
   o.quota.max_entries = c.quota_entries;
   o.quota.max_bytes = c.quota_bytes;
   // Every cached tool of the server takes these (CachedCall applies them itself).
@@ -257,6 +264,7 @@ namespace {
 std::string backend_details(Backend& b) {
   Backend* inner = &b;
   if (auto* ib = dynamic_cast<InstrumentedBackend*>(inner)) inner = &ib->inner();
+  if (auto* da = dynamic_cast<DashboardActivity*>(inner)) inner = &da->inner();
 #if REFCACHE_WITH_SQLITE
   if (auto* sb = dynamic_cast<SQLiteBackend*>(inner))
     return " (" + sb->path() + ", SQLite " + std::string(SQLiteBackend::sqlite_version()) + ", " +
@@ -308,6 +316,7 @@ int run_server(int argc, char** argv, const ServerDefaults& d,
   ChangeNotifier notifier(server, *cache, no);
   spdlog::info("{}: cache '{}' on the {} backend{}", d.program, d.cache_name,
                cache->backend().kind(), backend_details(cache->backend()));
+  config.transport.http.routes = dashboard_routes(*cache, config, d.program);
   return serve(server, config);
 }
 
