@@ -94,9 +94,16 @@ struct ShapeNode {
   std::set<std::uint64_t> hashes;
   bool hashes_full = false;  // a hash was ever turned away: the count is an estimate
   std::optional<json::value> num_min, num_max;
+  double num_min_d = 0, num_max_d = 0;  // num_min and num_max as doubles, to compare
   std::optional<std::string> date_min, date_max;
-  // Strings: space-saving counters (value -> count, over-estimate while evicting).
-  std::unordered_map<std::string, std::size_t> top;
+  // Strings: space-saving counters (value, count: an over-estimate once evicting), found by
+  // hash in a short array (kTopCounters entries: a scan beats a map's upkeep).
+  struct Counter {
+    std::uint64_t hash = 0;
+    std::string value;
+    std::size_t count = 0;
+  };
+  std::vector<Counter> top;
   bool top_evicted = false;
   // Arrays.
   std::size_t len_min = std::numeric_limits<std::size_t>::max(), len_max = 0;
@@ -123,22 +130,24 @@ struct ShapeNode {
     }
   }
 
-  void add_top(std::string_view s) {
+  // `h` is the hash of the whole string; counters hold its first kTopValueBytes.
+  void add_top(std::string_view s, std::uint64_t h) {
     const std::string_view key = utf8_prefix(s, kTopValueBytes);
-    auto it = top.find(std::string(key));
-    if (it != top.end()) {
-      ++it->second;
-      return;
+    Counter* victim = nullptr;
+    for (Counter& c : top) {
+      if (c.hash == h && c.value == key) {
+        ++c.count;
+        return;
+      }
+      if (!victim || c.count < victim->count) victim = &c;
     }
     if (top.size() < kTopCounters) {
-      top.emplace(std::string(key), 1);
+      top.push_back(Counter{h, std::string(key), 1});
       return;
     }
-    auto victim = std::min_element(
-        top.begin(), top.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
-    const std::size_t floor = victim->second;
-    top.erase(victim);
-    top.emplace(std::string(key), floor + 1);
+    victim->hash = h;
+    victim->value.assign(key);
+    ++victim->count;  // space-saving: the newcomer inherits the evicted count
     top_evicted = true;
   }
 
@@ -177,14 +186,21 @@ struct Builder {
         std::uint64_t bits = 0;
         std::memcpy(&bits, &d, sizeof bits);
         n.add_hash(mix(bits ^ 0x5bd1e995ULL));
-        if (!n.num_min || d < n.num_min->to_number<double>()) n.num_min = v;
-        if (!n.num_max || d > n.num_max->to_number<double>()) n.num_max = v;
+        if (!n.num_min || d < n.num_min_d) {
+          n.num_min = v;
+          n.num_min_d = d;
+        }
+        if (!n.num_max || d > n.num_max_d) {
+          n.num_max = v;
+          n.num_max_d = d;
+        }
         break;
       }
       case kStr: {
         const std::string_view s = v.get_string();
-        n.add_hash(hash_text(s));
-        n.add_top(s);
+        const std::uint64_t h = hash_text(s);
+        n.add_hash(h);
+        n.add_top(s, h);
         if (is_iso_date(s)) {
           if (!n.date_min || s < *n.date_min) n.date_min = std::string(s);
           if (!n.date_max || s > *n.date_max) n.date_max = std::string(s);
@@ -212,17 +228,23 @@ struct Builder {
           n.untracked_nesting = true;
           break;
         }
+        std::size_t pos = 0;  // rows mostly repeat their keys in one order: try that first
         for (const auto& kv : o) {
-          auto it = n.key_index.find(kv.key());
-          if (it == n.key_index.end()) {
-            if (n.keys.size() >= kMaxKeys || nodes >= kMaxNodes) {
-              ++n.untracked_keys;
-              continue;
+          std::size_t at = pos;
+          if (at >= n.keys.size() || n.keys[at].first != kv.key()) {
+            auto it = n.key_index.find(std::string(kv.key()));
+            if (it == n.key_index.end()) {
+              if (n.keys.size() >= kMaxKeys || nodes >= kMaxNodes) {
+                ++n.untracked_keys;
+                continue;
+              }
+              it = n.key_index.emplace(std::string(kv.key()), n.keys.size()).first;
+              n.keys.emplace_back(std::string(kv.key()), make());
             }
-            it = n.key_index.emplace(std::string(kv.key()), n.keys.size()).first;
-            n.keys.emplace_back(std::string(kv.key()), make());
+            at = it->second;
           }
-          add(*n.keys[it->second].second, kv.value(), depth + 1);
+          pos = at + 1;
+          add(*n.keys[at].second, kv.value(), depth + 1);
         }
         break;
       }
@@ -278,7 +300,7 @@ json::object render_node(const ShapeNode& n, const Level& lv, bool structure_onl
   if (stats && lv.top && !n.top.empty()) {
     std::vector<std::pair<std::string_view, std::size_t>> tv;
     tv.reserve(n.top.size());
-    for (const auto& [k, c] : n.top) tv.emplace_back(k, c);
+    for (const auto& c : n.top) tv.emplace_back(c.value, c.count);
     const std::size_t k = std::min(lv.top, tv.size());
     std::partial_sort(tv.begin(), tv.begin() + static_cast<std::ptrdiff_t>(k), tv.end(),
                       [](const auto& a, const auto& b) {
