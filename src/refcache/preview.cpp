@@ -349,13 +349,19 @@ Shrunk sample_value(const json::value& v, std::size_t budget, std::optional<std:
     }
     return r;
   }
+  // A shrunk item keeps the keys above it; when even they do not fit (a deep nesting of
+  // objects in a small budget), the JSON text is cut instead, so that the budget holds.
+  auto within_budget = [&](Shrunk r) {
+    if (r.shrunk && chars_of(r.value) > budget) return truncate_text(jsonio::to_string(v), budget);
+    return r;
+  };
   switch (v.kind()) {
     case json::kind::array:
       if (v.get_array().empty()) break;
-      return sample_array(v.get_array(), budget, total);
+      return within_budget(sample_array(v.get_array(), budget, total));
     case json::kind::object:
       if (v.get_object().empty()) break;
-      return sample_object(v.get_object(), budget, total);
+      return within_budget(sample_object(v.get_object(), budget, total));
     case json::kind::string:
       return truncate_text(v.get_string(), budget);
     default:
