@@ -226,3 +226,28 @@ TEST(PreviewOmissions, RegistrationRefusesBuiltInDuplicateAndEmptyNames) {
         << e.what();
   }
 }
+
+// The example of docs/previews.md ("Custom strategies"), compiled and run as written there.
+TEST(PreviewOmissions, TheDocumentedCustomStrategyExample) {
+  refcache::RefCache cache({.name = "shop"});
+  // The first record of a list, and how many records it leaves out.
+  cache.register_preview_strategy("first_row",
+                                  [](const boost::json::value& v, const refcache::PreviewBudget&) {
+                                    refcache::CustomPreview p;
+                                    if (v.is_array() && v.get_array().size() > 1) {
+                                      p.preview = v.get_array()[0];
+                                      p.omitted["items"] = v.get_array().size() - 1;
+                                    } else {
+                                      p.preview = v;  // the whole value: nothing omitted
+                                    }
+                                    return p;
+                                  });
+  auto ref = cache.set("orders", boost::json::array{{{"id", 1}}, {{"id", 2}}});
+  refcache::GetOptions go;
+  go.strategy_name = "first_row";  // over MCP: get_cached_result(ref_id, preview_strategy=...)
+  auto r = std::get<refcache::CacheResponse>(cache.get(ref.ref_id, refcache::Actor::agent(), go));
+  // r.preview == {"id":1}, r.complete == false, r.omitted == {"items":1}
+  EXPECT_EQ(r.preview, J(R"({"id":1})"));
+  EXPECT_FALSE(r.complete);
+  EXPECT_EQ(json::value(r.omitted), J(R"({"items":1})"));
+}

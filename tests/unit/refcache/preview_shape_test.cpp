@@ -212,3 +212,18 @@ TEST(PreviewShape, IsTheDefaultForLargeArraysOfObjectsOnly) {
   by_name.strategy_name = "shape";
   EXPECT_EQ(get(refcache_test::range(1000), by_name).preview_strategy, PreviewStrategy::kShape);
 }
+
+// A caller that may use a value but not read it gets no preview at all, shape included: the
+// counts a shape shows (rows, nulls, array lengths) would tell the size of a private derived
+// value, which SECURITY.md promises is never told (docs/previews.md, "Who sees what").
+TEST(PreviewShape, ExecuteOnlyCallersGetNoShape) {
+  RefCache cache;
+  SetOptions so;
+  so.policy = AccessPolicy::execute_only();
+  const auto ref = cache.set("", rows(50), so).ref_id;
+  for (const char* name : {"shape", "sample"}) {
+    GetOptions go;
+    go.strategy_name = name;
+    EXPECT_THROW(cache.get(ref, Actor::agent(), go), PermissionDenied) << name;
+  }
+}
