@@ -379,7 +379,7 @@ CachedCall::Scope CachedCall::scope_for(const CallIdentity& who) const {
 json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entry,
                                  const Actor& actor, std::size_t max_size) {
   json::object out;
-  out.reserve(10);  // the largest answer below has 10 members; no growth on the way
+  out.reserve(12);  // the largest answer below has 12 members; no growth on the way
   out["ref_id"] = ref_id;
   const json::value& v = entry->value;
   std::optional<std::size_t> items;
@@ -428,6 +428,7 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
   out["total_items"] = r.total_items ? json::value(*r.total_items) : json::value(nullptr);
   out["original_size"] = r.original_size;
   out["preview_size"] = r.preview_size;
+  out["omitted"] = std::move(r.omitted);  // what the preview leaves out (previews.md)
   if (r.page) {
     out["page"] = *r.page;
     out["total_pages"] = r.total_pages ? json::value(*r.total_pages) : json::value(nullptr);
