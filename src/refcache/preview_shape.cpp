@@ -102,6 +102,7 @@ struct ShapeNode {
     std::uint64_t hash = 0;
     std::string value;
     std::size_t count = 0;
+    std::size_t error = 0;  // of count: what it inherited from the evicted counter
   };
   std::vector<Counter> top;
   bool top_evicted = false;
@@ -147,16 +148,18 @@ struct ShapeNode {
     }
     victim->hash = h;
     victim->value.assign(key);
-    ++victim->count;  // space-saving: the newcomer inherits the evicted count
+    victim->error = victim->count;  // space-saving: the newcomer inherits the evicted count
+    ++victim->count;
     top_evicted = true;
   }
 
-  std::size_t distinct() const {
+  // At most `values`, the scalars seen (an estimate can overshoot it).
+  std::size_t distinct(std::size_t values) const {
     if (!hashes_full) return hashes.size();
     const double kth = static_cast<double>(*hashes.rbegin());
     const double est =
         static_cast<double>(kExactDistinct - 1) * 18446744073709551616.0 / std::max(kth, 1.0);
-    return static_cast<std::size_t>(est);
+    return std::min(values, static_cast<std::size_t>(est));
   }
 };
 
@@ -286,7 +289,7 @@ json::object render_node(const ShapeNode& n, const Level& lv, bool structure_onl
   const bool stats = lv.stats && !structure_only;
   const std::size_t scalars = n.types[kBool] + n.types[kInt] + n.types[kNum] + n.types[kStr];
   if (stats && scalars) {
-    o["distinct"] = n.distinct();
+    o["distinct"] = n.distinct(scalars);
     if (n.hashes_full) o["distinct_estimated"] = true;
   }
   if (stats && n.num_min) {
@@ -298,9 +301,12 @@ json::object render_node(const ShapeNode& n, const Level& lv, bool structure_onl
     o["max_date"] = *n.date_max;
   }
   if (stats && lv.top && !n.top.empty()) {
+    // Counts shown are what each value is known to have: exact without eviction, else the
+    // space-saving lower bound (count - error), and only values known to occur twice or more.
     std::vector<std::pair<std::string_view, std::size_t>> tv;
     tv.reserve(n.top.size());
-    for (const auto& c : n.top) tv.emplace_back(c.value, c.count);
+    for (const auto& c : n.top)
+      if (!n.top_evicted || c.count - c.error >= 2) tv.emplace_back(c.value, c.count - c.error);
     const std::size_t k = std::min(lv.top, tv.size());
     std::partial_sort(tv.begin(), tv.begin() + static_cast<std::ptrdiff_t>(k), tv.end(),
                       [](const auto& a, const auto& b) {
@@ -312,7 +318,7 @@ json::object render_node(const ShapeNode& n, const Level& lv, bool structure_onl
       if (shown.size() >= kTopValueBytes) shown += "...";
       top.push_back(json::array{json::value(shown), json::value(tv[i].second)});
     }
-    o["top"] = std::move(top);
+    if (!top.empty()) o["top"] = std::move(top);
     if (n.top_evicted) o["top_approximate"] = true;
   }
   if (n.types[kArr]) o["length"] = json::object{{"min", n.len_min}, {"max", n.len_max}};

@@ -227,3 +227,23 @@ TEST(PreviewShape, ExecuteOnlyCallersGetNoShape) {
     EXPECT_THROW(cache.get(ref, Actor::agent(), go), PermissionDenied) << name;
   }
 }
+
+// Beyond the counters, a frequent value is still found, its count is never over-stated, and
+// values not known to repeat are not listed as frequent.
+TEST(PreviewShape, FrequentValuesAmongManyAreLowerBoundsNeverOverstated) {
+  json::array a;
+  for (int i = 0; i < 30000; ++i)
+    a.push_back(json::object{{"k", i % 3 == 0 ? std::string("hot") : "u" + std::to_string(i)},
+                             {"unique", "id-" + std::to_string(i)}});
+  const auto r = shape(a, 100000);
+  const auto& k = field(r, "k");
+  EXPECT_EQ(k.at("top_approximate"), true);
+  ASSERT_TRUE(k.contains("top")) << k;
+  EXPECT_EQ(k.at("top").at(0).at(0), "hot");
+  const auto hot = k.at("top").at(0).at(1).to_number<std::int64_t>();
+  EXPECT_LE(hot, 10000);
+  EXPECT_GT(hot, 5000);
+  EXPECT_EQ(k.at("top").as_array().size(), 1u);  // no unique value is listed as frequent
+  EXPECT_FALSE(field(r, "unique").contains("top"));
+  EXPECT_LE(field(r, "unique").at("distinct").to_number<std::int64_t>(), 30000);
+}
