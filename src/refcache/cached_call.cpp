@@ -419,6 +419,9 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
   }
   GetOptions go;
   go.max_size = max_size;
+  // The first answer shows items of the result (as the gateway's does); get_cached_result
+  // without a strategy gives the shape of a large list of objects.
+  go.strategy = PreviewStrategy::kSample;
   GetResult g = cache_.get(ref_id, actor, go);
   auto& r = std::get<CacheResponse>(g);
   out["preview"] = std::move(r.preview);

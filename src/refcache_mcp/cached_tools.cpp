@@ -886,10 +886,11 @@ std::string cache_instructions() {
   `omitted` what the preview leaves out (`items` not shown, `characters` cut,
   `nesting_shrunk`, `summarised`, `dropped`) and in `how_to_get_more` how to get the rest.
 - Previews come in strategies (`preview_strategy` of `get_cached_result`): `sample` (evenly
-  spaced items), `paginate` (one page), `truncate` (the JSON text cut), `shape` (the
-  default for a large list of objects: keys, types, null and missing counts, array lengths,
-  per-field count, distinct count, min/max, most frequent values, and the first rows -- a
-  description to write a query from, not the data), and any the server adds.
+  spaced items; what a tool's own answer shows), `paginate` (one page), `truncate` (the JSON
+  text cut), `shape` (get_cached_result's default for a large list of objects: keys, types,
+  null and missing counts, array lengths, per-field count, distinct count, min/max, most
+  frequent values, and the first rows -- a description to write a query from, not the
+  data), and any the server adds.
 - Some results show only `{"ref_id", "value_withheld": true}`: they were computed from data
   you may use but not read. You can still pass that ref_id to tools.
 
