@@ -4,8 +4,9 @@
 //   W1 set of a 100-int list, distinct keys      W2 get (default preview) of a 1,000-int list
 //   W3 resolve of the 1,000-int list             W4 get preview of 100,000 rows
 //   W5 cached call n -> [n, n+200), distinct n   and the resident memory of 100,000 W1 entries
+//   W6 get shape preview of the W4 rows (one pass over all 100,000)
 //
-// Arguments name workloads to run (W1 ... W5, RSS); none = all. Skipped figures print as null.
+// Arguments name workloads to run (W1 ... W6, RSS); none = all. Skipped figures print as null.
 // Running one workload alone is meant for profilers (valgrind --tool=callgrind core_bench W1).
 #include <unistd.h>
 
@@ -135,9 +136,10 @@ int main(int argc, char** argv) {
                 100000);
   }
 
-  // W4: preview of 100,000 rows {"id":i,"name":"user-i","score":i*0.5}.
-  double w4 = 0;
-  if (run("W4")) {
+  // W4: sample preview of 100,000 rows {"id":i,"name":"user-i","score":i*0.5}; W6: their
+  // shape (the default for them), which reads every row.
+  double w4 = 0, w6 = 0;
+  if (run("W4") || run("W6")) {
     RefCache cache(options());
     json::array rows;
     rows.reserve(100000);
@@ -145,9 +147,22 @@ int main(int argc, char** argv) {
       rows.push_back(
           json::object{{"id", i}, {"name", "user-" + std::to_string(i)}, {"score", i * 0.5}});
     auto ref = cache.set("rows", std::move(rows));
-    w4 = rate(
-        [&](long) { g_sink += std::get<CacheResponse>(cache.get(ref.ref_id, agent)).preview_size; },
-        1.0, 100);
+    GetOptions sample;
+    sample.strategy = PreviewStrategy::kSample;
+    if (run("W4"))
+      w4 = rate(
+          [&](long) {
+            g_sink += std::get<CacheResponse>(cache.get(ref.ref_id, agent, sample)).preview_size;
+          },
+          1.0, 100);
+    GetOptions shape;
+    shape.strategy = PreviewStrategy::kShape;
+    if (run("W6"))
+      w6 = rate(
+          [&](long) {
+            g_sink += std::get<CacheResponse>(cache.get(ref.ref_id, agent, shape)).preview_size;
+          },
+          2.0, 5);
   }
 
   // W5: cached call n -> [n, n+200), distinct n (miss path).
@@ -163,10 +178,11 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"bench\":\"core\",\"W1_set_per_s\":%s,\"W2_get_preview_1k_per_s\":%s,"
       "\"W3_resolve_per_s\":%s,\"W4_preview_100k_rows_per_s\":%s,\"W5_cached_call_per_s\":%s,"
+      "\"W6_shape_100k_rows_per_s\":%s,"
       "\"rss_100k_entries_bytes\":%s,\"json_100k_entries_bytes\":%s,\"rss_over_json\":%s}\n",
       figure(w1, run("W1")).c_str(), figure(w2, run("W2")).c_str(), figure(w3, run("W3")).c_str(),
       figure(w4, run("W4")).c_str(), figure(w5, run("W5")).c_str(),
-      figure(static_cast<double>(rss_delta), run("RSS")).c_str(),
+      figure(w6, run("W6"), 2).c_str(), figure(static_cast<double>(rss_delta), run("RSS")).c_str(),
       figure(static_cast<double>(json_bytes), run("RSS")).c_str(),
       figure(static_cast<double>(rss_delta) / static_cast<double>(json_bytes), run("RSS"), 2)
           .c_str());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "analysis.hpp"
+#include "columns_preview.hpp"
 #include "refcache_mcp/server_cli.hpp"
 
 namespace json = boost::json;
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
       [](mcp::Server& server, refcache::RefCache& cache,
          const refcache::mcp::ServerConfig& config) {
         using refcache::mcp::cached_tool;
+        // get_cached_result(ref_id, preview_strategy="columns"): a dataset column by column.
+        cache.register_preview_strategy("columns", analysis::columns_preview);
         // Of private data, only statistics that cannot single out one value are shown, and
         // only over a whole original private list of enough items (ReleaseRule).
         refcache::mcp::CachedToolSpec analyze{

@@ -1,11 +1,18 @@
 // Previews: a size-bounded view of a large value, the thing an agent sees instead of it.
 //
-// Three strategies, as in the reference:
+// Three strategies as in the reference, and one of ours:
 //   sample    (default) evenly spaced items of a list or members of an object, first and last
 //             kept; strings are truncated; nested values are shrunk when even one item does
 //             not fit (the reference returns that item whole, however large);
 //   paginate  one page of items (or, for a string, of characters), trimmed to the budget;
-//   truncate  the compact JSON text cut to fit, ending in "...".
+//   truncate  the compact JSON text cut to fit, ending in "...";
+//   shape     a description of the value instead of its items: inferred structure (keys,
+//             types, nullability, nesting, array lengths), per-field statistics (count,
+//             distinct estimate, min/max of numbers and ISO-8601 dates, most frequent
+//             strings) and the first rows, degraded to fit (src/refcache/preview_shape.hpp).
+//             One pass over the value, in memory bounded by the shape's limits.
+// Every result says whether it is the whole value (`complete`) and, when it is not, what it
+// leaves out (`omitted`), so that no preview can be taken for the whole value.
 // Sizes are measured on the compact JSON actually returned (jsonio), in characters (Unicode
 // code points) or tokens. Tokens are counted exactly by an OpenAI encoding's tokenizer
 // (o200k_base by default, or cl100k_base; refcache/tokenizer.hpp), or approximated as
@@ -20,19 +27,21 @@
 // it may run concurrently.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 
 namespace refcache {
 
 enum class SizeMode { kToken, kCharacter };
-enum class PreviewStrategy { kSample, kPaginate, kTruncate };
+enum class PreviewStrategy { kSample, kPaginate, kTruncate, kShape };
 
 std::string_view to_string(SizeMode m);         // "token", "character"
-std::string_view to_string(PreviewStrategy s);  // "sample", "paginate", "truncate"
+std::string_view to_string(PreviewStrategy s);  // "sample", "paginate", "truncate", "shape"
 std::optional<SizeMode> size_mode_from_string(std::string_view s);
 std::optional<PreviewStrategy> preview_strategy_from_string(std::string_view s);
 
@@ -73,6 +82,10 @@ std::size_t measure_units(const boost::json::value& v, const PreviewConfig& c);
 struct PreviewRequest {
   std::size_t max_size = 1000;  // units of `config.size_mode`
   PreviewStrategy strategy = PreviewStrategy::kSample;
+  // shape only: structure and counts, never values (the view of a caller that may use the
+  // value but not read it): keys, types, null and missing counts, array lengths; no example
+  // rows, no min/max, no distinct counts, no frequent values.
+  bool structure_only = false;
   std::optional<std::int64_t> page{};       // paginate: 1-based; REQUIRES >= 1
   std::optional<std::int64_t> page_size{};  // paginate: REQUIRES >= 1 (default 20)
   // Character count of the whole value's compact JSON, if already known (RefCache stores it
@@ -91,6 +104,17 @@ struct PreviewResult {
   std::optional<std::int64_t> page{};
   std::optional<std::int64_t> total_pages{};
   std::optional<std::int64_t> page_size{};
+  // True when `preview` is the whole value, unchanged. False for every cut, sample, page
+  // short of the whole and summary (shape).
+  bool complete = false;
+  // What the preview leaves out; empty exactly when `complete`. Members (each only when it
+  // applies): "items" (items or members of the value not shown), "characters" (characters
+  // of a string, or of the JSON text, cut off), "nesting_shrunk" (true: a nested value is
+  // shown sampled), "summarised" (true: the preview describes the value, not its items),
+  // "dropped" (parts of a shape left out to fit, as strings), "cut_to_budget" (a custom
+  // strategy's output was larger than the budget and was sampled: what that sampling left
+  // out), "unstated" (a custom strategy did not say what it left out).
+  boost::json::object omitted{};
 };
 
 inline constexpr std::int64_t kDefaultPageSize = 20;
@@ -99,5 +123,37 @@ inline constexpr std::int64_t kDefaultPageSize = 20;
 // page_size < 1. A page past the end gives an empty page (never an error).
 PreviewResult generate_preview(const boost::json::value& value, const PreviewRequest& request,
                                const PreviewConfig& config);
+
+// What a custom preview strategy is given besides the value: its budget.
+struct PreviewBudget {
+  std::size_t max_size = 0;               // in size_mode units
+  SizeMode size_mode = SizeMode::kToken;  // what max_size counts
+  // The same budget in characters of compact JSON (in token mode, at the configured or
+  // estimated characters per token: a guide, since the library measures the result itself).
+  std::size_t max_chars = 0;
+};
+
+// What a custom preview strategy returns.
+struct CustomPreview {
+  boost::json::value preview{};  // any JSON
+  // What the preview leaves out, in PreviewResult::omitted's terms (e.g. {"items": 95}).
+  // Empty means "nothing": the library then checks that the preview is the whole value, and
+  // states {"unstated": true} when it is not.
+  boost::json::object omitted{};
+};
+
+// A custom preview strategy (RefCache::register_preview_strategy). It may be called
+// concurrently and must not keep references to the value.
+using PreviewFunction =
+    std::function<CustomPreview(const boost::json::value& value, const PreviewBudget& budget)>;
+
+// Runs a custom strategy on `value` and enforces what every preview promises: a result over
+// request.max_size is sampled down to it (omitted.cut_to_budget says what that left out),
+// `complete` is true only for the whole value, and a preview that is not the whole value
+// states an omission. The result's strategy field is kSample (meaningless for a custom
+// strategy: callers report the custom strategy's name). Throws what `fn` throws, and
+// InvalidArgument for max_size 0.
+PreviewResult generate_custom_preview(const boost::json::value& value, const PreviewFunction& fn,
+                                      const PreviewRequest& request, const PreviewConfig& config);
 
 }  // namespace refcache

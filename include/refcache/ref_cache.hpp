@@ -149,11 +149,17 @@ struct SetOptions {
 };
 
 struct GetOptions {
-  std::optional<std::int64_t> page{};         // REQUIRES >= 1; switches sample to paginate
-  std::optional<std::int64_t> page_size{};    // REQUIRES >= 1
-  std::optional<std::size_t> max_size{};      // call > tool > cache default
-  std::optional<PreviewStrategy> strategy{};  // default: the cache's
-  std::string ns = "public";                  // namespace for lookup by key
+  std::optional<std::int64_t> page{};       // REQUIRES >= 1; switches sample to paginate
+  std::optional<std::int64_t> page_size{};  // REQUIRES >= 1
+  std::optional<std::size_t> max_size{};    // call > tool > cache default
+  // Default: shape for an array of objects too large to show whole (and no page asked for),
+  // when the cache's default strategy is sample; otherwise the cache's default strategy.
+  std::optional<PreviewStrategy> strategy{};
+  // A strategy by name: a built-in one ("sample", "paginate", "truncate", "shape") or one
+  // registered with register_preview_strategy(). Takes precedence over `strategy`. Unknown
+  // names throw InvalidArgument listing the known ones.
+  std::string strategy_name{};
+  std::string ns = "public";  // namespace for lookup by key
   // The part of the value to preview: a JSON Pointer (RFC 6901, escaped, as in a ref path,
   // ref_path.hpp). "" = the whole value. REQUIRES: is_json_pointer(pointer).
   std::string pointer{};
@@ -202,6 +208,15 @@ class RefCache {
   // A missing ref and one the actor may not read cost the same backend calls in the same
   // order (the entry, then the task record), so their timing does not tell them apart.
   GetResult get(std::string_view ref_or_key, const Actor& actor, const GetOptions& opts = {});
+
+  // Makes a custom preview strategy available under `name` to get() (GetOptions::strategy_name)
+  // and to every tool that takes a preview_strategy. The library enforces the budget and the
+  // omission statement around `fn` (generate_custom_preview). Throws InvalidArgument for an
+  // empty name, a built-in strategy's name or a name already registered.
+  void register_preview_strategy(std::string name, PreviewFunction fn);
+
+  // The strategies get() accepts by name: the built-in ones, then the registered ones.
+  std::vector<std::string> preview_strategy_names() const;
 
   // The full value (READ required). Throws NotFound or PermissionDenied.
   ValuePtr resolve(std::string_view ref_or_key, const Actor& actor, std::string_view ns = "public");
@@ -272,8 +287,16 @@ class RefCache {
   // again; the set that chose them has succeeded, so the error is not thrown.
   void evict(std::string_view principal, std::vector<QuotaRecord> victims);
 
+  // The preview of `part` (an entry's value or a part of it) for get().
+  PreviewResult preview_of(const boost::json::value& part, const GetOptions& opts,
+                           std::optional<std::size_t> known_total_chars,
+                           std::string& custom_name) const;
+
   RefCacheOptions options_;
   std::shared_ptr<Backend> backend_;
+  // Custom preview strategies by name (register_preview_strategy), read by every get().
+  mutable std::mutex strategies_mu_;
+  std::vector<std::pair<std::string, std::shared_ptr<const PreviewFunction>>> strategies_;
   PermissionChecker checker_;
   // The per-principal accounting; null when the quota sets no limit. Shared with the backend
   // listener that tells it about deleted, expired and cleared entries (subscribed on the

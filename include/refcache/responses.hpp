@@ -41,10 +41,19 @@ struct CacheResponse {
   std::optional<std::int64_t> total_pages{};
   std::optional<std::int64_t> page_size{};
   std::vector<std::string> available_actions{};  // what this actor may do next
+  // The name of the custom strategy that made the preview (then preview_strategy is not
+  // reported); empty for a built-in strategy.
+  std::string custom_strategy{};
+  // True only when `preview` is the whole value (PreviewResult::complete).
+  bool complete = false;
+  // What the preview leaves out (PreviewResult::omitted); empty when complete.
+  boost::json::object omitted{};
 
   // {"ref_id","cache_name","namespace","total_items","original_size","preview_size",
   //  "preview","preview_strategy","page","total_pages","has_next","has_previous",
-  //  "available_actions"}; paging fields only when paginated.
+  //  "available_actions","complete","omitted","how_to_get_more"}; paging fields only when
+  // paginated; "omitted" and "how_to_get_more" (calls that show the rest, as text) only when
+  // not complete.
   boost::json::object to_json() const;
 };
 

@@ -379,7 +379,7 @@ CachedCall::Scope CachedCall::scope_for(const CallIdentity& who) const {
 json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entry,
                                  const Actor& actor, std::size_t max_size) {
   json::object out;
-  out.reserve(10);  // the largest answer below has 10 members; no growth on the way
+  out.reserve(12);  // the largest answer below has 12 members; no growth on the way
   out["ref_id"] = ref_id;
   const json::value& v = entry->value;
   std::optional<std::size_t> items;
@@ -419,6 +419,9 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
   }
   GetOptions go;
   go.max_size = max_size;
+  // The first answer shows items of the result (as the gateway's does); get_cached_result
+  // without a strategy gives the shape of a large list of objects.
+  go.strategy = PreviewStrategy::kSample;
   GetResult g = cache_.get(ref_id, actor, go);
   auto& r = std::get<CacheResponse>(g);
   out["preview"] = std::move(r.preview);
@@ -428,6 +431,7 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
   out["total_items"] = r.total_items ? json::value(*r.total_items) : json::value(nullptr);
   out["original_size"] = r.original_size;
   out["preview_size"] = r.preview_size;
+  out["omitted"] = std::move(r.omitted);  // what the preview leaves out (previews.md)
   if (r.page) {
     out["page"] = *r.page;
     out["total_pages"] = r.total_pages ? json::value(*r.total_pages) : json::value(nullptr);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "jsonio/json_text.hpp"
+#include "preview_shape.hpp"
 #include "refcache/errors.hpp"
 #include "refcache/tokenizer.hpp"
 
@@ -27,6 +28,8 @@ std::string_view to_string(PreviewStrategy s) {
       return "paginate";
     case PreviewStrategy::kTruncate:
       return "truncate";
+    case PreviewStrategy::kShape:
+      return "shape";
   }
   return "sample";
 }
@@ -60,6 +63,7 @@ std::optional<PreviewStrategy> preview_strategy_from_string(std::string_view s) 
   if (s == "sample") return PreviewStrategy::kSample;
   if (s == "paginate") return PreviewStrategy::kPaginate;
   if (s == "truncate") return PreviewStrategy::kTruncate;
+  if (s == "shape") return PreviewStrategy::kShape;
   return std::nullopt;
 }
 
@@ -172,6 +176,7 @@ struct Shrunk {
   std::optional<std::size_t> total_items;
   std::optional<std::size_t> sampled_items;
   std::optional<std::size_t> value_chars;  // size of `value`, when already known
+  bool shrunk = false;                     // a nested value is shown sampled
 };
 
 // Iterates the evenly spaced sample of an array without materialising its indices, so the
@@ -282,6 +287,7 @@ Shrunk sample_array(const json::array& a, std::size_t budget, std::size_t total_
   if (ok_count != count && !fits(count)) {
     // Even one item is too large: shrink it instead of returning it whole.
     out.push_back(sample_value(a[0], budget > 2 ? budget - 2 : 1, std::nullopt).value);
+    r.shrunk = true;
   } else {
     const std::size_t k = std::min(count, n);
     out = json::array(SampledItems(a.data(), n, count, 0), SampledItems(a.data(), n, count, k));
@@ -319,6 +325,7 @@ Shrunk sample_object(const json::object& o, std::size_t budget, std::size_t tota
     std::size_t key_cost = jsonio::measure_string_literal(members[0].key()).code_points + 1;
     std::size_t inner = budget > 2 + key_cost ? budget - 2 - key_cost : 1;
     out.emplace(members[0].key(), sample_value(members[0].value(), inner, std::nullopt).value);
+    r.shrunk = true;
   } else {
     sample_indices(n, count, idx);
     out.reserve(idx.size());
@@ -342,13 +349,19 @@ Shrunk sample_value(const json::value& v, std::size_t budget, std::optional<std:
     }
     return r;
   }
+  // A shrunk item keeps the keys above it; when even they do not fit (a deep nesting of
+  // objects in a small budget), the JSON text is cut instead, so that the budget holds.
+  auto within_budget = [&](Shrunk r) {
+    if (r.shrunk && chars_of(r.value) > budget) return truncate_text(jsonio::to_string(v), budget);
+    return r;
+  };
   switch (v.kind()) {
     case json::kind::array:
       if (v.get_array().empty()) break;
-      return sample_array(v.get_array(), budget, total);
+      return within_budget(sample_array(v.get_array(), budget, total));
     case json::kind::object:
       if (v.get_object().empty()) break;
-      return sample_object(v.get_object(), budget, total);
+      return within_budget(sample_object(v.get_object(), budget, total));
     case json::kind::string:
       return truncate_text(v.get_string(), budget);
     default:
@@ -420,6 +433,7 @@ PreviewResult paginate(const json::value& v, const PreviewRequest& req, std::siz
                                      [&](std::size_t i) { return chars_of(a[start + i]); });
       if (k == 0 && end > start) {
         out.push_back(sample_value(a[start], budget > 2 ? budget - 2 : 1, std::nullopt).value);
+        r.omitted["nesting_shrunk"] = true;
       } else {
         for (std::size_t i = 0; i < k; ++i) out.push_back(a[start + i]);
       }
@@ -488,6 +502,7 @@ PreviewResult build(const json::value& value, const PreviewRequest& request, std
       r.strategy = s.strategy;
       r.total_items = s.total_items;
       r.sampled_items = s.sampled_items;
+      if (s.shrunk) r.omitted["nesting_shrunk"] = true;
       break;
     }
     case PreviewStrategy::kPaginate:
@@ -510,6 +525,8 @@ PreviewResult build(const json::value& value, const PreviewRequest& request, std
       }
       break;
     }
+    case PreviewStrategy::kShape:  // generate_preview builds shapes (generate_shape)
+      break;
   }
   return r;
 }
@@ -570,6 +587,32 @@ const Tokenizer& tokenizer_for(TokenCounter t) {
                                                        : Encoding::kO200kBase);
 }
 
+// Fills r.complete and the omissions the strategies' counts tell (r.omitted may already say
+// that nesting was shrunk). `total_chars` is the whole value's size.
+void state_omissions(const json::value& value, PreviewResult& r, std::size_t total_chars) {
+  const std::size_t preview_chars = chars_of(r.preview);
+  r.complete = preview_chars == total_chars && r.preview == value;
+  if (r.complete) {
+    r.omitted.clear();
+    return;
+  }
+  const std::size_t total = r.total_items.value_or(0), shown = r.sampled_items.value_or(0);
+  const bool container = value.is_array() || value.is_object();
+  if (value.is_string()) {
+    // Code points of the string that were cut off (or lie on other pages).
+    if (total > shown) r.omitted["characters"] = total - shown;
+  } else if (!container && r.strategy == PreviewStrategy::kPaginate) {
+    // A scalar too large for the budget, as its JSON text cut (quotes and "..." added).
+    const std::size_t kept = preview_chars > 5 ? preview_chars - 5 : 0;
+    if (total_chars > kept) r.omitted["characters"] = total_chars - kept;
+  } else if (!container || r.strategy == PreviewStrategy::kTruncate) {
+    // The JSON text cut: sampled_items counts the code points kept.
+    if (total_chars > shown) r.omitted["characters"] = total_chars - shown;
+  } else if (total > shown) {
+    r.omitted["items"] = total - shown;
+  }
+}
+
 }  // namespace
 
 std::size_t measure_units(const json::value& v, const PreviewConfig& c) {
@@ -583,16 +626,21 @@ PreviewResult generate_preview(const json::value& value, const PreviewRequest& r
   if (request.page_size && *request.page_size < 1)
     throw InvalidArgument("page_size must be at least 1");
   const std::size_t budget = budget_chars(request, config);
+  if (request.strategy == PreviewStrategy::kShape)
+    return detail::generate_shape(value, request, config);
   const std::size_t total_chars =
       request.known_total_chars ? *request.known_total_chars : chars_of(value);
-  if (!sizes_from_characters(config))
-    return generate_with_tokenizer(value, request, tokenizer_for(config.token_counter),
-                                   total_chars);
-  std::optional<std::size_t> known_preview_chars;
-  PreviewResult r = build(value, request, budget, total_chars, known_preview_chars);
-  r.original_size = to_units(total_chars, config);
-  r.preview_size =
-      to_units(known_preview_chars ? *known_preview_chars : chars_of(r.preview), config);
+  PreviewResult r;
+  if (!sizes_from_characters(config)) {
+    r = generate_with_tokenizer(value, request, tokenizer_for(config.token_counter), total_chars);
+  } else {
+    std::optional<std::size_t> known_preview_chars;
+    r = build(value, request, budget, total_chars, known_preview_chars);
+    r.original_size = to_units(total_chars, config);
+    r.preview_size =
+        to_units(known_preview_chars ? *known_preview_chars : chars_of(r.preview), config);
+  }
+  state_omissions(value, r, total_chars);
   return r;
 }
 

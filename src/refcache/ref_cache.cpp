@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/json.hpp>
 #include <cmath>
 #include <condition_variable>
@@ -263,24 +264,18 @@ GetResult RefCache::get(std::string_view ref_or_key, const Actor& actor, const G
     throw NotFound("Reference '" + std::string(ref_or_key) + "' not found");
   }
 
-  PreviewRequest req;
-  req.max_size = opts.max_size ? *opts.max_size : options_.preview.max_size;
-  req.strategy = opts.strategy ? *opts.strategy : options_.preview.default_strategy;
-  // The reference switches sample to paginate when a page is asked for; truncate stays.
-  if ((opts.page || opts.page_size) && req.strategy == PreviewStrategy::kSample)
-    req.strategy = PreviewStrategy::kPaginate;
-  req.page = opts.page;
-  req.page_size = opts.page_size;
   const json::value* part = &entry->value;
+  std::optional<std::size_t> known_total_chars;
   if (!opts.pointer.empty()) {
     std::string why;
     part = select_part(entry->value, opts.pointer, &why);
     const std::string written = ref + "#" + opts.pointer;
     if (part == nullptr) throw PartNotFound(written, missing_part_message(written, why));
   } else {
-    req.known_total_chars = metadata_count(entry->standard.total_chars);
+    known_total_chars = metadata_count(entry->standard.total_chars);
   }
-  PreviewResult pr = generate_preview(*part, req, options_.preview);
+  std::string custom_name;
+  PreviewResult pr = preview_of(*part, opts, known_total_chars, custom_name);
 
   CacheResponse resp;
   resp.ref_id = ref;
@@ -291,11 +286,93 @@ GetResult RefCache::get(std::string_view ref_or_key, const Actor& actor, const G
   resp.preview_size = pr.preview_size;
   resp.preview = std::move(pr.preview);
   resp.preview_strategy = pr.strategy;
+  resp.custom_strategy = std::move(custom_name);
+  resp.complete = pr.complete;
+  resp.omitted = std::move(pr.omitted);
   resp.page = pr.page;
   resp.total_pages = pr.total_pages;
   resp.page_size = pr.page_size;
   resp.available_actions = actions_for(eff);
   return resp;
+}
+
+namespace {
+
+// True for a non-empty array whose items are all objects: the values the shape describes best.
+bool is_array_of_objects(const json::value& v) {
+  if (!v.is_array() || v.get_array().empty()) return false;
+  const auto& a = v.get_array();
+  return std::all_of(a.begin(), a.end(), [](const json::value& x) { return x.is_object(); });
+}
+
+constexpr std::array<std::string_view, 4> kBuiltinStrategies = {"sample", "paginate", "truncate",
+                                                                "shape"};
+
+}  // namespace
+
+void RefCache::register_preview_strategy(std::string name, PreviewFunction fn) {
+  if (name.empty()) throw InvalidArgument("A preview strategy needs a name");
+  if (!fn) throw InvalidArgument("Preview strategy '" + name + "' has no function");
+  if (preview_strategy_from_string(name))
+    throw InvalidArgument("'" + name + "' is a built-in preview strategy");
+  std::lock_guard lock(strategies_mu_);
+  for (const auto& [n, f] : strategies_)
+    if (n == name) throw InvalidArgument("Preview strategy '" + name + "' is already registered");
+  strategies_.emplace_back(std::move(name), std::make_shared<const PreviewFunction>(std::move(fn)));
+}
+
+std::vector<std::string> RefCache::preview_strategy_names() const {
+  std::vector<std::string> out(kBuiltinStrategies.begin(), kBuiltinStrategies.end());
+  std::lock_guard lock(strategies_mu_);
+  for (const auto& [n, f] : strategies_) out.push_back(n);
+  return out;
+}
+
+PreviewResult RefCache::preview_of(const json::value& part, const GetOptions& opts,
+                                   std::optional<std::size_t> known_total_chars,
+                                   std::string& custom_name) const {
+  PreviewRequest req;
+  req.max_size = opts.max_size ? *opts.max_size : options_.preview.max_size;
+  req.page = opts.page;
+  req.page_size = opts.page_size;
+  req.known_total_chars = known_total_chars;
+  std::optional<PreviewStrategy> asked = opts.strategy;
+  if (!opts.strategy_name.empty()) {
+    asked = preview_strategy_from_string(opts.strategy_name);
+    if (!asked) {
+      std::shared_ptr<const PreviewFunction> fn;
+      {
+        std::lock_guard lock(strategies_mu_);
+        for (const auto& [n, f] : strategies_)
+          if (n == opts.strategy_name) fn = f;
+      }
+      if (!fn) {
+        std::string known;
+        for (const auto& n : preview_strategy_names()) known += (known.empty() ? "" : ", ") + n;
+        throw InvalidArgument("Unknown preview strategy '" + opts.strategy_name +
+                              "'; known strategies: " + known);
+      }
+      custom_name = opts.strategy_name;
+      return generate_custom_preview(part, *fn, req, options_.preview);
+    }
+  }
+  req.strategy = asked ? *asked : options_.preview.default_strategy;
+  // An array of objects too large to show whole is described by its shape, unless the caller
+  // asked for a strategy or a page, or the cache's default is not sample.
+  if (!asked && !opts.page && !opts.page_size && req.strategy == PreviewStrategy::kSample &&
+      is_array_of_objects(part)) {
+    const std::size_t chars =
+        known_total_chars ? *known_total_chars : jsonio::measure_code_points(part);
+    const bool fits =
+        sizes_from_characters(options_.preview)
+            ? to_units(chars, options_.preview) <= req.max_size
+            : chars / 16 <= req.max_size && measure_units(part, options_.preview) <= req.max_size;
+    if (!fits) req.strategy = PreviewStrategy::kShape;
+  }
+  // The reference switches sample to paginate when a page is asked for; truncate stays.
+  if ((opts.page || opts.page_size) && req.strategy == PreviewStrategy::kSample)
+    req.strategy = PreviewStrategy::kPaginate;
+  return generate_preview(part, req, options_.preview);
 }
 
 bool RefCache::remove(std::string_view ref_or_key, const Actor& actor, std::string_view ns) {

@@ -38,7 +38,9 @@ json::object CacheResponse::to_json() const {
   o["original_size"] = original_size;
   o["preview_size"] = preview_size;
   o["preview"] = preview;
-  o["preview_strategy"] = refcache::to_string(preview_strategy);
+  o["preview_strategy"] = custom_strategy.empty()
+                              ? json::string(refcache::to_string(preview_strategy))
+                              : json::string(custom_strategy);
   o["page"] = opt(page);
   o["total_pages"] = opt(total_pages);
   if (page) {
@@ -49,6 +51,19 @@ json::object CacheResponse::to_json() const {
   json::array actions;
   for (const auto& a : available_actions) actions.emplace_back(a);
   o["available_actions"] = std::move(actions);
+  o["complete"] = complete;
+  if (complete) return o;
+  o["omitted"] = omitted;
+  const std::string ref = "get_cached_result(ref_id='" + ref_id + "'";
+  json::array more;
+  if (page && total_pages && *page < *total_pages)
+    more.emplace_back(ref + ", page=" + std::to_string(*page + 1) + ") for the next page");
+  more.emplace_back(ref + ", full=true) for the whole value");
+  more.emplace_back(ref + ", max_size=...) for a larger preview");
+  more.emplace_back(
+      "query_cached_result(ref_id='" + ref_id +
+      "', sql='SELECT ... FROM data') for exactly the rows or figures needed, where offered");
+  o["how_to_get_more"] = std::move(more);
   return o;
 }
 

@@ -346,10 +346,20 @@ void add_get_cached_result(::mcp::Server& server, RefCache& cache, const Install
       "or the full value. A ref_id followed by #/json/pointer (RFC 6901) reads that part of "
       "the value the same way. " +
       retrieval_guidance() +
-      " Values you may use but not read (private computation) are never shown; pass their "
+      " A preview is never the whole value unless its `complete` is true; `omitted` says what it "
+      "leaves out and `how_to_get_more` how to get the rest. "
+      "Values you may use but not read (private computation) are never shown; pass their "
       "ref_id to other tools instead.";
   spec.input_schema = tool_schema(
       {{"ref_id", ref_id_schema()},
+       {"preview_strategy",
+        {{"type", "string"},
+         {"maxLength", 64},
+         {"description",
+          "How to preview: sample, paginate, truncate, shape, or a strategy this server "
+          "adds (an unknown name's error lists them all). Default: shape (structure, "
+          "per-field statistics, first rows) for a large list of objects, sample otherwise; "
+          "paginate when a page is asked for"}}},
        {"page",
         {{"type", "integer"},
          {"minimum", 1},
@@ -390,6 +400,7 @@ void add_get_cached_result(::mcp::Server& server, RefCache& cache, const Install
             json::object out{{"ref_id", ref},
                              {"value", *part},
                              {"is_complete", true},
+                             {"complete", true},
                              {"retrieval_mode", "full"}};
             return ::mcp::CallToolResult::structured(std::move(out));
           }
@@ -398,6 +409,7 @@ void add_get_cached_result(::mcp::Server& server, RefCache& cache, const Install
           go.page = opt_int(a, "page");
           go.page_size = opt_int(a, "page_size");
           if (auto m = opt_int(a, "max_size")) go.max_size = static_cast<std::size_t>(*m);
+          go.strategy_name = opt_string(a, "preview_strategy");
           GetResult g = cache.get(id, actor, go);
           if (auto* t = std::get_if<AsyncTaskResponse>(&g))
             return ::mcp::CallToolResult::structured(t->to_json());
@@ -869,7 +881,16 @@ std::string cache_instructions() {
 ## Response types
 - Small results come whole: `{"ref_id", "value", "is_complete": true}`.
 - Large results come as `{"ref_id", "preview", "is_complete": false, "total_items",
-  "original_size", "preview_size", "preview_strategy"}`; the preview samples the value.
+  "original_size", "preview_size", "preview_strategy"}`. A preview is NEVER the whole value
+  unless `complete` (or `is_complete`) is true: `get_cached_result` answers also say in
+  `omitted` what the preview leaves out (`items` not shown, `characters` cut,
+  `nesting_shrunk`, `summarised`, `dropped`) and in `how_to_get_more` how to get the rest.
+- Previews come in strategies (`preview_strategy` of `get_cached_result`): `sample` (evenly
+  spaced items; what a tool's own answer shows), `paginate` (one page), `truncate` (the JSON
+  text cut), `shape` (get_cached_result's default for a large list of objects: keys, types,
+  null and missing counts, array lengths, per-field count, distinct count, min/max, most
+  frequent values, and the first rows -- a description to write a query from, not the
+  data), and any the server adds.
 - Some results show only `{"ref_id", "value_withheld": true}`: they were computed from data
   you may use but not read. You can still pass that ref_id to tools.
 
@@ -877,6 +898,7 @@ std::string cache_instructions() {
 - Full value: `get_cached_result(ref_id, full=True)`.
 - Pages: `get_cached_result(ref_id, page=2, page_size=20)`.
 - Larger preview: `get_cached_result(ref_id, max_size=100000)`.
+- Another view: `get_cached_result(ref_id, preview_strategy="shape")` (or "sample", ...).
 - Pass to tools: give the `ref_id` string (e.g. "calculator:1a2b3c4d5e6f7a8b") as any
   parameter's value; the tool reads the cached value server-side, even on another server
   that shares the cache, without it entering the conversation.

@@ -1,0 +1,126 @@
+// Preview strategies through the MCP surface: get_cached_result's preview_strategy argument
+// with a built-in strategy, with the custom `columns` strategy that refcache-data-analysis
+// registers, and with an unknown name; and the explicit completeness fields of its answers.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "jsonio/json_text.hpp"
+#include "refcache-data-analysis/columns_preview.hpp"
+#include "refcache/memory_backend.hpp"
+#include "refcache_mcp/cached_tools.hpp"
+#include "unit/recording_outbound.hpp"
+
+namespace {
+
+namespace bj = boost::json;
+
+class PreviewStrategies : public ::testing::Test {
+ protected:
+  PreviewStrategies()
+      : cache(cache_options()),
+        server(mcp::ServerOptions{.info = {.name = "p", .version = "1"}, .worker_threads = 2}) {
+    refcache::mcp::install(server, cache, {});
+    cache.register_preview_strategy("columns", analysis::columns_preview);
+    session = std::make_shared<mcp::Session>("s", mcp::TransportKind::kInMemory);
+    info.principal = mcp::Principal{"alice", {}, {}};
+    server.attach(session);
+    send(jsonio::parse_or_throw(
+        R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})"));
+    send(jsonio::parse_or_throw(R"({"jsonrpc":"2.0","method":"notifications/initialized"})"));
+  }
+
+  static refcache::RefCacheOptions cache_options() {
+    refcache::RefCacheOptions o;
+    o.name = "t";
+    o.preview.size_mode = refcache::SizeMode::kCharacter;
+    o.preview.max_size = 400;
+    o.backend = std::make_shared<refcache::MemoryBackend>();
+    return o;
+  }
+
+  bj::value send(const bj::value& msg) {
+    auto out = std::make_shared<test_support::RecordingOutbound>();
+    server.handle(session, msg, out, info);
+    EXPECT_TRUE(out->wait()) << msg;
+    return out->response;
+  }
+
+  bj::object call(bj::object args) {
+    bj::value r = send(
+        bj::object{{"jsonrpc", "2.0"},
+                   {"id", ++next_id},
+                   {"method", "tools/call"},
+                   {"params", {{"name", "get_cached_result"}, {"arguments", std::move(args)}}}});
+    EXPECT_TRUE(r.as_object().contains("result")) << r;
+    return r.at("result").as_object();
+  }
+
+  static bj::value dataset(int n) {
+    bj::array rows;
+    for (int i = 0; i < n; ++i)
+      rows.push_back(bj::object{{"id", i},
+                                {"region", i % 2 ? "north" : "south"},
+                                {"value", i * 1.5},
+                                {"note", std::string(60, 'x') + std::to_string(i)}});
+    return rows;
+  }
+
+  refcache::RefCache cache;
+  mcp::Server server;
+  std::shared_ptr<mcp::Session> session;
+  mcp::MessageInfo info;
+  int next_id = 10;
+};
+
+TEST_F(PreviewStrategies, TheCustomColumnsStrategyAnswersThroughMcp) {
+  const std::string ref = cache.set("", dataset(200)).ref_id;
+  const bj::object r = call({{"ref_id", ref}, {"preview_strategy", "columns"}});
+  ASSERT_FALSE(r.contains("isError") && r.at("isError") == true) << bj::value(r);
+  const bj::object& s = r.at("structuredContent").as_object();
+  EXPECT_EQ(s.at("preview_strategy"), "columns");
+  EXPECT_EQ(s.at("complete"), false);
+  EXPECT_EQ(s.at("preview").at("rows"), 200);
+  const auto& cols = s.at("preview").at("columns").as_object();
+  ASSERT_TRUE(cols.contains("region"));
+  EXPECT_EQ(cols.at("id").at(0), 0);
+  const std::size_t shown = cols.at("id").as_array().size();
+  EXPECT_GE(shown, 1u);
+  EXPECT_EQ(s.at("omitted").at("items"), 200 - static_cast<int>(shown));
+  EXPECT_GT(s.at("omitted").at("characters").as_int64(), 0);  // the notes were cut
+  EXPECT_LE(s.at("preview_size").as_int64(), 400);
+  EXPECT_LE(jsonio::measure_code_points(s.at("preview")), 400u);
+  EXPECT_FALSE(s.at("how_to_get_more").as_array().empty());
+}
+
+TEST_F(PreviewStrategies, BuiltInStrategiesByNameAndTheDefaultShape) {
+  const std::string ref = cache.set("", dataset(200)).ref_id;
+  const bj::object shape = call({{"ref_id", ref}}).at("structuredContent").as_object();
+  EXPECT_EQ(shape.at("preview_strategy"), "shape");
+  EXPECT_EQ(shape.at("omitted").at("summarised"), true);
+  const bj::object sample =
+      call({{"ref_id", ref}, {"preview_strategy", "sample"}}).at("structuredContent").as_object();
+  EXPECT_EQ(sample.at("preview_strategy"), "sample");
+  EXPECT_TRUE(sample.at("preview").is_array());
+  EXPECT_GT(sample.at("omitted").at("items").as_int64(), 0);
+}
+
+TEST_F(PreviewStrategies, SmallValuesSayTheyAreComplete) {
+  const std::string ref = cache.set("", bj::value(bj::array{1, 2, 3})).ref_id;
+  const bj::object s = call({{"ref_id", ref}}).at("structuredContent").as_object();
+  EXPECT_EQ(s.at("complete"), true);
+  EXPECT_FALSE(s.contains("omitted"));
+  EXPECT_FALSE(s.contains("how_to_get_more"));
+}
+
+TEST_F(PreviewStrategies, AnUnknownStrategyIsAClearErrorListingTheKnownOnes) {
+  const std::string ref = cache.set("", dataset(5)).ref_id;
+  const bj::object r = call({{"ref_id", ref}, {"preview_strategy", "nope"}});
+  ASSERT_TRUE(r.contains("isError") && r.at("isError") == true) << bj::value(r);
+  const std::string text = jsonio::to_string(bj::value(r));
+  EXPECT_NE(text.find("Unknown preview strategy 'nope'"), std::string::npos) << text;
+  for (const char* name : {"sample", "paginate", "truncate", "shape", "columns"})
+    EXPECT_NE(text.find(name), std::string::npos) << name;
+}
+
+}  // namespace
