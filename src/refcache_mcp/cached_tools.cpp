@@ -16,6 +16,7 @@
 #if REFCACHE_WITH_SQLITE
 #include "refcache/ref_query.hpp"
 #endif
+#include "stats_json.hpp"
 
 namespace refcache::mcp {
 namespace json = boost::json;
@@ -797,7 +798,7 @@ void add_admin_tools(::mcp::Server& server, RefCache& cache, const InstallOption
         const auto& o = cache.options();
         BackendStats st = cache.backend().stats();
         Health h = cache.backend().health();
-        return json::object{
+        json::object out{
             {"cache_name", o.name},
             {"backend", cache.backend().kind()},
             {"backend_health", json::object{{"ok", h.ok}, {"detail", h.detail}}},
@@ -814,18 +815,9 @@ void add_admin_tools(::mcp::Server& server, RefCache& cache, const InstallOption
              json::object{{"user_permissions",
                            "Permission." + permission_name(o.default_policy.user_permissions)},
                           {"agent_permissions",
-                           "Permission." + permission_name(o.default_policy.agent_permissions)}}},
-            {"entries", st.entries},
-            {"bytes", st.bytes},
-            {"gets", st.gets},
-            {"hits", st.hits},
-            {"misses", st.misses},
-            {"sets", st.sets},
-            {"deletes", st.deletes},
-            {"evictions", st.evictions},
-            {"expirations", st.expirations},
-            {"errors", st.errors},
-            {"reconnects", st.reconnects}};
+                           "Permission." + permission_name(o.default_policy.agent_permissions)}}}};
+        for (auto& kv : backend_counters(st)) out.insert(std::move(kv));
+        return out;
       }));
 }
 

@@ -11,6 +11,7 @@
 #include "jsonio/json_text.hpp"
 #include "refcache/instrumented_backend.hpp"
 #include "refcache_mcp/dashboard_activity.hpp"
+#include "stats_json.hpp"
 #if REFCACHE_WITH_SQLITE
 #include "refcache/sqlite_backend.hpp"
 #endif
@@ -169,17 +170,7 @@ std::string dashboard_data(RefCache& cache, std::string_view program, std::uint6
                    {"cache_name", cache.options().name},
                    {"backend", b.kind()},
                    {"time", now},
-                   {"stats", json::object{{"entries", st.entries},
-                                          {"bytes", st.bytes},
-                                          {"gets", st.gets},
-                                          {"hits", st.hits},
-                                          {"misses", st.misses},
-                                          {"sets", st.sets},
-                                          {"deletes", st.deletes},
-                                          {"evictions", st.evictions},
-                                          {"expirations", st.expirations},
-                                          {"errors", st.errors},
-                                          {"reconnects", st.reconnects}}},
+                   {"stats", backend_counters(st)},
                    {"health", json::object{{"ok", h.ok},
                                            {"detail", h.detail},
                                            {"circuit", circuit_name(st.circuit_state)},

@@ -9,7 +9,7 @@
 #include "refcache-data-analysis/columns_preview.hpp"
 #include "refcache/memory_backend.hpp"
 #include "refcache_mcp/cached_tools.hpp"
-#include "unit/recording_outbound.hpp"
+#include "unit/in_process_client.hpp"
 
 namespace {
 
@@ -22,12 +22,7 @@ class PreviewStrategies : public ::testing::Test {
         server(mcp::ServerOptions{.info = {.name = "p", .version = "1"}, .worker_threads = 2}) {
     refcache::mcp::install(server, cache, {});
     cache.register_preview_strategy("columns", analysis::columns_preview);
-    session = std::make_shared<mcp::Session>("s", mcp::TransportKind::kInMemory);
-    info.principal = mcp::Principal{"alice", {}, {}};
-    server.attach(session);
-    send(jsonio::parse_or_throw(
-        R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})"));
-    send(jsonio::parse_or_throw(R"({"jsonrpc":"2.0","method":"notifications/initialized"})"));
+    alice = test_support::InProcessClient(server, "alice", "s");
   }
 
   static refcache::RefCacheOptions cache_options() {
@@ -39,22 +34,8 @@ class PreviewStrategies : public ::testing::Test {
     return o;
   }
 
-  bj::value send(const bj::value& msg) {
-    auto out = std::make_shared<test_support::RecordingOutbound>();
-    server.handle(session, msg, out, info);
-    EXPECT_TRUE(out->wait()) << msg;
-    return out->response;
-  }
-
-  bj::object call(bj::object args) {
-    bj::value r = send(
-        bj::object{{"jsonrpc", "2.0"},
-                   {"id", ++next_id},
-                   {"method", "tools/call"},
-                   {"params", {{"name", "get_cached_result"}, {"arguments", std::move(args)}}}});
-    EXPECT_TRUE(r.as_object().contains("result")) << r;
-    return r.at("result").as_object();
-  }
+  // get_cached_result's result object.
+  bj::object call(bj::object args) { return alice.call("get_cached_result", std::move(args)); }
 
   static bj::value dataset(int n) {
     bj::array rows;
@@ -68,9 +49,7 @@ class PreviewStrategies : public ::testing::Test {
 
   refcache::RefCache cache;
   mcp::Server server;
-  std::shared_ptr<mcp::Session> session;
-  mcp::MessageInfo info;
-  int next_id = 10;
+  test_support::InProcessClient alice;
 };
 
 TEST_F(PreviewStrategies, TheCustomColumnsStrategyAnswersThroughMcp) {
