@@ -45,7 +45,10 @@ struct ListPage {
   std::string next_cursor{};  // empty when this is the last page
 };
 
-enum class ChangeKind { kUpdated, kDeleted, kCleared, kExpired };
+// kResync: the backend may have missed changes made by other processes (with Redis: the
+// events stream was trimmed past this process's position, or lost); ref_id and ns are empty
+// and any entry may have changed, been deleted or expired.
+enum class ChangeKind { kUpdated, kDeleted, kCleared, kExpired, kResync };
 std::string_view to_string(ChangeKind k);
 
 struct ChangeEvent {

@@ -25,9 +25,12 @@
 // exponential backoff and calls succeed again once Redis is back. Entry blobs may be stored
 // zstd-compressed (compress_min_bytes, off by default). Expired entries are announced as
 // kExpired events by a periodic sweep of the expiry indexes.
-// With RedisOptions::share_events, every change is also published on the channel
-// "mcp-refcache:events" (JSON ["<origin>","updated|deleted|cleared","<ref_id>","<ns>"]) and
-// the changes of other processes reach this object's listeners.
+// With RedisOptions::share_events, every change is also appended to the capped stream
+// "mcp-refcache:events" (JSON ["<origin>","updated|deleted|cleared|expired","<ref_id>","<ns>"];
+// in the script that makes the change, on a single node) and the changes of other processes
+// reach this object's listeners, read from this object's last position so that none is lost
+// while its connection is down; a stream trimmed past that position gives a kResync event
+// (docs/backends.md, "Durable invalidation").
 // The process ignores SIGPIPE from the moment a RedisBackend is created (a write to a
 // closed socket must be an error, not the end of the process).
 //

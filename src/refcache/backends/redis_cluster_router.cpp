@@ -352,6 +352,15 @@ std::unique_ptr<RedisSocket> ClusterRouter::open_any(Clock::time_point deadline,
   throw TransportError("no cluster node reachable:" + why);
 }
 
+std::unique_ptr<RedisSocket> ClusterRouter::open_primary(int hslot, Clock::time_point deadline,
+                                                         std::string& err) {
+  NodePtr n = node_for(hslot);
+  RedisOptions o = node_options(n->host, n->port);
+  auto s = RedisSocket::connect(o, shared_.tls.get(), deadline);
+  err = handshake(*s, o, deadline);
+  return s;
+}
+
 void ClusterRouter::close() {
   std::vector<NodePtr> nodes;
   {

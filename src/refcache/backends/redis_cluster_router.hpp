@@ -95,6 +95,12 @@ class ClusterRouter {
   std::unique_ptr<RedisSocket> open_any(Clock::time_point deadline, std::string& err)
       EXCLUDES(topo_mu_);
 
+  // A socket of its own to the primary serving `hslot` (the events stream's reader, whose
+  // blocking reads must not hold a pooled connection). Throws BackendUnavailable or
+  // TransportError; a failed handshake is reported in `err`.
+  std::unique_ptr<RedisSocket> open_primary(int hslot, Clock::time_point deadline, std::string& err)
+      EXCLUDES(topo_mu_);
+
   // Closes the connections of every node.
   void close() EXCLUDES(topo_mu_);
 
