@@ -18,6 +18,7 @@
 
 #include "jsonio/json_text.hpp"
 #include "redis_cluster.hpp"
+#include "redis_sentinel.hpp"
 #include "redis_server.hpp"
 #include "refcache/redis_backend.hpp"
 #include "refcache/ref_cache.hpp"
@@ -35,6 +36,7 @@ using refcache::RedisOptions;
 using refcache::testing::RawRedis;
 using refcache::testing::RedisCluster;
 using refcache::testing::RedisServer;
+using refcache::testing::Sentinel;
 using SteadyClock = std::chrono::steady_clock;
 
 // Polls `ok` (bounded); true once it held.
@@ -291,6 +293,69 @@ TEST(RedisStream, OnAClusterATrimmedStreamGivesAResync) {
   ASSERT_TRUE(within([&] { return a.resyncs() >= 1; }, 30s));
   EXPECT_EQ(a.order().front(), ChangeKind::kResync);
   EXPECT_LT(a.total(), kChanges);
+}
+
+TEST(RedisStream, AfterASentinelFailoverAServerResumesOnTheNewPrimary) {
+  RedisServer primary;
+  RedisServer replica(RedisServer::Options{.extra_args = {"--replicaof", "127.0.0.1",
+                                                          std::to_string(primary.port()),
+                                                          "--masterauth", primary.password()}});
+  auto replica_says = [&](const std::vector<std::string>& cmd) {
+    return RawRedis(replica.port(), replica.password()).cmd(cmd);
+  };
+  ASSERT_TRUE(within(
+      [&] {
+        return replica_says({"INFO", "replication"}).find("master_link_status:up") !=
+               std::string::npos;
+      },
+      15s));
+  Sentinel s1(primary.port(), primary.password()), s2(primary.port(), primary.password()),
+      s3(primary.port(), primary.password());
+  for (Sentinel* s : {&s1, &s2, &s3})
+    ASSERT_TRUE(within([&] { return !s->cmd({"SENTINEL", "replicas", "mymaster"}).empty(); }, 20s));
+  std::string url = "redis+sentinel://:" + primary.password() +
+                    "@127.0.0.1:" + std::to_string(s1.port()) +
+                    ",127.0.0.1:" + std::to_string(s2.port()) +
+                    ",127.0.0.1:" + std::to_string(s3.port()) + "/mymaster/0";
+  RedisOptions o = refcache::parse_redis_url(url);
+  o.breaker_threshold = 0;  // the failover is watched, not the breaker
+  RedisOptions oa = o;
+  oa.reconnect_backoff_min = 2000ms;  // b writes on the new primary before a reconnects
+  oa.reconnect_backoff_max = 2000ms;
+  Server a(oa);
+  Server b(o);
+  std::vector<std::string> refs;
+  refcache::SetOptions so;
+  so.ns = "public";
+  for (int i = 0; i < kRefs; ++i) refs.push_back(b.cache.set("", bj::value(i), so).ref_id);
+  for (const auto& r : refs) ASSERT_TRUE(a.subscribe(r)) << r;
+  ASSERT_TRUE(within([&] { return a.backend().sharing_events(); }, 10s));
+  auto change = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      so.ref_id = refs[static_cast<std::size_t>(i % kRefs)];
+      b.cache.set("", bj::value(1000 + i), so);
+    }
+  };
+  change(0, kChanges / 2);
+  // Every change (and its event) is on the replica before it is promoted.
+  ASSERT_TRUE(within(
+      [&] {
+        return replica_says({"XLEN", "mcp-refcache:events"}) == std::to_string(kChanges / 2);
+      },
+      10s));
+  ASSERT_TRUE(within([&] { return s1.cmd({"SENTINEL", "FAILOVER", "mymaster"}) == "OK"; }, 30s));
+  const std::string moved = "127.0.0.1:" + std::to_string(replica.port());
+  ASSERT_TRUE(within(
+      [&] {
+        try {
+          b.backend().get(refs.front());
+        } catch (const std::exception&) {
+        }
+        return b.backend().connected_to() == moved && a.backend().connected_to() == moved;
+      },
+      30s));
+  change(kChanges / 2, kChanges);
+  expect_every_event_once(a, refs);
 }
 
 }  // namespace
