@@ -120,9 +120,7 @@ class RedisBackend::Impl {
         clock(shared.opts.clock ? shared.opts.clock : &unix_now),
         keys(shared.opts.key_prefix, cluster_groups(shared.opts)),
         origin(random_origin()),
-        stream(!shared.opts.share_events ? std::string()
-               : keys.cluster()          ? "{refcache-events}:" + shared.opts.key_prefix
-                                         : keys.events_channel()),
+        stream(shared.opts.share_events ? keys.events_stream() : std::string()),
         cap(std::to_string(std::max<std::size_t>(shared.opts.events_stream_maxlen, 1))),
         channel(stream.empty() || keys.cluster() ? std::string() : cap + ":" + stream),
         breaker(shared.opts.breaker_threshold, shared.opts.breaker_open_time),
