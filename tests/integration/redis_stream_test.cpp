@@ -183,6 +183,7 @@ constexpr int kChanges = 1000;  // kChanges / kRefs overwrites of each ref
 std::vector<std::string> cut_while_changing(Server& a, Server& b, const std::vector<int>& ports,
                                             const std::string& password) {
   std::vector<std::string> refs;
+  refs.reserve(kRefs);
   refcache::SetOptions so;
   so.ns = "public";
   for (int i = 0; i < kRefs; ++i) refs.push_back(b.cache.set("", bj::value(i), so).ref_id);
@@ -325,6 +326,7 @@ TEST(RedisStream, AfterASentinelFailoverAServerResumesOnTheNewPrimary) {
   Server a(oa);
   Server b(o);
   std::vector<std::string> refs;
+  refs.reserve(kRefs);
   refcache::SetOptions so;
   so.ns = "public";
   for (int i = 0; i < kRefs; ++i) refs.push_back(b.cache.set("", bj::value(i), so).ref_id);
