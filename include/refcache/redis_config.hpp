@@ -108,8 +108,8 @@ struct RedisOptions {
   bool share_events = true;
 
   // The approximate cap of the events stream (XADD ... MAXLEN ~ N): a server that falls
-  // further behind than this is told to resync (ChangeKind::kResync). At least 1.
-  // Default: 100,000.
+  // further behind than this is told to resync (ChangeKind::kResync). At least 1 (0 is an
+  // InvalidArgument when the backend is created). Default: 100,000.
   std::size_t events_stream_maxlen = 100000;
 
   // Sentinel (redis+sentinel://h1:p1,h2:p2/<primary name>[/db]): when `sentinels` is not

@@ -20,6 +20,7 @@
 #include "redis_cluster.hpp"
 #include "redis_sentinel.hpp"
 #include "redis_server.hpp"
+#include "refcache/errors.hpp"
 #include "refcache/redis_backend.hpp"
 #include "refcache/ref_cache.hpp"
 #include "refcache_mcp/cached_tools.hpp"
@@ -294,6 +295,13 @@ TEST(RedisStream, OnAClusterATrimmedStreamGivesAResync) {
   ASSERT_TRUE(within([&] { return a.resyncs() >= 1; }, 30s));
   EXPECT_EQ(a.order().front(), ChangeKind::kResync);
   EXPECT_LT(a.total(), kChanges);
+}
+
+TEST(RedisStream, AStreamCapOfZeroIsRefused) {
+  RedisOptions o;
+  o.port = 1;  // never reached: the options are refused first
+  o.events_stream_maxlen = 0;
+  EXPECT_THROW(RedisBackend{o}, refcache::InvalidArgument);
 }
 
 TEST(RedisStream, AfterASentinelFailoverAServerResumesOnTheNewPrimary) {

@@ -108,6 +108,13 @@ int cluster_groups(const RedisOptions& o) {
   return o.cluster_groups;
 }
 
+// The events stream's MAXLEN, as text. Throws InvalidArgument for 0.
+std::string stream_cap(const RedisOptions& o) {
+  if (o.events_stream_maxlen == 0)
+    throw InvalidArgument("RedisOptions::events_stream_maxlen must be at least 1");
+  return std::to_string(o.events_stream_maxlen);
+}
+
 }  // namespace
 
 // One backend's parts, wired together. A single server (or the primary the sentinels name)
@@ -121,7 +128,7 @@ class RedisBackend::Impl {
         keys(shared.opts.key_prefix, cluster_groups(shared.opts)),
         origin(random_origin()),
         stream(shared.opts.share_events ? keys.events_stream() : std::string()),
-        cap(std::to_string(std::max<std::size_t>(shared.opts.events_stream_maxlen, 1))),
+        cap(stream_cap(shared.opts)),
         channel(stream.empty() || keys.cluster() ? std::string() : cap + ":" + stream),
         breaker(shared.opts.breaker_threshold, shared.opts.breaker_open_time),
         sentinel(shared.opts.sentinels.empty()
