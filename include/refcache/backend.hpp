@@ -8,7 +8,8 @@
 //   - a namespace listing whose cost follows the namespace, not the store;
 //   - claims (set-if-absent with expiry) so two servers do not compute the same call twice;
 //   - task records for async calls, readable by any process;
-//   - change events (deleted, cleared, updated, expired) for listeners;
+//   - change events (deleted, cleared, updated, expired; resync when changes were missed)
+//     for listeners;
 //   - counters and a health probe.
 //
 // Thread-safety: every method may be called from any thread at any time. Methods throw

@@ -96,14 +96,16 @@ class RedisBackend final : public Backend {
   std::size_t reindex(bool dry_run = false);
 
   // Removes the entries whose expiry time has passed from their namespace indexes (and the
-  // entries themselves if Redis still holds them), publishes one "expired" event for each on
-  // the events channel and delivers kExpired to this object's listeners. Atomic: when several
-  // servers sweep at once, each expired entry is announced once. Runs by itself every
+  // entries themselves if Redis still holds them), appends one "expired" event for each to
+  // the events stream and delivers kExpired to this object's listeners. Atomic (on a cluster
+  // the events are appended right after each group's script): when several servers sweep at
+  // once, each expired entry is announced once. Runs by itself every
   // RedisOptions::expiry_sweep_interval. Returns how many entries it announced.
   std::size_t sweep_expired();
 
-  // True while the connection that receives other processes' changes is subscribed
-  // (RedisOptions::share_events). Events published meanwhile by others reach listeners.
+  // True while the connection that reads other processes' changes from the events stream is
+  // up (RedisOptions::share_events). Events appended by others from the moment it first
+  // connected reach listeners, those appended while it was down once it reconnects.
   bool sharing_events() const;
 
   // Commands sent to Redis so far by this object's calls (a script counts as one; the
