@@ -8,7 +8,8 @@
 //   - a namespace listing whose cost follows the namespace, not the store;
 //   - claims (set-if-absent with expiry) so two servers do not compute the same call twice;
 //   - task records for async calls, readable by any process;
-//   - change events (deleted, cleared, updated, expired) for listeners;
+//   - change events (deleted, cleared, updated, expired; resync when changes were missed)
+//     for listeners;
 //   - counters and a health probe.
 //
 // Thread-safety: every method may be called from any thread at any time. Methods throw
@@ -45,7 +46,10 @@ struct ListPage {
   std::string next_cursor{};  // empty when this is the last page
 };
 
-enum class ChangeKind { kUpdated, kDeleted, kCleared, kExpired };
+// kResync: the backend may have missed changes made by other processes (with Redis: the
+// events stream was trimmed past this process's position, or lost); ref_id and ns are empty
+// and any entry may have changed, been deleted or expired.
+enum class ChangeKind { kUpdated, kDeleted, kCleared, kExpired, kResync };
 std::string_view to_string(ChangeKind k);
 
 struct ChangeEvent {

@@ -25,9 +25,12 @@
 // exponential backoff and calls succeed again once Redis is back. Entry blobs may be stored
 // zstd-compressed (compress_min_bytes, off by default). Expired entries are announced as
 // kExpired events by a periodic sweep of the expiry indexes.
-// With RedisOptions::share_events, every change is also published on the channel
-// "mcp-refcache:events" (JSON ["<origin>","updated|deleted|cleared","<ref_id>","<ns>"]) and
-// the changes of other processes reach this object's listeners.
+// With RedisOptions::share_events, every change is also appended to the capped stream
+// "mcp-refcache:events" (JSON ["<origin>","updated|deleted|cleared|expired","<ref_id>","<ns>"];
+// in the script that makes the change, on a single node) and the changes of other processes
+// reach this object's listeners, read from this object's last position so that none is lost
+// while its connection is down; a stream trimmed past that position gives a kResync event
+// (docs/backends.md, "Durable invalidation").
 // The process ignores SIGPIPE from the moment a RedisBackend is created (a write to a
 // closed socket must be an error, not the end of the process).
 //
@@ -93,14 +96,16 @@ class RedisBackend final : public Backend {
   std::size_t reindex(bool dry_run = false);
 
   // Removes the entries whose expiry time has passed from their namespace indexes (and the
-  // entries themselves if Redis still holds them), publishes one "expired" event for each on
-  // the events channel and delivers kExpired to this object's listeners. Atomic: when several
-  // servers sweep at once, each expired entry is announced once. Runs by itself every
+  // entries themselves if Redis still holds them), appends one "expired" event for each to
+  // the events stream and delivers kExpired to this object's listeners. Atomic (on a cluster
+  // the events are appended right after each group's script): when several servers sweep at
+  // once, each expired entry is announced once. Runs by itself every
   // RedisOptions::expiry_sweep_interval. Returns how many entries it announced.
   std::size_t sweep_expired();
 
-  // True while the connection that receives other processes' changes is subscribed
-  // (RedisOptions::share_events). Events published meanwhile by others reach listeners.
+  // True while the connection that reads other processes' changes from the events stream is
+  // up (RedisOptions::share_events). Events appended by others from the moment it first
+  // connected reach listeners, those appended while it was down once it reconnects.
   bool sharing_events() const;
 
   // Commands sent to Redis so far by this object's calls (a script counts as one; the

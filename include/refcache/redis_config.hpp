@@ -99,10 +99,18 @@ struct RedisOptions {
   // start-up. Default: true.
   bool connect_on_start = true;
 
-  // Publish every change (updated, deleted, cleared) on the channel "<key_prefix>events" and
-  // deliver the changes other processes publish to this backend's listeners (one extra
-  // connection and thread per backend). Default: true.
+  // Append every change (updated, deleted, cleared, expired) to the capped Redis Stream
+  // "<key_prefix>events" ("{refcache-events}:<key_prefix>" on a cluster, one slot) and
+  // deliver the changes other processes append to this backend's listeners, read from this
+  // backend's own last position so that a dropped connection loses none (one extra
+  // connection and thread per backend; docs/backends.md, "Durable invalidation").
+  // Default: true.
   bool share_events = true;
+
+  // The approximate cap of the events stream (XADD ... MAXLEN ~ N): a server that falls
+  // further behind than this is told to resync (ChangeKind::kResync). At least 1 (0 is an
+  // InvalidArgument when the backend is created). Default: 100,000.
+  std::size_t events_stream_maxlen = 100000;
 
   // Sentinel (redis+sentinel://h1:p1,h2:p2/<primary name>[/db]): when `sentinels` is not
   // empty, host and port are ignored; each new connection asks the sentinels, in order, for

@@ -20,6 +20,8 @@ std::string_view to_string(ChangeKind k) {
       return "cleared";
     case ChangeKind::kExpired:
       return "expired";
+    case ChangeKind::kResync:
+      return "resync";
   }
   return "updated";
 }

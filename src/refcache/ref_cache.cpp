@@ -180,6 +180,7 @@ void RefCache::store_charged(const std::string& ref_id, EntryPtr entry, const Ke
                                                 : std::optional<std::string_view>(e.ns));
           break;
         case ChangeKind::kUpdated:
+        case ChangeKind::kResync:
           break;
       }
     });

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "refcache/resolution.hpp"
 #include "refcache_mcp/cached_tools.hpp"
@@ -37,7 +39,7 @@ struct ChangeNotifier::State {
   std::condition_variable stop_cv;
   bool stop = false;
 
-  std::array<metrics::Counter, 4> events;  // by ChangeKind
+  std::array<metrics::Counter, 5> events;  // by ChangeKind
   metrics::Counter sent, suppressed;
 
   void remember(const std::string& ref, const AccessPolicy& p, const std::string& ns) {
@@ -103,8 +105,39 @@ struct ChangeNotifier::State {
   }
   metrics::Counter watch_found;
 
+  // kResync: changes may have been missed. Every client is told that the resource list may
+  // have changed, and each subscribed ref is announced as updated (or deleted, if it is
+  // gone), as a change of it may be among the missed ones.
+  void resync() {
+    server->notify_resources_list_changed();
+    std::vector<std::pair<std::string, Known>> all;
+    {
+      std::lock_guard lk(mu);
+      all.assign(known.begin(), known.end());
+    }
+    for (const auto& [ref, k] : all) {
+      EntryPtr entry;
+      try {
+        entry = cache->backend().get(ref);
+      } catch (const std::exception&) {
+        notify(ref, k);  // unreachable store: announced under the policy it had
+        continue;
+      }
+      if (entry) {
+        remember(ref, entry->policy, entry->ns);
+        notify(ref, Known{entry->policy, entry->ns});
+      } else if (find(ref, true)) {
+        notify(ref, k);
+      }
+    }
+  }
+
   void on_event(const ChangeEvent& e) {
     events[static_cast<std::size_t>(e.kind)].inc();
+    if (e.kind == ChangeKind::kResync) {
+      resync();
+      return;
+    }
     if (known_count.load(std::memory_order_relaxed) == 0) return;  // nobody subscribed
     switch (e.kind) {
       case ChangeKind::kUpdated: {
@@ -145,6 +178,8 @@ struct ChangeNotifier::State {
         }
         return;
       }
+      case ChangeKind::kResync:
+        return;  // handled above
     }
   }
 };
@@ -223,8 +258,8 @@ void ChangeNotifier::State::write_metrics(metrics::TextWriter& w) const {
   w.family("refcache_change_events_total", "counter",
            "Change events seen from the backend (this process's and, with Redis, other "
            "processes'), by kind.");
-  for (ChangeKind k :
-       {ChangeKind::kUpdated, ChangeKind::kDeleted, ChangeKind::kCleared, ChangeKind::kExpired})
+  for (ChangeKind k : {ChangeKind::kUpdated, ChangeKind::kDeleted, ChangeKind::kCleared,
+                       ChangeKind::kExpired, ChangeKind::kResync})
     w.sample("refcache_change_events_total", {{"kind", to_string(k)}},
              events[static_cast<std::size_t>(k)].value());
   w.family("refcache_resource_notifications_total", "counter",

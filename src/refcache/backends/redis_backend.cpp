@@ -108,6 +108,13 @@ int cluster_groups(const RedisOptions& o) {
   return o.cluster_groups;
 }
 
+// The events stream's MAXLEN, as text. Throws InvalidArgument for 0.
+std::string stream_cap(const RedisOptions& o) {
+  if (o.events_stream_maxlen == 0)
+    throw InvalidArgument("RedisOptions::events_stream_maxlen must be at least 1");
+  return std::to_string(o.events_stream_maxlen);
+}
+
 }  // namespace
 
 // One backend's parts, wired together. A single server (or the primary the sentinels name)
@@ -120,7 +127,9 @@ class RedisBackend::Impl {
         clock(shared.opts.clock ? shared.opts.clock : &unix_now),
         keys(shared.opts.key_prefix, cluster_groups(shared.opts)),
         origin(random_origin()),
-        channel(shared.opts.share_events ? keys.events_channel() : std::string()),
+        stream(shared.opts.share_events ? keys.events_stream() : std::string()),
+        cap(stream_cap(shared.opts)),
+        channel(stream.empty() || keys.cluster() ? std::string() : cap + ":" + stream),
         breaker(shared.opts.breaker_threshold, shared.opts.breaker_open_time),
         sentinel(shared.opts.sentinels.empty()
                      ? nullptr
@@ -135,12 +144,13 @@ class RedisBackend::Impl {
                        })),
         router(keys.cluster() ? std::make_unique<redis_detail::ClusterRouter>(shared) : nullptr),
         client(shared, keys, pool.get(), router.get()),
-        events(shared, channel, origin,
+        events(shared, stream, origin,
                redis_detail::RedisEvents::Hooks{
                    .open =
                        [this](Clock::time_point deadline, std::string& err) {
-                         // Pub/sub messages reach every node of a cluster: any node will do.
-                         return router ? router->open_any(deadline, err)
+                         // A cluster: the primary of the stream's slot.
+                         return router ? router->open_primary(redis_detail::key_hash_slot(stream),
+                                                              deadline, err)
                                        : open_server(deadline, err);
                        },
                    .deliver = [owner](const ChangeEvent& e) { owner->emit(e); },
@@ -345,8 +355,25 @@ class RedisBackend::Impl {
   redis_detail::RedisShared shared;
   const ClockFn clock;
   const redis_detail::RedisKeys keys;
-  const std::string origin;   // identifies this object's own published events
-  const std::string channel;  // "" when events are not shared
+  const std::string origin;  // identifies this object's own events in the stream
+  const std::string stream;  // the events stream's key; "" when events are not shared
+  const std::string cap;     // its MAXLEN
+  // The scripts' event argument, "<cap>:<stream key>": "" when events are not shared or on a
+  // cluster, whose stream has a slot of its own (the client appends the events, record()).
+  const std::string channel;
+
+  // Appends `e` to the events stream after the change (the changes that no script makes,
+  // and every change on a cluster): a process that dies in between loses the event, never
+  // records one for a change that did not happen.
+  void record(const ChangeEvent& e) {
+    if (stream.empty()) return;
+    boost::json::array msg{origin, std::string(to_string(e.kind)), e.ref_id, e.ns};
+    client.checked({"XADD", stream, "MAXLEN", "~", cap, "*", "e", jsonio::to_string(msg)});
+  }
+  // record() on a cluster, where the scripts cannot append.
+  void record_after_script(const ChangeEvent& e) {
+    if (keys.cluster()) record(e);
+  }
   redis_detail::CircuitBreaker breaker;
   std::unique_ptr<redis_detail::RedisSentinel> sentinel;  // with RedisOptions::sentinels
   std::unique_ptr<redis_detail::RedisPool> pool;          // a single server
@@ -419,6 +446,16 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
     const std::string& gp = im.keys.pfx(ref_id);
     std::string k1 = im.keys.entry_key(ref_id), k2 = im.keys.idx_key(entry->ns, gp),
                 k3 = im.keys.namespaces_key(gp);
+    if (!binding && !im.channel.empty()) {
+      // Shared events on a single node: the script writes the event with the change.
+      Reply r = im.client.eval(
+          set_script(), {k1, k2, k3},
+          {blob, ttl, ref_id, entry->ns, score, im.keys.prefix(), im.channel, im.origin});
+      ++im.counters().sets;
+      if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 && reply_int(r->element[0]) == 1)
+        emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
+      return std::nullopt;
+    }
     if (!binding) {
       // Entry and index in one MULTI/EXEC (cheaper for Redis than a script).
       std::vector<std::string_view> set_cmd{"SET", k1, blob};
@@ -442,10 +479,7 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
         } catch (const CorruptEntry&) {
           // The old value was unreadable; listings drop stale members by themselves.
         }
-        if (!im.channel.empty()) {
-          boost::json::array msg{im.origin, "updated", ref_id, entry->ns};
-          im.client.checked({"PUBLISH", im.channel, jsonio::to_string(msg)});
-        }
+        im.record({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
         emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
       }
       return std::nullopt;
@@ -482,7 +516,10 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
         r->type == REDIS_REPLY_ARRAY && r->elements >= 3 && reply_int(r->element[0]) == 1;
     Reply b = im.client.eval(bind_script(), {k4}, {ref_id, ttl});
     im.client.drop_foreign(r.get(), 3);
-    if (overwrote) emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
+    if (overwrote) {
+      im.record({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
+      emit({ChangeKind::kUpdated, std::string(ref_id), entry->ns});
+    }
     std::string prev = reply_text(b.get());
     if (!prev.empty() && prev != ref_id) {
       std::string pk = im.keys.entry_key(prev);
@@ -490,6 +527,7 @@ std::optional<std::string> RedisBackend::set(std::string_view ref_id, EntryPtr e
                                {im.keys.pfx(prev), prev, im.channel, im.origin, k4});
       if (d->type == REDIS_REPLY_ARRAY && d->elements >= 2 && reply_int(d->element[0]) == 1) {
         ++im.counters().deletes;
+        im.record({ChangeKind::kDeleted, prev, reply_text(d->element[1])});
         emit({ChangeKind::kDeleted, prev, reply_text(d->element[1])});
         displaced = prev;
       }
@@ -509,7 +547,9 @@ bool RedisBackend::remove(std::string_view ref_id) {
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || reply_int(r->element[0]) != 1)
       return false;
     ++im.counters().deletes;
-    emit({ChangeKind::kDeleted, std::string(ref_id), reply_text(r->element[1])});
+    ChangeEvent e{ChangeKind::kDeleted, std::string(ref_id), reply_text(r->element[1])};
+    im.record_after_script(e);
+    emit(e);
     return true;
   });
 }
@@ -590,10 +630,7 @@ std::size_t RedisBackend::clear(std::optional<std::string_view> ns) {
     }
     im.counters().deletes += n;
     std::string cleared_ns = ns ? std::string(*ns) : std::string();
-    if (!im.channel.empty()) {
-      boost::json::array msg{im.origin, "cleared", "", cleared_ns};
-      im.client.checked({"PUBLISH", im.channel, jsonio::to_string(msg)});
-    }
+    im.record({ChangeKind::kCleared, "", cleared_ns});
     emit({ChangeKind::kCleared, "", cleared_ns});
     return n;
   });
@@ -832,7 +869,14 @@ std::size_t RedisBackend::sweep_expired() {
             {ChangeKind::kExpired, reply_text(r->element[i]), reply_text(r->element[i + 1])});
   });
   im.counters().expirations += events.size();
-  for (const auto& e : events) emit(e);
+  for (const auto& e : events) {
+    try {
+      im.record_after_script(e);
+    } catch (const std::exception&) {
+      // Redis unreachable: the entry is gone; other processes' watches find it.
+    }
+    emit(e);
+  }
   return events.size();
 }
 

@@ -327,29 +327,13 @@ std::vector<ClusterRouter::NodePtr> ClusterRouter::primaries() const {
   return out;
 }
 
-std::unique_ptr<RedisSocket> ClusterRouter::open_any(Clock::time_point deadline, std::string& err) {
-  std::vector<std::pair<std::string, int>> candidates;
-  {
-    refcache_sync::ReaderLock lock(topo_mu_);
-    for (const auto& [name, n] : nodes_) candidates.emplace_back(n->host, n->port);
-  }
-  for (const auto& seed : shared_.opts.cluster_nodes) candidates.emplace_back(seed.host, seed.port);
-  std::string why;
-  std::size_t start = next_any_++;
-  for (std::size_t k = 0; k < candidates.size(); ++k) {
-    const auto& [host, port] = candidates[(start + k) % candidates.size()];
-    RedisOptions o = node_options(host, port);
-    try {
-      auto s = RedisSocket::connect(
-          o, shared_.tls.get(), std::min(deadline, Clock::now() + std::chrono::milliseconds(500)));
-      err = handshake(*s, o, deadline);
-      if (err.empty()) return s;
-      append_all(why, {" ", host, ":", std::to_string(port), ": ", err, ";"});
-    } catch (const TransportError& e) {
-      why += std::string(" ") + e.what() + ";";
-    }
-  }
-  throw TransportError("no cluster node reachable:" + why);
+std::unique_ptr<RedisSocket> ClusterRouter::open_primary(int hslot, Clock::time_point deadline,
+                                                         std::string& err) {
+  NodePtr n = node_for(hslot);
+  RedisOptions o = node_options(n->host, n->port);
+  auto s = RedisSocket::connect(o, shared_.tls.get(), deadline);
+  err = handshake(*s, o, deadline);
+  return s;
 }
 
 void ClusterRouter::close() {

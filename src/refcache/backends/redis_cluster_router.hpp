@@ -89,10 +89,10 @@ class ClusterRouter {
   // The primaries of the slot map, each once, in slot order.
   std::vector<NodePtr> primaries() const EXCLUDES(topo_mu_);
 
-  // A socket to any node (the known ones, then the seeds, starting with the next one in
-  // turn), for the events connection: pub/sub messages reach every node of a cluster.
-  // Throws TransportError naming every node tried.
-  std::unique_ptr<RedisSocket> open_any(Clock::time_point deadline, std::string& err)
+  // A socket of its own to the primary serving `hslot` (the events stream's reader, whose
+  // blocking reads must not hold a pooled connection). Throws BackendUnavailable or
+  // TransportError; a failed handshake is reported in `err`.
+  std::unique_ptr<RedisSocket> open_primary(int hslot, Clock::time_point deadline, std::string& err)
       EXCLUDES(topo_mu_);
 
   // Closes the connections of every node.
@@ -120,7 +120,6 @@ class ClusterRouter {
   Clock::time_point last_refresh_ GUARDED_BY(refresh_mu_){};
   // A failure or a redirection asks for the map to be read again before the next command.
   std::atomic<bool> refresh_wanted_{false};
-  std::atomic<std::size_t> next_any_{0};  // open_any's turn
 };
 
 }  // namespace refcache::redis_detail

@@ -2,13 +2,44 @@
 #include "refcache/backends/redis_events.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <utility>
 
 #include "jsonio/json_text.hpp"
 
 namespace refcache::redis_detail {
 
+namespace {
+
+// A stream entry id "<ms>-<seq>" as a comparable pair; {0, 0} for what is not one.
+std::pair<std::uint64_t, std::uint64_t> parse_id(std::string_view id) {
+  std::pair<std::uint64_t, std::uint64_t> out{0, 0};
+  auto dash = id.find('-');
+  if (dash == std::string_view::npos) return out;
+  std::from_chars(id.data(), id.data() + dash, out.first);
+  std::from_chars(id.data() + dash + 1, id.data() + id.size(), out.second);
+  return out;
+}
+
+// The value of `field` in a flat RESP2 field/value array (XINFO STREAM); null if absent.
+const redisReply* field_of(const redisReply* r, std::string_view field) {
+  if (!r || r->type != REDIS_REPLY_ARRAY) return nullptr;
+  for (size_t i = 0; i + 1 < r->elements; i += 2)
+    if (reply_text(r->element[i]) == field) return r->element[i + 1];
+  return nullptr;
+}
+
+// A stream entry [id, [field, value, ...]]: its id.
+std::string entry_id(const redisReply* e) {
+  if (!e || e->type != REDIS_REPLY_ARRAY || e->elements < 1) return {};
+  return reply_text(e->element[0]);
+}
+
+}  // namespace
+
 void RedisEvents::start() {
-  if (channel_.empty() && shared_.opts.expiry_sweep_interval.count() <= 0) return;
+  if (stream_.empty() && shared_.opts.expiry_sweep_interval.count() <= 0) return;
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -41,7 +72,7 @@ void RedisEvents::loop() {
   const RedisOptions& opts = shared_.opts;
   std::chrono::milliseconds backoff = opts.reconnect_backoff_min;
   while (!stop_) {
-    if (channel_.empty()) {
+    if (stream_.empty()) {
       maybe_sweep();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;
@@ -52,12 +83,11 @@ void RedisEvents::loop() {
       std::string err;
       s = hooks_.open(deadline, err);
       if (err.empty()) {
-        Reply r = s->call({"SUBSCRIBE", channel_}, deadline);
-        if (r && r->type == REDIS_REPLY_ARRAY) {
-          ready_ = true;
-          backoff = opts.reconnect_backoff_min;
-          read(*s);
-        }
+        reconnect_ = false;
+        check_position(*s);
+        ready_ = true;
+        backoff = opts.reconnect_backoff_min;
+        read(*s);
       }
     } catch (const std::exception&) {
     }
@@ -73,18 +103,71 @@ void RedisEvents::loop() {
   }
 }
 
+void RedisEvents::check_position(RedisSocket& s) {
+  auto deadline = Clock::now() + shared_.opts.socket_timeout;
+  Reply info = s.call({"XINFO", "STREAM", stream_}, deadline);
+  if (!info) throw TransportError("no reply to XINFO STREAM");
+  if (info->type == REDIS_REPLY_ERROR) {
+    std::string why = reply_text(info.get());
+    if (why.find("no such key") == std::string::npos) throw TransportError(why);
+    // No stream (nothing written yet, or it was deleted): start at its beginning.
+    if (!last_id_.empty() && last_id_ != "0-0") hooks_.deliver({ChangeKind::kResync, "", ""});
+    last_id_ = "0-0";
+    return;
+  }
+  std::string last = reply_text(field_of(info.get(), "last-generated-id"));
+  if (last_id_.empty()) {  // the first connection: from the end
+    last_id_ = last.empty() ? "0-0" : last;
+    return;
+  }
+  const auto pos = parse_id(last_id_);
+  if (parse_id(last) < pos) {
+    // The stream was replaced (deleted and written again, or a failover lost entries): what
+    // it holds now is all news to us, and what we missed is unknown.
+    hooks_.deliver({ChangeKind::kResync, "", ""});
+    last_id_ = "0-0";
+    return;
+  }
+  // Trimmed past us: the oldest entry left is newer than the next one we would read, and
+  // the entry we read last is gone (if it is still there, nothing after it was trimmed).
+  std::string first = entry_id(field_of(info.get(), "first-entry"));
+  if (first.empty() || !(pos < parse_id(first))) return;
+  const redisReply* added = field_of(info.get(), "entries-added");
+  const redisReply* length = field_of(info.get(), "length");
+  if (added && length && added->type == REDIS_REPLY_INTEGER &&
+      length->type == REDIS_REPLY_INTEGER && added->integer == length->integer)
+    return;  // nothing was ever trimmed
+  Reply mine = s.call({"XRANGE", stream_, last_id_, last_id_}, deadline);
+  if (mine && mine->type == REDIS_REPLY_ARRAY && mine->elements == 1) return;
+  hooks_.deliver({ChangeKind::kResync, "", ""});
+}
+
 void RedisEvents::read(RedisSocket& s) {
-  reconnect_ = false;
+  static constexpr std::size_t kBatch = 1000;
+  const std::string batch = std::to_string(kBatch);
   while (!stop_ && !reconnect_) {
     maybe_sweep();
-    Reply r = s.next_reply();
-    if (!r) {
-      s.fill(Clock::now() + std::chrono::milliseconds(100));  // throws when the link dies
-      continue;
+    Reply r = s.call({"XREAD", "COUNT", batch, "BLOCK", "100", "STREAMS", stream_, last_id_},
+                     Clock::now() + shared_.opts.socket_timeout + std::chrono::milliseconds(100));
+    if (!r) throw TransportError("no reply to XREAD");
+    if (r->type == REDIS_REPLY_ERROR) throw TransportError(reply_text(r.get()));
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) continue;  // nil: nothing new
+    const redisReply* one = r->element[0];
+    if (one->type != REDIS_REPLY_ARRAY || one->elements < 2) continue;
+    const redisReply* entries = one->element[1];
+    if (entries->type != REDIS_REPLY_ARRAY) continue;
+    for (size_t i = 0; i < entries->elements; ++i) {
+      const redisReply* e = entries->element[i];
+      std::string id = entry_id(e);
+      if (id.empty()) continue;
+      if (e->elements >= 2 && e->element[1]->type == REDIS_REPLY_ARRAY) {
+        const redisReply* fields = e->element[1];
+        if (const redisReply* v = field_of(fields, "e")) deliver(reply_text(v));
+      }
+      last_id_ = std::move(id);
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) continue;
-    if (reply_text(r->element[0]) != "message") continue;
-    deliver(reply_text(r->element[2]));
+    // A full batch: the reader is behind, and the writers may be trimming past it.
+    if (entries->elements >= kBatch) check_position(s);
   }
 }
 

@@ -60,8 +60,11 @@ class RedisKeys {
   std::string task_key(std::string_view ref) const { return pfx(ref) + "task:" + std::string(ref); }
   // Cluster: "groups=<n>", recorded by the first server (every server must group alike).
   std::string layout_key() const { return prefix_ + "cluster-layout"; }
-  // The pub/sub channel of change events.
-  std::string events_channel() const { return prefix_ + "events"; }
+  // The stream of change events: "<prefix>events" on a single node; on a cluster one key of
+  // its own slot (the hash tag "{refcache-events}"), written after the scripts.
+  std::string events_stream() const {
+    return cluster() ? "{refcache-events}:" + prefix_ : prefix_ + "events";
+  }
 
  private:
   std::string prefix_;

@@ -25,6 +25,9 @@ namespace {
 // them in `foreign` as (binding key, ref) pairs, which the scripts return for the client to
 // delete (if the binding still names the ref). On a single node every binding key starts
 // with P and foreign stays empty.
+// publish(ch, ...) appends a change event to the events stream in the script's own atomic
+// step: `ch` is "<cap>:<stream key>" ("" = no event; on a cluster the stream has a slot of
+// its own and the client appends the events after the script).
 const char* const kLuaHelpers = R"lua(
 local foreign = {}
 local function drop_bindings(P, ref)
@@ -44,7 +47,10 @@ local function with_foreign(out)
   return out
 end
 local function publish(ch, origin, kind, ref, ns)
-  if ch ~= '' then redis.call('PUBLISH', ch, cjson.encode({origin, kind, ref, ns})) end
+  if ch == '' then return end
+  local colon = string.find(ch, ':', 1, true)
+  redis.call('XADD', string.sub(ch, colon + 1), 'MAXLEN', '~', string.sub(ch, 1, colon - 1),
+             '*', 'e', cjson.encode({origin, kind, ref, ns}))
 end
 local function ns_of(blob)
   if string.byte(blob, 1) == 0 then
