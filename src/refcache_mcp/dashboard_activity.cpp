@@ -97,6 +97,10 @@ void DashboardActivity::on_event(const ChangeEvent& e) {
       for (auto it = refs_.begin(); it != refs_.end();)
         it = e.ns.empty() || it->second.ns == e.ns ? refs_.erase(it) : std::next(it);
       break;
+    case ChangeKind::kResync:
+      // Changes were missed: the refs seen stay listed (they are this server's observations),
+      // and the feed shows the resync so that an operator knows the view may be stale.
+      break;
   }
   events_.push_back(SeenEvent{
       .seq = ++last_seq_, .time = unix_now(), .kind = e.kind, .ref_id = e.ref_id, .ns = e.ns});
