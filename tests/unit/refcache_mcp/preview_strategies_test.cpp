@@ -10,6 +10,7 @@
 #include "refcache/memory_backend.hpp"
 #include "refcache_mcp/cached_tools.hpp"
 #include "unit/in_process_client.hpp"
+#include "unit/refcache_mcp/small_cache_options.hpp"
 
 namespace {
 
@@ -18,20 +19,11 @@ namespace bj = boost::json;
 class PreviewStrategies : public ::testing::Test {
  protected:
   PreviewStrategies()
-      : cache(cache_options()),
+      : cache(test_support::small_cache_options()),
         server(mcp::ServerOptions{.info = {.name = "p", .version = "1"}, .worker_threads = 2}) {
     refcache::mcp::install(server, cache, {});
     cache.register_preview_strategy("columns", analysis::columns_preview);
     alice = test_support::InProcessClient(server, "alice", "s");
-  }
-
-  static refcache::RefCacheOptions cache_options() {
-    refcache::RefCacheOptions o;
-    o.name = "t";
-    o.preview.size_mode = refcache::SizeMode::kCharacter;
-    o.preview.max_size = 400;
-    o.backend = std::make_shared<refcache::MemoryBackend>();
-    return o;
   }
 
   // get_cached_result's result object.

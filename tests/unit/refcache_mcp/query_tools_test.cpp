@@ -10,6 +10,7 @@
 #include "refcache/memory_backend.hpp"
 #include "refcache_mcp/cached_tools.hpp"
 #include "unit/in_process_client.hpp"
+#include "unit/refcache_mcp/small_cache_options.hpp"
 
 namespace {
 
@@ -19,22 +20,13 @@ using namespace std::chrono_literals;
 class QueryTools : public ::testing::Test {
  protected:
   QueryTools()
-      : cache(cache_options()),
+      : cache(test_support::small_cache_options()),
         server(mcp::ServerOptions{.info = {.name = "q", .version = "1"}, .worker_threads = 2}) {
     refcache::mcp::InstallOptions o;
     o.query_deadline = 300ms;
     refcache::mcp::install(server, cache, o);
     alice = test_support::InProcessClient(server, "alice", "s-alice");
     bob = test_support::InProcessClient(server, "bob", "s-bob");
-  }
-
-  static refcache::RefCacheOptions cache_options() {
-    refcache::RefCacheOptions o;
-    o.name = "t";
-    o.preview.size_mode = refcache::SizeMode::kCharacter;
-    o.preview.max_size = 400;
-    o.backend = std::make_shared<refcache::MemoryBackend>();
-    return o;
   }
 
   static bj::value structured(const bj::object& result) { return result.at("structuredContent"); }

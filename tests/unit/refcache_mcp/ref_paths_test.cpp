@@ -15,6 +15,7 @@
 #include "refcache/ref_path.hpp"
 #include "refcache_mcp/cached_tools.hpp"
 #include "unit/in_process_client.hpp"
+#include "unit/refcache_mcp/small_cache_options.hpp"
 
 namespace {
 
@@ -24,7 +25,7 @@ using namespace std::chrono_literals;
 class RefPaths : public ::testing::Test {
  protected:
   RefPaths()
-      : cache(cache_options()),
+      : cache(test_support::small_cache_options()),
         server(mcp::ServerOptions{.info = {.name = "p", .version = "1"}, .worker_threads = 2}) {
     refcache::mcp::install(server, cache, {});
     // A cached tool that reports what it received, and keeps it for the test to look at.
@@ -39,15 +40,6 @@ class RefPaths : public ::testing::Test {
                                      return bj::value(args);
                                    });
     alice = test_support::InProcessClient(server, "alice", "s-alice");
-  }
-
-  static refcache::RefCacheOptions cache_options() {
-    refcache::RefCacheOptions o;
-    o.name = "t";
-    o.preview.size_mode = refcache::SizeMode::kCharacter;
-    o.preview.max_size = 400;
-    o.backend = std::make_shared<refcache::MemoryBackend>();
-    return o;
   }
 
   bj::object call(const std::string& tool, bj::object args) {
