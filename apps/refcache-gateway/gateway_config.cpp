@@ -68,6 +68,16 @@ class Reader {
     fail(ptr, "must be an integer from 1 to 100000000");
   }
 
+  // A TTL in whole seconds: 0 (off) to 30 days.
+  std::chrono::seconds seconds(const json::value& v, const std::string& ptr) const {
+    constexpr std::int64_t kMax = std::int64_t{30} * 24 * 3600;
+    if (v.is_int64() && v.get_int64() >= 0 && v.get_int64() <= kMax)
+      return std::chrono::seconds(v.get_int64());
+    if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(kMax))
+      return std::chrono::seconds(static_cast<std::int64_t>(v.get_uint64()));
+    fail(ptr, "must be a whole number of seconds from 0 to 2592000 (30 days)");
+  }
+
   bool boolean(const json::value& v, const std::string& ptr) const {
     if (!v.is_bool()) fail(ptr, "must be true or false");
     return v.get_bool();
@@ -128,19 +138,22 @@ class Reader {
 
 ToolSettings read_tool(const Reader& r, const json::value& v, const std::string& ptr) {
   const auto& o = r.object(v, ptr);
-  r.only(o, ptr, {"threshold", "preview_size", "hidden", "accept_refs"});
+  r.only(o, ptr, {"threshold", "preview_size", "hidden", "accept_refs", "cache_ttl"});
   ToolSettings t;
   if (auto* x = o.if_contains("threshold")) t.threshold = r.size(*x, ptr + "/threshold");
   if (auto* x = o.if_contains("preview_size")) t.preview_size = r.size(*x, ptr + "/preview_size");
   if (auto* x = o.if_contains("hidden")) t.hidden = r.boolean(*x, ptr + "/hidden");
   if (auto* x = o.if_contains("accept_refs")) t.accept_refs = r.boolean(*x, ptr + "/accept_refs");
+  if (auto* x = o.if_contains("cache_ttl")) t.cache_ttl = r.seconds(*x, ptr + "/cache_ttl");
   return t;
 }
 
 void read_gateway_settings(const Reader& r, const json::value& v, const std::string& ptr,
                            UpstreamConfig& u) {
   const auto& o = r.object(v, ptr);
-  r.only(o, ptr, {"prefix", "threshold", "preview_size", "hide_tools", "accept_refs", "tools"});
+  r.only(o, ptr,
+         {"prefix", "threshold", "preview_size", "hide_tools", "accept_refs", "tools",
+          "cache_read_only_ttl"});
   if (auto* x = o.if_contains("prefix")) {
     u.prefix = r.string(*x, ptr + "/prefix");
     for (char c : *u.prefix)
@@ -152,6 +165,8 @@ void read_gateway_settings(const Reader& r, const json::value& v, const std::str
   if (auto* x = o.if_contains("preview_size")) u.preview_size = r.size(*x, ptr + "/preview_size");
   if (auto* x = o.if_contains("hide_tools")) u.hide_tools = r.strings(*x, ptr + "/hide_tools");
   if (auto* x = o.if_contains("accept_refs")) u.accept_refs = r.boolean(*x, ptr + "/accept_refs");
+  if (auto* x = o.if_contains("cache_read_only_ttl"))
+    u.cache_read_only_ttl = r.seconds(*x, ptr + "/cache_read_only_ttl");
   if (auto* x = o.if_contains("tools"))
     for (const auto& kv : r.object(*x, ptr + "/tools"))
       u.tools[std::string(kv.key())] =
@@ -229,6 +244,7 @@ EffectiveSettings GatewayConfig::settings_for(const UpstreamConfig& u, const std
   s.threshold = u.threshold.value_or(threshold);
   s.preview_size = u.preview_size.value_or(preview_size.value_or(cache_preview_size));
   s.accept_refs = u.accept_refs;
+  s.cache_read_only_ttl = u.cache_read_only_ttl.value_or(cache_read_only_ttl);
   s.hidden = std::find(u.hide_tools.begin(), u.hide_tools.end(), tool) != u.hide_tools.end();
   if (auto it = u.tools.find(tool); it != u.tools.end()) {
     const ToolSettings& t = it->second;
@@ -236,6 +252,7 @@ EffectiveSettings GatewayConfig::settings_for(const UpstreamConfig& u, const std
     if (t.preview_size) s.preview_size = *t.preview_size;
     if (t.hidden) s.hidden = *t.hidden;
     if (t.accept_refs) s.accept_refs = *t.accept_refs;
+    s.cache_ttl = t.cache_ttl;
   }
   return s;
 }
@@ -248,10 +265,12 @@ GatewayConfig parse_config(const std::string& text, const std::string& path) {
   c.path = path;
   if (auto* x = o.if_contains("refcache")) {
     const auto& g = r.object(*x, "/refcache");
-    r.only(g, "/refcache", {"threshold", "preview_size"});
+    r.only(g, "/refcache", {"threshold", "preview_size", "cache_read_only_ttl"});
     if (auto* t = g.if_contains("threshold")) c.threshold = r.size(*t, "/refcache/threshold");
     if (auto* t = g.if_contains("preview_size"))
       c.preview_size = r.size(*t, "/refcache/preview_size");
+    if (auto* t = g.if_contains("cache_read_only_ttl"))
+      c.cache_read_only_ttl = r.seconds(*t, "/refcache/cache_read_only_ttl");
   }
   const char* key = o.contains("mcpServers") ? "mcpServers" : "servers";
   const json::value* servers = o.if_contains(key);

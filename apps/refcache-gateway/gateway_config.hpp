@@ -11,11 +11,13 @@
 //     "mcpServers": { "fs": { "command": "npx", "args": ["-y", "..."],
 //       "refcache": {"prefix": "fs", "threshold": 5000, "preview_size": 500,
 //                    "hide_tools": ["move_file"], "accept_refs": true,
-//                    "tools": {"read_text_file": {"threshold": 2000}}} } } }
+//                    "cache_read_only_ttl": 60,
+//                    "tools": {"read_text_file": {"threshold": 2000, "cache_ttl": 0}}} } } }
 //
 // Thread-safety: plain values; load_config() touches only its arguments and the environment.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -38,6 +40,9 @@ struct ToolSettings {
   std::optional<std::size_t> preview_size{};  // preview budget of that ref
   std::optional<bool> hidden{};               // not offered to clients
   std::optional<bool> accept_refs{};          // arguments may be ref ids
+  // Seconds an identical call's result is answered from the cache (response_cache.hpp); 0 =
+  // never, whatever the tool's annotations say. Unset: the read-only rule of the server.
+  std::optional<std::chrono::seconds> cache_ttl{};
 };
 
 enum class UpstreamKind { kStdio, kStreamableHttp, kLegacySse };
@@ -55,10 +60,13 @@ struct UpstreamConfig {
   // Tool name prefix ("fs" names read_file "fs_read_file"); unset: a prefix of the server's
   // name only where a tool name collides.
   std::optional<std::string> prefix{};
-  std::optional<std::size_t> threshold{};       // unset: the file's default
-  std::optional<std::size_t> preview_size{};    // unset: the file's default
-  std::vector<std::string> hide_tools{};        // tools not offered to clients
-  bool accept_refs = true;                      // arguments of its tools may be ref ids
+  std::optional<std::size_t> threshold{};     // unset: the file's default
+  std::optional<std::size_t> preview_size{};  // unset: the file's default
+  std::vector<std::string> hide_tools{};      // tools not offered to clients
+  bool accept_refs = true;                    // arguments of its tools may be ref ids
+  // Seconds the results of its tools marked readOnlyHint are answered from the cache; unset:
+  // the file's default.
+  std::optional<std::chrono::seconds> cache_read_only_ttl{};
   std::map<std::string, ToolSettings> tools{};  // per-tool overrides, by upstream tool name
 };
 
@@ -68,6 +76,8 @@ struct EffectiveSettings {
   std::size_t preview_size = 0;
   bool hidden = false;
   bool accept_refs = true;
+  std::optional<std::chrono::seconds> cache_ttl{};  // the tool's own, if set
+  std::chrono::seconds cache_read_only_ttl{0};      // for a tool marked readOnlyHint
 };
 
 struct GatewayConfig {
@@ -78,6 +88,10 @@ struct GatewayConfig {
   std::size_t threshold = 10000;
   // Preview budget of a ref; unset: the cache's (--max-size).
   std::optional<std::size_t> preview_size{};
+  // Seconds the results of tools marked readOnlyHint are answered from the cache for an
+  // identical call of the same caller (response_cache.hpp). Default 0: never, since an
+  // upstream's hint is only its word and even a read-only tool's answer changes over time.
+  std::chrono::seconds cache_read_only_ttl{0};
   std::vector<UpstreamConfig> upstreams{};  // in the file's order
 
   // The settings of tool `tool` of upstream `u`, given the cache's preview size.

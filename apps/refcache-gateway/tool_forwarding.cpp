@@ -10,6 +10,7 @@
 #include "ref_arguments.hpp"
 #include "refcache/errors.hpp"
 #include "refcache_mcp/cached_tools.hpp"
+#include "response_cache.hpp"
 #include "result_interception.hpp"
 
 namespace gateway {
@@ -35,6 +36,20 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
     if (s.accept_refs && has_ref_arguments(forwarded))
       forwarded = resolve_arguments(cache, forwarded, refcache::derive_actor(who),
                                     cache.options().call_defaults.input_limits, tool.input_schema);
+    const InterceptOptions answer{.threshold = s.threshold,
+                                  .preview_size = s.preview_size,
+                                  .upstream = up.name(),
+                                  .tool = exposed};
+    // An identical call of the same caller within the tool's TTL: the upstream is not asked.
+    const std::chrono::seconds ttl = response_ttl(s, tool.annotations);
+    std::string key;
+    if (ttl.count() > 0) {
+      key = response_key(cache, up.name(), tool.name, forwarded, who);
+      if (auto kept = cached_response(cache, key)) {
+        spdlog::debug("{}: answered from the response cache", exposed);
+        return intercept(cache, who, std::move(*kept), answer);
+      }
+    }
     // Progress, log messages and requests of the upstream reach the client while this call
     // runs, never after: each use of `ctx` holds the hook, and the call waits for the uses to
     // end before it returns.
@@ -80,11 +95,8 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
       } end{*hook};
       result = up.call_tool(tool.name, forwarded, co);
     }
-    return intercept(cache, who, std::move(result),
-                     {.threshold = s.threshold,
-                      .preview_size = s.preview_size,
-                      .upstream = up.name(),
-                      .tool = exposed});
+    keep_response(cache, key, result, ttl, who);
+    return intercept(cache, who, std::move(result), answer);
   } catch (const refcache::InvalidReference& e) {
     return mcp::CallToolResult::error(e.what());
   } catch (const refcache::CircularReference& e) {

@@ -15,6 +15,7 @@
 #include "ref_arguments.hpp"
 #include "refcache/errors.hpp"
 #include "refcache/memory_backend.hpp"
+#include "response_cache.hpp"
 #include "result_interception.hpp"
 
 namespace json = boost::json;
@@ -343,4 +344,103 @@ TEST(CallerPrincipal, OnlyCallsOfOnePrincipalReceiveTheUpstreamsMessages) {
   EXPECT_FALSE(single_principal({"user:alice", "user:alice", "user:bob"}));
   EXPECT_FALSE(single_principal({""}));
   EXPECT_FALSE(single_principal({"", ""}));
+}
+
+TEST(GatewayConfig, ResponseCacheTtlsFromTheToolTheServerOrTheFile) {
+  auto c = parse_config(R"({"refcache": {"cache_read_only_ttl": 30},
+    "mcpServers": {"a": {"command": "x", "refcache": {"cache_read_only_ttl": 60,
+      "tools": {"write": {"cache_ttl": 5}, "read": {"cache_ttl": 0}}}},
+                   "b": {"command": "y"}, "c": {"command": "z"}}})",
+                        "cfg.json");
+  mcp::ToolAnnotations read_only;
+  read_only.read_only_hint = true;
+  const mcp::ToolAnnotations plain;
+  using std::chrono::seconds;
+  const auto a_other = c.settings_for(c.upstreams[0], "other", 1000);
+  EXPECT_EQ(gateway::response_ttl(a_other, read_only), seconds(60));  // the server's
+  EXPECT_EQ(gateway::response_ttl(a_other, plain), seconds(0));       // not read-only: never
+  // A tool's own TTL wins over its annotations, both ways.
+  EXPECT_EQ(gateway::response_ttl(c.settings_for(c.upstreams[0], "write", 1000), plain),
+            seconds(5));
+  EXPECT_EQ(gateway::response_ttl(c.settings_for(c.upstreams[0], "read", 1000), read_only),
+            seconds(0));
+  EXPECT_EQ(gateway::response_ttl(c.settings_for(c.upstreams[1], "t", 1000), read_only),
+            seconds(30));  // the file's
+  auto none = parse_config(R"({"mcpServers": {"a": {"command": "x"}}})", "cfg.json");
+  EXPECT_EQ(gateway::response_ttl(none.settings_for(none.upstreams[0], "t", 1000), read_only),
+            seconds(0));  // off unless configured
+  EXPECT_NE(
+      config_error(R"({"mcpServers": {"a": {"command": "x",
+      "refcache": {"tools": {"t": {"cache_ttl": -1}}}}}})")
+          .find("/mcpServers/a/refcache/tools/t/cache_ttl: must be a whole number of seconds"),
+      std::string::npos);
+  EXPECT_NE(config_error(R"({"refcache": {"cache_read_only_ttl": "1m"},
+      "mcpServers": {"a": {"command": "x"}}})")
+                .find("/refcache/cache_read_only_ttl: must be a whole number"),
+            std::string::npos);
+}
+
+namespace {
+double fake_now = 1000000.0;
+double fake_clock() {
+  return fake_now;
+}
+}  // namespace
+
+TEST(GatewayResponseCache, KeptPerCallerToolAndArgumentsUntilItsTtl) {
+  refcache::RefCacheOptions o;
+  o.name = "gateway";
+  refcache::MemoryBackendOptions mo;
+  mo.clock = &fake_clock;
+  o.backend = std::make_shared<refcache::MemoryBackend>(mo);
+  o.clock = &fake_clock;
+  refcache::RefCache cache(std::move(o));
+  const auto alice = caller({{"user_id", "alice"}, {"peer_address", "127.0.0.1"}});
+  const auto bob = caller({{"user_id", "bob"}, {"peer_address", "127.0.0.1"}});
+  const json::value args = json::parse(R"({"path": "/a", "depth": 2})");
+  const json::value same_args = json::parse(R"({"depth": 2, "path": "/a"})");
+  mcp::CallToolResult r;
+  r.content.push_back(mcp::text_content("listing of /a"));
+  r.structured_content = json::parse(R"({"entries": ["x"]})");
+
+  const std::string key = gateway::response_key(cache, "fs", "list", args, alice);
+  ASSERT_FALSE(key.empty());
+  EXPECT_EQ(key, gateway::response_key(cache, "fs", "list", same_args, alice));
+  EXPECT_FALSE(gateway::cached_response(cache, key));
+  gateway::keep_response(cache, key, r, std::chrono::seconds(10), alice);
+  auto hit = gateway::cached_response(cache, key);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->to_json(), r.to_json());
+
+  // Another caller, other arguments, another tool or upstream: other keys, nothing kept.
+  for (const std::string& other :
+       {gateway::response_key(cache, "fs", "list", args, bob),
+        gateway::response_key(cache, "fs", "list", json::parse(R"({"path": "/b"})"), alice),
+        gateway::response_key(cache, "fs", "stat", args, alice),
+        gateway::response_key(cache, "fs2", "list", args, alice)}) {
+    EXPECT_NE(other, key);
+    EXPECT_FALSE(gateway::cached_response(cache, other));
+  }
+  // Anonymous HTTP callers cannot be told apart: never cached.
+  EXPECT_TRUE(
+      gateway::response_key(cache, "fs", "list", args, caller({{"peer_address", "127.0.0.1"}}))
+          .empty());
+
+  // Kept results are nobody's but the system's: not listed, not readable by ref or key.
+  for (const auto& actor : {refcache::Actor::agent(), refcache::Actor::user("alice")}) {
+    EXPECT_TRUE(cache.list(gateway::kResponseNamespace, actor).ref_ids.empty());
+    EXPECT_ANY_THROW(cache.get(key, actor, {.ns = gateway::kResponseNamespace}));
+  }
+
+  // Errors are not kept.
+  const std::string key2 = gateway::response_key(cache, "fs", "list", json::object{}, alice);
+  gateway::keep_response(cache, key2, mcp::CallToolResult::error("no such dir"),
+                         std::chrono::seconds(10), alice);
+  EXPECT_FALSE(gateway::cached_response(cache, key2));
+
+  // The TTL ends it.
+  fake_now += 9;
+  EXPECT_TRUE(gateway::cached_response(cache, key));
+  fake_now += 2;
+  EXPECT_FALSE(gateway::cached_response(cache, key));
 }

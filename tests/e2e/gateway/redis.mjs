@@ -11,14 +11,13 @@
 //     the ref writes nothing.
 //
 //   node redis.mjs --gateway BIN
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { freePort } from './postgres_fixture.mjs';
+import { startHttp, startRedis } from './processes.mjs';
 
 const args = process.argv.slice(2);
 const i = args.indexOf('--gateway');
@@ -48,38 +47,6 @@ function step(s) { console.log(`ok: ${s}`); }
 const sc = (r) => r.structuredContent;
 const textOf = (r) => (r.content ?? []).filter((b) => b.type === 'text').map((b) => b.text).join('');
 
-async function startRedis() {
-  const port = await freePort();
-  const password = 'pw-' + Math.random().toString(36).slice(2);
-  const dir = path.join(work, 'redis');
-  fs.mkdirSync(dir);
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', password,
-    '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  children.push(proc);
-  for (let k = 0; k < 100; k++) {
-    const r = spawnSync('redis-cli', ['-p', String(port), '-a', password, '--no-auth-warning', 'ping']);
-    if (r.stdout?.toString().trim() === 'PONG') return `redis://:${password}@127.0.0.1:${port}/0`;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  fail('redis-server did not start');
-}
-
-function startGateway(extra) {
-  const proc = spawn(GATEWAY, [...extra, '--transport', 'http', '--host', '127.0.0.1', '--port', '0'],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(proc);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`the gateway did not start: ${err}`)), 60000);
-    proc.stderr.on('data', (d) => {
-      err += d.toString();
-      const m = err.match(/listening on (http:\/\/[^\s]+)/);
-      if (m) { clearTimeout(t); resolve(new URL(m[1])); }
-    });
-    proc.on('exit', (code) => reject(new Error(`the gateway exited with ${code}: ${err}`)));
-  });
-}
-
 async function connect(url, token, name) {
   const c = new Client({ name, version: '1.0.0' });
   await c.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
@@ -87,7 +54,7 @@ async function connect(url, token, name) {
 }
 
 async function main() {
-  const redisUrl = await startRedis();
+  const redisUrl = (await startRedis(work, children)).url;
   const data = path.join(work, 'data');
   fs.mkdirSync(data);
   const rows = Array.from({ length: 20000 }, (_, k) => ({ id: k, name: `name-${k}`, note: 'y'.repeat(40) }));
@@ -100,7 +67,8 @@ async function main() {
   const BOB = 'bob-' + Math.random().toString(36).slice(2);
   const common = ['--config', configPath, '--backend', redisUrl, '--bearer-token', `${ALICE}=alice`, '--bearer-token', `${BOB}=bob`,
     '--namespace-template', 'user:{user_id}'];
-  const [urlA, urlB] = await Promise.all([startGateway(common), startGateway(common)]);
+  const [urlA, urlB] = (await Promise.all([startHttp(GATEWAY, common, 'gateway A', children),
+    startHttp(GATEWAY, common, 'gateway B', children)])).map((g) => g.url);
   check(urlA.port !== urlB.port, 'two gateways on two ports', [urlA.href, urlB.href]);
   step(`two gateways (${urlA.host}, ${urlB.host}) on one redis-server`);
 

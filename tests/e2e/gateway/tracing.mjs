@@ -13,13 +13,12 @@
 // start and the end of a call is one that call caused.
 //
 //   node tracing.mjs --gateway BIN --calc BIN
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { freePort } from './postgres_fixture.mjs';
+import { startHttp, startRedis } from './processes.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name) => { const k = args.indexOf(name); return k >= 0 ? args[k + 1] : undefined; };
@@ -45,39 +44,6 @@ function fail(what, detail) {
 function check(cond, what, detail) { if (!cond) fail(what, detail); }
 function step(s) { console.log(`ok: ${s}`); }
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
-
-async function startRedis() {
-  const port = await freePort();
-  const password = 'pw-' + Math.random().toString(36).slice(2);
-  const dir = path.join(work, 'redis');
-  fs.mkdirSync(dir);
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', password,
-    '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  children.push(proc);
-  for (let k = 0; k < 100; k++) {
-    const r = spawnSync('redis-cli', ['-p', String(port), '-a', password, '--no-auth-warning', 'ping']);
-    if (r.stdout?.toString().trim() === 'PONG') return { url: `redis://:${password}@127.0.0.1:${port}/0`, password };
-    await sleep(100);
-  }
-  fail('redis-server did not start');
-}
-
-// Starts an HTTP server process; resolves with its URL and a reader of its stderr lines.
-function startHttp(bin, extra, name) {
-  const proc = spawn(bin, [...extra, '--transport', 'http', '--host', '127.0.0.1', '--port', '0'],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(proc);
-  const log = { text: '', lines() { return this.text.split('\n').filter((l) => l.length > 0); } };
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${name} did not start: ${log.text}`)), 60000);
-    proc.stderr.on('data', (d) => {
-      log.text += d.toString();
-      const m = log.text.match(/listening on (http:\/\/[^\s"\\]+)/);
-      if (m) { clearTimeout(t); resolve({ url: new URL(m[1]), log }); }
-    });
-    proc.on('exit', (code) => reject(new Error(`${name} exited with ${code}: ${log.text}`)));
-  });
-}
 
 function parseLines(lines, who) {
   return lines.map((l) => {
@@ -107,14 +73,14 @@ async function linesOf(logs, fn) {
 }
 
 async function main() {
-  const redis = await startRedis();
+  const redis = await startRedis(work, children);
   const TOKEN = 'tok-' + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
   const logFlags = ['--log-format', 'json', '--log-level', 'debug', '--watch-interval', '0'];
-  const calc = await startHttp(CALC, ['--backend', redis.url, ...logFlags], 'refcache-calculator');
+  const calc = await startHttp(CALC, ['--backend', redis.url, ...logFlags], 'refcache-calculator', children);
   const configPath = path.join(work, 'mcp.json');
   fs.writeFileSync(configPath, JSON.stringify({ mcpServers: { calc: { url: calc.url.href } } }));
   const gw = await startHttp(GATEWAY, ['--config', configPath, '--backend', redis.url, '--bearer-token', `${TOKEN}=alice`,
-    ...logFlags], 'refcache-gateway');
+    ...logFlags], 'refcache-gateway', children);
   step(`refcache-calculator (${calc.url.host}) behind refcache-gateway (${gw.url.host}), one redis-server, JSON logs`);
 
   // Every line either process has written so far is JSON with the fields every line has.
