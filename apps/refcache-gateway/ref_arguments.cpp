@@ -32,15 +32,17 @@ bool wants_string(const json::value& schema) {
 // The text a string parameter receives for `given` (a ref) that resolved to `resolved`, not a
 // string: the JSON text the value was parsed from, when the gateway kept it
 // (kOriginalTextRef), else the value's compact JSON.
+// `use`: the permission the value was used under (READ, or EXECUTE for a private input).
 json::value as_text(refcache::RefCache& cache, const json::value& given,
-                    const refcache::Actor& actor, const json::value& resolved) {
+                    const refcache::Actor& actor, const json::value& resolved,
+                    refcache::Permission use) {
   if (refcache::is_ref_id(given.get_string())) {
-    refcache::EntryPtr e = cache.entry_for(given.get_string(), actor, refcache::Permission::kRead);
+    refcache::EntryPtr e = cache.entry_for(given.get_string(), actor, use);
     const json::value* text_ref = e->metadata.if_contains(kOriginalTextRef);
     if (text_ref != nullptr && text_ref->is_string()) {
       try {
-        refcache::ValuePtr text = cache.resolve(text_ref->get_string(), actor);
-        if (text->is_string()) return *text;
+        refcache::EntryPtr text = cache.entry_for(text_ref->get_string(), actor, use);
+        if (text->value.is_string()) return text->value;
       } catch (const refcache::NotFound&) {
         // Expired or removed on its own: the value's JSON will do.
       } catch (const refcache::PermissionDenied&) {
@@ -48,6 +50,12 @@ json::value as_text(refcache::RefCache& cache, const json::value& given,
     }
   }
   return json::string(jsonio::to_string(resolved));
+}
+
+bool is_private(const std::vector<refcache::PrivateInput>& inputs, const json::string& given) {
+  for (const auto& in : inputs)
+    if (in.ref_id == given) return true;
+  return false;
 }
 
 }  // namespace
@@ -83,33 +91,42 @@ bool has_ref_arguments(const json::value& args) {
   return refcache::contains_ref_ids(args);
 }
 
-json::value resolve_arguments(refcache::RefCache& cache, const json::value& args,
-                              const refcache::Actor& actor, const refcache::InputLimits& limits,
-                              const json::value& upstream_schema) {
+ResolvedArguments resolve_arguments(refcache::RefCache& cache, const json::value& args,
+                                    const refcache::Actor& actor,
+                                    const refcache::InputLimits& limits,
+                                    const json::value& upstream_schema) {
   refcache::ResolutionOptions ro;
-  ro.allow_execute = false;  // the upstream may show what it receives: READ is required
+  ro.allow_execute = true;  // an EXECUTE-only value makes the call a private computation
   ro.limits = limits;
   ro.fail_on_missing = false;  // decided below: the gateway's own refs must resolve
   const std::string& own_name = cache.name();
-  json::value out = args;
-  if (refcache::contains_ref_ids(out)) {
-    refcache::ResolutionResult r = refcache::resolve_refs(cache, out, actor, ro);
+  ResolvedArguments out;
+  out.args = args;
+  if (refcache::contains_ref_ids(out.args)) {
+    refcache::ResolutionResult r = refcache::resolve_refs(cache, out.args, actor, ro);
     for (const auto& f : r.failed_refs)
       if (owned(f, own_name)) throw refcache::InvalidReference(f);
-    out = std::move(r.value);
+    out.args = std::move(r.value);
+    out.private_inputs = std::move(r.private_inputs);
+    out.input_policies = std::move(r.input_policies);
+    out.input_namespaces = std::move(r.input_namespaces);
   }
   // A string parameter whose ref held JSON gets that JSON's text.
   const json::object* props = nullptr;
   if (upstream_schema.is_object())
     if (const auto* p = upstream_schema.get_object().if_contains("properties"); p && p->is_object())
       props = &p->get_object();
-  if (props != nullptr && out.is_object() && args.is_object()) {
-    for (auto& kv : out.as_object()) {
+  if (props != nullptr && out.args.is_object() && args.is_object()) {
+    for (auto& kv : out.args.as_object()) {
       const json::value* given = args.get_object().if_contains(kv.key());
       const json::value* schema = props->if_contains(kv.key());
       if (given != nullptr && schema != nullptr && names_ref(*given) && !kv.value().is_string() &&
-          wants_string(*schema))
-        kv.value() = as_text(cache, *given, actor, kv.value());
+          wants_string(*schema)) {
+        const auto use = is_private(out.private_inputs, given->get_string())
+                             ? refcache::Permission::kExecute
+                             : refcache::Permission::kRead;
+        kv.value() = as_text(cache, *given, actor, kv.value(), use);
+      }
     }
   }
   return out;

@@ -5,8 +5,11 @@
 // calling actor, with the same opaque error for a missing, expired or forbidden ref, the same
 // cycle detection and input budget, and PartNotFound naming the failed token when a pointer
 // names nothing in a value the caller may read.
-// The caller must be allowed to READ each ref: an upstream server is not trusted with values
-// the caller may only use without seeing (EXECUTE), since nothing stops it from echoing them.
+// The caller must be allowed to use each ref: READ, or EXECUTE (use without seeing). A ref the
+// caller may only EXECUTE reaches the upstream like any other, and is reported among the
+// private inputs: the call is then a private computation (private_result.hpp), whose answer,
+// messages and failures the caller never sees, since nothing stops the upstream from echoing
+// what it received.
 //
 // When the upstream's schema says a top-level parameter is a string and its ref resolved to
 // something else (a JSON text the gateway stored parsed), the parameter receives that JSON
@@ -27,6 +30,8 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <string>
+#include <vector>
 
 #include "refcache/actor.hpp"
 #include "refcache/ref_cache.hpp"
@@ -43,13 +48,25 @@ boost::json::value published_schema(const boost::json::value& upstream_schema);
 // True when `args` holds a ref id or a "REF#/pointer" string anywhere.
 bool has_ref_arguments(const boost::json::value& args);
 
-// `args` with every ref resolved as `actor` (READ required). Throws refcache::InvalidReference
-// (opaque, for a missing, expired or forbidden ref; PartNotFound for a pointer that names
-// nothing),
-// CircularReference or InvalidArgument (the budget of `limits` exceeded).
-boost::json::value resolve_arguments(refcache::RefCache& cache, const boost::json::value& args,
-                                     const refcache::Actor& actor,
-                                     const refcache::InputLimits& limits,
-                                     const boost::json::value& upstream_schema);
+// Arguments with their refs resolved, and where the values came from.
+struct ResolvedArguments {
+  boost::json::value args{};  // what the upstream receives
+  // The refs the caller may only EXECUTE, one per occurrence; empty: the caller may read
+  // every value it passed.
+  std::vector<refcache::PrivateInput> private_inputs{};
+  // The policies and namespaces of every ref used, so that a result is stored at least as
+  // strictly as its inputs.
+  std::vector<refcache::AccessPolicy> input_policies{};
+  std::vector<std::string> input_namespaces{};
+};
+
+// `args` with every ref resolved as `actor` (READ or EXECUTE required). Throws
+// refcache::InvalidReference (opaque, for a missing, expired or forbidden ref; PartNotFound for
+// a pointer that names nothing in a value the caller may read), CircularReference or
+// InvalidArgument (the budget of `limits` exceeded).
+ResolvedArguments resolve_arguments(refcache::RefCache& cache, const boost::json::value& args,
+                                    const refcache::Actor& actor,
+                                    const refcache::InputLimits& limits,
+                                    const boost::json::value& upstream_schema);
 
 }  // namespace gateway

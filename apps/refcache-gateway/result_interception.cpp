@@ -1,5 +1,6 @@
 #include "result_interception.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <variant>
 
@@ -52,9 +53,10 @@ bool wraps_text(const json::value& structured, const json::array& content) {
   return texts == 1 && same;
 }
 
-// The namespace and policy of a stored result, as CachedCall scopes its own under the cache's
-// call defaults.
-refcache::SetOptions scope(const refcache::RefCache& cache, const refcache::CallIdentity& who) {
+}  // namespace
+
+refcache::SetOptions result_scope(const refcache::RefCache& cache,
+                                  const refcache::CallIdentity& who) {
   const refcache::CallDefaults& d = cache.options().call_defaults;
   refcache::SetOptions so;
   so.ns = d.namespace_template ? refcache::expand_template(*d.namespace_template, who.values)
@@ -73,45 +75,51 @@ refcache::SetOptions scope(const refcache::RefCache& cache, const refcache::Call
   return so;
 }
 
-}  // namespace
+std::optional<StoredForm> stored_form(mcp::CallToolResult& result) {
+  StoredForm f;
+  if (result.structured_content && !wraps_text(*result.structured_content, result.content)) {
+    f.source = "structuredContent";
+    f.value = std::move(*result.structured_content);
+    for (auto& b : result.content)
+      if (!is_text_block(b)) f.others.push_back(std::move(b));
+    return f;
+  }
+  if (std::none_of(result.content.begin(), result.content.end(), is_text_block))
+    return std::nullopt;
+  json::array texts;
+  json::string* last_text = nullptr;
+  for (auto& b : result.content) {
+    if (is_text_block(b)) {
+      last_text = &b.as_object().at("text").as_string();
+      texts.push_back(text_value(*last_text, f.source));
+    } else {
+      f.others.push_back(std::move(b));
+    }
+  }
+  if (texts.size() == 1) {
+    f.value = std::move(texts[0]);
+    if (f.source == "json_text") f.original_text = std::move(*last_text);
+  } else {
+    f.value = std::move(texts);
+    f.source = "text_blocks";
+  }
+  return f;
+}
 
 mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIdentity& who,
                               mcp::CallToolResult result, const InterceptOptions& options) {
   const std::size_t size = cache.measure(result.to_json());
   if (size <= options.threshold) return result;
 
-  std::string source;
-  json::value value;
-  json::array others;  // blocks passed on after the ref
-  // The text a JSON value was parsed from, kept beside it (kOriginalTextRef).
-  std::optional<json::string> original_text;
-  if (result.structured_content && !wraps_text(*result.structured_content, result.content)) {
-    source = "structuredContent";
-    value = std::move(*result.structured_content);
-    for (auto& b : result.content)
-      if (!is_text_block(b)) others.push_back(std::move(b));
-  } else {
-    json::array texts;
-    json::string* last_text = nullptr;
-    for (auto& b : result.content) {
-      if (is_text_block(b)) {
-        last_text = &b.as_object().at("text").as_string();
-        texts.push_back(text_value(*last_text, source));
-      } else {
-        others.push_back(std::move(b));
-      }
-    }
-    if (texts.empty()) return result;
-    if (texts.size() == 1) {
-      value = std::move(texts[0]);
-      if (source == "json_text") original_text = std::move(*last_text);
-    } else {
-      value = std::move(texts);
-      source = "text_blocks";
-    }
-  }
+  std::optional<StoredForm> taken = stored_form(result);
+  if (!taken) return result;  // neither structuredContent nor text: passed whole
+  StoredForm& form = *taken;
+  json::value value = std::move(form.value);
+  const std::string source = std::move(form.source);
+  json::array others = std::move(form.others);
+  std::optional<json::string> original_text = std::move(form.original_text);
 
-  refcache::SetOptions so = scope(cache, who);
+  refcache::SetOptions so = result_scope(cache, who);
   so.tool_name = options.tool;
   so.metadata = json::object{{"upstream", options.upstream}, {"source", source}};
   if (original_text) {

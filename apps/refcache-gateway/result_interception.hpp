@@ -22,7 +22,10 @@
 // Thread-safety: a pure function over a thread-safe RefCache.
 #pragma once
 
+#include <boost/json/array.hpp>
+#include <boost/json/string.hpp>
 #include <cstddef>
+#include <optional>
 #include <string>
 
 #include "mcp/types.hpp"
@@ -40,6 +43,24 @@ struct InterceptOptions {
   std::string upstream{};           // the upstream's name, kept with the entry
   std::string tool{};               // the tool's name as clients call it
 };
+
+// What a result is stored as (the rules above).
+struct StoredForm {
+  boost::json::value value{};   // what is stored
+  std::string source{};         // structuredContent, json_text, text, text_blocks
+  boost::json::array others{};  // the blocks that are not text, in order
+  std::optional<boost::json::string> original_text{};  // the JSON text `value` was parsed from
+};
+
+// `result` taken apart into its stored form (its blocks are moved out); nullopt, with `result`
+// untouched, when it has neither structuredContent nor text.
+std::optional<StoredForm> stored_form(mcp::CallToolResult& result);
+
+// The namespace, policy and quota principal of a result stored for `who`: the cache's call
+// defaults (namespace template, session binding), as CachedCall scopes its own. Throws
+// InvalidArgument when results are session-bound and the call has no session.
+refcache::SetOptions result_scope(const refcache::RefCache& cache,
+                                  const refcache::CallIdentity& who);
 
 // `result` as the client receives it: unchanged, or as a ref with a preview.
 mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIdentity& who,

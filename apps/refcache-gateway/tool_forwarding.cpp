@@ -7,6 +7,7 @@
 
 #include "aggregation.hpp"
 #include "caller_principal.hpp"
+#include "private_result.hpp"
 #include "ref_arguments.hpp"
 #include "refcache/errors.hpp"
 #include "refcache_mcp/cached_tools.hpp"
@@ -32,16 +33,22 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
                             const json::value& args, mcp::ToolContext& ctx) {
   try {
     const refcache::CallIdentity who = refcache::mcp::identity_of(ctx);
-    json::value forwarded = args.is_null() ? json::value(json::object{}) : args;
-    if (s.accept_refs && has_ref_arguments(forwarded))
-      forwarded = resolve_arguments(cache, forwarded, refcache::derive_actor(who),
-                                    cache.options().call_defaults.input_limits, tool.input_schema);
+    ResolvedArguments in;
+    in.args = args.is_null() ? json::value(json::object{}) : args;
+    if (s.accept_refs && has_ref_arguments(in.args))
+      in = resolve_arguments(cache, in.args, refcache::derive_actor(who),
+                             cache.options().call_defaults.input_limits, tool.input_schema);
+    const json::value& forwarded = in.args;
+    // Values the caller may only EXECUTE went into the call: nothing of it reaches the caller
+    // but a withheld ref (private_result.hpp).
+    const bool confined = !in.private_inputs.empty();
     const InterceptOptions answer{.threshold = s.threshold,
                                   .preview_size = s.preview_size,
                                   .upstream = up.name(),
                                   .tool = exposed};
     // An identical call of the same caller within the tool's TTL: the upstream is not asked.
-    const std::chrono::seconds ttl = response_ttl(s, tool.annotations);
+    const std::chrono::seconds ttl =
+        confined ? std::chrono::seconds{0} : response_ttl(s, tool.annotations);
     std::string key;
     if (ttl.count() > 0) {
       key = response_key(cache, up.name(), tool.name, forwarded, who);
@@ -56,17 +63,24 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
     auto hook = std::make_shared<Hook>();
     mcp::CallOptions co;
     co.cancellation = &ctx.token();
-    co.on_progress = [hook, &ctx](const mcp::Progress& p) {
+    co.on_progress = [hook, &ctx, confined](const mcp::Progress& p) {
       std::lock_guard lock(hook->mu);
-      if (hook->alive) ctx.progress(p.progress, p.total, p.message);
+      if (hook->alive && !confined) ctx.progress(p.progress, p.total, p.message);
     };
     CallSink sink;
-    sink.principal = caller_principal(who);
-    sink.log = [hook, &ctx](const mcp::LogMessage& m) {
+    // A confined call is a principal of its own, so that what the upstream sends without
+    // naming a request never goes to anybody while it runs (caller_principal.hpp).
+    sink.principal =
+        confined ? "private-call:" + refcache::make_ref_id(cache.name()) : caller_principal(who);
+    sink.log = [hook, &ctx, confined](const mcp::LogMessage& m) {
       std::lock_guard lock(hook->mu);
-      if (hook->alive) ctx.log(m.level, m.data, m.logger);
+      if (hook->alive && !confined) ctx.log(m.level, m.data, m.logger);
     };
-    sink.ask = [hook, &ctx](const std::string& method, const json::value& params) {
+    sink.ask = [hook, &ctx, confined](const std::string& method, const json::value& params) {
+      if (confined)
+        throw mcp::Error(mcp::error_code::kInvalidRequest,
+                         "the client cannot be asked during a computation on values it may not "
+                         "read");
       {
         std::lock_guard lock(hook->mu);
         if (!hook->alive) throw mcp::Error(mcp::error_code::kInternalError, "the call has ended");
@@ -93,8 +107,22 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
           h.cv.wait(lock, [this] { return h.users == 0; });
         }
       } end{*hook};
-      result = up.call_tool(tool.name, forwarded, co);
+      if (!confined) {
+        result = up.call_tool(tool.name, forwarded, co);
+      } else {
+        // A failure is answered like a success, a withheld ref: whether a computation on
+        // private values fails is a fact about them. The caller's own cancellation is not.
+        try {
+          result = up.call_tool(tool.name, forwarded, co);
+        } catch (const mcp::ClientError& e) {
+          if (e.kind() == mcp::ClientError::Kind::kCancelled) throw;
+          result = mcp::CallToolResult::error(std::string(to_string(e.kind())) + ": " + e.what());
+        } catch (const mcp::Error& e) {
+          result = mcp::CallToolResult::error(e.what());
+        }
+      }
     }
+    if (confined) return withhold(cache, who, std::move(result), in, answer);
     keep_response(cache, key, result, ttl, who);
     return intercept(cache, who, std::move(result), answer);
   } catch (const refcache::InvalidReference& e) {

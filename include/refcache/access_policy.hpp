@@ -51,4 +51,9 @@ AccessPolicy policy_from_json(const boost::json::value& v);
 // computed from a private input is stored at least as strictly as that input.
 AccessPolicy stricter_of(const AccessPolicy& a, const AccessPolicy& b);
 
+// The policy of a private derived result (a value computed from values its caller may only
+// EXECUTE): `p` with READ taken from every mask and the allow list dropped, so that nobody
+// reads it; it can still be used (EXECUTE) and deleted as `p` allows.
+AccessPolicy withheld_policy(AccessPolicy p);
+
 }  // namespace refcache

@@ -33,6 +33,10 @@ NamespaceInfo parse_namespace(std::string_view ns);
 // True when `actor` may reach entries in `ns` (rules above). Allocation-free.
 bool namespace_allows(std::string_view ns, const Actor& actor);
 
+// True when `ns` restricts who may reach it: it holds a session, user or agent pair. A result
+// computed from an input in such a namespace is kept in it (information flows one way).
+bool is_scoped_namespace(std::string_view ns);
+
 // The session a namespace requires, if it is session-scoped ("session:abc" -> "abc").
 std::optional<std::string> required_session(std::string_view ns);
 

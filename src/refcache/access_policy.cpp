@@ -147,6 +147,15 @@ AccessPolicy policy_from_json(const json::value& v) {
   return p;
 }
 
+AccessPolicy withheld_policy(AccessPolicy p) {
+  const Permission no_read = Permission::kFull & ~Permission::kRead;
+  p.user_permissions = p.user_permissions & no_read;
+  p.agent_permissions = p.agent_permissions & no_read;
+  p.owner_permissions = p.owner_permissions & no_read;
+  p.allowed_actors.reset();
+  return p;
+}
+
 AccessPolicy stricter_of(const AccessPolicy& a, const AccessPolicy& b) {
   AccessPolicy r;
   r.user_permissions = a.user_permissions & b.user_permissions;

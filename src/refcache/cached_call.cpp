@@ -36,12 +36,6 @@ std::optional<std::string> value_of(const std::map<std::string, std::string>& m,
   return it->second;
 }
 
-bool is_scoped_namespace(std::string_view ns) {
-  // Any session/user/agent pair makes a namespace restrictive.
-  return !namespace_allows(ns, Actor::user("\x01probe")) ||
-         !namespace_allows(ns, Actor::agent("\x01probe"));
-}
-
 // Waits on a shared result of a background run.
 struct AsyncState {
   std::mutex mu;
@@ -143,16 +137,6 @@ std::string release_refusal(const ReleaseRule& rule, const std::vector<PrivateIn
   if (in.items < rule.min_items)
     return "the private value has fewer than " + std::to_string(rule.min_items) + " items";
   return {};
-}
-
-// The policy of a private derived result: nobody READs it, through any mask or allow list.
-AccessPolicy withheld_policy(AccessPolicy p) {
-  const Permission no_read = Permission::kFull & ~Permission::kRead;
-  p.user_permissions = p.user_permissions & no_read;
-  p.agent_permissions = p.agent_permissions & no_read;
-  p.owner_permissions = p.owner_permissions & no_read;
-  p.allowed_actors.reset();
-  return p;
 }
 
 // A template placeholder that stands for the caller's identity, and whether `who` has it.

@@ -82,4 +82,10 @@ std::optional<std::string> required_session(std::string_view ns) {
   return std::nullopt;
 }
 
+bool is_scoped_namespace(std::string_view ns) {
+  // Any session/user/agent pair makes a namespace restrictive.
+  return !namespace_allows(ns, Actor::user("\x01probe")) ||
+         !namespace_allows(ns, Actor::agent("\x01probe"));
+}
+
 }  // namespace refcache

@@ -12,6 +12,7 @@
 #include "caller_principal.hpp"
 #include "gateway_config.hpp"
 #include "mcp/schema.hpp"
+#include "private_result.hpp"
 #include "ref_arguments.hpp"
 #include "refcache/errors.hpp"
 #include "refcache/memory_backend.hpp"
@@ -236,7 +237,10 @@ TEST_F(GatewayCacheTest, RefsAndPointersResolveOthersCachesRefsPassAsWritten) {
   json::value args = json::object{{"n", ref.ref_id + "#/rows/1/id"},
                                   {"list", json::array{ref.ref_id, "calculator:0123456789abcdef"}}};
   ASSERT_TRUE(gateway::has_ref_arguments(args));
-  json::value out = gateway::resolve_arguments(*cache_, args, actor_, {}, schema_);
+  gateway::ResolvedArguments resolved =
+      gateway::resolve_arguments(*cache_, args, actor_, {}, schema_);
+  EXPECT_TRUE(resolved.private_inputs.empty());
+  const json::value& out = resolved.args;
   EXPECT_EQ(out.at("n"), 8);
   EXPECT_EQ(out.at("list").at(0).at("rows").at(0).at("id"), 7);
   EXPECT_EQ(out.at("list").at(1), "calculator:0123456789abcdef");
@@ -276,8 +280,51 @@ TEST_F(GatewayCacheTest, LargeJsonTextBecomesARefKeepingItsText) {
   EXPECT_EQ(*cache_->resolve(ref, actor_), json::value(rows));
   // A string parameter given the ref receives the text as it was written.
   json::value forwarded =
-      gateway::resolve_arguments(*cache_, json::object{{"content", ref}}, actor_, {}, schema_);
+      gateway::resolve_arguments(*cache_, json::object{{"content", ref}}, actor_, {}, schema_).args;
   EXPECT_EQ(forwarded.at("content"), json::value(text));
+}
+
+TEST_F(GatewayCacheTest, ExecuteOnlyArgumentsMakeAPrivateComputationWhoseResultIsWithheld) {
+  // Alice's private list, stored in her scope; an agent acting for her may use it, not read it.
+  refcache::SetOptions so;
+  so.ns = "user:alice";
+  so.policy = refcache::AccessPolicy::execute_only();
+  auto secret = cache_->set("", json::parse(R"([{"salary": 912345}, {"salary": 876543}])"), so);
+  const refcache::Actor alice = refcache::Actor::user("alice");
+  EXPECT_THROW(cache_->resolve(secret.ref_id, alice, so.ns), refcache::PermissionDenied);
+
+  gateway::ResolvedArguments in = gateway::resolve_arguments(
+      *cache_, json::object{{"content", secret.ref_id}, {"n", 3}}, alice, {}, schema_);
+  ASSERT_EQ(in.private_inputs.size(), 1u);
+  EXPECT_EQ(in.private_inputs[0].parameter, "content");
+  // The upstream receives the value (as JSON text, since its schema wants a string).
+  EXPECT_NE(json::value_to<std::string>(in.args.at("content")).find("912345"), std::string::npos);
+
+  refcache::CallIdentity who;
+  who.values = {{"user_id", "alice"}};
+  const gateway::InterceptOptions opts{.threshold = 100000, .upstream = "fs", .tool = "echo"};
+  for (bool failed : {false, true}) {
+    // A small result that echoes the secret, or a failure quoting it: neither is shown.
+    mcp::CallToolResult r = failed ? mcp::CallToolResult::error("bad salary 912345")
+                                   : mcp::CallToolResult::text("echo: 912345, 876543");
+    mcp::CallToolResult out = gateway::withhold(*cache_, who, r, in, opts);
+    const std::string text = json::serialize(out.to_json());
+    EXPECT_EQ(text.find("912345"), std::string::npos) << text;
+    EXPECT_EQ(text.find("876543"), std::string::npos) << text;
+    EXPECT_FALSE(out.is_error);  // whether it failed is not told either
+    ASSERT_TRUE(out.structured_content);
+    const auto& sc = out.structured_content->as_object();
+    EXPECT_EQ(sc.at("value_withheld"), true);
+    EXPECT_TRUE(sc.at("total_items").is_null());
+    const std::string ref(sc.at("ref_id").as_string());
+    // Nobody reads it, alice included; it stays in her scope, marked derived, and usable.
+    refcache::EntryPtr e = cache_->entry_for(ref, alice, refcache::Permission::kExecute, so.ns);
+    EXPECT_EQ(e->ns, "user:alice");
+    EXPECT_EQ(e->metadata.at(refcache::kDerivedFromPrivate), true);
+    EXPECT_THROW(cache_->resolve(ref, alice, so.ns), refcache::PermissionDenied);
+    EXPECT_THROW(cache_->resolve(ref, refcache::Actor::user("bob"), so.ns),
+                 refcache::PermissionDenied);
+  }
 }
 
 TEST_F(GatewayCacheTest, StructuredContentIsStoredUnlessItOnlyWrapsTheText) {
