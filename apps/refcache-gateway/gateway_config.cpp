@@ -78,6 +78,13 @@ class Reader {
     fail(ptr, "must be a whole number of seconds from 0 to 2592000 (30 days)");
   }
 
+  // `media`: "ref" (true) or "pass" (false).
+  bool media(const json::value& v, const std::string& ptr) const {
+    if (v == "ref") return true;
+    if (v == "pass") return false;
+    fail(ptr, "must be \"ref\" or \"pass\"");
+  }
+
   bool boolean(const json::value& v, const std::string& ptr) const {
     if (!v.is_bool()) fail(ptr, "must be true or false");
     return v.get_bool();
@@ -138,13 +145,14 @@ class Reader {
 
 ToolSettings read_tool(const Reader& r, const json::value& v, const std::string& ptr) {
   const auto& o = r.object(v, ptr);
-  r.only(o, ptr, {"threshold", "preview_size", "hidden", "accept_refs", "cache_ttl"});
+  r.only(o, ptr, {"threshold", "preview_size", "hidden", "accept_refs", "cache_ttl", "media"});
   ToolSettings t;
   if (auto* x = o.if_contains("threshold")) t.threshold = r.size(*x, ptr + "/threshold");
   if (auto* x = o.if_contains("preview_size")) t.preview_size = r.size(*x, ptr + "/preview_size");
   if (auto* x = o.if_contains("hidden")) t.hidden = r.boolean(*x, ptr + "/hidden");
   if (auto* x = o.if_contains("accept_refs")) t.accept_refs = r.boolean(*x, ptr + "/accept_refs");
   if (auto* x = o.if_contains("cache_ttl")) t.cache_ttl = r.seconds(*x, ptr + "/cache_ttl");
+  if (auto* x = o.if_contains("media")) t.media_by_ref = r.media(*x, ptr + "/media");
   return t;
 }
 
@@ -153,7 +161,7 @@ void read_gateway_settings(const Reader& r, const json::value& v, const std::str
   const auto& o = r.object(v, ptr);
   r.only(o, ptr,
          {"prefix", "threshold", "preview_size", "hide_tools", "accept_refs", "tools",
-          "cache_read_only_ttl"});
+          "cache_read_only_ttl", "media"});
   if (auto* x = o.if_contains("prefix")) {
     u.prefix = r.string(*x, ptr + "/prefix");
     for (char c : *u.prefix)
@@ -167,6 +175,7 @@ void read_gateway_settings(const Reader& r, const json::value& v, const std::str
   if (auto* x = o.if_contains("accept_refs")) u.accept_refs = r.boolean(*x, ptr + "/accept_refs");
   if (auto* x = o.if_contains("cache_read_only_ttl"))
     u.cache_read_only_ttl = r.seconds(*x, ptr + "/cache_read_only_ttl");
+  if (auto* x = o.if_contains("media")) u.media_by_ref = r.media(*x, ptr + "/media");
   if (auto* x = o.if_contains("tools"))
     for (const auto& kv : r.object(*x, ptr + "/tools"))
       u.tools[std::string(kv.key())] =
@@ -245,6 +254,7 @@ EffectiveSettings GatewayConfig::settings_for(const UpstreamConfig& u, const std
   s.preview_size = u.preview_size.value_or(preview_size.value_or(cache_preview_size));
   s.accept_refs = u.accept_refs;
   s.cache_read_only_ttl = u.cache_read_only_ttl.value_or(cache_read_only_ttl);
+  s.media_by_ref = u.media_by_ref.value_or(media_by_ref);
   s.hidden = std::find(u.hide_tools.begin(), u.hide_tools.end(), tool) != u.hide_tools.end();
   if (auto it = u.tools.find(tool); it != u.tools.end()) {
     const ToolSettings& t = it->second;
@@ -253,6 +263,7 @@ EffectiveSettings GatewayConfig::settings_for(const UpstreamConfig& u, const std
     if (t.hidden) s.hidden = *t.hidden;
     if (t.accept_refs) s.accept_refs = *t.accept_refs;
     s.cache_ttl = t.cache_ttl;
+    if (t.media_by_ref) s.media_by_ref = *t.media_by_ref;
   }
   return s;
 }
@@ -265,12 +276,13 @@ GatewayConfig parse_config(const std::string& text, const std::string& path) {
   c.path = path;
   if (auto* x = o.if_contains("refcache")) {
     const auto& g = r.object(*x, "/refcache");
-    r.only(g, "/refcache", {"threshold", "preview_size", "cache_read_only_ttl"});
+    r.only(g, "/refcache", {"threshold", "preview_size", "cache_read_only_ttl", "media"});
     if (auto* t = g.if_contains("threshold")) c.threshold = r.size(*t, "/refcache/threshold");
     if (auto* t = g.if_contains("preview_size"))
       c.preview_size = r.size(*t, "/refcache/preview_size");
     if (auto* t = g.if_contains("cache_read_only_ttl"))
       c.cache_read_only_ttl = r.seconds(*t, "/refcache/cache_read_only_ttl");
+    if (auto* t = g.if_contains("media")) c.media_by_ref = r.media(*t, "/refcache/media");
   }
   const char* key = o.contains("mcpServers") ? "mcpServers" : "servers";
   const json::value* servers = o.if_contains(key);

@@ -11,7 +11,7 @@
 //     "mcpServers": { "fs": { "command": "npx", "args": ["-y", "..."],
 //       "refcache": {"prefix": "fs", "threshold": 5000, "preview_size": 500,
 //                    "hide_tools": ["move_file"], "accept_refs": true,
-//                    "cache_read_only_ttl": 60,
+//                    "cache_read_only_ttl": 60, "media": "ref",
 //                    "tools": {"read_text_file": {"threshold": 2000, "cache_ttl": 0}}} } } }
 //
 // Thread-safety: plain values; load_config() touches only its arguments and the environment.
@@ -43,6 +43,8 @@ struct ToolSettings {
   // Seconds an identical call's result is answered from the cache (response_cache.hpp); 0 =
   // never, whatever the tool's annotations say. Unset: the read-only rule of the server.
   std::optional<std::chrono::seconds> cache_ttl{};
+  // Images, audio and embedded resources stored by reference (media_refs.hpp) or passed.
+  std::optional<bool> media_by_ref{};
 };
 
 enum class UpstreamKind { kStdio, kStreamableHttp, kLegacySse };
@@ -67,6 +69,7 @@ struct UpstreamConfig {
   // Seconds the results of its tools marked readOnlyHint are answered from the cache; unset:
   // the file's default.
   std::optional<std::chrono::seconds> cache_read_only_ttl{};
+  std::optional<bool> media_by_ref{};           // `media`: "ref" or "pass"; unset: the file's
   std::map<std::string, ToolSettings> tools{};  // per-tool overrides, by upstream tool name
 };
 
@@ -78,6 +81,7 @@ struct EffectiveSettings {
   bool accept_refs = true;
   std::optional<std::chrono::seconds> cache_ttl{};  // the tool's own, if set
   std::chrono::seconds cache_read_only_ttl{0};      // for a tool marked readOnlyHint
+  bool media_by_ref = false;                        // media_refs.hpp
 };
 
 struct GatewayConfig {
@@ -92,6 +96,9 @@ struct GatewayConfig {
   // identical call of the same caller (response_cache.hpp). Default 0: never, since an
   // upstream's hint is only its word and even a read-only tool's answer changes over time.
   std::chrono::seconds cache_read_only_ttl{0};
+  // `media`: "ref" stores images, audio and embedded resources of results by reference
+  // (media_refs.hpp); "pass" (the default) passes them on as the upstream sent them.
+  bool media_by_ref = false;
   std::vector<UpstreamConfig> upstreams{};  // in the file's order
 
   // The settings of tool `tool` of upstream `u`, given the cache's preview size.

@@ -7,6 +7,7 @@
 
 #include "aggregation.hpp"
 #include "caller_principal.hpp"
+#include "media_refs.hpp"
 #include "private_result.hpp"
 #include "ref_arguments.hpp"
 #include "refcache/errors.hpp"
@@ -26,6 +27,15 @@ struct Hook {
   bool alive = true;
   int users = 0;
 };
+
+// The answer to a caller for an upstream's result: media by reference where configured, then
+// a ref with a preview when it is large.
+mcp::CallToolResult respond(refcache::RefCache& cache, const refcache::CallIdentity& who,
+                            mcp::CallToolResult result, const EffectiveSettings& s,
+                            const InterceptOptions& answer) {
+  if (s.media_by_ref) result = media_by_reference(cache, who, std::move(result), answer);
+  return intercept(cache, who, std::move(result), answer);
+}
 
 // Calls one upstream tool for a client: refs in the arguments resolved, the result intercepted.
 mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::string& exposed,
@@ -54,7 +64,7 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
       key = response_key(cache, up.name(), tool.name, forwarded, who);
       if (auto kept = cached_response(cache, key)) {
         spdlog::debug("{}: answered from the response cache", exposed);
-        return intercept(cache, who, std::move(*kept), answer);
+        return respond(cache, who, std::move(*kept), s, answer);
       }
     }
     // Progress, log messages and requests of the upstream reach the client while this call
@@ -124,7 +134,7 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
     }
     if (confined) return withhold(cache, who, std::move(result), in, answer);
     keep_response(cache, key, result, ttl, who);
-    return intercept(cache, who, std::move(result), answer);
+    return respond(cache, who, std::move(result), s, answer);
   } catch (const refcache::InvalidReference& e) {
     return mcp::CallToolResult::error(e.what());
   } catch (const refcache::CircularReference& e) {

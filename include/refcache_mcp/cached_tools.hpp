@@ -41,6 +41,17 @@
 
 namespace refcache::mcp {
 
+// The URI of a ref as a resource: "refcache://" + ref id.
+inline constexpr const char* kRefUriPrefix = "refcache://";
+
+// Metadata members of a ref that holds one media item (an image, audio, a file's content)
+// rather than JSON data: its MIME type, and kBase64 under kMediaEncoding when the value is the
+// base64 text of binary content. resources/read answers such a ref (whole, with READ) as that
+// type: a blob, or text, instead of the value's JSON.
+inline constexpr const char* kMediaMimeType = "mime_type";
+inline constexpr const char* kMediaEncoding = "encoding";
+inline constexpr const char* kBase64 = "base64";
+
 // How an MCP request maps to a cache actor and template values.
 CallIdentity identity_of(const ::mcp::ToolContext& ctx);
 // The same from a session id (empty for stateless requests), a principal and the peer's

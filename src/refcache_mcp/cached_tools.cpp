@@ -23,7 +23,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr const char* kUriPrefix = "refcache://";
+constexpr const char* kUriPrefix = kRefUriPrefix;
 // No value has more pages than this; larger page numbers are refused by the schema.
 constexpr std::int64_t kMaxPage = 1000000000;
 
@@ -613,7 +613,16 @@ void add_query_tools(::mcp::Server& server, RefCache& cache, const InstallOption
   } catch (const NotFound&) {
   } catch (const PermissionDenied&) {
   }
-  if (e && has_all(eff, Permission::kRead)) {
+  const json::value* media_type = e ? e->metadata.if_contains(kMediaMimeType) : nullptr;
+  if (e && has_all(eff, Permission::kRead) && pointer.empty() && media_type != nullptr &&
+      media_type->is_string() && e->value.is_string()) {
+    c.mime_type = std::string(media_type->get_string());
+    const json::value* encoding = e->metadata.if_contains(kMediaEncoding);
+    if (encoding != nullptr && *encoding == kBase64)
+      c.blob = std::string(e->value.get_string());
+    else
+      c.text = std::string(e->value.get_string());
+  } else if (e && has_all(eff, Permission::kRead)) {
     std::string why;
     const json::value* part = select_part(e->value, pointer, &why);
     if (part == nullptr)

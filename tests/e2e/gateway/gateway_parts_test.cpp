@@ -12,6 +12,7 @@
 #include "caller_principal.hpp"
 #include "gateway_config.hpp"
 #include "mcp/schema.hpp"
+#include "media_refs.hpp"
 #include "private_result.hpp"
 #include "ref_arguments.hpp"
 #include "refcache/errors.hpp"
@@ -490,4 +491,50 @@ TEST(GatewayResponseCache, KeptPerCallerToolAndArgumentsUntilItsTtl) {
   EXPECT_TRUE(gateway::cached_response(cache, key));
   fake_now += 2;
   EXPECT_FALSE(gateway::cached_response(cache, key));
+}
+
+TEST_F(GatewayCacheTest, MediaByReferenceStoresImagesAudioAndEmbeddedResources) {
+  mcp::CallToolResult r;
+  r.content.push_back(mcp::text_content("before"));
+  r.content.push_back(mcp::image_content("aGVsbG8=", "image/png"));  // "hello"
+  r.content.push_back(mcp::audio_content("AAEC", "audio/wav"));
+  r.content.push_back(mcp::embedded_text_resource("file:///a.txt", "text/plain", "alpha"));
+  r.content.push_back(json::object{{"type", "image"}, {"mimeType", "image/png"}});  // no data
+  refcache::CallIdentity who;
+  who.values = {{"user_id", "alice"}};
+  mcp::CallToolResult out =
+      gateway::media_by_reference(*cache_, who, r, {.upstream = "up", .tool = "pics"});
+  ASSERT_EQ(out.content.size(), 5u);
+  EXPECT_EQ(out.content[0], r.content[0]);  // text stays
+  EXPECT_EQ(out.content[4], r.content[4]);  // not well formed: passed as it is
+  const char* sources[] = {"image", "audio", "resource"};
+  const char* types[] = {"image/png", "audio/wav", "text/plain"};
+  const char* values[] = {"aGVsbG8=", "AAEC", "alpha"};
+  for (int i = 0; i < 3; ++i) {
+    const auto& link = out.content[static_cast<std::size_t>(i) + 1].as_object();
+    EXPECT_EQ(link.at("type"), "resource_link");
+    EXPECT_EQ(link.at("mimeType"), types[i]);
+    const std::string uri(link.at("uri").as_string());
+    ASSERT_EQ(uri.rfind("refcache://gateway:", 0), 0u) << uri;
+    refcache::EntryPtr e =
+        cache_->entry_for(uri.substr(11), actor_, refcache::Permission::kRead, "public");
+    EXPECT_EQ(e->value, values[i]);
+    EXPECT_EQ(e->metadata.at("source"), sources[i]);
+    EXPECT_EQ(e->metadata.at("mime_type"), types[i]);
+    EXPECT_EQ(e->metadata.contains("encoding"), i < 2);  // base64 for binary content only
+  }
+  EXPECT_NE(json::value_to<std::string>(out.content[1].at("description")).find("5 bytes"),
+            std::string::npos);
+  EXPECT_NE(json::value_to<std::string>(out.content[3].at("description")).find("file:///a.txt"),
+            std::string::npos);
+  auto c = parse_config(R"({"refcache": {"media": "ref"}, "mcpServers": {"a": {"command": "x",
+      "refcache": {"media": "pass", "tools": {"t": {"media": "ref"}}}}, "b": {"command": "y"}}})",
+                        "cfg.json");
+  EXPECT_FALSE(c.settings_for(c.upstreams[0], "other", 1000).media_by_ref);
+  EXPECT_TRUE(c.settings_for(c.upstreams[0], "t", 1000).media_by_ref);
+  EXPECT_TRUE(c.settings_for(c.upstreams[1], "t", 1000).media_by_ref);
+  EXPECT_NE(
+      config_error(R"({"refcache": {"media": "inline"}, "mcpServers": {"a": {"command": "x"}}})")
+          .find("/refcache/media: must be \"ref\" or \"pass\""),
+      std::string::npos);
 }

@@ -15,11 +15,8 @@
 //
 //   node private.mjs --gateway BIN --analysis BIN
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startHttp } from './processes.mjs';
+import { check, connectHttp, sc, scene, startHttp, step } from './harness.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name) => { const k = args.indexOf(name); return k >= 0 ? args[k + 1] : undefined; };
@@ -32,27 +29,8 @@ if (!GATEWAY || !ANALYSIS) {
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 const EVERYTHING = path.join(REPO, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 
-const children = [];
-const work = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'refcache-gateway-private-')));
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-  fs.rmSync(work, { recursive: true, force: true });
-});
-setTimeout(() => { console.error('FAIL: took longer than 90 s'); process.exit(1); }, 90000).unref();
-function fail(what, detail) {
-  console.error(`FAIL: ${what}`, detail === undefined ? '' : JSON.stringify(detail).slice(0, 2000));
-  process.exit(1);
-}
-function check(cond, what, detail) { if (!cond) fail(what, detail); }
-function step(s) { console.log(`ok: ${s}`); }
-const sc = (r) => r.structuredContent ?? {};
+const { work, children } = scene('refcache-gateway-private-', 90);
 const everythingOf = (r) => JSON.stringify(r);
-
-async function connect(url, token, name) {
-  const c = new Client({ name, version: '1.0.0' });
-  await c.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
-  return c;
-}
 
 async function main() {
   const db = path.join(work, 'cache.db');
@@ -64,9 +42,9 @@ async function main() {
   const [ana, gw] = await Promise.all([
     startHttp(ANALYSIS, ['--backend', `sqlite:${db}`, ...users], 'refcache-data-analysis', children),
     startHttp(GATEWAY, ['--config', configPath, '--backend', `sqlite:${db}`, ...users], 'refcache-gateway', children)]);
-  const aliceAna = await connect(ana.url, ALICE, 'alice-analysis');
-  const alice = await connect(gw.url, ALICE, 'alice-gateway');
-  const bob = await connect(gw.url, BOB, 'bob-gateway');
+  const aliceAna = await connectHttp(ana.url, ALICE, 'alice-analysis');
+  const alice = await connectHttp(gw.url, ALICE, 'alice-gateway');
+  const bob = await connectHttp(gw.url, BOB, 'bob-gateway');
 
   const SECRET = [912345.5, 876543.25];
   const stored = sc(await aliceAna.callTool({ name: 'store_private_data', arguments: { data: SECRET } }));
@@ -120,4 +98,4 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((e) => fail('unexpected error', String(e?.stack ?? e)));
+main().catch((e) => check(false, 'unexpected error', String(e?.stack ?? e)));

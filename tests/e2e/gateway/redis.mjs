@@ -17,7 +17,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startHttp, startRedis } from './processes.mjs';
+import { startHttp, startRedis } from './harness.mjs';
 
 const args = process.argv.slice(2);
 const i = args.indexOf('--gateway');

@@ -10,11 +10,8 @@
 //
 //   node response_cache.mjs --gateway BIN
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startHttp } from './processes.mjs';
+import { check, connectHttp, scene, sleep, startHttp, step, textOf } from './harness.mjs';
 
 const args = process.argv.slice(2);
 const i = args.indexOf('--gateway');
@@ -27,27 +24,7 @@ const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../.
 const FILESYSTEM = path.join(REPO, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 const TTL = 3;
 
-const children = [];
-const work = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'refcache-gateway-cache-')));
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-  fs.rmSync(work, { recursive: true, force: true });
-});
-setTimeout(() => { console.error('FAIL: took longer than 90 s'); process.exit(1); }, 90000).unref();
-function fail(what, detail) {
-  console.error(`FAIL: ${what}`, detail === undefined ? '' : JSON.stringify(detail).slice(0, 2000));
-  process.exit(1);
-}
-function check(cond, what, detail) { if (!cond) fail(what, detail); }
-function step(s) { console.log(`ok: ${s}`); }
-const textOf = (r) => (r.content ?? []).filter((b) => b.type === 'text').map((b) => b.text).join('');
-const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
-
-async function connect(url, token, name) {
-  const c = new Client({ name, version: '1.0.0' });
-  await c.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
-  return c;
-}
+const { work, children } = scene('refcache-gateway-cache-', 90);
 
 async function main() {
   const data = path.join(work, 'data');
@@ -60,8 +37,8 @@ async function main() {
   const BOB = 'bob-' + Math.random().toString(36).slice(2);
   const gw = await startHttp(GATEWAY, ['--config', configPath, '--backend', 'memory:', '--bearer-token', `${ALICE}=alice`,
     '--bearer-token', `${BOB}=bob`], 'refcache-gateway', children);
-  const alice = await connect(gw.url, ALICE, 'alice');
-  const bob = await connect(gw.url, BOB, 'bob');
+  const alice = await connectHttp(gw.url, ALICE, 'alice');
+  const bob = await connectHttp(gw.url, BOB, 'bob');
   const list = async (c) => {
     const r = await c.callTool({ name: 'list_directory', arguments: { path: data } });
     check(r.isError !== true, 'list_directory answers', r);
@@ -109,4 +86,4 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((e) => fail('unexpected error', String(e?.stack ?? e)));
+main().catch((e) => check(false, 'unexpected error', String(e?.stack ?? e)));

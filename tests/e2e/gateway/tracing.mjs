@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startHttp, startRedis } from './processes.mjs';
+import { startHttp, startRedis } from './harness.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name) => { const k = args.indexOf(name); return k >= 0 ? args[k + 1] : undefined; };

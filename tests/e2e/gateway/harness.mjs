@@ -1,17 +1,52 @@
-// The processes the gateway's e2e scripts start: a password-protected redis-server and HTTP
-// servers (refcache-gateway, refcache-calculator) on free loopback ports. Each process is
-// pushed onto the caller's `children` list, which the script ends on exit.
+// What the gateway's e2e scripts share: a scratch directory and the processes they start (a
+// password-protected redis-server, HTTP servers on free loopback ports), ended when the script
+// exits; assertions that print what they checked; the official client over Streamable HTTP.
 //
+//   const { work, children } = scene('refcache-gateway-x-', 90);  // bounded to 90 s
 //   const redis = await startRedis(work, children);          // { url, password }
 //   const gw = await startHttp(BIN, flags, 'name', children); // { url: URL, log }
+//   const c = await connectHttp(gw.url, token, 'alice');
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { freePort } from './postgres_fixture.mjs';
 
 export { freePort };
 
-const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+export const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+export const sc = (r) => r.structuredContent ?? {};
+export const textOf = (r) => (r.content ?? []).filter((b) => b.type === 'text').map((b) => b.text).join('');
+
+export function fail(what, detail) {
+  console.error(`FAIL: ${what}`, detail === undefined ? '' : JSON.stringify(detail).slice(0, 2000));
+  process.exit(1);
+}
+export function check(cond, what, detail) { if (!cond) fail(what, detail); }
+export function step(s) { console.log(`ok: ${s}`); }
+
+// A scratch directory and the list of child processes, both cleaned up on exit; the script
+// fails after `seconds`.
+export function scene(prefix, seconds) {
+  const children = [];
+  const work = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+  process.on('exit', () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+  setTimeout(() => fail(`took longer than ${seconds} s`), seconds * 1000).unref();
+  return { work, children };
+}
+
+// The official client (@modelcontextprotocol/sdk) over Streamable HTTP, with a bearer token.
+export async function connectHttp(url, token, name) {
+  const c = new Client({ name, version: '1.0.0' });
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  await c.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
+  return c;
+}
 
 // A redis-server with a random password, no persistence, its directory under `work`.
 export async function startRedis(work, children) {
