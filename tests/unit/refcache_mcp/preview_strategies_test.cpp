@@ -117,10 +117,10 @@ TEST_F(PreviewStrategies, ACallerWhoMayOnlyUseAValueGetsItsStructure) {
       ref.substr(0, ref.size() - 4) + (ref.ends_with("0000") ? "1111" : "0000");
   const bj::object missing = bob.call("get_cached_result", {{"ref_id", absent}});
   // The same text, but for the ref id each names.
-  auto without = [](std::string text, const std::string& id) {
-    for (auto at = text.find(id); at != std::string::npos; at = text.find(id))
-      text.replace(at, id.size(), "REF");
-    return text;
+  auto without = [](std::string answer, const std::string& id) {
+    for (auto at = answer.find(id); at != std::string::npos; at = answer.find(id))
+      answer.replace(at, id.size(), "REF");
+    return answer;
   };
   EXPECT_EQ(without(jsonio::to_string(bj::value(other)), ref),
             without(jsonio::to_string(bj::value(missing)), absent));
