@@ -82,9 +82,10 @@ std::size_t measure_units(const boost::json::value& v, const PreviewConfig& c);
 struct PreviewRequest {
   std::size_t max_size = 1000;  // units of `config.size_mode`
   PreviewStrategy strategy = PreviewStrategy::kSample;
-  // shape only: structure and counts, never values (the view of a caller that may use the
-  // value but not read it): keys, types, null and missing counts, array lengths; no example
-  // rows, no min/max, no distinct counts, no frequent values.
+  // shape only: structure and counts, never values: keys, types, null and missing counts,
+  // array lengths; no example rows, no min/max, no distinct counts, no frequent values. The
+  // counts can single out an item, so a caller that may not read the value gets
+  // execute_only_min_items instead.
   bool structure_only = false;
   // shape only, for a caller that may EXECUTE the value but not READ it (RefCache::get):
   // when > 0, implies structure_only and shows still less. A key or a JSON type is named
