@@ -107,7 +107,7 @@ TEST(CachedCall, FirstAnswerOfALargeListOfObjectsIsItsShape) {
   EXPECT_EQ(r.at("preview").at("items").at("keys").at("region").at("type"), "string");
   EXPECT_EQ(r.at("omitted").at("summarised"), true);
   EXPECT_FALSE(r.contains("value_withheld"));
-  // Small enough: whole, as before.
+  // Small enough: whole.
   EXPECT_EQ(call.call(json::object{{"n", 2}}).at("is_complete"), true);
 
   o.preview.default_strategy = PreviewStrategy::kTruncate;

@@ -209,7 +209,7 @@ TEST(ExecuteOnlyShape, OtherStrategiesPagesAndPartsAreRefused) {
 }
 
 // A value computed from private data, or holding refs, is not original: nothing of it is
-// shown, not even its structure, as before (its size is never told).
+// shown, not even its structure (its size is never told).
 TEST(ExecuteOnlyShape, DerivedPrivateValuesGetNothing) {
   RefCache cache(options());
   SetOptions derived = private_set_options(kAlice);
@@ -238,7 +238,7 @@ TEST(ExecuteOnlyShape, OthersGetNothing) {
 }
 
 // The first answer of a cached tool whose results are private originals is their structure;
-// a result derived from private inputs is withheld as before, without its size.
+// a result derived from private inputs is withheld whole, without its size.
 TEST(ExecuteOnlyShape, TheFirstAnswerOfACachedToolIsTheStructure) {
   RefCache cache(options());
   CachedCallOptions co;
