@@ -132,9 +132,9 @@ mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIde
   refcache::GetOptions go;
   go.max_size = options.preview_size;
   go.ns = so.ns;
-  // The first answer shows items of the result (rows of a SELECT, entries of a listing);
-  // get_cached_result gives its shape, the default there for a large list of objects.
-  go.strategy = refcache::PreviewStrategy::kSample;
+  // No strategy: the one get_cached_result uses, so a large list of objects (the rows of a
+  // SELECT) first comes as its shape, naming the columns a query needs; other values as a
+  // sample, unless the operator chose another default (--preview-strategy).
   const refcache::Actor actor = refcache::derive_actor(who);
   refcache::GetResult g = cache.get(ref.ref_id, actor, go);
   auto& r = std::get<refcache::CacheResponse>(g);

@@ -82,10 +82,21 @@ std::size_t measure_units(const boost::json::value& v, const PreviewConfig& c);
 struct PreviewRequest {
   std::size_t max_size = 1000;  // units of `config.size_mode`
   PreviewStrategy strategy = PreviewStrategy::kSample;
-  // shape only: structure and counts, never values (the view of a caller that may use the
-  // value but not read it): keys, types, null and missing counts, array lengths; no example
-  // rows, no min/max, no distinct counts, no frequent values.
+  // shape only: structure and counts, never values: keys, types, null and missing counts,
+  // array lengths; no example rows, no min/max, no distinct counts, no frequent values. The
+  // counts can single out an item, so a caller that may not read the value gets
+  // execute_only_min_items instead.
   bool structure_only = false;
+  // shape only, for a caller that may EXECUTE the value but not READ it (RefCache::get):
+  // when > 0, implies structure_only and shows still less. A key or a JSON type is named
+  // only where at least this many values were seen at its place (the value's own type is
+  // always named); nothing is said below a place not named. No count at all: no per-field
+  // count, null or missing count, array length or count of each type; the value's own item
+  // count (total_items, omitted.items) only when it has at least this many items; and the
+  // result's original_size is 0 (not measured, not told). RefCache passes the release rule's
+  // least item count (CallDefaults::release_min_items): nothing is said of fewer items than
+  // a release may describe. 0: off.
+  std::size_t execute_only_min_items = 0;
   std::optional<std::int64_t> page{};       // paginate: 1-based; REQUIRES >= 1
   std::optional<std::int64_t> page_size{};  // paginate: REQUIRES >= 1 (default 20)
   // Character count of the whole value's compact JSON, if already known (RefCache stores it
@@ -111,7 +122,9 @@ struct PreviewResult {
   // applies): "items" (items or members of the value not shown), "characters" (characters
   // of a string, or of the JSON text, cut off), "nesting_shrunk" (true: a nested value is
   // shown sampled), "summarised" (true: the preview describes the value, not its items),
-  // "dropped" (parts of a shape left out to fit, as strings), "cut_to_budget" (a custom
+  // "dropped" (parts of a shape left out to fit, as strings), "values_withheld" (a
+  // structure-only shape), "counts_withheld" and "shown_if_seen_at_least" (k: always, with
+  // execute_only_min_items), "cut_to_budget" (a custom
   // strategy's output was larger than the budget and was sampled: what that sampling left
   // out), "unstated" (a custom strategy did not say what it left out).
   boost::json::object omitted{};

@@ -201,7 +201,11 @@ class RefCache {
                                             const SetOptions& opts = {});
 
   // The preview of an entry as `actor` sees it (READ required), or the task status while an
-  // async call is running (READ or EXECUTE on the task's policy required).
+  // async call is running (READ or EXECUTE on the task's policy required). An actor with
+  // EXECUTE but not READ gets the structure-only shape of an original value (not marked
+  // kDerivedFromPrivate, holding no refs) when it asks for no page, part or strategy other
+  // than shape (PreviewRequest::execute_only_min_items, with the cache's
+  // CallDefaults::release_min_items; values_withheld set), and PermissionDenied otherwise.
   // Throws NotFound, PermissionDenied, InvalidArgument (bad page/page_size/max_size), or
   // PartNotFound when opts.pointer names nothing (checked after READ, so that only a reader
   // learns which token failed).

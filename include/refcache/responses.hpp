@@ -48,6 +48,10 @@ struct CacheResponse {
   bool complete = false;
   // What the preview leaves out (PreviewResult::omitted); empty when complete.
   boost::json::object omitted{};
+  // True for the view of a caller that may use the value but not read it (the structure-only
+  // shape, RefCache::get): original_size is then written null (not told), and
+  // how_to_get_more names the only use left, passing ref_id to tools.
+  bool values_withheld = false;
 
   // {"ref_id","cache_name","namespace","total_items","original_size","preview_size",
   //  "preview","preview_strategy","page","total_pages","has_next","has_previous",

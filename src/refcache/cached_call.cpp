@@ -371,6 +371,34 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
   if (v.is_object()) items = v.get_object().size();
 
   Permission eff = cache_.checker().effective(entry->policy, actor, entry->ns);
+  const auto derived = entry->metadata.find(kDerivedFromPrivate);
+  if (!has_all(eff, Permission::kRead) && has_all(eff, Permission::kExecute) &&
+      (derived == entry->metadata.end() || derived->value() != true)) {
+    // An original value the caller may use but not read (a tool that stores private data):
+    // its structure-only shape, as get_cached_result gives it. RefCache::get refuses a value
+    // that holds refs too (not an original value); the answer is then the one below.
+    GetOptions go;
+    go.max_size = max_size;
+    go.strategy = PreviewStrategy::kShape;
+    try {
+      auto r = std::get<CacheResponse>(cache_.get(ref_id, actor, go));
+      out["preview"] = std::move(r.preview);
+      out["is_complete"] = false;
+      out["is_async"] = false;
+      out["value_withheld"] = true;
+      out["preview_strategy"] = to_string(r.preview_strategy);
+      out["total_items"] = r.total_items ? json::value(*r.total_items) : json::value(nullptr);
+      out["preview_size"] = r.preview_size;
+      out["omitted"] = std::move(r.omitted);
+      out["message"] =
+          "You may use this value but not read it: the preview is its structure only (keys "
+          "and types, no values). Pass ref_id='" +
+          ref_id + "' to other tools to use it.";
+      return out;
+    } catch (const PermissionDenied&) {
+      // Not an original value: nothing but the ref id.
+    }
+  }
   if (!has_all(eff, Permission::kRead)) {
     // The caller may use the result (EXECUTE) but not see it: the ref id is all it gets.
     out["is_complete"] = false;
@@ -403,9 +431,9 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
   }
   GetOptions go;
   go.max_size = max_size;
-  // The first answer shows items of the result (as the gateway's does); get_cached_result
-  // without a strategy gives the shape of a large list of objects.
-  go.strategy = PreviewStrategy::kSample;
+  // The strategy get_cached_result would use: the shape of a large list of objects (the
+  // columns an agent needs to query it), the cache's default strategy when the operator set
+  // one, else a sample.
   GetResult g = cache_.get(ref_id, actor, go);
   auto& r = std::get<CacheResponse>(g);
   out["preview"] = std::move(r.preview);

@@ -338,6 +338,41 @@ json::object render_node(const ShapeNode& n, const Level& lv, bool structure_onl
   return o;
 }
 
+// The view of a caller that may use the value but not read it: a key, an array's items or a
+// JSON type is named only where at least `k` values were seen at its place (the value itself:
+// its type always), and no count of any kind is shown. A place seen fewer than k times says
+// something about fewer than k items -- possibly one -- so it is not described at all, nor is
+// anything below it. Counts are left out even above k: per-field null and missing counts
+// differ between two stored values that differ by one item, and array lengths and the count
+// of each type are statistics of single items (the longest array, the one string among
+// numbers).
+json::object render_structure(const ShapeNode& n, const Level& lv, std::size_t k,
+                              std::size_t depth) {
+  json::object o;
+  json::array names;
+  for (std::size_t i = 0; i < kTypeCount; ++i)
+    if (n.types[i] && (depth == 0 || n.types[i] >= k)) names.emplace_back(kTypeNames[i]);
+  if (names.size() == 1)
+    o["type"] = names[0];
+  else if (!names.empty())
+    o["types"] = std::move(names);
+  const bool items = n.items && n.items->seen >= k;
+  const bool keys = std::any_of(n.keys.begin(), n.keys.end(),
+                                [&](const auto& kv) { return kv.second->seen >= k; });
+  if (depth < lv.depth) {
+    if (items) o["items"] = render_structure(*n.items, lv, k, depth + 1);
+    if (keys) {
+      json::object ks;
+      for (const auto& [name, child] : n.keys)
+        if (child->seen >= k) ks[name] = render_structure(*child, lv, k, depth + 1);
+      o["keys"] = std::move(ks);
+    }
+  } else if (items || keys) {
+    o["nested_not_shown"] = true;
+  }
+  return o;
+}
+
 }  // namespace
 
 ShapeProfile::ShapeProfile(const json::value& v) : value_(v) {
@@ -348,8 +383,9 @@ ShapeProfile::ShapeProfile(const json::value& v) : value_(v) {
 
 ShapeProfile::~ShapeProfile() = default;
 
-ShapeView ShapeProfile::render(bool structure_only,
+ShapeView ShapeProfile::render(bool structure_only, std::size_t min_seen,
                                const std::function<bool(const json::value&)>& fits) const {
+  structure_only = structure_only || min_seen > 0;
   const json::array* rows = value_.is_array() ? &value_.get_array() : nullptr;
   const std::size_t row_count = rows ? rows->size() : 0;
   std::vector<Level> levels;
@@ -390,7 +426,8 @@ ShapeView ShapeProfile::render(bool structure_only,
   ShapeView view;
   for (std::size_t i = 0; i < levels.size(); ++i) {
     const Level& lv = levels[i];
-    json::object o = render_node(*root_, lv, structure_only, 0, std::nullopt);
+    json::object o = min_seen ? render_structure(*root_, lv, min_seen, 0)
+                              : render_node(*root_, lv, structure_only, 0, std::nullopt);
     if (lv.examples && rows) {
       json::array ex;
       for (std::size_t r = 0; r < lv.examples && r < row_count; ++r) ex.push_back((*rows)[r]);
@@ -411,23 +448,35 @@ PreviewResult generate_shape(const json::value& value, const PreviewRequest& req
                              const PreviewConfig& config) {
   const ShapeProfile profile(value);
   auto fits = [&](const json::value& v) { return measure_units(v, config) <= request.max_size; };
-  ShapeView view = profile.render(request.structure_only, fits);
+  const std::size_t k = request.execute_only_min_items;
+  ShapeView view = profile.render(request.structure_only, k, fits);
   PreviewResult r;
   r.strategy = PreviewStrategy::kShape;
-  r.original_size = request.known_total_chars && sizes_from_characters(config)
-                        ? to_units(*request.known_total_chars, config)
-                        : measure_units(value, config);
+  if (k == 0) {
+    r.original_size = request.known_total_chars && sizes_from_characters(config)
+                          ? to_units(*request.known_total_chars, config)
+                          : measure_units(value, config);
+  }
   r.omitted["summarised"] = true;
-  if (value.is_array()) {
+  const bool count_told = k == 0 || (value.is_array() && value.get_array().size() >= k) ||
+                          (value.is_object() && value.get_object().size() >= k);
+  // Otherwise neither total_items nor omitted.items: the count of fewer than k items is not
+  // told.
+  if (count_told && value.is_array()) {
     r.total_items = value.get_array().size();
     r.sampled_items = view.examples;
     if (*r.total_items > view.examples) r.omitted["items"] = *r.total_items - view.examples;
-  } else if (value.is_object()) {
+  } else if (count_told && value.is_object()) {
     r.total_items = value.get_object().size();
     r.sampled_items = 0;
     if (*r.total_items) r.omitted["items"] = *r.total_items;
   }
-  if (request.structure_only) r.omitted["values_withheld"] = true;
+  if (request.structure_only || k) r.omitted["values_withheld"] = true;
+  if (k) {
+    // Always stated, whether or not anything was left out, so that it tells nothing.
+    r.omitted["counts_withheld"] = true;
+    r.omitted["shown_if_seen_at_least"] = k;
+  }
   if (!view.dropped.empty()) {
     json::array d;
     for (auto& w : view.dropped) d.emplace_back(w);

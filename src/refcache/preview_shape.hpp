@@ -14,7 +14,10 @@
 // render() gives the largest view that `fits` accepts, degrading in this order: fewer
 // example rows, fewer frequent values, no per-field statistics, no nested keys, and states in
 // `dropped` what it left out. With `structure_only`, no value of the data appears at all:
-// keys, types, null and missing counts and array lengths only.
+// keys, types, null and missing counts and array lengths only. With a threshold k > 0 (the
+// view of a caller that may EXECUTE but not READ, PreviewRequest::execute_only_min_items),
+// not even counts: only the keys and types seen at least k times at their place, and the
+// value's own type.
 //
 // Thread-safety: a profile is immutable once built; render() may run concurrently.
 #pragma once
@@ -55,7 +58,9 @@ class ShapeProfile {
   ShapeProfile& operator=(const ShapeProfile&) = delete;
 
   // The fullest view for which fits(view) holds; the smallest view (fits = false) if none.
-  ShapeView render(bool structure_only,
+  // `min_seen` > 0 gives the structure of what was seen at least that many times, without
+  // counts (implies structure_only).
+  ShapeView render(bool structure_only, std::size_t min_seen,
                    const std::function<bool(const boost::json::value&)>& fits) const;
 
  private:

@@ -50,6 +50,47 @@ std::vector<std::string> actions_for(Permission eff) {
   return a;
 }
 
+// True when a caller that may EXECUTE `entry` but not READ it may have what `opts` asks
+// for: the shape of the whole value, and only of an original value.
+bool structure_may_be_shown(const CacheEntry& entry, const GetOptions& opts) {
+  // Only the whole value's shape: a page, a part or another strategy would show values, and
+  // a named part that is missing would say what the value lacks.
+  if (opts.page || opts.page_size || !opts.pointer.empty()) return false;
+  if (!opts.strategy_name.empty() ? opts.strategy_name != "shape"
+                                  : opts.strategy && *opts.strategy != PreviewStrategy::kShape)
+    return false;
+  // A value computed from private data (or holding refs, whose values it stands for) is not
+  // an original value: not even its size is told (SECURITY.md, threat 2).
+  auto marker = entry.metadata.find(kDerivedFromPrivate);
+  if (marker != entry.metadata.end() && marker->value() == true) return false;
+  return !contains_ref_ids(entry.value);
+}
+
+// The structure-only shape of an original value, for a caller that may EXECUTE it but not
+// READ it: what was seen at least as often as a release rule's least item count, no values
+// and no counts (PreviewRequest::execute_only_min_items).
+CacheResponse structure_of(const std::string& ref, const CacheEntry& entry, Permission eff,
+                           const GetOptions& opts, const RefCacheOptions& options) {
+  PreviewRequest req;
+  req.max_size = opts.max_size ? *opts.max_size : options.preview.max_size;
+  req.strategy = PreviewStrategy::kShape;
+  req.structure_only = true;
+  req.execute_only_min_items = std::max<std::size_t>(options.call_defaults.release_min_items, 1);
+  PreviewResult pr = generate_preview(entry.value, req, options.preview);
+  CacheResponse resp;
+  resp.ref_id = ref;
+  resp.cache_name = options.name;
+  resp.ns = entry.ns;
+  resp.total_items = pr.total_items;
+  resp.preview_size = pr.preview_size;
+  resp.preview = std::move(pr.preview);
+  resp.preview_strategy = PreviewStrategy::kShape;
+  resp.omitted = std::move(pr.omitted);
+  resp.values_withheld = true;
+  resp.available_actions = actions_for(eff);
+  return resp;
+}
+
 }  // namespace
 
 std::optional<double> expiry_after(double now, std::chrono::milliseconds ttl) {
@@ -247,6 +288,9 @@ GetResult RefCache::get(std::string_view ref_or_key, const Actor& actor, const G
   auto [ref, entry] = lookup(ref_or_key, opts.ns);
   const Permission eff =
       entry ? checker_.effective(entry->policy, actor, entry->ns) : Permission::kNone;
+  if (entry && !has_all(eff, Permission::kRead) && has_all(eff, Permission::kExecute) &&
+      structure_may_be_shown(*entry, opts))
+    return structure_of(ref, *entry, eff, opts, options_);
   if (!has_all(eff, Permission::kRead)) {
     // A missing entry may be an async call still running: its task record says. An entry the
     // actor may not read pays for the same lookup, so that both cost the same backend calls

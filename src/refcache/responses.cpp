@@ -35,7 +35,7 @@ json::object CacheResponse::to_json() const {
   o["cache_name"] = cache_name;
   o["namespace"] = ns;
   o["total_items"] = opt(total_items);
-  o["original_size"] = original_size;
+  o["original_size"] = values_withheld ? json::value(nullptr) : json::value(original_size);
   o["preview_size"] = preview_size;
   o["preview"] = preview;
   o["preview_strategy"] = custom_strategy.empty()
@@ -54,8 +54,14 @@ json::object CacheResponse::to_json() const {
   o["complete"] = complete;
   if (complete) return o;
   o["omitted"] = omitted;
-  const std::string ref = "get_cached_result(ref_id='" + ref_id + "'";
   json::array more;
+  if (values_withheld) {
+    more.emplace_back("pass ref_id='" + ref_id +
+                      "' to tools that take it: you may use this value but not read it");
+    o["how_to_get_more"] = std::move(more);
+    return o;
+  }
+  const std::string ref = "get_cached_result(ref_id='" + ref_id + "'";
   if (page && total_pages && *page < *total_pages)
     more.emplace_back(ref + ", page=" + std::to_string(*page + 1) + ") for the next page");
   more.emplace_back(ref + ", full=true) for the whole value");

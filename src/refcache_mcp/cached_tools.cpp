@@ -349,8 +349,9 @@ void add_get_cached_result(::mcp::Server& server, RefCache& cache, const Install
       retrieval_guidance() +
       " A preview is never the whole value unless its `complete` is true; `omitted` says what it "
       "leaves out and `how_to_get_more` how to get the rest. "
-      "Values you may use but not read (private computation) are never shown; pass their "
-      "ref_id to other tools instead.";
+      "Values you may use but not read (private data) show only their structure (keys and "
+      "types, no values), and results computed from them nothing; pass their ref_id to other "
+      "tools instead.";
   spec.input_schema = tool_schema(
       {{"ref_id", ref_id_schema()},
        {"preview_strategy",
@@ -886,14 +887,18 @@ std::string cache_instructions() {
   unless `complete` (or `is_complete`) is true: `get_cached_result` answers also say in
   `omitted` what the preview leaves out (`items` not shown, `characters` cut,
   `nesting_shrunk`, `summarised`, `dropped`) and in `how_to_get_more` how to get the rest.
+- A large list of objects (rows, records) first comes as its shape, in a tool's answer and
+  in `get_cached_result`: the columns (keys) with their types, null and missing counts,
+  array lengths, per-field count, distinct count, min/max, most frequent values, and the
+  first rows -- a description to write a query from, not the data. Other values come as a
+  `sample`.
 - Previews come in strategies (`preview_strategy` of `get_cached_result`): `sample` (evenly
-  spaced items; what a tool's own answer shows), `paginate` (one page), `truncate` (the JSON
-  text cut), `shape` (get_cached_result's default for a large list of objects: keys, types,
-  null and missing counts, array lengths, per-field count, distinct count, min/max, most
-  frequent values, and the first rows -- a description to write a query from, not the
-  data), and any the server adds.
+  spaced items), `paginate` (one page), `truncate` (the JSON text cut), `shape` (as above),
+  and any the server adds.
 - Some results show only `{"ref_id", "value_withheld": true}`: they were computed from data
-  you may use but not read. You can still pass that ref_id to tools.
+  you may use but not read. Data you may use but not read shows only its structure (keys and
+  types seen in at least a minimum number of items, no values). You can still pass that
+  ref_id to tools.
 
 ## Working with references
 - Full value: `get_cached_result(ref_id, full=True)`.

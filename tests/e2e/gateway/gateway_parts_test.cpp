@@ -276,6 +276,7 @@ TEST_F(GatewayCacheTest, LargeJsonTextBecomesARefKeepingItsText) {
   EXPECT_EQ(sc.at("source"), "json_text");
   EXPECT_EQ(sc.at("total_items"), 500);
   EXPECT_EQ(sc.at("is_complete"), false);
+  EXPECT_EQ(sc.at("preview_strategy"), "shape");      // a list of objects: its shape first
   EXPECT_EQ(out.content.back().at("type"), "image");  // passed on after the ref
   const std::string ref(sc.at("ref_id").as_string());
   EXPECT_EQ(*cache_->resolve(ref, actor_), json::value(rows));

@@ -114,8 +114,11 @@ async function main() {
     check(tokens[enc].answer < 4000, `the whole answer is small (${enc})`, tokens);
     check(tokens[enc].direct > 100 * tokens[enc].answer, `the direct answer is far larger (${enc})`, tokens);
   }
-  check(Array.isArray(ref.preview) && ref.preview.length > 0 && ref.preview.every((r) => 'id' in r && 'v' in r && 'label' in r),
-    'the preview holds rows', ref.preview);
+  // A list of rows first comes as its shape: the columns a query needs, with their types.
+  const columns = ref.preview?.items?.keys ?? {};
+  check(ref.preview_strategy === 'shape' && columns.id?.type === 'integer' && columns.label?.type === 'string'
+    && 'v' in columns && ref.preview.examples?.[0]?.label === 'row-1',
+    'the preview is the shape of the rows, naming their columns', ref.preview);
   step(`SELECT of ${ROWS} rows: ${directBytes} bytes directly, ${receivedBytes} through the gateway; `
     + `preview ${tokens.cl100k_base.preview} tokens (cl100k_base), ${tokens.o200k_base.preview} (o200k_base); ${ref.ref_id}`);
 

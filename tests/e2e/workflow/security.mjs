@@ -79,8 +79,16 @@ const anonCalc = await start(CALC, []);
   const read = await call(agent, 'get_cached_result', { ref_id: secret, full: true });
   check(read.error && read.sc.error === 'Invalid or inaccessible reference' && !leaks(read.text, '40'),
     'the agent cannot read private data (opaque error)', read);
+  // What it may see is the structure of its private list: the type of the items seen at least
+  // --release-min-items (10) times and their count, no value and no other count.
   const preview = await call(agent, 'get_cached_result', { ref_id: secret });
-  check(preview.error && !leaks(preview.text, '20'), 'nor see a preview of it', preview);
+  check(!preview.error && preview.sc.preview_strategy === 'shape' && preview.sc.omitted?.values_withheld === true
+    && JSON.stringify(preview.sc.preview) === '{"type":"array","items":{"type":"integer"}}'
+    && preview.sc.total_items === 10 && preview.sc.original_size === null,
+    'a preview of it is its structure only', preview);
+  const sampled = await call(agent, 'get_cached_result', { ref_id: secret, preview_strategy: 'sample' });
+  check(sampled.error && sampled.sc.error === 'Invalid or inaccessible reference' && !leaks(sampled.text, '20'),
+    'nor any other preview of it', sampled);
   const res = await agent.readResource({ uri: `refcache://${secret}` });
   check(JSON.parse(res.contents[0].text).value_withheld === true && !leaks(res.contents[0].text, '30'),
     'resources/read describes private data without its content', res);

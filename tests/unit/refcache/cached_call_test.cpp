@@ -86,6 +86,36 @@ TEST(CachedCall, LargeResultShape) {
                                                           "') to paginate.");
 }
 
+// The first answer of a large list of objects is its shape, naming the columns a query
+// needs (get_cached_result's default); the operator's explicit default strategy still wins.
+TEST(CachedCall, FirstAnswerOfALargeListOfObjectsIsItsShape) {
+  auto rows = [](const json::object& args, CallContext&) -> json::value {
+    json::array a;
+    const std::int64_t n = args.at("n").as_int64();
+    for (std::int64_t i = 0; i < n; ++i)
+      a.push_back(json::object{{"id", i}, {"region", i % 2 ? "north" : "south"}});
+    return a;
+  };
+  RefCacheOptions o = char_opts();
+  o.preview.max_size = 300;
+  RefCache cache(o);
+  CachedCall call(cache, "rows", rows);
+  auto r = call.call(json::object{{"n", 100}});
+  EXPECT_EQ(r.at("preview_strategy"), "shape");
+  EXPECT_EQ(r.at("is_complete"), false);
+  EXPECT_EQ(r.at("total_items"), 100);
+  EXPECT_EQ(r.at("preview").at("items").at("keys").at("region").at("type"), "string");
+  EXPECT_EQ(r.at("omitted").at("summarised"), true);
+  EXPECT_FALSE(r.contains("value_withheld"));
+  // Small enough: whole.
+  EXPECT_EQ(call.call(json::object{{"n", 2}}).at("is_complete"), true);
+
+  o.preview.default_strategy = PreviewStrategy::kTruncate;
+  RefCache truncating(o);
+  CachedCall call2(truncating, "rows", rows);
+  EXPECT_EQ(call2.call(json::object{{"n", 100}}).at("preview_strategy"), "truncate");
+}
+
 TEST(CachedCall, ToolMaxSizeSizesThePreviewAndCallBeatsTool) {
   RefCache cache(char_opts());
   std::atomic<int> calls{0};

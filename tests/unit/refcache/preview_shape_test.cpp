@@ -213,19 +213,29 @@ TEST(PreviewShape, IsTheDefaultForLargeArraysOfObjectsOnly) {
   EXPECT_EQ(get(refcache_test::range(1000), by_name).preview_strategy, PreviewStrategy::kShape);
 }
 
-// A caller that may use a value but not read it gets no preview at all, shape included: the
-// counts a shape shows (rows, nulls, array lengths) would tell the size of a private derived
-// value, which SECURITY.md promises is never told (docs/previews.md, "Who sees what").
-TEST(PreviewShape, ExecuteOnlyCallersGetNoShape) {
+// A caller that may use an original value but not read it gets its structure-only shape and
+// nothing else: every other strategy is refused as any read is. The shape names no value and
+// no count (tests/unit/refcache/security/execute_only_shape_test.cpp tries to find them;
+// docs/previews.md, "What the shape reveals").
+TEST(PreviewShape, ExecuteOnlyCallersGetOnlyTheStructure) {
   RefCache cache;
   SetOptions so;
   so.policy = AccessPolicy::execute_only();
   const auto ref = cache.set("", rows(50), so).ref_id;
-  for (const char* name : {"shape", "sample"}) {
+  for (const char* name : {"sample", "paginate", "truncate"}) {
     GetOptions go;
     go.strategy_name = name;
     EXPECT_THROW(cache.get(ref, Actor::agent(), go), PermissionDenied) << name;
   }
+  GetOptions go;
+  go.strategy_name = "shape";
+  const auto r = std::get<CacheResponse>(cache.get(ref, Actor::agent(), go));
+  EXPECT_TRUE(r.values_withheld);
+  EXPECT_EQ(r.omitted.at("values_withheld"), true);
+  const std::string text = jsonio::to_string(r.preview);
+  for (const char* banned : {"user-", "2026", "count", "nulls", "distinct", "examples", "min"})
+    EXPECT_EQ(text.find(banned), std::string::npos) << banned << " in " << text;
+  EXPECT_EQ(r.preview.at("items").at("keys").at("day"), J(R"({"type":"string"})"));
 }
 
 // Beyond the counters, a frequent value is still found, its count is never over-stated, and

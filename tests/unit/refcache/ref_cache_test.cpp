@@ -305,7 +305,16 @@ TEST(RefCache, ExecuteOnlyValuesCannotBeReadByAgents) {
   so.policy = AccessPolicy::execute_only();
   auto ref = cache.set("secret", 42, so);
   EXPECT_THROW(cache.resolve(ref.ref_id, Actor::agent()), PermissionDenied);
-  EXPECT_THROW(cache.get(ref.ref_id, Actor::agent()), PermissionDenied);
+  // A preview of it is its structure only (docs/previews.md, "What the shape reveals"); any
+  // other preview is refused.
+  const auto shape = std::get<CacheResponse>(cache.get(ref.ref_id, Actor::agent()));
+  EXPECT_TRUE(shape.values_withheld);
+  EXPECT_EQ(shape.preview, J(R"({"type":"integer"})"));
+  EXPECT_TRUE(shape.to_json().at("original_size").is_null());
+  EXPECT_FALSE(shape.total_items);
+  GetOptions sample;
+  sample.strategy = PreviewStrategy::kSample;
+  EXPECT_THROW(cache.get(ref.ref_id, Actor::agent(), sample), PermissionDenied);
   EXPECT_THROW(cache.resolve(ref.ref_id, Actor::user()), PermissionDenied);  // users neither
   EXPECT_NO_THROW(cache.entry_for(ref.ref_id, Actor::agent(), Permission::kExecute));
   // The agent knows it exists (it may use it) ...

@@ -84,6 +84,49 @@ TEST_F(PreviewStrategies, SmallValuesSayTheyAreComplete) {
   EXPECT_FALSE(s.contains("how_to_get_more"));
 }
 
+// A caller that may use a private original value but not read it gets its structure through
+// get_cached_result, and nothing else; another user gets the answer of a missing ref.
+TEST_F(PreviewStrategies, ACallerWhoMayOnlyUseAValueGetsItsStructure) {
+  const bj::value data = dataset(200);
+  const refcache::CallIdentity owner{{{"user_id", "alice"}}};
+  const std::string ref = cache.set("", data, refcache::private_set_options(owner)).ref_id;
+  const bj::object r = call({{"ref_id", ref}});
+  ASSERT_FALSE(r.contains("isError") && r.at("isError") == true) << bj::value(r);
+  const bj::object& s = r.at("structuredContent").as_object();
+  EXPECT_EQ(s.at("preview_strategy"), "shape");
+  EXPECT_EQ(s.at("total_items"), 200);
+  EXPECT_TRUE(s.at("original_size").is_null());
+  EXPECT_EQ(s.at("omitted").at("values_withheld"), true);
+  EXPECT_EQ(s.at("preview").at("items").at("keys").at("region"), bj::value({{"type", "string"}}));
+  const std::string text = jsonio::to_string(bj::value(r));
+  for (const char* value : {"north", "south", "xxxxxxxxxx", "1.5", "\"count\"", "\"min\""})
+    EXPECT_EQ(text.find(value), std::string::npos) << value << " in " << text;
+
+  for (bj::object args :
+       {bj::object{{"ref_id", ref}, {"full", true}}, bj::object{{"ref_id", ref}, {"page", 1}},
+        bj::object{{"ref_id", ref}, {"preview_strategy", "sample"}},
+        bj::object{{"ref_id", ref + "#/0"}}}) {
+    const bj::object refused = call(args);
+    EXPECT_TRUE(refused.contains("isError") && refused.at("isError") == true) << bj::value(args);
+    EXPECT_EQ(jsonio::to_string(bj::value(refused)).find("north"), std::string::npos);
+  }
+
+  test_support::InProcessClient bob(server, "bob", "b");
+  const bj::object other = bob.call("get_cached_result", {{"ref_id", ref}});
+  const std::string absent =
+      ref.substr(0, ref.size() - 4) + (ref.ends_with("0000") ? "1111" : "0000");
+  const bj::object missing = bob.call("get_cached_result", {{"ref_id", absent}});
+  // The same text, but for the ref id each names.
+  auto without = [](std::string answer, const std::string& id) {
+    for (auto at = answer.find(id); at != std::string::npos; at = answer.find(id))
+      answer.replace(at, id.size(), "REF");
+    return answer;
+  };
+  EXPECT_EQ(without(jsonio::to_string(bj::value(other)), ref),
+            without(jsonio::to_string(bj::value(missing)), absent));
+  EXPECT_TRUE(other.contains("isError") && other.at("isError") == true);
+}
+
 TEST_F(PreviewStrategies, AnUnknownStrategyIsAClearErrorListingTheKnownOnes) {
   const std::string ref = cache.set("", dataset(5)).ref_id;
   const bj::object r = call({{"ref_id", ref}, {"preview_strategy", "nope"}});
