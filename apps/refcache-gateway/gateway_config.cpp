@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "oauth_browser_step.hpp"
+
 namespace gateway {
 namespace json = boost::json;
 
@@ -156,12 +158,51 @@ ToolSettings read_tool(const Reader& r, const json::value& v, const std::string&
   return t;
 }
 
+OAuthSettings read_oauth(const Reader& r, const json::value& v, const std::string& ptr) {
+  OAuthSettings o;
+  if (v.is_bool()) {
+    o.enabled = v.get_bool();
+    return o;
+  }
+  const auto& m = r.object(v, ptr);
+  r.only(m, ptr,
+         {"access_token", "client_id", "client_secret", "client_credentials",
+          "token_endpoint_auth_method", "private_key_file", "private_key_alg",
+          "client_id_metadata_url", "scope", "redirect_uri", "ca_file", "authorization_timeout"});
+  auto text = [&](const char* key, std::string& out) {
+    if (const auto* x = m.if_contains(key)) out = r.string(*x, ptr + "/" + key);
+  };
+  text("access_token", o.access_token);
+  text("client_id", o.client_id);
+  text("client_secret", o.client_secret);
+  text("token_endpoint_auth_method", o.token_endpoint_auth_method);
+  text("private_key_file", o.private_key_file);
+  text("private_key_alg", o.private_key_alg);
+  text("client_id_metadata_url", o.client_id_metadata_url);
+  text("scope", o.scope);
+  text("redirect_uri", o.redirect_uri);
+  text("ca_file", o.ca_file);
+  if (const auto* x = m.if_contains("client_credentials"))
+    o.client_credentials = r.boolean(*x, ptr + "/client_credentials");
+  if (const auto* x = m.if_contains("authorization_timeout")) {
+    o.authorization_timeout = r.seconds(*x, ptr + "/authorization_timeout");
+    if (o.authorization_timeout.count() == 0)
+      r.fail(ptr + "/authorization_timeout", "must be at least 1 second");
+  }
+  if (o.client_credentials && o.client_id.empty())
+    r.fail(ptr + "/client_credentials", "needs a client_id (and its secret or private key)");
+  if (!o.redirect_uri.empty())
+    if (std::string why = redirect_uri_problem(o.redirect_uri); !why.empty())
+      r.fail(ptr + "/redirect_uri", why);
+  return o;
+}
+
 void read_gateway_settings(const Reader& r, const json::value& v, const std::string& ptr,
                            UpstreamConfig& u) {
   const auto& o = r.object(v, ptr);
   r.only(o, ptr,
          {"prefix", "threshold", "preview_size", "hide_tools", "accept_refs", "tools",
-          "cache_read_only_ttl", "media"});
+          "cache_read_only_ttl", "media", "oauth"});
   if (auto* x = o.if_contains("prefix")) {
     u.prefix = r.string(*x, ptr + "/prefix");
     for (char c : *u.prefix)
@@ -176,6 +217,10 @@ void read_gateway_settings(const Reader& r, const json::value& v, const std::str
   if (auto* x = o.if_contains("cache_read_only_ttl"))
     u.cache_read_only_ttl = r.seconds(*x, ptr + "/cache_read_only_ttl");
   if (auto* x = o.if_contains("media")) u.media_by_ref = r.media(*x, ptr + "/media");
+  if (auto* x = o.if_contains("oauth")) {
+    if (u.kind == UpstreamKind::kStdio) r.fail(ptr + "/oauth", "applies to HTTP servers only");
+    u.oauth = read_oauth(r, *x, ptr + "/oauth");
+  }
   if (auto* x = o.if_contains("tools"))
     for (const auto& kv : r.object(*x, ptr + "/tools"))
       u.tools[std::string(kv.key())] =

@@ -12,6 +12,7 @@
 //       "refcache": {"prefix": "fs", "threshold": 5000, "preview_size": 500,
 //                    "hide_tools": ["move_file"], "accept_refs": true,
 //                    "cache_read_only_ttl": 60, "media": "ref",
+//                    "oauth": {"client_id": "...", "client_secret": "${SECRET}"},
 //                    "tools": {"read_text_file": {"threshold": 2000, "cache_ttl": 0}}} } } }
 //
 // Thread-safety: plain values; load_config() touches only its arguments and the environment.
@@ -49,6 +50,32 @@ struct ToolSettings {
 
 enum class UpstreamKind { kStdio, kStreamableHttp, kLegacySse };
 
+// OAuth of an HTTP upstream (`refcache.oauth` of its entry), as the MCP authorization
+// specification gives it (mcp/client_oauth.hpp). By default an HTTP upstream that answers 401
+// is authorized the way clients do it: discovery, dynamic registration, and the authorization
+// code flow, whose person's step is a URL logged for a browser on this machine
+// (oauth_browser_step.hpp). Headless gateways give an access token, or client credentials.
+// Strings take ${VAR} like the rest of the entry, so secrets can stay in the environment.
+struct OAuthSettings {
+  bool enabled = true;                       // `"oauth": false`: never authorize
+  std::string access_token{};                // a fixed token: no flow
+  std::string client_id{};                   // a pre-registered client
+  std::string client_secret{};               // its secret (confidential clients)
+  bool client_credentials = false;           // the client_credentials grant, no person
+  std::string token_endpoint_auth_method{};  // "": chosen from the server's metadata
+  std::string private_key_file{};            // private_key_jwt: the client's key (PEM file)
+  std::string private_key_alg{"ES256"};      // its JWS algorithm: ES256 or RS256
+  std::string client_id_metadata_url{};      // a Client ID Metadata Document (https URL)
+  std::string scope{};                       // "": the specification's selection
+  // Where the browser comes back: http:// on a loopback host with a port. "": a free port of
+  // 127.0.0.1 at start-up (fine for dynamic registration; a pre-registered client must give
+  // the URI it registered).
+  std::string redirect_uri{};
+  std::string ca_file{};  // a PEM file trusted beside the system's roots, for https endpoints
+  // How long a flow waits for the browser. Default 300 s.
+  std::chrono::seconds authorization_timeout{300};
+};
+
 // One entry of `mcpServers`.
 struct UpstreamConfig {
   std::string name{};                            // the member's name in mcpServers
@@ -59,6 +86,9 @@ struct UpstreamConfig {
   std::string cwd{};                             // stdio: working directory; empty = the gateway's
   std::string url{};                             // HTTP: the endpoint (or the SSE stream's URL)
   std::map<std::string, std::string> headers{};  // HTTP: sent with every request
+  // HTTP: authorization when the server asks for it; not used when `headers` give an
+  // Authorization of their own.
+  OAuthSettings oauth{};
   // Tool name prefix ("fs" names read_file "fs_read_file"); unset: a prefix of the server's
   // name only where a tool name collides.
   std::optional<std::string> prefix{};

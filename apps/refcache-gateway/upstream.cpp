@@ -2,10 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
-#include "caller_principal.hpp"
+#include <boost/algorithm/string/predicate.hpp>
+#include <fstream>
+#include <iterator>
 
+#include "caller_principal.hpp"
 #include "mcp/client_http.hpp"
+#include "mcp/client_oauth.hpp"
 #include "mcp/client_stdio.hpp"
+#include "oauth_browser_step.hpp"
 #include "refcache/version.hpp"
 
 namespace gateway {
@@ -23,7 +28,39 @@ struct CurrentCall {
 thread_local CurrentCall
     current_call;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
 
-std::unique_ptr<mcp::ClientTransport> make_transport(const UpstreamConfig& c) {
+// The authorizer of an HTTP upstream (gateway_config.hpp, OAuthSettings), made once so that
+// its tokens outlive reconnections; none for stdio, for `"oauth": false`, and when the
+// configured headers carry an Authorization of their own.
+std::shared_ptr<mcp::ClientAuthorizer> make_authorizer(const UpstreamConfig& c) {
+  if (c.kind == UpstreamKind::kStdio || !c.oauth.enabled) return nullptr;
+  for (const auto& [name, value] : c.headers)
+    if (boost::algorithm::iequals(name, "authorization")) return nullptr;
+  const OAuthSettings& s = c.oauth;
+  mcp::OAuthClientOptions o;
+  o.access_token = s.access_token;
+  o.client_id = s.client_id;
+  o.client_secret = s.client_secret;
+  o.client_credentials = s.client_credentials;
+  o.token_endpoint_auth_method = s.token_endpoint_auth_method;
+  o.private_key_alg = s.private_key_alg;
+  if (!s.private_key_file.empty()) {
+    std::ifstream in(s.private_key_file, std::ios::binary);
+    if (!in)
+      throw std::runtime_error("upstream '" + c.name + "': cannot read the private key file " +
+                               s.private_key_file);
+    o.private_key_pem.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  o.client_id_metadata_url = s.client_id_metadata_url;
+  o.scope = s.scope;
+  o.ca_file = s.ca_file;
+  o.client_name = "refcache-gateway";
+  o.redirect_uri = s.redirect_uri.empty() ? free_loopback_redirect_uri() : s.redirect_uri;
+  o.open_authorization_url = browser_step(c.name, o.redirect_uri, s.authorization_timeout);
+  return std::make_shared<mcp::OAuthClientAuthorizer>(std::move(o));
+}
+
+std::unique_ptr<mcp::ClientTransport> make_transport(
+    const UpstreamConfig& c, const std::shared_ptr<mcp::ClientAuthorizer>& authorizer) {
   switch (c.kind) {
     case UpstreamKind::kStdio: {
       mcp::StdioClientOptions o;
@@ -38,12 +75,14 @@ std::unique_ptr<mcp::ClientTransport> make_transport(const UpstreamConfig& c) {
       mcp::StreamableHttpClientOptions o;
       o.url = c.url;
       o.headers = c.headers;
+      o.authorizer = authorizer;
       return std::make_unique<mcp::StreamableHttpClientTransport>(std::move(o));
     }
     case UpstreamKind::kLegacySse: {
       mcp::LegacySseClientOptions o;
       o.url = c.url;
       o.headers = c.headers;
+      o.authorizer = authorizer;
       return std::make_unique<mcp::LegacySseClientTransport>(std::move(o));
     }
   }
@@ -96,7 +135,7 @@ Lists list_all(mcp::Client& client, const std::string& name, std::chrono::millis
 }  // namespace
 
 Upstream::Upstream(UpstreamConfig config, UpstreamOptions options)
-    : config_(std::move(config)), options_(options) {}
+    : config_(std::move(config)), options_(options), authorizer_(make_authorizer(config_)) {}
 
 Upstream::~Upstream() {
   {
@@ -170,7 +209,7 @@ bool Upstream::attempt() {
     ++attempts_;
   }
   try {
-    client->connect(make_transport(config_));
+    client->connect(make_transport(config_, authorizer_));
     Lists l = list_all(*client, config_.name, options_.connect_timeout);
     spdlog::info("upstream '{}': up ({} {}, {} tools, {} resources, {} templates, {} prompts)",
                  config_.name, client->server().implementation.name, client->protocol_version(),

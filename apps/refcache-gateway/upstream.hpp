@@ -46,6 +46,7 @@
 #include "backoff.hpp"
 #include "gateway_config.hpp"
 #include "mcp/client.hpp"
+#include "mcp/client_oauth.hpp"
 
 namespace gateway {
 
@@ -144,6 +145,8 @@ class Upstream {
 
   UpstreamConfig config_;
   UpstreamOptions options_;
+  // HTTP upstreams: one authorizer for every connection, so that tokens survive reconnects.
+  std::shared_ptr<mcp::ClientAuthorizer> authorizer_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::shared_ptr<mcp::Client> client_;  // guarded by mu_

@@ -13,6 +13,7 @@
 #include "gateway_config.hpp"
 #include "mcp/schema.hpp"
 #include "media_refs.hpp"
+#include "oauth_browser_step.hpp"
 #include "private_result.hpp"
 #include "ref_arguments.hpp"
 #include "refcache/errors.hpp"
@@ -538,4 +539,43 @@ TEST_F(GatewayCacheTest, MediaByReferenceStoresImagesAudioAndEmbeddedResources) 
       config_error(R"({"refcache": {"media": "inline"}, "mcpServers": {"a": {"command": "x"}}})")
           .find("/refcache/media: must be \"ref\" or \"pass\""),
       std::string::npos);
+}
+
+TEST(GatewayConfig, OAuthSettingsOfHttpUpstreams) {
+  setenv("GW_TEST_SECRET", "s3cret", 1);
+  auto c = parse_config(R"({"mcpServers": {
+      "a": {"url": "https://a.example/mcp", "refcache": {"oauth": {"client_id": "gw",
+            "client_secret": "${GW_TEST_SECRET}", "client_credentials": true,
+            "redirect_uri": "http://127.0.0.1:8976/callback", "authorization_timeout": 60}}},
+      "b": {"url": "https://b.example/mcp", "refcache": {"oauth": false}},
+      "c": {"url": "https://c.example/mcp"}}})",
+                        "cfg.json");
+  const gateway::OAuthSettings& a = c.upstreams[0].oauth;
+  EXPECT_TRUE(a.enabled);
+  EXPECT_EQ(a.client_id, "gw");
+  EXPECT_EQ(a.client_secret, "s3cret");
+  EXPECT_TRUE(a.client_credentials);
+  EXPECT_EQ(a.authorization_timeout, std::chrono::seconds(60));
+  EXPECT_FALSE(c.upstreams[1].oauth.enabled);
+  EXPECT_TRUE(c.upstreams[2].oauth.enabled);  // on by default: used when the server asks
+  EXPECT_TRUE(c.upstreams[2].oauth.redirect_uri.empty());
+
+  EXPECT_NE(config_error(R"({"mcpServers": {"s": {"command": "x", "refcache": {"oauth": {}}}}})")
+                .find("/mcpServers/s/refcache/oauth: applies to HTTP servers only"),
+            std::string::npos);
+  EXPECT_NE(config_error(R"({"mcpServers": {"a": {"url": "https://a.example/mcp",
+      "refcache": {"oauth": {"client_credentials": true}}}}})")
+                .find("oauth/client_credentials: needs a client_id"),
+            std::string::npos);
+  EXPECT_NE(config_error(R"({"mcpServers": {"a": {"url": "https://a.example/mcp",
+      "refcache": {"oauth": {"client_secert": "x"}}}}})")
+                .find("oauth/client_secert: unknown setting"),
+            std::string::npos);
+  for (const char* bad : {"https://127.0.0.1:8976/cb", "http://example.com:8976/cb",
+                          "http://127.0.0.1/cb", "not a uri"})
+    EXPECT_NE(gateway::redirect_uri_problem(bad), "") << bad;
+  for (const char* good :
+       {"http://127.0.0.1:8976/callback", "http://localhost:1234/cb", "http://[::1]:9/x"})
+    EXPECT_EQ(gateway::redirect_uri_problem(good), "") << good;
+  EXPECT_EQ(gateway::redirect_uri_problem(gateway::free_loopback_redirect_uri()), "");
 }
