@@ -84,7 +84,8 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
                      {.threshold = s.threshold,
                       .preview_size = s.preview_size,
                       .upstream = up.name(),
-                      .tool = exposed});
+                      .tool = exposed,
+                      .hint = refcache::mcp::budget_hint_from(ctx.meta())});
   } catch (const refcache::InvalidReference& e) {
     return mcp::CallToolResult::error(e.what());
   } catch (const refcache::CircularReference& e) {
