@@ -18,9 +18,8 @@
 // A client's budget hint (refcache_mcp/budget_hint.hpp: anthropic/maxResultSizeChars,
 // refcache/maxResultTokens) is the threshold of that call as well as the preview's budget: a
 // result whose text is over the hint is stored and answered with a preview that fits it,
-// even when it is under `threshold`. The hints are not passed on to the upstream: it is the
-// gateway that answers the client, and an upstream that cut its result to the hint would
-// leave the ref holding the cut result instead of the whole one.
+// even when it is under `threshold`. (ToolForwarding also passes the hint on to the upstream,
+// so that a refcache upstream answers a ref of its own whose preview fits.)
 // The stored entry records the upstream and the tool; it is scoped like the cached tools'
 // results (the cache's namespace template and session binding) and charged to the caller's
 // quota.

@@ -41,6 +41,12 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
     auto hook = std::make_shared<Hook>();
     mcp::CallOptions co;
     co.cancellation = &ctx.token();
+    // The client's budget hint (valid values only) goes on to the upstream too: a refcache
+    // upstream then answers a ref whose preview fits, instead of a preview the gateway would
+    // store as a ref of its own; the gateway still fits whatever comes back.
+    const refcache::mcp::BudgetHint hint = refcache::mcp::budget_hint_from(ctx.meta());
+    if (hint.max_chars) co.meta[refcache::mcp::kMaxResultSizeCharsKey] = *hint.max_chars;
+    if (hint.max_tokens) co.meta[refcache::mcp::kMaxResultTokensKey] = *hint.max_tokens;
     co.on_progress = [hook, &ctx](const mcp::Progress& p) {
       std::lock_guard lock(hook->mu);
       if (hook->alive) ctx.progress(p.progress, p.total, p.message);
@@ -85,7 +91,7 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
                       .preview_size = s.preview_size,
                       .upstream = up.name(),
                       .tool = exposed,
-                      .hint = refcache::mcp::budget_hint_from(ctx.meta())});
+                      .hint = hint});
   } catch (const refcache::InvalidReference& e) {
     return mcp::CallToolResult::error(e.what());
   } catch (const refcache::CircularReference& e) {

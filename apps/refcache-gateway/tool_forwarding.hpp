@@ -6,7 +6,7 @@
 // the one renamed). A call resolves the refs in its
 // arguments (ref_arguments.hpp), goes to its upstream with the caller's cancellation and
 // progress passed on, and its result is intercepted (result_interception.hpp, under the
-// caller's budget hint from params._meta, which is not passed on to the upstream). Failures are
+// caller's budget hint from params._meta, which is passed on to the upstream). Failures are
 // tool errors an agent can act on: the opaque reference error, "upstream 'NAME': timeout: ...",
 // "upstream 'NAME' is down"; an upstream's own JSON-RPC error stays that error.
 //
