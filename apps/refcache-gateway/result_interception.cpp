@@ -133,12 +133,13 @@ mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIde
                               ? "was too large to show whole (" + std::to_string(size) + " " +
                                     std::string(refcache::to_string(config.size_mode)) + "s)"
                               : "is larger than this call accepts";
+  const std::string ref_id = ref.ref_id;  // a structured binding is not captured
   auto answer_for = [&](std::size_t budget) {
     go.max_size = budget;
-    refcache::GetResult g = cache.get(ref.ref_id, actor, go);
+    refcache::GetResult g = cache.get(ref_id, actor, go);
     auto& r = std::get<refcache::CacheResponse>(g);
     json::object out;
-    out["ref_id"] = ref.ref_id;
+    out["ref_id"] = ref_id;
     out["preview"] = std::move(r.preview);
     out["is_complete"] = false;
     out["is_async"] = false;
@@ -149,7 +150,7 @@ mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIde
     out["upstream"] = options.upstream;
     out["source"] = source;
     out["message"] = "The result of " + options.tool + " " + why +
-                     ". Use get_cached_result(ref_id='" + ref.ref_id +
+                     ". Use get_cached_result(ref_id='" + ref_id +
                      "') to page through it, or pass the ref_id to other tools.";
     mcp::CallToolResult a = refcache::mcp::to_tool_result(out);
     for (const auto& b : others) a.content.push_back(b);

@@ -23,7 +23,6 @@ namespace {
 
 namespace bj = boost::json;
 using refcache::mcp::budget_hint_from;
-using refcache::mcp::BudgetHint;
 
 // The text of a tool result (its text content blocks, concatenated), as a client counts it.
 std::string text_of(const bj::object& result) {
