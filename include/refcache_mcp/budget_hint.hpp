@@ -68,8 +68,8 @@ bool fits_hint(const ::mcp::CallToolResult& r, const BudgetHint& hint, const Pre
 // what the hint allows before the envelope is measured. A character hint in token mode starts
 // at chars / chars_per_token (the approximation) or chars / 3 (a tokenizer: JSON and prose
 // average more than three characters per o200k_base or cl100k_base token); a token hint in
-// character mode starts at the token count, since every token is at least one character of
-// ASCII text. Either is then corrected by measuring.
+// character mode, where tokens are counted as UTF-8 bytes, starts at the token count, since a
+// text of T bytes has at most T characters. Either is then corrected by measuring.
 std::size_t initial_budget(const BudgetHint& hint, std::size_t max_size,
                            const PreviewConfig& config);
 

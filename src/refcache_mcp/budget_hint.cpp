@@ -32,8 +32,11 @@ std::optional<std::size_t> positive_integer(const json::value& v, std::string_vi
     n = v.get_uint64();
   } else if (v.is_double()) {
     const double d = v.get_double();
-    if (std::isfinite(d) && d > 0 && d <= static_cast<double>(kMaxHint) && std::trunc(d) == d)
-      n = static_cast<std::uint64_t>(d);
+    if (std::isfinite(d) && d > static_cast<double>(kMaxHint)) {
+      why = "larger than the largest hint accepted";
+      return std::nullopt;
+    }
+    if (std::isfinite(d) && d > 0 && std::trunc(d) == d) n = static_cast<std::uint64_t>(d);
   } else {
     why = "not a number";
     return std::nullopt;
