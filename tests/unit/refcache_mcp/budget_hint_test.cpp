@@ -93,6 +93,17 @@ class TokenBudgetHints : public BudgetHints {
   TokenBudgetHints() : BudgetHints(token_cache_options()) {}
 };
 
+refcache::RefCacheOptions approx_cache_options() {
+  refcache::RefCacheOptions o = token_cache_options();
+  o.preview.token_counter = refcache::TokenCounter::kChars4;
+  return o;
+}
+
+class ApproxBudgetHints : public BudgetHints {
+ protected:
+  ApproxBudgetHints() : BudgetHints(approx_cache_options()) {}
+};
+
 TEST(BudgetHintReading, PositiveIntegersAreReadAndEverythingElseIsIgnored) {
   auto h = budget_hint_from(bj::object{{"anthropic/maxResultSizeChars", 500},
                                        {"refcache/maxResultTokens", 120.0},
@@ -291,6 +302,17 @@ TEST_F(TokenBudgetHints, ACharacterHintInTokenModeBoundsTheTextsCharacters) {
            {{"anthropic/maxResultSizeChars", 600}, {"refcache/maxResultTokens", 100}});
   EXPECT_LE(text_of(both).size(), 600u);
   EXPECT_LE(refcache::Tokenizer::get(refcache::Encoding::kO200kBase).count(text_of(both)), 100u);
+}
+
+TEST_F(ApproxBudgetHints, HintsInTheApproximationsTokensAndInCharactersAreBothMet) {
+  const bj::object plain = call("rows", {{"n", 80}});
+  ASSERT_GT(text_of(plain).size(), 4u * 150u);
+  const bj::object by_tokens = call("rows", {{"n", 80}}, tokens(150));
+  EXPECT_TRUE(body(by_tokens).contains("preview")) << text_of(by_tokens);
+  EXPECT_LE((text_of(by_tokens).size() + 3) / 4, 150u) << text_of(by_tokens);
+  const bj::object by_chars = call("rows", {{"n", 80}}, chars(500));
+  EXPECT_TRUE(body(by_chars).contains("preview")) << text_of(by_chars);
+  EXPECT_LE(text_of(by_chars).size(), 500u) << text_of(by_chars);
 }
 
 }  // namespace
