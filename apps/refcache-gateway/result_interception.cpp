@@ -109,7 +109,9 @@ std::optional<StoredForm> stored_form(mcp::CallToolResult& result) {
 mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIdentity& who,
                               mcp::CallToolResult result, const InterceptOptions& options) {
   const std::size_t size = cache.measure(result.to_json());
-  if (size <= options.threshold) return result;
+  const refcache::PreviewConfig& config = cache.options().preview;
+  if (size <= options.threshold && refcache::mcp::fits_hint(result, options.hint, config))
+    return result;
 
   std::optional<StoredForm> taken = stored_form(result);
   if (!taken) return result;  // neither structuredContent nor text: passed whole
@@ -130,33 +132,42 @@ mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIde
   }
   auto [ref, entry] = cache.store("", std::move(value), so);
   refcache::GetOptions go;
-  go.max_size = options.preview_size;
   go.ns = so.ns;
   // No strategy: the one get_cached_result uses, so a large list of objects (the rows of a
   // SELECT) first comes as its shape, naming the columns a query needs; other values as a
   // sample, unless the operator chose another default (--preview-strategy).
   const refcache::Actor actor = refcache::derive_actor(who);
-  refcache::GetResult g = cache.get(ref.ref_id, actor, go);
-  auto& r = std::get<refcache::CacheResponse>(g);
-  json::object out;
-  out["ref_id"] = ref.ref_id;
-  out["preview"] = std::move(r.preview);
-  out["is_complete"] = false;
-  out["is_async"] = false;
-  out["preview_strategy"] = refcache::to_string(r.preview_strategy);
-  out["total_items"] = r.total_items ? json::value(*r.total_items) : json::value(nullptr);
-  out["original_size"] = r.original_size;
-  out["preview_size"] = r.preview_size;
-  out["upstream"] = options.upstream;
-  out["source"] = source;
-  out["message"] = "The result of " + options.tool + " was too large to show whole (" +
-                   std::to_string(size) + " " +
-                   std::string(refcache::to_string(cache.options().preview.size_mode)) +
-                   "s). Use get_cached_result(ref_id='" + ref.ref_id +
-                   "') to page through it, or pass the ref_id to other tools.";
-  mcp::CallToolResult answer = refcache::mcp::to_tool_result(out);
+  const std::string why = size > options.threshold
+                              ? "was too large to show whole (" + std::to_string(size) + " " +
+                                    std::string(refcache::to_string(config.size_mode)) + "s)"
+                              : "is larger than this call accepts";
+  const std::string ref_id = ref.ref_id;  // a structured binding is not captured
+  auto answer_for = [&](std::size_t budget) {
+    go.max_size = budget;
+    refcache::GetResult g = cache.get(ref_id, actor, go);
+    auto& r = std::get<refcache::CacheResponse>(g);
+    json::object out;
+    out["ref_id"] = ref_id;
+    out["preview"] = std::move(r.preview);
+    out["is_complete"] = false;
+    out["is_async"] = false;
+    out["preview_strategy"] = refcache::to_string(r.preview_strategy);
+    out["total_items"] = r.total_items ? json::value(*r.total_items) : json::value(nullptr);
+    out["original_size"] = r.original_size;
+    out["preview_size"] = r.preview_size;
+    out["upstream"] = options.upstream;
+    out["source"] = source;
+    out["message"] = "The result of " + options.tool + " " + why +
+                     ". Use get_cached_result(ref_id='" + ref_id +
+                     "') to page through it, or pass the ref_id to other tools.";
+    mcp::CallToolResult a = refcache::mcp::to_tool_result(out);
+    for (const auto& b : others) a.content.push_back(b);
+    return a;
+  };
+  // Without a hint this is the answer for preview_size; with one, the answer that fits it.
+  mcp::CallToolResult answer =
+      refcache::mcp::fit_to_hint(options.hint, options.preview_size, config, answer_for);
   answer.is_error = result.is_error;
-  for (auto& b : others) answer.content.push_back(std::move(b));
   return answer;
 }
 

@@ -15,6 +15,11 @@
 // metadata names (kOriginalTextRef), so that the text itself can be passed on byte for byte.
 // Content blocks that are not text (images, audio, embedded resources, links) are passed on
 // after the ref. A result with neither structuredContent nor text is passed through whole.
+// A client's budget hint (refcache_mcp/budget_hint.hpp: anthropic/maxResultSizeChars,
+// refcache/maxResultTokens) is the threshold of that call as well as the preview's budget: a
+// result whose text is over the hint is stored and answered with a preview that fits it,
+// even when it is under `threshold`. (ToolForwarding also passes the hint on to the upstream,
+// so that a refcache upstream answers a ref of its own whose preview fits.)
 // The stored entry records the upstream and the tool; it is scoped like the cached tools'
 // results (the cache's namespace template and session binding) and charged to the caller's
 // quota.
@@ -31,6 +36,7 @@
 #include "mcp/types.hpp"
 #include "refcache/cached_call.hpp"
 #include "refcache/ref_cache.hpp"
+#include "refcache_mcp/budget_hint.hpp"
 
 namespace gateway {
 
@@ -38,10 +44,11 @@ namespace gateway {
 inline constexpr const char* kOriginalTextRef = "original_text_ref";
 
 struct InterceptOptions {
-  std::size_t threshold = 10000;    // size (cache units) above which a result becomes a ref
-  std::size_t preview_size = 1000;  // the preview's budget (cache units)
-  std::string upstream{};           // the upstream's name, kept with the entry
-  std::string tool{};               // the tool's name as clients call it
+  std::size_t threshold = 10000;     // size (cache units) above which a result becomes a ref
+  std::size_t preview_size = 1000;   // the preview's budget (cache units)
+  std::string upstream{};            // the upstream's name, kept with the entry
+  std::string tool{};                // the tool's name as clients call it
+  refcache::mcp::BudgetHint hint{};  // what the client can take (none: no hint)
 };
 
 // What a result is stored as (the rules above).

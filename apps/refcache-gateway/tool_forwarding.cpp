@@ -52,16 +52,29 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
     // Values the caller may only EXECUTE went into the call: nothing of it reaches the caller
     // but a withheld ref (private_result.hpp).
     const bool confined = !in.private_inputs.empty();
+    // The client's budget hint (valid values only) goes on to the upstream too: a refcache
+    // upstream then answers a ref whose preview fits, instead of a preview the gateway would
+    // store as a ref of its own; the gateway still fits whatever comes back.
+    const refcache::mcp::BudgetHint hint = refcache::mcp::budget_hint_from(ctx.meta());
     const InterceptOptions answer{.threshold = s.threshold,
                                   .preview_size = s.preview_size,
                                   .upstream = up.name(),
-                                  .tool = exposed};
+                                  .tool = exposed,
+                                  .hint = hint};
     // An identical call of the same caller within the tool's TTL: the upstream is not asked.
+    // The hint is part of the call, since the upstream receives it and may answer by it.
     const std::chrono::seconds ttl =
         confined ? std::chrono::seconds{0} : response_ttl(s, tool.annotations);
     std::string key;
     if (ttl.count() > 0) {
-      key = response_key(cache, up.name(), tool.name, forwarded, who);
+      if (hint.max_chars || hint.max_tokens) {
+        json::object keyed{{"arguments", forwarded}};
+        if (hint.max_chars) keyed["max_chars"] = *hint.max_chars;
+        if (hint.max_tokens) keyed["max_tokens"] = *hint.max_tokens;
+        key = response_key(cache, up.name(), tool.name, keyed, who);
+      } else {
+        key = response_key(cache, up.name(), tool.name, forwarded, who);
+      }
       if (auto kept = cached_response(cache, key)) {
         spdlog::debug("{}: answered from the response cache", exposed);
         return respond(cache, who, std::move(*kept), s, answer);
@@ -73,6 +86,8 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
     auto hook = std::make_shared<Hook>();
     mcp::CallOptions co;
     co.cancellation = &ctx.token();
+    if (hint.max_chars) co.meta[refcache::mcp::kMaxResultSizeCharsKey] = *hint.max_chars;
+    if (hint.max_tokens) co.meta[refcache::mcp::kMaxResultTokensKey] = *hint.max_tokens;
     co.on_progress = [hook, &ctx, confined](const mcp::Progress& p) {
       std::lock_guard lock(hook->mu);
       if (hook->alive && !confined) ctx.progress(p.progress, p.total, p.message);

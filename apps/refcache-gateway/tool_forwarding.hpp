@@ -5,8 +5,9 @@
 // offered, even when a server that comes up later offers the same name (the newcomer's is then
 // the one renamed). A call resolves the refs in its arguments (ref_arguments.hpp); is answered
 // from the response cache when the tool has a TTL and the same caller made the same call within
-// it (response_cache.hpp); else goes to its upstream with the caller's cancellation and
-// progress passed on. Its result is intercepted (result_interception.hpp). Failures are
+// it (response_cache.hpp); else goes to its upstream with the caller's cancellation, progress
+// and budget hint (params._meta) passed on. Its result is intercepted (result_interception.hpp,
+// under that budget hint). Failures are
 // tool errors an agent can act on: the opaque reference error, "upstream 'NAME': timeout: ...",
 // "upstream 'NAME' is down"; an upstream's own JSON-RPC error stays that error.
 //

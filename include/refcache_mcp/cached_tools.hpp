@@ -16,7 +16,10 @@
 // schema says so: each property becomes anyOf[its schema, ref id string]); refs are resolved
 // as the caller before the arguments are checked against the tool's own schema and converted
 // to Args. Results go out as structuredContent with a JSON text mirror; large results also
-// carry a resource_link to refcache://{ref_id}.
+// carry a resource_link to refcache://{ref_id}. A client's budget hint in params._meta
+// (budget_hint.hpp: anthropic/maxResultSizeChars, refcache/maxResultTokens) lowers the budget
+// of a cached tool's call, and of get_cached_result, query_cached_result and
+// search_cached_result, so that the answer's text fits it.
 //
 // Identity: the MCP session becomes the actor's session; an authenticated principal's subject
 // becomes user_id (and its string claims org_id, tenant_id, agent_id become template values);

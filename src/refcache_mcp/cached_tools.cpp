@@ -13,6 +13,7 @@
 #include "refcache/ref_id.hpp"
 #include "refcache/ref_path.hpp"
 #include "refcache/resolution.hpp"
+#include "refcache_mcp/budget_hint.hpp"
 #if REFCACHE_WITH_SQLITE
 #include "refcache/ref_query.hpp"
 #endif
@@ -298,42 +299,57 @@ void cached_tool_raw(::mcp::Server& server, RefCache& cache, CachedToolSpec spec
     return fn(args, ctx);
   };
   auto call = std::make_shared<CachedCall>(cache, spec.tool.name, std::move(checked), spec.cache);
-  server.tool_raw(std::move(spec.tool), [call](const json::value& args, ::mcp::ToolContext& ctx) {
-    return guarded([&] {
-      static const json::object kEmpty;
-      const json::object& a = args.is_object() ? args.get_object() : kEmpty;
-      // Progress may be reported by a background run after this handler returned; the hook
-      // reaches the context only while the handler is still running.
-      struct Hook {
-        std::mutex mu;
-        bool alive = true;
-      };
-      auto hook = std::make_shared<Hook>();
-      CallOverrides ov;
-      ov.on_progress = [hook, &ctx](const TaskProgress& p) {
-        std::lock_guard lock(hook->mu);
-        if (!hook->alive || !p.current) return;
-        std::optional<double> total;
-        if (p.total) total = static_cast<double>(*p.total);
-        ctx.progress(static_cast<double>(*p.current), total, p.message.value_or(""));
-      };
-      ov.cancel = std::make_shared<std::atomic<bool>>(false);
-      ctx.token().on_cancel([flag = ov.cancel] { flag->store(true); });
-      json::object response;
-      try {
-        response = call->call(a, identity_of(ctx), ov);
-      } catch (...) {
-        std::lock_guard lock(hook->mu);
-        hook->alive = false;
-        throw;
-      }
-      {
-        std::lock_guard lock(hook->mu);
-        hook->alive = false;
-      }
-      return to_tool_result(response);
-    });
-  });
+  server.tool_raw(
+      std::move(spec.tool), [call, &cache](const json::value& args, ::mcp::ToolContext& ctx) {
+        return guarded([&] {
+          static const json::object kEmpty;
+          const json::object& a = args.is_object() ? args.get_object() : kEmpty;
+          // Progress may be reported by a background run after this handler returned; the hook
+          // reaches the context only while the handler is still running.
+          struct Hook {
+            std::mutex mu;
+            bool alive = true;
+          };
+          auto hook = std::make_shared<Hook>();
+          CallOverrides ov;
+          ov.on_progress = [hook, &ctx](const TaskProgress& p) {
+            std::lock_guard lock(hook->mu);
+            if (!hook->alive || !p.current) return;
+            std::optional<double> total;
+            if (p.total) total = static_cast<double>(*p.total);
+            ctx.progress(static_cast<double>(*p.current), total, p.message.value_or(""));
+          };
+          ov.cancel = std::make_shared<std::atomic<bool>>(false);
+          ctx.token().on_cancel([flag = ov.cancel] { flag->store(true); });
+          // A client's budget hint lowers the call's budget (the tool's max_size, else the
+          // cache's); fitting may ask for the answer again with a smaller budget, which the
+          // cache answers from the stored result.
+          const BudgetHint hint = budget_hint_from(ctx.meta());
+          const PreviewConfig& config = cache.options().preview;
+          const CallIdentity who = identity_of(ctx);
+          ::mcp::CallToolResult result;
+          try {
+            if (hint.empty()) {
+              result = to_tool_result(call->call(a, who, ov));
+            } else {
+              const std::size_t base = call->options().max_size.value_or(config.max_size);
+              result = fit_to_hint(hint, base, config, [&](std::size_t budget) {
+                ov.max_size = budget;
+                return to_tool_result(call->call(a, who, ov));
+              });
+            }
+          } catch (...) {
+            std::lock_guard lock(hook->mu);
+            hook->alive = false;
+            throw;
+          }
+          {
+            std::lock_guard lock(hook->mu);
+            hook->alive = false;
+          }
+          return result;
+        });
+      });
 }
 
 namespace {
@@ -393,8 +409,10 @@ void add_get_cached_result(::mcp::Server& server, RefCache& cache, const Install
           const auto rp = parse_ref_path(ref);
           const std::string_view id = rp ? rp->ref_id : std::string_view(ref);
           const std::string_view pointer = rp ? rp->pointer : std::string_view();
+          const BudgetHint hint = budget_hint_from(ctx.meta());
           auto full = a.find("full");
-          if (full != a.end() && full->value() == true) {
+          const bool want_full = full != a.end() && full->value() == true;
+          if (want_full) {
             ValuePtr v = cache.resolve(id, actor);  // READ checked before the pointer is applied
             std::string why;
             const json::value* part = select_part(*v, pointer, &why);
@@ -404,7 +422,10 @@ void add_get_cached_result(::mcp::Server& server, RefCache& cache, const Install
                              {"is_complete", true},
                              {"complete", true},
                              {"retrieval_mode", "full"}};
-            return ::mcp::CallToolResult::structured(std::move(out));
+            auto whole = ::mcp::CallToolResult::structured(std::move(out));
+            // A full value larger than the client accepts is answered as a preview that
+            // fits, and says why it is not the full value.
+            if (fits_hint(whole, hint, cache.options().preview)) return whole;
           }
           GetOptions go;
           go.pointer = std::string(pointer);
@@ -412,13 +433,21 @@ void add_get_cached_result(::mcp::Server& server, RefCache& cache, const Install
           go.page_size = opt_int(a, "page_size");
           if (auto m = opt_int(a, "max_size")) go.max_size = static_cast<std::size_t>(*m);
           go.strategy_name = opt_string(a, "preview_strategy");
-          GetResult g = cache.get(id, actor, go);
-          if (auto* t = std::get_if<AsyncTaskResponse>(&g))
-            return ::mcp::CallToolResult::structured(t->to_json());
-          json::object out = std::get<CacheResponse>(g).to_json();
-          if (rp && rp->has_pointer) out["ref_id"] = ref;  // the next page is asked of the part
-          out["retrieval_mode"] = "preview";
-          return ::mcp::CallToolResult::structured(std::move(out));
+          auto answer = [&](std::optional<std::size_t> budget) {
+            if (budget) go.max_size = budget;
+            GetResult g = cache.get(id, actor, go);
+            if (auto* t = std::get_if<AsyncTaskResponse>(&g))
+              return ::mcp::CallToolResult::structured(t->to_json());
+            json::object out = std::get<CacheResponse>(g).to_json();
+            if (rp && rp->has_pointer) out["ref_id"] = ref;  // the next page is of the part
+            out["retrieval_mode"] = "preview";
+            if (want_full) out["full_exceeds_hint"] = true;
+            return ::mcp::CallToolResult::structured(std::move(out));
+          };
+          if (hint.empty()) return answer(std::nullopt);
+          const std::size_t base = go.max_size.value_or(cache.options().preview.max_size);
+          return fit_to_hint(hint, base, cache.options().preview,
+                             [&](std::size_t budget) { return answer(budget); });
         },
         ref);
   });
@@ -485,23 +514,34 @@ void add_ref_tool(::mcp::Server& server, RefCache& cache, ::mcp::ToolSpec spec,
           json::object call_args = args_of(a);
           call_args["ref_id"] = ref;
           CallOverrides ov;
-          if (auto m = opt_int(a, "max_size")) ov.max_size = static_cast<std::size_t>(*m);
+          const auto explicit_max = opt_int(a, "max_size");
+          if (explicit_max) ov.max_size = static_cast<std::size_t>(*explicit_max);
           ov.cancel = std::make_shared<std::atomic<bool>>(false);
           ctx.token().on_cancel([flag = ov.cancel] { flag->store(true); });
-          json::object response = call->call(call_args, who, ov);
           const auto page = opt_int(a, "page");
           const auto page_size = opt_int(a, "page_size");
-          auto answer_ref = response.find("ref_id");
-          if ((page || page_size) && answer_ref != response.end() &&
-              answer_ref->value().is_string() && !response.contains("value_withheld")) {
-            GetOptions go;
-            go.page = page.value_or(1);
-            go.page_size = page_size;
-            if (ov.max_size) go.max_size = ov.max_size;
-            GetResult g = cache.get(answer_ref->value().get_string(), actor, go);
-            if (auto* r = std::get_if<CacheResponse>(&g)) response = r->to_json();
-          }
-          return to_tool_result(response);
+          auto answer = [&](std::optional<std::size_t> budget) {
+            if (budget) ov.max_size = budget;
+            json::object response = call->call(call_args, who, ov);
+            auto answer_ref = response.find("ref_id");
+            if ((page || page_size) && answer_ref != response.end() &&
+                answer_ref->value().is_string() && !response.contains("value_withheld")) {
+              GetOptions go;
+              go.page = page.value_or(1);
+              go.page_size = page_size;
+              if (ov.max_size) go.max_size = ov.max_size;
+              GetResult g = cache.get(answer_ref->value().get_string(), actor, go);
+              if (auto* r = std::get_if<CacheResponse>(&g)) response = r->to_json();
+            }
+            return to_tool_result(response);
+          };
+          // A client's budget hint lowers the answer's budget (header: budget_hint.hpp).
+          const BudgetHint hint = budget_hint_from(ctx.meta());
+          if (hint.empty()) return answer(std::nullopt);
+          const std::size_t base = ov.max_size.value_or(
+              call->options().max_size.value_or(cache.options().preview.max_size));
+          return fit_to_hint(hint, base, cache.options().preview,
+                             [&](std::size_t budget) { return answer(budget); });
         },
         ref);
   });

@@ -19,6 +19,8 @@
 //     calculate, everything's echo) and whole to the filesystem's write_file, whose copy is
 //     byte-identical (the text is kept beside the parsed JSON);
 //   - a ref of the calculator's own cache reaches the calculator as written;
+//   - a client's budget hint (anthropic/maxResultSizeChars in params._meta) reaches the
+//     calculator, whose answer fits it, and the gateway fits a filesystem result to it;
 //   - an upstream killed while serving fails its calls with an error naming it, and
 //     gateway_status says why, while the others keep serving; it is restarted and serves
 //     again under the same names;
@@ -303,6 +305,20 @@ async function main() {
   const primePage = sc(await gw.callTool({ name: 'calc_get_cached_result', arguments: { ref_id: primes.ref_id, page: 1, page_size: 5 } }));
   check(isDeepStrictEqual(primePage.preview, [2, 3, 5, 7, 11]), 'the calculator pages its own ref behind the gateway', primePage);
   step(`the calculator's ${primes.ref_id} passed through to calc_get_cached_result`);
+
+  // A client's budget hint (params._meta): passed on to the calculator, whose own ref comes
+  // back with an answer that fits; a result of an upstream that knows nothing of hints (the
+  // filesystem) is fitted by the gateway.
+  const hinted = await gw.callTool({ name: 'calc_generate_primes', arguments: { count: 3000 },
+                                     _meta: { 'anthropic/maxResultSizeChars': 400 } });
+  check(/^calculator:/.test(sc(hinted).ref_id) && textOf(hinted).length <= 400,
+        'a hinted call answers the calculator\'s own ref within the hint', textOf(hinted));
+  const hintedFile = await gw.callTool({ name: 'read_text_file', arguments: { path: bigPath },
+                                         _meta: { 'anthropic/maxResultSizeChars': 900 } });
+  check(/^gateway:/.test(sc(hintedFile).ref_id) && textOf(hintedFile).length <= 900 &&
+        Array.isArray(sc(hintedFile).preview), 'the gateway fits an upstream result to the hint',
+        textOf(hintedFile));
+  step(`budget hints: ${textOf(hinted).length} characters from the calculator, ${textOf(hintedFile).length} from the gateway`);
 
   // A per-tool threshold; an unknown ref of the gateway's.
   const dirs = sc(await gw.callTool({ name: 'list_allowed_directories', arguments: {} }));
