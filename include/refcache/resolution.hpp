@@ -29,6 +29,7 @@
 namespace refcache {
 
 class RefCache;
+struct CacheEntry;
 
 // True when some string inside `v` (not an object key) has the shape of a ref id or a ref
 // path, that is, when resolve_refs() could change it. Reads without copying.
@@ -83,6 +84,9 @@ struct ResolutionResult {
   boost::json::value value{};
   // One per occurrence, as written (a ref id, or a ref path).
   std::vector<std::string> resolved_refs{};
+  // One per resolved_refs entry, in the same order: the version of the stored value the
+  // occurrence was resolved from (see ref_version()).
+  std::vector<std::string> resolved_versions{};
   // As written; only when fail_on_missing is false. A ref path whose pointer names nothing
   // in a value the caller may READ is no failure to record: PartNotFound is thrown.
   std::vector<std::string> failed_refs{};
@@ -96,6 +100,17 @@ struct ResolutionResult {
   std::vector<AccessPolicy> input_policies{};
   std::vector<std::string> input_namespaces{};
 };
+
+// What identifies the value an occurrence of a ref resolves to, without its content: whether
+// it was used through EXECUTE only ('x') or READ ('r'), then the entry's created_at (every
+// write of an entry stamps it, and entries are immutable once stored) with the size counts
+// RefCache::set measured (total_size, total_chars, total_items). Two resolutions of the same
+// occurrence with equal versions give the same value, unless the entry was rewritten under
+// the same ref id at the same clock reading with values of equal sizes. An entry lacking
+// created_at or total_size (written by another program) is versioned by a SHA-256 of the
+// canonical JSON of `part` when readable, and by nothing ("x -") when EXECUTE-only, so that a
+// private value never enters a key.
+std::string ref_version(const CacheEntry& entry, const boost::json::value& part, bool execute_only);
 
 // Resolves refs in `input` as `actor`. Throws InvalidReference (opaque; PartNotFound for a
 // readable value's pointer that names nothing), CircularReference,

@@ -349,6 +349,21 @@ std::string CachedCall::call_key(const json::object& args) const {
   return detail::sha256_hex(material, 32);
 }
 
+std::string CachedCall::resolved_key(const json::object& args, const ResolutionResult& res) const {
+  std::string material = name_;
+  material.push_back('\0');
+  material += jsonio::to_canonical_string(args);
+  // Canonical JSON never holds a raw NUL, so no arguments of call_key() give this material.
+  material.push_back('\0');
+  for (std::size_t i = 0; i < res.resolved_refs.size(); ++i) {
+    material += res.resolved_refs[i];
+    material.push_back('\0');
+    material += res.resolved_versions[i];
+    material.push_back('\0');
+  }
+  return detail::sha256_hex(material, 32);
+}
+
 CachedCall::Scope CachedCall::scope_for(const CallIdentity& who) const {
   Scope s;
   s.actor = derive_actor(who);
@@ -449,11 +464,10 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
   if (max_size == 0) throw InvalidArgument("max_size must be at least 1");
 
   // 1. Resolve input refs as the calling actor. Most inputs hold none, and resolving copies
-  // the whole input, so a read-only scan decides first; without refs the tool and the call
-  // key both use `args` as given.
-  const json::object* input = &args;      // what the tool receives
-  const json::object* key_input = &args;  // what the call key is computed from
-  json::object resolved, key_args;
+  // the whole input, so a read-only scan decides first; without refs the tool receives `args`
+  // as given.
+  const json::object* input = &args;  // what the tool receives
+  json::object resolved;
   ResolutionResult res;
   if (options_.resolve_refs && contains_ref_ids(args)) {
     ResolutionOptions ro;
@@ -463,16 +477,6 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
     res = resolve_refs(cache_, json::value(args), scope.actor, ro);
     resolved = std::move(res.value.as_object());
     input = &resolved;
-    key_input = &resolved;
-    if (!res.private_inputs.empty()) {
-      // Keep EXECUTE-only refs as ref ids in the key (see header).
-      ResolutionOptions keep = ro;
-      keep.allow_execute = false;
-      keep.fail_on_missing = false;
-      key_args =
-          std::move(resolve_refs(cache_, json::value(args), scope.actor, keep).value.as_object());
-      key_input = &key_args;
-    }
   }
   const std::vector<PrivateInput>& private_inputs = res.private_inputs;
 
@@ -511,7 +515,7 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
     }
   }
 
-  const std::string key = call_key(*key_input);
+  const std::string key = res.resolved_refs.empty() ? call_key(args) : resolved_key(args, res);
   Backend& backend = cache_.backend();
 
   // 2. Cache hit (with the same checks as any read).

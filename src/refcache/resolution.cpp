@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <unordered_set>
 
 #include "jsonio/json_text.hpp"
 #include "refcache/ref_cache.hpp"
 #include "refcache/ref_path.hpp"
+#include "refcache/sha256.hpp"
 
 namespace refcache {
 namespace json = boost::json;
@@ -139,6 +141,7 @@ struct Resolver {
     charge(*entry, *part);
     result.resolved_refs.emplace_back(written);
     const bool is_private = execute_only || inside_private > 0;
+    result.resolved_versions.push_back(ref_version(*entry, *part, is_private));
     if (is_private) {
       PrivateInput in;
       in.ref_id = std::string(written);
@@ -163,6 +166,23 @@ struct Resolver {
 };
 
 }  // namespace
+
+std::string ref_version(const CacheEntry& entry, const json::value& part, bool execute_only) {
+  std::string v = execute_only ? "x " : "r ";
+  if (entry.created_at <= 0 || !metadata_count(entry.standard.total_size)) {
+    if (execute_only) return v + "-";
+    return v + "h " + detail::sha256_hex(jsonio::to_canonical_string(part));
+  }
+  char at[40];
+  (void)std::snprintf(at, sizeof at, "%.17g", entry.created_at);
+  v += at;
+  for (const auto* m :
+       {&entry.standard.total_size, &entry.standard.total_chars, &entry.standard.total_items}) {
+    v.push_back(' ');
+    v += *m ? jsonio::to_string(**m) : std::string("-");
+  }
+  return v;
+}
 
 bool contains_ref_ids(const json::object& obj) {
   for (const auto& kv : obj)
