@@ -23,13 +23,13 @@
 
 #include "refcache/access_policy.hpp"
 #include "refcache/actor.hpp"
+#include "refcache/entry.hpp"
 #include "refcache/ref_id.hpp"
 #include "refcache/ref_path.hpp"
 
 namespace refcache {
 
 class RefCache;
-struct CacheEntry;
 
 // True when some string inside `v` (not an object key) has the shape of a ref id or a ref
 // path, that is, when resolve_refs() could change it. Reads without copying.
@@ -60,6 +60,14 @@ struct ResolutionOptions {
   std::vector<std::string> only_members{};
   // Polled before each ref; when it reads true, resolution stops with Cancelled.
   const std::atomic<bool>* cancel = nullptr;
+  // False: nothing is copied (ResolutionResult::value stays null) and everything else is
+  // checked and recorded as usual, with the entries read. What a cache hit needs, which is
+  // the key of a call, costs no copy of a large value.
+  bool build_value = true;
+  // The entries to resolve with, one per ref looked up, in order, instead of reading them
+  // from the cache: ResolutionResult::entries of an earlier resolution of the same input as
+  // the same actor, so that the value built is the one that resolution checked and keyed.
+  const std::vector<EntryPtr>* entries = nullptr;
 };
 
 // A ref the caller may use but not read (EXECUTE without READ), as it occurred in the input.
@@ -99,6 +107,10 @@ struct ResolutionResult {
   // strictly as their inputs.
   std::vector<AccessPolicy> input_policies{};
   std::vector<std::string> input_namespaces{};
+  // One per ref looked up, in order: the entry read (null when missing or not usable).
+  std::vector<EntryPtr> entries{};
+  // Compact JSON bytes of the resolved values, summed (what InputLimits::max_bytes bounds).
+  std::size_t bytes = 0;
 };
 
 // What identifies the value an occurrence of a ref resolves to, without its content: whether

@@ -47,6 +47,19 @@ RefCacheOptions options_on(std::shared_ptr<Backend> backend) {
   return o;
 }
 
+// A list of 20,000 numbers of six digits but the first, `first` (about 137 KB of JSON: more
+// than the 64 KiB up to which calls key by content). Sums to first + 1,999,900,000.
+json::value big(std::int64_t first) {
+  json::array a;
+  a.reserve(20000);
+  a.push_back(first);
+  for (int i = 1; i < 20000; ++i) a.push_back(100000);
+  return a;
+}
+double big_sum(std::int64_t first) {
+  return static_cast<double>(first) + 19999.0 * 100000.0;
+}
+
 SetOptions public_set() {
   SetOptions so;
   so.policy = AccessPolicy::public_policy();
@@ -109,25 +122,25 @@ TEST_P(CachedCallKey, AnUnchangedRefHitsAndARewrittenOneMisses) {
   RefCache cache(options_on(make_backend()));
   std::atomic<int> runs{0};
   CachedCall sum(cache, "sum", sum_fn(runs));
-  const std::string ref = cache.set("", J("[1,2,3]"), public_set()).ref_id;
+  const std::string ref = cache.set("", big(1), public_set()).ref_id;
 
   auto first = sum.call(json::object{{"data", ref}});
-  EXPECT_EQ(first.at("value"), json::value(6.0));
+  EXPECT_EQ(first.at("value"), json::value(big_sum(1)));
   auto again = sum.call(json::object{{"data", ref}});
   EXPECT_EQ(runs.load(), 1) << "an unchanged ref must hit";
   EXPECT_EQ(again.at("ref_id"), first.at("ref_id"));
 
   // A rewrite with a value of the same size and items: only the write's time tells it apart.
-  rewrite(cache, ref, J("[1,2,4]"));
+  rewrite(cache, ref, big(2));
   auto same_size = sum.call(json::object{{"data", ref}});
   EXPECT_EQ(runs.load(), 2) << "a rewritten ref must miss";
-  EXPECT_EQ(same_size.at("value"), json::value(7.0));
+  EXPECT_EQ(same_size.at("value"), json::value(big_sum(2)));
   EXPECT_NE(same_size.at("ref_id"), first.at("ref_id"));
 
-  rewrite(cache, ref, J("[10,20,30,40]"));
+  rewrite(cache, ref, big(1000));
   auto larger = sum.call(json::object{{"data", ref}});
   EXPECT_EQ(runs.load(), 3);
-  EXPECT_EQ(larger.at("value"), json::value(100.0));
+  EXPECT_EQ(larger.at("value"), json::value(big_sum(1000)));
   sum.call(json::object{{"data", ref}});
   EXPECT_EQ(runs.load(), 3) << "the rewritten ref, unchanged since, must hit";
 }
@@ -136,32 +149,40 @@ TEST_P(CachedCallKey, APointerKeysByItsRefAndItsPart) {
   RefCache cache(options_on(make_backend()));
   std::atomic<int> runs{0};
   CachedCall sum(cache, "sum", sum_fn(runs));
-  const std::string ref = cache.set("", J(R"({"a":[1,2],"b":[3,4]})"), public_set()).ref_id;
+  const std::string ref =
+      cache.set("", json::object{{"a", big(1)}, {"b", big(3)}}, public_set()).ref_id;
 
-  EXPECT_EQ(sum.call(json::object{{"data", ref + "#/a"}}).at("value"), json::value(3.0));
-  EXPECT_EQ(sum.call(json::object{{"data", ref + "#/b"}}).at("value"), json::value(7.0));
+  EXPECT_EQ(sum.call(json::object{{"data", ref + "#/a"}}).at("value"), json::value(big_sum(1)));
+  EXPECT_EQ(sum.call(json::object{{"data", ref + "#/b"}}).at("value"), json::value(big_sum(3)));
   EXPECT_EQ(runs.load(), 2) << "two parts of one ref are two calls";
   sum.call(json::object{{"data", ref + "#/a"}});
   EXPECT_EQ(runs.load(), 2) << "an unchanged part must hit";
 
-  rewrite(cache, ref, J(R"({"a":[5,2],"b":[3,4]})"));
-  EXPECT_EQ(sum.call(json::object{{"data", ref + "#/a"}}).at("value"), json::value(7.0));
+  rewrite(cache, ref, json::object{{"a", big(5)}, {"b", big(3)}});
+  EXPECT_EQ(sum.call(json::object{{"data", ref + "#/a"}}).at("value"), json::value(big_sum(5)));
   EXPECT_EQ(runs.load(), 3) << "a part of a rewritten ref must miss";
 }
 
 TEST_P(CachedCallKey, ARewrittenNestedRefMisses) {
   RefCache cache(options_on(make_backend()));
   std::atomic<int> runs{0};
-  CachedCall sum(cache, "sum", sum_fn(runs));
-  const std::string inner = cache.set("", json::value(5), public_set()).ref_id;
+  CachedCall total(cache, "total", [&runs](const json::object& args, CallContext&) {
+    ++runs;
+    // [n, [numbers...]] -> n + their sum
+    const json::array& d = args.at("data").as_array();
+    double s = d.at(0).to_number<double>();
+    for (const auto& v : d.at(1).as_array()) s += v.to_number<double>();
+    return json::value(s);
+  });
+  const std::string inner = cache.set("", big(5), public_set()).ref_id;
   const std::string outer = cache.set("", json::array{1, json::value(inner)}, public_set()).ref_id;
 
-  EXPECT_EQ(sum.call(json::object{{"data", outer}}).at("value"), json::value(6.0));
-  sum.call(json::object{{"data", outer}});
+  EXPECT_EQ(total.call(json::object{{"data", outer}}).at("value"), json::value(1 + big_sum(5)));
+  total.call(json::object{{"data", outer}});
   EXPECT_EQ(runs.load(), 1);
   // The outer ref is unchanged; the value the function receives is not.
-  rewrite(cache, inner, json::value(9));
-  EXPECT_EQ(sum.call(json::object{{"data", outer}}).at("value"), json::value(10.0));
+  rewrite(cache, inner, big(9));
+  EXPECT_EQ(total.call(json::object{{"data", outer}}).at("value"), json::value(1 + big_sum(9)));
   EXPECT_EQ(runs.load(), 2) << "a rewritten ref inside an unchanged one must miss";
 }
 
@@ -169,53 +190,75 @@ TEST_P(CachedCallKey, RefsWithEqualValuesAnswerCorrectly) {
   RefCache cache(options_on(make_backend()));
   std::atomic<int> runs{0};
   CachedCall sum(cache, "sum", sum_fn(runs));
-  const std::string a = cache.set("", J("[1,2,3]"), public_set()).ref_id;
-  const std::string b = cache.set("", J("[1,2,3]"), public_set()).ref_id;
-  EXPECT_EQ(sum.call(json::object{{"data", a}}).at("value"), json::value(6.0));
-  EXPECT_EQ(sum.call(json::object{{"data", b}}).at("value"), json::value(6.0));
-  rewrite(cache, b, J("[4,5,6]"));
-  EXPECT_EQ(sum.call(json::object{{"data", a}}).at("value"), json::value(6.0));
-  EXPECT_EQ(sum.call(json::object{{"data", b}}).at("value"), json::value(15.0));
+  const std::string a = cache.set("", big(1), public_set()).ref_id;
+  const std::string b = cache.set("", big(1), public_set()).ref_id;
+  EXPECT_EQ(sum.call(json::object{{"data", a}}).at("value"), json::value(big_sum(1)));
+  EXPECT_EQ(sum.call(json::object{{"data", b}}).at("value"), json::value(big_sum(1)));
+  rewrite(cache, b, big(4));
+  EXPECT_EQ(sum.call(json::object{{"data", a}}).at("value"), json::value(big_sum(1)));
+  EXPECT_EQ(sum.call(json::object{{"data", b}}).at("value"), json::value(big_sum(4)));
 }
 
-TEST_P(CachedCallKey, ExecuteOnlyRefsKeyAsRefsAndApartFromReaders) {
+// Small readable values key by content: a rewrite misses, and a ref shares its result with
+// the same value written literally.
+TEST_P(CachedCallKey, SmallReadableValuesKeyByContent) {
   RefCache cache(options_on(make_backend()));
   std::atomic<int> runs{0};
   CachedCall sum(cache, "sum", sum_fn(runs));
-  // Users may read the value; agents may only use it.
-  AccessPolicy mixed;
-  mixed.user_permissions = Permission::kRead | Permission::kExecute;
-  mixed.agent_permissions = Permission::kExecute;
-  SetOptions so;
-  so.policy = mixed;
-  const std::string ref = cache.set("", J("[10,20,30]"), so).ref_id;
-  const CallIdentity agent{.values = {{"agent_id", "a1"}}};
-  const CallIdentity user{.values = {{"user_id", "u1"}}};
+  const std::string ref = cache.set("", J("[1,2,3]"), public_set()).ref_id;
+  EXPECT_EQ(sum.call(json::object{{"data", ref}}).at("value"), json::value(6.0));
+  sum.call(json::object{{"data", ref}});
+  EXPECT_EQ(runs.load(), 1);
+  rewrite(cache, ref, J("[1,2,4]"));
+  EXPECT_EQ(sum.call(json::object{{"data", ref}}).at("value"), json::value(7.0));
+  EXPECT_EQ(runs.load(), 2) << "a rewritten small ref must miss";
+  EXPECT_EQ(sum.call(json::object{{"data", J("[1,2,4]")}}).at("value"), json::value(7.0));
+  EXPECT_EQ(runs.load(), 2) << "its literal value must hit the same result";
+}
 
-  auto withheld = sum.call(json::object{{"data", ref}}, agent);
-  EXPECT_EQ(withheld.at("value_withheld"), true);
-  sum.call(json::object{{"data", ref}}, agent);
-  EXPECT_EQ(runs.load(), 1) << "a private call on an unchanged ref must hit";
+TEST_P(CachedCallKey, ExecuteOnlyRefsKeyAsRefsAndApartFromReaders) {
+  for (const bool large : {false, true}) {
+    SCOPED_TRACE(large ? "large value" : "small value");
+    RefCache cache(options_on(make_backend()));
+    std::atomic<int> runs{0};
+    CachedCall sum(cache, "sum", sum_fn(runs));
+    const json::value value = large ? big(10) : J("[10,20,30]");
+    const json::value expected = large ? json::value(big_sum(10)) : json::value(60.0);
+    // Users may read the value; agents may only use it.
+    AccessPolicy mixed;
+    mixed.user_permissions = Permission::kRead | Permission::kExecute;
+    mixed.agent_permissions = Permission::kExecute;
+    SetOptions so;
+    so.policy = mixed;
+    const std::string ref = cache.set("", value, so).ref_id;
+    const CallIdentity agent{.values = {{"agent_id", "a1"}}};
+    const CallIdentity user{.values = {{"user_id", "u1"}}};
 
-  // A literal guess of the private value does not reach the private result.
-  auto guess = sum.call(json::object{{"data", J("[10,20,30]")}}, agent);
-  EXPECT_EQ(runs.load(), 2);
-  EXPECT_NE(guess.at("ref_id"), withheld.at("ref_id"));
-  EXPECT_EQ(guess.at("value"), json::value(60.0));
+    auto withheld = sum.call(json::object{{"data", ref}}, agent);
+    EXPECT_EQ(withheld.at("value_withheld"), true);
+    sum.call(json::object{{"data", ref}}, agent);
+    EXPECT_EQ(runs.load(), 1) << "a private call on an unchanged ref must hit";
 
-  // A reader's call on the same ref is keyed apart from the private one: it sees the value.
-  auto read = sum.call(json::object{{"data", ref}}, user);
-  EXPECT_EQ(runs.load(), 3);
-  EXPECT_EQ(read.at("value"), json::value(60.0));
-  EXPECT_NE(read.at("ref_id"), withheld.at("ref_id"));
+    // A literal guess of the private value does not reach the private result.
+    auto guess = sum.call(json::object{{"data", value}}, agent);
+    EXPECT_EQ(runs.load(), 2);
+    EXPECT_NE(guess.at("ref_id"), withheld.at("ref_id"));
+    EXPECT_EQ(guess.at("value"), expected);
 
-  // A rewritten private value misses too.
-  SetOptions again = so;
-  again.ref_id = ref;
-  cache.set("", J("[1,1,1]"), again);
-  auto rewritten = sum.call(json::object{{"data", ref}}, agent);
-  EXPECT_EQ(runs.load(), 4);
-  EXPECT_NE(rewritten.at("ref_id"), withheld.at("ref_id"));
+    // A reader's call on the same ref does not get the private result: it sees the value.
+    auto read = sum.call(json::object{{"data", ref}}, user);
+    EXPECT_EQ(read.at("value"), expected);
+    EXPECT_NE(read.at("ref_id"), withheld.at("ref_id"));
+
+    // A rewritten private value misses too.
+    const int before = runs.load();
+    SetOptions again = so;
+    again.ref_id = ref;
+    cache.set("", large ? big(11) : J("[10,20,31]"), again);
+    auto rewritten = sum.call(json::object{{"data", ref}}, agent);
+    EXPECT_EQ(runs.load(), before + 1);
+    EXPECT_NE(rewritten.at("ref_id"), withheld.at("ref_id"));
+  }
 }
 
 TEST(CachedCallKeyVersion, NamesNoValueAndChangesWithTheEntry) {
@@ -252,19 +295,19 @@ TEST(CachedCallKeyShared, ASecondCacheOnOneSQLiteFileHitsTheFirstsResult) {
   std::atomic<int> runs_second{0};
   CachedCall sum_first(first, "sum", sum_fn(runs_first));
   CachedCall sum_second(second, "sum", sum_fn(runs_second));
-  const std::string ref = first.set("", J("[1,2,3]"), public_set()).ref_id;
+  const std::string ref = first.set("", big(1), public_set()).ref_id;
 
   auto computed = sum_first.call(json::object{{"data", ref}});
   auto hit = sum_second.call(json::object{{"data", ref}});
   EXPECT_EQ(runs_first.load(), 1);
   EXPECT_EQ(runs_second.load(), 0) << "the second server must hit the first's result";
   EXPECT_EQ(hit.at("ref_id"), computed.at("ref_id"));
-  EXPECT_EQ(hit.at("value"), json::value(6.0));
+  EXPECT_EQ(hit.at("value"), json::value(big_sum(1)));
 
-  rewrite(first, ref, J("[1,2,4]"));
+  rewrite(first, ref, big(2));
   auto fresh = sum_second.call(json::object{{"data", ref}});
   EXPECT_EQ(runs_second.load(), 1) << "a ref rewritten by the other server must miss";
-  EXPECT_EQ(fresh.at("value"), json::value(7.0));
+  EXPECT_EQ(fresh.at("value"), json::value(big_sum(2)));
   sum_first.call(json::object{{"data", ref}});
   EXPECT_EQ(runs_first.load(), 1) << "and the first server hits the second's new result";
 }
