@@ -107,11 +107,6 @@ json::value search_value(const json::value& value, std::string_view query, std::
       throw InvalidArgument("full-text search is not available: this build's SQLite lacks FTS5");
     box.fail(sqlite3_errcode(box.db()));
   }
-  // The index is built once and read by one query: nothing is merged while it is built, and
-  // the terms are written out once, at COMMIT, instead of every megabyte of them (hashsize:
-  // the pending terms are bounded by the value's text, itself bounded by the input budget).
-  box.exec("INSERT INTO doc(doc, rank) VALUES('automerge', 0)");
-  box.exec("INSERT INTO doc(doc, rank) VALUES('hashsize', 1073741824)");
   box.exec("BEGIN");
   query::Statement ins = box.prepare_trusted(insert);
   for (const TextRow& r : rows) {
