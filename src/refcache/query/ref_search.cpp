@@ -101,12 +101,16 @@ json::value search_value(const json::value& value, std::string_view query, std::
   // does not store them for every row (columnsize=0).
   create += ", columnsize=0)";
   insert += ") VALUES (" + params + ")";
+  // Large pages, and index segments of about one page: the index of a large text is written
+  // in fewer, larger b-tree pages (about an eighth less time to build 10 MB of log lines).
+  box.exec("PRAGMA page_size=65536");
   if (sqlite3_exec(box.db(), create.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
     // The SQLite linked has no FTS5 (scripts/build-sqlite enables it; Debian's has it).
     if (std::string_view(sqlite3_errmsg(box.db())).find("fts5") != std::string_view::npos)
       throw InvalidArgument("full-text search is not available: this build's SQLite lacks FTS5");
     box.fail(sqlite3_errcode(box.db()));
   }
+  box.exec("INSERT INTO doc(doc, rank) VALUES('pgsz', 64000)");
   box.exec("BEGIN");
   query::Statement ins = box.prepare_trusted(insert);
   for (const TextRow& r : rows) {
