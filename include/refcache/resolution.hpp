@@ -114,7 +114,8 @@ struct ResolutionResult {
 };
 
 // What identifies the value an occurrence of a ref resolves to, without its content: whether
-// it was used through EXECUTE only ('x') or READ ('r'), then the entry's created_at (every
+// it was used as a private input ('x': through EXECUTE only, or inside such a value) or read
+// ('r'), then the entry's created_at (every
 // write of an entry stamps it, and entries are immutable once stored) with the size counts
 // RefCache::set measured (total_size, total_chars, total_items). Two resolutions of the same
 // occurrence with equal versions give the same value, unless the entry was rewritten under
