@@ -115,14 +115,13 @@ struct ResolutionResult {
 
 // What identifies the value an occurrence of a ref resolves to, without its content: whether
 // it was used as a private input ('x': through EXECUTE only, or inside such a value) or read
-// ('r'), then the entry's created_at (every
-// write of an entry stamps it, and entries are immutable once stored) with the size counts
-// RefCache::set measured (total_size, total_chars, total_items). Two resolutions of the same
-// occurrence with equal versions give the same value, unless the entry was rewritten under
-// the same ref id at the same clock reading with values of equal sizes. An entry lacking
-// created_at or total_size (written by another program) is versioned by a SHA-256 of the
-// canonical JSON of `part` when readable, and by nothing ("x -") when EXECUTE-only, so that a
-// private value never enters a key.
+// ('r'), then the entry's created_at (every write of an entry stamps it, and entries are
+// immutable once stored) with the size counts RefCache::set measured (total_size,
+// total_chars, total_items). Two resolutions of the same occurrence with equal versions give
+// the same value, unless the entry was rewritten under the same ref id at the same clock
+// reading with values of equal sizes. An entry lacking created_at or total_size (written by
+// another program) is versioned by a SHA-256 of the canonical JSON of `part` when read, and
+// by nothing ("x -") when private, so that a private value never enters a key.
 std::string ref_version(const CacheEntry& entry, const boost::json::value& part, bool execute_only);
 
 // Resolves refs in `input` as `actor`. Throws InvalidReference (opaque; PartNotFound for a
