@@ -7,15 +7,37 @@
 //      options);
 //   2. ref ids inside the arguments are resolved as the calling actor, who needs READ or
 //      EXECUTE on each (EXECUTE: the value reaches the function, never the caller);
-//   3. the call key is a hash of the function name and the canonical JSON of the named,
-//      resolved arguments (refs usable only through EXECUTE stay as ref ids in the key, so a
-//      literal guess cannot confirm a private value through a cache hit);
+//   3. the call key is a hash of the function name and the canonical JSON of the named
+//      arguments. When the refs resolved hold at most 64 KiB of JSON and the caller may READ
+//      them all, the arguments are taken resolved (a ref and its literal value share a
+//      result). Otherwise they are taken as written, with each resolved occurrence (a ref
+//      id, or a ref path with its pointer) and the version of the stored value it resolved
+//      to (ref_version(), resolution.hpp): never the value itself, whose serialization and
+//      hash cost, for a value of megabytes, as much as the call;
 //   4. a cached result for that key is answered with the same ref id, after the same
 //      permission and session checks as any read;
 //   5. otherwise the function runs (once: a claim in the backend keeps other processes from
 //      running the same call at the same time), and its result is stored and answered: the
 //      value when small, a preview when large, the ref id alone when the caller may not READ
 //      it.
+// Why a ref's version may stand for its value in the key (what a hit then costs: the refs'
+// entries read and checked, their values not copied): entries are immutable once stored
+// (EntryPtr); a ref's value changes only by a new write under the same ref id, which stamps
+// a new created_at (the writer's clock) and the sizes it measured, and these are stored with
+// the entry, so every RefCache sharing a backend (a SQLite file, Redis) reads the same
+// version and hits the same results. An updated ref therefore misses; an unchanged one hits.
+// Refs nested in a resolved value are occurrences too, with versions of their own, so a
+// change anywhere in what the function receives changes the key. Equal keys thus mean equal
+// resolved inputs, unless a ref was rewritten at the same clock reading with a value of the
+// same sizes: a store takes microseconds, longer than the resolution of created_at (Unix
+// seconds as a double: about 0.25 us), so only a clock that does not advance (a test's fake
+// clock) or two writers of one ref id in the same quarter microsecond could do that. Two
+// refs holding equal values key apart (each names its own ref id): correct,
+// at the price of a second computation. The version says whether the occurrence was used
+// through EXECUTE only, so a call on a private ref never shares a result with a reader's
+// call on the same ref (their results are stored differently). A literal guess of a private
+// value cannot confirm it through a cache hit: its key holds the guess, the private call's
+// key the ref id and version, never the value.
 // Information flows one way: a result is stored at least as strictly as every ref it was
 // computed from (policies combined by stricter_of, a scoped namespace of an input kept). A
 // result computed from EXECUTE-only inputs is "private derived": nobody may READ it, it is
@@ -206,7 +228,7 @@ class CachedCall {
   boost::json::object call(const boost::json::object& args, const CallIdentity& who = {},
                            const CallOverrides& overrides = {});
 
-  // The key of a call with these (already resolved) arguments.
+  // The key of a call with these arguments, in which no ref was resolved.
   std::string call_key(const boost::json::object& args) const;
 
  private:
@@ -216,6 +238,9 @@ class CachedCall {
     Actor actor{};
   };
   Scope scope_for(const CallIdentity& who) const;
+  // The key of a call with `args` as written whose refs resolved as `res` says (step 3 of
+  // the header comment).
+  std::string resolved_key(const boost::json::object& args, const ResolutionResult& res) const;
   boost::json::object respond(const std::string& ref_id, const EntryPtr& entry, const Actor& actor,
                               std::size_t max_size);
   boost::json::object run_async(const std::string& key, const std::string& ref_id,

@@ -23,6 +23,7 @@
 
 #include "refcache/access_policy.hpp"
 #include "refcache/actor.hpp"
+#include "refcache/entry.hpp"
 #include "refcache/ref_id.hpp"
 #include "refcache/ref_path.hpp"
 
@@ -59,6 +60,14 @@ struct ResolutionOptions {
   std::vector<std::string> only_members{};
   // Polled before each ref; when it reads true, resolution stops with Cancelled.
   const std::atomic<bool>* cancel = nullptr;
+  // False: nothing is copied (ResolutionResult::value stays null) and everything else is
+  // checked and recorded as usual, with the entries read. What a cache hit needs, which is
+  // the key of a call, costs no copy of a large value.
+  bool build_value = true;
+  // The entries to resolve with, one per ref looked up, in order, instead of reading them
+  // from the cache: ResolutionResult::entries of an earlier resolution of the same input as
+  // the same actor, so that the value built is the one that resolution checked and keyed.
+  const std::vector<EntryPtr>* entries = nullptr;
 };
 
 // A ref the caller may use but not read (EXECUTE without READ), as it occurred in the input.
@@ -83,6 +92,9 @@ struct ResolutionResult {
   boost::json::value value{};
   // One per occurrence, as written (a ref id, or a ref path).
   std::vector<std::string> resolved_refs{};
+  // One per resolved_refs entry, in the same order: the version of the stored value the
+  // occurrence was resolved from (see ref_version()).
+  std::vector<std::string> resolved_versions{};
   // As written; only when fail_on_missing is false. A ref path whose pointer names nothing
   // in a value the caller may READ is no failure to record: PartNotFound is thrown.
   std::vector<std::string> failed_refs{};
@@ -95,7 +107,22 @@ struct ResolutionResult {
   // strictly as their inputs.
   std::vector<AccessPolicy> input_policies{};
   std::vector<std::string> input_namespaces{};
+  // One per ref looked up, in order: the entry read (null when missing or not usable).
+  std::vector<EntryPtr> entries{};
+  // Compact JSON bytes of the resolved values, summed (what InputLimits::max_bytes bounds).
+  std::size_t bytes = 0;
 };
+
+// What identifies the value an occurrence of a ref resolves to, without its content: whether
+// it was used as a private input ('x': through EXECUTE only, or inside such a value) or read
+// ('r'), then the entry's created_at (every write of an entry stamps it, and entries are
+// immutable once stored) with the size counts RefCache::set measured (total_size,
+// total_chars, total_items). Two resolutions of the same occurrence with equal versions give
+// the same value, unless the entry was rewritten under the same ref id at the same clock
+// reading with values of equal sizes. An entry lacking created_at or total_size (written by
+// another program) is versioned by a SHA-256 of the canonical JSON of `part` when read, and
+// by nothing ("x -") when private, so that a private value never enters a key.
+std::string ref_version(const CacheEntry& entry, const boost::json::value& part, bool execute_only);
 
 // Resolves refs in `input` as `actor`. Throws InvalidReference (opaque; PartNotFound for a
 // readable value's pointer that names nothing), CircularReference,

@@ -326,10 +326,33 @@ CachedCall::CachedCall(RefCache& cache, std::string name, CallFn fn, CachedCallO
     options_.release->min_items = std::max(options_.release->min_items, d.release_min_items);
 }
 
+namespace {
+
+// Resolved values up to this many bytes of JSON key a call by their content, which costs
+// well under a millisecond to serialize and hash; larger ones by their refs' versions.
+constexpr std::size_t kContentKeyBytes = std::size_t{64} << 10;
+
+}  // namespace
+
 std::string CachedCall::call_key(const json::object& args) const {
   std::string material = name_;
   material.push_back('\0');
   material += jsonio::to_canonical_string(args);
+  return detail::sha256_hex(material, 32);
+}
+
+std::string CachedCall::resolved_key(const json::object& args, const ResolutionResult& res) const {
+  std::string material = name_;
+  material.push_back('\0');
+  material += jsonio::to_canonical_string(args);
+  // Canonical JSON never holds a raw NUL, so no arguments of call_key() give this material.
+  material.push_back('\0');
+  for (std::size_t i = 0; i < res.resolved_refs.size(); ++i) {
+    material += res.resolved_refs[i];
+    material.push_back('\0');
+    material += res.resolved_versions[i];
+    material.push_back('\0');
+  }
   return detail::sha256_hex(material, 32);
 }
 
@@ -460,32 +483,32 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
                   : (options_.max_size ? *options_.max_size : cache_.options().preview.max_size);
   if (max_size == 0) throw InvalidArgument("max_size must be at least 1");
 
-  // 1. Resolve input refs as the calling actor. Most inputs hold none, and resolving copies
-  // the whole input, so a read-only scan decides first; without refs the tool and the call
-  // key both use `args` as given.
-  const json::object* input = &args;      // what the tool receives
-  const json::object* key_input = &args;  // what the call key is computed from
-  json::object resolved, key_args;
+  // 1. Resolve input refs as the calling actor: checked, versioned and budgeted here, without
+  // copying their values, which only a miss needs (step 4). Most inputs hold none, so a
+  // read-only scan decides first; without refs the tool receives `args` as given.
+  const json::object* input = &args;  // what the tool receives
+  json::object resolved;
   ResolutionResult res;
+  ResolutionOptions ro;
   if (options_.resolve_refs && contains_ref_ids(args)) {
-    ResolutionOptions ro;
     ro.limits = options_.input_limits;
     ro.only_members = options_.ref_params;
     ro.cancel = ov.cancel.get();
+    ro.build_value = false;
     res = resolve_refs(cache_, json::value(args), scope.actor, ro);
-    resolved = std::move(res.value.as_object());
-    input = &resolved;
-    key_input = &resolved;
-    if (!res.private_inputs.empty()) {
-      // Keep EXECUTE-only refs as ref ids in the key (see header).
-      ResolutionOptions keep = ro;
-      keep.allow_execute = false;
-      keep.fail_on_missing = false;
-      key_args =
-          std::move(resolve_refs(cache_, json::value(args), scope.actor, keep).value.as_object());
-      key_input = &key_args;
-    }
   }
+  // Small readable values key by content (see the header), which needs them now.
+  const bool by_content =
+      !res.entries.empty() && res.private_inputs.empty() && res.bytes <= kContentKeyBytes;
+  auto materialize = [&] {
+    if (res.entries.empty() || input == &resolved) return;
+    ro.build_value = true;
+    ro.entries = &res.entries;
+    resolved =
+        std::move(resolve_refs(cache_, json::value(args), scope.actor, ro).value.as_object());
+    input = &resolved;
+  };
+  if (by_content) materialize();
   const std::vector<PrivateInput>& private_inputs = res.private_inputs;
 
   // Information flows one way: the result is stored at least as strictly as its inputs, in
@@ -523,7 +546,9 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
     }
   }
 
-  const std::string key = call_key(*key_input);
+  const std::string key = res.resolved_refs.empty() ? call_key(args)
+                          : by_content              ? call_key(resolved)
+                                                    : resolved_key(args, res);
   Backend& backend = cache_.backend();
 
   // 2. Cache hit (with the same checks as any read).
@@ -575,7 +600,8 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
     }
   }
 
-  // 4. Run.
+  // 4. Run, on the values of the very entries step 1 checked and keyed.
+  materialize();
   if (options_.async_timeout) {
     // The claim (its owner becomes the task's ref id) passes to the background run, which
     // releases it when it ends; the keeper renews it meanwhile.

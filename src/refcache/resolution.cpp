@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <unordered_set>
 
 #include "jsonio/json_text.hpp"
 #include "refcache/ref_cache.hpp"
 #include "refcache/ref_path.hpp"
+#include "refcache/sha256.hpp"
 
 namespace refcache {
 namespace json = boost::json;
@@ -39,28 +41,45 @@ struct Resolver {
       case json::kind::string: {
         std::string_view s = v.get_string();
         const auto rp = parse_ref_path(s);
-        if (!rp) return v;
+        if (!rp) return opts.build_value ? v : json::value();
         return resolve_one(*rp, s, depth, whole);
       }
       case json::kind::array: {
+        if (!opts.build_value) {
+          for (const auto& e : v.get_array()) walk(e, depth, false);
+          return nullptr;
+        }
         json::array out;
         out.reserve(v.get_array().size());
         for (const auto& e : v.get_array()) out.push_back(walk(e, depth, false));
         return out;
       }
       case json::kind::object: {
+        if (!opts.build_value) {
+          for (const auto& kv : v.get_object()) walk(kv.value(), depth, false);
+          return nullptr;
+        }
         json::object out;
         out.reserve(v.get_object().size());
         for (const auto& kv : v.get_object()) out.emplace(kv.key(), walk(kv.value(), depth, false));
         return out;
       }
       default:
-        return v;
+        return opts.build_value ? v : json::value();
     }
   }
 
   json::value walk_top(const json::value& input) {
     if (!input.is_object()) return walk(input, 0, false);
+    if (!opts.build_value) {
+      const auto& only = opts.only_members;
+      for (const auto& kv : input.get_object()) {
+        if (!only.empty() && std::find(only.begin(), only.end(), kv.key()) == only.end()) continue;
+        parameter = std::string(kv.key());
+        walk(kv.value(), 0, true);
+      }
+      return nullptr;
+    }
     json::object out;
     out.reserve(input.get_object().size());
     const auto& only = opts.only_members;
@@ -108,7 +127,11 @@ struct Resolver {
     EntryPtr entry;
     bool execute_only = false;
     try {
-      entry = cache.entry_for(ref, actor, Permission::kNone);  // existence + steps 1-3 below
+      if (opts.entries == nullptr)
+        entry = cache.entry_for(ref, actor, Permission::kNone);  // existence + steps 1-3 below
+      else if (result.entries.size() < opts.entries->size())
+        entry = (*opts.entries)[result.entries.size()];
+      if (!entry) throw NotFound(ref);
       Permission eff = cache.checker().effective(entry->policy, actor, entry->ns);
       if (has_all(eff, Permission::kRead)) {
         execute_only = false;
@@ -122,6 +145,7 @@ struct Resolver {
     } catch (const PermissionDenied&) {
       entry.reset();
     }
+    result.entries.push_back(entry);
     // The part the pointer names. Which token failed is said only to a caller who may read
     // the value; any other gets the answer a missing ref gets.
     const json::value* part = entry ? &entry->value : nullptr;
@@ -139,6 +163,7 @@ struct Resolver {
     charge(*entry, *part);
     result.resolved_refs.emplace_back(written);
     const bool is_private = execute_only || inside_private > 0;
+    result.resolved_versions.push_back(ref_version(*entry, *part, is_private));
     if (is_private) {
       PrivateInput in;
       in.ref_id = std::string(written);
@@ -155,7 +180,9 @@ struct Resolver {
     result.input_namespaces.push_back(entry->ns);
     path.push_back(ref);
     if (is_private) ++inside_private;
-    json::value out = walk(*part, depth + 1, false);
+    // A part without refs is copied whole, faster than rebuilt item by item.
+    json::value out = !opts.build_value || contains_ref_ids(*part) ? walk(*part, depth + 1, false)
+                                                                   : json::value(*part);
     if (is_private) --inside_private;
     path.pop_back();
     return out;
@@ -163,6 +190,23 @@ struct Resolver {
 };
 
 }  // namespace
+
+std::string ref_version(const CacheEntry& entry, const json::value& part, bool execute_only) {
+  std::string v = execute_only ? "x " : "r ";
+  if (entry.created_at <= 0 || !metadata_count(entry.standard.total_size)) {
+    if (execute_only) return v + "-";
+    return v + "h " + detail::sha256_hex(jsonio::to_canonical_string(part));
+  }
+  char at[40];
+  (void)std::snprintf(at, sizeof at, "%.17g", entry.created_at);
+  v += at;
+  for (const auto* m :
+       {&entry.standard.total_size, &entry.standard.total_chars, &entry.standard.total_items}) {
+    v.push_back(' ');
+    v += *m ? jsonio::to_string(**m) : std::string("-");
+  }
+  return v;
+}
 
 bool contains_ref_ids(const json::object& obj) {
   for (const auto& kv : obj)
@@ -190,6 +234,7 @@ ResolutionResult resolve_refs(RefCache& cache, const json::value& input, const A
   ResolutionResult result;
   Resolver r{cache, actor, options, result, {}};
   result.value = r.walk_top(input);
+  result.bytes = r.bytes;
   return result;
 }
 

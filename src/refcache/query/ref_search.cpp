@@ -25,13 +25,14 @@ constexpr int kSnippetTokens = 16;
 struct TextRow {
   std::size_t index = 0;                                        // item or line, from 0
   std::vector<std::pair<std::size_t, std::string_view>> cells;  // column, text
-  json::value item{};
+  // The row's item in the value; null for a line of a string (the line is its only cell).
+  const json::value* item = nullptr;
 };
 
-void add_object(const json::object& o, std::size_t index, query::ColumnSet& columns,
+void add_object(const json::value& item, std::size_t index, query::ColumnSet& columns,
                 std::vector<TextRow>& rows, std::size_t max_columns) {
-  TextRow r{index, {}, o};
-  for (const auto& kv : o) {
+  TextRow r{index, {}, &item};
+  for (const auto& kv : item.get_object()) {
     if (!kv.value().is_string()) continue;
     const std::size_t col = columns.add(kv.key());
     if (columns.size() > max_columns)
@@ -50,13 +51,13 @@ std::vector<TextRow> text_rows(const json::value& v, query::ColumnSet& columns,
     const json::array& a = v.get_array();
     for (std::size_t i = 0; i < a.size(); ++i) {
       if (a[i].is_object()) {
-        add_object(a[i].get_object(), i, columns, rows, max_columns);
+        add_object(a[i], i, columns, rows, max_columns);
       } else if (a[i].is_string()) {
-        rows.push_back(TextRow{i, {{columns.add("value"), a[i].get_string()}}, a[i]});
+        rows.push_back(TextRow{i, {{columns.add("value"), a[i].get_string()}}, &a[i]});
       }
     }
   } else if (v.is_object()) {
-    add_object(v.get_object(), 0, columns, rows, max_columns);
+    add_object(v, 0, columns, rows, max_columns);
   } else if (v.is_string()) {
     const std::string_view s = v.get_string();
     std::size_t line = 0;
@@ -66,7 +67,7 @@ std::vector<TextRow> text_rows(const json::value& v, query::ColumnSet& columns,
       std::string_view text = s.substr(start, end - start);
       if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
       if (text.find_first_not_of(" \t") != std::string_view::npos)
-        rows.push_back(TextRow{line, {{columns.add("line"), text}}, json::string(text)});
+        rows.push_back(TextRow{line, {{columns.add("line"), text}}, nullptr});
       start = end + 1;
     }
   }
@@ -96,14 +97,20 @@ json::value search_value(const json::value& value, std::string_view query, std::
     insert += ", c" + std::to_string(i);
     params += ", ?" + std::to_string(i + 2);
   }
-  create += ")";
+  // Ranking takes each hit's column sizes from its text when FTS5 needs them, so the index
+  // does not store them for every row (columnsize=0).
+  create += ", columnsize=0)";
   insert += ") VALUES (" + params + ")";
+  // Large pages, and index segments of about one page: the index of a large text is written
+  // in fewer, larger b-tree pages (about an eighth less time to build 10 MB of log lines).
+  box.exec("PRAGMA page_size=65536");
   if (sqlite3_exec(box.db(), create.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
     // The SQLite linked has no FTS5 (scripts/build-sqlite enables it; Debian's has it).
     if (std::string_view(sqlite3_errmsg(box.db())).find("fts5") != std::string_view::npos)
       throw InvalidArgument("full-text search is not available: this build's SQLite lacks FTS5");
     box.fail(sqlite3_errcode(box.db()));
   }
+  box.exec("INSERT INTO doc(doc, rank) VALUES('pgsz', 64000)");
   box.exec("BEGIN");
   query::Statement ins = box.prepare_trusted(insert);
   for (const TextRow& r : rows) {
@@ -147,8 +154,9 @@ json::value search_value(const json::value& value, std::string_view query, std::
     auto it = std::lower_bound(rows.begin(), rows.end(), index,
                                [](const TextRow& r, std::size_t i) { return r.index < i; });
     if (it != rows.end() && it->index == index) {
-      std::string item = jsonio::to_string(it->item);
-      if (item.size() <= kMaxItemChars) hit["item"] = it->item;
+      const json::value item =
+          it->item != nullptr ? *it->item : json::value(json::string(it->cells.front().second));
+      if (jsonio::to_string(item).size() <= kMaxItemChars) hit["item"] = item;
     }
     bytes += jsonio::to_string(hit).size();
     if (bytes > limits.max_result_bytes)
