@@ -75,6 +75,20 @@ refcache::SetOptions result_scope(const refcache::RefCache& cache,
   return so;
 }
 
+json::value published_output_schema(const json::value& upstream_schema) {
+  if (!upstream_schema.is_object()) return nullptr;
+  json::object ref_answer{
+      {"type", "object"},
+      {"required", json::array{"ref_id"}},
+      {"properties",
+       json::object{{"ref_id", json::object{{"type", "string"},
+                                            {"description",
+                                             "The result is a ref: page it with "
+                                             "get_cached_result, or pass it to tools"}}}}}};
+  return json::object{{"type", "object"},
+                      {"anyOf", json::array{upstream_schema, std::move(ref_answer)}}};
+}
+
 std::optional<StoredForm> stored_form(mcp::CallToolResult& result) {
   StoredForm f;
   if (result.structured_content && !wraps_text(*result.structured_content, result.content)) {

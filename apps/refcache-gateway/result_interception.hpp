@@ -69,6 +69,13 @@ std::optional<StoredForm> stored_form(mcp::CallToolResult& result);
 refcache::SetOptions result_scope(const refcache::RefCache& cache,
                                   const refcache::CallIdentity& who);
 
+// The output schema the gateway lists for a tool whose upstream lists `upstream_schema`: its
+// structuredContent is either the upstream's (a result passed through) or a ref answer (an
+// object with a string ref_id: a large result, a withheld one, an answer fitted to a budget
+// hint), so {"type": "object", "anyOf": [upstream_schema, ref answer]}. Null when the upstream
+// lists none (then the gateway lists none either).
+boost::json::value published_output_schema(const boost::json::value& upstream_schema);
+
 // `result` as the client receives it: unchanged, or as a ref with a preview.
 mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIdentity& who,
                               mcp::CallToolResult result, const InterceptOptions& options);

@@ -231,9 +231,9 @@ std::size_t ToolForwarding::sync(bool notify, bool always) {
       if (!d.empty()) d += ' ';
       d += "Arguments accept a ref_id (or ref_id#/json/pointer) in place of data.";
     }
-    // A result may come back as a ref, which the upstream's output schema does not describe;
-    // and the gateway answers every call itself, without tasks.
-    spec.output_schema = nullptr;
+    // A result may come back as a ref: the schema says so beside the upstream's. The gateway
+    // answers every call itself, without tasks.
+    spec.output_schema = published_output_schema(original.output_schema);
     spec.task_support = mcp::TaskSupport::kForbidden;
     spec.task_deferred = false;
     server_.tool_raw(std::move(spec),

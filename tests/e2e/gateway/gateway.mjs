@@ -316,7 +316,7 @@ async function main() {
   const hintedFile = await gw.callTool({ name: 'read_text_file', arguments: { path: bigPath },
                                          _meta: { 'anthropic/maxResultSizeChars': 900 } });
   check(/^gateway:/.test(sc(hintedFile).ref_id) && textOf(hintedFile).length <= 900 &&
-        Array.isArray(sc(hintedFile).preview), 'the gateway fits an upstream result to the hint',
+        sc(hintedFile).preview_strategy === 'shape' && sc(hintedFile).preview?.items?.keys?.name !== undefined, 'the gateway fits an upstream result to the hint',
         textOf(hintedFile));
   step(`budget hints: ${textOf(hinted).length} characters from the calculator, ${textOf(hintedFile).length} from the gateway`);
 

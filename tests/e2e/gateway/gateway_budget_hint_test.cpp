@@ -66,13 +66,13 @@ TEST_F(GatewayBudgetHint, ALargeResultsPreviewFitsACharacterOrTokenHint) {
   const mcp::CallToolResult r = listing(500);
   const gateway::InterceptOptions plain{.threshold = 100, .preview_size = 1000, .tool = "ls"};
   const mcp::CallToolResult unhinted = gateway::intercept(*cache_, {}, r, plain);
-  ASSERT_GT(text_of(unhinted).size(), 900u);
+  ASSERT_GT(text_of(unhinted).size(), 700u);
 
   gateway::InterceptOptions by_chars = plain;
-  by_chars.hint.max_chars = 900;
+  by_chars.hint.max_chars = 700;
   const mcp::CallToolResult a = gateway::intercept(*cache_, {}, r, by_chars);
   EXPECT_TRUE(a.structured_content->as_object().contains("preview")) << text_of(a);
-  EXPECT_LE(text_of(a).size(), 900u) << text_of(a);
+  EXPECT_LE(text_of(a).size(), 700u) << text_of(a);
 
   gateway::InterceptOptions by_tokens = plain;
   by_tokens.hint.max_tokens = 250;

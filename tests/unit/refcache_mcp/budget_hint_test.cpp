@@ -161,11 +161,11 @@ TEST_F(BudgetHints, ACharacterHintLowersACachedToolsAnswerToFitTheWholeText) {
   const bj::object plain = call("rows", {{"n", 50}});
   ASSERT_EQ(body(plain).at("is_complete"), false);
   const std::size_t plain_len = text_of(plain).size();
-  ASSERT_GT(plain_len, 450u);
+  ASSERT_GT(plain_len, 700u);
 
-  const bj::object hinted = call("rows", {{"n", 50}}, chars(450));
+  const bj::object hinted = call("rows", {{"n", 50}}, chars(700));
   EXPECT_EQ(body(hinted).at("is_complete"), false);
-  EXPECT_LE(text_of(hinted).size(), 450u) << text_of(hinted);
+  EXPECT_LE(text_of(hinted).size(), 700u) << text_of(hinted);
   EXPECT_TRUE(body(hinted).contains("preview")) << text_of(hinted);
   EXPECT_EQ(body(hinted).at("ref_id"), body(plain).at("ref_id"));
   EXPECT_LT(body(hinted).at("preview_size").to_number<std::int64_t>(),
@@ -205,12 +205,12 @@ TEST_F(BudgetHints, InvalidHintsAreIgnored) {
 }
 
 TEST_F(BudgetHints, ATokenHintInCharacterModeBoundsTheTextsBytes) {
-  const bj::object hinted = call("rows", {{"n", 50}}, tokens(450));
+  const bj::object hinted = call("rows", {{"n", 50}}, tokens(700));
   EXPECT_EQ(body(hinted).at("is_complete"), false);
   EXPECT_TRUE(body(hinted).contains("preview")) << text_of(hinted);
   const std::string text = text_of(hinted);
-  EXPECT_LE(text.size(), 450u) << text;
-  EXPECT_LE(refcache::Tokenizer::get(refcache::Encoding::kO200kBase).count(text), 450u);
+  EXPECT_LE(text.size(), 700u) << text;
+  EXPECT_LE(refcache::Tokenizer::get(refcache::Encoding::kO200kBase).count(text), 700u);
 }
 
 TEST_F(BudgetHints, ATinyHintGivesTheMinimalAnswerAndSaysSo) {
@@ -293,9 +293,9 @@ TEST_F(TokenBudgetHints, ATokenHintInTokenModeBoundsTheTextsTokens) {
 }
 
 TEST_F(TokenBudgetHints, ACharacterHintInTokenModeBoundsTheTextsCharacters) {
-  const bj::object hinted = call("rows", {{"n", 80}}, chars(400));
+  const bj::object hinted = call("rows", {{"n", 80}}, chars(700));
   EXPECT_TRUE(body(hinted).contains("preview")) << text_of(hinted);
-  EXPECT_LE(text_of(hinted).size(), 400u) << text_of(hinted);
+  EXPECT_LE(text_of(hinted).size(), 700u) << text_of(hinted);
   // Both hints: the answer fits both.
   const bj::object both =
       call("rows", {{"n", 80}},
@@ -310,9 +310,9 @@ TEST_F(ApproxBudgetHints, HintsInTheApproximationsTokensAndInCharactersAreBothMe
   const bj::object by_tokens = call("rows", {{"n", 80}}, tokens(150));
   EXPECT_TRUE(body(by_tokens).contains("preview")) << text_of(by_tokens);
   EXPECT_LE((text_of(by_tokens).size() + 3) / 4, 150u) << text_of(by_tokens);
-  const bj::object by_chars = call("rows", {{"n", 80}}, chars(500));
+  const bj::object by_chars = call("rows", {{"n", 80}}, chars(700));
   EXPECT_TRUE(body(by_chars).contains("preview")) << text_of(by_chars);
-  EXPECT_LE(text_of(by_chars).size(), 500u) << text_of(by_chars);
+  EXPECT_LE(text_of(by_chars).size(), 700u) << text_of(by_chars);
 }
 
 }  // namespace
