@@ -1,6 +1,6 @@
 // Calls make_table the way a client does (a JSON-RPC tools/call, 2026-07-28 era) on an
 // in-process server with a memory cache, and checks what the agent gets: a small table
-// whole, a large one as a ref_id with a preview.
+// whole, a large one as a ref_id with its shape.
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
@@ -70,7 +70,9 @@ int main() {
   const json::value& l = large.at("structuredContent");
   expect(l.at("is_complete") == false, "a large table comes back by reference");
   expect(l.at("total_items") == 5000, "whose size is told");
-  expect(l.at("preview").as_array().size() < 5000, "with a preview, not the whole table");
+  expect(l.at("preview_strategy") == "shape" &&
+             l.at("preview").at("items").at("keys").as_object().contains("id"),
+         "with its shape (the columns an agent queries), not the whole table");
 
   json::object page = call(server, "get_cached_result",
                            {{"ref_id", l.at("ref_id")}, {"page", 2}, {"page_size", 10}});
