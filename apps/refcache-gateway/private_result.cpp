@@ -1,5 +1,8 @@
 #include "private_result.hpp"
 
+#include <algorithm>
+#include <optional>
+
 #include "refcache/namespace.hpp"
 #include "refcache/resolution.hpp"
 #include "refcache_mcp/cached_tools.hpp"
@@ -13,16 +16,22 @@ mcp::CallToolResult withhold(refcache::RefCache& cache, const refcache::CallIden
   // What is stored: the value as an ordinary answer would store it, so that tools given the
   // ref receive the same thing; the whole result when it holds more than that (an error, or
   // blocks that are not text), so that nothing it said is lost.
+  // Decided before taking the result apart, so that it is serialized only when kept whole.
+  const bool only_text =
+      std::all_of(result.content.begin(), result.content.end(), [](const json::value& b) {
+        const json::value* type = b.is_object() ? b.get_object().if_contains("type") : nullptr;
+        return type != nullptr && *type == "text";
+      });
   json::value value;
   std::string source;
-  const bool is_error = result.is_error;
-  json::value whole = result.to_json();
-  if (auto form = stored_form(result); form && form->others.empty() && !is_error) {
+  std::optional<StoredForm> form;
+  if (!result.is_error && only_text) form = stored_form(result);
+  if (form) {
     value = std::move(form->value);
     source = std::move(form->source);
   } else {
-    value = std::move(whole);
-    source = is_error ? "error" : "result";
+    source = result.is_error ? "error" : "result";
+    value = result.to_json();
   }
 
   refcache::SetOptions so = result_scope(cache, who);

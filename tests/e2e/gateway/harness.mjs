@@ -16,6 +16,25 @@ import { freePort } from './postgres_fixture.mjs';
 
 export { freePort };
 
+// The repository's root, and the npm packages the scripts start.
+export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
+const pkg = (p) => path.join(REPO, 'node_modules', p);
+export const EVERYTHING = pkg('@modelcontextprotocol/server-everything/dist/index.js');
+export const FILESYSTEM = pkg('@modelcontextprotocol/server-filesystem/dist/index.js');
+export const TS_OAUTH_EXAMPLE = pkg('@modelcontextprotocol/sdk/dist/esm/examples/server/simpleStreamableHttp.js');
+
+// The values of the required command-line options `names` ("--gateway", ...), in order; a
+// missing one prints the usage and exits with 2.
+export function requiredOptions(script, ...names) {
+  const argv = process.argv.slice(2);
+  const values = names.map((n) => { const k = argv.indexOf(n); return k >= 0 ? argv[k + 1] : undefined; });
+  if (values.some((v) => v === undefined)) {
+    console.error(`usage: node ${script} ${names.map((n) => `${n} BIN`).join(' ')}`);
+    process.exit(2);
+  }
+  return values;
+}
+
 export const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 export const sc = (r) => r.structuredContent ?? {};
 export const textOf = (r) => (r.content ?? []).filter((b) => b.type === 'text').map((b) => b.text).join('');

@@ -15,17 +15,9 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { check, connectHttp, scene, startHttp, step, textOf } from './harness.mjs';
+import { EVERYTHING, check, connectHttp, requiredOptions, scene, startHttp, step, textOf } from './harness.mjs';
 
-const args = process.argv.slice(2);
-const k = args.indexOf('--gateway');
-const GATEWAY = k >= 0 ? args[k + 1] : undefined;
-if (!GATEWAY) {
-  console.error('usage: node media.mjs --gateway BIN');
-  process.exit(2);
-}
-const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
-const EVERYTHING = path.join(REPO, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+const [GATEWAY] = requiredOptions('media.mjs', '--gateway');
 const { work, children } = scene('refcache-gateway-media-', 90);
 
 async function main() {

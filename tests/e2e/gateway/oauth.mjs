@@ -13,23 +13,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { check, connectHttp, scene, sleep, startHttp, step, textOf } from './harness.mjs';
+import { TS_OAUTH_EXAMPLE, check, connectHttp, requiredOptions, scene, sleep, startHttp, step, textOf } from './harness.mjs';
 import { freePort } from './postgres_fixture.mjs';
 
-const args = process.argv.slice(2);
-const k = args.indexOf('--gateway');
-const GATEWAY = k >= 0 ? args[k + 1] : undefined;
-if (!GATEWAY) {
-  console.error('usage: node oauth.mjs --gateway BIN');
-  process.exit(2);
-}
-const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
-const EXAMPLE = path.join(REPO, 'node_modules/@modelcontextprotocol/sdk/dist/esm/examples/server/simpleStreamableHttp.js');
+const [GATEWAY] = requiredOptions('oauth.mjs', '--gateway');
 const { work, children } = scene('refcache-gateway-oauth-', 90);
 
 async function startExample() {
   const [mcpPort, authPort] = [await freePort(), await freePort()];
-  const proc = spawn(process.execPath, [EXAMPLE, '--oauth'], {
+  const proc = spawn(process.execPath, [TS_OAUTH_EXAMPLE, '--oauth'], {
     env: { ...process.env, MCP_PORT: String(mcpPort), MCP_AUTH_PORT: String(authPort) },
     stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(proc);

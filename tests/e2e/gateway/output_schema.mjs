@@ -9,17 +9,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { check, connectHttp, sc, scene, startHttp, step } from './harness.mjs';
+import { EVERYTHING, check, connectHttp, requiredOptions, sc, scene, startHttp, step } from './harness.mjs';
 
-const args = process.argv.slice(2);
-const k = args.indexOf('--gateway');
-const GATEWAY = k >= 0 ? args[k + 1] : undefined;
-if (!GATEWAY) {
-  console.error('usage: node output_schema.mjs --gateway BIN');
-  process.exit(2);
-}
-const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
-const EVERYTHING = path.join(REPO, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+const [GATEWAY] = requiredOptions('output_schema.mjs', '--gateway');
 const { work, children } = scene('refcache-gateway-schema-', 60);
 
 async function main() {

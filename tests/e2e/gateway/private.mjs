@@ -16,19 +16,9 @@
 //   node private.mjs --gateway BIN --analysis BIN
 import fs from 'node:fs';
 import path from 'node:path';
-import { check, connectHttp, sc, scene, startHttp, step } from './harness.mjs';
+import { EVERYTHING, check, connectHttp, requiredOptions, sc, scene, startHttp, step } from './harness.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name) => { const k = args.indexOf(name); return k >= 0 ? args[k + 1] : undefined; };
-const GATEWAY = opt('--gateway');
-const ANALYSIS = opt('--analysis');
-if (!GATEWAY || !ANALYSIS) {
-  console.error('usage: node private.mjs --gateway BIN --analysis BIN');
-  process.exit(2);
-}
-const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
-const EVERYTHING = path.join(REPO, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
-
+const [GATEWAY, ANALYSIS] = requiredOptions('private.mjs', '--gateway', '--analysis');
 const { work, children } = scene('refcache-gateway-private-', 90);
 const everythingOf = (r) => JSON.stringify(r);
 

@@ -11,17 +11,9 @@
 //   node response_cache.mjs --gateway BIN
 import fs from 'node:fs';
 import path from 'node:path';
-import { check, connectHttp, scene, sleep, startHttp, step, textOf } from './harness.mjs';
+import { FILESYSTEM, check, connectHttp, requiredOptions, scene, sleep, startHttp, step, textOf } from './harness.mjs';
 
-const args = process.argv.slice(2);
-const i = args.indexOf('--gateway');
-const GATEWAY = i >= 0 ? args[i + 1] : undefined;
-if (!GATEWAY) {
-  console.error('usage: node response_cache.mjs --gateway BIN');
-  process.exit(2);
-}
-const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
-const FILESYSTEM = path.join(REPO, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
+const [GATEWAY] = requiredOptions('response_cache.mjs', '--gateway');
 const TTL = 3;
 
 const { work, children } = scene('refcache-gateway-cache-', 90);
