@@ -17,6 +17,7 @@
 //   --bearer-token TOKEN=USER   (repeatable; MCP_BEARER_TOKENS="t1=alice,t2=bob") HTTP auth
 //   --admin USER                (repeatable; MCP_ADMIN_USERS) principals allowed admin tools
 //   --call-timeout SECONDS      deadline of every call (30; 0 = none)
+//   --query-timeout SECONDS     deadline of one query or search over a ref (5)
 //   --namespace-template TPL    e.g. "session:{session_id}": scope every cached result
 //   --session-scoped            bind cached results to the caller's session
 //   --stdio-admin               (MCP_STDIO_ADMIN=1) the stdio client may use the admin tools
@@ -68,6 +69,9 @@ struct ServerConfig {
   std::vector<std::string> admins{};
   // ::mcp::ServerOptions::call_timeout (0 = none).
   std::chrono::milliseconds call_timeout = std::chrono::seconds(30);
+  // InstallOptions::query_deadline: how long one query_cached_result or search_cached_result
+  // may run.
+  std::chrono::milliseconds query_timeout = std::chrono::seconds(5);
   // RefCacheOptions::call_defaults: every cached tool of the server takes these.
   std::string namespace_template{};  // overrides every cached tool's namespace when set
   bool session_scoped = false;

@@ -4,9 +4,11 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <mutex>
+#include <thread>
 
 #include "jsonio/json_text.hpp"
 #include "refcache/instrumented_backend.hpp"
@@ -474,77 +476,98 @@ json::object paging_properties(const InstallOptions& opt) {
             {"description", "Preview size budget; larger shows more"}}}};
 }
 
-// Registers a tool that runs `call` over the ref named by ref_id, as its caller. The caller
-// needs READ on the ref, checked the way get_cached_result checks it, so that a missing,
-// foreign or forged ref gets the same opaque answer. READ, not EXECUTE: a query is a
-// program the caller writes, and whether it fails or how long it runs could spell out a
-// value the caller may use but not read, so EXECUTE-only refs are refused rather than
-// answered with a withheld private result.
+// Registers a tool that runs `call` over the ref named by ref_id, as its caller: the cached
+// call resolves the ref (and the refs inside its value) with the caller's permissions, before
+// anything runs, so a missing, foreign or forged ref gets get_cached_result's opaque answer
+// whatever the other arguments say.
+//   A ref the caller may READ is queried and answered like any cached result. A ref the caller
+// may only EXECUTE (or a value holding one) makes the query a private computation
+// (docs/concepts.md): its answer -- or its failure -- is stored so that nobody may read it and
+// answered by ref id (value_withheld), usable by tools. A query is a program the caller writes,
+// so its running time could spell out the value (a condition on it choosing a slow branch):
+// every call that ends withheld, or fails after it may have run, is answered no sooner than
+// `private_answer_after` from its start, which is longer than any query may run.
 // `args_of` picks the tool's own arguments (besides ref_id) for the cached call; with page
 // or page_size, the answer is that page of the cached result.
 void add_ref_tool(::mcp::Server& server, RefCache& cache, ::mcp::ToolSpec spec,
                   std::shared_ptr<CachedCall> call,
-                  std::function<json::object(const json::object&)> args_of) {
+                  std::function<json::object(const json::object&)> args_of,
+                  std::chrono::milliseconds private_answer_after) {
   spec.annotations.read_only_hint = true;
   spec.annotations.open_world_hint = false;
-  server.tool_raw(std::move(spec), [&cache, call = std::move(call), args_of = std::move(args_of)](
-                                       const json::value& args, ::mcp::ToolContext& ctx) {
-    static const json::object kEmpty;
-    const json::object& a = args.is_object() ? args.get_object() : kEmpty;
-    const std::string ref = opt_string(a, "ref_id");
-    return guarded(
-        [&]() -> ::mcp::CallToolResult {
-          const auto rp = parse_ref_path(ref);
-          if (!rp) throw NotFound("not a ref id");
-          const CallIdentity who = identity_of(ctx);
-          const Actor actor = derive_actor(who);
-          EntryPtr entry = cache.entry_for(rp->ref_id, actor, Permission::kRead);
-          // A ref path queries the part its pointer names; READ is checked first, so only a
-          // reader learns which token names nothing.
-          std::string why;
-          const json::value* part = select_part(entry->value, rp->pointer, &why);
-          if (part == nullptr) throw PartNotFound(ref, missing_part_message(ref, why));
-          // Ref ids inside the value are resolved for the query like those of any tool input;
-          // each needs READ too, or the query would run over a value the caller may only use.
-          if (contains_ref_ids(*part)) {
-            ResolutionOptions ro;
-            ro.allow_execute = false;
-            resolve_refs(cache, *part, actor, ro);
+  server.tool_raw(
+      std::move(spec), [&cache, call = std::move(call), args_of = std::move(args_of),
+                        private_answer_after](const json::value& args, ::mcp::ToolContext& ctx) {
+        static const json::object kEmpty;
+        const json::object& a = args.is_object() ? args.get_object() : kEmpty;
+        const std::string ref = opt_string(a, "ref_id");
+        const auto started = std::chrono::steady_clock::now();
+        bool pad = false;  // answer no sooner than private_answer_after (see above)
+        struct Pad {
+          const bool& on;
+          std::chrono::steady_clock::time_point until;
+          ::mcp::ToolContext& ctx;
+          ~Pad() {
+            while (on && !ctx.cancelled() && std::chrono::steady_clock::now() < until)
+              std::this_thread::sleep_for(std::chrono::milliseconds(20));
           }
-          json::object call_args = args_of(a);
-          call_args["ref_id"] = ref;
-          CallOverrides ov;
-          const auto explicit_max = opt_int(a, "max_size");
-          if (explicit_max) ov.max_size = static_cast<std::size_t>(*explicit_max);
-          ov.cancel = std::make_shared<std::atomic<bool>>(false);
-          ctx.token().on_cancel([flag = ov.cancel] { flag->store(true); });
-          const auto page = opt_int(a, "page");
-          const auto page_size = opt_int(a, "page_size");
-          auto answer = [&](std::optional<std::size_t> budget) {
-            if (budget) ov.max_size = budget;
-            json::object response = call->call(call_args, who, ov);
-            auto answer_ref = response.find("ref_id");
-            if ((page || page_size) && answer_ref != response.end() &&
-                answer_ref->value().is_string() && !response.contains("value_withheld")) {
-              GetOptions go;
-              go.page = page.value_or(1);
-              go.page_size = page_size;
-              if (ov.max_size) go.max_size = ov.max_size;
-              GetResult g = cache.get(answer_ref->value().get_string(), actor, go);
-              if (auto* r = std::get_if<CacheResponse>(&g)) response = r->to_json();
-            }
-            return to_tool_result(response);
-          };
-          // A client's budget hint lowers the answer's budget (header: budget_hint.hpp).
-          const BudgetHint hint = budget_hint_from(ctx.meta());
-          if (hint.empty()) return answer(std::nullopt);
-          const std::size_t base = ov.max_size.value_or(
-              call->options().max_size.value_or(cache.options().preview.max_size));
-          return fit_to_hint(hint, base, cache.options().preview,
-                             [&](std::size_t budget) { return answer(budget); });
-        },
-        ref);
-  });
+        } padding{pad, started + private_answer_after, ctx};
+        return guarded(
+            [&]() -> ::mcp::CallToolResult {
+              if (!parse_ref_path(ref)) throw NotFound("not a ref id");
+              const CallIdentity who = identity_of(ctx);
+              const Actor actor = derive_actor(who);
+              json::object call_args = args_of(a);
+              call_args["ref_id"] = ref;
+              CallOverrides ov;
+              const auto explicit_max = opt_int(a, "max_size");
+              if (explicit_max) ov.max_size = static_cast<std::size_t>(*explicit_max);
+              ov.cancel = std::make_shared<std::atomic<bool>>(false);
+              ctx.token().on_cancel([flag = ov.cancel] { flag->store(true); });
+              const auto page = opt_int(a, "page");
+              const auto page_size = opt_int(a, "page_size");
+              auto answer = [&](std::optional<std::size_t> budget) {
+                if (budget) ov.max_size = budget;
+                json::object response;
+                try {
+                  response = call->call(call_args, who, ov);
+                } catch (const PartNotFound&) {
+                  throw;  // only a reader learns which token of a pointer names nothing
+                } catch (const InvalidReference& e) {
+                  // The ref itself: the answer get_cached_result gives. A ref inside its value
+                  // keeps the resolution's opaque text, which names that inner ref.
+                  if (e.ref_id() == ref) throw NotFound(e.what());
+                  throw;
+                } catch (const QuotaExceeded&) {
+                  pad = true;  // storing the answer failed: its size could depend on the value
+                  throw;
+                } catch (const BackendError&) {
+                  pad = true;
+                  throw;
+                }
+                if (response.contains("value_withheld")) pad = true;
+                auto answer_ref = response.find("ref_id");
+                if ((page || page_size) && answer_ref != response.end() &&
+                    answer_ref->value().is_string() && !response.contains("value_withheld")) {
+                  GetOptions go;
+                  go.page = page.value_or(1);
+                  go.page_size = page_size;
+                  if (ov.max_size) go.max_size = ov.max_size;
+                  GetResult g = cache.get(answer_ref->value().get_string(), actor, go);
+                  if (auto* r = std::get_if<CacheResponse>(&g)) response = r->to_json();
+                }
+                return to_tool_result(response);
+              };
+              // A client's budget hint lowers the answer's budget (header: budget_hint.hpp).
+              const BudgetHint hint = budget_hint_from(ctx.meta());
+              if (hint.empty()) return answer(std::nullopt);
+              const std::size_t base = ov.max_size.value_or(
+                  call->options().max_size.value_or(cache.options().preview.max_size));
+              return fit_to_hint(hint, base, cache.options().preview,
+                                 [&](std::size_t budget) { return answer(budget); });
+            },
+            ref);
+      });
 }
 
 void add_query_tools(::mcp::Server& server, RefCache& cache, const InstallOptions& opt) {
@@ -553,6 +576,8 @@ void add_query_tools(::mcp::Server& server, RefCache& cache, const InstallOption
   limits.max_rows = opt.query_max_rows;
   CachedCallOptions co;
   co.ref_params = {"ref_id"};
+  // Longer than any query runs (its deadline), with a second for storing the answer.
+  const auto private_answer_after = opt.query_deadline + std::chrono::seconds(1);
 
   auto query = std::make_shared<CachedCall>(
       cache, "query_cached_result",
@@ -568,14 +593,16 @@ void add_query_tools(::mcp::Server& server, RefCache& cache, const InstallOption
   q.name = "query_cached_result";
   q.title = "Query cached result";
   q.description =
-      "Run one read-only SQL SELECT (SQLite) over a cached result you may read, instead of "
+      "Run one read-only SQL SELECT (SQLite) over a cached result, instead of "
       "paging through all of it. A result that is a list of objects is the table `data` with "
       "one column per key (nested objects and lists are JSON text: use json_extract); any "
       "other value is `data(value)` holding its JSON, e.g. `SELECT sum(j.value) FROM data, "
       "json_each(data.value) AS j`. Look at the preview's shape first, query for what you "
       "need (filter, aggregate, LIMIT), then page only the answer. The answer (a list of row "
       "objects) is cached like any result: large answers return a ref_id and a preview; pass "
-      "page/page_size to get a page of it. Only SELECT is allowed (no PRAGMA, ATTACH or "
+      "page/page_size to get a page of it. On a result withheld from you (value_withheld), "
+      "the answer is withheld too: a ref_id you can pass to tools. Only SELECT is allowed "
+      "(no PRAGMA, ATTACH or "
       "writes); a query runs at most " +
       std::to_string(opt.query_deadline.count()) + " ms and answers at most " +
       std::to_string(opt.query_max_rows) + " rows.";
@@ -586,9 +613,12 @@ void add_query_tools(::mcp::Server& server, RefCache& cache, const InstallOption
                {"maxLength", static_cast<std::int64_t>(limits.max_sql_length)},
                {"description", "One SQLite SELECT statement over the table `data`"}};
   q.input_schema = tool_schema(std::move(qp), {"ref_id", "sql"});
-  add_ref_tool(server, cache, std::move(q), std::move(query), [](const json::object& a) {
-    return json::object{{"sql", opt_string(a, "sql")}};
-  });
+  add_ref_tool(
+      server, cache, std::move(q), std::move(query),
+      [](const json::object& a) {
+        return json::object{{"sql", opt_string(a, "sql")}};
+      },
+      private_answer_after);
 
   auto search = std::make_shared<CachedCall>(
       cache, "search_cached_result",
@@ -607,12 +637,13 @@ void add_query_tools(::mcp::Server& server, RefCache& cache, const InstallOption
   s.name = "search_cached_result";
   s.title = "Search cached result";
   s.description =
-      "Full-text search (SQLite FTS5, ranked by bm25) over the text of a cached result you may "
-      "read: the string fields of a list of objects, the items of a list of strings, or the "
+      "Full-text search (SQLite FTS5, ranked by bm25) over the text of a cached result: "
+      "the string fields of a list of objects, the items of a list of strings, or the "
       "lines of a text. Answers the best hits first, each with its row (the index of the item "
       "or line, for get_cached_result or query_cached_result), a snippet with matches in "
       "[brackets], and the item itself when it is small. The query uses FTS5 syntax: words "
-      "(all must occur), \"exact phrases\", OR, NOT, prefix*.";
+      "(all must occur), \"exact phrases\", OR, NOT, prefix*. On a result withheld from "
+      "you (value_withheld), the answer is withheld too: a ref_id you can pass to tools.";
   s.input_schema =
       tool_schema({{"ref_id", ref_id_schema()},
                    {"query",
@@ -626,11 +657,14 @@ void add_query_tools(::mcp::Server& server, RefCache& cache, const InstallOption
                      {"maximum", opt.max_search_hits},
                      {"description", "Most hits to return (default 10)"}}}},
                   {"ref_id", "query"});
-  add_ref_tool(server, cache, std::move(s), std::move(search), [](const json::object& a) {
-    json::object out{{"query", opt_string(a, "query")}};
-    if (auto n = opt_int(a, "limit")) out["limit"] = *n;
-    return out;
-  });
+  add_ref_tool(
+      server, cache, std::move(s), std::move(search),
+      [](const json::object& a) {
+        json::object out{{"query", opt_string(a, "query")}};
+        if (auto n = opt_int(a, "limit")) out["limit"] = *n;
+        return out;
+      },
+      private_answer_after);
 }
 
 #endif  // REFCACHE_WITH_SQLITE
@@ -965,7 +999,9 @@ everything, and page only the answer:
   in SQL; a large answer comes back as a ref_id with a preview (page it with page/page_size).
 - `search_cached_result(ref_id, query)` finds text (best matches first, with snippets and the
   row index of each hit), e.g. `query="timeout OR refused"`.
-Both need permission to read the ref; refs you may only pass to tools cannot be queried.
+On a ref you may only pass to tools (its value withheld from you), the answer is withheld
+too: a new ref_id with `value_withheld`, which you can pass to tools, and it comes only after
+the query's time limit has passed, whatever the query did.
 
 ## Preview size control
 Per-call override beats the tool's setting, which beats the server default:

@@ -69,6 +69,7 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
   double ttl = to_seconds(c.ttl);
   double watch_interval = to_seconds(c.watch_interval);
   double call_timeout = to_seconds(c.call_timeout);
+  double query_timeout = to_seconds(c.query_timeout);
   c.transport.http.port = d.default_port;
   ::mcp::add_transport_flags(app, c.transport);
   app.add_option("--backend", c.backend_url,
@@ -131,6 +132,11 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
                  "it exceeded its deadline and the call is cancelled (0 = none)")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
+  app.add_option("--query-timeout", query_timeout,
+                 "seconds one query_cached_result or search_cached_result may run; a query on a "
+                 "value the caller may only use is answered this plus one second after it began")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
   // Logging (log_format.hpp).
   std::string log_format = c.logging.format == LogFormat::kJson ? "json" : "text";
   app.add_option("--log-format", log_format,
@@ -158,6 +164,7 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
   c.ttl = from_seconds(ttl);
   c.watch_interval = from_seconds(watch_interval);
   c.call_timeout = from_seconds(call_timeout);
+  c.query_timeout = from_seconds(query_timeout);
   if (!c.stdio_admin) {
     std::string v = env("MCP_STDIO_ADMIN");
     c.stdio_admin = v == "1" || v == "true" || v == "yes";
@@ -304,6 +311,7 @@ int run_server(int argc, char** argv, const ServerDefaults& d,
   so.call_timeout = config.call_timeout;
   ::mcp::Server server(so);
   InstallOptions io;
+  io.query_deadline = config.query_timeout;
   io.admin_check = admin_check(config);
   // Without an administrator the admin tools would only refuse: they are not offered.
   io.admin_tools = static_cast<bool>(io.admin_check);

@@ -1,6 +1,8 @@
 // query_cached_result and search_cached_result as an MCP client calls them: registered by
-// install(), answers cached (a repeated query is a hit) and paged like any result, READ
-// required with the same opaque answer get_cached_result gives, nothing of a value leaked.
+// install(), answers cached (a repeated query is a hit) and paged like any result, a ref
+// nobody lets the caller use refused with the opaque answer get_cached_result gives, a ref
+// the caller may only use (EXECUTE) queried as a private computation, nothing of a value
+// leaked.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -8,6 +10,7 @@
 
 #include "jsonio/json_text.hpp"
 #include "refcache/memory_backend.hpp"
+#include "refcache/resolution.hpp"
 #include "refcache_mcp/cached_tools.hpp"
 #include "unit/in_process_client.hpp"
 #include "unit/refcache_mcp/small_cache_options.hpp"
@@ -74,7 +77,7 @@ TEST_F(QueryTools, InstallRegistersBothTools) {
 TEST_F(QueryTools, AQueryAnswersRowsAndARepeatIsACacheHit) {
   const std::string ref = store(sales(), refcache::AccessPolicy::public_policy());
   std::int64_t north = 0;
-  for (int i = 0; i < 200; i += 3) north += i * 10;
+  for (std::int64_t i = 0; i < 200; i += 3) north += i * 10;
   const bj::object args{{"ref_id", ref},
                         {"sql",
                          "SELECT region, sum(amount) AS total, count(*) AS n FROM data "
@@ -119,7 +122,6 @@ TEST_F(QueryTools, ALargeAnswerIsARefWithAPreviewAndPagesOnRequest) {
 
 TEST_F(QueryTools, ForbiddenRefsGetGetCachedResultsAnswerAndNoValue) {
   const std::string bobs = store(sales(), owned_by("user:bob"));
-  const std::string exec_only = store(sales(), refcache::AccessPolicy::execute_only());
   const std::string forged = "t:0123456789abcdef";
   // Bob, the owner, may query his ref.
   const bj::value count = bj::array{bj::object{{"n", 200}}};
@@ -127,12 +129,8 @@ TEST_F(QueryTools, ForbiddenRefsGetGetCachedResultsAnswerAndNoValue) {
                                 {{"ref_id", bobs}, {"sql", "SELECT count(*) AS n FROM data"}}))
                 .at("value"),
             count);
-  for (const std::string& ref : {bobs, exec_only, forged}) {
-    // Alice may use exec_only, so a preview of it is its structure (ExecuteOnlyShape); its
-    // value is refused like the others'.
-    bj::object read{{"ref_id", ref}};
-    if (ref == exec_only) read["full"] = true;
-    const bj::object get = alice.call("get_cached_result", read);
+  for (const std::string& ref : {bobs, forged, bobs + "#/0/note"}) {
+    const bj::object get = alice.call("get_cached_result", {{"ref_id", ref}});
     const bj::object q =
         alice.call("query_cached_result", {{"ref_id", ref}, {"sql", "SELECT note FROM data"}});
     const bj::object s = alice.call("search_cached_result", {{"ref_id", ref}, {"query", "secret"}});
@@ -149,22 +147,99 @@ TEST_F(QueryTools, ForbiddenRefsGetGetCachedResultsAnswerAndNoValue) {
   EXPECT_EQ(jsonio::to_string(bad).find("nope"), std::string::npos) << bad;
 }
 
-TEST_F(QueryTools, RefsInsideTheValueNeedReadToo) {
+// The stored value of a withheld answer, read from the backend as the test's oracle (no
+// caller can read it through the cache).
+bj::value stored_value(refcache::RefCache& cache, const bj::value& answer) {
+  auto e = cache.backend().get(answer.at("ref_id").as_string());
+  if (!e) return nullptr;
+  EXPECT_EQ(e->metadata.at(refcache::kDerivedFromPrivate), true);
+  return e->value;
+}
+
+TEST_F(QueryTools, AQueryOnAnExecuteOnlyRefIsAPrivateDerivedResult) {
+  const std::string exec_only = store(sales(), refcache::AccessPolicy::execute_only());
+  std::int64_t north = 0;
+  for (std::int64_t i = 0; i < 200; i += 3) north += i * 10;
+  // Each call is answered no sooner than the deadline (300 ms) and a second: whatever the
+  // query does with the value, its answer comes at the same time.
+  const std::chrono::milliseconds pad = 1300ms;
+  auto timed = [&](const std::string& tool, bj::object args) {
+    const auto t0 = std::chrono::steady_clock::now();
+    bj::object r = alice.call(tool, std::move(args));
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, pad) << r;
+    EXPECT_FALSE(r.contains("isError") && r.at("isError") == true) << r;
+    EXPECT_EQ(jsonio::to_string(r).find("secret-note"), std::string::npos) << r;
+    EXPECT_EQ(jsonio::to_string(r).find("north"), std::string::npos) << r;
+    bj::value s = structured(r);
+    EXPECT_EQ(s.at("value_withheld"), true) << r;
+    EXPECT_FALSE(s.as_object().contains("value")) << r;
+    EXPECT_FALSE(s.as_object().contains("preview")) << r;
+    EXPECT_TRUE(!s.as_object().contains("total_items") || s.at("total_items").is_null()) << r;
+    return s;
+  };
+  const bj::value sum = timed(
+      "query_cached_result",
+      {{"ref_id", exec_only},
+       {"sql", "SELECT region, sum(amount) AS total FROM data GROUP BY region ORDER BY region"}});
+  // The answer was computed and stored: nobody may read it, tools may use it.
+  const bj::value want_north = bj::object{{"region", "north"}, {"total", north}};
+  EXPECT_EQ(stored_value(cache, sum).at(0), want_north);
+  const bj::object read = alice.call("get_cached_result", {{"ref_id", sum.at("ref_id")}});
+  EXPECT_EQ(read.at("isError"), true) << read;
+  EXPECT_EQ(jsonio::to_string(read).find("north"), std::string::npos) << read;
+  // A failure, an SQL error or a query stopped by its deadline, looks like a success: whether a
+  // computation on a value one may not read fails is a fact about the value.
+  const bj::value error =
+      timed("query_cached_result", {{"ref_id", exec_only}, {"sql", "SELECT nope FROM data"}});
+  EXPECT_TRUE(stored_value(cache, error).as_object().contains("error"));
+  const bj::value slow =
+      timed("query_cached_result",
+            {{"ref_id", exec_only},
+             {"sql",
+              "SELECT CASE WHEN (SELECT sum(amount) FROM data) > 0 THEN (WITH RECURSIVE c(x) AS "
+              "(SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c) END AS x"}});
+  EXPECT_TRUE(stored_value(cache, slow).as_object().contains("error"));
+  // The private answer is usable by tools (here a query of it), and what they make of it is
+  // private too.
+  const bj::value total =
+      timed("query_cached_result",
+            {{"ref_id", sum.at("ref_id")}, {"sql", "SELECT sum(total) AS t FROM data"}});
+  const bj::value want_total = bj::array{bj::object{{"t", 199 * 200 / 2 * 10}}};
+  EXPECT_EQ(stored_value(cache, total), want_total);
+  // A search is the same.
+  const bj::value hits =
+      timed("search_cached_result", {{"ref_id", exec_only}, {"query", "secret"}});
+  EXPECT_EQ(stored_value(cache, hits).as_array().size(), 10U);
+}
+
+TEST_F(QueryTools, RefsInsideTheValueFollowTheirOwnPermissions) {
   // Secret values long enough never to occur by chance in the random ref ids of the answer.
   const std::string secret =
       store(bj::array{4181767, 4181768}, refcache::AccessPolicy::execute_only());
+  const std::string bobs = store(bj::array{4181769}, owned_by("user:bob"));
   const std::string readable = store(bj::array{1, 2}, refcache::AccessPolicy::public_policy());
   const std::string holds_secret = store(bj::array{bj::object{{"k", "a"}, {"v", secret}}},
                                          refcache::AccessPolicy::public_policy());
+  const std::string holds_bobs = store(bj::array{bj::object{{"k", "a"}, {"v", bobs}}},
+                                       refcache::AccessPolicy::public_policy());
   const std::string holds_readable = store(bj::array{bj::object{{"k", "a"}, {"v", readable}}},
                                            refcache::AccessPolicy::public_policy());
+  // A ref alice may not use at all: refused, naming the inner ref and nothing of its value.
   const bj::object refused = alice.call(
       "query_cached_result",
-      {{"ref_id", holds_secret}, {"sql", "SELECT json_extract(v, '$[0]') AS x FROM data"}});
+      {{"ref_id", holds_bobs}, {"sql", "SELECT json_extract(v, '$[0]') AS x FROM data"}});
   EXPECT_EQ(refused.at("isError"), true) << refused;
   EXPECT_NE(jsonio::to_string(refused).find("Invalid or inaccessible reference"),
             std::string::npos);
   EXPECT_EQ(jsonio::to_string(refused).find("418176"), std::string::npos) << refused;
+  // A ref she may only use makes the query private: its answer is withheld.
+  const bj::object withheld = alice.call(
+      "query_cached_result",
+      {{"ref_id", holds_secret}, {"sql", "SELECT json_extract(v, '$[0]') AS x FROM data"}});
+  EXPECT_EQ(structured(withheld).at("value_withheld"), true) << withheld;
+  EXPECT_EQ(jsonio::to_string(withheld).find("418176"), std::string::npos) << withheld;
+  const bj::value secret_x = bj::array{bj::object{{"x", 4181767}}};
+  EXPECT_EQ(stored_value(cache, structured(withheld)), secret_x);
   // A readable inner ref is resolved like any tool input's.
   const bj::object ok = alice.call(
       "query_cached_result",

@@ -27,7 +27,9 @@ class RefPaths : public ::testing::Test {
   RefPaths()
       : cache(test_support::small_cache_options()),
         server(mcp::ServerOptions{.info = {.name = "p", .version = "1"}, .worker_threads = 2}) {
-    refcache::mcp::install(server, cache, {});
+    refcache::mcp::InstallOptions o;
+    o.query_deadline = std::chrono::milliseconds(200);  // a private query waits this + 1 s
+    refcache::mcp::install(server, cache, o);
     // A cached tool that reports what it received, and keeps it for the test to look at.
     refcache::mcp::CachedToolSpec spec;
     spec.tool.name = "echo";
@@ -225,16 +227,21 @@ TEST_F(RefPaths, QueryAndSearchRunOverThePart) {
   ASSERT_TRUE(is_error(bad));
   EXPECT_NE(error_text(bad).find("no member 'rowz'"), std::string::npos) << bad;
 
-  // EXECUTE-only: refused, part or not, exactly as a forged ref.
+  // EXECUTE-only: the part is queried privately (the answer withheld), and a pointer that
+  // names nothing in it is refused exactly as a forged ref.
   const std::string secret = store(data(), refcache::AccessPolicy::execute_only());
   const bj::object sq =
       call("query_cached_result", {{"ref_id", secret + "#/rows"}, {"sql", "SELECT 1 FROM data"}});
-  const bj::object fq = call("query_cached_result", {{"ref_id", "t:00000000deadbeef#/rows"},
+  ASSERT_FALSE(is_error(sq)) << sq;
+  EXPECT_EQ(sq.at("structuredContent").at("value_withheld"), true) << sq;
+  const bj::object mq =
+      call("query_cached_result", {{"ref_id", secret + "#/rowz"}, {"sql", "SELECT 1 FROM data"}});
+  const bj::object fq = call("query_cached_result", {{"ref_id", "t:00000000deadbeef#/rowz"},
                                                      {"sql", "SELECT 1 FROM data"}});
-  ASSERT_TRUE(is_error(sq));
+  ASSERT_TRUE(is_error(mq));
   bj::value expected = fq.at("structuredContent");
-  expected.as_object()["ref_id"] = secret + "#/rows";
-  EXPECT_EQ(sq.at("structuredContent"), expected);
+  expected.as_object()["ref_id"] = secret + "#/rowz";
+  EXPECT_EQ(mq.at("structuredContent"), expected);
 }
 #endif
 
