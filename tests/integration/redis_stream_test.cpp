@@ -3,7 +3,7 @@
 // it reconnects (as ChangeEvents, and as notifications/resources/updated for an MCP client
 // subscribed to the refs), and a stream trimmed past its position gives a resync. On a
 // single redis-server, a Redis Cluster (the shared fixture) and a primary/replica pair with
-// Sentinel, all real processes on loopback.
+// Sentinel (where a failover moves the stream too), all real processes on loopback.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -304,30 +304,73 @@ TEST(RedisStream, AStreamCapOfZeroIsRefused) {
   EXPECT_THROW(RedisBackend{o}, refcache::InvalidArgument);
 }
 
-TEST(RedisStream, AfterASentinelFailoverAServerResumesOnTheNewPrimary) {
+// A primary with one replica, watched by three Sentinels (quorum 2), and the backend options
+// of a redis+sentinel:// URL naming them.
+struct SentinelGroup {
   RedisServer primary;
-  RedisServer replica(RedisServer::Options{.extra_args = {"--replicaof", "127.0.0.1",
+  RedisServer replica{RedisServer::Options{.extra_args = {"--replicaof", "127.0.0.1",
                                                           std::to_string(primary.port()),
-                                                          "--masterauth", primary.password()}});
-  auto replica_says = [&](const std::vector<std::string>& cmd) {
+                                                          "--masterauth", primary.password()}}};
+  Sentinel s1{primary.port(), primary.password()}, s2{primary.port(), primary.password()},
+      s3{primary.port(), primary.password()};
+  RedisOptions options;
+
+  SentinelGroup() {
+    EXPECT_TRUE(within(
+        [&] {
+          return replica_says({"INFO", "replication"}).find("master_link_status:up") !=
+                 std::string::npos;
+        },
+        15s));
+    for (Sentinel* s : {&s1, &s2, &s3})
+      EXPECT_TRUE(within(
+          [&] {
+            return !s->cmd({"SENTINEL", "replicas", "mymaster"}).empty();
+          },
+          20s));
+    options = refcache::parse_redis_url("redis+sentinel://:" + primary.password() +
+                                        "@127.0.0.1:" + std::to_string(s1.port()) +
+                                        ",127.0.0.1:" + std::to_string(s2.port()) +
+                                        ",127.0.0.1:" + std::to_string(s3.port()) + "/mymaster/0");
+    options.breaker_threshold = 0;  // the stream is watched, not the breaker
+  }
+  std::string replica_says(const std::vector<std::string>& cmd) {
     return RawRedis(replica.port(), replica.password()).cmd(cmd);
-  };
-  ASSERT_TRUE(within(
-      [&] {
-        return replica_says({"INFO", "replication"}).find("master_link_status:up") !=
-               std::string::npos;
-      },
-      15s));
-  Sentinel s1(primary.port(), primary.password()), s2(primary.port(), primary.password()),
-      s3(primary.port(), primary.password());
-  for (Sentinel* s : {&s1, &s2, &s3})
-    ASSERT_TRUE(within([&] { return !s->cmd({"SENTINEL", "replicas", "mymaster"}).empty(); }, 20s));
-  std::string url = "redis+sentinel://:" + primary.password() +
-                    "@127.0.0.1:" + std::to_string(s1.port()) +
-                    ",127.0.0.1:" + std::to_string(s2.port()) +
-                    ",127.0.0.1:" + std::to_string(s3.port()) + "/mymaster/0";
-  RedisOptions o = refcache::parse_redis_url(url);
-  o.breaker_threshold = 0;  // the failover is watched, not the breaker
+  }
+};
+
+TEST(RedisStream, OnSentinelACutOffServerReceivesEveryMissedChangeOnce) {
+  SentinelGroup g;
+  Server a(with_slow_reconnect(g.options));
+  Server b(g.options);
+  auto refs = cut_while_changing(a, b, {g.primary.port()}, g.primary.password());
+  expect_every_event_once(a, refs);
+  EXPECT_EQ(b.total(), kChanges);
+}
+
+TEST(RedisStream, OnSentinelATrimmedStreamGivesAResync) {
+  SentinelGroup g;
+  Server a(with_slow_reconnect(g.options, 100));
+  RedisOptions ob = g.options;
+  ob.events_stream_maxlen = 100;
+  Server b(ob);
+  auto refs = cut_while_changing(a, b, {g.primary.port()}, g.primary.password());
+  ASSERT_TRUE(within([&] { return a.resyncs() >= 1; }, 30s));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(a.resyncs(), 1);
+  EXPECT_EQ(a.order().front(), ChangeKind::kResync);
+  EXPECT_LT(a.total(), kChanges);
+  EXPECT_GE(a.client->count("notifications/resources/list_changed"), 1);
+  auto notes = a.client->updated();
+  EXPECT_EQ(notes.size(), refs.size());
+}
+
+TEST(RedisStream, AfterASentinelFailoverAServerResumesOnTheNewPrimary) {
+  SentinelGroup g;
+  RedisServer& replica = g.replica;
+  Sentinel& s1 = g.s1;
+  auto replica_says = [&](const std::vector<std::string>& cmd) { return g.replica_says(cmd); };
+  const RedisOptions& o = g.options;
   RedisOptions oa = o;
   oa.reconnect_backoff_min = 2000ms;  // b writes on the new primary before a reconnects
   oa.reconnect_backoff_max = 2000ms;
