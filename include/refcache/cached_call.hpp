@@ -181,6 +181,14 @@ struct CallOverrides {
   std::optional<AsyncResponseFormat> async_format{};
   std::function<void(const TaskProgress&)> on_progress{};  // e.g. MCP progress notifications
   std::shared_ptr<std::atomic<bool>> cancel{};             // e.g. MCP notifications/cancelled
+  // Refresh: a stored result created before this time (RefCache::now(), seconds) counts as
+  // absent, so the call runs again and its result is written under the same ref id, with a
+  // new created_at and TTL: whoever holds the ref reads the new value (subscribers hear of the
+  // update). An async call's refresh (async_timeout) is stored under a new ref id instead,
+  // which replaces the old one. A result at least this new -- another process's refresh,
+  // waited for through the call's claim -- is answered as usual, so processes refreshing the
+  // same call compute it once.
+  std::optional<double> not_before{};
 };
 
 // A failure of the wrapped function, carried to the caller as a tool error. what() is the

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,6 +41,7 @@
 
 namespace refcache {
 
+class CachedCall;
 class QuotaLedger;
 struct QuotaRecord;
 
@@ -222,6 +224,13 @@ class RefCache {
   // The strategies get() accepts by name: the built-in ones, then the registered ones.
   std::vector<std::string> preview_strategy_names() const;
 
+  // Cached calls by name, for what runs them without a caller (CacheWarmer): the MCP layer
+  // records each cached tool's CachedCall here. The cache holds them weakly: a call is found
+  // while its owner (the tool) keeps it alive, and a later one of the same name replaces it.
+  void remember_call(const std::shared_ptr<CachedCall>& call);
+  // The living call recorded under `name`; null when there is none.
+  std::shared_ptr<CachedCall> find_call(std::string_view name) const;
+
   // The full value (READ required). Throws NotFound or PermissionDenied.
   ValuePtr resolve(std::string_view ref_or_key, const Actor& actor, std::string_view ns = "public");
 
@@ -301,6 +310,9 @@ class RefCache {
   // Custom preview strategies by name (register_preview_strategy), read by every get().
   mutable std::mutex strategies_mu_;
   std::vector<std::pair<std::string, std::shared_ptr<const PreviewFunction>>> strategies_;
+  // Cached calls by name (remember_call).
+  mutable std::mutex calls_mu_;
+  std::map<std::string, std::weak_ptr<CachedCall>, std::less<>> calls_;
   PermissionChecker checker_;
   // The per-principal accounting; null when the quota sets no limit. Shared with the backend
   // listener that tells it about deleted, expired and cleared entries (subscribed on the

@@ -553,6 +553,7 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
 
   // 2. Cache hit (with the same checks as any read).
   bool bind_key = true;
+  std::optional<std::string> refresh_ref;  // the stale result a refresh rewrites
   auto hit = [&]() -> std::optional<json::object> {
     auto ref = backend.find_by_key(scope.ns, key);
     if (!ref) return std::nullopt;
@@ -562,6 +563,12 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
       // Someone else's result the caller may not touch: compute afresh, unbound, so the
       // other result is neither revealed nor replaced.
       bind_key = false;
+      return std::nullopt;
+    }
+    if (ov.not_before && entry->created_at < *ov.not_before) {
+      // A refresh: the new result is written under the same ref id, so that whoever holds
+      // it reads the new value (and subscribers hear of the update) instead of losing it.
+      refresh_ref = *ref;
       return std::nullopt;
     }
     return respond(*ref, entry, scope.actor, max_size);
@@ -640,6 +647,7 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
   so.ttl = options_.ttl;
   so.tool_name = name_;
   so.principal = quota_principal(who);
+  if (refresh_ref && bind_key) so.ref_id = *refresh_ref;
   if (!private_inputs.empty()) {
     if (released && !keep_released_fields(result, options_.release->fields)) {
       released = false;

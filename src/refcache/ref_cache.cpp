@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "jsonio/json_text.hpp"
+#include "refcache/cached_call.hpp"
 #include "refcache/claim_keeper.hpp"
 #include "refcache/memory_backend.hpp"
 #include "refcache/quota_ledger.hpp"
@@ -354,6 +355,18 @@ constexpr std::array<std::string_view, 4> kBuiltinStrategies = {"sample", "pagin
                                                                 "shape"};
 
 }  // namespace
+
+void RefCache::remember_call(const std::shared_ptr<CachedCall>& call) {
+  if (!call) return;
+  std::lock_guard lock(calls_mu_);
+  calls_[call->name()] = call;
+}
+
+std::shared_ptr<CachedCall> RefCache::find_call(std::string_view name) const {
+  std::lock_guard lock(calls_mu_);
+  auto it = calls_.find(name);
+  return it == calls_.end() ? nullptr : it->second.lock();
+}
 
 void RefCache::register_preview_strategy(std::string name, PreviewFunction fn) {
   if (name.empty()) throw InvalidArgument("A preview strategy needs a name");

@@ -301,6 +301,7 @@ void cached_tool_raw(::mcp::Server& server, RefCache& cache, CachedToolSpec spec
     return fn(args, ctx);
   };
   auto call = std::make_shared<CachedCall>(cache, spec.tool.name, std::move(checked), spec.cache);
+  cache.remember_call(call);  // for cache warming (cache_warmer.hpp)
   server.tool_raw(
       std::move(spec.tool), [call, &cache](const json::value& args, ::mcp::ToolContext& ctx) {
         return guarded([&] {
