@@ -6,14 +6,21 @@
 //   - mcp-conformance-server (2026-07-28): its input_required results, one and three inputs.
 // The client's handlers see the upstream's questions and the tools' results carry the answers;
 // a forged request state and a stale one get clear JSON-RPC errors; an ask the client never
-// answers expires and leaves nothing parked; a 2025-11-25 client still gets requests.
+// answers expires and leaves nothing parked; a 2025-11-25 client still gets requests. Over
+// Streamable HTTP with two bearer users, a retry of another user's call is refused and the call
+// stays parked, and an error answer ({"error": ...}) reaches the upstream.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -23,7 +30,10 @@
 #include <vector>
 
 #include "mcp/client.hpp"
+#include "mcp/client_http.hpp"
 #include "mcp/client_stdio.hpp"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration): posix_spawn's
 
 namespace {
 
@@ -51,6 +61,9 @@ class StateRecorder : public mcp::ClientTransport {
             if (const auto* s = r->as_object().if_contains("requestState"); s && s->is_string()) {
               std::lock_guard lock(last->mu);
               last->state = std::string(s->get_string());
+              if (const auto* ir = r->as_object().if_contains("inputRequests");
+                  ir && ir->is_object() && !ir->as_object().empty())
+                last->key = std::string(ir->as_object().begin()->key());
             }
       }
       message(std::move(text));
@@ -65,6 +78,7 @@ class StateRecorder : public mcp::ClientTransport {
   struct Last {
     std::mutex mu;
     std::string state;
+    std::string key;  // of the first input request
   };
   std::shared_ptr<Last> last() const { return last_; }
 
@@ -290,6 +304,176 @@ TEST_F(GatewayInputRelay, LegacyClientStillGetsTheRequests) {
   EXPECT_NE(text_of(elicited).find("- Name: Ada Lovelace"), std::string::npos) << text_of(elicited);
   ASSERT_EQ(asked().size(), 1u);
   EXPECT_EQ(asked()[0], "elicitation: Please provide inputs for the following fields:");
+}
+
+// The gateway served over Streamable HTTP with two bearer users, started by the test; its
+// log is drained into a string.
+class HttpGateway {
+ public:
+  explicit HttpGateway(const std::string& config) {
+    std::vector<std::string> argv{RELAY_TEST_GATEWAY,
+                                  "--config",
+                                  config,
+                                  "--backend",
+                                  "memory:",
+                                  "--call-timeout",
+                                  std::to_string(kCallTimeoutSeconds),
+                                  "--bearer-token",
+                                  "alice-token=alice",
+                                  "--bearer-token",
+                                  "bob-token=bob",
+                                  "--transport",
+                                  "http",
+                                  "--host",
+                                  "127.0.0.1",
+                                  "--port",
+                                  "0"};
+    std::vector<char*> cargv;
+    cargv.reserve(argv.size() + 1);
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    int in[2];
+    int err[2];
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (posix_spawn(&pid_, cargv[0], &fa, nullptr, cargv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(in[0]);
+    ::close(err[1]);
+    stdin_fd_ = in[1];
+    const int fd = err[0];
+    reader_ = std::thread([this, fd] {
+      char buf[4096];
+      ssize_t n = 0;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+        std::lock_guard lock(mu_);
+        log_.append(buf, static_cast<std::size_t>(n));
+        cv_.notify_all();
+      }
+      ::close(fd);
+    });
+  }
+  ~HttpGateway() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (stdin_fd_ >= 0) ::close(stdin_fd_);
+    if (reader_.joinable()) reader_.join();
+  }
+  HttpGateway(const HttpGateway&) = delete;
+  HttpGateway& operator=(const HttpGateway&) = delete;
+
+  // The URL it listens on; empty when it did not say within 20 s.
+  std::string url() {
+    std::unique_lock lock(mu_);
+    std::string out;
+    cv_.wait_for(lock, 20s, [&] {
+      const auto at = log_.find("listening on http://");
+      if (at == std::string::npos) return false;
+      const auto start = at + std::string("listening on ").size();
+      const auto end = log_.find_first_of(" \n", start);
+      if (end == std::string::npos) return false;
+      out = log_.substr(start, end - start);
+      return true;
+    });
+    return out;
+  }
+  std::string log() {
+    std::lock_guard lock(mu_);
+    return log_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+  std::thread reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string log_;
+};
+
+TEST_F(GatewayInputRelay, OverHttpARetryOfAnotherUserIsRefusedAndAnErrorAnswerReachesTheUpstream) {
+  HttpGateway gw(config_);
+  const std::string url = gw.url();
+  ASSERT_FALSE(url.empty()) << gw.log();
+  auto http_client = [&](const std::string& user, std::shared_ptr<StateRecorder::Last>* last,
+                         mcp::ElicitationHandler on_elicitation) {
+    auto client = std::make_unique<mcp::Client>(
+        mcp::ClientOptions{.info = {.name = "relay-" + user, .version = "1"},
+                           .versions = mcp::VersionNegotiation::kModern});
+    if (on_elicitation) client->on_elicitation(std::move(on_elicitation));
+    auto http =
+        std::make_unique<mcp::StreamableHttpClientTransport>(mcp::StreamableHttpClientOptions{
+            .url = url, .headers = {{"Authorization", "Bearer " + user + "-token"}}});
+    auto recorder = std::make_unique<StateRecorder>(std::move(http));
+    if (last) *last = recorder->last();
+    client->connect(std::move(recorder));
+    return client;
+  };
+  const std::string tool = "conf_test_input_required_result_elicitation";
+  auto bob = http_client("bob", nullptr, nullptr);
+  std::shared_ptr<StateRecorder::Last> last;
+  std::mutex mu;
+  std::string bob_error;
+  std::string own_error_answer;
+  int round = 0;
+  std::unique_ptr<mcp::Client> alice;
+  // Alice's handler runs while her call is parked: the first time, Bob retries her call with
+  // her state; the second time, she answers with an error herself before her client retries.
+  alice = http_client("alice", &last, [&](const mcp::ElicitationRequest&) {
+    std::string state;
+    std::string key;
+    {
+      std::lock_guard lock(last->mu);
+      state = last->state;
+      key = last->key;
+    }
+    const bj::object retry{{"name", tool}, {"arguments", bj::object{}}, {"requestState", state}};
+    std::lock_guard lock(mu);
+    if (++round == 1) {
+      bj::object forged = retry;
+      forged["inputResponses"] = bj::object{
+          {key, bj::object{{"action", "accept"}, {"content", bj::object{{"name", "Bob"}}}}}};
+      try {
+        bob->request("tools/call", forged);
+        bob_error = "accepted";
+      } catch (const mcp::Error& e) {
+        bob_error = std::to_string(e.code()) + " " + e.what();
+      }
+    } else {
+      bj::object refused = retry;
+      refused["inputResponses"] = bj::object{
+          {key, bj::object{{"error",
+                            bj::object{{"code", -1}, {"message", "the user closed the dialog"}}}}}};
+      own_error_answer = bj::serialize(alice->request("tools/call", refused));
+    }
+    return mcp::ElicitationResult{.action = "accept",
+                                  .content = bj::object{{"name", "Ada Lovelace"}}};
+  });
+  // Another user's retry does not touch the call: Alice's own answer completes it.
+  EXPECT_EQ(text_of(alice->call_tool(tool)), "Hello, Ada Lovelace!");
+  EXPECT_NE(bob_error.find("-32600 refcache-gateway: this retry comes from another caller"),
+            std::string::npos)
+      << bob_error;
+  // An error answer goes to the upstream, whose call then fails; the client's own retry after
+  // it finds the call gone.
+  try {
+    alice->call_tool(tool);
+    ADD_FAILURE() << "a retry of an answered call was accepted";
+  } catch (const mcp::ClientError& e) {
+    ADD_FAILURE() << "not a JSON-RPC error: " << e.what();
+  } catch (const mcp::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown or no longer waits"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_NE(own_error_answer.find("the user closed the dialog"), std::string::npos)
+      << own_error_answer;
+  EXPECT_NE(own_error_answer.find("\"isError\":true"), std::string::npos) << own_error_answer;
 }
 
 }  // namespace
