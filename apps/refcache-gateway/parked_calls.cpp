@@ -18,8 +18,8 @@ namespace {
 
 constexpr std::string_view kStatePrefix = "relay:";
 
-// 128 random bits, hex: the id names a parked call in its request state (which the SDK signs,
-// so the id need not be secret, only unique).
+// 128 random bits, hex: names a relayed call, and each of its asks in a request state (which
+// the SDK signs, so the key need not be secret, only unique).
 std::string random_id() {
   static thread_local std::random_device rd;
   std::string out;
@@ -178,11 +178,11 @@ mcp::CallToolResult ParkedCalls::resume(mcp::ToolContext& ctx, const std::string
   if (!state.starts_with(kStatePrefix))
     throw mcp::Error(mcp::error_code::kInvalidParams,
                      "refcache-gateway: this requestState does not name a call of the gateway's");
-  const std::string id = state.substr(kStatePrefix.size());
+  const std::string key = state.substr(kStatePrefix.size());
   std::shared_ptr<RelayedCall> relayed;
   {
     std::lock_guard lock(mu_);
-    auto it = parked_.find(id);
+    auto it = parked_.find(key);
     if (it == parked_.end())
       throw mcp::Error(mcp::error_code::kInvalidParams,
                        "refcache-gateway: the input request this retry answers is unknown or no "
@@ -194,14 +194,14 @@ mcp::CallToolResult ParkedCalls::resume(mcp::ToolContext& ctx, const std::string
       throw mcp::Error(mcp::error_code::kInvalidRequest,
                        "refcache-gateway: this retry comes from another caller than the call it "
                        "continues");
-    const json::value* answer = ctx.input_response(id);
+    const json::value* answer = ctx.input_response(key);
     if (!answer)
       throw mcp::Error(mcp::error_code::kInvalidParams,
-                       "refcache-gateway: the retry carries no inputResponses[\"" + id +
+                       "refcache-gateway: the retry carries no inputResponses[\"" + key +
                            "\"], the answer the call waits for");
     if (!answer->is_object())
       throw mcp::Error(mcp::error_code::kInvalidParams,
-                       "refcache-gateway: inputResponses[\"" + id + "\"] must be an object");
+                       "refcache-gateway: inputResponses[\"" + key + "\"] must be an object");
     std::lock_guard call_lock(relayed->mu_);
     parked_.erase(it);
     relayed->parked_ = false;
@@ -236,6 +236,7 @@ mcp::CallToolResult ParkedCalls::await(const std::shared_ptr<RelayedCall>& call,
     }
   });
   std::optional<RelayedCall::Ask> ask;
+  std::string key;
   std::unique_lock lock(c.mu_);
   for (;;) {
     c.cv_.wait(lock, [&c] { return c.done_ || c.pending_ || c.round_cancelled_ || c.abandoned_; });
@@ -247,6 +248,7 @@ mcp::CallToolResult ParkedCalls::await(const std::shared_ptr<RelayedCall>& call,
     lock.lock();
     if (parking == Parking::kParked) {
       ask = std::move(next);
+      key = c.ask_key_;
       break;
     }
     if (parking == Parking::kAbandoned) break;
@@ -276,8 +278,8 @@ mcp::CallToolResult ParkedCalls::await(const std::shared_ptr<RelayedCall>& call,
   if (ask) {
     lock.unlock();
     ctx.require_input(
-        json::object{{c.id_, json::object{{"method", ask->method}, {"params", ask->params}}}},
-        std::string(kStatePrefix) + c.id_);
+        json::object{{key, json::object{{"method", ask->method}, {"params", ask->params}}}},
+        std::string(kStatePrefix) + key);
   }
   const bool cancelled = c.round_cancelled_ && !c.abandoned_;
   std::string reason = c.reason_;
@@ -298,14 +300,16 @@ ParkedCalls::Parking ParkedCalls::park(const std::shared_ptr<RelayedCall>& call)
                  parked_.size());
     return Parking::kFull;
   }
-  parked_[call->id_] = call;
+  // A key of its own for each ask: the state of an earlier round cannot answer a later one.
+  call->ask_key_ = random_id();
+  parked_[call->ask_key_] = call;
   call->parked_ = true;
   return Parking::kParked;
 }
 
 bool ParkedCalls::abandon_locked(RelayedCall& call, const std::string& reason) {
   if (call.parked_) {
-    parked_.erase(call.id_);
+    parked_.erase(call.ask_key_);
     call.parked_ = false;
   }
   if (call.abandoned_) return false;

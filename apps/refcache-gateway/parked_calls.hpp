@@ -4,10 +4,11 @@
 // request or from a 2026-07-28 input_required result) reaches a client that cannot be sent
 // requests. The upstream call runs on a thread of its own; the round's handler waits for
 // whichever comes first, the call's outcome (the round's answer, through `finish`) or an ask,
-// which parks the call in this table under a random id and ends the round with
-// ctx.require_input({id: {method, params}}, "relay:" + id) (the SDK signs the state). The
-// retry names the call by its state; its answer (inputResponses[id], a result object, or
-// {"error": {code, message}} for a refusal) goes to the blocked ask, and the round waits again.
+// which parks the call in this table under a random key (a new one for each ask) and ends the
+// round with ctx.require_input({key: {method, params}}, "relay:" + key) (the SDK signs the
+// state). The retry names the call by its state; its answer (inputResponses[key], a result
+// object, or {"error": {code, message}} for a refusal) goes to the blocked ask, and the round
+// waits again.
 //
 // Contract:
 //  - A retry must come from the caller principal that parked the call; another caller is
@@ -107,7 +108,8 @@ class RelayedCall {
   // No round will come for it any more; `reason` says why.
   bool abandoned_ = false;
   std::string reason_;
-  bool parked_ = false;  // guarded by the owner's mutex
+  bool parked_ = false;  // guarded by the owner's mutex and this one
+  std::string ask_key_;  // the same: its key in the table while parked
 };
 
 class ParkedCalls {
