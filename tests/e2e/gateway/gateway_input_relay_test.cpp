@@ -6,7 +6,8 @@
 //   - mcp-conformance-server (2026-07-28): its input_required results, one and three inputs.
 // The client's handlers see the upstream's questions and the tools' results carry the answers;
 // a forged request state and a stale one get clear JSON-RPC errors; an ask the client never
-// answers expires and leaves nothing parked; a 2025-11-25 client still gets requests. Over
+// answers expires and leaves nothing parked; progress reaches the round and a cancelled round
+// ends the upstream call; a 2025-11-25 client still gets requests. Over
 // Streamable HTTP with two bearer users, a retry of another user's call is refused and the call
 // stays parked, and an error answer ({"error": ...}) reaches the upstream.
 #include <fcntl.h>
@@ -271,6 +272,34 @@ TEST_F(GatewayInputRelay, ModernClientAnswersBothUpstreamsQuestionsInRounds) {
   const bj::object status = relay_status(*client);
   EXPECT_EQ(status.at("parked").to_number<std::int64_t>(), 0) << bj::serialize(status);
   EXPECT_EQ(status.at("running").to_number<std::int64_t>(), 0) << bj::serialize(status);
+
+  // The upstream's progress reaches the round in progress.
+  std::atomic<int> progressed{0};
+  mcp::CallOptions with_progress;
+  with_progress.on_progress = [&](const mcp::Progress&) { ++progressed; };
+  const mcp::CallToolResult ran = client->call_tool(
+      "trigger-long-running-operation", {{"duration", 0.4}, {"steps", 4}}, with_progress);
+  EXPECT_FALSE(ran.is_error) << text_of(ran);
+  EXPECT_GE(progressed.load(), 1);
+  // A cancelled round cancels the upstream call: its thread ends.
+  mcp::CancellationToken cancel;
+  mcp::CallOptions cancellable;
+  cancellable.cancellation = &cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(300ms);
+    cancel.cancel();
+  });
+  EXPECT_THROW(client->call_tool("trigger-long-running-operation",
+                                 {{"duration", 20}, {"steps", 20}}, cancellable),
+               mcp::ClientError);
+  canceller.join();
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  bj::object after;
+  do {
+    after = relay_status(*client);
+  } while (after.at("running").to_number<std::int64_t>() != 0 &&
+           std::chrono::steady_clock::now() < until && (std::this_thread::sleep_for(100ms), true));
+  EXPECT_EQ(after.at("running").to_number<std::int64_t>(), 0) << bj::serialize(after);
 }
 
 TEST_F(GatewayInputRelay, AnAskTheClientNeverAnswersExpiresAndLeavesNothingParked) {
