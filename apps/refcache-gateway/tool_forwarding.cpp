@@ -38,7 +38,6 @@ mcp::CallToolResult respond(refcache::RefCache& cache, const refcache::CallIdent
   return intercept(cache, who, std::move(result), answer);
 }
 
-// Calls one upstream tool for a client: refs in the arguments resolved, the result intercepted.
 // A 2026-07-28 client's call: run on a thread of its own, so that an ask of the upstream can end
 // the round with input_required while the call waits for the answer (parked_calls.hpp).
 mcp::CallToolResult relay(ParkedCalls& parked, Upstream& up, const mcp::ToolSpec& tool,
@@ -66,6 +65,7 @@ mcp::CallToolResult relay(ParkedCalls& parked, Upstream& up, const mcp::ToolSpec
                       });
 }
 
+// Calls one upstream tool for a client: refs in the arguments resolved, the result intercepted.
 mcp::CallToolResult forward(refcache::RefCache& cache, ParkedCalls& parked, Upstream& up,
                             const std::string& exposed, const mcp::ToolSpec& tool,
                             const EffectiveSettings& s, const json::value& args,
