@@ -64,26 +64,33 @@ ConfigFlag take_config_flag(int argc, char** argv) {
 
 // Registers the gateway's own gateway_status tool.
 void register_status(mcp::Server& server,
-                     const std::vector<std::unique_ptr<gateway::Upstream>>& upstreams) {
+                     const std::vector<std::unique_ptr<gateway::Upstream>>& upstreams,
+                     const gateway::ToolForwarding& tools) {
   mcp::ToolSpec status;
   status.name = "gateway_status";
   status.title = "Gateway status";
   status.description =
       "The upstream MCP servers behind this gateway: whether each is up (and if not, "
       "why), how many attempts were made to start it, its last error, its protocol version "
-      "and how many tools it offers.";
+      "and how many tools it offers; and the calls relayed to 2026-07-28 clients (running, "
+      "parked waiting for a client's input).";
   status.input_schema = json::object{{"type", "object"}, {"properties", json::object{}}};
   status.annotations.read_only_hint = true;
   status.annotations.open_world_hint = false;
-  server.tool_raw(std::move(status), [&upstreams](const json::value&, mcp::ToolContext&) {
+  server.tool_raw(std::move(status), [&upstreams, &tools](const json::value&, mcp::ToolContext&) {
     json::array list;
     std::size_t up = 0;
     for (const auto& u : upstreams) {
       list.push_back(u->status());
       if (u->up()) ++up;
     }
+    const gateway::ParkedCalls& relayed = tools.relayed();
     return mcp::CallToolResult::structured(
-        json::object{{"upstreams", std::move(list)}, {"up", up}, {"total", upstreams.size()}});
+        json::object{{"upstreams", std::move(list)},
+                     {"up", up},
+                     {"total", upstreams.size()},
+                     {"relayed_calls",
+                      json::object{{"running", relayed.running()}, {"parked", relayed.parked()}}}});
   });
 }
 
@@ -146,11 +153,15 @@ int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
   for (const char* n : {"list_references", "get_reference_info", "delete_reference",
                         "clear_namespace", "get_cache_stats", "get_metrics"})
     reserved.insert(n);
-  gateway::ToolForwarding tools(server, *cache, config, upstreams, reserved);
+  // An ask relayed to a 2026-07-28 caller waits as long as one call may.
+  gateway::RelayOptions relay;
+  if (sc.call_timeout.count() > 0)
+    relay.ask_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(sc.call_timeout);
+  gateway::ToolForwarding tools(server, *cache, config, upstreams, reserved, relay);
   const std::size_t offered = tools.sync(false);
   gateway::CatalogForwarding catalog_forwarding(server, upstreams, {});
   const gateway::CatalogCounts catalog = catalog_forwarding.sync(false);
-  register_status(server, upstreams);
+  register_status(server, upstreams, tools);
   spdlog::info("{}: {} tools, {} resources, {} resource templates, {} prompts from {} upstreams",
                kProgram, offered, catalog.resources, catalog.resource_templates, catalog.prompts,
                upstreams.size());
@@ -169,6 +180,7 @@ int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
   sc.transport.http.routes = refcache::mcp::dashboard_routes(*cache, sc, d.program);
   const int rc = refcache::mcp::serve(server, sc);
   subscriptions.stop();
+  tools.stop();
   upstreams.clear();
   return rc;
 }

@@ -8,6 +8,7 @@
 #include "aggregation.hpp"
 #include "caller_principal.hpp"
 #include "media_refs.hpp"
+#include "parked_calls.hpp"
 #include "private_result.hpp"
 #include "ref_arguments.hpp"
 #include "refcache/errors.hpp"
@@ -37,12 +38,44 @@ mcp::CallToolResult respond(refcache::RefCache& cache, const refcache::CallIdent
   return intercept(cache, who, std::move(result), answer);
 }
 
+// A 2026-07-28 client's call: run on a thread of its own, so that an ask of the upstream can end
+// the round with input_required while the call waits for the answer (parked_calls.hpp).
+mcp::CallToolResult relay(ParkedCalls& parked, Upstream& up, const mcp::ToolSpec& tool,
+                          const json::value& forwarded, const refcache::mcp::BudgetHint& hint,
+                          mcp::ToolContext& ctx, const std::string& principal,
+                          ParkedCalls::Finish finish) {
+  json::object meta;
+  if (hint.max_chars) meta[refcache::mcp::kMaxResultSizeCharsKey] = *hint.max_chars;
+  if (hint.max_tokens) meta[refcache::mcp::kMaxResultTokensKey] = *hint.max_tokens;
+  return parked.start(ctx, principal, std::move(finish),
+                      [&up, name = tool.name, forwarded, meta = std::move(meta),
+                       principal](const std::shared_ptr<RelayedCall>& call) {
+                        mcp::CallOptions co;
+                        co.cancellation = &call->token();
+                        co.meta = meta;
+                        co.on_progress = [call](const mcp::Progress& p) { call->progress(p); };
+                        CallSink sink;
+                        sink.principal = principal;
+                        sink.log = [call](const mcp::LogMessage& m) { call->log(m); };
+                        sink.ask = [call](const std::string& method, const json::value& params) {
+                          return call->ask(method, params);
+                        };
+                        Upstream::CallScope scope(up, std::move(sink));
+                        return up.call_tool(name, forwarded, co);
+                      });
+}
+
 // Calls one upstream tool for a client: refs in the arguments resolved, the result intercepted.
-mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::string& exposed,
-                            const mcp::ToolSpec& tool, const EffectiveSettings& s,
-                            const json::value& args, mcp::ToolContext& ctx) {
+mcp::CallToolResult forward(refcache::RefCache& cache, ParkedCalls& parked, Upstream& up,
+                            const std::string& exposed, const mcp::ToolSpec& tool,
+                            const EffectiveSettings& s, const json::value& args,
+                            mcp::ToolContext& ctx) {
   try {
     const refcache::CallIdentity who = refcache::mcp::identity_of(ctx);
+    // The retry of a 2026-07-28 round that asked for input: it continues its call, which was
+    // made with the first round's arguments and answers by the first round's rules.
+    if (ctx.era() == mcp::Era::kModern && !ctx.request_state().empty())
+      return parked.resume(ctx, caller_principal(who));
     ResolvedArguments in;
     in.args = args.is_null() ? json::value(json::object{}) : args;
     if (s.accept_refs && has_ref_arguments(in.args))
@@ -79,6 +112,15 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
         spdlog::debug("{}: answered from the response cache", exposed);
         return respond(cache, who, std::move(*kept), s, answer);
       }
+    }
+    if (!confined && ctx.era() == mcp::Era::kModern) {
+      // Whichever round receives the result answers with it.
+      auto finish = [&cache, who, key, ttl, s, answer](mcp::CallToolResult result) {
+        keep_response(cache, key, result, ttl, who);
+        return respond(cache, who, std::move(result), s, answer);
+      };
+      return relay(parked, up, tool, forwarded, hint, ctx, caller_principal(who),
+                   std::move(finish));
     }
     // Progress, log messages and requests of the upstream reach the client while this call
     // runs, never after: each use of `ctx` holds the hook, and the call waits for the uses to
@@ -182,12 +224,17 @@ mcp::CallToolResult forward(refcache::RefCache& cache, Upstream& up, const std::
 ToolForwarding::ToolForwarding(mcp::Server& server, refcache::RefCache& cache,
                                const GatewayConfig& config,
                                const std::vector<std::unique_ptr<Upstream>>& upstreams,
-                               std::set<std::string> reserved)
+                               std::set<std::string> reserved, RelayOptions relay_options)
     : server_(server),
       cache_(cache),
       config_(config),
       upstreams_(upstreams),
-      reserved_(std::move(reserved)) {}
+      reserved_(std::move(reserved)),
+      parked_(relay_options) {}
+
+void ToolForwarding::stop() {
+  parked_.stop();
+}
 
 std::size_t ToolForwarding::sync(bool notify, bool always) {
   std::lock_guard lock(mu_);
@@ -237,9 +284,9 @@ std::size_t ToolForwarding::sync(bool notify, bool always) {
     spec.task_support = mcp::TaskSupport::kForbidden;
     spec.task_deferred = false;
     server_.tool_raw(std::move(spec),
-                     [&cache = cache_, &up, exposed = routed.exposed_name, original, s](
-                         const json::value& args, mcp::ToolContext& ctx) {
-                       return forward(cache, up, exposed, original, s, args, ctx);
+                     [&cache = cache_, &parked = parked_, &up, exposed = routed.exposed_name,
+                      original, s](const json::value& args, mcp::ToolContext& ctx) {
+                       return forward(cache, parked, up, exposed, original, s, args, ctx);
                      });
   }
   bool changed = now.size() != offered_.size();

@@ -10,6 +10,10 @@
 // under that budget hint). Failures are
 // tool errors an agent can act on: the opaque reference error, "upstream 'NAME': timeout: ...",
 // "upstream 'NAME' is down"; an upstream's own JSON-RPC error stays that error.
+// The upstream's input requests (elicitation, sampling, roots) go to the caller: a 2025-11-25
+// caller as requests of the gateway's, a 2026-07-28 caller as input_required rounds, the
+// call parked between them (parked_calls.hpp). A call on values the caller may only EXECUTE
+// refuses them in both eras.
 //
 // Thread-safety: sync() may be called from any thread (calls are serialized); the handlers are
 // thread-safe. `upstreams` and
@@ -25,6 +29,7 @@
 
 #include "gateway_config.hpp"
 #include "mcp/server.hpp"
+#include "parked_calls.hpp"
 #include "refcache/ref_cache.hpp"
 #include "upstream.hpp"
 
@@ -32,10 +37,16 @@ namespace gateway {
 
 class ToolForwarding {
  public:
-  // `reserved`: the gateway's own tool names. All arguments must outlive this object.
+  // `reserved`: the gateway's own tool names; `relay_options`: the parked calls of 2026-07-28
+  // callers. All arguments must outlive this object.
   ToolForwarding(mcp::Server& server, refcache::RefCache& cache, const GatewayConfig& config,
                  const std::vector<std::unique_ptr<Upstream>>& upstreams,
-                 std::set<std::string> reserved);
+                 std::set<std::string> reserved, RelayOptions relay_options = {});
+  // Ends the relayed calls of 2026-07-28 callers (ParkedCalls::stop()); before the upstreams
+  // go away.
+  void stop();
+  // The relayed calls, for gateway_status.
+  const ParkedCalls& relayed() const { return parked_; }
   // Registers the tools the upstreams offer now, removes those no longer offered, and returns
   // how many are offered; each collision is logged (warning). `notify`: send
   // notifications/tools/list_changed when the offered tools changed, or with `always` in any
@@ -49,6 +60,7 @@ class ToolForwarding {
   const GatewayConfig& config_;
   const std::vector<std::unique_ptr<Upstream>>& upstreams_;
   std::set<std::string> reserved_;
+  ParkedCalls parked_;
   std::mutex mu_;
   // Offered name -> (upstream index, the upstream's tool as listed).
   std::map<std::string, std::pair<std::size_t, boost::json::value>> offered_;

@@ -347,7 +347,9 @@ class Client {
   // --- the rest --------------------------------------------------------------------------------
   // 2025-11-25: notifications/roots/list_changed (when a roots handler is set).
   void notify_roots_list_changed();
-  // Any request: the era's envelope is added, input rounds are answered; returns the result.
+  // Any request: the era's envelope (and, for tools/call, prompts/get and resources/*, the
+  // Mcp-Name of params.name or params.uri) is added, input rounds are answered; returns the
+  // result.
   json request(const std::string& method, boost::json::object params = {},
                const CallOptions& options = {});
   // Any notification.

@@ -190,7 +190,17 @@ void Client::notify_roots_list_changed() {
 }
 
 json Client::request(const std::string& method, bj::object params, const CallOptions& options) {
-  return impl_->call(method, std::move(params), impl_->control(options));
+  detail::CallControl c = impl_->control(options);
+  // The Mcp-Name a modern HTTP server checks against the body, as the typed calls send it.
+  const char* named = method == "tools/call" || method == "prompts/get" ? "name"
+                      : method == "resources/read" || method == "resources/subscribe" ||
+                              method == "resources/unsubscribe"
+                          ? "uri"
+                          : nullptr;
+  if (named)
+    if (const auto* v = params.if_contains(named); v && v->is_string())
+      c.name = std::string(v->get_string());
+  return impl_->call(method, std::move(params), c);
 }
 
 void Client::notify(const std::string& method, bj::object params) {

@@ -1,0 +1,508 @@
+// refcache-gateway relays its upstreams' input requests to a 2026-07-28 client as input_required
+// rounds (apps/refcache-gateway/parked_calls.hpp), driven by mcp::Client over stdio, the
+// gateway a child process with a config file, in front of two real upstreams:
+//   - @modelcontextprotocol/server-everything (2025-11-25, run by the npm-provided Node): its
+//     elicitation/create and sampling/createMessage requests during a tool call;
+//   - mcp-conformance-server (2026-07-28): its input_required results, one and three inputs.
+// The client's handlers see the upstream's questions and the tools' results carry the answers;
+// a forged request state and a stale one get clear JSON-RPC errors; an ask the client never
+// answers expires and leaves nothing parked; progress reaches the round and a cancelled round
+// ends the upstream call; a 2025-11-25 client still gets requests. Over
+// Streamable HTTP with two bearer users, a retry of another user's call is refused and the call
+// stays parked, and an error answer ({"error": ...}) reaches the upstream.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mcp/client.hpp"
+#include "mcp/client_http.hpp"
+#include "mcp/client_stdio.hpp"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration): posix_spawn's
+
+namespace {
+
+namespace bj = boost::json;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// The gateway's per-call deadline, hence how long a relayed ask waits for the client.
+constexpr int kCallTimeoutSeconds = 3;
+
+// A stdio transport that remembers the last requestState the server sent, so that the test can
+// send it again after its call has ended.
+class StateRecorder : public mcp::ClientTransport {
+ public:
+  explicit StateRecorder(std::unique_ptr<mcp::ClientTransport> inner)
+      : inner_(std::move(inner)), last_(std::make_shared<Last>()) {}
+  void start(mcp::ClientTransportCallbacks callbacks) override {
+    auto message = std::move(callbacks.message);
+    callbacks.message = [message, last = last_](std::string text) {
+      if (text.find("\"requestState\"") != std::string::npos) {
+        boost::system::error_code ec;
+        const bj::value v = bj::parse(text, ec);
+        if (!ec && v.is_object())
+          if (const auto* r = v.as_object().if_contains("result"); r && r->is_object())
+            if (const auto* s = r->as_object().if_contains("requestState"); s && s->is_string()) {
+              std::lock_guard lock(last->mu);
+              last->state = std::string(s->get_string());
+              if (const auto* ir = r->as_object().if_contains("inputRequests");
+                  ir && ir->is_object() && !ir->as_object().empty())
+                last->key = std::string(ir->as_object().begin()->key());
+            }
+      }
+      message(std::move(text));
+    };
+    inner_->start(std::move(callbacks));
+  }
+  void send(mcp::OutgoingMessage message) override { inner_->send(std::move(message)); }
+  void close() override { inner_->close(); }
+  mcp::TransportKind kind() const override { return inner_->kind(); }
+  std::string describe() const override { return inner_->describe(); }
+
+  struct Last {
+    std::mutex mu;
+    std::string state;
+    std::string key;  // of the first input request
+  };
+  std::shared_ptr<Last> last() const { return last_; }
+
+ private:
+  std::unique_ptr<mcp::ClientTransport> inner_;
+  std::shared_ptr<Last> last_;
+};
+
+std::string text_of(const mcp::CallToolResult& r) {
+  std::string s;
+  for (const auto& b : r.content)
+    if (const auto* o = b.if_object())
+      if (const auto* t = o->if_contains("text"); t && t->is_string()) s += t->get_string();
+  return s;
+}
+
+class GatewayInputRelay : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    struct stat st {};
+    ASSERT_EQ(::stat(RELAY_TEST_NODE, &st), 0) << "node_modules not installed: run scripts/setup";
+    ASSERT_EQ(::stat(RELAY_TEST_EVERYTHING, &st), 0);
+    dir_ = fs::temp_directory_path() / ("gateway-input-relay-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    const bj::object config{
+        {"mcpServers",
+         bj::object{{"everything", bj::object{{"command", RELAY_TEST_NODE},
+                                              {"args", bj::array{RELAY_TEST_EVERYTHING, "stdio"}}}},
+                    {"conf", bj::object{{"command", RELAY_TEST_CONFORMANCE},
+                                        {"args", bj::array{"--stdio"}},
+                                        {"refcache", bj::object{{"prefix", "conf"}}}}}}}};
+    config_ = (dir_ / "mcp.json").string();
+    std::ofstream(config_) << bj::serialize(config);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // A client of a new gateway, in `versions`, whose handlers record what they are asked.
+  std::unique_ptr<mcp::Client> connect(mcp::VersionNegotiation versions,
+                                       std::shared_ptr<StateRecorder::Last>* last = nullptr) {
+    auto client = std::make_unique<mcp::Client>(mcp::ClientOptions{
+        .info = {.name = "gateway-input-relay-test", .version = "1"}, .versions = versions});
+    client->on_elicitation([this](const mcp::ElicitationRequest& rq) {
+      {
+        std::lock_guard lock(mu_);
+        asked_.push_back("elicitation: " + rq.message);
+      }
+      if (refuse_) throw mcp::Error(mcp::error_code::kInternalError, "the test refuses");
+      bj::object content{{"name", "Ada Lovelace"}, {"check", true}, {"value", "v"}};
+      return mcp::ElicitationResult{.action = "accept", .content = content};
+    });
+    client->on_sampling([this](const mcp::SamplingRequest& rq) {
+      std::string text;
+      if (!rq.messages.empty())
+        if (const auto* c = rq.messages[0].as_object().if_contains("content"); c && c->is_object())
+          if (const auto* t = c->as_object().if_contains("text"); t && t->is_string())
+            text = std::string(t->get_string());
+      {
+        std::lock_guard lock(mu_);
+        asked_.push_back("sampling: " + text);
+      }
+      return mcp::SamplingResult{.content = mcp::text_content("sampled-by-the-relay-test"),
+                                 .model = "test-model",
+                                 .stop_reason = "endTurn"};
+    });
+    client->on_roots([this] {
+      std::lock_guard lock(mu_);
+      asked_.emplace_back("roots");
+      return std::vector<mcp::Root>{{.uri = "file:///tmp/relay-root", .name = "root"}};
+    });
+    auto stdio = std::make_unique<mcp::StdioClientTransport>(mcp::StdioClientOptions{
+        .command = RELAY_TEST_GATEWAY,
+        .args = {"--config", config_, "--backend", "memory:", "--call-timeout",
+                 std::to_string(kCallTimeoutSeconds)},
+        .log_name = "gateway"});
+    auto recorder = std::make_unique<StateRecorder>(std::move(stdio));
+    if (last) *last = recorder->last();
+    client->connect(std::move(recorder));
+    // server-everything adds its elicitation and sampling tools once it has seen the gateway's
+    // capabilities; both upstreams start in the background.
+    const auto until = std::chrono::steady_clock::now() + 15s;
+    for (;;) {
+      int found = 0;
+      for (const auto& t : client->list_tools())
+        if (t.name == "trigger-elicitation-request" || t.name == "trigger-sampling-request" ||
+            t.name == "conf_test_input_required_result_elicitation")
+          ++found;
+      if (found == 3) break;
+      if (std::chrono::steady_clock::now() > until) {
+        ADD_FAILURE() << "the upstreams' tools did not appear";
+        break;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return client;
+  }
+
+  std::vector<std::string> asked() {
+    std::lock_guard lock(mu_);
+    return asked_;
+  }
+  bj::object relay_status(mcp::Client& client) {
+    const mcp::CallToolResult r = client.call_tool("gateway_status");
+    return r.structured_content->as_object().at("relayed_calls").as_object();
+  }
+
+  fs::path dir_;
+  std::string config_;
+  std::mutex mu_;
+  std::vector<std::string> asked_;
+  std::atomic<bool> refuse_{false};
+};
+
+TEST_F(GatewayInputRelay, ModernClientAnswersBothUpstreamsQuestionsInRounds) {
+  std::shared_ptr<StateRecorder::Last> last;
+  auto client = connect(mcp::VersionNegotiation::kModern, &last);
+  ASSERT_EQ(client->era(), mcp::Era::kModern);
+
+  // A 2025-11-25 upstream's elicitation/create request, during its tool call.
+  const mcp::CallToolResult elicited = client->call_tool("trigger-elicitation-request");
+  EXPECT_FALSE(elicited.is_error) << text_of(elicited);
+  EXPECT_NE(text_of(elicited).find("User provided the requested information"), std::string::npos)
+      << text_of(elicited);
+  EXPECT_NE(text_of(elicited).find("- Name: Ada Lovelace"), std::string::npos) << text_of(elicited);
+  ASSERT_EQ(asked().size(), 1u);
+  EXPECT_EQ(asked()[0], "elicitation: Please provide inputs for the following fields:");
+
+  // Its sampling/createMessage request.
+  const mcp::CallToolResult sampled =
+      client->call_tool("trigger-sampling-request", {{"prompt", "say hi"}, {"maxTokens", 10}});
+  EXPECT_FALSE(sampled.is_error) << text_of(sampled);
+  EXPECT_NE(text_of(sampled).find("sampled-by-the-relay-test"), std::string::npos)
+      << text_of(sampled);
+  ASSERT_EQ(asked().size(), 2u);
+  EXPECT_NE(asked()[1].find("say hi"), std::string::npos) << asked()[1];
+
+  // A 2026-07-28 upstream's input_required result.
+  const mcp::CallToolResult hello =
+      client->call_tool("conf_test_input_required_result_elicitation");
+  EXPECT_FALSE(hello.is_error) << text_of(hello);
+  EXPECT_EQ(text_of(hello), "Hello, Ada Lovelace!");
+  ASSERT_EQ(asked().size(), 3u);
+  EXPECT_EQ(asked()[2], "elicitation: What is your name?");
+
+  // Three inputs of one upstream round: three rounds of the client's, one question each.
+  const mcp::CallToolResult all =
+      client->call_tool("conf_test_input_required_result_multiple_inputs");
+  EXPECT_EQ(text_of(all), "All inputs received");
+  const auto seen = asked();
+  ASSERT_EQ(seen.size(), 6u);
+  EXPECT_EQ(seen[3], "elicitation: What is your name?");
+  EXPECT_NE(seen[4].find("sampling: Generate a greeting"), std::string::npos) << seen[4];
+  EXPECT_EQ(seen[5], "roots");
+
+  // The state of a round that has been answered names no call any more.
+  std::string stale;
+  {
+    std::lock_guard lock(last->mu);
+    stale = last->state;
+  }
+  ASSERT_FALSE(stale.empty());
+  const bj::object retry{{"name", "conf_test_input_required_result_multiple_inputs"},
+                         {"arguments", bj::object{}},
+                         {"requestState", stale},
+                         {"inputResponses", bj::object{}}};
+  try {
+    client->request("tools/call", retry);
+    ADD_FAILURE() << "a stale request state was accepted";
+  } catch (const mcp::ClientError& e) {
+    ADD_FAILURE() << "not a JSON-RPC error: " << e.what();
+  } catch (const mcp::Error& e) {
+    EXPECT_EQ(e.code(), mcp::error_code::kInvalidParams);
+    EXPECT_NE(std::string(e.what()).find("unknown or no longer waits"), std::string::npos)
+        << e.what();
+  }
+  // A forged one never reaches the gateway's handler.
+  bj::object forged = retry;
+  forged["requestState"] = "v1.eyJzIjoicmVsYXk6MDAwMCJ9.AAAA";
+  try {
+    client->request("tools/call", forged);
+    ADD_FAILURE() << "a forged request state was accepted";
+  } catch (const mcp::ClientError& e) {
+    ADD_FAILURE() << "not a JSON-RPC error: " << e.what();
+  } catch (const mcp::Error& e) {
+    EXPECT_EQ(e.code(), mcp::error_code::kInvalidParams);
+    EXPECT_NE(std::string(e.what()).find("integrity"), std::string::npos) << e.what();
+  }
+  const bj::object status = relay_status(*client);
+  EXPECT_EQ(status.at("parked").to_number<std::int64_t>(), 0) << bj::serialize(status);
+  EXPECT_EQ(status.at("running").to_number<std::int64_t>(), 0) << bj::serialize(status);
+
+  // The upstream's progress reaches the round in progress.
+  std::atomic<int> progressed{0};
+  mcp::CallOptions with_progress;
+  with_progress.on_progress = [&](const mcp::Progress&) { ++progressed; };
+  const mcp::CallToolResult ran = client->call_tool(
+      "trigger-long-running-operation", {{"duration", 0.4}, {"steps", 4}}, with_progress);
+  EXPECT_FALSE(ran.is_error) << text_of(ran);
+  EXPECT_GE(progressed.load(), 1);
+  // A cancelled round cancels the upstream call: its thread ends.
+  mcp::CancellationToken cancel;
+  mcp::CallOptions cancellable;
+  cancellable.cancellation = &cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(300ms);
+    cancel.cancel();
+  });
+  EXPECT_THROW(client->call_tool("trigger-long-running-operation",
+                                 {{"duration", 20}, {"steps", 20}}, cancellable),
+               mcp::ClientError);
+  canceller.join();
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  bj::object after;
+  do {
+    after = relay_status(*client);
+  } while (after.at("running").to_number<std::int64_t>() != 0 &&
+           std::chrono::steady_clock::now() < until && (std::this_thread::sleep_for(100ms), true));
+  EXPECT_EQ(after.at("running").to_number<std::int64_t>(), 0) << bj::serialize(after);
+}
+
+TEST_F(GatewayInputRelay, AnAskTheClientNeverAnswersExpiresAndLeavesNothingParked) {
+  auto client = connect(mcp::VersionNegotiation::kModern);
+  // The client's handler fails: the client gives up its call and never retries.
+  refuse_ = true;
+  EXPECT_THROW(client->call_tool("conf_test_input_required_result_elicitation"), mcp::Error);
+  EXPECT_EQ(relay_status(*client).at("parked").to_number<std::int64_t>(), 1);
+  // Past the ask's deadline the upstream call fails and the entry is gone.
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::seconds(kCallTimeoutSeconds) + 5s;
+  bj::object status;
+  do {
+    std::this_thread::sleep_for(250ms);
+    status = relay_status(*client);
+  } while ((status.at("parked").to_number<std::int64_t>() != 0 ||
+            status.at("running").to_number<std::int64_t>() != 0) &&
+           std::chrono::steady_clock::now() < until);
+  EXPECT_EQ(status.at("parked").to_number<std::int64_t>(), 0) << bj::serialize(status);
+  EXPECT_EQ(status.at("running").to_number<std::int64_t>(), 0) << bj::serialize(status);
+  // The gateway serves on.
+  refuse_ = false;
+  EXPECT_EQ(text_of(client->call_tool("conf_test_input_required_result_elicitation")),
+            "Hello, Ada Lovelace!");
+}
+
+TEST_F(GatewayInputRelay, LegacyClientStillGetsTheRequests) {
+  auto client = connect(mcp::VersionNegotiation::kLegacy);
+  ASSERT_EQ(client->era(), mcp::Era::kLegacy);
+  const mcp::CallToolResult elicited = client->call_tool("trigger-elicitation-request");
+  EXPECT_NE(text_of(elicited).find("- Name: Ada Lovelace"), std::string::npos) << text_of(elicited);
+  ASSERT_EQ(asked().size(), 1u);
+  EXPECT_EQ(asked()[0], "elicitation: Please provide inputs for the following fields:");
+}
+
+// The gateway served over Streamable HTTP with two bearer users, started by the test; its
+// log is drained into a string.
+class HttpGateway {
+ public:
+  explicit HttpGateway(const std::string& config) {
+    std::vector<std::string> argv{RELAY_TEST_GATEWAY,
+                                  "--config",
+                                  config,
+                                  "--backend",
+                                  "memory:",
+                                  "--call-timeout",
+                                  std::to_string(kCallTimeoutSeconds),
+                                  "--bearer-token",
+                                  "alice-token=alice",
+                                  "--bearer-token",
+                                  "bob-token=bob",
+                                  "--transport",
+                                  "http",
+                                  "--host",
+                                  "127.0.0.1",
+                                  "--port",
+                                  "0"};
+    std::vector<char*> cargv;
+    cargv.reserve(argv.size() + 1);
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    int in[2];
+    int err[2];
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (posix_spawn(&pid_, cargv[0], &fa, nullptr, cargv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(in[0]);
+    ::close(err[1]);
+    stdin_fd_ = in[1];
+    const int fd = err[0];
+    reader_ = std::thread([this, fd] {
+      char buf[4096];
+      ssize_t n = 0;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+        std::lock_guard lock(mu_);
+        log_.append(buf, static_cast<std::size_t>(n));
+        cv_.notify_all();
+      }
+      ::close(fd);
+    });
+  }
+  ~HttpGateway() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (stdin_fd_ >= 0) ::close(stdin_fd_);
+    if (reader_.joinable()) reader_.join();
+  }
+  HttpGateway(const HttpGateway&) = delete;
+  HttpGateway& operator=(const HttpGateway&) = delete;
+
+  // The URL it listens on; empty when it did not say within 20 s.
+  std::string url() {
+    std::unique_lock lock(mu_);
+    std::string out;
+    cv_.wait_for(lock, 20s, [&] {
+      const auto at = log_.find("listening on http://");
+      if (at == std::string::npos) return false;
+      const auto start = at + std::string("listening on ").size();
+      const auto end = log_.find_first_of(" \n", start);
+      if (end == std::string::npos) return false;
+      out = log_.substr(start, end - start);
+      return true;
+    });
+    return out;
+  }
+  std::string log() {
+    std::lock_guard lock(mu_);
+    return log_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+  std::thread reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string log_;
+};
+
+TEST_F(GatewayInputRelay, OverHttpARetryOfAnotherUserIsRefusedAndAnErrorAnswerReachesTheUpstream) {
+  HttpGateway gw(config_);
+  const std::string url = gw.url();
+  ASSERT_FALSE(url.empty()) << gw.log();
+  auto http_client = [&](const std::string& user, std::shared_ptr<StateRecorder::Last>* last,
+                         mcp::ElicitationHandler on_elicitation) {
+    auto client = std::make_unique<mcp::Client>(
+        mcp::ClientOptions{.info = {.name = "relay-" + user, .version = "1"},
+                           .versions = mcp::VersionNegotiation::kModern});
+    if (on_elicitation) client->on_elicitation(std::move(on_elicitation));
+    auto http =
+        std::make_unique<mcp::StreamableHttpClientTransport>(mcp::StreamableHttpClientOptions{
+            .url = url, .headers = {{"Authorization", "Bearer " + user + "-token"}}});
+    auto recorder = std::make_unique<StateRecorder>(std::move(http));
+    if (last) *last = recorder->last();
+    client->connect(std::move(recorder));
+    return client;
+  };
+  const std::string tool = "conf_test_input_required_result_elicitation";
+  auto bob = http_client("bob", nullptr, nullptr);
+  std::shared_ptr<StateRecorder::Last> last;
+  std::mutex mu;
+  std::string bob_error;
+  std::string own_error_answer;
+  int round = 0;
+  std::unique_ptr<mcp::Client> alice;
+  // Alice's handler runs while her call is parked: the first time, Bob retries her call with
+  // her state; the second time, she answers with an error herself before her client retries.
+  alice = http_client("alice", &last, [&](const mcp::ElicitationRequest&) {
+    std::string state;
+    std::string key;
+    {
+      std::lock_guard lock(last->mu);
+      state = last->state;
+      key = last->key;
+    }
+    const bj::object retry{{"name", tool}, {"arguments", bj::object{}}, {"requestState", state}};
+    std::lock_guard lock(mu);
+    if (++round == 1) {
+      bj::object forged = retry;
+      forged["inputResponses"] = bj::object{
+          {key, bj::object{{"action", "accept"}, {"content", bj::object{{"name", "Bob"}}}}}};
+      try {
+        bob->request("tools/call", forged);
+        bob_error = "accepted";
+      } catch (const mcp::Error& e) {
+        bob_error = std::to_string(e.code()) + " " + e.what();
+      }
+    } else {
+      bj::object refused = retry;
+      refused["inputResponses"] = bj::object{
+          {key, bj::object{{"error",
+                            bj::object{{"code", -1}, {"message", "the user closed the dialog"}}}}}};
+      own_error_answer = bj::serialize(alice->request("tools/call", refused));
+    }
+    return mcp::ElicitationResult{.action = "accept",
+                                  .content = bj::object{{"name", "Ada Lovelace"}}};
+  });
+  // Another user's retry does not touch the call: Alice's own answer completes it.
+  EXPECT_EQ(text_of(alice->call_tool(tool)), "Hello, Ada Lovelace!");
+  EXPECT_NE(bob_error.find("-32600 refcache-gateway: this retry comes from another caller"),
+            std::string::npos)
+      << bob_error;
+  // An error answer goes to the upstream, whose call then fails; the client's own retry after
+  // it finds the call gone.
+  try {
+    alice->call_tool(tool);
+    ADD_FAILURE() << "a retry of an answered call was accepted";
+  } catch (const mcp::ClientError& e) {
+    ADD_FAILURE() << "not a JSON-RPC error: " << e.what();
+  } catch (const mcp::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown or no longer waits"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_NE(own_error_answer.find("the user closed the dialog"), std::string::npos)
+      << own_error_answer;
+  EXPECT_NE(own_error_answer.find("\"isError\":true"), std::string::npos) << own_error_answer;
+}
+
+}  // namespace
