@@ -25,6 +25,8 @@
 //   --release-min-items N       statistics of private data need N items (10; ReleaseRule)
 //   --max-ref-items N --max-ref-bytes N   what the refs of one call may expand to
 //   --quota-entries N --quota-bytes N     what one caller may keep in the store (QuotaOptions)
+//   --warm FILE                 cached calls computed at start and refreshed ahead of expiry
+//                               (warm_file.hpp, CacheWarmer)
 // Flags beat environment variables, which beat defaults. Errors in the flags exit with code 2.
 //
 // Thread-safety: for main(); parse_server_flags and serve are called once per process.
@@ -86,6 +88,8 @@ struct ServerConfig {
   // RefCacheOptions::quota: entries and bytes one caller (user, session or peer) may keep.
   std::size_t quota_entries = QuotaOptions{}.max_entries;
   std::size_t quota_bytes = QuotaOptions{}.max_bytes;
+  // --warm: the cache-warming file (warm_file.hpp); empty = no warming.
+  std::string warm_file{};
   // --log-format and --log-level (REFCACHE_LOG_FORMAT, REFCACHE_LOG_LEVEL): see log_format.hpp.
   LoggingOptions logging{};
 };

@@ -11,6 +11,7 @@
 #include "refcache/instrumented_backend.hpp"
 #include "refcache_mcp/dashboard.hpp"
 #include "refcache_mcp/dashboard_activity.hpp"
+#include "refcache_mcp/warm_file.hpp"
 #if REFCACHE_WITH_SQLITE
 #include "refcache/sqlite_backend.hpp"
 #endif
@@ -137,6 +138,10 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
                  "value the caller may only use is answered this plus one second after it began")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
+  app.add_option("--warm", c.warm_file,
+                 "JSON file of cached calls to compute at start and refresh ahead of expiry "
+                 "(docs/operations.md, \"Cache warming\")")
+      ->check(CLI::ExistingFile);
   // Logging (log_format.hpp).
   std::string log_format = c.logging.format == LogFormat::kJson ? "json" : "text";
   app.add_option("--log-format", log_format,
@@ -322,6 +327,23 @@ int run_server(int argc, char** argv, const ServerDefaults& d,
   ChangeNotifierOptions no;
   no.watch_interval = config.watch_interval;
   ChangeNotifier notifier(server, *cache, no);
+  // Declared calls kept computed (destroyed first: it calls the tools registered above).
+  std::unique_ptr<CacheWarmer> warmer;
+  if (!config.warm_file.empty()) {
+    try {
+      CacheWarmerOptions wo = read_warm_file(config.warm_file);
+      for (const auto& c : wo.calls)
+        if (!cache->find_call(c.tool))
+          throw InvalidArgument("warm file " + config.warm_file + ": '" + c.tool +
+                                "' is not a cached tool of " + d.program);
+      spdlog::info("{}: warming {} call(s), refreshed at {} of their TTL", d.program,
+                   wo.calls.size(), wo.refresh_at);
+      warmer = std::make_unique<CacheWarmer>(*cache, std::move(wo));
+    } catch (const std::exception& e) {
+      std::cerr << d.program << ": " << e.what() << "\n";
+      return 2;
+    }
+  }
   spdlog::info("{}: cache '{}' on the {} backend{}", d.program, d.cache_name,
                cache->backend().kind(), backend_details(cache->backend()));
   config.transport.http.routes = dashboard_routes(*cache, config, d.program);
