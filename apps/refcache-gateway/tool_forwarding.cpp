@@ -113,7 +113,14 @@ mcp::CallToolResult forward(refcache::RefCache& cache, ParkedCalls& parked, Upst
         return respond(cache, who, std::move(*kept), s, answer);
       }
     }
-    if (!confined && ctx.era() == mcp::Era::kModern) {
+    // A 2026-07-28 caller that can answer input requests (it declared elicitation, sampling
+    // or roots) gets the upstream's requests relayed as input_required rounds, which needs the
+    // upstream call on a thread of its own. A caller that declared none could not answer
+    // them: its call runs here, as a 2025-11-25 caller's does, and an upstream's request is
+    // refused.
+    const bool askable = ctx.client_supports("elicitation") || ctx.client_supports("sampling") ||
+                         ctx.client_supports("roots");
+    if (!confined && ctx.era() == mcp::Era::kModern && askable) {
       // Whichever round receives the result answers with it.
       auto finish = [&cache, who, key, ttl, s, answer](mcp::CallToolResult result) {
         keep_response(cache, key, result, ttl, who);
