@@ -96,40 +96,32 @@ json::value RelayedCall::ask(const std::string& method, const json::value& param
   throw mcp::Error(mcp::error_code::kInternalError, "refcache-gateway: " + reason_);
 }
 
-void RelayedCall::progress(const mcp::Progress& p) {
+void RelayedCall::to_round(const char* what,
+                           const std::function<void(mcp::ToolContext&)>& deliver) {
   mcp::ToolContext* ctx = nullptr;
   {
     std::lock_guard lock(mu_);
-    if (!round_) return;
+    if (!round_) return;  // between rounds: nobody to carry it (header)
     ctx = round_;
-    ++users_;
+    ++users_;  // the round does not end while it is in use
   }
   try {
-    ctx->progress(p.progress, p.total, p.message);
+    deliver(*ctx);
   } catch (const std::exception& e) {
-    spdlog::debug("relayed call: progress not delivered: {}", e.what());
+    spdlog::debug("relayed call: {} not delivered: {}", what, e.what());
   }
   std::lock_guard lock(mu_);
   --users_;
   cv_.notify_all();
 }
 
+void RelayedCall::progress(const mcp::Progress& p) {
+  to_round("progress",
+           [&p](mcp::ToolContext& ctx) { ctx.progress(p.progress, p.total, p.message); });
+}
+
 void RelayedCall::log(const mcp::LogMessage& m) {
-  mcp::ToolContext* ctx = nullptr;
-  {
-    std::lock_guard lock(mu_);
-    if (!round_) return;
-    ctx = round_;
-    ++users_;
-  }
-  try {
-    ctx->log(m.level, m.data, m.logger);
-  } catch (const std::exception& e) {
-    spdlog::debug("relayed call: log message not delivered: {}", e.what());
-  }
-  std::lock_guard lock(mu_);
-  --users_;
-  cv_.notify_all();
+  to_round("log message", [&m](mcp::ToolContext& ctx) { ctx.log(m.level, m.data, m.logger); });
 }
 
 ParkedCalls::ParkedCalls(RelayOptions options) : options_(options) {}

@@ -77,6 +77,8 @@ class RelayedCall {
               std::function<mcp::CallToolResult(mcp::CallToolResult)> finish);
 
  private:
+  // Runs `deliver` on the round in progress, if one is; `what` names it in the debug log.
+  void to_round(const char* what, const std::function<void(mcp::ToolContext&)>& deliver);
   friend class ParkedCalls;
   struct Ask {
     std::string method;
