@@ -21,6 +21,9 @@
 // written to a temporary file, spawned and timed wall clock as a user would run it, parse of
 // the file included. The answers are compared; "ok" is false, with "problems", when any
 // differ. `jq_over_first` is jq's time over our first call (> 1: we answer sooner).
+// The shape preview of each value (get_cached_result, preview_strategy "shape", a budget of
+// 4,000 characters) is timed the same way, with the size of the answer in characters and
+// o200k_base tokens.
 // Token counting (o200k_base) is measured on --token-mb MB of each text beside js-tiktoken
 // (bench/token_count_bench.mjs under the pinned Node 22) on the same bytes.
 //
@@ -242,8 +245,8 @@ class Harness {
     return cache_.set("", std::move(v), so).ref_id;
   }
 
-  // The tool's answer (the rows or hits), or throws with the tool's error.
-  json::value call(const std::string& tool, json::object args) {
+  // The tool's result (structuredContent and its text mirror), or throws with the tool's error.
+  json::object result(const std::string& tool, json::object args) {
     const json::value r = send(json::object{{"jsonrpc", "2.0"},
                                             {"id", ++next_id_},
                                             {"method", "tools/call"},
@@ -255,7 +258,13 @@ class Harness {
     if (!result || (result->contains("isError") && result->at("isError") == true) ||
         !result->contains("structuredContent"))
       throw std::runtime_error(tool + " failed: " + json::serialize(r).substr(0, 500));
-    const json::value& s = result->at("structuredContent");
+    return *result;
+  }
+
+  // The tool's answer (the rows or hits), or throws with the tool's error.
+  json::value call(const std::string& tool, json::object args) {
+    const json::object r = result(tool, std::move(args));
+    const json::value& s = r.at("structuredContent");
     if (s.as_object().contains("value")) return s.at("value");
     throw std::runtime_error(tool + " answered a preview, not the whole answer");
   }
@@ -412,6 +421,36 @@ json::object ask(Harness& h, const std::string& ref, const std::filesystem::path
   return out;
 }
 
+// The shape preview of `ref` as an agent gets it from get_cached_result, within a budget of
+// kShapeChars characters (about the 1,000 tokens a server gives by default): the time of the
+// first call and the median of `reps` more, and the size of the answer's text in characters
+// and o200k_base tokens, which is what the agent's context pays for.
+constexpr std::int64_t kShapeChars = 4000;
+json::object shape_preview(Harness& h, const std::string& ref, int reps) {
+  const json::object args{
+      {"ref_id", ref}, {"preview_strategy", "shape"}, {"max_size", kShapeChars}};
+  auto t0 = Clock::now();
+  const json::object first = h.result("get_cached_result", args);
+  const double first_ms = ms_since(t0);
+  std::vector<double> times;
+  for (int i = 0; i < reps; ++i) {
+    t0 = Clock::now();
+    h.result("get_cached_result", args);
+    times.push_back(ms_since(t0));
+  }
+  std::string text;
+  for (const auto& c : first.at("content").as_array())
+    if (c.as_object().contains("text")) text += c.at("text").as_string();
+  const auto& tok = refcache::Tokenizer::get(refcache::Encoding::kO200kBase);
+  const json::value& s = first.at("structuredContent");
+  return {{"first_ms", first_ms},
+          {"repeat_ms", median(times)},
+          {"strategy",
+           s.as_object().contains("preview_strategy") ? s.at("preview_strategy") : json::value()},
+          {"chars", text.size()},
+          {"tokens", tok.count(text)}};
+}
+
 // Tokens and MB/s of Tokenizer::count (o200k_base, best of 3) on `text`.
 json::object count_tokens(const std::string& text) {
   const auto& tok = refcache::Tokenizer::get(refcache::Encoding::kO200kBase);
@@ -546,6 +585,7 @@ int main(int argc, char** argv) {
            .agree = [](const json::value& a,
                        const json::value& b) { return hit_rows(a) == b && !b.as_array().empty(); }},
           reps, "table", totals);
+  t["shape"] = shape_preview(h, table_ref, reps);
   out["table"] = std::move(t);
 
   // The log.
@@ -622,6 +662,7 @@ int main(int argc, char** argv) {
     }
   }
   l["search"] = std::move(search);
+  l["shape"] = shape_preview(h, log_ref, reps);
   out["log"] = std::move(l);
 
   // Token counting, beside js-tiktoken on the same bytes.
