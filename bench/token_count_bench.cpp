@@ -6,7 +6,8 @@
 //   json   1.2 MB of API-style JSON records (ids, names, e-mails, dates, tags, a sentence):
 //          what refcache previews most.
 // Prints one JSON line: per text and encoding, tokens, MB/s of count() (best run, wall clock
-// and thread CPU time), MB/s of encode(), js-tiktoken's MB/s, and the first get()'s time.
+// and thread CPU time), MB/s of encode(), js-tiktoken's MB/s, and the first get()'s time; and
+// per text the chars4 approximation's count with its relative error against each encoding.
 //   token_count_bench [--seconds S]   measure each case for about S seconds (default 3)
 #include <unistd.h>
 
@@ -104,6 +105,18 @@ int main(int argc, char** argv) {
                                        {"encode_mb_s", mb / encode_s},
                                        {"runs", runs}};
     }
+    // The chars4 approximation (ceil(characters / 4), code points) beside both exact counts:
+    // its relative error, (approximation - exact) / exact, on this text.
+    std::size_t chars = 0;
+    for (const unsigned char c : text) chars += (c & 0xC0U) != 0x80U ? 1 : 0;
+    const std::size_t approx = (chars + 3) / 4;
+    json::object chars4{{"chars", chars}, {"tokens", approx}};
+    for (const auto e : {refcache::Encoding::kO200kBase, refcache::Encoding::kCl100kBase}) {
+      const auto exact = per.at(to_string(e)).at("tokens").to_number<double>();
+      chars4[std::string("error_vs_") + std::string(to_string(e))] =
+          (static_cast<double>(approx) - exact) / exact;
+    }
+    per["chars4"] = std::move(chars4);
     out[name] = std::move(per);
   }
 
