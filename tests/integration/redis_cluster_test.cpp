@@ -493,6 +493,11 @@ class Load {
     std::lock_guard lock(mu_);
     return r_.acked.size();
   }
+  // True once a write was acknowledged after `t`.
+  bool acked_after(SteadyClock::time_point t) {
+    std::lock_guard lock(mu_);
+    return !r_.at.empty() && r_.at.back() > t;
+  }
   LoadReport stop() {
     stop_ = true;
     for (auto& t : threads_)
@@ -594,7 +599,13 @@ void check_failover(RedisCluster& c, bool kill, bool breaker) {
     }
     EXPECT_TRUE(demoted);
   }
+  // The load goes on for 1.5 s after the failover, and until a write succeeds after it (a
+  // loaded machine can take longer to find the new primary, and the breaker, when on, keeps
+  // calls away for its open time); bounded, so that a backend that never recovers fails below.
   std::this_thread::sleep_for(1500ms);
+  const auto recovered_by = SteadyClock::now() + o.call_timeout + o.breaker_open_time + 5s;
+  while (!load.acked_after(failover_done + 500ms) && SteadyClock::now() < recovered_by)
+    std::this_thread::sleep_for(50ms);
   LoadReport r = load.stop();
   // Healthy again (within the breaker's open time, when it is on).
   Health h{false, ""};
