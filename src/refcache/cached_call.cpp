@@ -605,6 +605,11 @@ json::object CachedCall::call(const json::object& args, const CallIdentity& who,
         }
       }
     }
+    // Whoever held the claim may have stored its result and released the claim between our
+    // look at the cache and our acquire: look again now that nobody else can be computing it,
+    // or the same result is computed twice.
+    if (claim.held)
+      if (auto r = hit()) return *r;
   }
 
   // 4. Run, on the values of the very entries step 1 checked and keyed.
