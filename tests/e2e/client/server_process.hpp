@@ -1,8 +1,9 @@
 // A server run as a child process for one end-to-end test of the client: its stdout and
 // stderr go to one pipe, read to the end by a thread (so that its logging never blocks it);
 // url() waits (bounded) for the first line `pattern` matches, whose group 1 is the URL, or
-// what `url_of` turns into the URL (a port). The destructor ends it (SIGTERM, then SIGKILL)
-// and reaps it; kill_now() ends it at once (SIGKILL).
+// what `url_of` turns into the URL (a port); output() is what it printed (the last 64 KiB), for
+// a failing test's message. The destructor ends it (SIGTERM, then SIGKILL) and reaps it;
+// kill_now() ends it at once (SIGKILL).
 #pragma once
 
 #include <fcntl.h>
@@ -72,6 +73,11 @@ class ServerProcess {
     cv_.wait_for(lk, timeout, [&] { return !url_.empty() || ended_; });
     return url_;
   }
+  // What the server printed so far (its last 64 KiB).
+  std::string output() {
+    std::lock_guard lk(mu_);
+    return output_;
+  }
   // Ends the server at once (SIGKILL) and reaps it.
   void kill_now() { stop(SIGKILL); }
 
@@ -99,6 +105,8 @@ class ServerProcess {
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       std::lock_guard lk(mu_);
+      output_.append(chunk, static_cast<std::size_t>(n));
+      if (output_.size() > kOutputKept) output_.erase(0, output_.size() - kOutputKept);
       if (!url_.empty()) continue;
       buf.append(chunk, static_cast<std::size_t>(n));
       for (auto nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n')) {
@@ -116,6 +124,7 @@ class ServerProcess {
     cv_.notify_all();
   }
 
+  static constexpr std::size_t kOutputKept = 64 * 1024;
   std::string pattern_;
   std::function<std::string(const std::string&)> url_of_;
   pid_t pid_ = -1;
@@ -124,6 +133,7 @@ class ServerProcess {
   std::mutex mu_;
   std::condition_variable cv_;
   std::string url_;
+  std::string output_;
   bool ended_ = false;
 };
 

@@ -10,18 +10,12 @@
 // ends the upstream call; a 2025-11-25 client still gets requests. Over
 // Streamable HTTP with two bearer users, a retry of another user's call is refused and the call
 // stays parked, and an error answer ({"error": ...}) reaches the upstream.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -30,11 +24,10 @@
 #include <thread>
 #include <vector>
 
+#include "e2e/client/server_process.hpp"
 #include "mcp/client.hpp"
 #include "mcp/client_http.hpp"
 #include "mcp/client_stdio.hpp"
-
-extern char** environ;  // NOLINT(readability-redundant-declaration): posix_spawn's
 
 namespace {
 
@@ -335,101 +328,19 @@ TEST_F(GatewayInputRelay, LegacyClientStillGetsTheRequests) {
   EXPECT_EQ(asked()[0], "elicitation: Please provide inputs for the following fields:");
 }
 
-// The gateway served over Streamable HTTP with two bearer users, started by the test; its
-// log is drained into a string.
-class HttpGateway {
- public:
-  explicit HttpGateway(const std::string& config) {
-    std::vector<std::string> argv{RELAY_TEST_GATEWAY,
-                                  "--config",
-                                  config,
-                                  "--backend",
-                                  "memory:",
-                                  "--call-timeout",
-                                  std::to_string(kCallTimeoutSeconds),
-                                  "--bearer-token",
-                                  "alice-token=alice",
-                                  "--bearer-token",
-                                  "bob-token=bob",
-                                  "--transport",
-                                  "http",
-                                  "--host",
-                                  "127.0.0.1",
-                                  "--port",
-                                  "0"};
-    std::vector<char*> cargv;
-    cargv.reserve(argv.size() + 1);
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    int in[2];
-    int err[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    if (posix_spawn(&pid_, cargv[0], &fa, nullptr, cargv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(in[0]);
-    ::close(err[1]);
-    stdin_fd_ = in[1];
-    const int fd = err[0];
-    reader_ = std::thread([this, fd] {
-      char buf[4096];
-      ssize_t n = 0;
-      while ((n = ::read(fd, buf, sizeof buf)) > 0) {
-        std::lock_guard lock(mu_);
-        log_.append(buf, static_cast<std::size_t>(n));
-        cv_.notify_all();
-      }
-      ::close(fd);
-    });
-  }
-  ~HttpGateway() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (stdin_fd_ >= 0) ::close(stdin_fd_);
-    if (reader_.joinable()) reader_.join();
-  }
-  HttpGateway(const HttpGateway&) = delete;
-  HttpGateway& operator=(const HttpGateway&) = delete;
-
-  // The URL it listens on; empty when it did not say within 20 s.
-  std::string url() {
-    std::unique_lock lock(mu_);
-    std::string out;
-    cv_.wait_for(lock, 20s, [&] {
-      const auto at = log_.find("listening on http://");
-      if (at == std::string::npos) return false;
-      const auto start = at + std::string("listening on ").size();
-      const auto end = log_.find_first_of(" \n", start);
-      if (end == std::string::npos) return false;
-      out = log_.substr(start, end - start);
-      return true;
-    });
-    return out;
-  }
-  std::string log() {
-    std::lock_guard lock(mu_);
-    return log_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int stdin_fd_ = -1;
-  std::thread reader_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::string log_;
-};
+// The gateway served over Streamable HTTP with two bearer users, started by the test.
+client_e2e::ServerProcess http_gateway(const std::string& config) {
+  return client_e2e::ServerProcess(
+      {RELAY_TEST_GATEWAY, "--config", config, "--backend", "memory:", "--call-timeout",
+       std::to_string(kCallTimeoutSeconds), "--bearer-token", "alice-token=alice", "--bearer-token",
+       "bob-token=bob", "--transport", "http", "--host", "127.0.0.1", "--port", "0"},
+      {}, R"(listening on (http://[^ ]+))");
+}
 
 TEST_F(GatewayInputRelay, OverHttpARetryOfAnotherUserIsRefusedAndAnErrorAnswerReachesTheUpstream) {
-  HttpGateway gw(config_);
+  client_e2e::ServerProcess gw = http_gateway(config_);
   const std::string url = gw.url();
-  ASSERT_FALSE(url.empty()) << gw.log();
+  ASSERT_FALSE(url.empty()) << gw.output();
   auto http_client = [&](const std::string& user, std::shared_ptr<StateRecorder::Last>* last,
                          mcp::ElicitationHandler on_elicitation) {
     auto client = std::make_unique<mcp::Client>(
