@@ -1,9 +1,11 @@
 # Install rules: the libraries, their headers, the programs, the CMake package (refcacheConfig
-# .cmake with a version file, targets refcache::jsonio, ::metrics, ::core, ::mcp, ::mcp_cache)
+# .cmake with a version file, targets refcache::jsonio, ::metrics, ::core, ::mcp, ::mcp_client,
+# ::mcp_cache)
 # and a pkg-config file. Included by the top-level CMakeLists.txt when REFCACHE_INSTALL is on.
 include(CMakePackageConfigHelpers)
 
-set(_targets refcache_jsonio refcache_metrics refcache_core refcache_mcp_sdk refcache_mcp_cache)
+set(_targets refcache_jsonio refcache_metrics refcache_core refcache_mcp_sdk refcache_mcp_client
+             refcache_mcp_cache)
 if(REFCACHE_WITH_SQLITE)
   list(APPEND _targets refcache_sqlite3)
   if(REFCACHE_BUNDLED_SQLITE)

@@ -44,7 +44,7 @@ ok "control: refcache $version amd64, Depends computed from the programs ($depen
 
 dpkg-deb --contents "$deb" | awk '{ print $6 }' >"$work/contents"
 for f in usr/bin/refcache-calculator usr/bin/refcache-data-analysis usr/bin/refcache-gateway \
-         usr/lib/librefcache.a usr/lib/librefcache_mcp.a usr/lib/librefcache_mcp_cache.a \
+         usr/lib/librefcache.a usr/lib/librefcache_mcp.a usr/lib/librefcache_mcp_client.a usr/lib/librefcache_mcp_cache.a \
          usr/lib/librefcache_jsonio.a usr/lib/librefcache_metrics.a \
          usr/include/refcache/ref_cache.hpp usr/include/refcache/version.hpp \
          usr/include/mcp/server.hpp usr/include/mcp/client.hpp \
