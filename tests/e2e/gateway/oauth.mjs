@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { TS_OAUTH_EXAMPLE, check, connectHttp, requiredOptions, scene, sleep, startHttp, step, textOf } from './harness.mjs';
-import { freePort } from './postgres_fixture.mjs';
+import { freePort } from './harness.mjs';
 
 const [GATEWAY] = requiredOptions('oauth.mjs', '--gateway');
 const { work, children } = scene('refcache-gateway-oauth-', 90);

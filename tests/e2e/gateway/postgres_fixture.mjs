@@ -7,23 +7,11 @@
 //   const pg = await startPostgres();   // { url, port, stop() }
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../harness.mjs';
 
 const BIN = '/usr/lib/postgresql/15/bin';
-
-// A loopback port nobody listens on at the time of the call.
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startPostgres({ timeoutMs = 60000 } = {}) {
   if (!fs.existsSync(path.join(BIN, 'postgres')))

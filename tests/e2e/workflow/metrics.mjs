@@ -5,46 +5,22 @@
 //  - over stdio: the gated get_metrics admin tool returns the same families, usable only with
 //    --stdio-admin.
 //   node metrics.mjs --calc BIN
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { expect as check, scene, startHttp } from '../harness.mjs';
 
 const args = process.argv.slice(2);
 const CALC = args[args.indexOf('--calc') + 1];
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'refcache-metrics-'));
-const children = [];
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  fs.rmSync(work, { recursive: true, force: true });
-});
-setTimeout(() => { console.error('FAIL: took longer than 120 s'); process.exit(1); }, 120000).unref();
+const { work, children } = scene('refcache-metrics-', 120);
 
-function check(cond, what, detail) {
-  if (!cond) {
-    console.error(`FAIL: ${what}`, detail === undefined ? '' : JSON.stringify(detail).slice(0, 3000));
-    process.exit(1);
-  }
-  console.log(`ok: ${what}`);
-}
-
-function start(extra) {
-  const proc = spawn(CALC, ['--transport', 'http', '--host', '127.0.0.1', '--port', '0',
-    '--backend', 'sqlite:' + path.join(work, 'cache.db'), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(proc);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    proc.stderr.on('data', (d) => {
-      err += d;
-      const m = err.match(/listening on (http:\/\/127\.0\.0\.1:\d+)\/mcp/);
-      if (m) resolve(m[1]);
-    });
-    proc.on('exit', (c) => reject(new Error(`exit ${c}: ${err}`)));
-  });
+// A calculator over HTTP on the test's SQLite file; resolves with its origin (http://host:port).
+async function start(extra) {
+  const { url } = await startHttp(CALC, ['--backend', 'sqlite:' + path.join(work, 'cache.db'), ...extra],
+    'calculator', children);
+  return url.origin;
 }
 
 // GET with arbitrary headers (fetch would not let us set Host).

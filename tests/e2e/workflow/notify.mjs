@@ -6,72 +6,23 @@
 // Then the same over a shared SQLite file, which has no cross-process events: the servers'
 // watch (--watch-interval) notices refs that vanished.
 //   node notify.mjs --calc BIN --analysis BIN
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
+import { expect as check, scene, startHttp, startRedis } from '../harness.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n) => args[args.indexOf(n) + 1];
 const CALC = opt('--calc');
 const ANALYSIS = opt('--analysis');
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'refcache-notify-'));
-const children = [];
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-  fs.rmSync(work, { recursive: true, force: true });
-});
-setTimeout(() => { console.error('FAIL: took longer than 150 s'); process.exit(1); }, 150000).unref();
+const { work, children } = scene('refcache-notify-', 150);
 
-function check(cond, what, detail) {
-  if (!cond) {
-    console.error(`FAIL: ${what}`, detail === undefined ? '' : JSON.stringify(detail).slice(0, 2000));
-    process.exit(1);
-  }
-  console.log(`ok: ${what}`);
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const password = 'notify-' + Math.random().toString(36).slice(2);
-  const dir = path.join(work, 'redis');
-  fs.mkdirSync(dir);
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', password,
-    '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  children.push(proc);
-  for (let i = 0; i < 100; i++) {
-    const r = spawnSync('redis-cli', ['-p', String(port), '-a', password, '--no-auth-warning', 'ping']);
-    if (r.stdout?.toString().trim() === 'PONG') return `redis://:${password}@127.0.0.1:${port}/0`;
-    await new Promise((r2) => setTimeout(r2, 50));
-  }
-  check(false, 'redis-server started');
-}
-
-function start(bin, backend, extra) {
-  const proc = spawn(bin, ['--transport', 'http', '--host', '127.0.0.1', '--port', '0', '--backend', backend, ...extra],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(proc);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    proc.stderr.on('data', (d) => {
-      err += d;
-      const m = err.match(/listening on (http:\/\/127\.0\.0\.1:\d+)\/mcp/);
-      if (m) resolve(m[1]);
-    });
-    proc.on('exit', (c) => reject(new Error(`exit ${c}: ${err}`)));
-  });
+// A server over HTTP on `backend`; resolves with its origin (http://host:port).
+async function start(bin, backend, extra) {
+  const { url } = await startHttp(bin, ['--backend', backend, ...extra], path.basename(bin), children);
+  return url.origin;
 }
 
 const auth = (t) => ({ requestInit: { headers: { Authorization: `Bearer ${t}` } } });
@@ -110,7 +61,7 @@ async function call(c, name, a) {
   return { error: !!r.isError, sc: r.structuredContent, text: (r.content ?? []).map((x) => x.text ?? '').join(' ') };
 }
 
-const redis = await startRedis();
+const redis = (await startRedis(work, children)).url;
 const common = ['--bearer-token', 'alice-token=alice', '--bearer-token', 'bob-token=bob', '--admin', 'alice',
   '--namespace-template', 'user:{user_id}'];
 const baseA = await start(CALC, redis, common);

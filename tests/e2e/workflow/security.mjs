@@ -6,46 +6,22 @@
 //  - admin tools are refused unless the caller is named with --admin, and never show a value
 //    the caller may not read.
 //   node security.mjs --calc BIN --analysis BIN
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { expect as check, scene, startHttp } from '../harness.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n) => args[args.indexOf(n) + 1];
 const CALC = opt('--calc');
 const ANALYSIS = opt('--analysis');
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'refcache-security-'));
-const children = [];
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  fs.rmSync(work, { recursive: true, force: true });
-});
-setTimeout(() => { console.error('FAIL: took longer than 120 s'); process.exit(1); }, 120000).unref();
+const { work, children } = scene('refcache-security-', 120);
 
-function check(cond, what, detail) {
-  if (!cond) {
-    console.error(`FAIL: ${what}`, detail === undefined ? '' : JSON.stringify(detail).slice(0, 1500));
-    process.exit(1);
-  }
-  console.log(`ok: ${what}`);
-}
-
-function start(bin, extra) {
-  const proc = spawn(bin, ['--transport', 'http', '--host', '127.0.0.1', '--port', '0',
-    '--backend', 'sqlite:' + path.join(work, 'cache.db'), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(proc);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    proc.stderr.on('data', (d) => {
-      err += d;
-      const m = err.match(/listening on (http:\/\/127\.0\.0\.1:\d+)\/mcp/);
-      if (m) resolve(m[1] + '/mcp');
-    });
-    proc.on('exit', (c) => reject(new Error(`exit ${c}: ${err}`)));
-  });
+// A server over HTTP on the test's SQLite file; resolves with its /mcp URL.
+async function start(bin, extra) {
+  const { url } = await startHttp(bin, ['--backend', 'sqlite:' + path.join(work, 'cache.db'), ...extra],
+    path.basename(bin), children);
+  return url.href;
 }
 
 async function client(url, token) {

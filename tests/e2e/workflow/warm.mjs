@@ -4,30 +4,16 @@
 // after the result's first lifetime has passed: it was refreshed ahead of expiry under its
 // ref id. A warm file naming a tool the server does not have stops it at start (exit 2).
 //   node warm.mjs --calc BIN
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { expect as check, scene, sleep, startHttp } from '../harness.mjs';
 
 const args = process.argv.slice(2);
 const CALC = args[args.indexOf('--calc') + 1];
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'refcache-warm-'));
-const children = [];
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  fs.rmSync(work, { recursive: true, force: true });
-});
-setTimeout(() => { console.error('FAIL: took longer than 90 s'); process.exit(1); }, 90000).unref();
-
-function check(cond, what, detail) {
-  if (!cond) {
-    console.error(`FAIL: ${what}`, detail === undefined ? '' : JSON.stringify(detail).slice(0, 3000));
-    process.exit(1);
-  }
-  console.log(`ok: ${what}`);
-}
+const { work, children } = scene('refcache-warm-', 90);
 
 const TTL_S = 4;
 const warmFile = path.join(work, 'warm.json');
@@ -36,29 +22,18 @@ fs.writeFileSync(warmFile, JSON.stringify({
   calls: [{ tool: 'generate_primes', arguments: { count: 2000 } }],
 }));
 
-function start() {
-  const proc = spawn(CALC, ['--transport', 'http', '--host', '127.0.0.1', '--port', '0',
-    '--backend', 'sqlite:' + path.join(work, 'cache.db'), '--ttl', String(TTL_S), '--warm', warmFile],
-  { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(proc);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    proc.stderr.on('data', (d) => {
-      err += d;
-      const m = err.match(/listening on (http:\/\/127\.0\.0\.1:\d+)\/mcp/);
-      if (m) resolve(m[1]);
-    });
-    proc.on('exit', (c) => reject(new Error(`exit ${c}: ${err}`)));
-  });
+// A calculator on the shared file, warming it; resolves with its /mcp URL.
+async function start() {
+  const { url } = await startHttp(CALC, ['--backend', 'sqlite:' + path.join(work, 'cache.db'),
+    '--ttl', String(TTL_S), '--warm', warmFile], 'calculator', children);
+  return url;
 }
 
-async function connect(base) {
+async function connect(url) {
   const client = new Client({ name: 'warm-test', version: '1' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(base + '/mcp')));
+  await client.connect(new StreamableHTTPClientTransport(url));
   return client;
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const [a, b] = await Promise.all([start(), start()]);
 const ca = await connect(a);

@@ -9,14 +9,11 @@
 //
 //   node workflow.mjs --calc BIN --analysis BIN [--mode http|sse|stdio] [--backend sqlite|redis]
 //                     [--isolation] [--repo ROOT]
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { check, fail, REPO as HERE, scene, startHttp, startRedis } from '../harness.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -28,64 +25,18 @@ const ANALYSIS = opt('--analysis');
 const MODE = opt('--mode', 'http');
 const BACKEND = opt('--backend', 'sqlite');
 const ISOLATION = args.includes('--isolation');
-const REPO = opt('--repo', path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..'));
+const REPO = opt('--repo', HERE);
 if (!CALC || !ANALYSIS) {
   console.error('usage: node workflow.mjs --calc BIN --analysis BIN [--mode http|sse|stdio] [--backend sqlite|redis] [--isolation]');
   process.exit(2);
 }
 
-const children = [];
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'refcache-workflow-'));
-function cleanup() {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-  fs.rmSync(work, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-const deadline = setTimeout(() => { console.error('FAIL: workflow took longer than 120 s'); process.exit(1); }, 120000);
+const { work, children } = scene('refcache-workflow-', 120);
 
-function fail(what, detail) {
-  console.error(`FAIL: ${what}`, detail === undefined ? '' : JSON.stringify(detail).slice(0, 2000));
-  process.exit(1);
-}
-function check(cond, what, detail) { if (!cond) fail(what, detail); }
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const password = 'workflow-' + Math.random().toString(36).slice(2);
-  const dir = path.join(work, 'redis');
-  fs.mkdirSync(dir);
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', password,
-    '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  children.push(proc);
-  for (let i = 0; i < 100; i++) {
-    const r = spawnSync('redis-cli', ['-p', String(port), '-a', password, '--no-auth-warning', 'ping']);
-    if (r.stdout?.toString().trim() === 'PONG') return `redis://:${password}@127.0.0.1:${port}/0`;
-    await new Promise((r2) => setTimeout(r2, 50));
-  }
-  fail('redis-server did not start');
-}
-
-function startHttpServer(bin, backendUrl, extra = []) {
-  const proc = spawn(bin, ['--transport', 'http', '--host', '127.0.0.1', '--port', '0', '--backend', backendUrl, ...extra],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(proc);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${bin} did not start: ${err}`)), 10000);
-    proc.stderr.on('data', (d) => {
-      err += d.toString();
-      const m = err.match(/listening on (http:\/\/127\.0\.0\.1:\d+)\/mcp/);
-      if (m) { clearTimeout(t); resolve({ base: m[1], proc }); }
-    });
-    proc.on('exit', (c) => reject(new Error(`${bin} exited with ${c}: ${err}`)));
-  });
+// A server over HTTP on `backendUrl`; resolves with its origin (http://host:port).
+async function startHttpServer(bin, backendUrl, extra = []) {
+  const { url } = await startHttp(bin, ['--backend', backendUrl, ...extra], path.basename(bin), children);
+  return { base: url.origin };
 }
 
 async function connect(name, bin, backendUrl, extra = []) {
@@ -134,7 +85,7 @@ async function valueOf(client, sc) {
   return full.sc.value;
 }
 
-const backendUrl = BACKEND === 'redis' ? await startRedis() : 'sqlite:' + path.join(work, 'cache.db');
+const backendUrl = BACKEND === 'redis' ? (await startRedis(work, children)).url : 'sqlite:' + path.join(work, 'cache.db');
 console.log(`refcache workflow: two servers sharing one ${BACKEND === 'redis' ? 'Redis (password)' : 'SQLite'} cache, ` +
   `over ${MODE === 'http' ? 'Streamable HTTP' : MODE === 'sse' ? 'legacy SSE via mcp-remote' : 'stdio'}`);
 
@@ -237,6 +188,5 @@ if (ISOLATION) {
 
 await calc.client.close().catch(() => {});
 await analysis.client.close().catch(() => {});
-for (const c of [calc, analysis]) if (c.server) check(c.server.proc.exitCode === null, 'server still running at the end');
-clearTimeout(deadline);
+for (const c of children) check(c.exitCode === null, 'servers (and redis-server) still running at the end');
 process.exit(0);
