@@ -101,16 +101,17 @@ int main(int argc, char** argv) {
         server.tool<NoArgs>(
             {.name = "list_cached_keys",
              .description = "The references this server's cache holds that you may use."},
-            [&cache](const NoArgs&, mcp::ToolContext& ctx) {
+            [&root = cache](const NoArgs&, mcp::ToolContext& ctx) {
               refcache::Actor actor = refcache::derive_actor(refcache::mcp::identity_of(ctx));
-              refcache::ListPage page = cache.list(std::nullopt, actor, "", 100);
+              refcache::RefCache& mine = refcache::mcp::cache_for(root, ctx);
+              refcache::ListPage page = mine.list(std::nullopt, actor, "", 100);
               json::array keys;
               for (auto& k : page.ref_ids) keys.emplace_back(k);
               return json::value(json::object{{"tool", "refcache-calculator"},
                                               {"keys", keys},
                                               {"count", keys.size()},
                                               {"truncated", !page.next_cursor.empty()},
-                                              {"backend", cache.backend().kind()}});
+                                              {"backend", mine.backend().kind()}});
             });
       });
 }

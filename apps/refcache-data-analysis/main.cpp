@@ -169,7 +169,8 @@ int main(int argc, char** argv) {
                 refcache::SetOptions so =
                     refcache::private_set_options(refcache::mcp::identity_of(ctx), scoping);
                 so.tool_name = "store_private_data";
-                refcache::CacheReference ref = cache.set("", args.at("data"), so);
+                refcache::CacheReference ref =
+                    refcache::mcp::cache_for(cache, ctx).set("", args.at("data"), so);
                 return mcp::CallToolResult::structured(json::object{
                     {"ref_id", ref.ref_id},
                     {"total_items",
@@ -189,16 +190,17 @@ int main(int argc, char** argv) {
              .input_schema = json::object{{"type", "object"},
                                           {"properties", {{"namespace", {{"type", "string"}}}}}},
              .annotations = {.read_only_hint = true, .open_world_hint = false}},
-            [&cache](const json::value& args, mcp::ToolContext& ctx) {
+            [&root = cache](const json::value& args, mcp::ToolContext& ctx) {
+              refcache::RefCache& mine = refcache::mcp::cache_for(root, ctx);
               std::optional<std::string> ns;
               if (auto it = args.as_object().find("namespace");
                   it != args.as_object().end() && it->value().is_string())
                 ns = std::string(it->value().get_string());
               refcache::Actor actor = refcache::derive_actor(refcache::mcp::identity_of(ctx));
-              refcache::ListPage page = cache.list(ns, actor, "", 50);
+              refcache::ListPage page = mine.list(ns, actor, "", 50);
               json::array refs;
               for (const auto& id : page.ref_ids) {
-                refcache::EntryPtr e = cache.backend().get(id);
+                refcache::EntryPtr e = mine.backend().get(id);
                 if (!e) continue;
                 refs.push_back(json::object{
                     {"key", id},
@@ -212,7 +214,7 @@ int main(int argc, char** argv) {
                                {"shown", refs.size()},
                                {"more", !page.next_cursor.empty()},
                                {"references", std::move(refs)},
-                               {"backend", cache.backend().kind()}});
+                               {"backend", mine.backend().kind()}});
             });
       });
 }

@@ -66,12 +66,14 @@ mcp::CallToolResult relay(ParkedCalls& parked, Upstream& up, const mcp::ToolSpec
 }
 
 // Calls one upstream tool for a client: refs in the arguments resolved, the result intercepted.
-mcp::CallToolResult forward(refcache::RefCache& cache, ParkedCalls& parked, Upstream& up,
+mcp::CallToolResult forward(refcache::RefCache& root, ParkedCalls& parked, Upstream& up,
                             const std::string& exposed, const mcp::ToolSpec& tool,
                             const EffectiveSettings& s, const json::value& args,
                             mcp::ToolContext& ctx) {
   try {
     const refcache::CallIdentity who = refcache::mcp::identity_of(ctx);
+    // The caller's tenant's store, for its refs in and its results out (--tenants).
+    refcache::RefCache& cache = root.tenant(who.tenant);
     // The retry of a 2026-07-28 round that asked for input: it continues its call, which was
     // made with the first round's arguments and answers by the first round's rules.
     if (ctx.era() == mcp::Era::kModern && !ctx.request_state().empty())

@@ -72,6 +72,10 @@ struct CallIdentity {
   std::map<std::string, std::string> values{};
   // The actor when no user_id/agent_id is given (its session is replaced by session_id).
   Actor default_actor = Actor::agent();
+  // The caller's tenant (RefCache::tenant): with tenants configured, the call runs over the
+  // tenant's own store, where its inputs are resolved and its result is stored. Empty: the
+  // cache's own store.
+  std::string tenant{};
 };
 
 // The actor a call acts as: user_id (unless "anonymous") wins over agent_id; otherwise the

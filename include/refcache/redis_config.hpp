@@ -8,7 +8,8 @@
 // db, socket_timeout, socket_connect_timeout, max_connections (pool_size), ssl_ca_certs,
 // ssl_certfile, ssl_keyfile, ssl_check_hostname; ours: ssl_server_name, call_timeout,
 // max_retries, retry_backoff_min, retry_backoff_max, breaker_threshold, breaker_open_time,
-// compress_min_bytes, compression_level, expiry_sweep_interval (see docs/backends.md).
+// compress_min_bytes, compression_level, expiry_sweep_interval, key_prefix (see
+// docs/backends.md).
 //
 // The password is never logged nor put into an error message: use redacted_address().
 //
@@ -140,7 +141,9 @@ struct RedisOptions {
   int cluster_groups = 64;
 
   // Key prefix; the reference uses "mcp-refcache:" (entries at <prefix>entry:<ref_id>).
-  // Change it only to isolate caches that must not be shared with Python servers.
+  // Change it only to isolate caches that must not be shared with Python servers, or to give a
+  // tenant a key space of its own in a shared database (URL parameter key_prefix: 1 to 256
+  // characters, no braces, which would name a cluster hash slot, and no spaces).
   std::string key_prefix = "mcp-refcache:";
 
   // Source of "now" (Unix seconds); null = unix_now. For tests.

@@ -13,6 +13,9 @@
 // Sets that name a principal (SetOptions::principal) are charged to it under
 // RefCacheOptions::quota, so that no one caller can grow the store without bound.
 //
+// Tenants (RefCacheOptions::tenants): tenant(id) is a RefCache over that tenant's own store,
+// with the same options, so that the refs of one tenant are never found through another's.
+//
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 
@@ -114,6 +117,24 @@ struct CallDefaults {
   std::size_t release_min_items = 10;
 };
 
+// True when `id` may name a tenant (RefCache::tenant): 1 to 64 of [A-Za-z0-9_.-], not starting
+// with '.', so that it can stand in a key prefix, a URL or a file name unescaped.
+bool is_tenant_id(std::string_view id);
+
+// Tenants: callers whose refs live in stores of their own (RefCache::tenant). Who belongs to
+// which tenant is the caller's business (the MCP layer takes it from the authenticated
+// principal: CallIdentity::tenant).
+struct TenantOptions {
+  // Opens the store of tenant `id` (is_tenant_id): its own Redis database or key prefix, or
+  // its own SQLite file. Called on the tenant's first use, under a lock (one call per tenant);
+  // an exception from it fails that use and the next one calls it again. Unset (default): one
+  // store for every caller, and tenants are ignored.
+  std::function<std::shared_ptr<Backend>(const std::string& id)> open_backend{};
+  // Tenants one RefCache keeps open at once; a further tenant is refused (InvalidArgument),
+  // so that callers naming tenants cannot open stores without bound. Default: 256.
+  std::size_t max_tenants = 256;
+};
+
 struct RefCacheOptions {
   std::string name = "default";        // ref id prefix; must be is_cache_name() (ref_id.hpp)
   std::shared_ptr<Backend> backend{};  // null: a MemoryBackend
@@ -134,6 +155,8 @@ struct RefCacheOptions {
   QuotaOptions quota{};
   // Applied to every CachedCall of this cache (CallDefaults).
   CallDefaults call_defaults{};
+  // Stores of tenants (RefCache::tenant). Default: none, one store for every caller.
+  TenantOptions tenants{};
 };
 
 struct SetOptions {
@@ -178,6 +201,18 @@ class RefCache {
   ~RefCache();
   RefCache(const RefCache&) = delete;
   RefCache& operator=(const RefCache&) = delete;
+
+  // The cache of tenant `id`: the same options, preview strategies, cached calls and task
+  // workers as this one, over the tenant's own store (TenantOptions::open_backend), opened on
+  // first use and kept as long as this object. Nothing done through it reads or writes
+  // another store: a ref of one tenant is not found through another's cache. *this when `id`
+  // is empty or no tenants are configured. Throws InvalidArgument when `id` is not
+  // is_tenant_id() or would be a tenant beyond max_tenants, and what open_backend throws.
+  RefCache& tenant(std::string_view id);
+  // The tenant this cache serves: empty for the cache the options built.
+  const std::string& tenant_id() const { return tenant_id_; }
+  // Whether tenant() opens stores of their own (TenantOptions::open_backend is set).
+  bool has_tenants() const { return static_cast<bool>(options_.tenants.open_backend); }
 
   const std::string& name() const { return options_.name; }
   const RefCacheOptions& options() const { return options_; }
@@ -305,8 +340,14 @@ class RefCache {
                            std::optional<std::size_t> known_total_chars,
                            std::string& custom_name) const;
 
+  // A tenant's cache, sharing `root`'s strategies, calls and task workers.
+  RefCache(RefCacheOptions options, RefCache* root, std::string tenant);
+
   RefCacheOptions options_;
   std::shared_ptr<Backend> backend_;
+  // The cache the options built; `this` for it. Tenants' caches use its registries below.
+  RefCache* root_ = this;
+  std::string tenant_id_;
   // Custom preview strategies by name (register_preview_strategy), read by every get().
   mutable std::mutex strategies_mu_;
   std::vector<std::pair<std::string, std::shared_ptr<const PreviewFunction>>> strategies_;
@@ -321,6 +362,10 @@ class RefCache {
   std::once_flag quota_listen_once_;
   std::uint64_t quota_listener_ = 0;  // 0: not subscribed
   std::string worker_id_;
+  // Tenants' caches by id (tenant()). Before keeper_ and pool_: async runs of a tenant's calls
+  // use its cache from this object's workers, so the caches must outlive the pool.
+  std::mutex tenants_mu_;
+  std::map<std::string, std::unique_ptr<RefCache>, std::less<>> tenants_;
   // Before pool_: async runs release their claims through it, so it must outlive them.
   std::unique_ptr<ClaimKeeper> keeper_;
   std::once_flag keeper_once_;

@@ -23,7 +23,11 @@
 //
 // Identity: the MCP session becomes the actor's session; an authenticated principal's subject
 // becomes user_id (and its string claims org_id, tenant_id, agent_id become template values);
-// the peer address is kept as peer_address (quota_principal uses it).
+// the peer address is kept as peer_address (quota_principal uses it). The principal's tenant
+// (tenant_of: its tenant_id claim, else its org_id claim) selects the store of every operation
+// when the cache has tenants (RefCacheOptions::tenants): cached calls, get_cached_result, the
+// query tools, refcache:// resources, subscriptions and the admin tools (an administrator
+// acts on its own tenant's store). A caller without a tenant uses the cache's own store.
 //
 // Thread-safety: registration functions are called before or while serving, like any
 // mcp::Server registration; the registered handlers are thread-safe.
@@ -62,6 +66,16 @@ CallIdentity identity_of(const ::mcp::ToolContext& ctx);
 CallIdentity identity_of(const std::string& session_id,
                          const std::optional<::mcp::Principal>& principal,
                          const std::string& peer_address = {});
+
+// The tenant of a caller with these identity values: tenant_id, else org_id; empty when
+// neither is set.
+std::string tenant_of(const std::map<std::string, std::string>& values);
+
+// The cache a request works on: its caller's tenant's (RefCache::tenant), else `cache`
+// itself. A tool handler that reads or writes the cache directly (rather than through
+// cached_tool) uses it, so that with tenants each caller stays in its own tenant's store.
+// Throws InvalidArgument for a tenant the cache refuses (see RefCache::tenant).
+RefCache& cache_for(RefCache& cache, const ::mcp::ToolContext& ctx);
 
 // The ref id pattern as a JSON Schema for a string parameter.
 boost::json::value ref_id_schema();
@@ -147,7 +161,9 @@ void install(::mcp::Server& server, RefCache& cache, const InstallOptions& optio
 // answer is the same "Resource not found" a missing ref gets; and a notification only reaches
 // subscribers that may READ the ref under its latest known policy (an update that takes READ
 // away silences it; a deletion is checked against the policy the ref had). Notifications
-// carry the URI alone, never a value.
+// carry the URI alone, never a value. With tenants (RefCacheOptions::tenants), a session
+// subscribes to a ref of its own tenant's store, whose events the notifier listens to from
+// then on, and only sessions of that tenant are notified.
 //
 // Not every change produces an event in this process: SQLite and memory deliver only the
 // changes made through the same backend object (another process deleting from a shared SQLite
@@ -179,7 +195,6 @@ class ChangeNotifier {
   ::mcp::Server& server_;
   RefCache& cache_;
   std::shared_ptr<State> state_;
-  std::uint64_t listener_ = 0;
   std::thread watcher_;
 };
 

@@ -27,6 +27,9 @@
 //   --quota-entries N --quota-bytes N     what one caller may keep in the store (QuotaOptions)
 //   --warm FILE                 cached calls computed at start and refreshed ahead of expiry
 //                               (warm_file.hpp, CacheWarmer)
+//   --tenants FILE              (REFCACHE_TENANTS) each tenant's refs in a store of its own,
+//                               chosen by the caller's tenant_id/org_id claim or user
+//                               (tenants_file.hpp, RefCache::tenant)
 // Flags beat environment variables, which beat defaults. Errors in the flags exit with code 2.
 //
 // Thread-safety: for main(); parse_server_flags and serve are called once per process.
@@ -44,6 +47,7 @@
 #include "refcache/ref_cache.hpp"
 #include "refcache_mcp/cached_tools.hpp"
 #include "refcache_mcp/log_format.hpp"
+#include "refcache_mcp/tenants_file.hpp"
 
 namespace refcache::mcp {
 
@@ -90,6 +94,10 @@ struct ServerConfig {
   std::size_t quota_bytes = QuotaOptions{}.max_bytes;
   // --warm: the cache-warming file (warm_file.hpp); empty = no warming.
   std::string warm_file{};
+  // --tenants: the tenants file (tenants_file.hpp), read by parse_server_flags into `tenants`;
+  // empty = no tenants, one store for every caller.
+  std::string tenants_file{};
+  TenantsFile tenants{};
   // --log-format and --log-level (REFCACHE_LOG_FORMAT, REFCACHE_LOG_LEVEL): see log_format.hpp.
   LoggingOptions logging{};
 };

@@ -11,8 +11,10 @@
 //     ]                                        // (user_id, agent_id, session_id, org_id...)
 //   }
 //
-// A call without "as" is made as the system, whose results land where any anonymous
-// caller's would (a tool's shared namespace), so that everyone's identical calls hit them.
+// A call "as" a tenant_id (or org_id) runs over that tenant's store (tenant_of), like the
+// calls of the tenant's users. A call without "as" is made as the system, whose results land where
+// any anonymous caller's would (a tool's shared namespace), so that everyone's identical calls hit
+// them.
 //
 // Thread-safety: pure functions.
 #pragma once

@@ -97,7 +97,7 @@ void CacheWarmer::make_call(std::size_t i) {
     if (answer.contains("status") && !answer.contains("value") && !answer.contains("preview") &&
         !answer.contains("value_withheld"))
       throw Error("the call is still running in the background (async); retrying");
-    EntryPtr e = cache_.backend().get(ref_id);
+    EntryPtr e = cache_.tenant(c.identity.tenant).backend().get(ref_id);
     if (!e) throw Error("its result expired at once");
     created = e->created_at;
     expires = e->expires_at;

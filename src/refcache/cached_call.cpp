@@ -477,6 +477,13 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
 
 json::object CachedCall::call(const json::object& args, const CallIdentity& who,
                               const CallOverrides& ov) {
+  if (!who.tenant.empty() && cache_.has_tenants()) {
+    // A tenant's calls run over its own store: the same call, bound to the tenant's cache for
+    // this call only (its options already hold the cache's defaults, which apply again as
+    // no-ops).
+    CachedCall in_tenant(cache_.tenant(who.tenant), name_, fn_, options_);
+    return in_tenant.call(args, who, ov);
+  }
   Scope scope = scope_for(who);
   const std::size_t max_size =
       ov.max_size ? *ov.max_size

@@ -122,6 +122,42 @@ RefCache::RefCache(RefCacheOptions options)
     quota_ = std::make_shared<QuotaLedger>(options_.quota);
 }
 
+RefCache::RefCache(RefCacheOptions options, RefCache* root, std::string tenant)
+    : RefCache(std::move(options)) {
+  root_ = root;
+  tenant_id_ = std::move(tenant);
+}
+
+bool is_tenant_id(std::string_view id) {
+  if (id.empty() || id.size() > 64 || id.front() == '.') return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+RefCache& RefCache::tenant(std::string_view id) {
+  if (id.empty() || !has_tenants()) return *this;
+  if (root_ != this) return root_->tenant(id);
+  if (!is_tenant_id(id))
+    throw InvalidArgument("tenant id must be 1 to 64 of [A-Za-z0-9_.-], not starting with '.'");
+  std::lock_guard lock(tenants_mu_);
+  if (auto it = tenants_.find(id); it != tenants_.end()) return *it->second;
+  if (tenants_.size() >= options_.tenants.max_tenants)
+    throw InvalidArgument("too many tenants: this server keeps the stores of " +
+                          std::to_string(options_.tenants.max_tenants) + " open at most");
+  RefCacheOptions o = options_;
+  o.tenants = {};
+  o.backend = options_.tenants.open_backend(std::string(id));
+  if (!o.backend) throw InvalidArgument("tenant '" + std::string(id) + "' has no store");
+  auto child = std::unique_ptr<RefCache>(new RefCache(std::move(o), this, std::string(id)));
+  RefCache& out = *child;
+  tenants_.emplace(std::string(id), std::move(child));
+  return out;
+}
+
 RefCache::~RefCache() {
   if (quota_listener_ != 0) backend_->unsubscribe(quota_listener_);
 }
@@ -358,11 +394,13 @@ constexpr std::array<std::string_view, 4> kBuiltinStrategies = {"sample", "pagin
 
 void RefCache::remember_call(const std::shared_ptr<CachedCall>& call) {
   if (!call) return;
+  if (root_ != this) return root_->remember_call(call);
   std::lock_guard lock(calls_mu_);
   calls_[call->name()] = call;
 }
 
 std::shared_ptr<CachedCall> RefCache::find_call(std::string_view name) const {
+  if (root_ != this) return root_->find_call(name);
   std::lock_guard lock(calls_mu_);
   auto it = calls_.find(name);
   return it == calls_.end() ? nullptr : it->second.lock();
@@ -373,6 +411,7 @@ void RefCache::register_preview_strategy(std::string name, PreviewFunction fn) {
   if (!fn) throw InvalidArgument("Preview strategy '" + name + "' has no function");
   if (preview_strategy_from_string(name))
     throw InvalidArgument("'" + name + "' is a built-in preview strategy");
+  if (root_ != this) return root_->register_preview_strategy(std::move(name), std::move(fn));
   std::lock_guard lock(strategies_mu_);
   for (const auto& [n, f] : strategies_)
     if (n == name) throw InvalidArgument("Preview strategy '" + name + "' is already registered");
@@ -381,8 +420,8 @@ void RefCache::register_preview_strategy(std::string name, PreviewFunction fn) {
 
 std::vector<std::string> RefCache::preview_strategy_names() const {
   std::vector<std::string> out(kBuiltinStrategies.begin(), kBuiltinStrategies.end());
-  std::lock_guard lock(strategies_mu_);
-  for (const auto& [n, f] : strategies_) out.push_back(n);
+  std::lock_guard lock(root_->strategies_mu_);
+  for (const auto& [n, f] : root_->strategies_) out.push_back(n);
   return out;
 }
 
@@ -400,8 +439,8 @@ PreviewResult RefCache::preview_of(const json::value& part, const GetOptions& op
     if (!asked) {
       std::shared_ptr<const PreviewFunction> fn;
       {
-        std::lock_guard lock(strategies_mu_);
-        for (const auto& [n, f] : strategies_)
+        std::lock_guard lock(root_->strategies_mu_);
+        for (const auto& [n, f] : root_->strategies_)
           if (n == opts.strategy_name) fn = f;
       }
       if (!fn) {
@@ -503,6 +542,7 @@ RefCache::ClaimKeeper& RefCache::claim_keeper() {
 }
 
 RefCache::TaskPool& RefCache::task_pool() {
+  if (root_ != this) return root_->task_pool();
   std::call_once(pool_once_, [this] { pool_ = std::make_unique<TaskPool>(options_.task_workers); });
   return *pool_;
 }

@@ -214,8 +214,19 @@ CallIdentity identity_of(const std::string& session_id,
         who.values[claim] = std::string(it->value().get_string());
     }
   }
+  who.tenant = tenant_of(who.values);
   who.default_actor = Actor::agent();
   return who;
+}
+
+std::string tenant_of(const std::map<std::string, std::string>& values) {
+  for (const char* key : {"tenant_id", "org_id"})
+    if (auto it = values.find(key); it != values.end() && !it->second.empty()) return it->second;
+  return {};
+}
+
+RefCache& cache_for(RefCache& cache, const ::mcp::ToolContext& ctx) {
+  return cache.tenant(identity_of(ctx).tenant);
 }
 
 json::value ref_id_schema() {
@@ -357,7 +368,7 @@ void cached_tool_raw(::mcp::Server& server, RefCache& cache, CachedToolSpec spec
 
 namespace {
 
-void add_get_cached_result(::mcp::Server& server, RefCache& cache, const InstallOptions& opt) {
+void add_get_cached_result(::mcp::Server& server, RefCache& root, const InstallOptions& opt) {
   ::mcp::ToolSpec spec;
   spec.name = "get_cached_result";
   spec.title = "Get cached result";
@@ -401,12 +412,14 @@ void add_get_cached_result(::mcp::Server& server, RefCache& cache, const Install
       {"ref_id"});
   spec.annotations.read_only_hint = true;
   spec.annotations.open_world_hint = false;
-  server.tool_raw(std::move(spec), [&cache](const json::value& args, ::mcp::ToolContext& ctx) {
+  server.tool_raw(std::move(spec), [&root](const json::value& args, ::mcp::ToolContext& ctx) {
     const json::object& a = args.get_object();
     const std::string ref = opt_string(a, "ref_id");
     return guarded(
         [&]() -> ::mcp::CallToolResult {
-          const Actor actor = derive_actor(identity_of(ctx));
+          const CallIdentity who = identity_of(ctx);
+          const Actor actor = derive_actor(who);
+          RefCache& cache = root.tenant(who.tenant);
           // A ref path pages and previews the part its pointer names, like any value. A string
           // that is neither is looked up as written, and found as nothing.
           const auto rp = parse_ref_path(ref);
@@ -490,14 +503,14 @@ json::object paging_properties(const InstallOptions& opt) {
 // `private_answer_after` from its start, which is longer than any query may run.
 // `args_of` picks the tool's own arguments (besides ref_id) for the cached call; with page
 // or page_size, the answer is that page of the cached result.
-void add_ref_tool(::mcp::Server& server, RefCache& cache, ::mcp::ToolSpec spec,
+void add_ref_tool(::mcp::Server& server, RefCache& root, ::mcp::ToolSpec spec,
                   std::shared_ptr<CachedCall> call,
                   std::function<json::object(const json::object&)> args_of,
                   std::chrono::milliseconds private_answer_after) {
   spec.annotations.read_only_hint = true;
   spec.annotations.open_world_hint = false;
   server.tool_raw(
-      std::move(spec), [&cache, call = std::move(call), args_of = std::move(args_of),
+      std::move(spec), [&root, call = std::move(call), args_of = std::move(args_of),
                         private_answer_after](const json::value& args, ::mcp::ToolContext& ctx) {
         static const json::object kEmpty;
         const json::object& a = args.is_object() ? args.get_object() : kEmpty;
@@ -518,6 +531,7 @@ void add_ref_tool(::mcp::Server& server, RefCache& cache, ::mcp::ToolSpec spec,
               if (!parse_ref_path(ref)) throw NotFound("not a ref id");
               const CallIdentity who = identity_of(ctx);
               const Actor actor = derive_actor(who);
+              RefCache& cache = root.tenant(who.tenant);
               json::object call_args = args_of(a);
               call_args["ref_id"] = ref;
               CallOverrides ov;
@@ -672,10 +686,12 @@ void add_query_tools(::mcp::Server& server, RefCache& cache, const InstallOption
 
 // Reads the ref `ref` (or the part `pointer` names; "" = all of it) for resources/read of
 // `uri`, as the caller of `ctx`. `written` is the ref as the URI names it, for messages.
-::mcp::ReadResourceResult read_ref(RefCache& cache, const std::string& uri, std::string_view ref,
+::mcp::ReadResourceResult read_ref(RefCache& root, const std::string& uri, std::string_view ref,
                                    std::string_view pointer, const std::string& written,
                                    ::mcp::ToolContext& ctx) {
-  const Actor actor = derive_actor(identity_of(ctx));
+  const CallIdentity who = identity_of(ctx);
+  const Actor actor = derive_actor(who);
+  RefCache& cache = root.tenant(who.tenant);
   ::mcp::ResourceContents c;
   c.uri = uri;
   c.mime_type = "application/json";
@@ -784,7 +800,7 @@ void add_ref_resources(::mcp::Server& server, RefCache& cache) {
   };
 }
 
-void add_admin_tools(::mcp::Server& server, RefCache& cache, const InstallOptions& opt) {
+void add_admin_tools(::mcp::Server& server, RefCache& root, const InstallOptions& opt) {
   const std::string& p = opt.admin_prefix;
   auto admin_spec = [&](const std::string& name, std::string description, json::object schema) {
     ::mcp::ToolSpec s;
@@ -801,7 +817,8 @@ void add_admin_tools(::mcp::Server& server, RefCache& cache, const InstallOption
                               {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
                               {"cursor", {{"type", "string"}}},
                               {"include_preview", {{"type", "boolean"}}}})),
-      gated(opt.admin_check, [&cache](const json::object& a, ::mcp::ToolContext& ctx) {
+      gated(opt.admin_check, [&root](const json::object& a, ::mcp::ToolContext& ctx) {
+        RefCache& cache = cache_for(root, ctx);  // an administrator's own tenant's store
         std::optional<std::string> ns;
         if (auto n = opt_string(a, "namespace"); !n.empty()) ns = n;
         const std::size_t limit = static_cast<std::size_t>(opt_int(a, "limit").value_or(50));
@@ -823,7 +840,9 @@ void add_admin_tools(::mcp::Server& server, RefCache& cache, const InstallOption
 
   server.tool_raw(admin_spec("get_reference_info", "Describe one cached reference.",
                              tool_schema({{"ref_id", ref_id_schema()}}, {"ref_id"})),
-                  gated(opt.admin_check, [&cache](const json::object& a, ::mcp::ToolContext& ctx) {
+                  gated(opt.admin_check, [&root](const json::object& a, ::mcp::ToolContext& ctx) {
+                    // An administrator acts on the store of its own tenant.
+                    RefCache& cache = root.tenant(identity_of(ctx).tenant);
                     const std::string ref = opt_string(a, "ref_id");
                     EntryPtr e = cache.backend().get(ref);
                     if (!e)
@@ -836,7 +855,8 @@ void add_admin_tools(::mcp::Server& server, RefCache& cache, const InstallOption
   server.tool_raw(
       admin_spec("delete_reference", "Delete one cached reference.",
                  tool_schema({{"ref_id", ref_id_schema()}}, {"ref_id"})),
-      gated(opt.admin_check, [&cache](const json::object& a, ::mcp::ToolContext&) {
+      gated(opt.admin_check, [&root](const json::object& a, ::mcp::ToolContext& ctx) {
+        RefCache& cache = cache_for(root, ctx);  // an administrator's own tenant's store
         const std::string ref = opt_string(a, "ref_id");
         if (cache.backend().remove(ref))
           return json::object{
@@ -851,7 +871,8 @@ void add_admin_tools(::mcp::Server& server, RefCache& cache, const InstallOption
                  tool_schema({{"namespace", {{"type", "string"}}},
                               {"include_children", {{"type", "boolean"}}}},
                              {"namespace"})),
-      gated(opt.admin_check, [&cache](const json::object& a, ::mcp::ToolContext&) {
+      gated(opt.admin_check, [&root](const json::object& a, ::mcp::ToolContext& ctx) {
+        RefCache& cache = cache_for(root, ctx);  // an administrator's own tenant's store
         const std::string ns = opt_string(a, "namespace");
         if (ns.empty())
           return json::object{{"success", false},
@@ -879,12 +900,15 @@ void add_admin_tools(::mcp::Server& server, RefCache& cache, const InstallOption
 
   server.tool_raw(
       admin_spec("get_cache_stats", "Counters and configuration of the cache.", tool_schema({})),
-      gated(opt.admin_check, [&cache](const json::object&, ::mcp::ToolContext&) {
+      gated(opt.admin_check, [&root](const json::object&, ::mcp::ToolContext& ctx) {
+        RefCache& cache = cache_for(root, ctx);  // an administrator's own tenant's store
         const auto& o = cache.options();
         BackendStats st = cache.backend().stats();
         Health h = cache.backend().health();
         json::object out{
             {"cache_name", o.name},
+            {"tenant",
+             cache.tenant_id().empty() ? json::value(nullptr) : json::value(cache.tenant_id())},
             {"backend", cache.backend().kind()},
             {"backend_health", json::object{{"ok", h.ok}, {"detail", h.detail}}},
             {"default_ttl_seconds",

@@ -16,7 +16,19 @@ namespace refcache::mcp {
 
 namespace {
 constexpr std::string_view kPrefix = "refcache://";
+
+// The store a caller's operations use: its tenant's when the cache has tenants, else the
+// cache's own ("").
+std::string store_of(const RefCache& cache, const CallIdentity& who) {
+  return cache.has_tenants() ? who.tenant : std::string();
 }
+
+// Subscribed refs are known per store: "tenant/ref" (neither a tenant id nor a ref id holds a
+// '/'), so that equal ref ids in two tenants' stores stay apart.
+std::string known_key(const std::string& tenant, const std::string& ref) {
+  return tenant.empty() ? ref : tenant + "/" + ref;
+}
+}  // namespace
 
 struct ChangeNotifier::State {
   ::mcp::Server* server;
@@ -29,6 +41,8 @@ struct ChangeNotifier::State {
   struct Known {
     AccessPolicy policy;
     std::string ns;
+    std::string tenant;  // the store the ref lives in ("" = the cache's own)
+    std::string ref;
   };
   std::mutex mu;
   std::unordered_map<std::string, Known> known;
@@ -42,21 +56,28 @@ struct ChangeNotifier::State {
   std::array<metrics::Counter, 5> events;  // by ChangeKind
   metrics::Counter sent, suppressed;
 
-  void remember(const std::string& ref, const AccessPolicy& p, const std::string& ns) {
+  // The backend of each store whose events are listened to (the cache's own, and each tenant's
+  // once one of its sessions subscribes): tenant -> listener id.
+  std::mutex listeners_mu;
+  std::unordered_map<std::string, std::uint64_t> listeners;
+
+  Backend& store(const std::string& tenant) { return cache->tenant(tenant).backend(); }
+
+  void remember(const std::string& key, const Known& k) {
     std::lock_guard lk(mu);
-    if (known.size() >= kMaxKnown && !known.count(ref)) {
+    if (known.size() >= kMaxKnown && !known.count(key)) {
       // Unbounded growth would follow from subscriptions to refs that are never deleted;
       // a forgotten ref only loses its deletion notice.
       std::size_t drop = known.size() / 2;
       for (auto it = known.begin(); it != known.end() && drop > 0; --drop) it = known.erase(it);
     }
-    known[ref] = Known{p, ns};
+    known[key] = k;
     known_count.store(known.size(), std::memory_order_relaxed);
   }
 
-  std::optional<Known> find(const std::string& ref, bool erase) {
+  std::optional<Known> find(const std::string& key, bool erase) {
     std::lock_guard lk(mu);
-    auto it = known.find(ref);
+    auto it = known.find(key);
     if (it == known.end()) return std::nullopt;
     Known k = it->second;
     if (erase) {
@@ -66,11 +87,13 @@ struct ChangeNotifier::State {
     return k;
   }
 
-  void notify(const std::string& ref, const Known& k) {
+  void notify(const Known& k) {
     const PermissionChecker& checker = cache->checker();
-    server->notify_resource_updated(std::string(kPrefix) + ref, [&](const ::mcp::Subscriber& s) {
-      Actor a = derive_actor(identity_of(s.session_id, s.principal));
-      bool ok = checker.allows(k.policy, Permission::kRead, a, k.ns);
+    server->notify_resource_updated(std::string(kPrefix) + k.ref, [&](const ::mcp::Subscriber& s) {
+      const CallIdentity who = identity_of(s.session_id, s.principal);
+      // Only the ref's own tenant hears of it, whatever its policy lets others do.
+      bool ok = store_of(*cache, who) == k.tenant &&
+                checker.allows(k.policy, Permission::kRead, derive_actor(who), k.ns);
       (ok ? sent : suppressed).inc();
       return ok;
     });
@@ -86,20 +109,20 @@ struct ChangeNotifier::State {
       std::lock_guard lk(mu);
       all.assign(known.begin(), known.end());
     }
-    for (const auto& [ref, k] : all) {
+    for (const auto& [key, k] : all) {
       {
         std::lock_guard lk(stop_mu);
         if (stop) return;
       }
       bool gone = false;
       try {
-        gone = !cache->backend().exists(ref);
+        gone = !store(k.tenant).exists(k.ref);
       } catch (const std::exception&) {
-        return;  // the store is unreachable: try again next round
+        continue;  // that store is unreachable: try again next round
       }
-      if (gone && find(ref, true)) {
+      if (gone && find(key, true)) {
         watch_found.inc();
-        notify(ref, k);
+        notify(k);
       }
     }
   }
@@ -108,54 +131,59 @@ struct ChangeNotifier::State {
   // kResync: changes may have been missed. Every client is told that the resource list may
   // have changed, and each subscribed ref is announced as updated (or deleted, if it is
   // gone), as a change of it may be among the missed ones.
-  void resync() {
+  void resync(const std::string& tenant) {
     server->notify_resources_list_changed();
     std::vector<std::pair<std::string, Known>> all;
     {
       std::lock_guard lk(mu);
-      all.assign(known.begin(), known.end());
+      for (const auto& [key, k] : known)
+        if (k.tenant == tenant) all.emplace_back(key, k);
     }
-    for (const auto& [ref, k] : all) {
+    for (const auto& [key, k] : all) {
       EntryPtr entry;
       try {
-        entry = cache->backend().get(ref);
+        entry = store(tenant).get(k.ref);
       } catch (const std::exception&) {
-        notify(ref, k);  // unreachable store: announced under the policy it had
+        notify(k);  // unreachable store: announced under the policy it had
         continue;
       }
       if (entry) {
-        remember(ref, entry->policy, entry->ns);
-        notify(ref, Known{entry->policy, entry->ns});
-      } else if (find(ref, true)) {
-        notify(ref, k);
+        Known now{entry->policy, entry->ns, tenant, k.ref};
+        remember(key, now);
+        notify(now);
+      } else if (find(key, true)) {
+        notify(k);
       }
     }
   }
 
-  void on_event(const ChangeEvent& e) {
+  // An event of the store of `tenant`.
+  void on_event(const ChangeEvent& e, const std::string& tenant) {
     events[static_cast<std::size_t>(e.kind)].inc();
     if (e.kind == ChangeKind::kResync) {
-      resync();
+      resync(tenant);
       return;
     }
     if (known_count.load(std::memory_order_relaxed) == 0) return;  // nobody subscribed
+    const std::string key = known_key(tenant, e.ref_id);
     switch (e.kind) {
       case ChangeKind::kUpdated: {
-        if (!find(e.ref_id, false)) return;
+        if (!find(key, false)) return;
         EntryPtr entry;
         try {
-          entry = cache->backend().get(e.ref_id);
+          entry = store(tenant).get(e.ref_id);
         } catch (const std::exception&) {
           return;  // the store is unreachable; the next event will tell
         }
         if (!entry) return;  // deleted meanwhile: its own event follows
-        remember(e.ref_id, entry->policy, entry->ns);
-        notify(e.ref_id, Known{entry->policy, entry->ns});
+        Known now{entry->policy, entry->ns, tenant, e.ref_id};
+        remember(key, now);
+        notify(now);
         return;
       }
       case ChangeKind::kDeleted:
       case ChangeKind::kExpired: {
-        if (auto k = find(e.ref_id, true)) notify(e.ref_id, *k);
+        if (auto k = find(key, true)) notify(*k);
         return;
       }
       case ChangeKind::kCleared: {
@@ -164,23 +192,44 @@ struct ChangeNotifier::State {
         std::vector<std::pair<std::string, Known>> candidates;
         {
           std::lock_guard lk(mu);
-          for (const auto& [ref, k] : known)
-            if (e.ns.empty() || k.ns == e.ns) candidates.emplace_back(ref, k);
+          for (const auto& [k_key, k] : known)
+            if (k.tenant == tenant && (e.ns.empty() || k.ns == e.ns))
+              candidates.emplace_back(k_key, k);
         }
-        for (const auto& [ref, k] : candidates) {
+        for (const auto& [k_key, k] : candidates) {
           bool gone = false;
           try {
-            gone = !cache->backend().exists(ref);
+            gone = !store(tenant).exists(k.ref);
           } catch (const std::exception&) {
             continue;
           }
-          if (gone && find(ref, true)) notify(ref, k);
+          if (gone && find(k_key, true)) notify(k);
         }
         return;
       }
       case ChangeKind::kResync:
         return;  // handled above
     }
+  }
+
+  // Listens to the events of the store of `tenant`, once.
+  static void listen(const std::shared_ptr<State>& st, const std::string& tenant) {
+    std::lock_guard lk(st->listeners_mu);
+    if (st->listeners.count(tenant)) return;
+    std::weak_ptr<State> weak = st;
+    st->listeners[tenant] = st->store(tenant).subscribe([weak, tenant](const ChangeEvent& e) {
+      auto s = weak.lock();
+      if (!s) return;
+      s->in_flight.fetch_add(1);
+      if (s->alive.load()) {
+        try {
+          s->on_event(e, tenant);
+        } catch (...) {
+          // A notification must never break the write that triggered it.
+        }
+      }
+      s->in_flight.fetch_sub(1);
+    });
   }
 };
 
@@ -196,12 +245,15 @@ ChangeNotifier::ChangeNotifier(::mcp::Server& server, RefCache& cache,
     if (uri.compare(0, kPrefix.size(), kPrefix) != 0) return true;  // not a ref: not ours
     std::string ref = uri.substr(kPrefix.size());
     if (!is_ref_id(ref)) return false;
-    const Actor actor = derive_actor(identity_of(ctx));
+    const CallIdentity who = identity_of(ctx);
+    const Actor actor = derive_actor(who);
     try {
-      EntryPtr e = st->cache->backend().get(ref);
+      const std::string tenant = store_of(*st->cache, who);
+      EntryPtr e = st->store(tenant).get(ref);
       if (!e || !st->cache->checker().allows(e->policy, Permission::kRead, actor, e->ns))
         return false;  // the same answer for missing and unreadable
-      st->remember(ref, e->policy, e->ns);
+      State::listen(st, tenant);
+      st->remember(known_key(tenant, ref), State::Known{e->policy, e->ns, tenant, ref});
       return true;
     } catch (const std::exception&) {
       return false;
@@ -210,17 +262,7 @@ ChangeNotifier::ChangeNotifier(::mcp::Server& server, RefCache& cache,
   server.add_metrics_source([weak](metrics::TextWriter& w) {
     if (auto st = weak.lock()) st->write_metrics(w);
   });
-  listener_ = cache.backend().subscribe([st = state_](const ChangeEvent& e) {
-    st->in_flight.fetch_add(1);
-    if (st->alive.load()) {
-      try {
-        st->on_event(e);
-      } catch (...) {
-        // A notification must never break the write that triggered it.
-      }
-    }
-    st->in_flight.fetch_sub(1);
-  });
+  State::listen(state_, "");
   if (options.watch_interval.count() > 0)
     watcher_ = std::thread([st = state_, every = options.watch_interval] {
       for (;;) {
@@ -243,7 +285,10 @@ ChangeNotifier::~ChangeNotifier() {
   }
   state_->stop_cv.notify_all();
   if (watcher_.joinable()) watcher_.join();
-  cache_.backend().unsubscribe(listener_);
+  {
+    std::lock_guard lk(state_->listeners_mu);
+    for (const auto& [tenant, id] : state_->listeners) state_->store(tenant).unsubscribe(id);
+  }
   server_.set_subscribe_check({});
   state_->alive.store(false);
   // A delivery already past the alive check may still be using the server and the cache.

@@ -138,6 +138,11 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
                  "value the caller may only use is answered this plus one second after it began")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
+  app.add_option("--tenants", c.tenants_file,
+                 "tenants file: each tenant's refs in a store of its own (a Redis database or "
+                 "key prefix, a SQLite file), the tenant taken from the token's tenant_id or "
+                 "org_id claim or from the file's users (also REFCACHE_TENANTS; "
+                 "docs/operations.md, \"Tenants\")");
   app.add_option("--warm", c.warm_file,
                  "JSON file of cached calls to compute at start and refresh ahead of expiry "
                  "(docs/operations.md, \"Cache warming\")")
@@ -185,10 +190,24 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
     c.bearer_tokens.push_back(std::move(pair));
   }
   if (c.admins.empty()) c.admins = split(env("MCP_ADMIN_USERS"), ',');
+  if (c.tenants_file.empty()) c.tenants_file = env("REFCACHE_TENANTS");
+  if (!c.tenants_file.empty()) {
+    try {
+      c.tenants = read_tenants_file(c.tenants_file);
+    } catch (const std::exception& e) {
+      std::cerr << d.program << ": " << e.what() << "\n";
+      exit_code = 2;
+      return false;
+    }
+  }
   // What the logs must never show, whatever a message quotes.
   for (const auto& [token, user] : c.bearer_tokens) c.logging.secrets.push_back(token);
   for (const std::string& url : {c.backend_url, env("REDIS_URL")})
     if (std::string pw = url_password(url); !pw.empty()) c.logging.secrets.push_back(pw);
+  for (const auto& [id, url] : c.tenants.tenants)
+    if (std::string pw = url_password(url); !pw.empty()) c.logging.secrets.push_back(pw);
+  if (std::string pw = url_password(c.tenants.backend); !pw.empty())
+    c.logging.secrets.push_back(pw);
   // A namespace template that names an identity no caller can have stores results nobody can
   // read (and recomputes them on every call): refuse it here, where the operator sees it.
   const std::string& tpl = c.namespace_template;
@@ -232,6 +251,12 @@ RefCacheOptions cache_options(const ServerConfig& c, const ServerDefaults& d) {
   o.call_defaults.input_limits.max_items = c.max_ref_items;
   o.call_defaults.input_limits.max_bytes = c.max_ref_bytes;
   o.call_defaults.release_min_items = c.release_min_items;
+  if (!c.tenants_file.empty())
+    o.tenants.open_backend = [tenants = c.tenants](const std::string& id) {
+      auto url = tenants.backend_url(id);
+      if (!url) throw InvalidArgument("tenant '" + id + "' has no store on this server");
+      return open_backend(*url);
+    };
   return o;
 }
 
@@ -251,10 +276,16 @@ int serve(::mcp::Server& server, const ServerConfig& c) {
   if (transport.kind == ::mcp::TransportConfig::Kind::kHttp) {
     if (!c.bearer_tokens.empty()) {
       ::mcp::AuthOptions auth;
-      auth.verify =
-          [tokens = c.bearer_tokens](std::string_view token) -> std::optional<::mcp::Principal> {
+      auth.verify = [tokens = c.bearer_tokens, tenants = c.tenants](
+                        std::string_view token) -> std::optional<::mcp::Principal> {
         for (const auto& [t, user] : tokens)
-          if (t == token) return ::mcp::Principal{.subject = user};
+          if (t == token) {
+            ::mcp::Principal p{.subject = user};
+            // The tenants file's users: the tenant of a user whose token names none.
+            if (std::string tenant = tenants.tenant_of_user(user); !tenant.empty())
+              p.claims["tenant_id"] = tenant;
+            return p;
+          }
         return std::nullopt;
       };
       transport.http.auth = std::move(auth);

@@ -4,6 +4,7 @@
 
 #include "jsonio/json_text.hpp"
 #include "refcache/errors.hpp"
+#include "refcache_mcp/cached_tools.hpp"
 
 namespace refcache::mcp {
 
@@ -70,6 +71,7 @@ CacheWarmerOptions parse_warm_file(const std::string& text, const std::string& p
     }
     if (call.tool.empty()) bad(path, at + " names no tool");
     if (call.identity.values.empty()) call.identity.default_actor = Actor::system();
+    call.identity.tenant = tenant_of(call.identity.values);
     w.calls.push_back(std::move(call));
   }
   return w;

@@ -276,6 +276,13 @@ RedisOptions parse_redis_url(std::string_view url, RedisOptions base) {
           static_cast<std::size_t>(parse_int(param.value, "compress_min_bytes", 0, 1 << 30));
     } else if (param.key == "compression_level") {
       base.compression_level = parse_int(param.value, "compression_level", 1, 19);
+    } else if (param.key == "key_prefix") {
+      // Keys, scripts and the event stream all live under it: a tenant's or a deployment's
+      // own key space in a shared database.
+      if (param.value.empty() || param.value.size() > 256 ||
+          param.value.find_first_of("{} \t\r\n") != std::string::npos)
+        throw InvalidArgument("key_prefix must be 1 to 256 characters without braces or spaces");
+      base.key_prefix = param.value;
     } else if (param.key == "expiry_sweep_interval") {
       base.expiry_sweep_interval = param.value == "0"
                                        ? std::chrono::milliseconds(0)
