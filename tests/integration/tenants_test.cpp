@@ -1,9 +1,11 @@
 // Two tenants on one real redis-server, each in its own key prefix (the URL's key_prefix, as a
 // tenants file gives it) or its own database: every key a tenant's operations write is under
 // its prefix, a ref of one tenant is not found by the other, and clearing one leaves the other.
+// And two tenants in SQLite files of their own.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -141,6 +143,30 @@ TEST_F(TenantsOnRedis, TwoTenantsByDatabaseNumber) {
   EXPECT_THROW(cache.tenant("acme").resolve(b, Actor::system()), NotFound);
   RawRedis(server().port(), server().password(), 1).cmd({"FLUSHDB"});
   RawRedis(server().port(), server().password(), 2).cmd({"FLUSHDB"});
+}
+
+TEST(TenantsOnSQLite, EachTenantInAFileOfItsOwn) {
+  const auto dir = make_temp_dir("tenants");
+  {
+    RefCacheOptions o;
+    o.name = "calc";
+    o.backend = open_backend("sqlite:" + (dir / "own.db").string());
+    o.tenants.open_backend = [&](const std::string& id) {
+      return open_backend("sqlite:" + (dir / (id + ".db")).string());
+    };
+    RefCache cache(o);
+    const std::string a = cache.tenant("acme").set("", json::value("a")).ref_id;
+    const std::string b = cache.tenant("globex").set("", json::value("b")).ref_id;
+    EXPECT_TRUE(std::filesystem::exists(dir / "acme.db"));
+    EXPECT_TRUE(std::filesystem::exists(dir / "globex.db"));
+    EXPECT_THROW(cache.tenant("globex").resolve(a, Actor::system()), NotFound);
+    EXPECT_THROW(cache.resolve(b, Actor::system()), NotFound);
+    // Another process's view of acme's file holds acme's ref and nothing of globex.
+    auto acme_file = open_backend("sqlite:" + (dir / "acme.db").string());
+    EXPECT_NE(acme_file->get(a), nullptr);
+    EXPECT_EQ(acme_file->get(b), nullptr);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(TenantsOnRedis, AKeyPrefixWithBracesOrSpacesIsRefused) {
