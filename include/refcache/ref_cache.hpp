@@ -206,12 +206,14 @@ class RefCache {
   // workers as this one, over the tenant's own store (TenantOptions::open_backend), opened on
   // first use and kept as long as this object. Nothing done through it reads or writes
   // another store: a ref of one tenant is not found through another's cache. *this when `id`
-  // is empty or no tenants are configured. Throws InvalidArgument when `id` is not
+  // is empty or no tenants are configured; on a tenant's cache, the cache the options built
+  // answers (so "" is its own store). Throws InvalidArgument when `id` is not
   // is_tenant_id() or would be a tenant beyond max_tenants, and what open_backend throws.
   RefCache& tenant(std::string_view id);
   // The tenant this cache serves: empty for the cache the options built.
   const std::string& tenant_id() const { return tenant_id_; }
-  // Whether tenant() opens stores of their own (TenantOptions::open_backend is set).
+  // Whether tenant() opens stores of their own (TenantOptions::open_backend is set); false on
+  // a tenant's cache, whose calls stay in its store.
   bool has_tenants() const { return static_cast<bool>(options_.tenants.open_backend); }
 
   const std::string& name() const { return options_.name; }

@@ -193,7 +193,6 @@ class ChangeNotifier {
 
  private:
   ::mcp::Server& server_;
-  RefCache& cache_;
   std::shared_ptr<State> state_;
   std::thread watcher_;
 };

@@ -139,8 +139,8 @@ bool is_tenant_id(std::string_view id) {
 }
 
 RefCache& RefCache::tenant(std::string_view id) {
-  if (id.empty() || !has_tenants()) return *this;
   if (root_ != this) return root_->tenant(id);
+  if (id.empty() || !has_tenants()) return *this;
   if (!is_tenant_id(id))
     throw InvalidArgument("tenant id must be 1 to 64 of [A-Za-z0-9_.-], not starting with '.'");
   std::lock_guard lock(tenants_mu_);

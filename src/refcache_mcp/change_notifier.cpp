@@ -235,7 +235,7 @@ struct ChangeNotifier::State {
 
 ChangeNotifier::ChangeNotifier(::mcp::Server& server, RefCache& cache,
                                ChangeNotifierOptions options)
-    : server_(server), cache_(cache), state_(std::make_shared<State>()) {
+    : server_(server), state_(std::make_shared<State>()) {
   state_->server = &server;
   state_->cache = &cache;
   std::weak_ptr<State> weak = state_;

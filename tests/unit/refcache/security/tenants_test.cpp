@@ -59,7 +59,9 @@ TEST(Tenants, ARefOfOneTenantIsNotFoundThroughAnotherOrTheOwnStore) {
   RefCache& acme = cache.tenant("acme");
   RefCache& globex = cache.tenant("globex");
   EXPECT_EQ(acme.tenant_id(), "acme");
-  EXPECT_EQ(&cache.tenant("acme"), &acme);  // opened once, kept
+  EXPECT_EQ(&cache.tenant("acme"), &acme);     // opened once, kept
+  EXPECT_EQ(&acme.tenant("globex"), &globex);  // a tenant's cache names the others' too
+  EXPECT_EQ(&acme.tenant(""), &cache);
   EXPECT_EQ(f.opened.load(), 2);
 
   const std::string ref = acme.set("", json::value("acme's secret")).ref_id;
