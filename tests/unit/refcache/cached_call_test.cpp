@@ -597,7 +597,7 @@ TEST(CachedCall, AClaimIsRenewedWhileItsCallRunsAndFreedWhenItEnds) {
   EXPECT_EQ(r.at("ref_id").as_string(), first_ref);
   EXPECT_EQ(r.at("value"), json::value(7));
   const std::string claim = "call:public:" + slow_first.call_key({});
-  EXPECT_TRUE(eventually([&] { return backend->claim_holder(claim) == std::nullopt; }));
+  EXPECT_TRUE(eventually([&, b = backend] { return b->claim_holder(claim) == std::nullopt; }));
 }
 
 // An async run keeps its claim for as long as it runs (far beyond the lease): a second
@@ -624,7 +624,7 @@ TEST(CachedCall, AsyncRunsKeepTheirClaimUntilTheyEnd) {
   EXPECT_EQ(again.at("status"), "processing");
   release = true;
   const std::string claim = "call:public:" + a.call_key({});
-  EXPECT_TRUE(eventually([&] { return backend->claim_holder(claim) == std::nullopt; }));
+  EXPECT_TRUE(eventually([&, b = backend] { return b->claim_holder(claim) == std::nullopt; }));
   EXPECT_EQ(runs, 1);
 }
 
@@ -646,7 +646,7 @@ TEST(CachedCall, AWaiterTakesOverAClaimThatLapses) {
   c.call({{"n", 1}});
   EXPECT_EQ(runs, 1);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);  // far from claim_wait
-  EXPECT_TRUE(eventually([&] { return backend->claim_holder(claim) == std::nullopt; }));
+  EXPECT_TRUE(eventually([&, b = backend] { return b->claim_holder(claim) == std::nullopt; }));
 }
 
 // Short calls with a lease so short that renewals often run while calls end: every call
