@@ -474,8 +474,9 @@ TEST(TaskThreads, TasksDoNotTakeTheRequestWorkers) {
   mcp::ServerOptions o;
   o.worker_threads = 1;
   o.tasks.worker_threads = 2;
-  mcp::Server srv(o);
+  // Before the server: its destructor waits for the tasks, which read it.
   std::atomic<bool> release{false};
+  mcp::Server srv(o);
   srv.tool<None>({.name = "long", .description = "", .task_support = mcp::TaskSupport::kOptional},
                  [&](const None&, mcp::ToolContext& ctx) {
                    while (!release && !ctx.cancelled()) std::this_thread::sleep_for(2ms);
