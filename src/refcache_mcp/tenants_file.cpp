@@ -33,6 +33,10 @@ std::map<std::string, std::string> string_map(const json::value& v, const std::s
   return out;
 }
 
+std::string quoted(const std::string& s) {
+  return "'" + s + "'";
+}
+
 }  // namespace
 
 std::optional<std::string> TenantsFile::backend_url(const std::string& id) const {
@@ -78,8 +82,10 @@ TenantsFile parse_tenants_file(const std::string& text, const std::string& path)
     if (!is_tenant_id(id))
       bad(path, "tenant '" + id + "' is not a tenant id (1 to 64 of [A-Za-z0-9_.-])");
   for (const auto& [user, id] : f.users) {
-    if (!is_tenant_id(id)) bad(path, "user '" + user + "': '" + id + "' is not a tenant id");
-    if (!f.backend_url(id)) bad(path, "user '" + user + "': tenant '" + id + "' has no store");
+    if (!is_tenant_id(id))
+      bad(path, "user '" + user + "': tenant " + quoted(id) + " is not a tenant id");
+    if (!f.backend_url(id))
+      bad(path, "user '" + user + "': tenant " + quoted(id) + " has no store");
   }
   if (f.backend.empty() && f.tenants.empty())
     bad(path, "gives no tenant a store: set \"backend\" or \"tenants\"");
