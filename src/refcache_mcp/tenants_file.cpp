@@ -1,10 +1,9 @@
 #include "refcache_mcp/tenants_file.hpp"
 
-#include <fstream>
-
 #include "jsonio/json_text.hpp"
 #include "refcache/errors.hpp"
 #include "refcache/ref_cache.hpp"
+#include "refcache_mcp/config_file.hpp"
 
 namespace refcache::mcp {
 
@@ -93,14 +92,7 @@ TenantsFile parse_tenants_file(const std::string& text, const std::string& path)
 }
 
 TenantsFile read_tenants_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) bad(path, "cannot be read");
-  std::string text;
-  text.resize(kMaxFileBytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxFileBytes) bad(path, "larger than 16 MiB");
-  return parse_tenants_file(text, path);
+  return parse_tenants_file(read_config_file("tenants file", path, kMaxFileBytes), path);
 }
 
 }  // namespace refcache::mcp

@@ -1,10 +1,9 @@
 #include "refcache_mcp/warm_file.hpp"
 
-#include <fstream>
-
 #include "jsonio/json_text.hpp"
 #include "refcache/errors.hpp"
 #include "refcache_mcp/cached_tools.hpp"
+#include "refcache_mcp/config_file.hpp"
 
 namespace refcache::mcp {
 
@@ -78,14 +77,7 @@ CacheWarmerOptions parse_warm_file(const std::string& text, const std::string& p
 }
 
 CacheWarmerOptions read_warm_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) bad(path, "cannot be read");
-  std::string text;
-  text.resize(kMaxFileBytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxFileBytes) bad(path, "larger than 4 MiB");
-  return parse_warm_file(text, path);
+  return parse_warm_file(read_config_file("warm file", path, kMaxFileBytes), path);
 }
 
 }  // namespace refcache::mcp
