@@ -125,6 +125,7 @@ int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
   mcp::Server server(so);
   refcache::mcp::InstallOptions io;
   io.query_deadline = sc.query_timeout;
+  io.query_max_memory = sc.query_memory_mib << 20;
   io.admin_check = refcache::mcp::admin_check(sc);
   // Without an administrator the admin tools would only refuse: they are not offered.
   io.admin_tools = static_cast<bool>(io.admin_check);

@@ -25,7 +25,7 @@
 // Thread-safety: both functions are reentrant; each call uses its own connection, opened
 // without SQLite's mutexes (SQLITE_OPEN_NOMUTEX) since no other thread touches it. The
 // process-wide heap limit of SQLite is not used, so the calls share nothing with the SQLite
-// backend in the same process.
+// backend in the same process; each call's memory is counted on its own (max_memory).
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -59,6 +59,11 @@ struct QueryLimits {
   std::size_t max_columns = 2000;
   // Terms of a compound SELECT (SQLITE_LIMIT_COMPOUND_SELECT). Default 100.
   std::size_t max_compound_select = 100;
+  // Bytes SQLite may hold for the call at once: the loaded value, its full-text index, and
+  // what the query builds; counted per call, not for the process (docs/queries.md). Default
+  // 256 MiB: queries measured at most 3.4 times their value's JSON size, so the largest value
+  // the cache accepts (64 MiB) should fit.
+  std::size_t max_memory = std::size_t{256} << 20;
   // Polled with the deadline; returning true stops the call with Cancelled. Optional.
   std::function<bool()> cancelled{};
 };

@@ -141,6 +141,8 @@ struct InstallOptions {
   std::chrono::milliseconds query_deadline{5000};
   // Rows one query may answer (QueryLimits::max_rows).
   std::size_t query_max_rows = 1000000;
+  // Bytes SQLite may hold for one query or search (QueryLimits::max_memory).
+  std::size_t query_max_memory = std::size_t{256} << 20;
   // The most hits one search may ask for (its `limit` argument's maximum).
   std::int64_t max_search_hits = 100;
   // Adds the cache's metric families to the server's (Server::metrics_text, /metrics) and,

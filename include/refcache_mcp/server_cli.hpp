@@ -18,6 +18,7 @@
 //   --admin USER                (repeatable; MCP_ADMIN_USERS) principals allowed admin tools
 //   --call-timeout SECONDS      deadline of every call (30; 0 = none)
 //   --query-timeout SECONDS     deadline of one query or search over a ref (5)
+//   --query-memory MIB          memory SQLite may hold for one query or search (256)
 //   --namespace-template TPL    e.g. "session:{session_id}": scope every cached result
 //   --session-scoped            bind cached results to the caller's session
 //   --stdio-admin               (MCP_STDIO_ADMIN=1) the stdio client may use the admin tools
@@ -78,6 +79,8 @@ struct ServerConfig {
   // InstallOptions::query_deadline: how long one query_cached_result or search_cached_result
   // may run.
   std::chrono::milliseconds query_timeout = std::chrono::seconds(5);
+  // InstallOptions::query_max_memory, in MiB.
+  std::size_t query_memory_mib = 256;
   // RefCacheOptions::call_defaults: every cached tool of the server takes these.
   std::string namespace_template{};  // overrides every cached tool's namespace when set
   bool session_scoped = false;

@@ -589,6 +589,7 @@ void add_query_tools(::mcp::Server& server, RefCache& cache, const InstallOption
   QueryLimits limits;
   limits.deadline = opt.query_deadline;
   limits.max_rows = opt.query_max_rows;
+  limits.max_memory = opt.query_max_memory;
   CachedCallOptions co;
   co.ref_params = {"ref_id"};
   // Longer than any query runs (its deadline), with a second for storing the answer.

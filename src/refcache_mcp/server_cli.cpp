@@ -138,6 +138,11 @@ bool parse_server_flags(int argc, char** argv, const ServerDefaults& d, ServerCo
                  "value the caller may only use is answered this plus one second after it began")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
+  app.add_option("--query-memory", c.query_memory_mib,
+                 "MiB SQLite may hold for one query_cached_result or search_cached_result: the "
+                 "loaded value, its index and what the query builds")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
   app.add_option("--tenants", c.tenants_file,
                  "tenants file: each tenant's refs in a store of its own (a Redis database or "
                  "key prefix, a SQLite file), the tenant taken from the token's tenant_id or "
@@ -348,6 +353,7 @@ int run_server(int argc, char** argv, const ServerDefaults& d,
   ::mcp::Server server(so);
   InstallOptions io;
   io.query_deadline = config.query_timeout;
+  io.query_max_memory = config.query_memory_mib << 20;
   io.admin_check = admin_check(config);
   // Without an administrator the admin tools would only refuse: they are not offered.
   io.admin_tools = static_cast<bool>(io.admin_check);

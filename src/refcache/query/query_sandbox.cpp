@@ -110,7 +110,9 @@ std::string with_commas(std::size_t n) {
 }
 
 QuerySandbox::QuerySandbox(const QueryLimits& limits)
-    : limits_(limits), deadline_(std::chrono::steady_clock::now() + limits.deadline) {
+    : limits_(limits),
+      memory_(limits.max_memory),
+      deadline_(std::chrono::steady_clock::now() + limits.deadline) {
   const int rc = sqlite3_open_v2(":memory:", &db_,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
                                      SQLITE_OPEN_PRIVATECACHE | SQLITE_OPEN_EXRESCODE,
@@ -118,6 +120,7 @@ QuerySandbox::QuerySandbox(const QueryLimits& limits)
   if (rc != SQLITE_OK) {
     sqlite3_close(db_);
     db_ = nullptr;
+    if (memory_.exceeded()) fail(SQLITE_NOMEM);
     throw InvalidArgument("cannot open a query database: " + std::string(sqlite3_errstr(rc)));
   }
   sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
@@ -325,7 +328,12 @@ void QuerySandbox::fail(int rc) const {
         "a string or blob exceeds the " +
         with_commas(static_cast<std::size_t>(sqlite3_limit(db_, SQLITE_LIMIT_LENGTH, -1))) +
         "-byte length limit");
-  if (primary == SQLITE_NOMEM) throw InvalidArgument("the query ran out of memory");
+  if (primary == SQLITE_NOMEM || memory_.exceeded()) {
+    if (memory_.exceeded())
+      throw InvalidArgument("the query exceeded its " + with_commas(limits_.max_memory) +
+                            "-byte memory limit");
+    throw InvalidArgument("the query ran out of memory");
+  }
   throw InvalidArgument(std::string("SQL error: ") + sqlite3_errmsg(db_));
 }
 

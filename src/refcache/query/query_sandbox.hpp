@@ -4,13 +4,15 @@
 // Life of a sandbox: the constructor opens ":memory:" (SQLITE_OPEN_NOMUTEX: one thread uses
 // it), applies the per-connection limits of QueryLimits, turns off triggers, views, extension
 // loading and schema writes (SQLITE_DBCONFIG_DEFENSIVE), and starts the deadline (a progress
-// handler). The owner loads its tables with exec()/prepare_trusted(), then calls confine(),
-// which installs the authorizer; from then on only statements that read prepare.
-// prepare_one() accepts exactly one statement of the caller's and rows() collects its answer
-// within the row and byte limits. fail() turns a SQLite result code into the error the caller
-// sees, naming the limit that stopped it.
+// handler), and counts what SQLite allocates for it against max_memory (QueryMemory, from
+// construction to destruction, on the constructing thread). The owner loads its tables with
+// exec()/prepare_trusted(), then calls confine(), which installs the authorizer; from then on only
+// statements that read prepare. prepare_one() accepts exactly one statement of the caller's and
+// rows() collects its answer within the row and byte limits. fail() turns a SQLite result code into
+// the error the caller sees, naming the limit that stopped it.
 //
-// Thread-safety: none; a sandbox belongs to one call on one thread.
+// Thread-safety: none; a sandbox belongs to one call on one thread, and is made and destroyed
+// on it.
 #pragma once
 
 #include <sqlite3.h>
@@ -21,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "refcache/query/query_memory.hpp"
 #include "refcache/ref_query.hpp"
 
 namespace refcache::query {
@@ -62,7 +65,8 @@ class QuerySandbox {
   boost::json::array rows(sqlite3_stmt* stmt);
 
   // Throws the error for result code `rc` of the last call on this connection: Cancelled, or
-  // InvalidArgument naming the deadline, a length limit or memory, else SQLite's message.
+  // InvalidArgument naming the deadline, a length limit or the memory limit, else SQLite's
+  // message.
   [[noreturn]] void fail(int rc) const;
 
  private:
@@ -71,6 +75,7 @@ class QuerySandbox {
                        const char* trigger);
 
   QueryLimits limits_;
+  QueryMemory memory_;  // made before the connection, and ended after it is closed
   sqlite3* db_ = nullptr;
   std::chrono::steady_clock::time_point deadline_;
   bool deadline_hit_ = false;

@@ -91,7 +91,7 @@ console.log(`refcache workflow: two servers sharing one ${BACKEND === 'redis' ? 
 
 const calcExtra = ISOLATION ? ['--namespace-template', 'session:{session_id}'] : [];
 const calc = await connect('calculator', CALC, backendUrl, calcExtra);
-const analysis = await connect('data-analysis', ANALYSIS, backendUrl);
+const analysis = await connect('data-analysis', ANALYSIS, backendUrl, ['--query-memory', '8']);
 
 if (ISOLATION) {
   // A ref in the calculator client's session namespace is refused to another session.
@@ -171,7 +171,10 @@ if (ISOLATION) {
   const denied = await call(analysis.client, 'query_cached_result', { ref_id: ref1, sql: 'PRAGMA table_info(data)' },
     { expectError: true });
   check(/not allowed/.test(denied.text), 'a PRAGMA is refused', denied.text);
-  show(7, `data-analysis.query_cached_result(ref_id="${ref1}", sql=...)`, `${brief(q.sc.value)}; repeated: a hit; PRAGMA refused`);
+  const hungry = await call(analysis.client, 'query_cached_result', { ref_id: ref1, sql: "SELECT length(printf('%.12000000c', 'x')) AS n" },
+    { expectError: true });
+  check(/exceeded its 8,388,608-byte memory limit/.test(hungry.text), 'a query beyond --query-memory 8 is stopped, naming the limit', hungry.text);
+  show(7, `data-analysis.query_cached_result(ref_id="${ref1}", sql=...)`, `${brief(q.sc.value)}; repeated: a hit; PRAGMA refused; 12 MB string beyond 8 MiB refused`);
 
   // Ref paths: "<ref_id>#<JSON Pointer>" names a part of a value wherever a ref id goes.
   const parts = await call(analysis.client, 'analyze_data', { data: [`${ref1}#/0`, `${ref1}#/1`, `${ref1}#/49`] });

@@ -1,6 +1,6 @@
 // The confinement of query_value (refcache/ref_query.hpp): only one reading statement runs;
 // everything else is refused with a message naming why, and the limits on time and answer
-// size stop a query with a message naming the limit.
+// size and memory stop a query with a message naming the limit.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -111,6 +111,36 @@ TEST(QueryConfinement, AHugeAnswerBreaksTheRowAndByteLimits) {
   length.max_value_length = 1000000;
   EXPECT_NE(refusal("SELECT zeroblob(100000000)", length).find("1,000,000-byte length limit"),
             std::string::npos);
+}
+
+TEST(QueryConfinement, WhatSqliteHoldsForOneCallBreaksItsMemoryLimit) {
+  QueryLimits small;
+  small.max_memory = 4u << 20;
+  // What the query builds: a 10 MB string, within the length limit, beyond the memory limit.
+  EXPECT_EQ(refusal("SELECT length(printf('%.10000000c', 'x')) AS n", small),
+            "the query exceeded its 4,194,304-byte memory limit");
+  // What loading takes: 40,000 rows of about 200 bytes.
+  json::array rows;
+  for (int i = 0; i < 40000; ++i)
+    rows.push_back(
+        json::object{{"id", i}, {"text", std::string(200, static_cast<char>('a' + i % 26))}});
+  const json::value big(std::move(rows));
+  try {
+    query_value(big, "SELECT count(*) AS n FROM data", small);
+    ADD_FAILURE() << "loading 8 MB within a 4 MiB limit";
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "the query exceeded its 4,194,304-byte memory limit");
+  }
+  try {
+    search_value(big, "aaaa", 10, small);
+    ADD_FAILURE() << "indexing 8 MB within a 4 MiB limit";
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "the query exceeded its 4,194,304-byte memory limit");
+  }
+  // The limit is the call's own: the same thread's next call, within the default, answers.
+  EXPECT_EQ(query_value(big, "SELECT count(*) AS n FROM data"), J(R"([{"n": 40000}])"));
+  EXPECT_EQ(query_value(J("[1]"), "SELECT length(printf('%.10000000c', 'x')) AS n"),
+            J(R"([{"n": 10000000}])"));
 }
 
 TEST(QueryConfinement, OversizedAndDeeplyNestedStatementsAreRefused) {
