@@ -564,6 +564,21 @@ void register_fixture(mcp::Server& s) {
                 "A resource that can be subscribed to", "text/plain", "Watched resource content");
   text_resource("test://stateless-static-text", "Stateless Static Text", "A static text resource",
                 "text/plain", "This is the content of the stateless static text resource.");
+  // Asks for input before it answers (2026-07-28 MRTR), as test_input_required_result_prompt.
+  s.resource(
+      {.uri = "test://input-required-resource",
+       .name = "Input-required Resource",
+       .description = "A resource that asks for context before it answers (MRTR)",
+       .mime_type = "text/plain"},
+      [](const std::string& u, mcp::RequestContext& ctx) {
+        if (const bj::value* c = elicited(ctx, "user_context", "context"))
+          return mcp::ReadResourceResult{
+              {{.uri = u, .mime_type = "text/plain", .text = "Context: " + text_of(*c)}}};
+        ctx.require_input(bj::object{
+            {"user_context", elicit_request("What context should the resource use?",
+                                            bj::object{{"context", bj::object{{"type", "string"}}}},
+                                            bj::array{"context"})}});
+      });
   s.resource_template(
       {.uri_template = "test://template/{id}/data",
        .name = "Template Resource",

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "aggregation.hpp"
+#include "caller_relay.hpp"
 
 namespace gateway {
 
@@ -27,6 +28,17 @@ auto forwarded(const Upstream& up, Body body) -> decltype(body()) {
     message += e.what();
     throw mcp::Error(mcp::error_code::kInternalError, message);
   }
+}
+
+// resources/read of `uri` on `up`, for the caller of `ctx`: the upstream's input requests
+// relayed to it (caller_relay.hpp).
+mcp::ReadResourceResult read_forwarded(Upstream& up, ParkedCalls& parked, const std::string& uri,
+                                       mcp::RequestContext& ctx) {
+  return relayed_as<mcp::ReadResourceResult>(forwarded(up, [&] {
+    return forward_request(up, parked, ctx, [&up, uri](mcp::CallOptions& co) -> RelayedResult {
+      return up.read_resource(uri, co);
+    });
+  }));
 }
 
 // True when every expression of `tmpl` is one the SDK's matcher takes (RFC 6570 levels 1 and
@@ -51,8 +63,11 @@ bool matchable(std::string_view tmpl) {
 
 CatalogForwarding::CatalogForwarding(mcp::Server& server,
                                      const std::vector<std::unique_ptr<Upstream>>& upstreams,
-                                     std::set<std::string> reserved_prompts)
-    : server_(server), upstreams_(upstreams), reserved_prompts_(std::move(reserved_prompts)) {
+                                     std::set<std::string> reserved_prompts, ParkedCalls& parked)
+    : server_(server),
+      upstreams_(upstreams),
+      reserved_prompts_(std::move(reserved_prompts)),
+      parked_(parked) {
   // completion/complete goes to the upstream of the prompt or resource template it names, a
   // prompt under the upstream's own name; anything else (the gateway's own refcache://
   // template, an unknown name) gets no values.
@@ -116,13 +131,10 @@ CatalogCounts CatalogForwarding::sync(bool notify) {
       if (auto it = resources_.find(r.uri);
           it != resources_.end() && it->second.first == i && it->second.second == listed)
         continue;  // unchanged
-      server_.resource(r, [&up](const std::string& uri, mcp::RequestContext& ctx) {
-        return forwarded(up, [&] {
-          mcp::CallOptions co;
-          co.cancellation = &ctx.token();
-          return up.read_resource(uri, co);
-        });
-      });
+      server_.resource(r,
+                       [&up, &parked = parked_](const std::string& uri, mcp::RequestContext& ctx) {
+                         return read_forwarded(up, parked, uri, ctx);
+                       });
     }
     for (const auto& t : up.resource_templates()) {
       if (t.uri_template.rfind("refcache://", 0) == 0) continue;
@@ -137,14 +149,9 @@ CatalogCounts CatalogForwarding::sync(bool notify) {
       }
       try {
         server_.resource_template(
-            t, [&up](const std::string& uri, const std::map<std::string, std::string>&,
-                     mcp::RequestContext& ctx) {
-              return forwarded(up, [&] {
-                mcp::CallOptions co;
-                co.cancellation = &ctx.token();
-                return up.read_resource(uri, co);
-              });
-            });
+            t, [&up, &parked = parked_](
+                   const std::string& uri, const std::map<std::string, std::string>&,
+                   mcp::RequestContext& ctx) { return read_forwarded(up, parked, uri, ctx); });
         template_routes_[t.uri_template] = i;
         ++offered_templates_;
       } catch (const std::exception& e) {
@@ -192,13 +199,15 @@ CatalogCounts CatalogForwarding::sync(bool notify) {
       continue;  // unchanged
     const std::string original = spec.name;
     spec.name = routed.exposed_name;
-    server_.prompt(std::move(spec), [&up, original](const std::map<std::string, std::string>& args,
-                                                    mcp::RequestContext& ctx) {
-      return forwarded(up, [&] {
-        mcp::CallOptions co;
-        co.cancellation = &ctx.token();
-        return up.get_prompt(original, args, co);
-      });
+    server_.prompt(std::move(spec), [&up, &parked = parked_, original](
+                                        const std::map<std::string, std::string>& args,
+                                        mcp::RequestContext& ctx) {
+      return relayed_as<mcp::GetPromptResult>(forwarded(up, [&] {
+        return forward_request(up, parked, ctx,
+                               [&up, original, args](mcp::CallOptions& co) -> RelayedResult {
+                                 return up.get_prompt(original, args, co);
+                               });
+      }));
     });
   }
   bool prompts_changed = now.size() != prompts_.size();

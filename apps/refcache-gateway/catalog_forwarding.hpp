@@ -10,6 +10,9 @@
 // notifications/{resources,prompts}/list_changed. Resource templates are only ever added (the
 // server SDK cannot remove one). completion/complete of a prompt or resource template goes to
 // its upstream (a prompt under the upstream's own name); for anything else it offers no values.
+// What an upstream sends while it answers a prompts/get or resources/read (progress, log
+// messages, elicitation/sampling/roots requests) reaches the caller as a tool call's does:
+// directly, or across input_required rounds for a 2026-07-28 caller (caller_relay.hpp).
 //
 // Thread-safety: sync() may be called from any thread (calls are serialized); the handlers are
 // thread-safe. `server` and `upstreams` must outlive this object, and this object the server's
@@ -25,6 +28,7 @@
 #include <vector>
 
 #include "mcp/server.hpp"
+#include "parked_calls.hpp"
 #include "upstream.hpp"
 
 namespace gateway {
@@ -38,8 +42,9 @@ struct CatalogCounts {
 class CatalogForwarding {
  public:
   // `reserved_prompts`: names prompts never take.
+  // `parked`: where the requests of 2026-07-28 callers wait for their input (caller_relay.hpp).
   CatalogForwarding(mcp::Server& server, const std::vector<std::unique_ptr<Upstream>>& upstreams,
-                    std::set<std::string> reserved_prompts);
+                    std::set<std::string> reserved_prompts, ParkedCalls& parked);
   // Registers what the upstreams list now and returns what is offered; `notify`: tell the
   // clients of what changed.
   CatalogCounts sync(bool notify);
@@ -50,6 +55,7 @@ class CatalogForwarding {
   mcp::Server& server_;
   const std::vector<std::unique_ptr<Upstream>>& upstreams_;
   std::set<std::string> reserved_prompts_;
+  ParkedCalls& parked_;
   std::mutex mu_;
   // Offered resource URI / prompt name -> (upstream index, the item as listed).
   std::map<std::string, std::pair<std::size_t, boost::json::value>> resources_;

@@ -65,7 +65,7 @@ ConfigFlag take_config_flag(int argc, char** argv) {
 // Registers the gateway's own gateway_status tool.
 void register_status(mcp::Server& server,
                      const std::vector<std::unique_ptr<gateway::Upstream>>& upstreams,
-                     const gateway::ToolForwarding& tools) {
+                     const gateway::ParkedCalls& relayed) {
   mcp::ToolSpec status;
   status.name = "gateway_status";
   status.title = "Gateway status";
@@ -77,14 +77,13 @@ void register_status(mcp::Server& server,
   status.input_schema = json::object{{"type", "object"}, {"properties", json::object{}}};
   status.annotations.read_only_hint = true;
   status.annotations.open_world_hint = false;
-  server.tool_raw(std::move(status), [&upstreams, &tools](const json::value&, mcp::ToolContext&) {
+  server.tool_raw(std::move(status), [&upstreams, &relayed](const json::value&, mcp::ToolContext&) {
     json::array list;
     std::size_t up = 0;
     for (const auto& u : upstreams) {
       list.push_back(u->status());
       if (u->up()) ++up;
     }
-    const gateway::ParkedCalls& relayed = tools.relayed();
     return mcp::CallToolResult::structured(
         json::object{{"upstreams", std::move(list)},
                      {"up", up},
@@ -158,11 +157,13 @@ int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
   gateway::RelayOptions relay;
   if (sc.call_timeout.count() > 0)
     relay.ask_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(sc.call_timeout);
-  gateway::ToolForwarding tools(server, *cache, config, upstreams, reserved, relay);
+  // The requests of 2026-07-28 callers that wait for their input, tools' and others'.
+  gateway::ParkedCalls relayed(relay);
+  gateway::ToolForwarding tools(server, *cache, config, upstreams, reserved, relayed);
   const std::size_t offered = tools.sync(false);
-  gateway::CatalogForwarding catalog_forwarding(server, upstreams, {});
+  gateway::CatalogForwarding catalog_forwarding(server, upstreams, {}, relayed);
   const gateway::CatalogCounts catalog = catalog_forwarding.sync(false);
-  register_status(server, upstreams, tools);
+  register_status(server, upstreams, relayed);
   spdlog::info("{}: {} tools, {} resources, {} resource templates, {} prompts from {} upstreams",
                kProgram, offered, catalog.resources, catalog.resource_templates, catalog.prompts,
                upstreams.size());
@@ -181,7 +182,7 @@ int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
   sc.transport.http.routes = refcache::mcp::dashboard_routes(*cache, sc, d.program);
   const int rc = refcache::mcp::serve(server, sc);
   subscriptions.stop();
-  tools.stop();
+  relayed.stop();
   upstreams.clear();
   return rc;
 }

@@ -55,7 +55,7 @@ std::exception_ptr refusal_of(const json::value& answer) {
 }  // namespace
 
 RelayedCall::RelayedCall(ParkedCalls& owner, std::string id, std::string principal,
-                         std::function<mcp::CallToolResult(mcp::CallToolResult)> finish)
+                         std::function<RelayedResult(RelayedResult)> finish)
     : owner_(owner),
       id_(std::move(id)),
       principal_(std::move(principal)),
@@ -130,8 +130,8 @@ ParkedCalls::~ParkedCalls() {
   stop();
 }
 
-mcp::CallToolResult ParkedCalls::start(mcp::ToolContext& ctx, std::string principal, Finish finish,
-                                       UpstreamCall call) {
+RelayedResult ParkedCalls::start(mcp::ToolContext& ctx, std::string principal, Finish finish,
+                                 UpstreamCall call) {
   auto relayed =
       std::make_shared<RelayedCall>(*this, random_id(), std::move(principal), std::move(finish));
   {
@@ -144,7 +144,7 @@ mcp::CallToolResult ParkedCalls::start(mcp::ToolContext& ctx, std::string princi
     // Under the round's trace: the upstream request belongs to the caller's span.
     std::thread(mcp::bind_current_trace([this, relayed, call = std::move(call)] {
       try {
-        mcp::CallToolResult r = call(relayed);
+        RelayedResult r = call(relayed);
         std::lock_guard lock(relayed->mu_);
         relayed->result_ = std::move(r);
       } catch (...) {
@@ -165,7 +165,7 @@ mcp::CallToolResult ParkedCalls::start(mcp::ToolContext& ctx, std::string princi
   return await(relayed, ctx);
 }
 
-mcp::CallToolResult ParkedCalls::resume(mcp::ToolContext& ctx, const std::string& principal) {
+RelayedResult ParkedCalls::resume(mcp::ToolContext& ctx, const std::string& principal) {
   const std::string& state = ctx.request_state();
   if (!state.starts_with(kStatePrefix))
     throw mcp::Error(mcp::error_code::kInvalidParams,
@@ -180,7 +180,7 @@ mcp::CallToolResult ParkedCalls::resume(mcp::ToolContext& ctx, const std::string
                        "refcache-gateway: the input request this retry answers is unknown or no "
                        "longer waits (answered already, cancelled, or not answered within " +
                            seconds_text(options_.ask_timeout) +
-                           "); call the tool again without requestState");
+                           "); make the request again without requestState");
     relayed = it->second;
     if (relayed->principal_ != principal)
       throw mcp::Error(mcp::error_code::kInvalidRequest,
@@ -206,8 +206,7 @@ mcp::CallToolResult ParkedCalls::resume(mcp::ToolContext& ctx, const std::string
   return await(relayed, ctx);
 }
 
-mcp::CallToolResult ParkedCalls::await(const std::shared_ptr<RelayedCall>& call,
-                                       mcp::ToolContext& ctx) {
+RelayedResult ParkedCalls::await(const std::shared_ptr<RelayedCall>& call, mcp::ToolContext& ctx) {
   RelayedCall& c = *call;
   std::uint64_t seq = 0;
   {
@@ -255,7 +254,7 @@ mcp::CallToolResult ParkedCalls::await(const std::shared_ptr<RelayedCall>& call,
   c.cv_.wait(lock, [&c] { return c.users_ == 0; });
   if (c.done_ && !ask) {
     std::exception_ptr error = c.error_;
-    std::optional<mcp::CallToolResult> result = std::move(c.result_);
+    std::optional<RelayedResult> result = std::move(c.result_);
     // An ask the upstream left behind (a 2025-11-25 request it no longer waits for) fails now
     // rather than at its deadline.
     if (!c.abandoned_) {

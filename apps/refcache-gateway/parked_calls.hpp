@@ -1,9 +1,9 @@
-// Parked calls: the tool calls of 2026-07-28 clients that the gateway forwards, relayed across
-// the rounds of MRTR (multi-round tool requests), so that an upstream's input request
-// (elicitation/create, sampling/createMessage, roots/list, whether it comes as a 2025-11-25
-// request or from a 2026-07-28 input_required result) reaches a client that cannot be sent
-// requests. The upstream call runs on a thread of its own; the round's handler waits for
-// whichever comes first, the call's outcome (the round's answer, through `finish`) or an ask,
+// Parked calls: the requests of 2026-07-28 clients that the gateway forwards (tools/call,
+// prompts/get, resources/read), relayed across the rounds of MRTR (multi-round requests), so that
+// an upstream's input request (elicitation/create, sampling/createMessage, roots/list, whether it
+// comes as a 2025-11-25 request or from a 2026-07-28 input_required result) reaches a client that
+// cannot be sent requests. The upstream call runs on a thread of its own; the round's handler waits
+// for whichever comes first, the call's outcome (the round's answer, through `finish`) or an ask,
 // which parks the call in this table under a random key (a new one for each ask) and ends the
 // round with ctx.require_input({key: {method, params}}, "relay:" + key) (the SDK signs the
 // state). The retry names the call by its state; its answer (inputResponses[key], a result
@@ -45,11 +45,28 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "mcp/client.hpp"
 #include "mcp/context.hpp"
+#include "mcp/errors.hpp"
+#include "mcp/types.hpp"
 
 namespace gateway {
+
+// The upstream's answer to a relayed request, of the request's kind.
+using RelayedResult =
+    std::variant<mcp::CallToolResult, mcp::GetPromptResult, mcp::ReadResourceResult>;
+
+// The answer of `result`'s kind R; a request state signed for one method never reaches
+// another's handler (the SDK binds it to the method and name), so another kind is an error of
+// the gateway's (-32603).
+template <class R>
+R relayed_as(RelayedResult result) {
+  if (R* r = std::get_if<R>(&result)) return std::move(*r);
+  throw mcp::Error(mcp::error_code::kInternalError,
+                   "refcache-gateway: the retry continues a request of another kind");
+}
 
 struct RelayOptions {
   // Calls parked at once, waiting for their clients' answers.
@@ -74,7 +91,7 @@ class RelayedCall {
   mcp::CancellationToken& token() { return token_; }
 
   RelayedCall(ParkedCalls& owner, std::string id, std::string principal,
-              std::function<mcp::CallToolResult(mcp::CallToolResult)> finish);
+              std::function<RelayedResult(RelayedResult)> finish);
 
  private:
   // Runs `deliver` on the round in progress, if one is; `what` names it in the debug log.
@@ -88,7 +105,7 @@ class RelayedCall {
   ParkedCalls& owner_;
   const std::string id_;
   const std::string principal_;
-  const std::function<mcp::CallToolResult(mcp::CallToolResult)> finish_;
+  const std::function<RelayedResult(RelayedResult)> finish_;
   mcp::CancellationToken token_;
 
   std::mutex mu_;
@@ -105,7 +122,7 @@ class RelayedCall {
   std::exception_ptr answer_error_;
   // The upstream call's outcome.
   bool done_ = false;
-  std::optional<mcp::CallToolResult> result_;
+  std::optional<RelayedResult> result_;
   std::exception_ptr error_;
   // No round will come for it any more; `reason` says why.
   bool abandoned_ = false;
@@ -121,17 +138,17 @@ class ParkedCalls {
   ParkedCalls(const ParkedCalls&) = delete;
   ParkedCalls& operator=(const ParkedCalls&) = delete;
 
-  using UpstreamCall = std::function<mcp::CallToolResult(const std::shared_ptr<RelayedCall>&)>;
-  using Finish = std::function<mcp::CallToolResult(mcp::CallToolResult)>;
+  using UpstreamCall = std::function<RelayedResult(const std::shared_ptr<RelayedCall>&)>;
+  using Finish = std::function<RelayedResult(RelayedResult)>;
 
   // A first round: starts `call` on a thread of its own, for `principal`, and waits. Returns
   // finish(the call's result), rethrows the call's exception, or ends the round with
   // ctx.require_input when the call asks.
-  mcp::CallToolResult start(mcp::ToolContext& ctx, std::string principal, Finish finish,
-                            UpstreamCall call);
+  RelayedResult start(mcp::ToolContext& ctx, std::string principal, Finish finish,
+                      UpstreamCall call);
   // A retry (ctx.request_state() not empty): delivers the answer to the call it names and waits
   // as start() does. Throws mcp::Error as the contract says.
-  mcp::CallToolResult resume(mcp::ToolContext& ctx, const std::string& principal);
+  RelayedResult resume(mcp::ToolContext& ctx, const std::string& principal);
   // Calls parked now.
   std::size_t parked() const;
   // Relayed calls whose upstream thread runs now.
@@ -140,7 +157,7 @@ class ParkedCalls {
 
  private:
   friend class RelayedCall;
-  mcp::CallToolResult await(const std::shared_ptr<RelayedCall>& call, mcp::ToolContext& ctx);
+  RelayedResult await(const std::shared_ptr<RelayedCall>& call, mcp::ToolContext& ctx);
   enum class Parking { kParked, kFull, kAbandoned };
   Parking park(const std::shared_ptr<RelayedCall>& call);
   // Under both locks: unparks the call and marks it abandoned; false if it already was.

@@ -2,11 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <condition_variable>
-#include <mutex>
-
 #include "aggregation.hpp"
 #include "caller_principal.hpp"
+#include "caller_relay.hpp"
 #include "media_refs.hpp"
 #include "parked_calls.hpp"
 #include "private_result.hpp"
@@ -21,14 +19,6 @@ namespace json = boost::json;
 
 namespace {
 
-// Guards the uses of one call's context by the upstream's callbacks.
-struct Hook {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool alive = true;
-  int users = 0;
-};
-
 // The answer to a caller for an upstream's result: media by reference where configured, then
 // a ref with a preview when it is large.
 mcp::CallToolResult respond(refcache::RefCache& cache, const refcache::CallIdentity& who,
@@ -36,33 +26,6 @@ mcp::CallToolResult respond(refcache::RefCache& cache, const refcache::CallIdent
                             const InterceptOptions& answer) {
   if (s.media_by_ref) result = media_by_reference(cache, who, std::move(result), answer);
   return intercept(cache, who, std::move(result), answer);
-}
-
-// A 2026-07-28 client's call: run on a thread of its own, so that an ask of the upstream can end
-// the round with input_required while the call waits for the answer (parked_calls.hpp).
-mcp::CallToolResult relay(ParkedCalls& parked, Upstream& up, const mcp::ToolSpec& tool,
-                          const json::value& forwarded, const refcache::mcp::BudgetHint& hint,
-                          mcp::ToolContext& ctx, const std::string& principal,
-                          ParkedCalls::Finish finish) {
-  json::object meta;
-  if (hint.max_chars) meta[refcache::mcp::kMaxResultSizeCharsKey] = *hint.max_chars;
-  if (hint.max_tokens) meta[refcache::mcp::kMaxResultTokensKey] = *hint.max_tokens;
-  return parked.start(ctx, principal, std::move(finish),
-                      [&up, name = tool.name, forwarded, meta = std::move(meta),
-                       principal](const std::shared_ptr<RelayedCall>& call) {
-                        mcp::CallOptions co;
-                        co.cancellation = &call->token();
-                        co.meta = meta;
-                        co.on_progress = [call](const mcp::Progress& p) { call->progress(p); };
-                        CallSink sink;
-                        sink.principal = principal;
-                        sink.log = [call](const mcp::LogMessage& m) { call->log(m); };
-                        sink.ask = [call](const std::string& method, const json::value& params) {
-                          return call->ask(method, params);
-                        };
-                        Upstream::CallScope scope(up, std::move(sink));
-                        return up.call_tool(name, forwarded, co);
-                      });
 }
 
 // Calls one upstream tool for a client: refs in the arguments resolved, the result intercepted.
@@ -77,7 +40,7 @@ mcp::CallToolResult forward(refcache::RefCache& root, ParkedCalls& parked, Upstr
     // The retry of a 2026-07-28 round that asked for input: it continues its call, which was
     // made with the first round's arguments and answers by the first round's rules.
     if (ctx.era() == mcp::Era::kModern && !ctx.request_state().empty())
-      return parked.resume(ctx, caller_principal(who));
+      return relayed_as<mcp::CallToolResult>(parked.resume(ctx, caller_principal(who)));
     ResolvedArguments in;
     in.args = args.is_null() ? json::value(json::object{}) : args;
     if (s.accept_refs && has_ref_arguments(in.args))
@@ -120,69 +83,39 @@ mcp::CallToolResult forward(refcache::RefCache& root, ParkedCalls& parked, Upstr
     // upstream call on a thread of its own. A caller that declared none could not answer
     // them: its call runs here, as a 2025-11-25 caller's does, and an upstream's request is
     // refused.
-    const bool askable = ctx.client_supports("elicitation") || ctx.client_supports("sampling") ||
-                         ctx.client_supports("roots");
-    if (!confined && ctx.era() == mcp::Era::kModern && askable) {
+    if (!confined && askable(ctx)) {
       // Whichever round receives the result answers with it.
       auto finish = [&cache, who, key, ttl, s, answer](mcp::CallToolResult result) {
         keep_response(cache, key, result, ttl, who);
         return respond(cache, who, std::move(result), s, answer);
       };
-      return relay(parked, up, tool, forwarded, hint, ctx, caller_principal(who),
-                   std::move(finish));
+      ParkedCalls::Finish relayed_finish = [finish = std::move(finish)](RelayedResult r) {
+        return RelayedResult(finish(relayed_as<mcp::CallToolResult>(std::move(r))));
+      };
+      return relayed_as<mcp::CallToolResult>(relay_across_rounds(
+          up, parked, ctx, caller_principal(who), std::move(relayed_finish),
+          [&up, name = tool.name, forwarded, hint](mcp::CallOptions& co) -> RelayedResult {
+            if (hint.max_chars) co.meta[refcache::mcp::kMaxResultSizeCharsKey] = *hint.max_chars;
+            if (hint.max_tokens) co.meta[refcache::mcp::kMaxResultTokensKey] = *hint.max_tokens;
+            return up.call_tool(name, forwarded, co);
+          }));
     }
     // Progress, log messages and requests of the upstream reach the client while this call
-    // runs, never after: each use of `ctx` holds the hook, and the call waits for the uses to
-    // end before it returns.
-    auto hook = std::make_shared<Hook>();
+    // runs, never after (DirectRelay); a confined call's reach nobody.
     mcp::CallOptions co;
     co.cancellation = &ctx.token();
     if (hint.max_chars) co.meta[refcache::mcp::kMaxResultSizeCharsKey] = *hint.max_chars;
     if (hint.max_tokens) co.meta[refcache::mcp::kMaxResultTokensKey] = *hint.max_tokens;
-    co.on_progress = [hook, &ctx, confined](const mcp::Progress& p) {
-      std::lock_guard lock(hook->mu);
-      if (hook->alive && !confined) ctx.progress(p.progress, p.total, p.message);
-    };
     CallSink sink;
     // A confined call is a principal of its own, so that what the upstream sends without
     // naming a request never goes to anybody while it runs (caller_principal.hpp).
     sink.principal =
         confined ? "private-call:" + refcache::make_ref_id(cache.name()) : caller_principal(who);
-    sink.log = [hook, &ctx, confined](const mcp::LogMessage& m) {
-      std::lock_guard lock(hook->mu);
-      if (hook->alive && !confined) ctx.log(m.level, m.data, m.logger);
-    };
-    sink.ask = [hook, &ctx, confined](const std::string& method, const json::value& params) {
-      if (confined)
-        throw mcp::Error(mcp::error_code::kInvalidRequest,
-                         "the client cannot be asked during a computation on values it may not "
-                         "read");
-      {
-        std::lock_guard lock(hook->mu);
-        if (!hook->alive) throw mcp::Error(mcp::error_code::kInternalError, "the call has ended");
-        ++hook->users;
-      }
-      struct Release {
-        Hook& h;
-        ~Release() {
-          std::lock_guard lock(h.mu);
-          --h.users;
-          h.cv.notify_all();
-        }
-      } release{*hook};
-      return ctx.request_client(method, params);
-    };
     mcp::CallToolResult result;
     {
+      DirectRelay direct(ctx, confined);
+      direct.attach(co, sink);
       Upstream::CallScope scope(up, std::move(sink));
-      struct End {
-        Hook& h;
-        ~End() {
-          std::unique_lock lock(h.mu);
-          h.alive = false;
-          h.cv.wait(lock, [this] { return h.users == 0; });
-        }
-      } end{*hook};
       if (!confined) {
         result = up.call_tool(tool.name, forwarded, co);
       } else {
@@ -233,17 +166,13 @@ mcp::CallToolResult forward(refcache::RefCache& root, ParkedCalls& parked, Upstr
 ToolForwarding::ToolForwarding(mcp::Server& server, refcache::RefCache& cache,
                                const GatewayConfig& config,
                                const std::vector<std::unique_ptr<Upstream>>& upstreams,
-                               std::set<std::string> reserved, RelayOptions relay_options)
+                               std::set<std::string> reserved, ParkedCalls& parked)
     : server_(server),
       cache_(cache),
       config_(config),
       upstreams_(upstreams),
       reserved_(std::move(reserved)),
-      parked_(relay_options) {}
-
-void ToolForwarding::stop() {
-  parked_.stop();
-}
+      parked_(parked) {}
 
 std::size_t ToolForwarding::sync(bool notify, bool always) {
   std::lock_guard lock(mu_);

@@ -37,16 +37,12 @@ namespace gateway {
 
 class ToolForwarding {
  public:
-  // `reserved`: the gateway's own tool names; `relay_options`: the parked calls of 2026-07-28
-  // callers. All arguments must outlive this object.
+  // `reserved`: the gateway's own tool names; `parked`: where the calls of 2026-07-28 callers
+  // wait for their input (shared with CatalogForwarding). All arguments must outlive this
+  // object.
   ToolForwarding(mcp::Server& server, refcache::RefCache& cache, const GatewayConfig& config,
                  const std::vector<std::unique_ptr<Upstream>>& upstreams,
-                 std::set<std::string> reserved, RelayOptions relay_options = {});
-  // Ends the relayed calls of 2026-07-28 callers (ParkedCalls::stop()); before the upstreams
-  // go away.
-  void stop();
-  // The relayed calls, for gateway_status.
-  const ParkedCalls& relayed() const { return parked_; }
+                 std::set<std::string> reserved, ParkedCalls& parked);
   // Registers the tools the upstreams offer now, removes those no longer offered, and returns
   // how many are offered; each collision is logged (warning). `notify`: send
   // notifications/tools/list_changed when the offered tools changed, or with `always` in any
@@ -60,7 +56,7 @@ class ToolForwarding {
   const GatewayConfig& config_;
   const std::vector<std::unique_ptr<Upstream>>& upstreams_;
   std::set<std::string> reserved_;
-  ParkedCalls parked_;
+  ParkedCalls& parked_;
   std::mutex mu_;
   // Offered name -> (upstream index, the upstream's tool as listed).
   std::map<std::string, std::pair<std::size_t, boost::json::value>> offered_;

@@ -7,7 +7,8 @@
 // The client's handlers see the upstream's questions and the tools' results carry the answers;
 // a forged request state and a stale one get clear JSON-RPC errors; an ask the client never
 // answers expires and leaves nothing parked; progress reaches the round and a cancelled round
-// ends the upstream call; a 2025-11-25 client still gets requests. Over
+// ends the upstream call; a 2025-11-25 client still gets requests. prompts/get and
+// resources/read ask the same way. Over
 // Streamable HTTP with two bearer users, a retry of another user's call is refused and the call
 // stays parked, and an error answer ({"error": ...}) reaches the upstream.
 #include <gtest/gtest.h>
@@ -123,7 +124,8 @@ class GatewayInputRelay : public ::testing::Test {
         asked_.push_back("elicitation: " + rq.message);
       }
       if (refuse_) throw mcp::Error(mcp::error_code::kInternalError, "the test refuses");
-      bj::object content{{"name", "Ada Lovelace"}, {"check", true}, {"value", "v"}};
+      bj::object content{
+          {"name", "Ada Lovelace"}, {"check", true}, {"value", "v"}, {"context", "from the test"}};
       return mcp::ElicitationResult{.action = "accept", .content = content};
     });
     client->on_sampling([this](const mcp::SamplingRequest& rq) {
@@ -293,6 +295,33 @@ TEST_F(GatewayInputRelay, ModernClientAnswersBothUpstreamsQuestionsInRounds) {
   } while (after.at("running").to_number<std::int64_t>() != 0 &&
            std::chrono::steady_clock::now() < until && (std::this_thread::sleep_for(100ms), true));
   EXPECT_EQ(after.at("running").to_number<std::int64_t>(), 0) << bj::serialize(after);
+}
+
+// prompts/get and resources/read are relayed as tool calls are: in rounds to a 2026-07-28
+// client, as requests to a 2025-11-25 one.
+TEST_F(GatewayInputRelay, PromptsAndResourcesAskTheirCallerToo) {
+  for (const auto versions : {mcp::VersionNegotiation::kModern, mcp::VersionNegotiation::kLegacy}) {
+    {
+      std::lock_guard lock(mu_);
+      asked_.clear();
+    }
+    auto client = connect(versions);
+    const std::string era = client->era() == mcp::Era::kModern ? "modern" : "legacy";
+    const mcp::GetPromptResult prompt =
+        client->get_prompt("conf_test_input_required_result_prompt");
+    ASSERT_EQ(prompt.messages.size(), 1u) << era;
+    EXPECT_EQ(prompt.messages[0].content.as_object().at("text"), "Context: from the test") << era;
+    const mcp::ReadResourceResult read = client->read_resource("test://input-required-resource");
+    ASSERT_EQ(read.contents.size(), 1u) << era;
+    EXPECT_EQ(read.contents[0].text.value_or(""), "Context: from the test") << era;
+    const auto seen = asked();
+    ASSERT_EQ(seen.size(), 2u) << era;
+    EXPECT_EQ(seen[0], "elicitation: What context should the prompt use?") << era;
+    EXPECT_EQ(seen[1], "elicitation: What context should the resource use?") << era;
+    const bj::object status = relay_status(*client);
+    EXPECT_EQ(status.at("parked").to_number<std::int64_t>(), 0) << bj::serialize(status);
+    EXPECT_EQ(status.at("running").to_number<std::int64_t>(), 0) << bj::serialize(status);
+  }
 }
 
 TEST_F(GatewayInputRelay, AnAskTheClientNeverAnswersExpiresAndLeavesNothingParked) {
