@@ -64,6 +64,24 @@ void DirectRelay::attach(mcp::CallOptions& co, CallSink& sink) const {
   };
 }
 
+namespace {
+
+// Refuses a request of the upstream's that the caller did not declare it can answer: with the
+// caller's capabilities forwarded (CallOptions::input_capabilities), a 2026-07-28 upstream does
+// not ask for it, and a 2025-11-25 upstream, which had the gateway's, is told no.
+void check_declared(const json::object& caps, const std::string& method) {
+  const char* needed = method == "elicitation/create"       ? "elicitation"
+                       : method == "sampling/createMessage" ? "sampling"
+                       : method == "roots/list"             ? "roots"
+                                                            : nullptr;
+  if (needed && !caps.contains(needed))
+    throw mcp::Error(mcp::error_code::kInvalidRequest,
+                     "refcache-gateway: the client did not declare the " + std::string(needed) +
+                         " capability (" + method + " refused)");
+}
+
+}  // namespace
+
 bool askable(const mcp::ToolContext& ctx) {
   return ctx.era() == mcp::Era::kModern &&
          (ctx.client_supports("elicitation") || ctx.client_supports("sampling") ||
@@ -75,15 +93,24 @@ RelayedResult relay_across_rounds(Upstream& up, ParkedCalls& parked, mcp::ToolCo
                                   std::function<RelayedResult(mcp::CallOptions&)> call) {
   return parked.start(
       ctx, principal, std::move(finish),
-      [&up, call = std::move(call), principal](const std::shared_ptr<RelayedCall>& relayed) {
+      [&up, call = std::move(call), principal,
+       caps = ctx.client_capabilities()](const std::shared_ptr<RelayedCall>& relayed) {
         mcp::CallOptions co;
         co.cancellation = &relayed->token();
+        co.input_capabilities = caps;
         co.on_progress = [relayed](const mcp::Progress& p) { relayed->progress(p); };
         CallSink sink;
         sink.principal = principal;
         sink.log = [relayed](const mcp::LogMessage& m) { relayed->log(m); };
-        sink.ask = [relayed](const std::string& method, const json::value& params) {
+        sink.ask = [relayed, caps](const std::string& method, const json::value& params) {
+          check_declared(caps, method);
           return relayed->ask(method, params);
+        };
+        // The requests of one upstream round reach the caller in one round.
+        sink.ask_all = [relayed, caps](const json::object& requests) {
+          for (const auto& [key, request] : requests)
+            check_declared(caps, std::string(request.as_object().at("method").as_string()));
+          return relayed->ask_all(requests);
         };
         Upstream::CallScope scope(up, std::move(sink));
         return call(co);
@@ -100,6 +127,7 @@ RelayedResult forward_request(Upstream& up, ParkedCalls& parked, mcp::ToolContex
         up, parked, ctx, principal, [](RelayedResult r) { return r; }, std::move(call));
   mcp::CallOptions co;
   co.cancellation = &ctx.token();
+  co.input_capabilities = ctx.client_capabilities();
   CallSink sink;
   sink.principal = principal;
   DirectRelay direct(ctx);

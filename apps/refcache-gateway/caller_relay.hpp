@@ -10,7 +10,12 @@
 //    under way, and later ones are dropped.
 //  - Across rounds (ParkedCalls, parked_calls.hpp): a 2026-07-28 caller that declared one of
 //    them. The upstream request runs on a thread of its own, and an ask ends the round with
-//    input_required; the retry continues it.
+//    input_required; the retry continues it. The requests of one upstream round (a 2026-07-28
+//    input_required result) make one round of the caller's, under the upstream's keys.
+// Either way the upstream request declares the caller's elicitation, sampling and roots
+// capabilities (CallOptions::input_capabilities), so that a 2026-07-28 upstream asks only what
+// the caller can answer; a 2025-11-25 upstream's request for anything else is refused to it
+// without asking the caller.
 //
 // forward_request() picks the way for a prompts/get or resources/read; tools/call adds its own
 // rules (tool_forwarding.cpp) and uses the same two.

@@ -52,6 +52,18 @@ std::exception_ptr refusal_of(const json::value& answer) {
   return std::make_exception_ptr(mcp::Error(code, message));
 }
 
+// The methods of `requests` ({key: {method, params}}), for messages: "elicitation/create,
+// roots/list".
+std::string methods_of(const json::object& requests) {
+  std::string out;
+  for (const auto& [key, rq] : requests) {
+    const json::value* m = rq.is_object() ? rq.get_object().if_contains("method") : nullptr;
+    if (!out.empty()) out += ", ";
+    out += m && m->is_string() ? std::string(m->get_string()) : std::string("a request");
+  }
+  return out;
+}
+
 }  // namespace
 
 RelayedCall::RelayedCall(ParkedCalls& owner, std::string id, std::string principal,
@@ -62,15 +74,22 @@ RelayedCall::RelayedCall(ParkedCalls& owner, std::string id, std::string princip
       finish_(std::move(finish)) {}
 
 json::value RelayedCall::ask(const std::string& method, const json::value& params) {
+  const std::string key = random_id();
+  json::object answers =
+      ask_all(json::object{{key, json::object{{"method", method}, {"params", params}}}});
+  return std::move(answers[key]);
+}
+
+json::object RelayedCall::ask_all(const json::object& requests) {
   std::unique_lock lock(mu_);
   if (abandoned_) throw mcp::Error(mcp::error_code::kInternalError, "refcache-gateway: " + reason_);
   if (asking_)
     throw mcp::Error(mcp::error_code::kInternalError,
                      "refcache-gateway: the client is already being asked for this call; one "
                      "input request at a time (" +
-                         method + " refused)");
+                         methods_of(requests) + " refused)");
   asking_ = true;
-  pending_ = Ask{.method = method, .params = params};
+  pending_ = Ask{.requests = requests};
   answer_.reset();
   answer_error_ = nullptr;
   cv_.notify_all();
@@ -84,7 +103,7 @@ json::value RelayedCall::ask(const std::string& method, const json::value& param
   asking_ = false;
   pending_.reset();
   if (answer_) {
-    json::value out = std::move(*answer_);
+    json::object out = std::move(*answer_);
     answer_.reset();
     return out;
   }
@@ -186,21 +205,29 @@ RelayedResult ParkedCalls::resume(mcp::ToolContext& ctx, const std::string& prin
       throw mcp::Error(mcp::error_code::kInvalidRequest,
                        "refcache-gateway: this retry comes from another caller than the call it "
                        "continues");
-    const json::value* answer = ctx.input_response(key);
-    if (!answer)
-      throw mcp::Error(mcp::error_code::kInvalidParams,
-                       "refcache-gateway: the retry carries no inputResponses[\"" + key +
-                           "\"], the answer the call waits for");
-    if (!answer->is_object())
-      throw mcp::Error(mcp::error_code::kInvalidParams,
-                       "refcache-gateway: inputResponses[\"" + key + "\"] must be an object");
     std::lock_guard call_lock(relayed->mu_);
+    json::object answers;
+    std::exception_ptr refused;
+    for (const auto& [asked, request] : relayed->asked_) {
+      const std::string k(asked);
+      const json::value* answer = ctx.input_response(k);
+      if (!answer)
+        throw mcp::Error(mcp::error_code::kInvalidParams,
+                         "refcache-gateway: the retry carries no inputResponses[\"" + k +
+                             "\"], an answer the call waits for");
+      if (!answer->is_object())
+        throw mcp::Error(mcp::error_code::kInvalidParams,
+                         "refcache-gateway: inputResponses[\"" + k + "\"] must be an object");
+      if (!refused) refused = refusal_of(*answer);
+      answers[k] = *answer;
+    }
     parked_.erase(it);
     relayed->parked_ = false;
-    if (std::exception_ptr refused = refusal_of(*answer))
+    relayed->asked_ = {};
+    if (refused)
       relayed->answer_error_ = refused;
     else
-      relayed->answer_ = *answer;
+      relayed->answer_ = std::move(answers);
     relayed->cv_.notify_all();
   }
   return await(relayed, ctx);
@@ -235,7 +262,7 @@ RelayedResult ParkedCalls::await(const std::shared_ptr<RelayedCall>& call, mcp::
     RelayedCall::Ask next = std::move(*c.pending_);
     c.pending_.reset();
     lock.unlock();
-    const Parking parking = park(call);
+    const Parking parking = park(call, next.requests);
     lock.lock();
     if (parking == Parking::kParked) {
       ask = std::move(next);
@@ -243,10 +270,10 @@ RelayedResult ParkedCalls::await(const std::shared_ptr<RelayedCall>& call, mcp::
       break;
     }
     if (parking == Parking::kAbandoned) break;
-    c.answer_error_ = std::make_exception_ptr(
-        mcp::Error(mcp::error_code::kInternalError,
-                   "refcache-gateway: too many calls wait for their clients' input (" +
-                       std::to_string(options_.max_parked) + "); " + next.method + " refused"));
+    c.answer_error_ = std::make_exception_ptr(mcp::Error(
+        mcp::error_code::kInternalError,
+        "refcache-gateway: too many calls wait for their clients' input (" +
+            std::to_string(options_.max_parked) + "); " + methods_of(next.requests) + " refused"));
     c.cv_.notify_all();
   }
   // The round ends here: its context is not used any more once the uses under way are over.
@@ -268,9 +295,7 @@ RelayedResult ParkedCalls::await(const std::shared_ptr<RelayedCall>& call, mcp::
   }
   if (ask) {
     lock.unlock();
-    ctx.require_input(
-        json::object{{key, json::object{{"method", ask->method}, {"params", ask->params}}}},
-        std::string(kStatePrefix) + key);
+    ctx.require_input(std::move(ask->requests), std::string(kStatePrefix) + key);
   }
   const bool cancelled = c.round_cancelled_ && !c.abandoned_;
   std::string reason = c.reason_;
@@ -282,7 +307,8 @@ RelayedResult ParkedCalls::await(const std::shared_ptr<RelayedCall>& call, mcp::
   throw mcp::Error(mcp::error_code::kInternalError, "refcache-gateway: " + reason);
 }
 
-ParkedCalls::Parking ParkedCalls::park(const std::shared_ptr<RelayedCall>& call) {
+ParkedCalls::Parking ParkedCalls::park(const std::shared_ptr<RelayedCall>& call,
+                                       const json::object& requests) {
   std::lock_guard lock(mu_);
   std::lock_guard call_lock(call->mu_);
   if (call->abandoned_) return Parking::kAbandoned;
@@ -293,6 +319,7 @@ ParkedCalls::Parking ParkedCalls::park(const std::shared_ptr<RelayedCall>& call)
   }
   // A key of its own for each ask: the state of an earlier round cannot answer a later one.
   call->ask_key_ = random_id();
+  call->asked_ = requests;
   parked_[call->ask_key_] = call;
   call->parked_ = true;
   return Parking::kParked;
@@ -302,6 +329,7 @@ bool ParkedCalls::abandon_locked(RelayedCall& call, const std::string& reason) {
   if (call.parked_) {
     parked_.erase(call.ask_key_);
     call.parked_ = false;
+    call.asked_ = {};
   }
   if (call.abandoned_) return false;
   call.abandoned_ = true;

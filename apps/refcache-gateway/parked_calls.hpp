@@ -1,14 +1,16 @@
 // Parked calls: the requests of 2026-07-28 clients that the gateway forwards (tools/call,
-// prompts/get, resources/read), relayed across the rounds of MRTR (multi-round requests), so that
-// an upstream's input request (elicitation/create, sampling/createMessage, roots/list, whether it
-// comes as a 2025-11-25 request or from a 2026-07-28 input_required result) reaches a client that
-// cannot be sent requests. The upstream call runs on a thread of its own; the round's handler waits
-// for whichever comes first, the call's outcome (the round's answer, through `finish`) or an ask,
-// which parks the call in this table under a random key (a new one for each ask) and ends the
-// round with ctx.require_input({key: {method, params}}, "relay:" + key) (the SDK signs the
-// state). The retry names the call by its state; its answer (inputResponses[key], a result
-// object, or {"error": {code, message}} for a refusal) goes to the blocked ask, and the round
-// waits again.
+// prompts/get, resources/read), relayed across the rounds of MRTR (multi-round requests), so
+// that an upstream's input requests (elicitation/create, sampling/createMessage, roots/list,
+// whether they come as 2025-11-25 requests or in a 2026-07-28 input_required result) reach a
+// client that cannot be sent requests. The upstream call runs on a thread of its own; the
+// round's handler waits for whichever comes first, the call's outcome (the round's answer,
+// through `finish`) or an ask, which parks the call in this table under a random key (a new
+// one for each ask) and ends the round with ctx.require_input(requests, "relay:" + key) (the
+// SDK signs the state). An ask is every request of one upstream round at once, under the
+// upstream's keys (ask_all), or one 2025-11-25 request under a random key (ask). The retry
+// names the call by its state; its answers (inputResponses[k] for every key asked, each a
+// result object, or {"error": {code, message}} for a refusal) go to the blocked ask, and the
+// round waits again.
 //
 // Contract:
 //  - A retry must come from the caller principal that parked the call; another caller is
@@ -84,6 +86,10 @@ class RelayedCall {
   // answer (returned), or throws mcp::Error (refused by the client, timeout, table full, the
   // call ended, an ask already waiting).
   boost::json::value ask(const std::string& method, const boost::json::value& params);
+  // As ask(), for all the requests of one round ({key: {method, params}}, at least one) asked
+  // in one round of the client's; returns {key: answer} for every key. A refusal of any one
+  // fails them all.
+  boost::json::object ask_all(const boost::json::object& requests);
   // To the client of the round in progress; dropped while the call is parked.
   void progress(const mcp::Progress& p);
   void log(const mcp::LogMessage& m);
@@ -98,8 +104,7 @@ class RelayedCall {
   void to_round(const char* what, const std::function<void(mcp::ToolContext&)>& deliver);
   friend class ParkedCalls;
   struct Ask {
-    std::string method;
-    boost::json::value params;
+    boost::json::object requests;  // {key: {method, params}}
   };
 
   ParkedCalls& owner_;
@@ -118,7 +123,7 @@ class RelayedCall {
   // An ask not yet handed to a round, and whether one is outstanding at all.
   std::optional<Ask> pending_;
   bool asking_ = false;
-  std::optional<boost::json::value> answer_;
+  std::optional<boost::json::object> answer_;
   std::exception_ptr answer_error_;
   // The upstream call's outcome.
   bool done_ = false;
@@ -127,8 +132,9 @@ class RelayedCall {
   // No round will come for it any more; `reason` says why.
   bool abandoned_ = false;
   std::string reason_;
-  bool parked_ = false;  // guarded by the owner's mutex and this one
-  std::string ask_key_;  // the same: its key in the table while parked
+  bool parked_ = false;        // guarded by the owner's mutex and this one
+  std::string ask_key_;        // the same: its key in the table while parked
+  boost::json::object asked_;  // the same: the requests of the ask it is parked for
 };
 
 class ParkedCalls {
@@ -159,7 +165,8 @@ class ParkedCalls {
   friend class RelayedCall;
   RelayedResult await(const std::shared_ptr<RelayedCall>& call, mcp::ToolContext& ctx);
   enum class Parking { kParked, kFull, kAbandoned };
-  Parking park(const std::shared_ptr<RelayedCall>& call);
+  // Parks `call` for an ask of `requests`.
+  Parking park(const std::shared_ptr<RelayedCall>& call, const boost::json::object& requests);
   // Under both locks: unparks the call and marks it abandoned; false if it already was.
   bool abandon_locked(RelayedCall& call, const std::string& reason);
   // Abandons the call and cancels its upstream call.

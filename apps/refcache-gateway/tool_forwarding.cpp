@@ -104,6 +104,8 @@ mcp::CallToolResult forward(refcache::RefCache& root, ParkedCalls& parked, Upstr
     // runs, never after (DirectRelay); a confined call's reach nobody.
     mcp::CallOptions co;
     co.cancellation = &ctx.token();
+    // A 2026-07-28 upstream asks only for what the caller can answer; nothing in a confined call.
+    co.input_capabilities = confined ? json::object{} : ctx.client_capabilities();
     if (hint.max_chars) co.meta[refcache::mcp::kMaxResultSizeCharsKey] = *hint.max_chars;
     if (hint.max_tokens) co.meta[refcache::mcp::kMaxResultTokensKey] = *hint.max_tokens;
     CallSink sink;

@@ -194,6 +194,8 @@ bool Upstream::attempt() {
     }
     return out;
   });
+  client->on_input_requests(
+      [this](const json::object& requests) { return ask_client_all(requests); });
   client->on_roots([this] {
     const json::value v = ask_client("roots/list", json::object{});
     std::vector<mcp::Root> out;
@@ -519,6 +521,25 @@ json::value Upstream::ask_client(const std::string& method, const json::value& p
     throw mcp::Error(mcp::error_code::kInternalError,
                      "refcache-gateway: no client call in flight to ask (" + method + ")");
   return ask(method, params);
+}
+
+json::object Upstream::ask_client_all(const json::object& requests) {
+  CallSink sink;
+  {
+    std::lock_guard lock(calls_mu_);
+    // An input_required result is answered on the thread of the call it belongs to.
+    if (current_call.upstream == this)
+      if (auto it = calls_.find(current_call.id); it != calls_.end()) sink = it->second;
+  }
+  if (sink.ask_all) return sink.ask_all(requests);
+  json::object answers;
+  for (const auto& [key, request] : requests) {
+    const json::object& r = request.as_object();  // the client checked each has a method
+    const json::value* params = r.if_contains("params");
+    answers[key] = ask_client(std::string(r.at("method").as_string()),
+                              params ? *params : json::value(json::object{}));
+  }
+  return answers;
 }
 
 }  // namespace gateway

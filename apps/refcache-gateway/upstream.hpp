@@ -16,9 +16,9 @@
 //
 // What the upstream sends that belongs to a client call goes to the calls in flight on it,
 // registered with CallScope, only when it cannot belong to another caller:
-//   - an elicitation, sampling or roots request made while call_tool() waits for the
-//     upstream's answer on the calling thread (a 2026-07-28 input_required result, part of the
-//     call's own result) goes to that call;
+//   - the elicitation, sampling or roots requests of a 2026-07-28 input_required result, made
+//     while the call waits for the upstream's answer on the calling thread (part of the call's
+//     own result), go to that call, all together (CallSink::ask_all) when it takes them so;
 //   - a log message, or a request the upstream sends on its own (2025-11-25), goes to the calls
 //     in flight only when they all have the same principal (caller_principal.hpp): a log
 //     message to each of them, a request to the oldest. Otherwise a log message goes to the
@@ -69,6 +69,9 @@ struct CallSink {
   // roots/list); returns the client's result, throws mcp::Error.
   std::function<boost::json::value(const std::string& method, const boost::json::value& params)>
       ask{};
+  // All the requests of one 2026-07-28 input_required result of the call ({key: {method,
+  // params}}), answered together ({key: result}); unset, they go to `ask` one at a time.
+  std::function<boost::json::object(const boost::json::object& requests)> ask_all{};
 };
 
 class Upstream {
@@ -142,6 +145,8 @@ class Upstream {
   [[noreturn]] void throw_down() const;
   void deliver_log(const mcp::LogMessage& m);
   boost::json::value ask_client(const std::string& method, const boost::json::value& params);
+  // The requests of an input_required result of the call on this thread.
+  boost::json::object ask_client_all(const boost::json::object& requests);
 
   UpstreamConfig config_;
   UpstreamOptions options_;

@@ -130,6 +130,12 @@ struct CallOptions {
   CancellationToken* cancellation = nullptr;
   // Extra members of the request's params._meta.
   boost::json::object meta{};
+  // 2026-07-28: the elicitation, sampling and roots capabilities this request declares (those
+  // members of a capabilities object; the others are ignored), in place of those of the
+  // client's handlers. For a proxy, which declares its caller's, so that the server asks only
+  // for what the caller can answer. Ignored in 2025-11-25, where capabilities are declared
+  // once.
+  std::optional<boost::json::object> input_capabilities{};
 };
 
 // notifications/message.
@@ -179,6 +185,10 @@ struct Root {
 using ElicitationHandler = std::function<ElicitationResult(const ElicitationRequest&)>;
 using SamplingHandler = std::function<SamplingResult(const SamplingRequest&)>;
 using RootsHandler = std::function<std::vector<Root>()>;
+// All the inputRequests of one 2026-07-28 input_required result ({key: {method, params}}),
+// answered together: returns {key: result} for every key; throws mcp::Error to refuse them.
+using InputRequestsHandler =
+    std::function<boost::json::object(const boost::json::object& requests)>;
 
 // The server, as connect() found it.
 struct ServerInfo {
@@ -237,6 +247,11 @@ class Client {
   void on_elicitation(ElicitationHandler handler);
   void on_sampling(SamplingHandler handler);
   void on_roots(RootsHandler handler);
+  // Set, it answers the input requests of each 2026-07-28 input_required result in one call,
+  // instead of the handlers above one request at a time: for a client that passes a round on
+  // as one round (a proxy). It declares no capability (the handlers above still do), and
+  // 2025-11-25 requests, which come one at a time, still go to the handlers above.
+  void on_input_requests(InputRequestsHandler handler);
   // Notification handlers; in the 2026-07-28 era the list_changed and resource updates arrive
   // on a subscriptions/listen stream, which the client opens when one of these is set (or
   // subscribe() is called).

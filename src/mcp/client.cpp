@@ -33,6 +33,11 @@ void Client::on_roots(RootsHandler handler) {
   impl_->handlers.roots = std::move(handler);
 }
 
+void Client::on_input_requests(InputRequestsHandler handler) {
+  Lock lk(impl_->handlers_mu);
+  impl_->handlers.input_requests = std::move(handler);
+}
+
 void Client::on_tools_list_changed(std::function<void()> handler) {
   {
     Lock lk(impl_->handlers_mu);

@@ -90,6 +90,7 @@ struct ClientHandlers {
   ElicitationHandler elicitation{};
   SamplingHandler sampling{};
   RootsHandler roots{};
+  InputRequestsHandler input_requests{};
   std::function<void()> tools_changed{};
   std::function<void()> prompts_changed{};
   std::function<void()> resources_changed{};
@@ -104,8 +105,9 @@ struct CallControl {
   std::chrono::milliseconds timeout{0};  // for messages; 0 = none
   CancellationToken* cancellation = nullptr;
   std::function<void(const Progress&)> on_progress{};
-  boost::json::object meta{};  // the caller's _meta members
-  std::string name{};          // Mcp-Name
+  boost::json::object meta{};                               // the caller's _meta members
+  std::optional<boost::json::object> input_capabilities{};  // CallOptions's
+  std::string name{};                                       // Mcp-Name
   // The era and version the request goes under; unset = the negotiated ones (the version
   // probe and initialize set their own).
   std::optional<Era> era{};

@@ -69,12 +69,18 @@ bj::object Client::Impl::answer_input(const std::string& method, const bj::objec
 
 bj::object Client::Impl::answer_inputs(const bj::object& requests) {
   bj::object answers;
+  InputRequestsHandler all;
+  {
+    Lock lk(handlers_mu);
+    all = handlers.input_requests;
+  }
   for (const auto& [key, req] : requests) {
     const std::string what = "input request \"" + std::string(key) + "\"";
     if (!req.is_object()) detail::malformed(what, "not an object");
     const auto& ro = req.get_object();
     auto m = ro.find("method");
     if (m == ro.end() || !m->value().is_string()) detail::malformed(what, "it has no method");
+    if (all) continue;  // well-formed: answered together below
     bj::object params;
     if (auto p = ro.find("params"); p != ro.end() && p->value().is_object())
       params = p->value().get_object();
@@ -86,6 +92,21 @@ bj::object Client::Impl::answer_inputs(const bj::object& requests) {
     } catch (const Error& e) {
       throw ClientError(ClientError::Kind::kUnsupported, e.what());
     }
+  }
+  if (!all) return answers;
+  try {
+    answers = all(requests);
+  } catch (const ClientError&) {
+    throw;
+  } catch (const Error& e) {
+    throw ClientError(ClientError::Kind::kUnsupported, e.what());
+  }
+  for (const auto& [key, req] : requests) {
+    const auto a = answers.find(key);
+    if (a == answers.end() || !a->value().is_object())
+      throw ClientError(
+          ClientError::Kind::kUnsupported,
+          "the input requests handler gave no answer object for \"" + std::string(key) + "\"");
   }
   return answers;
 }

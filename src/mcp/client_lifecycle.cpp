@@ -32,7 +32,14 @@ void Client::Impl::add_envelope(bj::object& params, const detail::CallControl& c
       version = wire_version;
     }
     meta[detail::kClientMetaVersion] = version.empty() ? std::string(kModernVersion) : version;
-    meta[detail::kClientMetaCaps] = capabilities(Era::kModern);
+    bj::object caps = capabilities(Era::kModern);
+    if (c.input_capabilities) {
+      for (const char* input : {"elicitation", "sampling", "roots"}) {
+        caps.erase(input);
+        if (const bj::value* v = c.input_capabilities->if_contains(input)) caps[input] = *v;
+      }
+    }
+    meta[detail::kClientMetaCaps] = std::move(caps);
     meta[detail::kClientMetaInfo] = opt.info.to_json();
     if (level) meta[detail::kClientMetaLogLevel] = to_string(*level);
   }

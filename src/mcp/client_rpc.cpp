@@ -98,6 +98,7 @@ detail::CallControl Client::Impl::control(const CallOptions& o) const {
   c.cancellation = o.cancellation;
   c.on_progress = o.on_progress;
   c.meta = o.meta;
+  c.input_capabilities = o.input_capabilities;
   return c;
 }
 

@@ -2,6 +2,7 @@
 // server), in both protocol eras: the handshake, tools (typed and raw), resources, prompts,
 // completion, progress, cancellation, deadlines, list_changed and log notifications, the
 // server's questions (2025-11-25 requests, 2026-07-28 input_required rounds) and tasks.
+#include <atomic>
 #include <boost/describe.hpp>
 #include <thread>
 
@@ -335,6 +336,72 @@ TEST_P(ConformanceServer, ServerQuestionsAnsweredByHandlers) {
     EXPECT_EQ(first_text(client.call_tool("test_missing_capability")), "Client declared sampling");
   }
   EXPECT_FALSE(asked.items().empty());
+}
+
+// A proxy's hooks: one handler for all the requests of a 2026-07-28 round, and the input
+// capabilities of one call declared in place of the handlers'. A 2025-11-25 server's requests,
+// which come one at a time, still go to the per-method handlers.
+TEST_P(ConformanceServer, ARoundsRequestsAnsweredTogetherAndCapabilitiesPerCall) {
+  mcp::Client client(options());
+  std::atomic<int> per_method{0};
+  client.on_elicitation([&](const mcp::ElicitationRequest&) {
+    ++per_method;
+    return mcp::ElicitationResult{.action = "accept", .content = bj::object{{"username", "Ada"}}};
+  });
+  client.on_sampling([&](const mcp::SamplingRequest&) {
+    ++per_method;
+    return mcp::SamplingResult{.content = mcp::text_content("Paris"), .model = "test-model"};
+  });
+  client.on_roots([&] {
+    ++per_method;
+    return std::vector<mcp::Root>{};
+  });
+  std::vector<std::vector<std::string>> rounds;  // the keys of each call of the handler
+  client.on_input_requests([&](const bj::object& requests) {
+    std::vector<std::string> keys;
+    bj::object answers;
+    for (const auto& [key, rq] : requests) {
+      keys.emplace_back(key);
+      const std::string method(rq.at("method").as_string());
+      if (method == "elicitation/create")
+        answers[key] = bj::object{{"action", "accept"}, {"content", bj::object{{"name", "Ada"}}}};
+      else if (method == "sampling/createMessage")
+        answers[key] = bj::object{{"role", "assistant"},
+                                  {"content", bj::object{{"type", "text"}, {"text", "Hi"}}},
+                                  {"model", "m"}};
+      else
+        answers[key] = bj::object{{"roots", bj::array{}}};
+    }
+    rounds.push_back(std::move(keys));
+    return answers;
+  });
+  connect(client);
+  if (legacy()) {
+    EXPECT_EQ(first_text(client.call_tool("test_sampling", {{"prompt", "Capital?"}})),
+              "LLM response: Paris");
+    EXPECT_EQ(per_method.load(), 1);
+    EXPECT_TRUE(rounds.empty());
+    return;
+  }
+  EXPECT_EQ(first_text(client.call_tool("test_input_required_result_multiple_inputs")),
+            "All inputs received");
+  EXPECT_EQ(per_method.load(), 0);
+  ASSERT_EQ(rounds.size(), 1u);
+  EXPECT_EQ(rounds[0], (std::vector<std::string>{"user_name", "greeting", "client_roots"}));
+  // Declaring only sampling for this call: the server asks only for it.
+  mcp::CallOptions sampling_only;
+  sampling_only.input_capabilities = bj::object{{"sampling", bj::object{}}};
+  EXPECT_EQ(
+      first_text(client.call_tool("test_input_required_result_capabilities", {}, sampling_only)),
+      "Inputs received");
+  ASSERT_EQ(rounds.size(), 2u);
+  EXPECT_EQ(rounds[1], (std::vector<std::string>{"capital_question"}));
+  // Declaring none: nothing is asked.
+  mcp::CallOptions none;
+  none.input_capabilities = bj::object{};
+  EXPECT_EQ(first_text(client.call_tool("test_input_required_result_capabilities", {}, none)),
+            "The client declared no capability to ask through");
+  EXPECT_EQ(rounds.size(), 2u);
 }
 
 TEST_P(ConformanceServer, QuestionsWithoutHandlersFailClearly) {

@@ -1,5 +1,6 @@
 // refcache-gateway relays its upstreams' input requests to a 2026-07-28 client as input_required
-// rounds (apps/refcache-gateway/parked_calls.hpp), driven by mcp::Client over stdio, the
+// rounds (apps/refcache-gateway/parked_calls.hpp; the requests of one upstream round in one
+// round, under the upstream's keys), driven by mcp::Client over stdio, the
 // gateway a child process with a config file, in front of two real upstreams:
 //   - @modelcontextprotocol/server-everything (2025-11-25, run by the npm-provided Node): its
 //     elicitation/create and sampling/createMessage requests during a tool call;
@@ -56,9 +57,13 @@ class StateRecorder : public mcp::ClientTransport {
             if (const auto* s = r->as_object().if_contains("requestState"); s && s->is_string()) {
               std::lock_guard lock(last->mu);
               last->state = std::string(s->get_string());
+              ++last->rounds;
+              last->keys.clear();
               if (const auto* ir = r->as_object().if_contains("inputRequests");
-                  ir && ir->is_object() && !ir->as_object().empty())
+                  ir && ir->is_object() && !ir->as_object().empty()) {
                 last->key = std::string(ir->as_object().begin()->key());
+                for (const auto& kv : ir->as_object()) last->keys.emplace_back(kv.key());
+              }
             }
       }
       message(std::move(text));
@@ -73,7 +78,9 @@ class StateRecorder : public mcp::ClientTransport {
   struct Last {
     std::mutex mu;
     std::string state;
-    std::string key;  // of the first input request
+    std::string key;                // of the first input request
+    std::vector<std::string> keys;  // of every input request, in order
+    int rounds = 0;                 // input_required results seen
   };
   std::shared_ptr<Last> last() const { return last_; }
 
@@ -221,7 +228,12 @@ TEST_F(GatewayInputRelay, ModernClientAnswersBothUpstreamsQuestionsInRounds) {
   ASSERT_EQ(asked().size(), 3u);
   EXPECT_EQ(asked()[2], "elicitation: What is your name?");
 
-  // Three inputs of one upstream round: three rounds of the client's, one question each.
+  // Three inputs of one upstream round: one round of the client's, under the upstream's keys.
+  int rounds_before = 0;
+  {
+    std::lock_guard lock(last->mu);
+    rounds_before = last->rounds;
+  }
   const mcp::CallToolResult all =
       client->call_tool("conf_test_input_required_result_multiple_inputs");
   EXPECT_EQ(text_of(all), "All inputs received");
@@ -230,6 +242,11 @@ TEST_F(GatewayInputRelay, ModernClientAnswersBothUpstreamsQuestionsInRounds) {
   EXPECT_EQ(seen[3], "elicitation: What is your name?");
   EXPECT_NE(seen[4].find("sampling: Generate a greeting"), std::string::npos) << seen[4];
   EXPECT_EQ(seen[5], "roots");
+  {
+    std::lock_guard lock(last->mu);
+    EXPECT_EQ(last->rounds, rounds_before + 1);
+    EXPECT_EQ(last->keys, (std::vector<std::string>{"user_name", "greeting", "client_roots"}));
+  }
 
   // The state of a round that has been answered names no call any more.
   std::string stale;
@@ -355,6 +372,14 @@ TEST_F(GatewayInputRelay, LegacyClientStillGetsTheRequests) {
   EXPECT_NE(text_of(elicited).find("- Name: Ada Lovelace"), std::string::npos) << text_of(elicited);
   ASSERT_EQ(asked().size(), 1u);
   EXPECT_EQ(asked()[0], "elicitation: Please provide inputs for the following fields:");
+  // A 2026-07-28 upstream's three inputs of one round: three requests, one after the other.
+  EXPECT_EQ(text_of(client->call_tool("conf_test_input_required_result_multiple_inputs")),
+            "All inputs received");
+  const auto seen = asked();
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[1], "elicitation: What is your name?");
+  EXPECT_NE(seen[2].find("sampling: Generate a greeting"), std::string::npos) << seen[2];
+  EXPECT_EQ(seen[3], "roots");
 }
 
 // The gateway served over Streamable HTTP with two bearer users, started by the test.
