@@ -12,10 +12,7 @@ sqlite3_mem_methods system_methods{};  // SQLite's allocator, under the counter
 // The SQLITE_CONFIG_MALLOC methods: SQLite's own allocator, with the sizes it reports charged
 // to the thread's QueryMemory, if any.
 struct QueryMemoryAllocator {
-  static void charge(QueryMemory& m, std::size_t bytes) {
-    m.used_ += bytes;
-    if (m.used_ > m.peak_) m.peak_ = m.used_;
-  }
+  static void charge(QueryMemory& m, std::size_t bytes) { m.used_ += bytes; }
   static void credit(QueryMemory& m, std::size_t bytes) {
     m.used_ -= bytes < m.used_ ? bytes : m.used_;
   }

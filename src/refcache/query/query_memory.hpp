@@ -32,10 +32,6 @@ class QueryMemory {
   QueryMemory(const QueryMemory&) = delete;
   QueryMemory& operator=(const QueryMemory&) = delete;
 
-  std::size_t limit() const { return limit_; }
-  // Bytes charged now, and the most charged at any time.
-  std::size_t used() const { return used_; }
-  std::size_t peak() const { return peak_; }
   // True once an allocation was refused for the limit.
   bool exceeded() const { return exceeded_; }
 
@@ -45,8 +41,7 @@ class QueryMemory {
  private:
   friend struct QueryMemoryAllocator;
   std::size_t limit_;
-  std::size_t used_ = 0;
-  std::size_t peak_ = 0;
+  std::size_t used_ = 0;  // bytes charged now
   bool exceeded_ = false;
   QueryMemory* outer_;
 };

@@ -328,12 +328,10 @@ void QuerySandbox::fail(int rc) const {
         "a string or blob exceeds the " +
         with_commas(static_cast<std::size_t>(sqlite3_limit(db_, SQLITE_LIMIT_LENGTH, -1))) +
         "-byte length limit");
-  if (primary == SQLITE_NOMEM || memory_.exceeded()) {
-    if (memory_.exceeded())
-      throw InvalidArgument("the query exceeded its " + with_commas(limits_.max_memory) +
-                            "-byte memory limit");
-    throw InvalidArgument("the query ran out of memory");
-  }
+  if (memory_.exceeded())
+    throw InvalidArgument("the query exceeded its " + with_commas(limits_.max_memory) +
+                          "-byte memory limit");
+  if (primary == SQLITE_NOMEM) throw InvalidArgument("the query ran out of memory");
   throw InvalidArgument(std::string("SQL error: ") + sqlite3_errmsg(db_));
 }
 
