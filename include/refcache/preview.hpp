@@ -77,7 +77,12 @@ inline std::size_t to_units(std::size_t chars, const PreviewConfig& c) {
 }
 
 // Size of `v`'s compact JSON in the configured unit (characters, tokens, or the approximation).
-std::size_t measure_units(const boost::json::value& v, const PreviewConfig& c);
+// `known_chars`, when given, is that text's length in code points (an entry's total_chars):
+// the characters need no count, and a tokenizer's text is written into room of that size at
+// once rather than grown to up to twice it by copies, which matters for values of hundreds of
+// megabytes.
+std::size_t measure_units(const boost::json::value& v, const PreviewConfig& c,
+                          std::optional<std::size_t> known_chars = std::nullopt);
 
 struct PreviewRequest {
   std::size_t max_size = 1000;  // units of `config.size_mode`

@@ -252,6 +252,14 @@ class RefCache {
   // order (the entry, then the task record), so their timing does not tell them apart.
   GetResult get(std::string_view ref_or_key, const Actor& actor, const GetOptions& opts = {});
 
+  // get()'s answer for an entry the caller holds: the one store() gave back under `ref_id`,
+  // so that a caller answering with the preview of what it just stored does not read the
+  // value back from the backend (for a large value, a second parse of it; for Redis, a round
+  // trip). Checked for `actor` as get() checks: PermissionDenied without READ (or the
+  // structure-only shape for EXECUTE), and the same errors for bad options.
+  CacheResponse preview(const std::string& ref_id, const EntryPtr& entry, const Actor& actor,
+                        const GetOptions& opts = {});
+
   // Makes a custom preview strategy available under `name` to get() (GetOptions::strategy_name)
   // and to every tool that takes a preview_strategy. The library enforces the budget and the
   // omission statement around `fn` (generate_custom_preview). Throws InvalidArgument for an
@@ -337,6 +345,9 @@ class RefCache {
   // again; the set that chose them has succeeded, so the error is not thrown.
   void evict(std::string_view principal, std::vector<QuotaRecord> victims);
 
+  // get()'s answer for an entry `actor` holds READ on (`eff`, its permissions).
+  CacheResponse answer(const std::string& ref, const CacheEntry& entry, Permission eff,
+                       const GetOptions& opts) const;
   // The preview of `part` (an entry's value or a part of it) for get().
   PreviewResult preview_of(const boost::json::value& part, const GetOptions& opts,
                            std::optional<std::size_t> known_total_chars,

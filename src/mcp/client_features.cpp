@@ -156,7 +156,7 @@ CallToolResult Client::call_tool(const std::string& name, const json& arguments,
   if (auto rt = r.find("resultType");
       rt != r.end() && rt->value().is_string() && rt->value().get_string() == "task")
     return impl_->follow_task(detail::task_from(r, what), c);
-  return detail::call_result_from(r, what);
+  return detail::call_result_from(std::move(r), what);
 }
 
 json Client::structured_result(const std::string& tool, const CallToolResult& r) {

@@ -139,7 +139,9 @@ ToolSpec tool_from(const boost::json::value& v);
 Resource resource_from(const boost::json::value& v);
 ResourceTemplate resource_template_from(const boost::json::value& v);
 PromptSpec prompt_from(const boost::json::value& v);
-CallToolResult call_result_from(const boost::json::object& o, const std::string& what);
+// (Taken by value: a result's content is moved out of the message, not copied; it may be
+// hundreds of megabytes.)
+CallToolResult call_result_from(boost::json::object o, const std::string& what);
 ReadResourceResult read_result_from(const boost::json::object& o, const std::string& what);
 GetPromptResult prompt_result_from(const boost::json::object& o, const std::string& what);
 Completion completion_from(const boost::json::object& o, const std::string& what);

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <deque>
 #include <thread>
+#include <utility>
 
 #include "client_log.hpp"
 #include "thread_annotations.hpp"
@@ -238,6 +239,15 @@ void StdioRun::io_loop() {
     if (l.find_first_not_of(" \t") == std::string_view::npos) return;
     if (!delivered) cb.message(std::string(l));
   };
+  // A line gathered over several reads is handed on as it is, not copied, and `line` is left
+  // without its room: one large result must not keep its size allocated for the transport's
+  // life.
+  auto on_gathered_line = [&] {
+    std::string l = std::exchange(line, std::string());
+    if (!l.empty() && l.back() == '\r') l.pop_back();
+    if (l.find_first_not_of(" \t") == std::string::npos) return;
+    if (!delivered) cb.message(std::move(l));
+  };
   auto log_err = [&](std::string_view l) {
     if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
     detail::client_log().info("[{}] {}", name, l);
@@ -288,7 +298,7 @@ void StdioRun::io_loop() {
             // Memory stays bounded, and the calls fail now rather than at their deadlines.
             deliver_closed("server sent a message longer than " +
                            std::to_string(opt.max_line_bytes) + " bytes");
-            line.clear();
+            line = std::string();
             out_open = false;
             close_fd(out_fd);
             eof_at = now;
@@ -302,14 +312,12 @@ void StdioRun::io_loop() {
             on_line(part);
           } else {
             line.append(part);
-            on_line(line);
-            line.clear();
+            on_gathered_line();
           }
           data.remove_prefix(nl + 1);
         }
       } else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
-        if (!line.empty()) on_line(line);  // a last message without its newline
-        line.clear();
+        if (!line.empty()) on_gathered_line();  // a last message without its newline
         out_open = false;
         close_fd(out_fd);
         eof_at = now;

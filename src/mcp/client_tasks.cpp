@@ -127,11 +127,11 @@ ToolTask Client::call_tool_as_task(const std::string& name, const json& argument
     if (rt != r.end() && rt->value().is_string() && rt->value().get_string() == "task")
       out.task = detail::task_from(r, what);
     else
-      out.result = detail::call_result_from(r, what);
+      out.result = detail::call_result_from(std::move(r), what);
   } else if (auto t = r.find("task"); t != r.end() && t->value().is_object()) {
     out.task = detail::task_from(t->value().get_object(), what);
   } else {
-    out.result = detail::call_result_from(r, what);
+    out.result = detail::call_result_from(std::move(r), what);
   }
   return out;
 }

@@ -152,16 +152,17 @@ PromptSpec prompt_from(const bj::value& v) {
   return p;
 }
 
-CallToolResult call_result_from(const bj::object& o, const std::string& what) {
+CallToolResult call_result_from(bj::object o, const std::string& what) {
   CallToolResult r;
   auto c = o.find("content");
   if (c != o.end()) {
     if (!c->value().is_array()) malformed(what, "\"content\" is not an array");
-    r.content = c->value().get_array();
+    r.content = std::move(c->value().as_array());
   } else if (!o.contains("structuredContent")) {
     malformed(what, "the result has no content");
   }
-  if (auto s = o.find("structuredContent"); s != o.end()) r.structured_content = s->value();
+  if (auto s = o.find("structuredContent"); s != o.end())
+    r.structured_content = std::move(s->value());
   r.is_error = opt_bool(o, "isError").value_or(false);
   r.meta = meta_of(o);
   return r;

@@ -404,7 +404,7 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
     go.max_size = max_size;
     go.strategy = PreviewStrategy::kShape;
     try {
-      auto r = std::get<CacheResponse>(cache_.get(ref_id, actor, go));
+      CacheResponse r = cache_.preview(ref_id, entry, actor, go);
       out["preview"] = std::move(r.preview);
       out["is_complete"] = false;
       out["is_async"] = false;
@@ -457,8 +457,7 @@ json::object CachedCall::respond(const std::string& ref_id, const EntryPtr& entr
   // The strategy get_cached_result would use: the shape of a large list of objects (the
   // columns an agent needs to query it), the cache's default strategy when the operator set
   // one, else a sample.
-  GetResult g = cache_.get(ref_id, actor, go);
-  auto& r = std::get<CacheResponse>(g);
+  CacheResponse r = cache_.preview(ref_id, entry, actor, go);
   out["preview"] = std::move(r.preview);
   out["is_complete"] = false;
   out["is_async"] = false;

@@ -73,6 +73,15 @@ std::size_t chars_of(const json::value& v) {
   return jsonio::measure_code_points(v);
 }
 
+// `v`'s compact JSON, written into room for `known_chars` code points (plus some for multi-byte
+// ones) when its length is known, so that a large value's text is not grown by copies.
+std::string text_of(const json::value& v, std::optional<std::size_t> known_chars) {
+  if (!known_chars) return jsonio::to_string(v);
+  std::string out;
+  jsonio::write_measured(v, out, *known_chars + *known_chars / 16 + 64);
+  return out;
+}
+
 // The i-th of `count` evenly spaced indices over n items: round(i * step) with Python's
 // round-half-to-even, without a libm call (this runs for every item of every search step).
 // Conversions go through int64 (one instruction each way; the unsigned ones test for 2^63
@@ -538,7 +547,7 @@ PreviewResult build(const json::value& value, const PreviewRequest& request, std
 PreviewResult generate_with_tokenizer(const json::value& value, const PreviewRequest& request,
                                       const Tokenizer& tokenizer, std::size_t total_chars) {
   auto tokens_of = [&](const json::value& v) { return tokenizer.count(jsonio::to_string(v)); };
-  const std::size_t total_tokens = tokens_of(value);
+  const std::size_t total_tokens = tokenizer.count(text_of(value, total_chars));
   const std::size_t max_tokens = request.max_size;
   const double chars_per_token =
       total_tokens ? static_cast<double>(total_chars) / static_cast<double>(total_tokens) : 4.0;
@@ -615,9 +624,10 @@ void state_omissions(const json::value& value, PreviewResult& r, std::size_t tot
 
 }  // namespace
 
-std::size_t measure_units(const json::value& v, const PreviewConfig& c) {
-  if (sizes_from_characters(c)) return to_units(chars_of(v), c);
-  return tokenizer_for(c.token_counter).count(jsonio::to_string(v));
+std::size_t measure_units(const json::value& v, const PreviewConfig& c,
+                          std::optional<std::size_t> known_chars) {
+  if (sizes_from_characters(c)) return to_units(known_chars ? *known_chars : chars_of(v), c);
+  return tokenizer_for(c.token_counter).count(text_of(v, known_chars));
 }
 
 PreviewResult generate_preview(const json::value& value, const PreviewRequest& request,

@@ -20,9 +20,7 @@ PreviewResult generate_custom_preview(const json::value& value, const PreviewFun
   CustomPreview c = fn(value, budget);
 
   PreviewResult r;
-  r.original_size = request.known_total_chars && sizes_from_characters(config)
-                        ? to_units(*request.known_total_chars, config)
-                        : measure_units(value, config);
+  r.original_size = measure_units(value, config, request.known_total_chars);
   if (value.is_array()) r.total_items = value.get_array().size();
   if (value.is_object()) r.total_items = value.get_object().size();
   r.omitted = std::move(c.omitted);

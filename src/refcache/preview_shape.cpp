@@ -453,9 +453,7 @@ PreviewResult generate_shape(const json::value& value, const PreviewRequest& req
   PreviewResult r;
   r.strategy = PreviewStrategy::kShape;
   if (k == 0) {
-    r.original_size = request.known_total_chars && sizes_from_characters(config)
-                          ? to_units(*request.known_total_chars, config)
-                          : measure_units(value, config);
+    r.original_size = measure_units(value, config, request.known_total_chars);
   }
   r.omitted["summarised"] = true;
   const bool count_told = k == 0 || (value.is_array() && value.get_array().size() >= k) ||

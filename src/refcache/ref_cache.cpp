@@ -346,15 +346,31 @@ GetResult RefCache::get(std::string_view ref_or_key, const Actor& actor, const G
     throw NotFound("Reference '" + std::string(ref_or_key) + "' not found");
   }
 
-  const json::value* part = &entry->value;
+  return answer(ref, *entry, eff, opts);
+}
+
+CacheResponse RefCache::preview(const std::string& ref_id, const EntryPtr& entry,
+                                const Actor& actor, const GetOptions& opts) {
+  if (!entry) throw InvalidArgument("preview() needs the entry store() gave back");
+  const Permission eff = checker_.effective(entry->policy, actor, entry->ns);
+  if (!has_all(eff, Permission::kRead) && has_all(eff, Permission::kExecute) &&
+      structure_may_be_shown(*entry, opts))
+    return structure_of(ref_id, *entry, eff, opts, options_);
+  checker_.check(entry->policy, Permission::kRead, actor, entry->ns);  // throws without READ
+  return answer(ref_id, *entry, eff, opts);
+}
+
+CacheResponse RefCache::answer(const std::string& ref, const CacheEntry& entry, Permission eff,
+                               const GetOptions& opts) const {
+  const json::value* part = &entry.value;
   std::optional<std::size_t> known_total_chars;
   if (!opts.pointer.empty()) {
     std::string why;
-    part = select_part(entry->value, opts.pointer, &why);
+    part = select_part(entry.value, opts.pointer, &why);
     const std::string written = ref + "#" + opts.pointer;
     if (part == nullptr) throw PartNotFound(written, missing_part_message(written, why));
   } else {
-    known_total_chars = metadata_count(entry->standard.total_chars);
+    known_total_chars = metadata_count(entry.standard.total_chars);
   }
   std::string custom_name;
   PreviewResult pr = preview_of(*part, opts, known_total_chars, custom_name);
@@ -362,7 +378,7 @@ GetResult RefCache::get(std::string_view ref_or_key, const Actor& actor, const G
   CacheResponse resp;
   resp.ref_id = ref;
   resp.cache_name = options_.name;
-  resp.ns = entry->ns;
+  resp.ns = entry.ns;
   resp.total_items = pr.total_items;
   resp.original_size = pr.original_size;
   resp.preview_size = pr.preview_size;

@@ -56,6 +56,15 @@ json::object decode_metadata(std::string_view ref_id, json::value* v) {
   return std::move(v->get_object());
 }
 
+// The size the value's text is expected to have, from the entry's metadata, so that writing
+// it reserves its room once instead of growing (and copying) to up to twice it. (The writer
+// asks for a few bytes beyond what an escape near the end takes: hence the slack.)
+std::size_t value_size_hint(const CacheEntry& entry) {
+  if (auto n = metadata_count(entry.standard.total_size)) return *n + 64;
+  if (entry.value.is_string()) return entry.value.get_string().size() + 16;
+  return 256;
+}
+
 }  // namespace
 
 std::string encode_entry_blob(const CacheEntry& entry) {
@@ -63,12 +72,7 @@ std::string encode_entry_blob(const CacheEntry& entry) {
   // into a temporary object. Its size, when the metadata says it, reserves room up front.
   std::string out;
   out += "{\"value\":";
-  std::size_t hint = 256;
-  if (auto n = metadata_count(entry.standard.total_size))
-    hint = *n;
-  else if (entry.value.is_string())
-    hint = entry.value.get_string().size() + 16;
-  jsonio::write_measured(entry.value, out, hint);
+  jsonio::write_measured(entry.value, out, value_size_hint(entry));
   // The rest in one allocation at most.
   std::size_t rest = entry.ns.size() + 320;
   if (entry.policy.owner) rest += entry.policy.owner->size();
@@ -119,7 +123,7 @@ CacheEntry decode_entry_blob(std::string_view ref_id, std::string_view blob) {
 
 EntryRow encode_entry_row(const CacheEntry& entry) {
   EntryRow r;
-  r.value_json = jsonio::to_string(entry.value);
+  jsonio::write_measured(entry.value, r.value_json, value_size_hint(entry));
   r.ns = entry.ns;
   write_json(entry.policy, r.policy_json);
   r.created_at = entry.created_at;

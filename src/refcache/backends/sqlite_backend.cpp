@@ -653,7 +653,7 @@ std::optional<std::string> SQLiteBackend::set(std::string_view ref_id, EntryPtr 
   auto upsert = [&](Connection& c) {
     sqlite3_stmt* u = c.prepare(kUpsert);
     bind_text(u, 1, ref_id);
-    bind_text(u, 2, row.value_json);
+    bind_text_in_place(u, 2, row.value_json);
     bind_text(u, 3, row.ns);
     bind_text(u, 4, row.policy_json);
     sqlite3_bind_double(u, 5, row.created_at);

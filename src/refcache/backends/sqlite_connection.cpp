@@ -61,7 +61,11 @@ void Connection::reset_all() {
 }
 
 void bind_text(sqlite3_stmt* st, int i, std::string_view s) {
-  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text64(st, i, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+void bind_text_in_place(sqlite3_stmt* st, int i, std::string_view s) {
+  sqlite3_bind_text64(st, i, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
 }
 
 void bind_opt_double(sqlite3_stmt* st, int i, const std::optional<double>& d) {

@@ -49,6 +49,9 @@ struct Connection {
 
 // Binds text (copied by SQLite) or a double that may be NULL.
 void bind_text(sqlite3_stmt* st, int i, std::string_view s);
+// Binds text that SQLite reads where it is, without a copy: for a stored value, which may be
+// hundreds of megabytes. `s` must live until the statement has run (Connection::run).
+void bind_text_in_place(sqlite3_stmt* st, int i, std::string_view s);
 void bind_opt_double(sqlite3_stmt* st, int i, const std::optional<double>& d);
 // Column i of the current row as text ("" for NULL), or as a double that may be NULL.
 std::string column_text(sqlite3_stmt* s, int i);

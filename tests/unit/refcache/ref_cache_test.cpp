@@ -251,6 +251,34 @@ TEST(RefCache, GetSamplesLargeValuesAndReturnsSmallOnesWhole) {
   EXPECT_EQ(j.at("namespace"), "public");
 }
 
+TEST(RefCache, PreviewOfAHeldEntryIsGetsAnswerUnderTheSameChecks) {
+  RefCache cache(opts());
+  auto [ref, entry] = cache.store("", range(100));
+  GetOptions go;
+  go.page = 3;
+  go.page_size = 7;
+  const auto held = cache.preview(ref.ref_id, entry, Actor::agent(), go);
+  const auto read = preview_of(cache.get(ref.ref_id, Actor::agent(), go));
+  EXPECT_EQ(held.to_json(), read.to_json());
+  EXPECT_EQ(jsonio::to_string(held.preview), "[14,15,16,17,18,19,20]");
+
+  SetOptions so;
+  so.policy = AccessPolicy::execute_only();
+  auto [secret, secret_entry] = cache.store("", J(R"({"pin": 1234})"), so);
+  const auto shape = cache.preview(secret.ref_id, secret_entry, Actor::agent());
+  EXPECT_TRUE(shape.values_withheld);
+  EXPECT_EQ(jsonio::to_string(shape.preview).find("1234"), std::string::npos);
+  GetOptions sample;
+  sample.strategy = PreviewStrategy::kSample;
+  EXPECT_THROW(cache.preview(secret.ref_id, secret_entry, Actor::agent(), sample),
+               PermissionDenied);
+  SetOptions users;
+  users.policy = AccessPolicy::user_only();
+  auto [hidden, hidden_entry] = cache.store("", 1, users);
+  EXPECT_THROW(cache.preview(hidden.ref_id, hidden_entry, Actor::agent()), PermissionDenied);
+  EXPECT_THROW(cache.preview(ref.ref_id, nullptr, Actor::agent()), InvalidArgument);
+}
+
 TEST(RefCache, PageSwitchesSampleToPaginate) {
   RefCache cache(opts());
   auto ref = cache.set("b", range(100));
