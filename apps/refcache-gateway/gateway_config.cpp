@@ -321,13 +321,20 @@ GatewayConfig parse_config(const std::string& text, const std::string& path) {
   c.path = path;
   if (auto* x = o.if_contains("refcache")) {
     const auto& g = r.object(*x, "/refcache");
-    r.only(g, "/refcache", {"threshold", "preview_size", "cache_read_only_ttl", "media"});
+    r.only(g, "/refcache",
+           {"threshold", "preview_size", "cache_read_only_ttl", "media", "max_result_mb"});
     if (auto* t = g.if_contains("threshold")) c.threshold = r.size(*t, "/refcache/threshold");
     if (auto* t = g.if_contains("preview_size"))
       c.preview_size = r.size(*t, "/refcache/preview_size");
     if (auto* t = g.if_contains("cache_read_only_ttl"))
       c.cache_read_only_ttl = r.seconds(*t, "/refcache/cache_read_only_ttl");
     if (auto* t = g.if_contains("media")) c.media_by_ref = r.media(*t, "/refcache/media");
+    if (auto* t = g.if_contains("max_result_mb")) {
+      c.max_result_mb = r.size(*t, "/refcache/max_result_mb");
+      if (c.max_result_mb > kMaxResultMb)
+        r.fail("/refcache/max_result_mb",
+               "must be at most " + std::to_string(kMaxResultMb) + " (MiB)");
+    }
   }
   const char* key = o.contains("mcpServers") ? "mcpServers" : "servers";
   const json::value* servers = o.if_contains(key);

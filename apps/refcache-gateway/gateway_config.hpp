@@ -7,7 +7,8 @@
 // Code does. A server marked "disabled": true is left out. Members the gateway does not know are
 // ignored, except inside its own `refcache` members, where a misspelt setting is an error:
 //
-//   { "refcache": {"threshold": 10000, "preview_size": 1000},          // defaults, optional
+//   { "refcache": {"threshold": 10000, "preview_size": 1000,           // defaults, optional
+//                  "max_result_mb": 256},
 //     "mcpServers": { "fs": { "command": "npx", "args": ["-y", "..."],
 //       "refcache": {"prefix": "fs", "threshold": 5000, "preview_size": 500,
 //                    "hide_tools": ["move_file"], "accept_refs": true,
@@ -114,6 +115,10 @@ struct EffectiveSettings {
   bool media_by_ref = false;                        // media_refs.hpp
 };
 
+// The largest max_result_mb a file may set (MiB): more than one process should hold as one
+// message.
+inline constexpr std::size_t kMaxResultMb = 4096;
+
 struct GatewayConfig {
   std::string path{};  // the file read
   // Result size (in the cache's size units, tokens by default) above which a result becomes
@@ -129,6 +134,12 @@ struct GatewayConfig {
   // `media`: "ref" stores images, audio and embedded resources of results by reference
   // (media_refs.hpp); "pass" (the default) passes them on as the upstream sent them.
   bool media_by_ref = false;
+  // The largest message, in MiB, the gateway takes from an upstream (a result, with its
+  // JSON-RPC envelope): a longer one fails its call, and a stdio upstream sending it is
+  // restarted, since the rest of its line cannot be skipped. Default 256 MiB, so that a result
+  // far beyond any threshold is still stored; the gateway holds at most one such message per
+  // call in flight (docs/gateway.md, "Large results").
+  std::size_t max_result_mb = 256;
   std::vector<UpstreamConfig> upstreams{};  // in the file's order
 
   // The settings of tool `tool` of upstream `u`, given the cache's preview size.

@@ -134,6 +134,7 @@ int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
   std::vector<std::unique_ptr<gateway::Upstream>> upstreams;
   gateway::UpstreamOptions uo;
   uo.call_timeout = sc.call_timeout;
+  uo.max_message_bytes = config.max_result_mb << 20;
   for (const auto& u : config.upstreams) {
     upstreams.push_back(std::make_unique<gateway::Upstream>(u, uo));
     // An upstream's resource changed: its subscribed clients are told.

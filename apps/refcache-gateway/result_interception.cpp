@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <variant>
 
 #include "jsonio/json_text.hpp"
 #include "refcache/errors.hpp"
@@ -100,6 +99,9 @@ std::optional<StoredForm> stored_form(mcp::CallToolResult& result) {
   }
   if (std::none_of(result.content.begin(), result.content.end(), is_text_block))
     return std::nullopt;
+  // A structuredContent that only wraps the text is a second copy of it (as large as the
+  // result): let go before the text is parsed.
+  result.structured_content.reset();
   json::array texts;
   json::string* last_text = nullptr;
   for (auto& b : result.content) {
@@ -155,11 +157,13 @@ mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIde
                               ? "was too large to show whole (" + std::to_string(size) + " " +
                                     std::string(refcache::to_string(config.size_mode)) + "s)"
                               : "is larger than this call accepts";
-  const std::string ref_id = ref.ref_id;  // a structured binding is not captured
+  // Structured bindings are not captured by the lambda below.
+  const std::string ref_id = ref.ref_id;
+  const refcache::EntryPtr stored = std::move(entry);
   auto answer_for = [&](std::size_t budget) {
     go.max_size = budget;
-    refcache::GetResult g = cache.get(ref_id, actor, go);
-    auto& r = std::get<refcache::CacheResponse>(g);
+    // The entry as stored answers: no read back (and no second parse) of a large value.
+    refcache::CacheResponse r = cache.preview(ref_id, stored, actor, go);
     json::object out;
     out["ref_id"] = ref_id;
     out["preview"] = std::move(r.preview);

@@ -59,8 +59,9 @@ struct StoredForm {
   std::optional<boost::json::string> original_text{};  // the JSON text `value` was parsed from
 };
 
-// `result` taken apart into its stored form (its blocks are moved out); nullopt, with `result`
-// untouched, when it has neither structuredContent nor text.
+// `result` taken apart into its stored form (its blocks are moved out, and a structuredContent
+// that only wraps the text is dropped); nullopt, with `result` untouched, when it has neither
+// structuredContent nor text.
 std::optional<StoredForm> stored_form(mcp::CallToolResult& result);
 
 // The namespace, policy and quota principal of a result stored for `who`: the cache's call

@@ -60,7 +60,8 @@ std::shared_ptr<mcp::ClientAuthorizer> make_authorizer(const UpstreamConfig& c) 
 }
 
 std::unique_ptr<mcp::ClientTransport> make_transport(
-    const UpstreamConfig& c, const std::shared_ptr<mcp::ClientAuthorizer>& authorizer) {
+    const UpstreamConfig& c, const std::shared_ptr<mcp::ClientAuthorizer>& authorizer,
+    std::size_t max_message_bytes) {
   switch (c.kind) {
     case UpstreamKind::kStdio: {
       mcp::StdioClientOptions o;
@@ -69,6 +70,7 @@ std::unique_ptr<mcp::ClientTransport> make_transport(
       o.env = c.env;
       o.working_directory = c.cwd;
       o.log_name = c.name;
+      o.max_line_bytes = max_message_bytes;
       return std::make_unique<mcp::StdioClientTransport>(std::move(o));
     }
     case UpstreamKind::kStreamableHttp: {
@@ -76,6 +78,7 @@ std::unique_ptr<mcp::ClientTransport> make_transport(
       o.url = c.url;
       o.headers = c.headers;
       o.authorizer = authorizer;
+      o.max_message_bytes = max_message_bytes;
       return std::make_unique<mcp::StreamableHttpClientTransport>(std::move(o));
     }
     case UpstreamKind::kLegacySse: {
@@ -83,6 +86,7 @@ std::unique_ptr<mcp::ClientTransport> make_transport(
       o.url = c.url;
       o.headers = c.headers;
       o.authorizer = authorizer;
+      o.max_message_bytes = max_message_bytes;
       return std::make_unique<mcp::LegacySseClientTransport>(std::move(o));
     }
   }
@@ -156,6 +160,7 @@ bool Upstream::attempt() {
   mcp::ClientOptions co;
   co.info = {.name = "refcache-gateway", .version = std::string(refcache::kVersion)};
   co.request_timeout = options_.call_timeout;
+  co.max_message_bytes = options_.max_message_bytes;
   // Every message the upstream logs is wanted: the calls' clients filter by their own level.
   co.log_level = mcp::LogLevel::kDebug;
   auto client = std::make_shared<mcp::Client>(co);
@@ -211,7 +216,7 @@ bool Upstream::attempt() {
     ++attempts_;
   }
   try {
-    client->connect(make_transport(config_, authorizer_));
+    client->connect(make_transport(config_, authorizer_, options_.max_message_bytes));
     Lists l = list_all(*client, config_.name, options_.connect_timeout);
     spdlog::info("upstream '{}': up ({} {}, {} tools, {} resources, {} templates, {} prompts)",
                  config_.name, client->server().implementation.name, client->protocol_version(),

@@ -57,6 +57,9 @@ struct UpstreamOptions {
   std::chrono::milliseconds call_timeout{std::chrono::seconds(60)};
   // Delays between attempts to start it again.
   BackoffPolicy backoff{};
+  // The largest message taken from it (GatewayConfig::max_result_mb): the transport's and the
+  // client's message limits.
+  std::size_t max_message_bytes = std::size_t{256} << 20;
 };
 
 // What a client call in flight on the upstream receives of it.

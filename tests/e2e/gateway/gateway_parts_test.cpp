@@ -541,6 +541,24 @@ TEST_F(GatewayCacheTest, MediaByReferenceStoresImagesAudioAndEmbeddedResources) 
       std::string::npos);
 }
 
+TEST(GatewayConfig, MaxResultSizeIsTheFilesWithinItsRange) {
+  EXPECT_EQ(parse_config(R"({"mcpServers": {"a": {"command": "x"}}})", "cfg.json").max_result_mb,
+            256u);
+  EXPECT_EQ(parse_config(
+                R"({"refcache": {"max_result_mb": 1024}, "mcpServers": {"a": {"command": "x"}}})",
+                "cfg.json")
+                .max_result_mb,
+            1024u);
+  EXPECT_NE(config_error(
+                R"({"refcache": {"max_result_mb": 5000}, "mcpServers": {"a": {"command": "x"}}})")
+                .find("/refcache/max_result_mb: must be at most 4096 (MiB)"),
+            std::string::npos);
+  EXPECT_NE(
+      config_error(R"({"refcache": {"max_result_mb": 0}, "mcpServers": {"a": {"command": "x"}}})")
+          .find("/refcache/max_result_mb: must be an integer from 1"),
+      std::string::npos);
+}
+
 TEST(GatewayConfig, OAuthSettingsOfHttpUpstreams) {
   setenv("GW_TEST_SECRET", "s3cret", 1);
   auto c = parse_config(R"({"mcpServers": {
