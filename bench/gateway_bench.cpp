@@ -8,9 +8,12 @@
 //   - interception: a 1 MB and a 10 MB JSON result, called directly and through a stdio gateway
 //     storing it on SQLite (a temporary file) and on Redis (redis-server started on a free
 //     port, or --redis URL); `store_ms` is the median extra time of the gateway's call over the
-//     direct one (goal: < 15 for 1 MB on SQLite).
+//     direct one (goal: < 15 for 1 MB on SQLite);
+//   - a result far beyond the threshold (--large-mb, default 100; 0 skips it): one call through
+//     a fresh stdio gateway on SQLite, its time and the gateway's peak resident memory (VmHWM)
+//     beside what it held before the call.
 // Prints one JSON line.
-//   gateway_bench [--calls N] [--reps N] [--gateway PATH] [--redis URL]
+//   gateway_bench [--calls N] [--reps N] [--gateway PATH] [--redis URL] [--large-mb N]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -215,6 +218,14 @@ std::string fmt(double v) {
   return b;
 }
 
+// A field of /proc/PID/status (VmRSS, VmHWM) in MiB; 0 when it cannot be read.
+double status_mib(int pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024;
+  return 0;
+}
+
 std::string write_config(const fs::path& dir, const std::string& upstream) {
   const fs::path p = dir / "mcp.json";
   std::ofstream(p) << R"({"mcpServers":{"bench":)" << upstream << "}}\n";
@@ -230,6 +241,7 @@ int main(int argc, char** argv) {
   int reps = 5;
   std::string gateway = REFCACHE_BENCH_GATEWAY;
   std::string redis_url;
+  long large_mb = 100;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const std::string v = argv[i + 1];
@@ -237,6 +249,7 @@ int main(int argc, char** argv) {
     if (k == "--reps") reps = std::stoi(v);
     if (k == "--gateway") gateway = v;
     if (k == "--redis") redis_url = v;
+    if (k == "--large-mb") large_mb = std::stol(v);
   }
   char self_buf[4096];
   const ssize_t n = readlink("/proc/self/exe", self_buf, sizeof self_buf - 1);
@@ -273,6 +286,7 @@ int main(int argc, char** argv) {
   std::string stdio_json = "null";
   std::string http_json = "null";
   std::string store_json = "null";
+  std::string large_json = "null";
   Child redis;
   try {
     // Over stdio.
@@ -359,6 +373,32 @@ int main(int argc, char** argv) {
            R"(,"redis_store_ms":)" + fmt(r - d) + "}";
     }
     store_json = s + "}";
+    // A result far beyond the threshold, once, through a fresh stdio gateway on SQLite: its
+    // time and the gateway's peak resident memory.
+    if (large_mb > 0) {
+      const std::int64_t bytes = std::int64_t{large_mb} * 1000 * 1000;
+      auto t = std::make_unique<mcp::StdioClientTransport>(mcp::StdioClientOptions{
+          .command = gateway,
+          .args = {"--config", config, "--backend", "sqlite:" + (dir / "large.db").string(),
+                   "--quota-bytes", std::to_string(bytes * 2), "--call-timeout", "600"}});
+      mcp::StdioClientTransport* transport = t.get();
+      auto via = std::make_unique<mcp::Client>(
+          mcp::ClientOptions{.info = {.name = "gateway-bench", .version = "1"},
+                             .request_timeout = std::chrono::minutes(10)});
+      via->connect(std::move(t));
+      const double before = status_mib(transport->pid(), "VmRSS");
+      const auto start = Clock::now();
+      const mcp::CallToolResult r = via->call_tool("blob", boost::json::object{{"bytes", bytes}});
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      const double peak = status_mib(transport->pid(), "VmHWM");
+      if (r.is_error || !r.structured_content || !r.structured_content->is_object() ||
+          !r.structured_content->as_object().contains("ref_id"))
+        throw std::runtime_error("large blob: not answered with a ref");
+      large_json = R"({"mb":)" + std::to_string(large_mb) + R"(,"sqlite_ms":)" + fmt(ms) +
+                   R"(,"gateway_rss_before_mib":)" + fmt(before) + R"(,"gateway_peak_rss_mib":)" +
+                   fmt(peak) + R"(,"peak_over_result":)" +
+                   fmt((peak - before) * 1024 * 1024 / static_cast<double>(bytes)) + "}";
+    }
   } catch (const std::exception& e) {
     (void)std::fprintf(stderr, "gateway_bench: %s\n", e.what());
     ok = false;
@@ -368,8 +408,8 @@ int main(int argc, char** argv) {
   fs::remove_all(dir, ec);
   std::printf(
       "{\"bench\":\"G1_gateway\",\"ok\":%s,\"calls\":%ld,\"reps\":%d,\"stdio\":%s,\"http\":%s,"
-      "\"store\":%s,\"goal_added_p50_us\":150,\"goal_store_1mb_sqlite_ms\":15}\n",
-      ok ? "true" : "false", calls, reps, stdio_json.c_str(), http_json.c_str(),
-      store_json.c_str());
+      "\"store\":%s,\"large\":%s,\"goal_added_p50_us\":150,\"goal_store_1mb_sqlite_ms\":15}\n",
+      ok ? "true" : "false", calls, reps, stdio_json.c_str(), http_json.c_str(), store_json.c_str(),
+      large_json.c_str());
   return ok ? 0 : 1;
 }

@@ -346,12 +346,13 @@ ClientTransportCallbacks Client::Impl::callbacks() {
 }
 
 void Client::Impl::on_message(std::string text) {
-  std::string parsed_head;  // the start of the text, once the text itself is let go
+  bj::value msg;
   auto bad = [&](const std::string& why) {
     malformed_messages.fetch_add(1, std::memory_order_relaxed);
     std::uint64_t n = 0;
     if (malformed_log.allow(&n)) {
-      std::string head = text.empty() ? parsed_head : text.substr(0, 120);
+      // Once parsed, the text is let go: the message is shown as written again.
+      std::string head = (text.empty() ? jsonio::to_string(msg) : text).substr(0, 120);
       for (char& ch : head)
         if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
       detail::client_log().warn("mcp client: dropped a message from the server ({}; {} so far): {}",
@@ -361,12 +362,11 @@ void Client::Impl::on_message(std::string text) {
   if (text.size() > opt.max_message_bytes)
     return bad("larger than " + std::to_string(opt.max_message_bytes) + " bytes");
   std::error_code ec;
-  bj::value msg = jsonio::parse(
+  msg = jsonio::parse(
       text, ec,
       jsonio::ParseLimits{.max_depth = opt.max_json_depth, .max_bytes = opt.max_message_bytes});
   if (ec) return bad("not JSON: " + ec.message());
   // The parsed message is all that is needed now: a large one is not held twice.
-  parsed_head = text.substr(0, 120);
   text = std::string();
   bj::object* obj = msg.if_object();
   if (!obj) return bad(msg.is_array() ? "a batch, which MCP does not allow" : "not an object");

@@ -46,7 +46,8 @@ async function main() {
   const configPath = path.join(work, 'mcp.json');
   fs.writeFileSync(configPath, JSON.stringify({ mcpServers: { fs: { command: process.execPath, args: [FILESYSTEM, work] } } }));
   const transport = new StdioClientTransport({ command: GATEWAY, stderr: 'ignore',
-    args: ['--config', configPath, '--backend', `sqlite:${path.join(work, 'store.db')}`, '--quota-bytes', String(1024 * MIB)] });
+    args: ['--config', configPath, '--backend', `sqlite:${path.join(work, 'store.db')}`, '--quota-bytes', String(1024 * MIB),
+      '--call-timeout', '240'] });
   const client = new Client({ name: 'large-result', version: '1.0.0' });
   await client.connect(transport);
   const pid = transport.pid;
