@@ -1,5 +1,9 @@
 #include "result_interception.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <optional>
 
@@ -11,6 +15,15 @@ namespace gateway {
 namespace json = boost::json;
 
 namespace {
+
+// Stored values of at least this many bytes give their memory back once answered.
+constexpr std::size_t kReturnMemoryAbove = std::size_t{16} << 20;
+
+void return_free_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
 
 bool is_text_block(const json::value& b) {
   if (!b.is_object()) return false;
@@ -159,7 +172,7 @@ mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIde
                               : "is larger than this call accepts";
   // Structured bindings are not captured by the lambda below.
   const std::string ref_id = ref.ref_id;
-  const refcache::EntryPtr stored = std::move(entry);
+  refcache::EntryPtr stored = std::move(entry);
   auto answer_for = [&](std::size_t budget) {
     go.max_size = budget;
     // The entry as stored answers: no read back (and no second parse) of a large value.
@@ -186,6 +199,14 @@ mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIde
   mcp::CallToolResult answer =
       refcache::mcp::fit_to_hint(options.hint, options.preview_size, config, answer_for);
   answer.is_error = result.is_error;
+  if (ref.total_size >= kReturnMemoryAbove) {
+    // What a large result took (its text, its parsed value: freed in many small blocks that
+    // glibc would keep in its arenas) goes back to the system now, rather than staying with
+    // the process until another result of that size reuses it.
+    stored.reset();
+    result = mcp::CallToolResult();
+    return_free_memory();
+  }
   return answer;
 }
 

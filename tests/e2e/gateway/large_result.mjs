@@ -5,7 +5,8 @@
 //   - the ref pages: get_cached_result's page 2 holds rows 3 to 5 of the file, and its last
 //     page ends with the file's last row;
 //   - the gateway's peak resident memory over the call is reported, and stays under the bound
-//     docs/gateway.md gives for a result of that size ("Large results").
+//     docs/gateway.md gives for a result of that size ("Large results"); once the call is
+//     answered, the gateway holds about what it held before.
 //
 //   node large_result.mjs --gateway BIN
 import fs from 'node:fs';
@@ -57,6 +58,7 @@ async function main() {
   const r = await client.callTool({ name: 'read_text_file', arguments: { path: file } }, undefined, { timeout: 240000 });
   const ms = Date.now() - started;
   const peak = status(pid, 'VmHWM');
+  const after = status(pid, 'VmRSS');
   const answer = structured(r);
   check(!r.isError && /^gateway:[0-9a-f]{16}$/.test(answer.ref_id ?? ''), 'a 100 MB result is answered with a ref', JSON.stringify(r).slice(0, 400));
   const received = JSON.stringify(r).length;
@@ -81,9 +83,12 @@ async function main() {
   // its encoding for the store and SQLite's copy of that).
   const bound = before + 11 * bytes;
   console.log(`peak: ${JSON.stringify({ result_mib: +(bytes / MIB).toFixed(1), rss_before_mib: +(before / MIB).toFixed(1),
-    peak_rss_mib: +(peak / MIB).toFixed(1), peak_over_result: +((peak - before) / bytes).toFixed(2), store_ms: ms })}`);
+    peak_rss_mib: +(peak / MIB).toFixed(1), rss_after_mib: +(after / MIB).toFixed(1), peak_over_result: +((peak - before) / bytes).toFixed(2), store_ms: ms })}`);
   check(peak < bound, `the gateway's peak memory stays under ${(bound / MIB).toFixed(0)} MiB`, (peak / MIB).toFixed(1));
   step(`peak resident memory ${(peak / MIB).toFixed(0)} MiB, under the bound of ${(bound / MIB).toFixed(0)} MiB`);
+  // Once answered, what the result took goes back to the system.
+  check(after < before + 64 * MIB, 'after the call the gateway holds what it held before, within 64 MiB', (after / MIB).toFixed(1));
+  step(`resident memory after the call: ${(after / MIB).toFixed(0)} MiB (before: ${(before / MIB).toFixed(0)} MiB)`);
   await client.close();
 }
 
