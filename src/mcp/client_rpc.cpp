@@ -352,7 +352,7 @@ void Client::Impl::on_message(std::string text) {
     std::uint64_t n = 0;
     if (malformed_log.allow(&n)) {
       // Once parsed, the text is let go: the message is shown as written again.
-      std::string head = (text.empty() ? jsonio::to_string(msg) : text).substr(0, 120);
+      std::string head = text.empty() ? jsonio::to_string(msg).substr(0, 120) : text.substr(0, 120);
       for (char& ch : head)
         if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
       detail::client_log().warn("mcp client: dropped a message from the server ({}; {} so far): {}",
