@@ -5,9 +5,10 @@
 // named by aggregation.hpp) and forwards resource subscriptions
 // (subscription_forwarding.hpp), resolves refs passed as arguments
 // (ref_arguments.hpp) and turns large results into refs with previews
-// (result_interception.hpp). It serves like our own servers (refcache_mcp/server_cli.hpp):
-// stdio by default, Streamable HTTP and legacy SSE with --transport http, the same cache
-// backends, identities and security defaults. Run `refcache-gateway --help`; docs/gateway.md.
+// (result_interception.hpp; the memory they take: result_memory.hpp). It serves like our own
+// servers (refcache_mcp/server_cli.hpp): stdio by default, Streamable HTTP and legacy SSE with
+// --transport http, the same cache backends, identities and security defaults. Run
+// `refcache-gateway --help`; docs/gateway.md.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -26,6 +27,7 @@
 #include "refcache_mcp/cached_tools.hpp"
 #include "refcache_mcp/dashboard.hpp"
 #include "refcache_mcp/server_cli.hpp"
+#include "result_memory.hpp"
 #include "subscription_forwarding.hpp"
 #include "tool_forwarding.hpp"
 #include "upstream.hpp"
@@ -97,7 +99,7 @@ void register_status(mcp::Server& server,
 // after serving has ended and before the server they change goes away.
 int serve_gateway(int argc, char** argv, const refcache::mcp::ServerDefaults& d,
                   const gateway::GatewayConfig& config) {
-  mcp::return_large_blocks_to_os();
+  gateway::keep_freed_memory();
   // stdout belongs to the stdio transport: every log line goes to stderr.
   spdlog::set_default_logger(spdlog::stderr_color_mt("refcache"));
   refcache::mcp::ServerConfig sc;

@@ -1,29 +1,17 @@
 #include "result_interception.hpp"
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 #include <algorithm>
 #include <optional>
 
 #include "jsonio/json_text.hpp"
 #include "refcache/errors.hpp"
 #include "refcache_mcp/cached_tools.hpp"
+#include "result_memory.hpp"
 
 namespace gateway {
 namespace json = boost::json;
 
 namespace {
-
-// Stored values of at least this many bytes give their memory back once answered.
-constexpr std::size_t kReturnMemoryAbove = std::size_t{16} << 20;
-
-void return_free_memory() {
-#if defined(__GLIBC__)
-  malloc_trim(0);
-#endif
-}
 
 bool is_text_block(const json::value& b) {
   if (!b.is_object()) return false;
@@ -63,6 +51,17 @@ bool wraps_text(const json::value& structured, const json::array& content) {
       same = b.get_object().at("text").get_string() == only.get_string();
     }
   return texts == 1 && same;
+}
+
+// True when `text` is `v`'s compact JSON, which is what a ref to `v` gives a string parameter
+// anyway: keeping the text would store the result twice for nothing. Most texts that are not
+// compact (indented, spaced) differ in length, which is known without writing them.
+bool reproduces(const json::value& v, const json::string& text) {
+  const std::size_t bytes = jsonio::measure(v).bytes;
+  if (bytes != text.size()) return false;
+  std::string compact;
+  jsonio::write_measured(v, compact, bytes + 64);  // room for the writer's look-ahead
+  return compact == std::string_view(text.data(), text.size());
 }
 
 }  // namespace
@@ -127,7 +126,8 @@ std::optional<StoredForm> stored_form(mcp::CallToolResult& result) {
   }
   if (texts.size() == 1) {
     f.value = std::move(texts[0]);
-    if (f.source == "json_text") f.original_text = std::move(*last_text);
+    if (f.source == "json_text" && !reproduces(f.value, *last_text))
+      f.original_text = std::move(*last_text);
   } else {
     f.value = std::move(texts);
     f.source = "text_blocks";
@@ -137,10 +137,11 @@ std::optional<StoredForm> stored_form(mcp::CallToolResult& result) {
 
 mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIdentity& who,
                               mcp::CallToolResult result, const InterceptOptions& options) {
-  const std::size_t size = cache.measure(result.to_json());
   const refcache::PreviewConfig& config = cache.options().preview;
-  if (size <= options.threshold && refcache::mcp::fits_hint(result, options.hint, config))
-    return result;
+  // Whether the result is over the threshold, not its full size: counting the tokens of a
+  // large result would cost as much again as its preview, which counts them anyway.
+  const bool too_large = refcache::exceeds_units(result.to_json(), config, options.threshold);
+  if (!too_large && refcache::mcp::fits_hint(result, options.hint, config)) return result;
 
   std::optional<StoredForm> taken = stored_form(result);
   if (!taken) return result;  // neither structuredContent nor text: passed whole
@@ -166,10 +167,6 @@ mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIde
   // SELECT) first comes as its shape, naming the columns a query needs; other values as a
   // sample, unless the operator chose another default (--preview-strategy).
   const refcache::Actor actor = refcache::derive_actor(who);
-  const std::string why = size > options.threshold
-                              ? "was too large to show whole (" + std::to_string(size) + " " +
-                                    std::string(refcache::to_string(config.size_mode)) + "s)"
-                              : "is larger than this call accepts";
   // Structured bindings are not captured by the lambda below.
   const std::string ref_id = ref.ref_id;
   refcache::EntryPtr stored = std::move(entry);
@@ -177,6 +174,10 @@ mcp::CallToolResult intercept(refcache::RefCache& cache, const refcache::CallIde
     go.max_size = budget;
     // The entry as stored answers: no read back (and no second parse) of a large value.
     refcache::CacheResponse r = cache.preview(ref_id, stored, actor, go);
+    const std::string why =
+        too_large ? "was too large to show whole (" + std::to_string(r.original_size) + " " +
+                        std::string(refcache::to_string(config.size_mode)) + "s)"
+                  : "is larger than this call accepts";
     json::object out;
     out["ref_id"] = ref_id;
     out["preview"] = std::move(r.preview);

@@ -5,14 +5,17 @@
 // tools take the ref. A result at or under the threshold is returned as the upstream gave it.
 //
 // Size: the compact JSON of the whole result (every content block and structuredContent), in
-// the cache's size units (tokens by default, RefCache::measure). What is stored:
+// the cache's size units (tokens by default; refcache::exceeds_units, which stops counting
+// past the threshold). What is stored:
 //   - structuredContent, when present and more than a copy of the one text block (a
 //     structuredContent {"content": TEXT} beside a text block TEXT counts as the text);
 //   - otherwise the text of the text blocks: one block's text as the JSON it holds when it is
 //     a JSON object or array, else as a string (paged by characters); several blocks as a
 //     list of such values.
-// A JSON text is also stored as it was written, under a second ref that the first one's
-// metadata names (kOriginalTextRef), so that the text itself can be passed on byte for byte.
+// A JSON text that is not the compact JSON of its value (indented, spaced, escaped otherwise)
+// is also stored as it was written, under a second ref that the first one's metadata names
+// (kOriginalTextRef), so that the text itself can be passed on byte for byte; a compact text
+// is what the value gives a string parameter anyway, and is stored once.
 // Content blocks that are not text (images, audio, embedded resources, links) are passed on
 // after the ref. A result with neither structuredContent nor text is passed through whole.
 // A client's budget hint (refcache_mcp/budget_hint.hpp: anthropic/maxResultSizeChars,
@@ -56,7 +59,9 @@ struct StoredForm {
   boost::json::value value{};   // what is stored
   std::string source{};         // structuredContent, json_text, text, text_blocks
   boost::json::array others{};  // the blocks that are not text, in order
-  std::optional<boost::json::string> original_text{};  // the JSON text `value` was parsed from
+  // The JSON text `value` was parsed from, when it is not `value`'s compact JSON (which a ref
+  // to `value` gives a string parameter anyway).
+  std::optional<boost::json::string> original_text{};
 };
 
 // `result` taken apart into its stored form (its blocks are moved out, and a structuredContent

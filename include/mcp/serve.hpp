@@ -49,13 +49,16 @@ struct TransportConfig {
 int serve(Server& server, const TransportConfig& config);
 
 // Makes the process hand every allocation of `threshold` bytes or more back to the operating
-// system when it is freed. Why: glibc raises its mmap threshold after the first large block is
-// freed (up to 32 MiB), after which request bodies near the 8 MiB limit are carved from the
-// per-thread arenas and stay resident, tens of megabytes per round of concurrent large bodies.
-// A fixed threshold also fixes the trim threshold (128 KiB), so the heap tops shrink too.
-// Blocks this large cost an mmap and their page faults, which is small beside filling them.
-// serve() calls it; an operator's own GLIBC_TUNABLES=glibc.malloc.mmap_threshold=N wins. Does
-// nothing on other C libraries.
-void return_large_blocks_to_os(std::size_t threshold = std::size_t{1} << 20);
+// system when it is freed, and a heap's free room beyond `keep_free` bytes. Why: glibc raises
+// its mmap threshold after the first large block is freed (up to 32 MiB), after which request
+// bodies near the 8 MiB limit are carved from the per-thread arenas and stay resident, tens of
+// megabytes per round of concurrent large bodies. The price is that every large block is
+// faulted in afresh, page by page, which is dear on virtual machines: a program whose own work
+// is large values (refcache-gateway) chooses a higher threshold and more room kept.
+// The first call decides; serve() calls it with the defaults, so a program that chooses
+// otherwise calls it before. An operator's own GLIBC_TUNABLES=glibc.malloc.mmap_threshold=N
+// wins over any call. Does nothing on other C libraries.
+void return_large_blocks_to_os(std::size_t threshold = std::size_t{1} << 20,
+                               std::size_t keep_free = std::size_t{128} << 10);
 
 }  // namespace mcp

@@ -84,6 +84,10 @@ inline std::size_t to_units(std::size_t chars, const PreviewConfig& c) {
 std::size_t measure_units(const boost::json::value& v, const PreviewConfig& c,
                           std::optional<std::size_t> known_chars = std::nullopt);
 
+// Whether measure_units(v, c) > limit. With a tokenizer, counting stops past the limit: a
+// value far larger than the limit costs its text and about `limit` tokens, not a full count.
+bool exceeds_units(const boost::json::value& v, const PreviewConfig& c, std::size_t limit);
+
 struct PreviewRequest {
   std::size_t max_size = 1000;  // units of `config.size_mode`
   PreviewStrategy strategy = PreviewStrategy::kSample;

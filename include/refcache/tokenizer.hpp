@@ -38,6 +38,10 @@ class Tokenizer {
   Encoding encoding() const { return encoding_; }
   // Number of tokens of `text`; equals encode(text).size() without building the ids.
   std::size_t count(std::string_view text) const;
+  // Whether `text` has more than `limit` tokens (count(text) > limit). Counting stops at the
+  // first piece past the limit, so the answer for a large text costs about `limit` tokens'
+  // work, not the whole text's.
+  bool exceeds(std::string_view text, std::size_t limit) const;
   // The token ids (ranks) of `text`.
   std::vector<std::uint32_t> encode(std::string_view text) const;
   // Number of tokens in the vocabulary (special tokens excluded).

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/system/system_error.hpp>
 #include <cerrno>
 #include <cstdlib>
@@ -70,16 +71,24 @@ int wait_for_signal() {
 
 }  // namespace
 
-void return_large_blocks_to_os(std::size_t threshold) {
+void return_large_blocks_to_os(std::size_t threshold, std::size_t keep_free) {
 #if defined(__GLIBC__)
+  // The first call decides: serve() calls this with the defaults after a program that chose
+  // otherwise has made its own call.
+  static std::atomic<bool> decided{false};
+  if (decided.exchange(true)) return;
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   if (tunables && std::strstr(tunables, "malloc.mmap_threshold")) return;
+  const auto as_int = [](std::size_t n) {
+    return static_cast<int>(std::min<std::size_t>(n, std::numeric_limits<int>::max()));
+  };
   // glibc marks mallopt "const:mallopt": it writes settings that allocations read unlocked.
-  // Called once at start-up; an allocation racing with it sees the old or the new threshold.
-  mallopt(M_MMAP_THRESHOLD,  // NOLINT(concurrency-mt-unsafe)
-          static_cast<int>(std::min<std::size_t>(threshold, std::numeric_limits<int>::max())));
+  // Called once at start-up; an allocation racing with it sees the old or the new setting.
+  mallopt(M_MMAP_THRESHOLD, as_int(threshold));  // NOLINT(concurrency-mt-unsafe)
+  mallopt(M_TRIM_THRESHOLD, as_int(keep_free));  // NOLINT(concurrency-mt-unsafe)
 #else
   (void)threshold;
+  (void)keep_free;
 #endif
 }
 

@@ -630,6 +630,16 @@ std::size_t measure_units(const json::value& v, const PreviewConfig& c,
   return tokenizer_for(c.token_counter).count(text_of(v, known_chars));
 }
 
+bool exceeds_units(const json::value& v, const PreviewConfig& c, std::size_t limit) {
+  const jsonio::TextSize size = jsonio::measure(v);
+  if (sizes_from_characters(c)) return to_units(size.code_points, c) > limit;
+  // Every token holds at least one byte: a text of no more bytes than the limit is not counted.
+  if (size.bytes <= limit) return false;
+  std::string text;
+  jsonio::write_measured(v, text, size.bytes + 64);  // room for the writer's look-ahead
+  return tokenizer_for(c.token_counter).exceeds(text, limit);
+}
+
 PreviewResult generate_preview(const json::value& value, const PreviewRequest& request,
                                const PreviewConfig& config) {
   if (request.page && *request.page < 1) throw InvalidArgument("page must be at least 1");

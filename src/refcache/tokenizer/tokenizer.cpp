@@ -23,14 +23,24 @@ struct Tokenizer::Impl {
   tokenizer::Vocabulary vocab;
   tokenizer::PreTokenizer split;
 
-  // Calls f(piece) for each piece of `text`.
+  // Calls f(piece) for each piece of `text`, in order, until f returns false.
   template <class F>
   void for_each_piece(std::string_view text, F&& f) const {
     for (std::size_t pos = 0; pos < text.size();) {
       const std::size_t end = split.next(text, pos);
-      f(text.substr(pos, end - pos));
+      if (!f(text.substr(pos, end - pos))) return;
       pos = end;
     }
+  }
+
+  // Tokens of one piece.
+  std::size_t piece_count(const Tokenizer* owner, std::string_view piece) const {
+    // Most pieces are tokens themselves: one look-up, no merging.
+    if (vocab.rank(piece) != tokenizer::kNoRank) return 1;
+    if (const auto cached = tokenizer::find_cached_count(owner, piece)) return *cached;
+    const std::size_t n = tokenizer::byte_pair_count(vocab, piece);
+    tokenizer::store_cached_count(owner, piece, n);
+    return n;
   }
 };
 
@@ -57,18 +67,21 @@ const Tokenizer& Tokenizer::get(Encoding e) {
 std::size_t Tokenizer::count(std::string_view text) const {
   std::size_t total = 0;
   impl_->for_each_piece(text, [&](std::string_view piece) {
-    // Most pieces are tokens themselves: one look-up, no merging.
-    if (impl_->vocab.rank(piece) != tokenizer::kNoRank) {
-      ++total;
-    } else if (const auto cached = tokenizer::find_cached_count(this, piece)) {
-      total += *cached;
-    } else {
-      const std::size_t n = tokenizer::byte_pair_count(impl_->vocab, piece);
-      tokenizer::store_cached_count(this, piece, n);
-      total += n;
-    }
+    total += impl_->piece_count(this, piece);
+    return true;
   });
   return total;
+}
+
+bool Tokenizer::exceeds(std::string_view text, std::size_t limit) const {
+  // Every token holds at least one byte.
+  if (text.size() <= limit) return false;
+  std::size_t total = 0;
+  impl_->for_each_piece(text, [&](std::string_view piece) {
+    total += impl_->piece_count(this, piece);
+    return total <= limit;
+  });
+  return total > limit;
 }
 
 std::vector<std::uint32_t> Tokenizer::encode(std::string_view text) const {
@@ -80,6 +93,7 @@ std::vector<std::uint32_t> Tokenizer::encode(std::string_view text) const {
     } else {
       tokenizer::byte_pair_encode(impl_->vocab, piece, ids);
     }
+    return true;
   });
   return ids;
 }

@@ -4,8 +4,13 @@
 // the rule that decides whether an upstream's message may reach the callers in flight.
 #include <gtest/gtest.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <boost/json.hpp>
 #include <cstdlib>
+#include <cstring>
 
 #include "aggregation.hpp"
 #include "backoff.hpp"
@@ -20,6 +25,7 @@
 #include "refcache/memory_backend.hpp"
 #include "response_cache.hpp"
 #include "result_interception.hpp"
+#include "result_memory.hpp"
 
 namespace json = boost::json;
 using gateway::ConfigError;
@@ -285,6 +291,23 @@ TEST_F(GatewayCacheTest, LargeJsonTextBecomesARefKeepingItsText) {
   json::value forwarded =
       gateway::resolve_arguments(*cache_, json::object{{"content", ref}}, actor_, {}, schema_).args;
   EXPECT_EQ(forwarded.at("content"), json::value(text));
+  EXPECT_NE(cache_->entry_for(ref, actor_, refcache::Permission::kRead)
+                ->metadata.if_contains(gateway::kOriginalTextRef),
+            nullptr);
+
+  // A compact text is what the value serializes to: stored once, and still passed on as it
+  // was written.
+  const std::string compact = json::serialize(rows);
+  mcp::CallToolResult c = gateway::intercept(*cache_, {}, mcp::CallToolResult::text(compact),
+                                             {.threshold = 100, .preview_size = 50});
+  const std::string cref(c.structured_content->at("ref_id").as_string());
+  EXPECT_EQ(cache_->entry_for(cref, actor_, refcache::Permission::kRead)
+                ->metadata.if_contains(gateway::kOriginalTextRef),
+            nullptr);
+  forwarded =
+      gateway::resolve_arguments(*cache_, json::object{{"content", cref}}, actor_, {}, schema_)
+          .args;
+  EXPECT_EQ(forwarded.at("content"), json::value(compact));
 }
 
 TEST_F(GatewayCacheTest, ExecuteOnlyArgumentsMakeAPrivateComputationWhoseResultIsWithheld) {
@@ -597,3 +620,26 @@ TEST(GatewayConfig, OAuthSettingsOfHttpUpstreams) {
     EXPECT_EQ(gateway::redirect_uri_problem(good), "") << good;
   EXPECT_EQ(gateway::redirect_uri_problem(gateway::free_loopback_redirect_uri()), "");
 }
+
+// glibc's own allocator (a sanitizer's replaces it).
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+TEST(ResultMemory, BlocksOfAResultAreKeptForTheNextOneUnlessHuge) {
+  gateway::keep_freed_memory();
+  // A block of a 1 MB result comes from a heap (not mmapped: glibc's first threshold is
+  // 128 KiB), and freeing it leaves the room with the process for the next result.
+  const std::size_t mapped_before = mallinfo2().hblkhd;
+  void* block = std::malloc(std::size_t{1} << 20);
+  ASSERT_NE(block, nullptr);
+  std::memset(block, 1, std::size_t{1} << 20);
+  EXPECT_EQ(mallinfo2().hblkhd, mapped_before);
+  const std::size_t free_before = mallinfo2().fordblks;
+  std::free(block);
+  EXPECT_GE(mallinfo2().fordblks, free_before + (std::size_t{1} << 20));
+  // One of kReturnMemoryAbove is mapped for itself, and goes back when freed.
+  block = std::malloc(gateway::kReturnMemoryAbove);
+  ASSERT_NE(block, nullptr);
+  EXPECT_GE(mallinfo2().hblkhd, mapped_before + gateway::kReturnMemoryAbove);
+  std::free(block);
+  EXPECT_EQ(mallinfo2().hblkhd, mapped_before);
+}
+#endif

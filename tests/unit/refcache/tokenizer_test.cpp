@@ -87,6 +87,17 @@ TEST(Tokenizer, CountEqualsTheNumberOfIds) {
   }
 }
 
+TEST(Tokenizer, ExceedsIsCountAboveTheLimitAtEveryLimit) {
+  const std::string texts[] = {"{\"a\":[1,2,3],\"b\":\"Grüße, 世界! 👍🏽\"}",
+                               std::string(700, ' ') + "x", "", "a"};
+  for (const auto& t : texts)
+    for (const Tokenizer* tok : {&o200k(), &cl100k()}) {
+      const std::size_t n = tok->count(t);
+      for (std::size_t limit = 0; limit <= n + 2; ++limit)
+        EXPECT_EQ(tok->exceeds(t, limit), n > limit) << t << " limit " << limit;
+    }
+}
+
 TEST(PreTokenizer, Cl100kSplits) {
   const auto p = tk::SplitPattern::kCl100k;
   EXPECT_EQ(pieces(p, "Hello world's 12345 ok"),
