@@ -621,8 +621,17 @@ TEST(GatewayConfig, OAuthSettingsOfHttpUpstreams) {
   EXPECT_EQ(gateway::redirect_uri_problem(gateway::free_loopback_redirect_uri()), "");
 }
 
-// glibc's own allocator (a sanitizer's replaces it).
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+// glibc's own allocator: a sanitizer's replaces it (GCC names the sanitizer with a macro,
+// clang through __has_feature).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GATEWAY_TEST_SANITIZED_ALLOCATOR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define GATEWAY_TEST_SANITIZED_ALLOCATOR 1
+#endif
+#endif
+#if defined(__GLIBC__) && !defined(GATEWAY_TEST_SANITIZED_ALLOCATOR)
 TEST(ResultMemory, BlocksOfAResultAreKeptForTheNextOneUnlessHuge) {
   gateway::keep_freed_memory();
   // A block of a 1 MB result comes from a heap (not mmapped: glibc's first threshold is
