@@ -59,9 +59,7 @@ bool wraps_text(const json::value& structured, const json::array& content) {
 bool reproduces(const json::value& v, const json::string& text) {
   const std::size_t bytes = jsonio::measure(v).bytes;
   if (bytes != text.size()) return false;
-  std::string compact;
-  jsonio::write_measured(v, compact, bytes + 64);  // room for the writer's look-ahead
-  return compact == std::string_view(text.data(), text.size());
+  return jsonio::to_string_of_size(v, bytes) == std::string_view(text.data(), text.size());
 }
 
 }  // namespace

@@ -48,6 +48,11 @@ TextSize measure(const boost::json::value& v);
 // (room reserved up front; the text may be longer).
 TextSize write_measured(const boost::json::value& v, std::string& out, std::size_t hint = 256);
 
+// The compact JSON text of `v`, whose size is known (`bytes` = measure(v).bytes): written
+// into room of that size at once (with what the writer looks ahead past the last item), so
+// that a large value's text is neither grown by copies nor given twice its room.
+std::string to_string_of_size(const boost::json::value& v, std::size_t bytes);
+
 // Digits of `v` without a branch per digit: the bit length gives floor(log10) within one
 // (1233/4096 ~ log10(2)), and one comparison with a power of ten settles it.
 inline std::size_t decimal_digits_inline(std::uint64_t v) {

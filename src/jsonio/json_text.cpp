@@ -645,6 +645,14 @@ TextSize write_measured(const json::value& v, std::string& out, std::size_t hint
   return write_impl(v, out, false, hint);
 }
 
+std::string to_string_of_size(const json::value& v, std::size_t bytes) {
+  // The writer asks for room ahead of what it writes: at most a stretch of 64 integers.
+  constexpr std::size_t kLookAhead = kIntRoom * 64 + kScalarRoom;
+  std::string out;
+  write_impl(v, out, false, bytes + kLookAhead);
+  return out;
+}
+
 std::string to_string(const json::value& v) {
   std::string out;
   write_impl(v, out, false, 256);

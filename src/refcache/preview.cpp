@@ -635,9 +635,7 @@ bool exceeds_units(const json::value& v, const PreviewConfig& c, std::size_t lim
   if (sizes_from_characters(c)) return to_units(size.code_points, c) > limit;
   // Every token holds at least one byte: a text of no more bytes than the limit is not counted.
   if (size.bytes <= limit) return false;
-  std::string text;
-  jsonio::write_measured(v, text, size.bytes + 64);  // room for the writer's look-ahead
-  return tokenizer_for(c.token_counter).exceeds(text, limit);
+  return tokenizer_for(c.token_counter).exceeds(jsonio::to_string_of_size(v, size.bytes), limit);
 }
 
 PreviewResult generate_preview(const json::value& value, const PreviewRequest& request,

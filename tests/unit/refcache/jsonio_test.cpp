@@ -136,6 +136,7 @@ TEST(JsonText, MeasureEqualsTheWrittenText) {
     EXPECT_EQ(appended, "prefix" + text);
     EXPECT_EQ(w.bytes, m.bytes);
     EXPECT_EQ(w.code_points, m.code_points);
+    EXPECT_EQ(jsonio::to_string_of_size(v, m.bytes), text);
     // What we write reads back to the same value.
     EXPECT_EQ(jsonio::parse_or_throw(text), v);
   }
